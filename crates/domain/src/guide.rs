@@ -1,0 +1,267 @@
+//! Service guides (服务指南) and operating procedures (操作规程): what a
+//! locality publishes for each matter, and the rules an entry must satisfy.
+
+use crate::{Channel, Fee};
+
+/// An input that breaks a rule, naming the field so a client can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Longest time limit a guide may state: a year of working days.
+pub const MAX_TIME_LIMIT_DAYS: i32 = 250;
+/// Most materials a guide may ask for.
+pub const MAX_MATERIALS: usize = 30;
+/// Most steps an operating procedure may have.
+pub const MAX_STEPS: usize = 30;
+const MAX_TEXT: usize = 200;
+const MAX_LONG_TEXT: usize = 2000;
+
+/// Checks a required one-line text: trimmed, non-empty, at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The fields of a service guide, before they are stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuideDraft {
+    pub time_limit_days: i32,
+    pub fee: Fee,
+    pub materials: Vec<String>,
+    pub channels: Vec<Channel>,
+    pub legal_basis: String,
+    pub guarantee_level: Option<String>,
+}
+
+impl GuideDraft {
+    /// Returns the draft with its texts trimmed, or every rule it breaks.
+    pub fn validated(self) -> Result<Self, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        if !(1..=MAX_TIME_LIMIT_DAYS).contains(&self.time_limit_days) {
+            errors.push(ValidationError::new(
+                "timeLimitDays",
+                format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
+            ));
+        }
+        let mut materials = Vec::with_capacity(self.materials.len());
+        if self.materials.len() > MAX_MATERIALS {
+            errors.push(ValidationError::new(
+                "materials",
+                format!("at most {MAX_MATERIALS} materials"),
+            ));
+        }
+        for (index, material) in self.materials.iter().enumerate() {
+            match required_text(&format!("materials[{index}]"), material, MAX_TEXT) {
+                Ok(text) if materials.contains(&text) => errors.push(ValidationError::new(
+                    format!("materials[{index}]"),
+                    format!("`{text}` is listed twice"),
+                )),
+                Ok(text) => materials.push(text),
+                Err(error) => errors.push(error),
+            }
+        }
+        if self.channels.is_empty() {
+            errors.push(ValidationError::new(
+                "channels",
+                "at least one channel is required",
+            ));
+        }
+        let mut channels = self.channels.clone();
+        channels.sort();
+        channels.dedup();
+        if channels.len() != self.channels.len() {
+            errors.push(ValidationError::new(
+                "channels",
+                "a channel is listed twice",
+            ));
+        }
+        let legal_basis = self.legal_basis.trim().to_owned();
+        if legal_basis.chars().count() > MAX_LONG_TEXT {
+            errors.push(ValidationError::new(
+                "legalBasis",
+                format!("must be at most {MAX_LONG_TEXT} characters"),
+            ));
+        }
+        let guarantee_level = match self.guarantee_level.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(level) => match required_text("guaranteeLevel", level, MAX_TEXT) {
+                Ok(level) => Some(level),
+                Err(error) => {
+                    errors.push(error);
+                    None
+                }
+            },
+        };
+        if errors.is_empty() {
+            Ok(Self {
+                materials,
+                channels,
+                legal_basis,
+                guarantee_level,
+                ..self
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// One step of an operating procedure.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcedureStep {
+    pub name: String,
+    pub actor: String,
+    pub time_limit_days: i32,
+}
+
+/// Checks an ordered list of steps: at least one, each named with an actor,
+/// and their time limits adding up to no more than the guide's.
+pub fn validate_steps(
+    steps: &[ProcedureStep],
+    guide_time_limit_days: Option<i32>,
+) -> Result<Vec<ProcedureStep>, Vec<ValidationError>> {
+    let mut errors = Vec::new();
+    if steps.is_empty() {
+        errors.push(ValidationError::new(
+            "steps",
+            "at least one step is required",
+        ));
+    }
+    if steps.len() > MAX_STEPS {
+        errors.push(ValidationError::new(
+            "steps",
+            format!("at most {MAX_STEPS} steps"),
+        ));
+    }
+    let mut clean = Vec::with_capacity(steps.len());
+    for (index, step) in steps.iter().enumerate() {
+        let name = required_text(&format!("steps[{index}].name"), &step.name, MAX_TEXT);
+        let actor = required_text(&format!("steps[{index}].actor"), &step.actor, MAX_TEXT);
+        if !(0..=MAX_TIME_LIMIT_DAYS).contains(&step.time_limit_days) {
+            errors.push(ValidationError::new(
+                format!("steps[{index}].timeLimitDays"),
+                format!("must be between 0 and {MAX_TIME_LIMIT_DAYS} working days"),
+            ));
+        }
+        match (name, actor) {
+            (Ok(name), Ok(actor)) => clean.push(ProcedureStep {
+                name,
+                actor,
+                time_limit_days: step.time_limit_days,
+            }),
+            (name, actor) => errors.extend(name.err().into_iter().chain(actor.err())),
+        }
+    }
+    let total: i32 = steps.iter().map(|s| s.time_limit_days.max(0)).sum();
+    if let Some(limit) = guide_time_limit_days
+        && errors.is_empty()
+        && total > limit
+    {
+        errors.push(ValidationError::new(
+            "steps",
+            format!("the steps take {total} working days, more than the guide's {limit}"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(clean)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> GuideDraft {
+        GuideDraft {
+            time_limit_days: 10,
+            fee: Fee::FREE,
+            materials: vec![" 身份证 ".into(), "申请表".into()],
+            channels: vec![Channel::Online, Channel::Counter],
+            legal_basis: "《社会保险法》".into(),
+            guarantee_level: Some("  ".into()),
+        }
+    }
+
+    #[test]
+    fn a_valid_draft_is_normalised() {
+        let clean = draft().validated().unwrap();
+        assert_eq!(clean.materials, vec!["身份证", "申请表"]);
+        assert_eq!(clean.channels, vec![Channel::Counter, Channel::Online]);
+        assert_eq!(clean.guarantee_level, None);
+    }
+
+    #[test]
+    fn every_broken_rule_is_named() {
+        let broken = GuideDraft {
+            time_limit_days: 0,
+            materials: vec!["身份证".into(), "".into(), "身份证".into()],
+            channels: vec![],
+            ..draft()
+        };
+        let fields: Vec<String> = broken
+            .validated()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["timeLimitDays", "materials[1]", "materials[2]", "channels"]
+        );
+    }
+
+    #[test]
+    fn duplicate_channels_are_refused() {
+        let twice = GuideDraft {
+            channels: vec![Channel::Online, Channel::Online],
+            ..draft()
+        };
+        assert_eq!(twice.validated().unwrap_err()[0].field, "channels");
+    }
+
+    #[test]
+    fn steps_must_fit_the_guide() {
+        let step = |days| ProcedureStep {
+            name: "受理".into(),
+            actor: "窗口".into(),
+            time_limit_days: days,
+        };
+        assert!(validate_steps(&[step(1), step(2)], Some(3)).is_ok());
+        let over = validate_steps(&[step(2), step(2)], Some(3)).unwrap_err();
+        assert!(over[0].message.contains("4 working days"));
+        assert_eq!(validate_steps(&[], None).unwrap_err()[0].field, "steps");
+        let unnamed = ProcedureStep {
+            name: " ".into(),
+            ..step(1)
+        };
+        assert_eq!(
+            validate_steps(&[unnamed], None).unwrap_err()[0].field,
+            "steps[0].name"
+        );
+    }
+}
