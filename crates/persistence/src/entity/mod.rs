@@ -1,0 +1,27 @@
+//! sea-orm entities, one per table. They mirror the migrations and stay in
+//! this crate: the GraphQL layer converts them into its own types.
+
+pub mod category;
+pub mod national_edition;
+pub mod national_item;
+pub mod operating_procedure;
+pub mod region;
+pub mod service_guide;
+pub mod service_matter;
+pub mod standard;
+pub mod standard_matter;
+pub mod zone;
+pub mod zone_member;
+
+use concord_domain::ProcedureStep;
+use sea_orm::FromJsonQueryResult;
+use serde::{Deserialize, Serialize};
+
+/// A list of texts stored as one JSON column (materials, channels).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct TextList(pub Vec<String>);
+
+/// The ordered steps of an operating procedure, stored as one JSON column so
+/// that a procedure is written, revised and replicated as a whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct StepList(pub Vec<ProcedureStep>);

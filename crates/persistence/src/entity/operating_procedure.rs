@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+use super::StepList;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "operating_procedure")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub region_code: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub matter_code: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub steps: StepList,
+    pub origin: String,
+    pub revision: i32,
+    pub illustrative: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "standard")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub level: String,
+    pub status: String,
+    pub issuing_region: Option<String>,
+    pub issuing_zone: Option<String>,
+    pub issued_on: Option<Date>,
+    pub effective_on: Option<Date>,
+    pub supersedes: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub note: String,
+    pub origin: String,
+    pub revision: i32,
+    pub illustrative: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,471 @@
+//! The reads the API makes: filtered, keyset-paginated lists, and batch
+//! look-ups by key for the DataLoaders. Every function here runs a fixed
+//! number of statements, whatever the number of rows or keys.
+
+use std::collections::HashSet;
+
+use concord_domain::{GuideStatus, StandardStatus};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use crate::StoreError;
+use crate::entity::{
+    category, national_edition, national_item, operating_procedure, region, service_guide,
+    service_matter, standard, standard_matter, zone, zone_member,
+};
+
+/// Which rows a caller may see beyond the published ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Published guides and standards that are not drafts.
+    #[default]
+    Public,
+    /// Also the drafts of these regions (by origin).
+    OwnDrafts(Vec<String>),
+    /// Everything.
+    All,
+}
+
+/// One page of a list, and what a Relay connection needs around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+    pub total: u64,
+}
+
+/// Where a page starts and how long it is.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest<K> {
+    pub after: Option<K>,
+    pub first: u64,
+}
+
+async fn page<E, C>(conn: &C, select: Select<E>, first: u64, counted: Select<E>) -> Result<Page<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let total = counted.count(conn).await?;
+    let mut items = select.limit(first + 1).all(conn).await?;
+    let has_next = items.len() as u64 > first;
+    items.truncate(first as usize);
+    Ok(Page {
+        items,
+        has_next,
+        total,
+    })
+}
+
+/// A case-insensitive substring match on any of `columns`, with the
+/// pattern's own `%` and `_` taken literally.
+fn text_matches<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    columns.iter().fold(Condition::any(), |any, column| {
+        any.add(Expr::expr(Func::lower(Expr::col((column.entity_name(), *column)))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+    })
+}
+
+pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
+    Ok(region::Entity::find().order_by_asc(region::Column::Code).all(conn).await?)
+}
+
+pub async fn regions_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<region::Model>, StoreError> {
+    Ok(region::Entity::find()
+        .filter(region::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+pub async fn zones<C: ConnectionTrait>(conn: &C) -> Result<Vec<zone::Model>, StoreError> {
+    Ok(zone::Entity::find().order_by_asc(zone::Column::Code).all(conn).await?)
+}
+
+pub async fn zones_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<zone::Model>, StoreError> {
+    Ok(zone::Entity::find()
+        .filter(zone::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// Memberships of the given zones.
+pub async fn members_of_zones<C: ConnectionTrait>(conn: &C, zones: &[String]) -> Result<Vec<zone_member::Model>, StoreError> {
+    Ok(zone_member::Entity::find()
+        .filter(zone_member::Column::ZoneCode.is_in(zones.iter().cloned()))
+        .order_by_asc(zone_member::Column::RegionCode)
+        .all(conn)
+        .await?)
+}
+
+/// Memberships of the given regions.
+pub async fn zones_of_regions<C: ConnectionTrait>(conn: &C, regions: &[String]) -> Result<Vec<zone_member::Model>, StoreError> {
+    Ok(zone_member::Entity::find()
+        .filter(zone_member::Column::RegionCode.is_in(regions.iter().cloned()))
+        .order_by_asc(zone_member::Column::ZoneCode)
+        .all(conn)
+        .await?)
+}
+
+pub async fn categories<C: ConnectionTrait>(conn: &C) -> Result<Vec<category::Model>, StoreError> {
+    Ok(category::Entity::find().order_by_asc(category::Column::Code).all(conn).await?)
+}
+
+pub async fn categories_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<category::Model>, StoreError> {
+    Ok(category::Entity::find()
+        .filter(category::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+pub async fn editions<C: ConnectionTrait>(conn: &C) -> Result<Vec<national_edition::Model>, StoreError> {
+    Ok(national_edition::Entity::find()
+        .order_by_asc(national_edition::Column::Edition)
+        .all(conn)
+        .await?)
+}
+
+pub async fn editions_by_years<C: ConnectionTrait>(conn: &C, years: &[i32]) -> Result<Vec<national_edition::Model>, StoreError> {
+    Ok(national_edition::Entity::find()
+        .filter(national_edition::Column::Edition.is_in(years.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// The national items of one edition, or of all editions.
+pub async fn national_items<C: ConnectionTrait>(conn: &C, edition: Option<i32>) -> Result<Vec<national_item::Model>, StoreError> {
+    let mut select = national_item::Entity::find();
+    if let Some(edition) = edition {
+        select = select.filter(national_item::Column::Edition.eq(edition));
+    }
+    Ok(select
+        .order_by_asc(national_item::Column::Edition)
+        .order_by_asc(national_item::Column::Number)
+        .all(conn)
+        .await?)
+}
+
+pub async fn national_items_by_keys<C: ConnectionTrait>(conn: &C, keys: &[(i32, i32)]) -> Result<Vec<national_item::Model>, StoreError> {
+    let editions: HashSet<i32> = keys.iter().map(|k| k.0).collect();
+    let numbers: HashSet<i32> = keys.iter().map(|k| k.1).collect();
+    let wanted: HashSet<(i32, i32)> = keys.iter().copied().collect();
+    let rows = national_item::Entity::find()
+        .filter(national_item::Column::Edition.is_in(editions))
+        .filter(national_item::Column::Number.is_in(numbers))
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().filter(|row| wanted.contains(&(row.edition, row.number))).collect())
+}
+
+/// What to list service matters by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct MatterFilter {
+    pub category: Option<String>,
+    pub standard: Option<String>,
+    pub national_edition: Option<i32>,
+    pub national_number: Option<i32>,
+    pub text: Option<String>,
+}
+
+fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
+    let mut select = service_matter::Entity::find();
+    if let Some(category) = &filter.category {
+        select = select.filter(service_matter::Column::CategoryCode.eq(category.as_str()));
+    }
+    if let Some(edition) = filter.national_edition {
+        select = select.filter(service_matter::Column::NationalEdition.eq(edition));
+    }
+    if let Some(number) = filter.national_number {
+        select = select.filter(service_matter::Column::NationalNumber.eq(number));
+    }
+    if let Some(standard) = &filter.standard {
+        select = select.filter(
+            service_matter::Column::Code.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(standard_matter::Column::MatterCode)
+                    .from(standard_matter::Entity)
+                    .and_where(standard_matter::Column::StandardCode.eq(standard.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        select = select.filter(text_matches(
+            &[service_matter::Column::NameZh, service_matter::Column::NameEn, service_matter::Column::Code],
+            text.trim(),
+        ));
+    }
+    select
+}
+
+pub async fn matters<C: ConnectionTrait>(
+    conn: &C,
+    filter: &MatterFilter,
+    request: PageRequest<String>,
+) -> Result<Page<service_matter::Model>, StoreError> {
+    let mut select = matter_select(filter).order_by_asc(service_matter::Column::Code);
+    if let Some(after) = request.after {
+        select = select.filter(service_matter::Column::Code.gt(after));
+    }
+    page(conn, select, request.first, matter_select(filter)).await
+}
+
+pub async fn matters_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<service_matter::Model>, StoreError> {
+    Ok(service_matter::Entity::find()
+        .filter(service_matter::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// What to list standards by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct StandardFilter {
+    pub level: Option<String>,
+    pub status: Option<String>,
+    pub region: Option<String>,
+    pub zone: Option<String>,
+    pub category: Option<String>,
+    pub matter: Option<String>,
+    pub text: Option<String>,
+}
+
+fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<standard::Entity> {
+    use sea_orm::sea_query::Query;
+    let mut select = standard::Entity::find();
+    match visibility {
+        Visibility::All => {}
+        Visibility::Public => {
+            select = select.filter(standard::Column::Status.ne(StandardStatus::Draft.as_str()));
+        }
+        Visibility::OwnDrafts(origins) => {
+            select = select.filter(
+                Condition::any()
+                    .add(standard::Column::Status.ne(StandardStatus::Draft.as_str()))
+                    .add(standard::Column::Origin.is_in(origins.iter().cloned())),
+            );
+        }
+    }
+    if let Some(level) = &filter.level {
+        select = select.filter(standard::Column::Level.eq(level.as_str()));
+    }
+    if let Some(status) = &filter.status {
+        select = select.filter(standard::Column::Status.eq(status.as_str()));
+    }
+    if let Some(region) = &filter.region {
+        select = select.filter(standard::Column::IssuingRegion.eq(region.as_str()));
+    }
+    if let Some(zone) = &filter.zone {
+        select = select.filter(standard::Column::IssuingZone.eq(zone.as_str()));
+    }
+    if let Some(matter) = &filter.matter {
+        select = select.filter(
+            standard::Column::Code.in_subquery(
+                Query::select()
+                    .column(standard_matter::Column::StandardCode)
+                    .from(standard_matter::Entity)
+                    .and_where(standard_matter::Column::MatterCode.eq(matter.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(category) = &filter.category {
+        select = select.filter(
+            standard::Column::Code.in_subquery(
+                Query::select()
+                    .column(standard_matter::Column::StandardCode)
+                    .from(standard_matter::Entity)
+                    .and_where(
+                        standard_matter::Column::MatterCode.in_subquery(
+                            Query::select()
+                                .column(service_matter::Column::Code)
+                                .from(service_matter::Entity)
+                                .and_where(service_matter::Column::CategoryCode.eq(category.as_str()))
+                                .to_owned(),
+                        ),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        select = select.filter(text_matches(
+            &[standard::Column::TitleZh, standard::Column::TitleEn, standard::Column::Code],
+            text.trim(),
+        ));
+    }
+    select
+}
+
+pub async fn standards<C: ConnectionTrait>(
+    conn: &C,
+    filter: &StandardFilter,
+    visibility: &Visibility,
+    request: PageRequest<String>,
+) -> Result<Page<standard::Model>, StoreError> {
+    let mut select = standard_select(filter, visibility).order_by_asc(standard::Column::Code);
+    if let Some(after) = request.after {
+        select = select.filter(standard::Column::Code.gt(after));
+    }
+    page(conn, select, request.first, standard_select(filter, visibility)).await
+}
+
+/// Standards by code, whatever their status: callers check visibility.
+pub async fn standards_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<standard::Model>, StoreError> {
+    Ok(standard::Entity::find()
+        .filter(standard::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// The standards that supersede any of `codes`.
+pub async fn superseding<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<standard::Model>, StoreError> {
+    Ok(standard::Entity::find()
+        .filter(standard::Column::Supersedes.is_in(codes.iter().cloned()))
+        .order_by_asc(standard::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+/// Links between standards and the matters they govern, for either side.
+pub async fn standard_links<C: ConnectionTrait>(
+    conn: &C,
+    standards: &[String],
+    matters: &[String],
+) -> Result<Vec<standard_matter::Model>, StoreError> {
+    Ok(standard_matter::Entity::find()
+        .filter(
+            Condition::any()
+                .add(standard_matter::Column::StandardCode.is_in(standards.iter().cloned()))
+                .add(standard_matter::Column::MatterCode.is_in(matters.iter().cloned())),
+        )
+        .order_by_asc(standard_matter::Column::StandardCode)
+        .order_by_asc(standard_matter::Column::MatterCode)
+        .all(conn)
+        .await?)
+}
+
+/// What to list service guides by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct GuideFilter {
+    pub region: Option<String>,
+    /// Member regions of a zone, already resolved.
+    pub regions: Option<Vec<String>>,
+    pub matter: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<String>,
+}
+
+fn visible_guides(select: Select<service_guide::Entity>, visibility: &Visibility) -> Select<service_guide::Entity> {
+    let published = service_guide::Column::Status.eq(GuideStatus::Published.as_str());
+    match visibility {
+        Visibility::All => select,
+        Visibility::Public => select.filter(published),
+        Visibility::OwnDrafts(origins) => select.filter(
+            Condition::any()
+                .add(published)
+                .add(service_guide::Column::Origin.is_in(origins.iter().cloned())),
+        ),
+    }
+}
+
+fn guide_select(filter: &GuideFilter, visibility: &Visibility) -> Select<service_guide::Entity> {
+    let mut select = visible_guides(service_guide::Entity::find(), visibility);
+    if let Some(region) = &filter.region {
+        select = select.filter(service_guide::Column::RegionCode.eq(region.as_str()));
+    }
+    if let Some(regions) = &filter.regions {
+        select = select.filter(service_guide::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = &filter.matter {
+        select = select.filter(service_guide::Column::MatterCode.eq(matter.as_str()));
+    }
+    if let Some(status) = &filter.status {
+        select = select.filter(service_guide::Column::Status.eq(status.as_str()));
+    }
+    if let Some(category) = &filter.category {
+        select = select.filter(
+            service_guide::Column::MatterCode.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(service_matter::Column::Code)
+                    .from(service_matter::Entity)
+                    .and_where(service_matter::Column::CategoryCode.eq(category.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    select
+}
+
+/// A guide's key: region code, then matter code.
+pub type GuideKey = (String, String);
+
+pub async fn guides<C: ConnectionTrait>(
+    conn: &C,
+    filter: &GuideFilter,
+    visibility: &Visibility,
+    request: PageRequest<GuideKey>,
+) -> Result<Page<service_guide::Model>, StoreError> {
+    let mut select = guide_select(filter, visibility)
+        .order_by_asc(service_guide::Column::RegionCode)
+        .order_by_asc(service_guide::Column::MatterCode);
+    if let Some((region, matter)) = request.after {
+        select = select.filter(
+            Condition::any()
+                .add(service_guide::Column::RegionCode.gt(region.clone()))
+                .add(
+                    Condition::all()
+                        .add(service_guide::Column::RegionCode.eq(region))
+                        .add(service_guide::Column::MatterCode.gt(matter)),
+                ),
+        );
+    }
+    page(conn, select, request.first, guide_select(filter, visibility)).await
+}
+
+/// Guides by key that `visibility` lets the caller see.
+pub async fn guides_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[GuideKey],
+    visibility: &Visibility,
+) -> Result<Vec<service_guide::Model>, StoreError> {
+    let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let wanted: HashSet<&GuideKey> = keys.iter().collect();
+    let rows = visible_guides(service_guide::Entity::find(), visibility)
+        .filter(service_guide::Column::RegionCode.is_in(regions))
+        .filter(service_guide::Column::MatterCode.is_in(matters))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone())))
+        .collect())
+}
+
+pub async fn procedures_by_keys<C: ConnectionTrait>(conn: &C, keys: &[GuideKey]) -> Result<Vec<operating_procedure::Model>, StoreError> {
+    let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let wanted: HashSet<&GuideKey> = keys.iter().collect();
+    let rows = operating_procedure::Entity::find()
+        .filter(operating_procedure::Column::RegionCode.is_in(regions))
+        .filter(operating_procedure::Column::MatterCode.is_in(matters))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone())))
+        .collect())
+}
+
+/// Whether the database answers, for readiness probes.
+pub async fn ping(conn: &sea_orm::DatabaseConnection) -> Result<(), StoreError> {
+    Ok(conn.ping().await?)
+}

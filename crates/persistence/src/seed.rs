@@ -1,0 +1,68 @@
+//! Seed data: the reference facts (real), and an illustrative data set on top
+//! so that a new node has something to explore. Every illustrative row is
+//! flagged `illustrative`, so nobody mistakes it for official text.
+//!
+//! Seeding only inserts rows that are absent: it is idempotent, and it never
+//! overwrites what an administrator or an import has changed since.
+
+mod illustrative;
+mod reference;
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+
+use crate::StoreError;
+use crate::entity::region;
+
+pub use illustrative::illustrative_regions;
+
+/// What a seeding run inserted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub reference_rows: u64,
+    pub illustrative_rows: u64,
+}
+
+/// Loads the reference facts and the illustrative data set, inserting only
+/// what is missing, in one transaction.
+pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, StoreError> {
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let reference_rows = reference::load(&txn, now).await?;
+    let illustrative_rows = illustrative::load(&txn, now).await?;
+    txn.commit().await?;
+    Ok(SeedReport {
+        reference_rows,
+        illustrative_rows,
+    })
+}
+
+/// Seeds a database that has no regions yet, which is how a first start is
+/// recognised. Returns `None` when the database was already seeded.
+pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<SeedReport>, StoreError> {
+    if region::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    seed(db).await.map(Some)
+}
+
+/// Inserts rows unless a row with the same primary key exists, returning how
+/// many were inserted. Batches stay well under SQLite's bound-parameter limit.
+async fn insert_missing<A, C>(conn: &C, rows: Vec<A>) -> Result<u64, StoreError>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{Iterable, PrimaryKeyToColumn, sea_query::OnConflict};
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<A> = rows.by_ref().take(500).collect();
+        let keys = <A::Entity as EntityTrait>::PrimaryKey::iter().map(|key| key.into_column());
+        inserted += <A::Entity as EntityTrait>::insert_many(batch)
+            .on_conflict(OnConflict::columns(keys).do_nothing().to_owned())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(inserted)
+}

@@ -1,0 +1,94 @@
+//! Opening the database: SQLite in WAL mode or PostgreSQL, with the
+//! migrations applied and every statement counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use concord_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{Database, DatabaseConnection};
+
+use crate::StoreError;
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite:")
+    }
+}
+
+/// Counts the SQL statements run on a connection, so that metrics and tests
+/// can see how many round trips a request costs.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens the database and returns it with a counter of its statements.
+pub async fn connect(
+    options: &ConnectOptions,
+) -> Result<(DatabaseConnection, StatementCounter), StoreError> {
+    let url = options.url.as_str();
+    let sqlite = options.is_sqlite();
+    if !sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    }
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let mut sea = sea_orm::ConnectOptions::new(url);
+    // An in-memory SQLite database lives and dies with its one connection.
+    let max = if in_memory { 1 } else { options.max_connections };
+    sea.max_connections(max)
+        .min_connections(if in_memory { 1 } else { 0 })
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if in_memory {
+        sea.idle_timeout(None).max_lifetime(None);
+    }
+    if sqlite {
+        sea.map_sqlx_sqlite_opts(move |opts| {
+            let opts = opts
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            if in_memory {
+                opts
+            } else {
+                // WAL lets readers proceed while one writer commits; NORMAL
+                // sync is durable across application crashes in WAL mode.
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+            }
+        });
+    }
+    let mut db = Database::connect(sea).await?;
+    let counter = StatementCounter::default();
+    let count = counter.0.clone();
+    db.set_metric_callback(move |_| {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Concord's database schema as sea-orm migrations.
+//!
+//! The same migrations run on SQLite and PostgreSQL; tests run them too, so the
+//! tested schema is the shipped one. Depends on nothing of Concord's.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_catalogue;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_create_catalogue::Migration)]
+    }
+}
