@@ -1,0 +1,140 @@
+//! The one error type the API returns, each with a stable `extensions.code`.
+
+use async_graphql::ErrorExtensions;
+use concord_persistence::StoreError;
+
+/// What a client is told when a request fails.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadUserInput { field: String, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{message}")]
+    LimitExceeded {
+        limit: &'static str,
+        message: String,
+    },
+    /// Something failed inside; the cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn bad_input(field: impl Into<String>, message: impl ToString) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+/// Writes an error and its whole cause chain, for the log.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
+}
+
+impl From<std::sync::Arc<StoreError>> for ApiError {
+    fn from(error: std::sync::Arc<StoreError>) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = %chain(cause.as_ref()), "request failed");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, extensions| {
+            extensions.set("code", self.code());
+            match self {
+                ApiError::BadUserInput { field, .. } => extensions.set("field", field.as_str()),
+                ApiError::LimitExceeded { limit, .. } => extensions.set("limit", *limit),
+                ApiError::NotFound(_) | ApiError::Internal(_) => {}
+            }
+        })
+    }
+}
+
+/// Turns any failure that maps to an [`ApiError`] into a GraphQL error with
+/// its code. (async-graphql's blanket `From<Display>` would drop the code.)
+pub trait OrApiError<T> {
+    fn or_api(self) -> async_graphql::Result<T>;
+}
+
+impl<T, E: Into<ApiError>> OrApiError<T> for Result<T, E> {
+    fn or_api(self) -> async_graphql::Result<T> {
+        self.map_err(|error| error.into().extend())
+    }
+}
+
+/// Parses an argument into a domain type, naming the argument when it fails.
+pub fn parse_arg<T, E>(field: &str, raw: &str) -> Result<T, ApiError>
+where
+    T: for<'a> TryFrom<&'a str, Error = E>,
+    E: ToString,
+{
+    T::try_from(raw).map_err(|error| ApiError::bad_input(field, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error = ApiError::Internal(Box::new(Outer(std::io::Error::other("disk on fire"))));
+        let graphql = error.extend();
+        assert_eq!(graphql.message, "internal error");
+        let text = format!("{:?}", graphql.extensions);
+        assert!(
+            text.contains("INTERNAL") && !text.contains("disk"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_cause_chain_is_kept_for_the_log() {
+        let error = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(chain(&error), "outer: disk on fire");
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let error: ApiError =
+            parse_arg::<concord_domain::RegionCode, _>("code", "33000").unwrap_err();
+        let graphql = error.extend();
+        let text = format!("{:?}", graphql.extensions);
+        assert!(
+            text.contains("BAD_USER_INPUT") && text.contains("code"),
+            "{text}"
+        );
+        assert!(graphql.message.contains("6 digits"));
+    }
+}

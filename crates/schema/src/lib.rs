@@ -1,0 +1,87 @@
+//! Concord's GraphQL schema: types, resolvers, DataLoaders and limits.
+//!
+//! Depends on `domain`, `auth` and `persistence`; knows nothing of HTTP, so
+//! any server (or a test) can execute it.
+
+mod context;
+mod error;
+mod limits;
+mod loader;
+mod pagination;
+mod query;
+mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use concord_auth::Principal;
+use concord_persistence::DatabaseConnection;
+
+pub use context::RequestScope;
+pub use limits::{Executed, Limits, limit_error};
+pub use pagination::MAX_PAGE;
+pub use query::Query;
+
+/// The executable schema.
+pub type ConcordSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// How the schema behaves for clients.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct SchemaSettings {
+    pub limits: Limits,
+    /// Lets clients ask the schema about itself (GraphiQL needs it).
+    pub introspection: bool,
+    /// "Did you mean" hints in validation errors; they reveal field names.
+    pub suggestions: bool,
+}
+
+impl Default for SchemaSettings {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            introspection: true,
+            suggestions: true,
+        }
+    }
+}
+
+/// Builds the schema over a database.
+pub fn build_schema(db: DatabaseConnection, settings: &SchemaSettings) -> ConcordSchema {
+    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription)
+        .data(db)
+        .extension(limits::LimitsExtension(settings.limits.clone()))
+        .limit_complexity(settings.limits.max_complexity)
+        .limit_recursive_depth(64);
+    if !settings.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !settings.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema/concord.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Prepares a request to run as `principal`: its scope, a fresh batch
+/// loader and the execution marker.
+pub async fn prepare(
+    db: &DatabaseConnection,
+    principal: Principal,
+    request: async_graphql::Request,
+) -> Result<(async_graphql::Request, Executed), async_graphql::ServerError> {
+    let scope = RequestScope::new(db, principal).await.map_err(|error| {
+        let error = async_graphql::ErrorExtensions::extend(&error);
+        error.into_server_error(async_graphql::Pos::default())
+    })?;
+    let executed = Executed::default();
+    let loader = loader::Batch::loader(db.clone(), scope.visibility.clone());
+    Ok((
+        request.data(scope).data(loader).data(executed.clone()),
+        executed,
+    ))
+}

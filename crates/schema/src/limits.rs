@@ -1,0 +1,365 @@
+//! Refusing hostile queries before they run: tokens are counted before the
+//! document is parsed, so a huge document is cheap to refuse; depth, aliases
+//! and directives are counted on the parsed document; complexity is
+//! async-graphql's own check, given Concord's error code here.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextRequest, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
+
+/// The limits a request must keep. Defaults follow the ranges that GraphQL
+/// Armor and Apollo Router ship with.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Deepest nesting of fields (introspection excluded).
+    pub max_depth: usize,
+    /// Most aliased fields in one document.
+    pub max_aliases: usize,
+    /// Most directives in one document.
+    pub max_directives: usize,
+    /// Most lexical tokens in one document.
+    pub max_tokens: usize,
+    /// Highest total complexity, each list field costing its page size times its selection.
+    pub max_complexity: usize,
+    /// Most operations in one batched request.
+    pub max_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_aliases: 30,
+            max_directives: 50,
+            max_tokens: 2_000,
+            max_complexity: 5_000,
+            max_batch: 5,
+        }
+    }
+}
+
+/// A `LIMIT_EXCEEDED` error naming the limit and its value.
+pub fn limit_error(limit: &str, max: usize, found: Option<usize>) -> ServerError {
+    let message = match found {
+        Some(found) => format!("the request exceeds the {limit} limit: {found} > {max}"),
+        None => format!("the request exceeds the {limit} limit of {max}"),
+    };
+    let mut error = ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "LIMIT_EXCEEDED");
+    extensions.set("limit", limit);
+    extensions.set("max", max as i64);
+    error.extensions = Some(extensions);
+    error
+}
+
+/// Set when a request reached execution: an error before that is a request
+/// error (HTTP 400 under `application/graphql-response+json`).
+#[derive(Clone, Default)]
+pub struct Executed(Arc<AtomicBool>);
+
+impl Executed {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts GraphQL tokens without building a tree: punctuators, names,
+/// numbers and strings; whitespace, commas and comments are not tokens.
+pub fn count_tokens(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                count += 1;
+                if bytes[i..].starts_with(b"\"\"\"") {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                count += 1;
+                i += 3;
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => {
+                count += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {
+                count += 1;
+                i += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Depth, aliases and directives of a parsed document.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    pub depth: usize,
+    pub aliases: usize,
+    pub directives: usize,
+}
+
+/// Measures every operation of `document`, following fragment spreads once
+/// each so that a cyclic fragment cannot loop.
+pub fn measure(document: &ExecutableDocument) -> Shape {
+    let mut shape = Shape::default();
+    for (_, fragment) in &document.fragments {
+        shape.directives += fragment.node.directives.len();
+    }
+    for (_, operation) in document.operations.iter() {
+        shape.directives += operation.node.directives.len();
+        let mut seen = HashSet::new();
+        let depth = walk(
+            document,
+            &operation.node.selection_set.node,
+            &mut shape,
+            &mut seen,
+            true,
+        );
+        shape.depth = shape.depth.max(depth);
+    }
+    shape
+}
+
+fn walk(
+    document: &ExecutableDocument,
+    set: &SelectionSet,
+    shape: &mut Shape,
+    seen: &mut HashSet<String>,
+    count_directives: bool,
+) -> usize {
+    let mut deepest = 0;
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let field = &field.node;
+                if field.name.node.starts_with("__")
+                    && matches!(field.name.node.as_str(), "__schema" | "__type")
+                {
+                    continue;
+                }
+                if field.alias.is_some() {
+                    shape.aliases += 1;
+                }
+                if count_directives {
+                    shape.directives += field.directives.len();
+                }
+                let below = walk(
+                    document,
+                    &field.selection_set.node,
+                    shape,
+                    seen,
+                    count_directives,
+                );
+                deepest = deepest.max(1 + below);
+            }
+            Selection::InlineFragment(fragment) => {
+                if count_directives {
+                    shape.directives += fragment.node.directives.len();
+                }
+                let below = walk(
+                    document,
+                    &fragment.node.selection_set.node,
+                    shape,
+                    seen,
+                    count_directives,
+                );
+                deepest = deepest.max(below);
+            }
+            Selection::FragmentSpread(spread) => {
+                if count_directives {
+                    shape.directives += spread.node.directives.len();
+                }
+                let name = spread.node.fragment_name.node.to_string();
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    let below = walk(
+                        document,
+                        &fragment.node.selection_set.node,
+                        shape,
+                        seen,
+                        count_directives,
+                    );
+                    deepest = deepest.max(below);
+                }
+                seen.remove(&name);
+            }
+        }
+    }
+    deepest
+}
+
+/// The extension that enforces [`Limits`] and gives every error a code.
+pub struct LimitsExtension(pub Limits);
+
+impl ExtensionFactory for LimitsExtension {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Enforcer(self.0.clone()))
+    }
+}
+
+struct Enforcer(Limits);
+
+/// Gives every error a code: request errors that async-graphql raised itself
+/// (unparsable, invalid, bad variables) are the client's, so BAD_USER_INPUT.
+fn ensure_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Enforcer {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        ensure_codes(&mut response);
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let tokens = count_tokens(&request.query);
+        if tokens > self.0.max_tokens {
+            return Err(limit_error("tokens", self.0.max_tokens, Some(tokens)));
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let shape = measure(&document);
+        let checks = [
+            ("depth", shape.depth, self.0.max_depth),
+            ("aliases", shape.aliases, self.0.max_aliases),
+            ("directives", shape.directives, self.0.max_directives),
+        ];
+        for (limit, found, max) in checks {
+            if found > max {
+                return Err(limit_error(limit, max, Some(found)));
+            }
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| match error.message.as_str() {
+                    "Query is too complex." => {
+                        limit_error("complexity", self.0.max_complexity, None)
+                    }
+                    "Query is nested too deep." => limit_error("depth", self.0.max_depth, None),
+                    _ => error,
+                })
+                .collect()
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Some(executed) = ctx.data_opt::<Executed>() {
+            executed.0.store(true, Ordering::Relaxed);
+        }
+        next.run(ctx, operation_name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_counted_like_a_lexer() {
+        assert_eq!(count_tokens("{ regions { code } }"), 5);
+        assert_eq!(count_tokens("query Q($a: Int = -1.5e3) { x(a: $a) }"), 17);
+        assert_eq!(count_tokens("# comment\n{ a(s: \"x y, z\") }"), 7);
+        assert_eq!(
+            count_tokens("{ a(s: \"\"\"block\n\"quoted\"\"\"\") ...F }"),
+            9
+        );
+        assert_eq!(count_tokens(&"{a}".repeat(1000)), 3000);
+    }
+
+    #[test]
+    fn shape_counts_depth_aliases_and_directives() {
+        let document = async_graphql::parser::parse_query(
+            "query { a: regions { b: zones { code @include(if: true) } } ...F __schema { types { name } } }
+             fragment F on Query { zones { members { code } } }",
+        )
+        .unwrap();
+        assert_eq!(
+            measure(&document),
+            Shape {
+                depth: 3,
+                aliases: 2,
+                directives: 1
+            }
+        );
+    }
+
+    #[test]
+    fn cyclic_fragments_terminate() {
+        let document = async_graphql::parser::parse_query(
+            "{ ...A } fragment A on Query { regions { ...B } } fragment B on Region { zones { ...A } }",
+        )
+        .unwrap();
+        assert_eq!(measure(&document).depth, 2);
+    }
+}

@@ -1,0 +1,279 @@
+//! Batch loading of every relation, so that a query's SQL statements do not
+//! grow with the number of rows it returns. One [`Batch`] is made per request:
+//! its cache then never outlives the caller's visibility.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use concord_persistence::entity::{
+    category, national_item, operating_procedure, region, service_guide, service_matter, standard,
+    zone,
+};
+use concord_persistence::queries::{self, GuideKey, Visibility};
+use concord_persistence::{DatabaseConnection, StoreError};
+
+/// Loads rows by key for one request.
+pub struct Batch {
+    db: DatabaseConnection,
+    visibility: Visibility,
+}
+
+impl Batch {
+    pub fn loader(db: DatabaseConnection, visibility: Visibility) -> DataLoader<Batch> {
+        DataLoader::new(Batch { db, visibility }, tokio::spawn)
+    }
+}
+
+/// Loader errors are shared between every field that waited on the batch.
+pub type LoadError = Arc<StoreError>;
+
+macro_rules! by_key {
+    ($key:ty, $value:ty, |$this:ident, $keys:ident| $load:expr, |$row:ident| $row_key:expr) => {
+        impl Loader<$key> for Batch {
+            type Value = $value;
+            type Error = LoadError;
+
+            async fn load(&self, $keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> {
+                let $this = self;
+                let rows = $load.await.map_err(Arc::new)?;
+                Ok(rows.into_iter().map(|$row| ($row_key, $row)).collect())
+            }
+        }
+    };
+}
+
+/// A region's code, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RegionKey(pub String);
+/// A zone's code, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ZoneKey(pub String);
+/// A category's code, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CategoryKey(pub String);
+/// A matter's code, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MatterKey(pub String);
+/// A standard's code, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct StandardKey(pub String);
+/// A national item's edition and number, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ItemKey(pub i32, pub i32);
+/// A guide's region and matter, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct GuideLoadKey(pub GuideKey);
+/// A procedure's region and matter, as a loader key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ProcedureKey(pub GuideKey);
+/// The zones a region belongs to.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ZonesOfRegion(pub String);
+/// The member regions of a zone.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MembersOfZone(pub String);
+/// The standards a matter follows.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct StandardsOfMatter(pub String);
+/// The matters a standard governs.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MattersOfStandard(pub String);
+/// The standards that supersede a standard.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SupersededBy(pub String);
+
+fn strings<K>(keys: &[K], f: impl Fn(&K) -> &String) -> Vec<String> {
+    keys.iter().map(|k| f(k).clone()).collect()
+}
+
+by_key!(
+    RegionKey,
+    region::Model,
+    |this, keys| queries::regions_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |row| RegionKey(row.code.clone())
+);
+by_key!(
+    ZoneKey,
+    zone::Model,
+    |this, keys| queries::zones_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |row| ZoneKey(row.code.clone())
+);
+by_key!(
+    CategoryKey,
+    category::Model,
+    |this, keys| queries::categories_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |row| CategoryKey(row.code.clone())
+);
+by_key!(
+    MatterKey,
+    service_matter::Model,
+    |this, keys| queries::matters_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |row| MatterKey(row.code.clone())
+);
+by_key!(
+    ItemKey,
+    national_item::Model,
+    |this, keys| queries::national_items_by_keys(
+        &this.db,
+        &keys.iter().map(|k| (k.0, k.1)).collect::<Vec<_>>()
+    ),
+    |row| ItemKey(row.edition, row.number)
+);
+by_key!(
+    GuideLoadKey,
+    service_guide::Model,
+    |this, keys| queries::guides_by_keys(
+        &this.db,
+        &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
+        &this.visibility
+    ),
+    |row| GuideLoadKey((row.region_code.clone(), row.matter_code.clone()))
+);
+by_key!(
+    ProcedureKey,
+    operating_procedure::Model,
+    |this, keys| queries::procedures_by_keys(
+        &this.db,
+        &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>()
+    ),
+    |row| ProcedureKey((row.region_code.clone(), row.matter_code.clone()))
+);
+
+impl Loader<StandardKey> for Batch {
+    type Value = standard::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[StandardKey],
+    ) -> Result<HashMap<StandardKey, standard::Model>, LoadError> {
+        let rows = queries::standards_by_codes(&self.db, &strings(keys, |k| &k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| visible_standard(&self.visibility, row))
+            .map(|row| (StandardKey(row.code.clone()), row))
+            .collect())
+    }
+}
+
+/// Whether a standard is visible: drafts only to those who may see them.
+pub fn visible_standard(visibility: &Visibility, row: &standard::Model) -> bool {
+    row.status != concord_domain::StandardStatus::Draft.as_str()
+        || match visibility {
+            Visibility::All => true,
+            Visibility::Public => false,
+            Visibility::OwnDrafts(origins) => origins.contains(&row.origin),
+        }
+}
+
+/// Groups `(group key, value)` pairs into a map with an entry for every key,
+/// so that a key with no rows is cached as empty rather than loaded again.
+fn grouped<K: Clone + Eq + std::hash::Hash, V>(
+    keys: &[K],
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for (key, value) in pairs {
+        map.entry(key).or_default().push(value);
+    }
+    map
+}
+
+impl Loader<ZonesOfRegion> for Batch {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ZonesOfRegion],
+    ) -> Result<HashMap<ZonesOfRegion, Vec<String>>, LoadError> {
+        let rows = queries::zones_of_regions(&self.db, &strings(keys, |k| &k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .map(|m| (ZonesOfRegion(m.region_code), m.zone_code)),
+        ))
+    }
+}
+
+impl Loader<MembersOfZone> for Batch {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[MembersOfZone],
+    ) -> Result<HashMap<MembersOfZone, Vec<String>>, LoadError> {
+        let rows = queries::members_of_zones(&self.db, &strings(keys, |k| &k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .map(|m| (MembersOfZone(m.zone_code), m.region_code)),
+        ))
+    }
+}
+
+impl Loader<StandardsOfMatter> for Batch {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[StandardsOfMatter],
+    ) -> Result<HashMap<StandardsOfMatter, Vec<String>>, LoadError> {
+        let rows = queries::standard_links(&self.db, &[], &strings(keys, |k| &k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .map(|l| (StandardsOfMatter(l.matter_code), l.standard_code)),
+        ))
+    }
+}
+
+impl Loader<MattersOfStandard> for Batch {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[MattersOfStandard],
+    ) -> Result<HashMap<MattersOfStandard, Vec<String>>, LoadError> {
+        let rows = queries::standard_links(&self.db, &strings(keys, |k| &k.0), &[])
+            .await
+            .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .map(|l| (MattersOfStandard(l.standard_code), l.matter_code)),
+        ))
+    }
+}
+
+impl Loader<SupersededBy> for Batch {
+    type Value = Vec<standard::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[SupersededBy],
+    ) -> Result<HashMap<SupersededBy, Vec<standard::Model>>, LoadError> {
+        let rows = queries::superseding(&self.db, &strings(keys, |k| &k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .filter(|row| visible_standard(&self.visibility, row))
+                .filter_map(|row| row.supersedes.clone().map(|old| (SupersededBy(old), row))),
+        ))
+    }
+}

@@ -1,0 +1,196 @@
+use async_graphql::Context;
+use concord_persistence::entity::{category, national_edition, national_item, service_matter};
+
+use super::{Standard, many, one, owned_object};
+use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
+
+/// A service area of HR&SS, such as social insurance.
+pub struct Category(pub category::Model);
+
+impl From<category::Model> for Category {
+    fn from(row: category::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl Category {
+        /// Category code, e.g. `SOCIAL_INSURANCE`.
+        async fn code(&self) -> &str {
+            &self.0.code
+        }
+
+        /// Chinese name, e.g. 社会保险.
+        async fn name_zh(&self) -> &str {
+            &self.0.name_zh
+        }
+
+        /// English name, e.g. Social insurance.
+        async fn name_en(&self) -> &str {
+            &self.0.name_en
+        }
+    }
+}
+
+/// An edition of the National Basic Public Service Standards.
+pub struct NationalEdition(pub national_edition::Model);
+
+impl From<national_edition::Model> for NationalEdition {
+    fn from(row: national_edition::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl NationalEdition {
+        /// The edition's year, e.g. 2021.
+        async fn edition(&self) -> i32 {
+            self.0.edition
+        }
+
+        /// The official Chinese title.
+        async fn title_zh(&self) -> &str {
+            &self.0.title_zh
+        }
+
+        /// How many items the edition has across all areas (80 in 2021, 81 in 2023).
+        async fn item_count(&self) -> i32 {
+            self.0.item_count
+        }
+
+        /// The issuing departments.
+        async fn issued_by(&self) -> &str {
+            &self.0.issued_by
+        }
+
+        /// Notes on the edition.
+        async fn note(&self) -> &str {
+            &self.0.note
+        }
+
+        /// The edition this one replaces.
+        async fn supersedes(&self) -> Option<i32> {
+            self.0.supersedes
+        }
+    }
+}
+
+fn known(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// An item of the national standard. Its five fields are null where the
+/// official text has not been loaded.
+pub struct NationalItem(pub national_item::Model);
+
+impl From<national_item::Model> for NationalItem {
+    fn from(row: national_item::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl NationalItem {
+        /// The edition the item belongs to.
+        async fn edition(&self) -> i32 {
+            self.0.edition
+        }
+
+        /// The item's number within its edition.
+        async fn number(&self) -> i32 {
+            self.0.number
+        }
+
+        /// Chinese name.
+        async fn name_zh(&self) -> &str {
+            &self.0.name_zh
+        }
+
+        /// English name.
+        async fn name_en(&self) -> &str {
+            &self.0.name_en
+        }
+
+        /// The area of the national standard, e.g. 劳有所得.
+        async fn area_zh(&self) -> &str {
+            &self.0.area_zh
+        }
+
+        /// The HR&SS category of the item.
+        async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
+            one(ctx, CategoryKey(self.0.category_code.clone())).await
+        }
+
+        /// Who is served (服务对象).
+        async fn served_group(&self) -> Option<&str> {
+            known(&self.0.served_group)
+        }
+
+        /// What is provided (服务内容).
+        async fn content(&self) -> Option<&str> {
+            known(&self.0.content)
+        }
+
+        /// The baseline standard no locality may fall below (服务标准).
+        async fn baseline_standard(&self) -> Option<&str> {
+            known(&self.0.baseline_standard)
+        }
+
+        /// Who pays (支出责任).
+        async fn funding_responsibility(&self) -> Option<&str> {
+            known(&self.0.funding_responsibility)
+        }
+
+        /// The lead department (牵头负责单位).
+        async fn lead_department(&self) -> Option<&str> {
+            known(&self.0.lead_department)
+        }
+    }
+}
+
+/// A service matter of the HR&SS matter list (事项清单).
+pub struct ServiceMatter(pub service_matter::Model);
+
+impl From<service_matter::Model> for ServiceMatter {
+    fn from(row: service_matter::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl ServiceMatter {
+        /// Matter code, e.g. `SI-PENSION-TRANSFER`.
+        async fn code(&self) -> &str {
+            &self.0.code
+        }
+
+        /// Chinese name.
+        async fn name_zh(&self) -> &str {
+            &self.0.name_zh
+        }
+
+        /// English name.
+        async fn name_en(&self) -> &str {
+            &self.0.name_en
+        }
+
+        /// The HR&SS category of the matter.
+        async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
+            one(ctx, CategoryKey(self.0.category_code.clone())).await
+        }
+
+        /// The national item the matter implements.
+        async fn national_item(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NationalItem>> {
+            match (self.0.national_edition, self.0.national_number) {
+                (Some(edition), Some(number)) => one(ctx, ItemKey(edition, number)).await,
+                _ => Ok(None),
+            }
+        }
+
+        /// The standards the matter follows.
+        async fn standards(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
+            let codes = one::<_, Vec<String>>(ctx, StandardsOfMatter(self.0.code.clone())).await?;
+            many(ctx, codes.unwrap_or_default().into_iter().map(StandardKey).collect()).await
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! GraphQL mirrors of the domain's closed sets.
+
+use async_graphql::Enum;
+use concord_domain as domain;
+
+macro_rules! mirror {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl From<domain::$name> for $name {
+            fn from(value: domain::$name) -> Self {
+                match value {
+                    $(domain::$name::$variant => $name::$variant),+
+                }
+            }
+        }
+
+        impl From<$name> for domain::$name {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => domain::$name::$variant),+
+                }
+            }
+        }
+
+        impl $name {
+            /// Reads a stored value; an unknown one is a storage fault.
+            pub fn parse_stored(text: &str) -> Result<Self, crate::error::ApiError> {
+                text.parse::<domain::$name>()
+                    .map(Self::from)
+                    .map_err(|error| crate::error::ApiError::Internal(Box::new(error)))
+            }
+        }
+    };
+}
+
+mirror!(
+    /// The kind of a provincial-level division.
+    RegionKind {
+        /// A province (省).
+        Province,
+        /// A municipality directly under the central government (直辖市).
+        Municipality,
+        /// An autonomous region (自治区).
+        AutonomousRegion,
+        /// A special administrative region (特别行政区).
+        Sar,
+    }
+);
+
+mirror!(
+    /// Where a standard sits in the standard system.
+    StandardLevel {
+        /// A national standard (GB, GB/T).
+        National,
+        /// An industry standard, such as HR&SS's LD/T.
+        Industry,
+        /// A local standard of a province or city (DB).
+        Local,
+        /// A cross-regional collaborative standard of a zone.
+        Regional,
+        /// A group standard of an association (T/).
+        Group,
+        /// An internal standard of an agency (Q/).
+        Internal,
+    }
+);
+
+mirror!(
+    /// The life cycle of a standard.
+    StandardStatus {
+        /// Being written; visible only to those who may edit it.
+        Draft,
+        /// In force.
+        InForce,
+        /// Replaced by a newer standard.
+        Superseded,
+        /// Withdrawn without replacement.
+        Withdrawn,
+    }
+);
+
+mirror!(
+    /// Whether a service guide is visible to the public.
+    GuideStatus {
+        /// Being written; visible only to those who may edit it.
+        Draft,
+        /// Published.
+        Published,
+    }
+);
+
+mirror!(
+    /// How a citizen can have a matter handled.
+    Channel {
+        /// At a service hall counter.
+        Counter,
+        /// On a web portal.
+        Online,
+        /// In a mobile app or mini-program.
+        Mobile,
+        /// In any province (跨省通办).
+        CrossProvince,
+    }
+);

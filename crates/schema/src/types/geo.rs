@@ -1,0 +1,104 @@
+use async_graphql::Context;
+use concord_persistence::entity::{region, zone};
+
+use super::{RegionKind, many, owned_object};
+use crate::error::OrApiError;
+use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
+
+/// A provincial-level division of China (GB/T 2260).
+pub struct Region(pub region::Model);
+
+impl From<region::Model> for Region {
+    fn from(row: region::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl Region {
+        /// GB/T 2260 code, e.g. `330000`.
+        async fn code(&self) -> &str {
+            &self.0.code
+        }
+
+        /// Chinese name, e.g. 浙江省.
+        async fn name_zh(&self) -> &str {
+            &self.0.name_zh
+        }
+
+        /// English name, e.g. Zhejiang.
+        async fn name_en(&self) -> &str {
+            &self.0.name_en
+        }
+
+        /// One-character abbreviation, e.g. 浙.
+        async fn abbreviation(&self) -> &str {
+            &self.0.abbr_zh
+        }
+
+        /// Pinyin of the abbreviation, e.g. Zhe.
+        async fn abbreviation_pinyin(&self) -> &str {
+            &self.0.abbr_pinyin
+        }
+
+        /// ISO 3166-2 code, e.g. `CN-ZJ`.
+        async fn iso_code(&self) -> &str {
+            &self.0.iso_3166_2
+        }
+
+        /// Province, municipality, autonomous region or SAR.
+        async fn kind(&self) -> async_graphql::Result<RegionKind> {
+            RegionKind::parse_stored(&self.0.kind).or_api()
+        }
+
+        /// True for the provinces of the 2021–2022 HR&SS standardization pilot.
+        async fn pilot(&self) -> bool {
+            self.0.pilot
+        }
+
+        /// What the pilot was, when the region took part.
+        async fn pilot_note(&self) -> Option<&str> {
+            self.0.pilot_note.as_deref()
+        }
+
+        /// The collaboration zones this region belongs to.
+        async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Zone>> {
+            let codes = super::one::<_, Vec<String>>(ctx, ZonesOfRegion(self.0.code.clone())).await?;
+            many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await
+        }
+    }
+}
+
+/// A regional collaboration zone, such as the Yangtze River Delta.
+pub struct Zone(pub zone::Model);
+
+impl From<zone::Model> for Zone {
+    fn from(row: zone::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl Zone {
+        /// Zone code: `JJJ`, `YRD`, `GBA` or `CCEC`.
+        async fn code(&self) -> &str {
+            &self.0.code
+        }
+
+        /// Chinese name, e.g. 长三角.
+        async fn name_zh(&self) -> &str {
+            &self.0.name_zh
+        }
+
+        /// English name, e.g. Yangtze River Delta.
+        async fn name_en(&self) -> &str {
+            &self.0.name_en
+        }
+
+        /// The member regions, by code.
+        async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
+            let codes = super::one::<_, Vec<String>>(ctx, MembersOfZone(self.0.code.clone())).await?;
+            many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await
+        }
+    }
+}

@@ -1,0 +1,137 @@
+use async_graphql::{Context, SimpleObject};
+use concord_persistence::entity::{operating_procedure, service_guide};
+
+use super::{Channel, GuideStatus, Region, ServiceMatter, one, owned_object};
+use crate::error::OrApiError;
+use crate::loader::{MatterKey, ProcedureKey, RegionKey};
+
+/// A region's service guide (服务指南) for one matter: what a citizen must
+/// bring, how long it takes, what it costs and where it can be done.
+pub struct ServiceGuide(pub service_guide::Model);
+
+impl From<service_guide::Model> for ServiceGuide {
+    fn from(row: service_guide::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl ServiceGuide {
+        /// The region that publishes the guide.
+        async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
+            one(ctx, RegionKey(self.0.region_code.clone())).await
+        }
+
+        /// The matter the guide is for.
+        async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceMatter>> {
+            one(ctx, MatterKey(self.0.matter_code.clone())).await
+        }
+
+        /// The promised time limit, in working days.
+        async fn time_limit_days(&self) -> i32 {
+            self.0.time_limit_days
+        }
+
+        /// The fee in yuan; 0 when the service is free.
+        async fn fee(&self) -> f64 {
+            self.0.fee_fen as f64 / 100.0
+        }
+
+        /// The fee in fen (0.01 yuan), exact.
+        async fn fee_fen(&self) -> i64 {
+            self.0.fee_fen
+        }
+
+        /// The materials an applicant must provide, in the guide's order.
+        async fn materials(&self) -> &[String] {
+            &self.0.materials.0
+        }
+
+        /// Where the matter can be handled.
+        async fn channels(&self) -> async_graphql::Result<Vec<Channel>> {
+            self.0
+                .channels
+                .0
+                .iter()
+                .map(|c| Channel::parse_stored(c))
+                .collect::<Result<_, _>>()
+                .or_api()
+        }
+
+        /// The laws and regulations the guide rests on.
+        async fn legal_basis(&self) -> &str {
+            &self.0.legal_basis
+        }
+
+        /// The guarantee level, for matters that pay a benefit.
+        async fn guarantee_level(&self) -> Option<&str> {
+            self.0.guarantee_level.as_deref()
+        }
+
+        /// Draft or published.
+        async fn status(&self) -> async_graphql::Result<GuideStatus> {
+            GuideStatus::parse_stored(&self.0.status).or_api()
+        }
+
+        /// When the guide was last published.
+        async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+            self.0.published_at
+        }
+
+        /// The operating procedure (操作规程) behind the guide.
+        async fn procedure(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OperatingProcedure>> {
+            one(
+                ctx,
+                ProcedureKey((self.0.region_code.clone(), self.0.matter_code.clone())),
+            )
+            .await
+        }
+    }
+}
+
+/// The operating procedure (操作规程) of a guide: its ordered steps.
+pub struct OperatingProcedure(pub operating_procedure::Model);
+
+impl From<operating_procedure::Model> for OperatingProcedure {
+    fn from(row: operating_procedure::Model) -> Self {
+        Self(row)
+    }
+}
+
+/// One step of an operating procedure.
+#[derive(SimpleObject)]
+pub struct ProcedureStep {
+    /// 1 for the first step.
+    position: i32,
+    /// What is done, e.g. 受理.
+    name: String,
+    /// Who does it, e.g. 窗口工作人员.
+    actor: String,
+    /// The step's time limit in working days.
+    time_limit_days: i32,
+}
+
+owned_object! {
+    impl OperatingProcedure {
+        /// The steps, in order.
+        async fn steps(&self) -> Vec<ProcedureStep> {
+            self.0
+                .steps
+                .0
+                .iter()
+                .enumerate()
+                .map(|(index, step)| ProcedureStep {
+                    position: index as i32 + 1,
+                    name: step.name.clone(),
+                    actor: step.actor.clone(),
+                    time_limit_days: step.time_limit_days,
+                })
+                .collect()
+        }
+
+        /// The steps' time limits added up, in working days.
+        async fn total_time_limit_days(&self) -> i32 {
+            self.0.steps.0.iter().map(|s| s.time_limit_days).sum()
+        }
+    }
+}

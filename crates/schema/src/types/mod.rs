@@ -1,0 +1,95 @@
+//! The API's object types. Each wraps a storage row and exposes it field by
+//! field, so that the SQL schema and the API can change independently.
+
+mod catalogue;
+mod enums;
+mod geo;
+mod guide;
+mod standard;
+
+pub use catalogue::{Category, NationalEdition, NationalItem, ServiceMatter};
+pub use enums::{Channel, GuideStatus, RegionKind, StandardLevel, StandardStatus};
+pub use geo::{Region, Zone};
+pub use guide::ServiceGuide;
+pub use standard::Standard;
+
+use async_graphql::Context;
+use async_graphql::dataloader::Loader;
+
+use crate::context::loader;
+use crate::error::{ApiError, OrApiError};
+use crate::loader::{Batch, LoadError};
+
+/// Loads one related row through the request's batch loader.
+async fn one<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<T>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Batch: Loader<K, Error = LoadError>,
+    T: From<<Batch as Loader<K>>::Value>,
+{
+    let row = loader(ctx)
+        .or_api()?
+        .load_one(key)
+        .await
+        .map_err(ApiError::from)
+        .or_api()?;
+    Ok(row.map(T::from))
+}
+
+/// Loads the rows of many keys, in the order of `keys`, skipping missing ones.
+async fn many<K, T>(ctx: &Context<'_>, keys: Vec<K>) -> async_graphql::Result<Vec<T>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Batch: Loader<K, Error = LoadError>,
+    T: From<<Batch as Loader<K>>::Value>,
+{
+    let mut rows = loader(ctx)
+        .or_api()?
+        .load_many(keys.iter().cloned())
+        .await
+        .map_err(ApiError::from)
+        .or_api()?;
+    Ok(keys
+        .iter()
+        .filter_map(|key| rows.remove(key))
+        .map(T::from)
+        .collect())
+}
+
+/// Declares an object type over an owned row: the given fields, then the
+/// fields every owned row shares. (A macro call inside an `#[Object]` impl
+/// would be invisible to async-graphql, so the impl is generated whole.)
+macro_rules! owned_object {
+    (impl $name:ident { $($body:tt)* }) => {
+        #[async_graphql::Object]
+        impl $name {
+            $($body)*
+            /// The region code of the authority that may change this row (`100000` for the nation).
+            async fn origin(&self) -> &str {
+                &self.0.origin
+            }
+
+            /// Starts at 1 and grows by one with each change.
+            async fn revision(&self) -> i32 {
+                self.0.revision
+            }
+
+            /// True when this row is illustrative sample data, not official text.
+            async fn illustrative(&self) -> bool {
+                self.0.illustrative
+            }
+
+            /// When this row was first stored.
+            async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.0.created_at
+            }
+
+            /// When this row last changed.
+            async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+                self.0.updated_at
+            }
+
+        }
+    };
+}
+pub(crate) use owned_object;

@@ -1,0 +1,104 @@
+use async_graphql::Context;
+use chrono::NaiveDate;
+use concord_persistence::entity::standard;
+
+use super::{Region, ServiceMatter, StandardLevel, StandardStatus, Zone, many, one, owned_object};
+use crate::error::OrApiError;
+use crate::loader::{MatterKey, MattersOfStandard, RegionKey, StandardKey, SupersededBy, ZoneKey};
+
+/// A standard at any level: national, industry, local, regional, group or internal.
+pub struct Standard(pub standard::Model);
+
+impl From<standard::Model> for Standard {
+    fn from(row: standard::Model) -> Self {
+        Self(row)
+    }
+}
+
+owned_object! {
+    impl Standard {
+        /// The standard's code, e.g. `GB/T 33531-2017` or `DB33/T 2030-2018`.
+        async fn code(&self) -> &str {
+            &self.0.code
+        }
+
+        /// Chinese title.
+        async fn title_zh(&self) -> &str {
+            &self.0.title_zh
+        }
+
+        /// English title; empty where none is known.
+        async fn title_en(&self) -> &str {
+            &self.0.title_en
+        }
+
+        /// Where the standard sits in the standard system.
+        async fn level(&self) -> async_graphql::Result<StandardLevel> {
+            StandardLevel::parse_stored(&self.0.level).or_api()
+        }
+
+        /// Draft, in force, superseded or withdrawn.
+        async fn status(&self) -> async_graphql::Result<StandardStatus> {
+            StandardStatus::parse_stored(&self.0.status).or_api()
+        }
+
+        /// The year in the code, when the code is dated.
+        async fn year(&self) -> Option<i32> {
+            concord_domain::StandardCode::try_from(self.0.code.as_str())
+                .ok()
+                .and_then(|code| code.year())
+                .map(i32::from)
+        }
+
+        /// The region that issued a local standard.
+        async fn issuing_region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
+            match &self.0.issuing_region {
+                Some(code) => one(ctx, RegionKey(code.clone())).await,
+                None => Ok(None),
+            }
+        }
+
+        /// The zone that issued a regional collaborative standard.
+        async fn issuing_zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
+            match &self.0.issuing_zone {
+                Some(code) => one(ctx, ZoneKey(code.clone())).await,
+                None => Ok(None),
+            }
+        }
+
+        /// When the standard was published.
+        async fn issued_on(&self) -> Option<NaiveDate> {
+            self.0.issued_on
+        }
+
+        /// When the standard came into force.
+        async fn effective_on(&self) -> Option<NaiveDate> {
+            self.0.effective_on
+        }
+
+        /// The standard this one replaces.
+        async fn supersedes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+            match &self.0.supersedes {
+                Some(code) => one(ctx, StandardKey(code.clone())).await,
+                None => Ok(None),
+            }
+        }
+
+        /// The standards that replace this one.
+        async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
+            let rows = one::<_, Vec<standard::Model>>(ctx, SupersededBy(self.0.code.clone())).await?;
+            Ok(rows.unwrap_or_default().into_iter().map(Standard).collect())
+        }
+
+        /// The service matters the standard governs.
+        async fn matters(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceMatter>> {
+            let codes = one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
+            many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await
+        }
+
+        /// Notes: committee, citing standards, dates.
+        async fn note(&self) -> &str {
+            &self.0.note
+        }
+    }
+}
