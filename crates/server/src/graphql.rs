@@ -1,0 +1,367 @@
+//! `/graphql` as the GraphQL-over-HTTP specification has it: POST with JSON
+//! only, GET for queries only, and the answer's media type and status chosen
+//! by the request's `Accept`. (async-graphql-actix-web's responder always
+//! answers `application/graphql-response+json`, which Apollo tooling rejects.)
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, Request, Response, ServerError};
+use concord_auth::Principal;
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::startup::AppState;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+/// GraphQL operations served since the process started.
+pub fn requests_served() -> u64 {
+    SERVED.load(Ordering::Relaxed)
+}
+
+/// The media type the client will get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the answer's media type from `Accept`, honouring order and `q`.
+/// `None` when the client accepts neither JSON type.
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let mut ranges: Vec<(f32, &str)> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next()?.trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (q > 0.0).then_some((q, media))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranges
+        .into_iter()
+        .find_map(|(_, media)| match media.to_ascii_lowercase().as_str() {
+            GRAPHQL_RESPONSE => Some(Media::GraphqlResponse),
+            JSON | "application/*" | "*/*" => Some(Media::Json),
+            _ => None,
+        })
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// A response that carries only request errors (nothing was executed).
+fn request_errors(media: Media, status: StatusCode, errors: Vec<ServerError>) -> HttpResponse {
+    let errors: Vec<Value> = errors.into_iter().map(error_json).collect();
+    let status = if media == Media::GraphqlResponse || status != StatusCode::OK {
+        status
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .json(json!({ "errors": errors }))
+}
+
+fn error_json(error: ServerError) -> Value {
+    serde_json::to_value(&error).unwrap_or_else(
+        |_| json!({ "message": "internal error", "extensions": { "code": "INTERNAL" } }),
+    )
+}
+
+fn bad_request(media: Media, message: &str, code: &str) -> HttpResponse {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    request_errors(media, StatusCode::BAD_REQUEST, vec![error])
+}
+
+/// Runs one request and renders it as JSON, with whether it was a request error.
+async fn execute(state: &AppState, principal: Principal, request: Request) -> (Value, bool) {
+    SERVED.fetch_add(1, Ordering::Relaxed);
+    let (request, executed) = match concord_schema::prepare(&state.db, principal, request).await {
+        Ok(prepared) => prepared,
+        Err(error) => return (json!({ "errors": [error_json(error)] }), false),
+    };
+    let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
+    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => Response::from_errors(vec![concord_schema::limit_error(
+            "timeout_ms",
+            state.settings.server.request_timeout_ms as usize,
+            None,
+        )]),
+    };
+    let was_executed = executed.get();
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot serialise a response");
+        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
+    });
+    if !was_executed && let Value::Object(map) = &mut body {
+        // A request error has no `data` entry at all.
+        map.remove("data");
+    }
+    (body, !was_executed)
+}
+
+async fn respond(state: &AppState, media: Media, batch: BatchRequest) -> HttpResponse {
+    let principal = Principal::anonymous();
+    match batch {
+        BatchRequest::Single(request) => {
+            let (body, request_error) = execute(state, principal, request).await;
+            let status = if request_error && media == Media::GraphqlResponse {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            HttpResponse::build(status)
+                .content_type(media.content_type())
+                .json(body)
+        }
+        BatchRequest::Batch(requests) => {
+            let max = state.settings.graphql.limits.max_batch;
+            if requests.len() > max {
+                let error = concord_schema::limit_error("batch", max, Some(requests.len()));
+                return request_errors(media, StatusCode::BAD_REQUEST, vec![error]);
+            }
+            let mut bodies = Vec::with_capacity(requests.len());
+            for request in requests {
+                bodies.push(execute(state, principal.clone(), request).await.0);
+            }
+            HttpResponse::Ok()
+                .content_type(media.content_type())
+                .json(Value::Array(bodies))
+        }
+    }
+}
+
+/// POST /graphql: a JSON body holding one request or a batch.
+pub async fn post(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    mut payload: web::Payload,
+) -> HttpResponse {
+    let Some(media) = negotiate(http.headers()) else {
+        return HttpResponse::NotAcceptable()
+            .body("accept application/graphql-response+json or application/json");
+    };
+    let content_type = http
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if content_type.as_deref() != Some(JSON) {
+        return HttpResponse::UnsupportedMediaType()
+            .content_type(media.content_type())
+            .json(json!({ "errors": [{
+                "message": "a POST to /graphql must have content-type application/json",
+                "extensions": { "code": "BAD_USER_INPUT" }
+            }] }));
+    }
+    let limit = state.settings.server.body_limit;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return bad_request(
+                media,
+                "the request body could not be read",
+                "BAD_USER_INPUT",
+            );
+        };
+        if body.len() + chunk.len() > limit {
+            let error = concord_schema::limit_error("body_bytes", limit, None);
+            return request_errors(media, StatusCode::PAYLOAD_TOO_LARGE, vec![error]);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(error) => {
+            return bad_request(
+                media,
+                &format!("the body is not a GraphQL request in JSON: {error}"),
+                "BAD_USER_INPUT",
+            );
+        }
+    };
+    respond(&state, media, batch).await
+}
+
+/// The parameters of GET /graphql.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// Whether the operation a GET would run is a mutation (or a subscription),
+/// which GET must not run.
+fn is_write(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    document.operations.iter().any(|(name, operation)| {
+        let selected = match operation_name {
+            Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
+            None => true,
+        };
+        selected && operation.node.ty != OperationType::Query
+    })
+}
+
+/// GET /graphql: GraphiQL for a browser, else a query from the URL.
+pub async fn get(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    params: web::Query<GetParams>,
+) -> HttpResponse {
+    let params = params.into_inner();
+    let Some(query) = params.query else {
+        if state.settings.server.graphiql && accepts_html(http.headers()) {
+            return HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(
+                    GraphiQLSource::build()
+                        .endpoint("/graphql")
+                        .title("Concord")
+                        .finish(),
+                );
+        }
+        let media = negotiate(http.headers()).unwrap_or(Media::Json);
+        return bad_request(
+            media,
+            "a GET to /graphql needs a `query` parameter",
+            "BAD_USER_INPUT",
+        );
+    };
+    let Some(media) = negotiate(http.headers()) else {
+        return HttpResponse::NotAcceptable()
+            .body("accept application/graphql-response+json or application/json");
+    };
+    if is_write(&query, params.operation_name.as_deref()) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .content_type(media.content_type())
+            .json(json!({ "errors": [{
+                "message": "mutations must be sent with POST",
+                "extensions": { "code": "BAD_USER_INPUT" }
+            }] }));
+    }
+    let mut request = Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    for (field, raw) in [
+        ("variables", params.variables),
+        ("extensions", params.extensions),
+    ] {
+        let Some(raw) = raw else { continue };
+        match serde_json::from_str::<Value>(&raw) {
+            Ok(value) if field == "variables" => {
+                request = request.variables(async_graphql::Variables::from_json(value));
+            }
+            Ok(Value::Object(map)) => {
+                for (key, value) in map {
+                    if let Ok(value) = async_graphql::Value::from_json(value) {
+                        request.extensions.insert(key, value);
+                    }
+                }
+            }
+            Ok(_) | Err(_) => {
+                return bad_request(
+                    media,
+                    &format!("the `{field}` parameter is not a JSON object"),
+                    "BAD_USER_INPUT",
+                );
+            }
+        }
+    }
+    respond(&state, media, BatchRequest::Single(request)).await
+}
+
+/// Any other method on /graphql.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn negotiation_follows_accept() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(Media::Json));
+        assert_eq!(negotiate(&accept("*/*")), Some(Media::Json));
+        assert_eq!(negotiate(&accept("application/json")), Some(Media::Json));
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(Media::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/json, application/graphql-response+json"
+            )),
+            Some(Media::Json)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(Media::Json)
+        );
+        assert_eq!(negotiate(&accept("text/plain")), None);
+    }
+
+    #[test]
+    fn writes_are_recognised() {
+        assert!(is_write("mutation { x }", None));
+        assert!(!is_write("{ regions { code } }", None));
+        assert!(is_write("query A { a } mutation B { b }", Some("B")));
+        assert!(!is_write("query A { a } mutation B { b }", Some("A")));
+    }
+}

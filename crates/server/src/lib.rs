@@ -1,0 +1,12 @@
+//! Concord's HTTP server: configuration, routes, the GraphQL-over-HTTP
+//! responder, health and metrics, and graceful shutdown.
+//!
+//! The top of the dependency graph: nothing in the workspace depends on it
+//! but the `concord` binary and the black-box tests.
+
+mod graphql;
+mod settings;
+mod startup;
+
+pub use settings::{DatabaseSettings, ServerSettings, Settings, SettingsError};
+pub use startup::{Application, StartupError};

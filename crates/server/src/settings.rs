@@ -1,0 +1,175 @@
+//! Configuration in layers: defaults, then a TOML file, then
+//! `CONCORD__SECTION__KEY` environment variables.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use concord_schema::SchemaSettings;
+use serde::Deserialize;
+
+/// Everything `concord serve` can be told.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub graphql: SchemaSettings,
+}
+
+/// The HTTP side.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Longest a GraphQL request may run, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Serve GraphiQL to browsers that open `/graphql`.
+    pub graphiql: bool,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            body_limit: 1024 * 1024,
+            request_timeout_ms: 10_000,
+            graphiql: true,
+            workers: 0,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+/// The database side.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://FILE` (created when missing) or `postgres://USER@HOST/DB`.
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// Load the reference and illustrative data when the database is empty.
+    pub seed_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://concord.db".to_owned(),
+            max_connections: 8,
+            seed_on_start: true,
+        }
+    }
+}
+
+/// Why the configuration could not be used; each says how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("server.bind `{0}` is not an address such as 127.0.0.1:8080")]
+    Bind(String),
+    #[error("server.body_limit must be at least 1024 bytes")]
+    BodyLimit,
+    #[error("database.url `{0}` must start with sqlite:// or postgres://")]
+    DatabaseUrl(String),
+}
+
+impl Settings {
+    /// Reads defaults, then `file` when given (or `concord.toml` when present),
+    /// then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder();
+        match file {
+            Some(path) => builder = builder.add_source(config::File::from(path).required(true)),
+            None => {
+                builder =
+                    builder.add_source(config::File::with_name("concord.toml").required(false))
+            }
+        }
+        let settings: Settings = builder
+            .add_source(
+                config::Environment::with_prefix("CONCORD")
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: addresses, URLs, sizes.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return Err(SettingsError::Bind(self.server.bind.clone()));
+        }
+        if self.server.body_limit < 1024 {
+            return Err(SettingsError::BodyLimit);
+        }
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(SettingsError::DatabaseUrl(url.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = Settings::default();
+        settings.validate().unwrap();
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        assert_eq!(settings.database.url, "sqlite://concord.db");
+    }
+
+    #[test]
+    fn bad_settings_say_what_to_fix() {
+        let mut settings = Settings::default();
+        settings.server.bind = "localhost".into();
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("127.0.0.1:8080")
+        );
+        let mut settings = Settings::default();
+        settings.database.url = "mysql://x".into();
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sqlite://")
+        );
+    }
+
+    #[test]
+    fn a_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[server]\nbind = \"127.0.0.1:9000\"\n[graphql.limits]\nmax_depth = 7\n",
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&path)).unwrap();
+        assert_eq!(settings.server.bind, "127.0.0.1:9000");
+        assert_eq!(settings.graphql.limits.max_depth, 7);
+        assert_eq!(settings.graphql.limits.max_aliases, 30);
+    }
+}

@@ -1,0 +1,157 @@
+//! Building and running the application: the one way `main` and the tests
+//! start a server.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
+use concord_schema::ConcordSchema;
+
+use crate::graphql;
+use crate::settings::{Settings, SettingsError};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("cannot open the database")]
+    Database(#[source] StoreError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What every request handler shares.
+pub(crate) struct AppState {
+    pub schema: ConcordSchema,
+    pub db: DatabaseConnection,
+    pub statements: StatementCounter,
+    pub settings: Settings,
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database (migrating it and seeding it when empty), builds
+    /// the schema and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        let mut options = ConnectOptions::new(settings.database.url.clone());
+        options.max_connections = settings.database.max_connections;
+        let (db, statements) = concord_persistence::connect(&options)
+            .await
+            .map_err(StartupError::Database)?;
+        concord_persistence::migrate(&db)
+            .await
+            .map_err(StartupError::Database)?;
+        if settings.database.seed_on_start
+            && let Some(report) = concord_persistence::seed::seed_if_empty(&db)
+                .await
+                .map_err(StartupError::Database)?
+        {
+            tracing::info!(
+                reference = report.reference_rows,
+                illustrative = report.illustrative_rows,
+                "seeded an empty database"
+            );
+        }
+        let listener =
+            TcpListener::bind(&settings.server.bind).map_err(|source| StartupError::Bind {
+                addr: settings.server.bind.clone(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.server.bind.clone(),
+                source,
+            })?
+            .port();
+        let schema = concord_schema::build_schema(db.clone(), &settings.graphql);
+        let workers = settings.server.workers;
+        let shutdown = settings.server.shutdown_timeout_secs;
+        let state = web::Data::new(AppState {
+            schema,
+            db,
+            statements,
+            settings,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .service(
+                    web::resource("/graphql")
+                        .route(web::post().to(graphql::post))
+                        .route(web::get().to(graphql::get))
+                        .route(web::route().to(graphql::method_not_allowed)),
+                )
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(metrics))
+        })
+        .shutdown_timeout(shutdown)
+        .client_request_timeout(Duration::from_secs(10));
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: format!("port {port}"),
+                source,
+            })?
+            .run();
+        Ok(Self { port, server })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match concord_persistence::queries::ping(&state.db).await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Err(error) => {
+            tracing::warn!(error = ?error, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({ "status": "database unavailable" }))
+        }
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let body = format!(
+        "# HELP concord_sql_statements_total SQL statements run since start.\n\
+         # TYPE concord_sql_statements_total counter\n\
+         concord_sql_statements_total {}\n\
+         # HELP concord_graphql_requests_total GraphQL operations served since start.\n\
+         # TYPE concord_graphql_requests_total counter\n\
+         concord_graphql_requests_total {}\n",
+        state.statements.get(),
+        graphql::requests_served(),
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
