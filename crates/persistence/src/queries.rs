@@ -44,7 +44,12 @@ pub struct PageRequest<K> {
     pub first: u64,
 }
 
-async fn page<E, C>(conn: &C, select: Select<E>, first: u64, counted: Select<E>) -> Result<Page<E::Model>, StoreError>
+async fn page<E, C>(
+    conn: &C,
+    select: Select<E>,
+    first: u64,
+    counted: Select<E>,
+) -> Result<Page<E::Model>, StoreError>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -71,15 +76,24 @@ fn text_matches<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
         .replace('_', "\\_");
     let pattern = format!("%{escaped}%");
     columns.iter().fold(Condition::any(), |any, column| {
-        any.add(Expr::expr(Func::lower(Expr::col((column.entity_name(), *column)))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+        any.add(
+            Expr::expr(Func::lower(Expr::col((column.entity_name(), *column))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\')),
+        )
     })
 }
 
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
-    Ok(region::Entity::find().order_by_asc(region::Column::Code).all(conn).await?)
+    Ok(region::Entity::find()
+        .order_by_asc(region::Column::Code)
+        .all(conn)
+        .await?)
 }
 
-pub async fn regions_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<region::Model>, StoreError> {
+pub async fn regions_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<region::Model>, StoreError> {
     Ok(region::Entity::find()
         .filter(region::Column::Code.is_in(codes.iter().cloned()))
         .all(conn)
@@ -87,10 +101,16 @@ pub async fn regions_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) ->
 }
 
 pub async fn zones<C: ConnectionTrait>(conn: &C) -> Result<Vec<zone::Model>, StoreError> {
-    Ok(zone::Entity::find().order_by_asc(zone::Column::Code).all(conn).await?)
+    Ok(zone::Entity::find()
+        .order_by_asc(zone::Column::Code)
+        .all(conn)
+        .await?)
 }
 
-pub async fn zones_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<zone::Model>, StoreError> {
+pub async fn zones_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<zone::Model>, StoreError> {
     Ok(zone::Entity::find()
         .filter(zone::Column::Code.is_in(codes.iter().cloned()))
         .all(conn)
@@ -98,7 +118,10 @@ pub async fn zones_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> R
 }
 
 /// Memberships of the given zones.
-pub async fn members_of_zones<C: ConnectionTrait>(conn: &C, zones: &[String]) -> Result<Vec<zone_member::Model>, StoreError> {
+pub async fn members_of_zones<C: ConnectionTrait>(
+    conn: &C,
+    zones: &[String],
+) -> Result<Vec<zone_member::Model>, StoreError> {
     Ok(zone_member::Entity::find()
         .filter(zone_member::Column::ZoneCode.is_in(zones.iter().cloned()))
         .order_by_asc(zone_member::Column::RegionCode)
@@ -107,7 +130,10 @@ pub async fn members_of_zones<C: ConnectionTrait>(conn: &C, zones: &[String]) ->
 }
 
 /// Memberships of the given regions.
-pub async fn zones_of_regions<C: ConnectionTrait>(conn: &C, regions: &[String]) -> Result<Vec<zone_member::Model>, StoreError> {
+pub async fn zones_of_regions<C: ConnectionTrait>(
+    conn: &C,
+    regions: &[String],
+) -> Result<Vec<zone_member::Model>, StoreError> {
     Ok(zone_member::Entity::find()
         .filter(zone_member::Column::RegionCode.is_in(regions.iter().cloned()))
         .order_by_asc(zone_member::Column::ZoneCode)
@@ -116,24 +142,35 @@ pub async fn zones_of_regions<C: ConnectionTrait>(conn: &C, regions: &[String]) 
 }
 
 pub async fn categories<C: ConnectionTrait>(conn: &C) -> Result<Vec<category::Model>, StoreError> {
-    Ok(category::Entity::find().order_by_asc(category::Column::Code).all(conn).await?)
+    Ok(category::Entity::find()
+        .order_by_asc(category::Column::Code)
+        .all(conn)
+        .await?)
 }
 
-pub async fn categories_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<category::Model>, StoreError> {
+pub async fn categories_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<category::Model>, StoreError> {
     Ok(category::Entity::find()
         .filter(category::Column::Code.is_in(codes.iter().cloned()))
         .all(conn)
         .await?)
 }
 
-pub async fn editions<C: ConnectionTrait>(conn: &C) -> Result<Vec<national_edition::Model>, StoreError> {
+pub async fn editions<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<national_edition::Model>, StoreError> {
     Ok(national_edition::Entity::find()
         .order_by_asc(national_edition::Column::Edition)
         .all(conn)
         .await?)
 }
 
-pub async fn editions_by_years<C: ConnectionTrait>(conn: &C, years: &[i32]) -> Result<Vec<national_edition::Model>, StoreError> {
+pub async fn editions_by_years<C: ConnectionTrait>(
+    conn: &C,
+    years: &[i32],
+) -> Result<Vec<national_edition::Model>, StoreError> {
     Ok(national_edition::Entity::find()
         .filter(national_edition::Column::Edition.is_in(years.iter().copied()))
         .all(conn)
@@ -141,7 +178,10 @@ pub async fn editions_by_years<C: ConnectionTrait>(conn: &C, years: &[i32]) -> R
 }
 
 /// The national items of one edition, or of all editions.
-pub async fn national_items<C: ConnectionTrait>(conn: &C, edition: Option<i32>) -> Result<Vec<national_item::Model>, StoreError> {
+pub async fn national_items<C: ConnectionTrait>(
+    conn: &C,
+    edition: Option<i32>,
+) -> Result<Vec<national_item::Model>, StoreError> {
     let mut select = national_item::Entity::find();
     if let Some(edition) = edition {
         select = select.filter(national_item::Column::Edition.eq(edition));
@@ -153,7 +193,10 @@ pub async fn national_items<C: ConnectionTrait>(conn: &C, edition: Option<i32>) 
         .await?)
 }
 
-pub async fn national_items_by_keys<C: ConnectionTrait>(conn: &C, keys: &[(i32, i32)]) -> Result<Vec<national_item::Model>, StoreError> {
+pub async fn national_items_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[(i32, i32)],
+) -> Result<Vec<national_item::Model>, StoreError> {
     let editions: HashSet<i32> = keys.iter().map(|k| k.0).collect();
     let numbers: HashSet<i32> = keys.iter().map(|k| k.1).collect();
     let wanted: HashSet<(i32, i32)> = keys.iter().copied().collect();
@@ -162,7 +205,10 @@ pub async fn national_items_by_keys<C: ConnectionTrait>(conn: &C, keys: &[(i32, 
         .filter(national_item::Column::Number.is_in(numbers))
         .all(conn)
         .await?;
-    Ok(rows.into_iter().filter(|row| wanted.contains(&(row.edition, row.number))).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.edition, row.number)))
+        .collect())
 }
 
 /// What to list service matters by. Every field narrows the list.
@@ -199,7 +245,11 @@ fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
         select = select.filter(text_matches(
-            &[service_matter::Column::NameZh, service_matter::Column::NameEn, service_matter::Column::Code],
+            &[
+                service_matter::Column::NameZh,
+                service_matter::Column::NameEn,
+                service_matter::Column::Code,
+            ],
             text.trim(),
         ));
     }
@@ -218,7 +268,10 @@ pub async fn matters<C: ConnectionTrait>(
     page(conn, select, request.first, matter_select(filter)).await
 }
 
-pub async fn matters_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<service_matter::Model>, StoreError> {
+pub async fn matters_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<service_matter::Model>, StoreError> {
     Ok(service_matter::Entity::find()
         .filter(service_matter::Column::Code.is_in(codes.iter().cloned()))
         .all(conn)
@@ -287,7 +340,9 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
                             Query::select()
                                 .column(service_matter::Column::Code)
                                 .from(service_matter::Entity)
-                                .and_where(service_matter::Column::CategoryCode.eq(category.as_str()))
+                                .and_where(
+                                    service_matter::Column::CategoryCode.eq(category.as_str()),
+                                )
                                 .to_owned(),
                         ),
                     )
@@ -297,7 +352,11 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
         select = select.filter(text_matches(
-            &[standard::Column::TitleZh, standard::Column::TitleEn, standard::Column::Code],
+            &[
+                standard::Column::TitleZh,
+                standard::Column::TitleEn,
+                standard::Column::Code,
+            ],
             text.trim(),
         ));
     }
@@ -314,11 +373,20 @@ pub async fn standards<C: ConnectionTrait>(
     if let Some(after) = request.after {
         select = select.filter(standard::Column::Code.gt(after));
     }
-    page(conn, select, request.first, standard_select(filter, visibility)).await
+    page(
+        conn,
+        select,
+        request.first,
+        standard_select(filter, visibility),
+    )
+    .await
 }
 
 /// Standards by code, whatever their status: callers check visibility.
-pub async fn standards_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<standard::Model>, StoreError> {
+pub async fn standards_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<standard::Model>, StoreError> {
     Ok(standard::Entity::find()
         .filter(standard::Column::Code.is_in(codes.iter().cloned()))
         .all(conn)
@@ -326,7 +394,10 @@ pub async fn standards_by_codes<C: ConnectionTrait>(conn: &C, codes: &[String]) 
 }
 
 /// The standards that supersede any of `codes`.
-pub async fn superseding<C: ConnectionTrait>(conn: &C, codes: &[String]) -> Result<Vec<standard::Model>, StoreError> {
+pub async fn superseding<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<standard::Model>, StoreError> {
     Ok(standard::Entity::find()
         .filter(standard::Column::Supersedes.is_in(codes.iter().cloned()))
         .order_by_asc(standard::Column::Code)
@@ -363,7 +434,10 @@ pub struct GuideFilter {
     pub status: Option<String>,
 }
 
-fn visible_guides(select: Select<service_guide::Entity>, visibility: &Visibility) -> Select<service_guide::Entity> {
+fn visible_guides(
+    select: Select<service_guide::Entity>,
+    visibility: &Visibility,
+) -> Select<service_guide::Entity> {
     let published = service_guide::Column::Status.eq(GuideStatus::Published.as_str());
     match visibility {
         Visibility::All => select,
@@ -427,7 +501,13 @@ pub async fn guides<C: ConnectionTrait>(
                 ),
         );
     }
-    page(conn, select, request.first, guide_select(filter, visibility)).await
+    page(
+        conn,
+        select,
+        request.first,
+        guide_select(filter, visibility),
+    )
+    .await
 }
 
 /// Guides by key that `visibility` lets the caller see.
@@ -450,7 +530,10 @@ pub async fn guides_by_keys<C: ConnectionTrait>(
         .collect())
 }
 
-pub async fn procedures_by_keys<C: ConnectionTrait>(conn: &C, keys: &[GuideKey]) -> Result<Vec<operating_procedure::Model>, StoreError> {
+pub async fn procedures_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[GuideKey],
+) -> Result<Vec<operating_procedure::Model>, StoreError> {
     let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
     let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
     let wanted: HashSet<&GuideKey> = keys.iter().collect();

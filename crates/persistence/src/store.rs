@@ -54,7 +54,11 @@ pub async fn connect(
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let mut sea = sea_orm::ConnectOptions::new(url);
     // An in-memory SQLite database lives and dies with its one connection.
-    let max = if in_memory { 1 } else { options.max_connections };
+    let max = if in_memory {
+        1
+    } else {
+        options.max_connections
+    };
     sea.max_connections(max)
         .min_connections(if in_memory { 1 } else { 0 })
         .acquire_timeout(Duration::from_secs(10))
@@ -81,8 +85,9 @@ pub async fn connect(
     let mut db = Database::connect(sea).await?;
     let counter = StatementCounter::default();
     let count = counter.0.clone();
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "concord::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
     Ok((db, counter))
 }

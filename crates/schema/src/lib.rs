@@ -32,6 +32,8 @@ pub struct SchemaSettings {
     pub introspection: bool,
     /// "Did you mean" hints in validation errors; they reveal field names.
     pub suggestions: bool,
+    /// How long, in microseconds, a batch loader waits for more keys.
+    pub batch_delay_us: u64,
 }
 
 impl Default for SchemaSettings {
@@ -40,6 +42,7 @@ impl Default for SchemaSettings {
             limits: Limits::default(),
             introspection: true,
             suggestions: true,
+            batch_delay_us: 2_000,
         }
     }
 }
@@ -71,6 +74,7 @@ pub fn sdl() -> String {
 /// loader and the execution marker.
 pub async fn prepare(
     db: &DatabaseConnection,
+    settings: &SchemaSettings,
     principal: Principal,
     request: async_graphql::Request,
 ) -> Result<(async_graphql::Request, Executed), async_graphql::ServerError> {
@@ -79,7 +83,8 @@ pub async fn prepare(
         error.into_server_error(async_graphql::Pos::default())
     })?;
     let executed = Executed::default();
-    let loader = loader::Batch::loader(db.clone(), scope.visibility.clone());
+    let delay = std::time::Duration::from_micros(settings.batch_delay_us);
+    let loader = loader::Batch::loader(db.clone(), scope.visibility.clone(), delay);
     Ok((
         request.data(scope).data(loader).data(executed.clone()),
         executed,

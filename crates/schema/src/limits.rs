@@ -136,7 +136,7 @@ pub struct Shape {
 /// each so that a cyclic fragment cannot loop.
 pub fn measure(document: &ExecutableDocument) -> Shape {
     let mut shape = Shape::default();
-    for (_, fragment) in &document.fragments {
+    for fragment in document.fragments.values() {
         shape.directives += fragment.node.directives.len();
     }
     for (_, operation) in document.operations.iter() {

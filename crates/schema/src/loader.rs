@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use concord_persistence::entity::{
@@ -20,8 +21,15 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn loader(db: DatabaseConnection, visibility: Visibility) -> DataLoader<Batch> {
-        DataLoader::new(Batch { db, visibility }, tokio::spawn)
+    /// A loader that waits `delay` after the first key of a batch for more
+    /// keys. async-graphql polls list items in chunks, so too short a delay
+    /// splits one level of a large list into several batches.
+    pub fn loader(
+        db: DatabaseConnection,
+        visibility: Visibility,
+        delay: Duration,
+    ) -> DataLoader<Batch> {
+        DataLoader::new(Batch { db, visibility }, tokio::spawn).delay(delay)
     }
 }
 

@@ -81,6 +81,7 @@ fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
 /// The root of every read.
 pub struct Query;
 
+/// The root of every read: regions and zones, the catalogue, standards and guides.
 #[Object]
 impl Query {
     /// Every provincial-level division, by code.

@@ -109,10 +109,12 @@ fn bad_request(media: Media, message: &str, code: &str) -> HttpResponse {
 /// Runs one request and renders it as JSON, with whether it was a request error.
 async fn execute(state: &AppState, principal: Principal, request: Request) -> (Value, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
-    let (request, executed) = match concord_schema::prepare(&state.db, principal, request).await {
-        Ok(prepared) => prepared,
-        Err(error) => return (json!({ "errors": [error_json(error)] }), false),
-    };
+    let (request, executed) =
+        match concord_schema::prepare(&state.db, &state.settings.graphql, principal, request).await
+        {
+            Ok(prepared) => prepared,
+            Err(error) => return (json!({ "errors": [error_json(error)] }), false),
+        };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,

@@ -17,7 +17,7 @@ use crate::settings::{Settings, SettingsError};
 pub enum StartupError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
-    #[error("cannot open the database")]
+    #[error("cannot open, migrate or seed the database")]
     Database(#[source] StoreError),
     #[error("cannot listen on {addr}")]
     Bind {

@@ -10,13 +10,17 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use concord_domain::{Channel, Fee, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, StandardCode};
+use concord_domain::{
+    Channel, Fee, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, StandardCode,
+};
 use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 
 use super::{insert_missing, reference};
 use crate::StoreError;
-use crate::entity::{StepList, TextList, operating_procedure, service_guide, service_matter, standard_matter};
+use crate::entity::{
+    StepList, TextList, operating_procedure, service_guide, service_matter, standard_matter,
+};
 
 const MATTERS: &str = include_str!("../../../../data/illustrative/matters.json");
 const FILE: &str = "matters.json";
@@ -86,7 +90,11 @@ fn stable_hash(parts: &[&str]) -> u64 {
 }
 
 /// One region's version of a matter's guide and procedure.
-fn vary(region: &str, template: &MatterTemplate, pilot: bool) -> Result<(GuideDraft, Vec<ProcedureStep>), StoreError> {
+fn vary(
+    region: &str,
+    template: &MatterTemplate,
+    pilot: bool,
+) -> Result<(GuideDraft, Vec<ProcedureStep>), StoreError> {
     let hash = stable_hash(&[region, &template.code]);
     let base = template.guide.time_limit_days;
     // Up to a fifth faster or slower; pilot provinces lean faster.
@@ -106,12 +114,12 @@ fn vary(region: &str, template: &MatterTemplate, pilot: bool) -> Result<(GuideDr
     }
 
     let mut channels = template.guide.channels.clone();
-    if (hash >> 16) % 4 == 0 && channels.len() > 1 {
+    if (hash >> 16).is_multiple_of(4) && channels.len() > 1 {
         channels.retain(|c| *c != Channel::Mobile);
     }
 
     let fee = Fee::parse_yuan(&template.guide.fee).map_err(invalid)?;
-    let fee = if fee.fen() > 0 && (hash >> 20) % 3 == 0 {
+    let fee = if fee.fen() > 0 && (hash >> 20).is_multiple_of(3) {
         Fee::FREE
     } else {
         fee
@@ -156,7 +164,10 @@ fn parse() -> Result<Vec<MatterTemplate>, StoreError> {
     Ok(catalogue.matters)
 }
 
-pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Result<u64, StoreError> {
+pub(super) async fn load<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let templates = parse()?;
     let items: HashMap<String, (i32, String)> = reference::national_items()?
         .into_iter()
@@ -165,7 +176,9 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Re
     // Matters point at the current edition of the national standard.
     let edition = 2023;
     let national = Origin::National.as_str().to_owned();
-    let pilots = ["220000", "330000", "420000", "460000", "500000", "510000", "530000"];
+    let pilots = [
+        "220000", "330000", "420000", "460000", "500000", "510000", "530000",
+    ];
 
     let mut matters = Vec::new();
     let mut links = Vec::new();
@@ -174,9 +187,9 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Re
     for template in &templates {
         let number = match &template.national_item {
             Some(name) => {
-                let (number, category) = items
-                    .get(name)
-                    .ok_or_else(|| invalid(format!("{}: unknown national item `{name}`", template.code)))?;
+                let (number, category) = items.get(name).ok_or_else(|| {
+                    invalid(format!("{}: unknown national item `{name}`", template.code))
+                })?;
                 if *category != template.category {
                     return Err(invalid(format!(
                         "{}: national item `{name}` is in {category}, not {}",
@@ -214,7 +227,13 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Re
                 time_limit_days: Set(guide.time_limit_days),
                 fee_fen: Set(guide.fee.fen()),
                 materials: Set(TextList(guide.materials)),
-                channels: Set(TextList(guide.channels.iter().map(|c| c.as_str().to_owned()).collect())),
+                channels: Set(TextList(
+                    guide
+                        .channels
+                        .iter()
+                        .map(|c| c.as_str().to_owned())
+                        .collect(),
+                )),
                 legal_basis: Set(guide.legal_basis),
                 guarantee_level: Set(guide.guarantee_level),
                 status: Set(GuideStatus::Published.as_str().to_owned()),
@@ -252,8 +271,16 @@ mod tests {
     fn the_catalogue_is_broad_enough() {
         let templates = parse().unwrap();
         assert!(templates.len() >= 24, "{} matters", templates.len());
-        for category in ["EMPLOYMENT", "SOCIAL_INSURANCE", "SKILLS", "LABOUR_RELATIONS"] {
-            assert!(templates.iter().any(|t| t.category == category), "{category}");
+        for category in [
+            "EMPLOYMENT",
+            "SOCIAL_INSURANCE",
+            "SKILLS",
+            "LABOUR_RELATIONS",
+        ] {
+            assert!(
+                templates.iter().any(|t| t.category == category),
+                "{category}"
+            );
         }
     }
 

@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::insert_missing;
 use crate::StoreError;
-use crate::entity::{category, national_edition, national_item, region, standard, zone, zone_member};
+use crate::entity::{
+    category, national_edition, national_item, region, standard, zone, zone_member,
+};
 
 const REGIONS: &str = include_str!("../../../../data/reference/regions.csv");
 const PILOTS: &str = include_str!("../../../../data/reference/pilot_provinces.csv");
@@ -20,7 +22,10 @@ const EDITIONS: &str = include_str!("../../../../data/reference/national_edition
 const ITEMS: &str = include_str!("../../../../data/reference/national_items_unverified.csv");
 const STANDARDS: &str = include_str!("../../../../data/reference/standards.csv");
 
-fn rows<T: for<'de> Deserialize<'de>>(file: &'static str, text: &str) -> Result<Vec<T>, StoreError> {
+fn rows<T: for<'de> Deserialize<'de>>(
+    file: &'static str,
+    text: &str,
+) -> Result<Vec<T>, StoreError> {
     csv::Reader::from_reader(text.as_bytes())
         .deserialize()
         .collect::<Result<_, _>>()
@@ -114,7 +119,10 @@ fn date_after(note: &str, marker: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Result<u64, StoreError> {
+pub(super) async fn load<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let national = Origin::National.as_str().to_owned();
     let pilots: HashMap<String, String> = rows::<PilotRow>("pilot_provinces.csv", PILOTS)?
         .into_iter()
@@ -122,8 +130,11 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Re
         .collect();
     let mut regions = Vec::new();
     for row in rows::<RegionRow>("regions.csv", REGIONS)? {
-        concord_domain::RegionCode::try_from(row.code.as_str()).map_err(|e| invalid("regions.csv", e))?;
-        row.kind.parse::<RegionKind>().map_err(|e| invalid("regions.csv", e))?;
+        concord_domain::RegionCode::try_from(row.code.as_str())
+            .map_err(|e| invalid("regions.csv", e))?;
+        row.kind
+            .parse::<RegionKind>()
+            .map_err(|e| invalid("regions.csv", e))?;
         let pilot_note = pilots.get(&row.code).cloned();
         regions.push(region::ActiveModel {
             pilot: Set(pilot_note.is_some()),
@@ -147,7 +158,8 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Re
     let mut zones = Vec::new();
     let mut members = Vec::new();
     for row in rows::<ZoneRow>("zones.csv", ZONES)? {
-        concord_domain::ZoneCode::try_from(row.code.as_str()).map_err(|e| invalid("zones.csv", e))?;
+        concord_domain::ZoneCode::try_from(row.code.as_str())
+            .map_err(|e| invalid("zones.csv", e))?;
         for member in row.members.split(';') {
             members.push(zone_member::ActiveModel {
                 zone_code: Set(row.code.clone()),
@@ -231,10 +243,14 @@ pub(super) async fn load<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>) -> Re
 
     let mut standards = Vec::new();
     for row in rows::<StandardRow>("standards.csv", STANDARDS)? {
-        let code = StandardCode::try_from(row.code.as_str()).map_err(|e| invalid("standards.csv", e))?;
+        let code =
+            StandardCode::try_from(row.code.as_str()).map_err(|e| invalid("standards.csv", e))?;
         let level: StandardLevel = row.level.parse().map_err(|e| invalid("standards.csv", e))?;
         if !code.fits_level(level) {
-            return Err(invalid("standards.csv", format!("`{code}` cannot be a {level} standard")));
+            return Err(invalid(
+                "standards.csv",
+                format!("`{code}` cannot be a {level} standard"),
+            ));
         }
         let issuing_region = code.local_province();
         let origin = issuing_region
@@ -270,20 +286,40 @@ mod tests {
     #[test]
     fn dates_are_read_from_notes() {
         let note = "published 2024-08-28; in force 2024-09-20";
-        assert_eq!(date_after(note, "in force "), NaiveDate::from_ymd_opt(2024, 9, 20));
-        assert_eq!(date_after(note, "published "), NaiveDate::from_ymd_opt(2024, 8, 28));
+        assert_eq!(
+            date_after(note, "in force "),
+            NaiveDate::from_ymd_opt(2024, 9, 20)
+        );
+        assert_eq!(
+            date_after(note, "published "),
+            NaiveDate::from_ymd_opt(2024, 8, 28)
+        );
         assert_eq!(date_after("cited by GB/T 33531-2017", "in force "), None);
     }
 
     #[test]
     fn every_reference_file_parses() {
         assert_eq!(rows::<RegionRow>("regions.csv", REGIONS).unwrap().len(), 33);
-        assert_eq!(rows::<PilotRow>("pilot_provinces.csv", PILOTS).unwrap().len(), 7);
+        assert_eq!(
+            rows::<PilotRow>("pilot_provinces.csv", PILOTS)
+                .unwrap()
+                .len(),
+            7
+        );
         assert_eq!(rows::<ZoneRow>("zones.csv", ZONES).unwrap().len(), 4);
-        assert_eq!(rows::<CategoryRow>("categories.csv", CATEGORIES).unwrap().len(), 4);
+        assert_eq!(
+            rows::<CategoryRow>("categories.csv", CATEGORIES)
+                .unwrap()
+                .len(),
+            4
+        );
         assert_eq!(national_items().unwrap().len(), 13);
         for row in rows::<StandardRow>("standards.csv", STANDARDS).unwrap() {
-            assert!(StandardCode::try_from(row.code.as_str()).is_ok(), "{}", row.code);
+            assert!(
+                StandardCode::try_from(row.code.as_str()).is_ok(),
+                "{}",
+                row.code
+            );
         }
     }
 }

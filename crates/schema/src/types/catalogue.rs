@@ -14,6 +14,7 @@ impl From<category::Model> for Category {
 }
 
 owned_object! {
+    /// A service area of HR&SS, such as social insurance.
     impl Category {
         /// Category code, e.g. `SOCIAL_INSURANCE`.
         async fn code(&self) -> &str {
@@ -42,6 +43,7 @@ impl From<national_edition::Model> for NationalEdition {
 }
 
 owned_object! {
+    /// An edition of the National Basic Public Service Standards.
     impl NationalEdition {
         /// The edition's year, e.g. 2021.
         async fn edition(&self) -> i32 {
@@ -90,6 +92,8 @@ impl From<national_item::Model> for NationalItem {
 }
 
 owned_object! {
+    /// An item of the national standard. Its five fields are null where the
+    /// official text has not been loaded.
     impl NationalItem {
         /// The edition the item belongs to.
         async fn edition(&self) -> i32 {
@@ -158,6 +162,7 @@ impl From<service_matter::Model> for ServiceMatter {
 }
 
 owned_object! {
+    /// A service matter of the HR&SS matter list (事项清单).
     impl ServiceMatter {
         /// Matter code, e.g. `SI-PENSION-TRANSFER`.
         async fn code(&self) -> &str {

@@ -15,6 +15,7 @@ impl From<region::Model> for Region {
 }
 
 owned_object! {
+    /// A provincial-level division of China (GB/T 2260).
     impl Region {
         /// GB/T 2260 code, e.g. `330000`.
         async fn code(&self) -> &str {
@@ -79,6 +80,7 @@ impl From<zone::Model> for Zone {
 }
 
 owned_object! {
+    /// A regional collaboration zone, such as the Yangtze River Delta.
     impl Zone {
         /// Zone code: `JJJ`, `YRD`, `GBA` or `CCEC`.
         async fn code(&self) -> &str {

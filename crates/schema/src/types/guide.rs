@@ -16,6 +16,8 @@ impl From<service_guide::Model> for ServiceGuide {
 }
 
 owned_object! {
+    /// A region's service guide (服务指南) for one matter: what a citizen must
+    /// bring, how long it takes, what it costs and where it can be done.
     impl ServiceGuide {
         /// The region that publishes the guide.
         async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
@@ -112,6 +114,7 @@ pub struct ProcedureStep {
 }
 
 owned_object! {
+    /// The operating procedure (操作规程) of a guide: its ordered steps.
     impl OperatingProcedure {
         /// The steps, in order.
         async fn steps(&self) -> Vec<ProcedureStep> {

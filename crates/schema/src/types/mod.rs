@@ -60,7 +60,8 @@ where
 /// fields every owned row shares. (A macro call inside an `#[Object]` impl
 /// would be invisible to async-graphql, so the impl is generated whole.)
 macro_rules! owned_object {
-    (impl $name:ident { $($body:tt)* }) => {
+    ($(#[$doc:meta])* impl $name:ident { $($body:tt)* }) => {
+        $(#[$doc])*
         #[async_graphql::Object]
         impl $name {
             $($body)*

@@ -16,6 +16,7 @@ impl From<standard::Model> for Standard {
 }
 
 owned_object! {
+    /// A standard at any level: national, industry, local, regional, group or internal.
     impl Standard {
         /// The standard's code, e.g. `GB/T 33531-2017` or `DB33/T 2030-2018`.
         async fn code(&self) -> &str {

@@ -1,0 +1,16 @@
+//! Concord's storage: sea-orm entities, connection set-up, migrations, the
+//! reference and illustrative seed data, file import and the queries the API needs.
+//!
+//! Depends on `domain` and the migrations only; never on the GraphQL or HTTP layers.
+
+pub mod entity;
+mod error;
+pub mod import;
+pub mod queries;
+pub mod seed;
+mod store;
+pub mod write;
+
+pub use error::StoreError;
+pub use sea_orm::{DatabaseConnection, DbBackend};
+pub use store::{ConnectOptions, StatementCounter, connect, migrate};

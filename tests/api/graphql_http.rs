@@ -1,0 +1,182 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+
+async fn app() -> TestApp {
+    TestApp::spawn(Backend::Sqlite).await.expect("sqlite app")
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = app().await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn post_must_be_json() {
+    let app = app().await;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", content_type)
+            .body(r#"{"query":"{ regions { code } }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+    }
+}
+
+#[tokio::test]
+async fn media_type_and_status_follow_accept() {
+    let app = app().await;
+    let post = |accept: &'static str, query: &'static str| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .header("accept", accept)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let ok = post(
+        "application/graphql-response+json, application/json",
+        "{ zones { code } }",
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+
+    let invalid = post("application/graphql-response+json", "{ nosuchfield }")
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    let body: Value = invalid.json().await.unwrap();
+    assert!(
+        body.get("data").is_none(),
+        "a request error has no data: {body}"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let unparsable = post("application/graphql-response+json", "{ regions {")
+        .await
+        .unwrap();
+    assert_eq!(unparsable.status(), 400);
+
+    let legacy = post("application/json", "{ nosuchfield }").await.unwrap();
+    assert_eq!(legacy.status(), 200);
+    assert!(
+        legacy.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    let any = post("*/*", "{ zones { code } }").await.unwrap();
+    assert!(
+        any.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    let executing = post(
+        "application/graphql-response+json",
+        r#"{ region(code: "33000") { code } }"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        executing.status(),
+        200,
+        "an error while executing is not a request error"
+    );
+    let body: Value = executing.json().await.unwrap();
+    assert!(body.get("data").is_some());
+}
+
+#[tokio::test]
+async fn get_serves_queries_graphiql_and_refuses_mutations() {
+    let app = app().await;
+    let url = format!("{}/graphql", app.address);
+    let query = app
+        .client
+        .get(&url)
+        .query(&[("query", "{ zones { code } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), 200);
+    let body: Value = query.json().await.unwrap();
+    assert_eq!(body["data"]["zones"].as_array().unwrap().len(), 4);
+
+    let mutation = app
+        .client
+        .get(&url)
+        .query(&[("query", "mutation { x }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
+
+    let page = app
+        .client
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let variables = app
+        .client
+        .get(&url)
+        .query(&[
+            ("query", "query($c: String!) { zone(code: $c) { code } }"),
+            ("variables", r#"{"c":"GBA"}"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = variables.json().await.unwrap();
+    assert_eq!(body["data"]["zone"]["code"], "GBA");
+}
+
+#[tokio::test]
+async fn batches_run_each_operation() {
+    let app = app().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!([{ "query": "{ zones { code } }" }, { "query": "{ categories { code } }" }]))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body[0]["data"]["zones"].as_array().unwrap().len(), 4);
+    assert_eq!(body[1]["data"]["categories"].as_array().unwrap().len(), 4);
+}

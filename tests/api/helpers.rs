@@ -1,0 +1,190 @@
+use std::sync::Once;
+
+use concord_server::{Application, Settings};
+use serde_json::{Value, json};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running application and what the test needs to reach it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+fn init_tracing() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                )
+                .with_test_writer()
+                .init();
+        }
+    });
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let root = base.rsplit_once('/').map_or(base, |(root, _)| root);
+    match query {
+        Some(query) => format!("{root}/{database}?{query}"),
+        None => format!("{root}/{database}"),
+    }
+}
+
+async fn admin_execute(admin_url: &str, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    db.execute_unprepared(sql).await.expect(sql);
+    db.close().await.ok();
+}
+
+impl TestApp {
+    /// Starts the app on `backend`, or returns `None` when the backend is
+    /// PostgreSQL and `CONCORD_TEST_POSTGRES_URL` is not set (the test is skipped).
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<Self> {
+        init_tracing();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings::default();
+        settings.server.bind = "127.0.0.1:0".into();
+        settings.server.workers = 1;
+        let mut postgres = None;
+        settings.database.url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("concord.db").display()),
+            Backend::Postgres => {
+                let admin = std::env::var("CONCORD_TEST_POSTGRES_URL").ok()?;
+                let name = format!("concord_test_{}", uuid_like());
+                admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
+                let url = with_database(&admin, &name);
+                postgres = Some((admin, name));
+                url
+            }
+        };
+        configure(&mut settings);
+        let app = Application::build(settings).await.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        Some(Self {
+            address,
+            client: reqwest::Client::new(),
+            _dir: dir,
+            postgres,
+        })
+    }
+
+    /// Sends a query with variables and returns the whole JSON answer.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
+    }
+
+    /// Sends a query that must succeed, and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The SQL statements the server has run so far, from `/metrics`.
+    pub async fn statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .find_map(|line| line.strip_prefix("concord_sql_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("statement counter")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs outside async context: use a runtime of its own.
+            std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Runtime::new() {
+                    runtime.block_on(admin_execute(
+                        &admin,
+                        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    ));
+                }
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000, n)
+}
+
+/// Declares a test that runs on SQLite, and on PostgreSQL when
+/// `CONCORD_TEST_POSTGRES_URL` is set.
+macro_rules! storage_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await.expect("sqlite");
+                run(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                match crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await {
+                    Some(app) => run(app).await,
+                    None => eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set"),
+                }
+            }
+        }
+    };
+}
+pub(crate) use storage_test;

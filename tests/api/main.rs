@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real application on port 0 with a fresh
+//! database and speaks HTTP to it.
+
+mod helpers;
+
+mod graphql_http;
+mod limits;
+mod read_api;
+mod schema_file;
+mod statements;

@@ -1,0 +1,50 @@
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp};
+
+const GUIDE_PAGE: &str = "query($n: Int!) { guides(first: $n) { totalCount edges { node {
+    timeLimitDays materials
+    region { code nameZh zones { code nameEn } }
+    matter { code category { code } nationalItem { number } standards { code titleZh } }
+    procedure { steps { name } }
+} } } }";
+
+/// One statement per relation level, whether the page has 10 rows or 100.
+async fn statements_do_not_grow_with_rows(backend: Backend) {
+    // A longer batch window than the default keeps this test about batching,
+    // not about how promptly a busy CI machine schedules the request's task.
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.graphql.batch_delay_us = 25_000;
+    })
+    .await
+    else {
+        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let mut counts = Vec::new();
+    for n in [10, 100] {
+        let before = app.statements().await;
+        let data = app.data(GUIDE_PAGE, json!({ "n": n })).await;
+        let after = app.statements().await;
+        assert_eq!(
+            data["guides"]["edges"].as_array().unwrap().len(),
+            n as usize
+        );
+        counts.push(after - before);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 10 rows vs 100 rows: {counts:?}"
+    );
+    assert!(counts[0] <= 11, "{counts:?}");
+}
+
+#[tokio::test]
+async fn statements_do_not_grow_with_rows_sqlite() {
+    statements_do_not_grow_with_rows(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn statements_do_not_grow_with_rows_postgres() {
+    statements_do_not_grow_with_rows(Backend::Postgres).await;
+}
