@@ -91,4 +91,12 @@ mod tests {
         assert!(Fee::from_yuan(-0.5).is_err());
         assert_eq!(Fee::from_yuan(0.1 + 0.2).unwrap().fen(), 30);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn printed_fees_parse_back(fen in 0i64..=MAX_FEN) {
+            let fee = Fee::from_fen(fen).unwrap();
+            proptest::prop_assert_eq!(Fee::parse_yuan(&fee.to_string()).unwrap(), fee);
+        }
+    }
 }
