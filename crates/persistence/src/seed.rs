@@ -14,8 +14,6 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait}
 use crate::StoreError;
 use crate::entity::region;
 
-pub use illustrative::illustrative_regions;
-
 /// What a seeding run inserted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {

@@ -17,7 +17,6 @@ use concord_persistence::DatabaseConnection;
 
 pub use context::RequestScope;
 pub use limits::{Executed, Limits, limit_error};
-pub use pagination::MAX_PAGE;
 pub use query::Query;
 
 /// The executable schema.

@@ -35,11 +35,6 @@ const REGIONS: &[&str] = &[
     "220000", "420000", "460000", "530000", // other pilot provinces
 ];
 
-/// The regions that the illustrative data set gives guides to.
-pub fn illustrative_regions() -> &'static [&'static str] {
-    REGIONS
-}
-
 #[derive(Deserialize)]
 struct Catalogue {
     matters: Vec<MatterTemplate>,
