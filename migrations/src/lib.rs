@@ -6,12 +6,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_catalogue;
+mod m20261129_000002_create_history_audit_evaluation;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_create_catalogue::Migration)]
+        vec![
+            Box::new(m20261129_000001_create_catalogue::Migration),
+            Box::new(m20261129_000002_create_history_audit_evaluation::Migration),
+        ]
     }
 }

@@ -5,10 +5,14 @@
 
 pub mod codes;
 pub mod enums;
+pub mod evaluation;
 pub mod fee;
 pub mod guide;
+pub mod standard;
 
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};
+pub use evaluation::{EvaluationValues, Period};
 pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, ValidationError, required_text, validate_steps};
+pub use standard::{check_issuer, status_transition_allowed};

@@ -8,6 +8,10 @@ pub enum StoreError {
     Database(#[from] DbErr),
     #[error("the database URL `{0}` is not SQLite (sqlite://...) or PostgreSQL (postgres://...)")]
     UnsupportedUrl(String),
+    /// A stored value that the domain does not accept: the database was
+    /// changed behind Concord's back.
+    #[error("a stored value is invalid: {0}")]
+    Corrupt(String),
     #[error("reference data `{file}` is invalid: {message}")]
     Reference { file: &'static str, message: String },
 }

@@ -6,6 +6,7 @@
 pub mod entity;
 mod error;
 pub mod import;
+pub mod mutate;
 pub mod queries;
 pub mod seed;
 mod store;

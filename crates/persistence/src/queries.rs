@@ -13,8 +13,9 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entity::{
-    category, national_edition, national_item, operating_procedure, region, service_guide,
-    service_matter, standard, standard_matter, zone, zone_member,
+    audit_entry, category, evaluation, national_edition, national_item, operating_procedure,
+    region, row_revision, service_guide, service_matter, standard, standard_matter, zone,
+    zone_member,
 };
 
 /// Which rows a caller may see beyond the published ones.
@@ -551,4 +552,118 @@ pub async fn procedures_by_keys<C: ConnectionTrait>(
 /// Whether the database answers, for readiness probes.
 pub async fn ping(conn: &sea_orm::DatabaseConnection) -> Result<(), StoreError> {
     Ok(conn.ping().await?)
+}
+
+/// The kept versions of rows, for `(kind, key)` pairs, oldest first.
+pub async fn revisions<C: ConnectionTrait>(
+    conn: &C,
+    kind: &str,
+    keys: &[String],
+) -> Result<Vec<row_revision::Model>, StoreError> {
+    Ok(row_revision::Entity::find()
+        .filter(row_revision::Column::Kind.eq(kind))
+        .filter(row_revision::Column::RowKey.is_in(keys.iter().cloned()))
+        .order_by_asc(row_revision::Column::RowKey)
+        .order_by_asc(row_revision::Column::Revision)
+        .all(conn)
+        .await?)
+}
+
+/// What to list audit entries by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only entries about rows this region owns.
+    pub target_region: Option<String>,
+    pub action: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_key: Option<String>,
+    pub subject: Option<String>,
+}
+
+fn audit_select(filter: &AuditFilter) -> Select<audit_entry::Entity> {
+    let mut select = audit_entry::Entity::find();
+    if let Some(region) = &filter.target_region {
+        select = select.filter(audit_entry::Column::TargetRegion.eq(region.as_str()));
+    }
+    if let Some(action) = &filter.action {
+        select = select.filter(audit_entry::Column::Action.eq(action.as_str()));
+    }
+    if let Some(kind) = &filter.target_kind {
+        select = select.filter(audit_entry::Column::TargetKind.eq(kind.as_str()));
+    }
+    if let Some(key) = &filter.target_key {
+        select = select.filter(audit_entry::Column::TargetKey.eq(key.as_str()));
+    }
+    if let Some(subject) = &filter.subject {
+        select = select.filter(audit_entry::Column::Subject.eq(subject.as_str()));
+    }
+    select
+}
+
+/// Audit entries, newest first, paginated by id.
+pub async fn audit_log<C: ConnectionTrait>(
+    conn: &C,
+    filter: &AuditFilter,
+    request: PageRequest<i64>,
+) -> Result<Page<audit_entry::Model>, StoreError> {
+    let mut select = audit_select(filter).order_by_desc(audit_entry::Column::Id);
+    if let Some(after) = request.after {
+        select = select.filter(audit_entry::Column::Id.lt(after));
+    }
+    page(conn, select, request.first, audit_select(filter)).await
+}
+
+/// What to list evaluations by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationFilter {
+    pub regions: Option<Vec<String>>,
+    pub matter: Option<String>,
+    pub period: Option<String>,
+}
+
+fn evaluation_select(filter: &EvaluationFilter) -> Select<evaluation::Entity> {
+    let mut select = evaluation::Entity::find();
+    if let Some(regions) = &filter.regions {
+        select = select.filter(evaluation::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = &filter.matter {
+        select = select.filter(evaluation::Column::MatterCode.eq(matter.as_str()));
+    }
+    if let Some(period) = &filter.period {
+        select = select.filter(evaluation::Column::Period.eq(period.as_str()));
+    }
+    select
+}
+
+/// An evaluation's key: region, matter, period.
+pub type EvaluationKey = (String, String, String);
+
+/// Evaluations ordered by region, matter and period.
+pub async fn evaluations<C: ConnectionTrait>(
+    conn: &C,
+    filter: &EvaluationFilter,
+    request: PageRequest<EvaluationKey>,
+) -> Result<Page<evaluation::Model>, StoreError> {
+    let mut select = evaluation_select(filter)
+        .order_by_asc(evaluation::Column::RegionCode)
+        .order_by_asc(evaluation::Column::MatterCode)
+        .order_by_asc(evaluation::Column::Period);
+    if let Some((region, matter, period)) = request.after {
+        select = select.filter(
+            Condition::any()
+                .add(evaluation::Column::RegionCode.gt(region.clone()))
+                .add(
+                    Condition::all()
+                        .add(evaluation::Column::RegionCode.eq(region.clone()))
+                        .add(evaluation::Column::MatterCode.gt(matter.clone())),
+                )
+                .add(
+                    Condition::all()
+                        .add(evaluation::Column::RegionCode.eq(region))
+                        .add(evaluation::Column::MatterCode.eq(matter))
+                        .add(evaluation::Column::Period.gt(period)),
+                ),
+        );
+    }
+    page(conn, select, request.first, evaluation_select(filter)).await
 }

@@ -1,11 +1,14 @@
 //! sea-orm entities, one per table. They mirror the migrations and stay in
 //! this crate: the GraphQL layer converts them into its own types.
 
+pub mod audit_entry;
 pub mod category;
+pub mod evaluation;
 pub mod national_edition;
 pub mod national_item;
 pub mod operating_procedure;
 pub mod region;
+pub mod row_revision;
 pub mod service_guide;
 pub mod service_matter;
 pub mod standard;

@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// One kept version of a standard or a guide: its content at a revision.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "row_revision")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub kind: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub row_key: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub revision: i32,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub snapshot: Json,
+    pub changed_by: Option<String>,
+    pub changed_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
