@@ -44,6 +44,24 @@ enum Command {
         #[arg(long)]
         kind: Option<String>,
     },
+    /// Print a token signed with the configured HS256 secret, for development and tests.
+    Token {
+        /// VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN or SYNC_AGENT.
+        #[arg(long)]
+        role: String,
+        /// The region of a PROVINCE_ADMIN, e.g. 330000.
+        #[arg(long, conflicts_with = "zone")]
+        region: Option<String>,
+        /// The zone of a ZONE_COORDINATOR, e.g. YRD.
+        #[arg(long)]
+        zone: Option<String>,
+        /// How long the token is valid: 90s, 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// The token's subject: who holds it.
+        #[arg(long, default_value = "concord-cli")]
+        sub: String,
+    },
     /// Write the GraphQL SDL.
     ExportSchema {
         /// Where to write it; `-` for standard output.
@@ -120,6 +138,38 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("{} was not imported; nothing changed", file.display()))?;
             println!("{report}");
+        }
+        Command::Token {
+            role,
+            region,
+            zone,
+            ttl,
+            sub,
+        } => {
+            let settings = settings(&cli)?;
+            let secret = match &settings.auth.jwt_secret {
+                Some(secret) => secret.clone(),
+                None => concord_server::fallback_secret(&settings)?.ok_or_else(|| {
+                    anyhow::anyhow!("tokens are verified with public keys here; sign them with the private key instead")
+                })?,
+            };
+            let request = concord_auth::TokenRequest {
+                role: role.parse()?,
+                region: region
+                    .as_deref()
+                    .map(concord_domain::RegionCode::try_from)
+                    .transpose()?,
+                zone: zone
+                    .as_deref()
+                    .map(concord_domain::ZoneCode::try_from)
+                    .transpose()?,
+                subject: sub.clone(),
+                ttl: concord_auth::parse_ttl(ttl)?,
+            };
+            println!(
+                "{}",
+                concord_auth::issue_hs256(&secret, &settings.auth, &request)?
+            );
         }
         Command::ExportSchema { output } => {
             let sdl = concord_schema::sdl();

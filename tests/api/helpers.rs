@@ -3,6 +3,50 @@ use std::sync::Once;
 use concord_server::{Application, Settings};
 use serde_json::{Value, json};
 
+/// The HS256 secret every test app is configured with.
+pub const TEST_SECRET: &str = "concord-test-secret-of-at-least-32-bytes";
+
+/// Who a test request runs as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum As {
+    Anonymous,
+    Viewer,
+    /// PROVINCE_ADMIN of the given region.
+    Province(&'static str),
+    /// ZONE_COORDINATOR of the given zone.
+    Zone(&'static str),
+    National,
+    Sync,
+}
+
+/// A signed token for `who`, or `None` for anonymous.
+pub fn token(who: As) -> Option<String> {
+    use concord_auth::{AuthSettings, Role, TokenRequest, issue_hs256};
+    let (role, region, zone) = match who {
+        As::Anonymous => return None,
+        As::Viewer => (Role::Viewer, None, None),
+        As::Province(region) => (Role::ProvinceAdmin, Some(region), None),
+        As::Zone(zone) => (Role::ZoneCoordinator, None, Some(zone)),
+        As::National => (Role::NationalAdmin, None, None),
+        As::Sync => (Role::SyncAgent, None, None),
+    };
+    let request = TokenRequest {
+        role,
+        region: region.map(|r| concord_domain::RegionCode::try_from(r).expect("region")),
+        zone: zone.map(|z| concord_domain::ZoneCode::try_from(z).expect("zone")),
+        subject: format!("{who:?}"),
+        ttl: std::time::Duration::from_secs(600),
+    };
+    Some(
+        issue_hs256(
+            &secrecy::SecretString::from(TEST_SECRET),
+            &AuthSettings::default(),
+            &request,
+        )
+        .expect("token"),
+    )
+}
+
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -70,6 +114,7 @@ impl TestApp {
         let mut settings = Settings::default();
         settings.server.bind = "127.0.0.1:0".into();
         settings.server.workers = 1;
+        settings.auth.jwt_secret = Some(secrecy::SecretString::from(TEST_SECRET));
         let mut postgres = None;
         settings.database.url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("concord.db").display()),
@@ -105,6 +150,46 @@ impl TestApp {
             .json()
             .await
             .expect("json body")
+    }
+
+    /// Sends a query as `who` and returns the whole JSON answer.
+    pub async fn graphql_as(&self, who: As, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token(who) {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
+    }
+
+    /// Sends a query as `who` that must succeed, and returns its `data`.
+    pub async fn data_as(&self, who: As, query: &str, variables: Value) -> Value {
+        let body = self.graphql_as(who, query, variables).await;
+        assert!(
+            body.get("errors").is_none(),
+            "unexpected errors as {who:?}: {body}"
+        );
+        body["data"].clone()
+    }
+
+    /// How many audit entries exist, read as NATIONAL_ADMIN.
+    pub async fn audit_count(&self) -> i64 {
+        self.data_as(
+            As::National,
+            "{ auditLog(first: 0) { totalCount } }",
+            json!({}),
+        )
+        .await["auditLog"]["totalCount"]
+            .as_i64()
+            .expect("audit count")
     }
 
     /// Sends a query that must succeed, and returns its `data`.

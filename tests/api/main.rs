@@ -5,6 +5,8 @@ mod helpers;
 
 mod graphql_http;
 mod limits;
+mod mutations;
+mod policy_matrix;
 mod read_api;
 mod schema_file;
 mod statements;

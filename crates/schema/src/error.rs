@@ -6,8 +6,15 @@ use concord_persistence::StoreError;
 /// What a client is told when a request fails.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{message}")]
     BadUserInput { field: String, message: String },
+    /// A stale `expectedRevision`.
+    #[error("{message}")]
+    Conflict { current: i32, message: String },
     #[error("{0} not found")]
     NotFound(String),
     #[error("{message}")]
@@ -30,7 +37,10 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
+            ApiError::Conflict { .. } => "CONFLICT",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
             ApiError::Internal(_) => "INTERNAL",
@@ -62,6 +72,49 @@ impl From<std::sync::Arc<StoreError>> for ApiError {
     }
 }
 
+impl From<concord_persistence::mutate::MutationError> for ApiError {
+    fn from(error: concord_persistence::mutate::MutationError) -> Self {
+        use concord_persistence::mutate::MutationError;
+        match error {
+            MutationError::NotFound(what) => ApiError::NotFound(what),
+            MutationError::Conflict { current } => ApiError::Conflict {
+                current,
+                message: format!(
+                    "the row is at revision {current}; reload it and send that as expectedRevision"
+                ),
+            },
+            MutationError::Invalid { field, message } => ApiError::BadUserInput { field, message },
+            MutationError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<concord_auth::Denial> for ApiError {
+    fn from(denial: concord_auth::Denial) -> Self {
+        match denial {
+            concord_auth::Denial::Unauthenticated => ApiError::Unauthenticated(
+                "this needs a token: send `Authorization: Bearer <token>`".into(),
+            ),
+            concord_auth::Denial::Forbidden(why) => ApiError::Forbidden(why),
+        }
+    }
+}
+
+/// Turns the domain's list of broken rules into one error that names the
+/// first field (under `prefix`) and says every problem.
+pub fn invalid_input(prefix: &str, errors: Vec<concord_domain::ValidationError>) -> ApiError {
+    let field = errors
+        .first()
+        .map(|e| format!("{prefix}{}", e.field))
+        .unwrap_or_else(|| prefix.trim_end_matches('.').to_owned());
+    let message = errors
+        .iter()
+        .map(|e| format!("{prefix}{e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::BadUserInput { field, message }
+}
+
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         if let ApiError::Internal(cause) = self {
@@ -72,7 +125,11 @@ impl ErrorExtensions for ApiError {
             match self {
                 ApiError::BadUserInput { field, .. } => extensions.set("field", field.as_str()),
                 ApiError::LimitExceeded { limit, .. } => extensions.set("limit", *limit),
-                ApiError::NotFound(_) | ApiError::Internal(_) => {}
+                ApiError::Conflict { current, .. } => extensions.set("currentRevision", *current),
+                ApiError::Unauthenticated(_)
+                | ApiError::Forbidden(_)
+                | ApiError::NotFound(_)
+                | ApiError::Internal(_) => {}
             }
         })
     }

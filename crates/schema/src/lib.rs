@@ -7,20 +7,22 @@ mod context;
 mod error;
 mod limits;
 mod loader;
+mod mutation;
 mod pagination;
 mod query;
 mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 use concord_auth::Principal;
 use concord_persistence::DatabaseConnection;
 
 pub use context::RequestScope;
 pub use limits::{Executed, Limits, limit_error};
+pub use mutation::Mutation;
 pub use query::Query;
 
 /// The executable schema.
-pub type ConcordSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ConcordSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// How the schema behaves for clients.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -46,10 +48,16 @@ impl Default for SchemaSettings {
     }
 }
 
-/// Builds the schema over a database.
-pub fn build_schema(db: DatabaseConnection, settings: &SchemaSettings) -> ConcordSchema {
-    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription)
+/// Builds the schema over a database, for a node that writes the rows of
+/// `node.region` only, or every row when it is a national hub.
+pub fn build_schema(
+    db: DatabaseConnection,
+    node: concord_auth::Node,
+    settings: &SchemaSettings,
+) -> ConcordSchema {
+    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
         .data(db)
+        .data(node)
         .extension(limits::LimitsExtension(settings.limits.clone()))
         .limit_complexity(settings.limits.max_complexity)
         .limit_recursive_depth(64);
@@ -64,7 +72,7 @@ pub fn build_schema(db: DatabaseConnection, settings: &SchemaSettings) -> Concor
 
 /// The SDL of the schema, as committed in `schema/concord.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

@@ -285,3 +285,37 @@ impl Loader<SupersededBy> for Batch {
         ))
     }
 }
+
+/// The kept versions of a row: its kind (`GUIDE`, `STANDARD`) and key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RevisionsOf(pub &'static str, pub String);
+
+impl Loader<RevisionsOf> for Batch {
+    type Value = Vec<concord_persistence::entity::row_revision::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RevisionsOf],
+    ) -> Result<HashMap<RevisionsOf, Self::Value>, LoadError> {
+        let mut kinds: Vec<&'static str> = keys.iter().map(|k| k.0).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut pairs = Vec::new();
+        for kind in kinds {
+            let wanted: Vec<String> = keys
+                .iter()
+                .filter(|k| k.0 == kind)
+                .map(|k| k.1.clone())
+                .collect();
+            let rows = queries::revisions(&self.db, kind, &wanted)
+                .await
+                .map_err(Arc::new)?;
+            pairs.extend(
+                rows.into_iter()
+                    .map(|row| (RevisionsOf(kind, row.row_key.clone()), row)),
+            );
+        }
+        Ok(grouped(keys, pairs))
+    }
+}

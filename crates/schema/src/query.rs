@@ -10,8 +10,8 @@ use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::visible_standard;
 use crate::pagination::{Paged, connection, cost, decode, encode, page_size};
 use crate::types::{
-    Category, GuideStatus, NationalEdition, NationalItem, Region, ServiceGuide, ServiceMatter,
-    Standard, StandardLevel, StandardStatus, Zone,
+    AuditEntry, Category, Evaluation, GuideStatus, NationalEdition, NationalItem, Region,
+    ServiceGuide, ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
 };
 
 /// Narrows a list of service matters. Every given field must match.
@@ -46,6 +46,34 @@ pub struct StandardFilterInput {
     matter: Option<String>,
     /// Text found in the Chinese or English title or the code, ignoring case.
     text: Option<String>,
+}
+
+/// Narrows the audit log. Every given field must match.
+#[derive(InputObject, Default)]
+pub struct AuditFilterInput {
+    /// Only changes to rows this region owns (`100000` for national rows).
+    region: Option<String>,
+    /// Only this action, e.g. `PUBLISH_GUIDE`.
+    action: Option<String>,
+    /// Only this kind of row, e.g. `GUIDE` or `STANDARD`.
+    target_kind: Option<String>,
+    /// Only this row, e.g. `330000/SI-PENSION-TRANSFER`.
+    target_key: Option<String>,
+    /// Only changes by this token subject.
+    subject: Option<String>,
+}
+
+/// Narrows a list of evaluations. Every given field must match.
+#[derive(InputObject, Default)]
+pub struct EvaluationFilterInput {
+    /// Only this region's evaluations.
+    region: Option<String>,
+    /// Only the evaluations of this zone's members.
+    zone: Option<String>,
+    /// Only evaluations of this matter.
+    matter: Option<String>,
+    /// Only this period, e.g. `2025-Q3`.
+    period: Option<String>,
 }
 
 /// Narrows a list of service guides. Every given field must match.
@@ -327,6 +355,130 @@ impl Query {
             .or_api()?;
         Ok(connection(page, has_previous, |row| {
             encode(&[&row.region_code, &row.matter_code])
+        }))
+    }
+
+    /// The audit log, newest first. NATIONAL_ADMIN reads every entry;
+    /// PROVINCE_ADMIN the entries about its own region's rows.
+    #[graphql(complexity = "cost(first, child_complexity)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilterInput>,
+        #[graphql(desc = "How many entries to return: 20 unless given, at most 100.")]
+        first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<Paged<AuditEntry>> {
+        let scope = ctx
+            .data::<crate::context::RequestScope>()
+            .map_err(|_| ApiError::Internal("the request carries no scope".into()))
+            .or_api()?;
+        let filter = filter.unwrap_or_default();
+        let region = match concord_auth::audit_scope(&scope.principal)
+            .map_err(ApiError::from)
+            .or_api()?
+        {
+            concord_auth::AuditScope::All => filter.region,
+            concord_auth::AuditScope::Region(own) => match filter.region {
+                Some(asked) if asked != own.as_str() => {
+                    return Err(ApiError::Forbidden(format!(
+                        "a PROVINCE_ADMIN of {own} reads only the audit entries of {own}"
+                    )))
+                    .or_api();
+                }
+                _ => Some(own.to_string()),
+            },
+        };
+        let request = PageRequest {
+            first: page_size(first).or_api()?,
+            after: after
+                .as_ref()
+                .map(|cursor| {
+                    decode(cursor, 1).and_then(|parts| {
+                        parts[0].parse::<i64>().map_err(|_| {
+                            ApiError::bad_input("after", "is not a cursor returned by this API")
+                        })
+                    })
+                })
+                .transpose()
+                .or_api()?,
+        };
+        let has_previous = request.after.is_some();
+        let filter = queries::AuditFilter {
+            target_region: region,
+            action: filter.action,
+            target_kind: filter.target_kind,
+            target_key: filter.target_key,
+            subject: filter.subject,
+        };
+        let page = queries::audit_log(db(ctx).or_api()?, &filter, request)
+            .await
+            .or_api()?;
+        Ok(connection(page, has_previous, |row| {
+            encode(&[&row.id.to_string()])
+        }))
+    }
+
+    /// Evaluations of regions' services, by region, matter and period.
+    #[graphql(complexity = "cost(first, child_complexity)")]
+    async fn evaluations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EvaluationFilterInput>,
+        #[graphql(desc = "How many evaluations to return: 20 unless given, at most 100.")]
+        first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<Paged<Evaluation>> {
+        let filter = filter.unwrap_or_default();
+        let request = PageRequest {
+            first: page_size(first).or_api()?,
+            after: after
+                .as_ref()
+                .map(|cursor| {
+                    decode(cursor, 3).map(|mut parts| {
+                        let period = parts.remove(2);
+                        let matter = parts.remove(1);
+                        (parts.remove(0), matter, period)
+                    })
+                })
+                .transpose()
+                .or_api()?,
+        };
+        let has_previous = request.after.is_some();
+        let db = db(ctx).or_api()?;
+        let mut regions = optional::<RegionCode, _>("filter.region", filter.region.as_ref())
+            .or_api()?
+            .map(|region| vec![region]);
+        if let Some(zone) = optional::<ZoneCode, _>("filter.zone", filter.zone.as_ref()).or_api()? {
+            let members: Vec<String> = queries::members_of_zones(db, &[zone])
+                .await
+                .or_api()?
+                .into_iter()
+                .map(|m| m.region_code)
+                .collect();
+            regions = Some(match regions {
+                Some(only) => only.into_iter().filter(|r| members.contains(r)).collect(),
+                None => members,
+            });
+        }
+        let period = filter
+            .period
+            .as_deref()
+            .map(|p| {
+                concord_domain::Period::try_from(p)
+                    .map(|p| p.to_string())
+                    .map_err(|e| ApiError::bad_input("filter.period", e.message))
+            })
+            .transpose()
+            .or_api()?;
+        let filter = queries::EvaluationFilter {
+            regions,
+            matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
+            period,
+        };
+        let page = queries::evaluations(db, &filter, request).await.or_api()?;
+        Ok(connection(page, has_previous, |row| {
+            encode(&[&row.region_code, &row.matter_code, &row.period])
         }))
     }
 }

@@ -136,8 +136,40 @@ async fn execute(state: &AppState, principal: Principal, request: Request) -> (V
     (body, !was_executed)
 }
 
-async fn respond(state: &AppState, media: Media, batch: BatchRequest) -> HttpResponse {
-    let principal = Principal::anonymous();
+/// The caller: anonymous without an `Authorization` header, else what its
+/// token proves. A header that proves nothing is refused, even for a query
+/// that anyone could run, so a client learns at once that its token is bad.
+fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, concord_auth::AuthError> {
+    let Some(header) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Principal::anonymous());
+    };
+    let header = header
+        .to_str()
+        .map_err(|_| concord_auth::AuthError::BadAuthorizationHeader)?;
+    state.verifier.verify(concord_auth::bearer_token(header)?)
+}
+
+fn unauthenticated(media: Media, error: &concord_auth::AuthError) -> HttpResponse {
+    let mut server_error = ServerError::new(error.to_string(), None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "UNAUTHENTICATED");
+    server_error.extensions = Some(extensions);
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+        .content_type(media.content_type())
+        .json(json!({ "errors": [error_json(server_error)] }))
+}
+
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: Media,
+    batch: BatchRequest,
+) -> HttpResponse {
+    let principal = match principal(state, headers) {
+        Ok(principal) => principal,
+        Err(error) => return unauthenticated(media, &error),
+    };
     match batch {
         BatchRequest::Single(request) => {
             let (body, request_error) = execute(state, principal, request).await;
@@ -217,7 +249,7 @@ pub async fn post(
             );
         }
     };
-    respond(&state, media, batch).await
+    respond(&state, http.headers(), media, batch).await
 }
 
 /// The parameters of GET /graphql.
@@ -312,7 +344,7 @@ pub async fn get(
             }
         }
     }
-    respond(&state, media, BatchRequest::Single(request)).await
+    respond(&state, http.headers(), media, BatchRequest::Single(request)).await
 }
 
 /// Any other method on /graphql.

@@ -5,8 +5,10 @@
 //! but the `concord` binary and the black-box tests.
 
 mod graphql;
+mod secret;
 mod settings;
 mod startup;
 
-pub use settings::{DatabaseSettings, ServerSettings, Settings, SettingsError};
+pub use secret::{SecretError, fallback_secret, secret_path};
+pub use settings::{DatabaseSettings, NodeSettings, ServerSettings, Settings, SettingsError};
 pub use startup::{Application, StartupError};

@@ -14,6 +14,17 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub graphql: SchemaSettings,
+    pub auth: concord_auth::AuthSettings,
+    pub node: NodeSettings,
+}
+
+/// What this deployment is.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeSettings {
+    /// A province node's region code; unset for a national hub. A province
+    /// node writes only its own region's rows, whatever a token allows.
+    pub region: Option<String>,
 }
 
 /// The HTTP side.
@@ -80,6 +91,8 @@ pub enum SettingsError {
     BodyLimit,
     #[error("database.url `{0}` must start with sqlite:// or postgres://")]
     DatabaseUrl(String),
+    #[error("node.region: {0}")]
+    NodeRegion(String),
 }
 
 impl Settings {
@@ -113,6 +126,7 @@ impl Settings {
         if self.server.body_limit < 1024 {
             return Err(SettingsError::BodyLimit);
         }
+        self.node()?;
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -121,6 +135,23 @@ impl Settings {
             return Err(SettingsError::DatabaseUrl(url.clone()));
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The deployment this configuration describes.
+    pub fn node(&self) -> Result<concord_auth::Node, SettingsError> {
+        let region = self
+            .node
+            .region
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                concord_domain::RegionCode::try_from(r)
+                    .map_err(|e| SettingsError::NodeRegion(e.to_string()))
+            })
+            .transpose()?;
+        Ok(concord_auth::Node { region })
     }
 }
 

@@ -17,6 +17,10 @@ use crate::settings::{Settings, SettingsError};
 pub enum StartupError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
+    #[error("the token configuration is unusable: {0}")]
+    Auth(#[from] concord_auth::AuthError),
     #[error("cannot open, migrate or seed the database")]
     Database(#[source] StoreError),
     #[error("cannot listen on {addr}")]
@@ -30,6 +34,7 @@ pub enum StartupError {
 /// What every request handler shares.
 pub(crate) struct AppState {
     pub schema: ConcordSchema,
+    pub verifier: concord_auth::Verifier,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub settings: Settings,
@@ -46,6 +51,9 @@ impl Application {
     /// the schema and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate()?;
+        let node = settings.node()?;
+        let secret = crate::secret::fallback_secret(&settings)?;
+        let verifier = concord_auth::Verifier::new(&settings.auth, secret)?;
         let mut options = ConnectOptions::new(settings.database.url.clone());
         options.max_connections = settings.database.max_connections;
         let (db, statements) = concord_persistence::connect(&options)
@@ -77,11 +85,15 @@ impl Application {
                 source,
             })?
             .port();
-        let schema = concord_schema::build_schema(db.clone(), &settings.graphql);
+        if let Some(region) = &node.region {
+            tracing::info!(%region, "province node: writes only this region's rows");
+        }
+        let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql);
         let workers = settings.server.workers;
         let shutdown = settings.server.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
             schema,
+            verifier,
             db,
             statements,
             settings,

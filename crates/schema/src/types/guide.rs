@@ -1,9 +1,12 @@
 use async_graphql::{Context, SimpleObject};
 use concord_persistence::entity::{operating_procedure, service_guide};
 
-use super::{Channel, GuideStatus, Region, ServiceMatter, one, owned_object};
+use super::{
+    Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, one, owned_object,
+    with_current,
+};
 use crate::error::OrApiError;
-use crate::loader::{MatterKey, ProcedureKey, RegionKey};
+use crate::loader::{MatterKey, ProcedureKey, RegionKey, RevisionsOf};
 
 /// A region's service guide (服务指南) for one matter: what a citizen must
 /// bring, how long it takes, what it costs and where it can be done.
@@ -80,6 +83,16 @@ owned_object! {
             self.0.published_at
         }
 
+        /// Every kept version of the guide, oldest first, ending with the current one.
+        async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
+            self.versions(ctx).await
+        }
+
+        /// The fields that differ between two revisions of the guide.
+        async fn diff(&self, ctx: &Context<'_>, from: i32, to: i32) -> async_graphql::Result<Vec<FieldChange>> {
+            diff(&self.versions(ctx).await?, from, to).or_api()
+        }
+
         /// The operating procedure (操作规程) behind the guide.
         async fn procedure(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OperatingProcedure>> {
             one(
@@ -88,6 +101,30 @@ owned_object! {
             )
             .await
         }
+    }
+}
+
+impl ServiceGuide {
+    async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
+        let key = format!("{}/{}", self.0.region_code, self.0.matter_code);
+        let kept = one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+            ctx,
+            RevisionsOf("GUIDE", key),
+        )
+        .await?;
+        let current = Revision {
+            revision: self.0.revision,
+            changed_at: self.0.updated_at,
+            changed_by: None,
+            content: concord_persistence::mutate::guide_snapshot(&self.0),
+        };
+        Ok(with_current(
+            kept.unwrap_or_default()
+                .into_iter()
+                .map(Revision::from)
+                .collect(),
+            current,
+        ))
     }
 }
 

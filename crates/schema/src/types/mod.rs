@@ -5,12 +5,14 @@ mod catalogue;
 mod enums;
 mod geo;
 mod guide;
+mod history;
 mod standard;
 
 pub use catalogue::{Category, NationalEdition, NationalItem, ServiceMatter};
 pub use enums::{Channel, GuideStatus, RegionKind, StandardLevel, StandardStatus};
 pub use geo::{Region, Zone};
-pub use guide::ServiceGuide;
+pub use guide::{OperatingProcedure, ServiceGuide};
+pub use history::{AuditEntry, Evaluation, FieldChange, Revision, diff, with_current};
 pub use standard::Standard;
 
 use async_graphql::Context;

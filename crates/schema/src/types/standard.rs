@@ -2,9 +2,14 @@ use async_graphql::Context;
 use chrono::NaiveDate;
 use concord_persistence::entity::standard;
 
-use super::{Region, ServiceMatter, StandardLevel, StandardStatus, Zone, many, one, owned_object};
+use super::{
+    FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff, many,
+    one, owned_object, with_current,
+};
 use crate::error::OrApiError;
-use crate::loader::{MatterKey, MattersOfStandard, RegionKey, StandardKey, SupersededBy, ZoneKey};
+use crate::loader::{
+    MatterKey, MattersOfStandard, RegionKey, RevisionsOf, StandardKey, SupersededBy, ZoneKey,
+};
 
 /// A standard at any level: national, industry, local, regional, group or internal.
 pub struct Standard(pub standard::Model);
@@ -97,9 +102,46 @@ owned_object! {
             many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await
         }
 
+        /// Every kept version of the standard, oldest first, ending with the current one.
+        async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
+            self.versions(ctx).await
+        }
+
+        /// The fields that differ between two revisions of the standard.
+        async fn diff(&self, ctx: &Context<'_>, from: i32, to: i32) -> async_graphql::Result<Vec<FieldChange>> {
+            diff(&self.versions(ctx).await?, from, to).or_api()
+        }
+
         /// Notes: committee, citing standards, dates.
         async fn note(&self) -> &str {
             &self.0.note
         }
+    }
+}
+
+impl Standard {
+    async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
+        let kept = one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+            ctx,
+            RevisionsOf("STANDARD", self.0.code.clone()),
+        )
+        .await?;
+        let matters = one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
+        let current = Revision {
+            revision: self.0.revision,
+            changed_at: self.0.updated_at,
+            changed_by: None,
+            content: concord_persistence::mutate::standard_snapshot(
+                &self.0,
+                &matters.unwrap_or_default(),
+            ),
+        };
+        Ok(with_current(
+            kept.unwrap_or_default()
+                .into_iter()
+                .map(Revision::from)
+                .collect(),
+            current,
+        ))
     }
 }

@@ -1,0 +1,195 @@
+use async_graphql::{Context, InputObject, Object};
+use concord_auth::{Action, Target};
+use concord_domain::{CategoryCode, MatterCode, StandardCode, ValidationError, required_text};
+use concord_persistence::mutate::{self, NationalItemRecord};
+use concord_persistence::write::MatterRecord;
+
+use super::{allow, now};
+use crate::context::db;
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::types::{NationalItem, ServiceMatter};
+
+/// A service matter of the catalogue.
+#[derive(InputObject)]
+pub struct SaveMatterInput {
+    /// Matter code, e.g. `SI-PENSION-TRANSFER`.
+    code: String,
+    /// Chinese name.
+    name_zh: String,
+    /// English name.
+    #[graphql(default)]
+    name_en: String,
+    /// Its category, e.g. `SOCIAL_INSURANCE`.
+    category: String,
+    /// The edition of the national item it implements.
+    national_edition: Option<i32>,
+    /// The number of the national item it implements.
+    national_number: Option<i32>,
+    /// The standards it follows; omit to keep them.
+    standards: Option<Vec<String>>,
+    /// The revision the caller last read; omit (or 0) when creating.
+    expected_revision: Option<i32>,
+}
+
+/// An item of the national standard, with its five fields.
+#[derive(InputObject)]
+pub struct SaveNationalItemInput {
+    /// The edition, e.g. 2023.
+    edition: i32,
+    /// The item's number within its edition.
+    number: i32,
+    /// Chinese name.
+    name_zh: String,
+    /// English name.
+    #[graphql(default)]
+    name_en: String,
+    /// Its HR&SS category.
+    category: String,
+    /// The area of the national standard, e.g. 劳有所得.
+    #[graphql(default)]
+    area_zh: String,
+    /// Who is served (服务对象).
+    #[graphql(default)]
+    served_group: String,
+    /// What is provided (服务内容).
+    #[graphql(default)]
+    content: String,
+    /// The baseline standard (服务标准).
+    #[graphql(default)]
+    baseline_standard: String,
+    /// Who pays (支出责任).
+    #[graphql(default)]
+    funding_responsibility: String,
+    /// The lead department (牵头负责单位).
+    #[graphql(default)]
+    lead_department: String,
+    /// True when the text is not the official one.
+    #[graphql(default)]
+    illustrative: bool,
+    /// The revision the caller last read; omit (or 0) when creating.
+    expected_revision: Option<i32>,
+}
+
+const NATIONAL: Target<'static> = Target {
+    region: None,
+    level: None,
+    zone: None,
+};
+
+fn name(field: &str, value: &str, errors: &mut Vec<ValidationError>) -> String {
+    required_text(field, value, 200).unwrap_or_else(|error| {
+        errors.push(error);
+        String::new()
+    })
+}
+
+#[derive(Default)]
+pub struct CatalogueMutation;
+
+#[Object]
+impl CatalogueMutation {
+    /// Creates or updates a service matter. Needs NATIONAL_ADMIN.
+    async fn save_matter(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveMatterInput,
+    ) -> async_graphql::Result<ServiceMatter> {
+        let code: MatterCode = parse_arg("input.code", &input.code).or_api()?;
+        let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
+        let national_item = match (input.national_edition, input.national_number) {
+            (Some(edition), Some(number)) => Some((edition, number)),
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::bad_input(
+                    "input.nationalNumber",
+                    "give both nationalEdition and nationalNumber, or neither",
+                ))
+                .or_api();
+            }
+        };
+        let standards = input
+            .standards
+            .map(|codes| {
+                codes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| parse_arg::<StandardCode, _>(&format!("input.standards[{i}]"), c))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .or_api()?;
+        let mut errors = Vec::new();
+        let name_zh = name("nameZh", &input.name_zh, &mut errors);
+        if !errors.is_empty() {
+            return Err(invalid_input("input.", errors)).or_api();
+        }
+        let actor = allow(ctx, Action::SaveMatter, &NATIONAL).or_api()?;
+        let record = MatterRecord {
+            code,
+            name_zh,
+            name_en: input.name_en.trim().to_owned(),
+            category,
+            national_item,
+            standards,
+            illustrative: false,
+        };
+        let row = mutate::save_matter(
+            db(ctx).or_api()?,
+            &actor,
+            record,
+            input.expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(ServiceMatter(row))
+    }
+
+    /// Creates or updates an item of the national standard. Needs NATIONAL_ADMIN.
+    async fn save_national_item(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveNationalItemInput,
+    ) -> async_graphql::Result<NationalItem> {
+        let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
+        let mut errors = Vec::new();
+        if !(2000..=2100).contains(&input.edition) {
+            errors.push(ValidationError::new(
+                "edition",
+                "must be a year between 2000 and 2100",
+            ));
+        }
+        if !(1..=999).contains(&input.number) {
+            errors.push(ValidationError::new("number", "must be between 1 and 999"));
+        }
+        let name_zh = name("nameZh", &input.name_zh, &mut errors);
+        if !errors.is_empty() {
+            return Err(invalid_input("input.", errors)).or_api();
+        }
+        let actor = allow(ctx, Action::SaveNationalItem, &NATIONAL).or_api()?;
+        let record = NationalItemRecord {
+            edition: input.edition,
+            number: input.number,
+            name_zh,
+            name_en: input.name_en.trim().to_owned(),
+            category,
+            area_zh: input.area_zh.trim().to_owned(),
+            served_group: input.served_group.trim().to_owned(),
+            content: input.content.trim().to_owned(),
+            baseline_standard: input.baseline_standard.trim().to_owned(),
+            funding_responsibility: input.funding_responsibility.trim().to_owned(),
+            lead_department: input.lead_department.trim().to_owned(),
+            illustrative: input.illustrative,
+        };
+        let row = mutate::save_national_item(
+            db(ctx).or_api()?,
+            &actor,
+            record,
+            input.expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(NationalItem(row))
+    }
+}

@@ -1,0 +1,267 @@
+use async_graphql::{Context, InputObject, Object};
+use concord_auth::{Action, Target};
+use concord_domain::{
+    EvaluationValues, Fee, GuideDraft, GuideStatus, MatterCode, Period, ProcedureStep, RegionCode,
+};
+use concord_persistence::mutate;
+use concord_persistence::write::{GuideRecord, ProcedureRecord};
+
+use super::{allow, now};
+use crate::context::db;
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::types::{Channel, Evaluation, OperatingProcedure, ServiceGuide};
+
+/// A region's guide for a matter, saved as a draft.
+#[derive(InputObject)]
+pub struct SaveGuideInput {
+    /// The region whose guide this is, e.g. `330000`.
+    region: String,
+    /// The matter the guide is for.
+    matter: String,
+    /// The promised time limit in working days (1 to 250).
+    time_limit_days: i32,
+    /// The fee in yuan, at most two decimals; 0 when free.
+    fee: f64,
+    /// The materials an applicant must provide, in order.
+    materials: Vec<String>,
+    /// Where the matter can be handled; at least one.
+    channels: Vec<Channel>,
+    /// The laws and regulations the guide rests on.
+    #[graphql(default)]
+    legal_basis: String,
+    /// The guarantee level, for matters that pay a benefit.
+    guarantee_level: Option<String>,
+    /// The revision the caller last read; omit (or 0) when creating.
+    expected_revision: Option<i32>,
+}
+
+/// One step of an operating procedure.
+#[derive(InputObject)]
+pub struct ProcedureStepInput {
+    /// What is done, e.g. 受理.
+    name: String,
+    /// Who does it, e.g. 窗口工作人员.
+    actor: String,
+    /// The step's time limit in working days.
+    time_limit_days: i32,
+}
+
+/// The ordered steps of a guide's operating procedure.
+#[derive(InputObject)]
+pub struct SaveProcedureInput {
+    /// The guide's region.
+    region: String,
+    /// The guide's matter.
+    matter: String,
+    /// The steps, in order; their time limits must fit the guide's.
+    steps: Vec<ProcedureStepInput>,
+    /// The revision the caller last read; omit (or 0) when creating.
+    expected_revision: Option<i32>,
+}
+
+fn guide_target(
+    region: &str,
+    matter: &str,
+    prefix: &str,
+) -> Result<(RegionCode, MatterCode), ApiError> {
+    Ok((
+        parse_arg(&format!("{prefix}region"), region)?,
+        parse_arg(&format!("{prefix}matter"), matter)?,
+    ))
+}
+
+#[derive(Default)]
+pub struct GuideMutation;
+
+#[Object]
+impl GuideMutation {
+    /// Creates or updates a region's guide for a matter, as a draft. Needs
+    /// PROVINCE_ADMIN of the region or NATIONAL_ADMIN.
+    async fn save_guide(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveGuideInput,
+    ) -> async_graphql::Result<ServiceGuide> {
+        let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
+        let actor = allow(ctx, Action::SaveGuide, &target(&region)).or_api()?;
+        let fee = Fee::from_yuan(input.fee)
+            .map_err(|e| ApiError::bad_input("input.fee", e))
+            .or_api()?;
+        let guide = GuideDraft {
+            time_limit_days: input.time_limit_days,
+            fee,
+            materials: input.materials,
+            channels: input.channels.into_iter().map(Into::into).collect(),
+            legal_basis: input.legal_basis,
+            guarantee_level: input.guarantee_level,
+        }
+        .validated()
+        .map_err(|errors| invalid_input("input.", errors))
+        .or_api()?;
+        let record = GuideRecord {
+            region,
+            matter,
+            guide,
+            status: GuideStatus::Draft,
+            illustrative: false,
+        };
+        let row = mutate::save_guide(
+            db(ctx).or_api()?,
+            &actor,
+            record,
+            input.expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(ServiceGuide(row))
+    }
+
+    /// Publishes a guide, making it visible to everyone.
+    async fn publish_guide(
+        &self,
+        ctx: &Context<'_>,
+        region: String,
+        matter: String,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
+    ) -> async_graphql::Result<ServiceGuide> {
+        set_status(
+            ctx,
+            &region,
+            &matter,
+            GuideStatus::Published,
+            expected_revision,
+            Action::PublishGuide,
+        )
+        .await
+    }
+
+    /// Takes a published guide back to draft.
+    async fn unpublish_guide(
+        &self,
+        ctx: &Context<'_>,
+        region: String,
+        matter: String,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
+    ) -> async_graphql::Result<ServiceGuide> {
+        set_status(
+            ctx,
+            &region,
+            &matter,
+            GuideStatus::Draft,
+            expected_revision,
+            Action::UnpublishGuide,
+        )
+        .await
+    }
+
+    /// Replaces the steps of a guide's operating procedure.
+    async fn save_procedure(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveProcedureInput,
+    ) -> async_graphql::Result<OperatingProcedure> {
+        let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
+        let actor = allow(ctx, Action::SaveProcedure, &target(&region)).or_api()?;
+        let steps: Vec<ProcedureStep> = input
+            .steps
+            .into_iter()
+            .map(|s| ProcedureStep {
+                name: s.name,
+                actor: s.actor,
+                time_limit_days: s.time_limit_days,
+            })
+            .collect();
+        let steps = concord_domain::validate_steps(&steps, None)
+            .map_err(|errors| invalid_input("input.", errors))
+            .or_api()?;
+        let record = ProcedureRecord {
+            region,
+            matter,
+            steps,
+            illustrative: false,
+        };
+        let row = mutate::save_procedure(
+            db(ctx).or_api()?,
+            &actor,
+            record,
+            input.expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(OperatingProcedure(row))
+    }
+
+    /// Records, or corrects, a region's evaluation of a matter for a period
+    /// (`2025`, `2025-H1`, `2025-Q3` or `2025-07`).
+    #[allow(clippy::too_many_arguments)]
+    async fn record_evaluation(
+        &self,
+        ctx: &Context<'_>,
+        region: String,
+        matter: String,
+        period: String,
+        #[graphql(desc = "Satisfaction, 0 to 100.")] satisfaction: f64,
+        #[graphql(desc = "Cases handled in the period.")] cases_handled: i64,
+        #[graphql(desc = "Average working days taken per case.")] average_days: f64,
+    ) -> async_graphql::Result<Evaluation> {
+        let (region, matter) = guide_target(&region, &matter, "").or_api()?;
+        let period = Period::try_from(period.as_str())
+            .map_err(|e| ApiError::bad_input("period", e.message))
+            .or_api()?;
+        let actor = allow(ctx, Action::RecordEvaluation, &target(&region)).or_api()?;
+        let values = EvaluationValues {
+            satisfaction,
+            cases_handled,
+            average_days,
+        }
+        .validated()
+        .map_err(|errors| invalid_input("", errors))
+        .or_api()?;
+        let row = mutate::record_evaluation(
+            db(ctx).or_api()?,
+            &actor,
+            &region,
+            &matter,
+            &period,
+            values,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(Evaluation(row))
+    }
+}
+
+fn target(region: &RegionCode) -> Target<'_> {
+    Target {
+        region: Some(region),
+        level: None,
+        zone: None,
+    }
+}
+
+async fn set_status(
+    ctx: &Context<'_>,
+    region: &str,
+    matter: &str,
+    status: GuideStatus,
+    expected: i32,
+    action: Action,
+) -> async_graphql::Result<ServiceGuide> {
+    let (region, matter) = guide_target(region, matter, "").or_api()?;
+    let actor = allow(ctx, action, &target(&region)).or_api()?;
+    let row = mutate::set_guide_status(
+        db(ctx).or_api()?,
+        &actor,
+        &region,
+        &matter,
+        status,
+        expected,
+        now(),
+    )
+    .await
+    .or_api()?;
+    Ok(ServiceGuide(row))
+}

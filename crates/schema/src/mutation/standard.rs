@@ -1,0 +1,303 @@
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::NaiveDate;
+use concord_auth::{Action, Target};
+use concord_domain::{
+    MatterCode, Origin, RegionCode, StandardCode, StandardLevel as Level, StandardStatus as Status,
+    ValidationError, ZoneCode, check_issuer, required_text,
+};
+use concord_persistence::entity::standard;
+use concord_persistence::mutate;
+use concord_persistence::queries;
+use concord_persistence::write::StandardRecord;
+
+use super::{allow, now};
+use crate::context::db;
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::types::{Standard, StandardLevel, StandardStatus};
+
+/// A new standard, created as a draft.
+#[derive(InputObject)]
+pub struct CreateStandardInput {
+    /// The standard's code, e.g. `DB33/T 2030-2018`.
+    code: String,
+    /// Chinese title.
+    title_zh: String,
+    /// English title.
+    #[graphql(default)]
+    title_en: String,
+    /// The level; it must fit the code's prefix.
+    level: StandardLevel,
+    /// The issuing region of a local standard; defaults to the province its code names.
+    issuing_region: Option<String>,
+    /// The issuing zone of a regional collaborative standard.
+    issuing_zone: Option<String>,
+    /// When it was published.
+    issued_on: Option<NaiveDate>,
+    /// When it comes into force.
+    effective_on: Option<NaiveDate>,
+    /// Notes.
+    #[graphql(default)]
+    note: String,
+    /// The matters it governs.
+    matters: Option<Vec<String>>,
+}
+
+/// New content for a standard; its code, level, issuer and status stay.
+#[derive(InputObject)]
+pub struct ReviseStandardInput {
+    /// Chinese title.
+    title_zh: String,
+    /// English title.
+    #[graphql(default)]
+    title_en: String,
+    /// When it was published.
+    issued_on: Option<NaiveDate>,
+    /// When it comes into force.
+    effective_on: Option<NaiveDate>,
+    /// Notes.
+    #[graphql(default)]
+    note: String,
+    /// The matters it governs; omit to keep them.
+    matters: Option<Vec<String>>,
+}
+
+/// The two standards a supersession changed.
+#[derive(SimpleObject)]
+pub struct Supersession {
+    /// The old standard, now SUPERSEDED.
+    superseded: Standard,
+    /// The new standard, which names the old one in `supersedes`.
+    replacement: Standard,
+}
+
+fn matters(raw: Option<Vec<String>>) -> Result<Option<Vec<MatterCode>>, ApiError> {
+    raw.map(|codes| {
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| parse_arg(&format!("input.matters[{i}]"), code))
+            .collect()
+    })
+    .transpose()
+}
+
+fn dates(issued_on: Option<NaiveDate>, effective_on: Option<NaiveDate>) -> Vec<ValidationError> {
+    match (issued_on, effective_on) {
+        (Some(issued), Some(effective)) if effective < issued => vec![ValidationError::new(
+            "effectiveOn",
+            "a standard cannot come into force before it is published",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Who owns a stored standard, for the policy.
+struct Owner {
+    region: Option<RegionCode>,
+    level: Option<Level>,
+    zone: Option<ZoneCode>,
+}
+
+impl Owner {
+    fn of(row: &standard::Model) -> Self {
+        Self {
+            region: (row.origin != Origin::NATIONAL_CODE)
+                .then(|| RegionCode::try_from(row.origin.as_str()).ok())
+                .flatten(),
+            level: row.level.parse().ok(),
+            zone: row
+                .issuing_zone
+                .as_deref()
+                .and_then(|z| ZoneCode::try_from(z).ok()),
+        }
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            region: self.region.as_ref(),
+            level: self.level,
+            zone: self.zone.as_ref(),
+        }
+    }
+}
+
+async fn stored(ctx: &Context<'_>, code: &StandardCode) -> Result<standard::Model, ApiError> {
+    queries::standards_by_codes(db(ctx)?, &[code.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("standard {code}")))
+}
+
+#[derive(Default)]
+pub struct StandardMutation;
+
+#[Object]
+impl StandardMutation {
+    /// Creates a standard as a draft. PROVINCE_ADMIN creates its region's
+    /// local standards, ZONE_COORDINATOR its zone's regional ones,
+    /// NATIONAL_ADMIN any.
+    async fn create_standard(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStandardInput,
+    ) -> async_graphql::Result<Standard> {
+        let code: StandardCode = parse_arg("input.code", &input.code).or_api()?;
+        let level: Level = input.level.into();
+        let issuing_zone: Option<ZoneCode> = input
+            .issuing_zone
+            .as_deref()
+            .map(|z| parse_arg("input.issuingZone", z))
+            .transpose()
+            .or_api()?;
+        let issuing_region: Option<RegionCode> = match input.issuing_region.as_deref() {
+            Some(region) => Some(parse_arg("input.issuingRegion", region).or_api()?),
+            None if level == Level::Local => code.local_province(),
+            None => None,
+        };
+        let mut errors = Vec::new();
+        if let Err(mut found) =
+            check_issuer(&code, level, issuing_region.as_ref(), issuing_zone.as_ref())
+        {
+            errors.append(&mut found);
+        }
+        errors.extend(dates(input.issued_on, input.effective_on));
+        let title_zh = required_text("titleZh", &input.title_zh, 200);
+        if let Err(error) = &title_zh {
+            errors.push(error.clone());
+        }
+        if !errors.is_empty() {
+            return Err(invalid_input("input.", errors)).or_api();
+        }
+        let owner = Owner {
+            region: (level == Level::Local)
+                .then(|| issuing_region.clone())
+                .flatten(),
+            level: Some(level),
+            zone: issuing_zone.clone(),
+        };
+        let actor = allow(ctx, Action::CreateStandard, &owner.target()).or_api()?;
+        let record = StandardRecord {
+            code,
+            title_zh: title_zh.unwrap_or_default(),
+            title_en: input.title_en.trim().to_owned(),
+            level,
+            status: Status::Draft,
+            issuing_region,
+            issuing_zone,
+            issued_on: input.issued_on,
+            effective_on: input.effective_on,
+            supersedes: None,
+            note: input.note.trim().to_owned(),
+            matters: matters(input.matters).or_api()?,
+            illustrative: false,
+        };
+        let row = mutate::create_standard(db(ctx).or_api()?, &actor, record, now())
+            .await
+            .or_api()?;
+        Ok(Standard(row))
+    }
+
+    /// Revises a standard's titles, dates, note and matters.
+    async fn revise_standard(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        input: ReviseStandardInput,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
+    ) -> async_graphql::Result<Standard> {
+        let code: StandardCode = parse_arg("code", &code).or_api()?;
+        let mut errors = dates(input.issued_on, input.effective_on);
+        let title_zh = required_text("titleZh", &input.title_zh, 200);
+        if let Err(error) = &title_zh {
+            errors.push(error.clone());
+        }
+        if !errors.is_empty() {
+            return Err(invalid_input("input.", errors)).or_api();
+        }
+        let row = stored(ctx, &code).await.or_api()?;
+        let owner = Owner::of(&row);
+        let actor = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
+        let record = StandardRecord {
+            code,
+            title_zh: title_zh.unwrap_or_default(),
+            title_en: input.title_en.trim().to_owned(),
+            level: owner.level.unwrap_or(Level::National),
+            status: Status::Draft,
+            issuing_region: row
+                .issuing_region
+                .as_deref()
+                .and_then(|r| RegionCode::try_from(r).ok()),
+            issuing_zone: owner.zone.clone(),
+            issued_on: input.issued_on,
+            effective_on: input.effective_on,
+            supersedes: None,
+            note: input.note.trim().to_owned(),
+            matters: matters(input.matters).or_api()?,
+            illustrative: row.illustrative,
+        };
+        let row =
+            mutate::revise_standard(db(ctx).or_api()?, &actor, record, expected_revision, now())
+                .await
+                .or_api()?;
+        Ok(Standard(row))
+    }
+
+    /// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or WITHDRAWN.
+    async fn set_standard_status(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        status: StandardStatus,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
+    ) -> async_graphql::Result<Standard> {
+        let code: StandardCode = parse_arg("code", &code).or_api()?;
+        let row = stored(ctx, &code).await.or_api()?;
+        let actor = allow(ctx, Action::SetStandardStatus, &Owner::of(&row).target()).or_api()?;
+        let row = mutate::set_standard_status(
+            db(ctx).or_api()?,
+            &actor,
+            &code,
+            status.into(),
+            expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(Standard(row))
+    }
+
+    /// Records that the standard `new` replaces `old`: `old` becomes
+    /// SUPERSEDED and `new` names it. The caller must own both.
+    async fn supersede_standard(
+        &self,
+        ctx: &Context<'_>,
+        old: String,
+        new: String,
+    ) -> async_graphql::Result<Supersession> {
+        let old: StandardCode = parse_arg("old", &old).or_api()?;
+        let new: StandardCode = parse_arg("new", &new).or_api()?;
+        let old_row = stored(ctx, &old).await.or_api()?;
+        let new_row = stored(ctx, &new).await.or_api()?;
+        let actor = allow(
+            ctx,
+            Action::SupersedeStandard,
+            &Owner::of(&old_row).target(),
+        )
+        .or_api()?;
+        allow(
+            ctx,
+            Action::SupersedeStandard,
+            &Owner::of(&new_row).target(),
+        )
+        .or_api()?;
+        let (superseded, replacement) =
+            mutate::supersede_standard(db(ctx).or_api()?, &actor, &old, &new, now())
+                .await
+                .or_api()?;
+        Ok(Supersession {
+            superseded: Standard(superseded),
+            replacement: Standard(replacement),
+        })
+    }
+}

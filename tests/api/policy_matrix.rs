@@ -1,0 +1,229 @@
+//! Every mutation tried as every role: allowed, or refused with the exact
+//! code, and a refused call changes nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{As, Backend, TestApp};
+
+const ROLES: [As; 7] = [
+    As::Anonymous,
+    As::Viewer,
+    As::Province("330000"),
+    As::Province("320000"),
+    As::Zone("YRD"),
+    As::National,
+    As::Sync,
+];
+
+/// What a role gets: the mutation runs, or this error code.
+fn expected(allowed: &[As], who: As) -> &'static str {
+    if allowed.contains(&who) {
+        "OK"
+    } else if who == As::Anonymous {
+        "UNAUTHENTICATED"
+    } else {
+        "FORBIDDEN"
+    }
+}
+
+async fn guide_revision(app: &TestApp, region: &str, matter: &str) -> i64 {
+    app.data_as(
+        As::National,
+        "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
+        json!({ "r": region, "m": matter }),
+    )
+    .await["guide"]["revision"]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+/// Puts Zhejiang's pension-transfer guide in `status`, as NATIONAL_ADMIN.
+async fn ensure_status(app: &TestApp, status: &str) {
+    let data = app
+        .data_as(
+            As::National,
+            "{ guide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\") { status revision } }",
+            json!({}),
+        )
+        .await;
+    if data["guide"]["status"] == status {
+        return;
+    }
+    let mutation = if status == "PUBLISHED" {
+        "publishGuide"
+    } else {
+        "unpublishGuide"
+    };
+    app.data_as(
+        As::National,
+        &format!("mutation($e: Int!) {{ {mutation}(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", expectedRevision: $e) {{ status }} }}"),
+        json!({ "e": data["guide"]["revision"] }),
+    )
+    .await;
+}
+
+/// Creates a local standard of Zhejiang as NATIONAL_ADMIN, in the given status.
+async fn local_standard(app: &TestApp, code: &str, in_force: bool) {
+    app.data_as(
+        As::National,
+        "mutation($code: String!) { createStandard(input: { code: $code, titleZh: \"测试标准\", level: LOCAL }) { code } }",
+        json!({ "code": code }),
+    )
+    .await;
+    if in_force {
+        app.data_as(
+            As::National,
+            "mutation($code: String!) { setStandardStatus(code: $code, status: IN_FORCE, expectedRevision: 1) { code } }",
+            json!({ "code": code }),
+        )
+        .await;
+    }
+}
+
+/// Runs one mutation as `who`, after `setup` prepared a fresh target, and
+/// returns the outcome code.
+async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
+    let matter = "SI-PENSION-TRANSFER";
+    let (query, variables): (&str, Value) = match case {
+        "saveGuide" => (
+            "mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }",
+            json!({ "input": {
+                "region": "330000", "matter": matter, "timeLimitDays": 30 + n as i64, "fee": 0,
+                "materials": ["居民身份证"], "channels": ["ONLINE"],
+                "expectedRevision": guide_revision(app, "330000", matter).await,
+            } }),
+        ),
+        "publishGuide" | "unpublishGuide" => (
+            {
+                // Start from the other status, so that an allowed call changes something.
+                ensure_status(
+                    app,
+                    if case == "publishGuide" {
+                        "DRAFT"
+                    } else {
+                        "PUBLISHED"
+                    },
+                )
+                .await;
+                if case == "publishGuide" {
+                    "mutation($e: Int!) { publishGuide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", expectedRevision: $e) { revision } }"
+                } else {
+                    "mutation($e: Int!) { unpublishGuide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", expectedRevision: $e) { revision } }"
+                }
+            },
+            json!({ "e": guide_revision(app, "330000", matter).await }),
+        ),
+        "saveProcedure" => (
+            "mutation($input: SaveProcedureInput!) { saveProcedure(input: $input) { revision } }",
+            json!({ "input": {
+                "region": "330000", "matter": matter,
+                "steps": [{ "name": "受理", "actor": "窗口", "timeLimitDays": 1 + (n % 5) as i64 }],
+                "expectedRevision": app.data_as(As::National,
+                    "{ guide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\") { procedure { revision } } }", json!({})).await
+                    ["guide"]["procedure"]["revision"],
+            } }),
+        ),
+        "recordEvaluation" => (
+            "mutation($p: String!) { recordEvaluation(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", period: $p, satisfaction: 90, casesHandled: 10, averageDays: 3) { revision } }",
+            json!({ "p": format!("2025-{:02}", n % 12 + 1) }),
+        ),
+        "createStandard" => (
+            "mutation($code: String!) { createStandard(input: { code: $code, titleZh: \"测试\", level: LOCAL }) { code } }",
+            json!({ "code": format!("DB33/T {}-2025", 8000 + n) }),
+        ),
+        "createRegionalStandard" => (
+            "mutation($code: String!) { createStandard(input: { code: $code, titleZh: \"测试\", level: REGIONAL, issuingZone: \"YRD\" }) { code } }",
+            json!({ "code": format!("DB31/T 310{:03}-2025", n) }),
+        ),
+        "reviseStandard" => {
+            let code = format!("DB33/T {}-2024", 7000 + n);
+            local_standard(app, &code, false).await;
+            (
+                "mutation($code: String!) { reviseStandard(code: $code, input: { titleZh: \"修订\" }, expectedRevision: 1) { revision } }",
+                json!({ "code": code }),
+            )
+        }
+        "setStandardStatus" => {
+            let code = format!("DB33/T {}-2024", 6000 + n);
+            local_standard(app, &code, false).await;
+            (
+                "mutation($code: String!) { setStandardStatus(code: $code, status: IN_FORCE, expectedRevision: 1) { revision } }",
+                json!({ "code": code }),
+            )
+        }
+        "supersedeStandard" => {
+            let old = format!("DB33/T {}-2023", 5000 + n);
+            let new = format!("DB33/T {}-2025", 5000 + n);
+            local_standard(app, &old, true).await;
+            local_standard(app, &new, true).await;
+            (
+                "mutation($old: String!, $new: String!) { supersedeStandard(old: $old, new: $new) { superseded { code } } }",
+                json!({ "old": old, "new": new }),
+            )
+        }
+        "saveMatter" => (
+            "mutation($code: String!) { saveMatter(input: { code: $code, nameZh: \"测试事项\", category: \"EMPLOYMENT\" }) { revision } }",
+            json!({ "code": format!("EMP-TEST-{n}") }),
+        ),
+        "saveNationalItem" => (
+            "mutation($n: Int!) { saveNationalItem(input: { edition: 2023, number: $n, nameZh: \"测试项目\", category: \"EMPLOYMENT\" }) { revision } }",
+            json!({ "n": 100 + n }),
+        ),
+        other => panic!("unknown case {other}"),
+    };
+    let before = app.audit_count().await;
+    let body = app.graphql_as(who, query, variables).await;
+    let outcome = match body.get("errors") {
+        None => "OK".to_owned(),
+        Some(_) => body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned(),
+    };
+    let after = app.audit_count().await;
+    if outcome == "OK" {
+        assert!(
+            after > before,
+            "{case} as {who:?} succeeded without an audit entry"
+        );
+    } else {
+        assert_eq!(
+            after, before,
+            "{case} as {who:?} was refused but changed something: {body}"
+        );
+    }
+    outcome
+}
+
+#[tokio::test]
+async fn every_mutation_as_every_role() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    let own = As::Province("330000");
+    let cases: [(&str, &[As]); 12] = [
+        ("saveGuide", &[own, As::National]),
+        ("publishGuide", &[own, As::National]),
+        ("unpublishGuide", &[own, As::National]),
+        ("saveProcedure", &[own, As::National]),
+        ("recordEvaluation", &[own, As::National]),
+        ("createStandard", &[own, As::National]),
+        ("createRegionalStandard", &[As::Zone("YRD"), As::National]),
+        ("reviseStandard", &[own, As::National]),
+        ("setStandardStatus", &[own, As::National]),
+        ("supersedeStandard", &[own, As::National]),
+        ("saveMatter", &[As::National]),
+        ("saveNationalItem", &[As::National]),
+    ];
+    let mut n = 0;
+    let mut mismatches = Vec::new();
+    for (case, allowed) in cases {
+        for who in ROLES {
+            n += 1;
+            let outcome = attempt(&app, case, who, n).await;
+            let want = expected(allowed, who);
+            if outcome != want {
+                mismatches.push(format!("{case} as {who:?}: got {outcome}, want {want}"));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
