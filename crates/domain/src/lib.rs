@@ -3,6 +3,7 @@
 //! Pure types and functions only. This crate must not depend on a database,
 //! a web framework or the GraphQL layer, so that every rule is unit-testable.
 
+pub mod alignment;
 pub mod codes;
 pub mod enums;
 pub mod evaluation;
@@ -10,6 +11,13 @@ pub mod fee;
 pub mod guide;
 pub mod standard;
 
+pub use alignment::{
+    AlignmentScore, Baseline, BaselineViolation, Decision, ElevationDecision, ElevationStatus,
+    GuideValues, MaterialUse, MaterialsComparison, ParseStateError, ProposalStatus, ScoreParts,
+    Spread, TargetCheck, Targets, alignment_score, baseline_violations, best_practice,
+    check_decision, check_targets, coefficient_of_variation, compare_materials,
+    next_elevation_status, proposal_status, spread,
+};
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};
 pub use evaluation::{EvaluationValues, Period};
