@@ -54,6 +54,16 @@ pub enum Action {
     SaveNationalItem,
     /// Record a region's evaluation of a matter for a period.
     RecordEvaluation,
+    /// Propose a zone's collaborative standard (a REGIONAL standard).
+    ProposeCollaborativeStandard,
+    /// Withdraw a zone's collaborative standard while it is proposed.
+    WithdrawCollaborativeStandard,
+    /// Adopt or reject a collaborative standard for a member region.
+    DecideAdoption,
+    /// Propose raising a local or regional standard to a national or industry one.
+    ProposeElevation,
+    /// Move an elevation proposal to review, acceptance or decline.
+    DecideElevation,
     /// Read the audit log.
     ReadAuditLog,
 }
@@ -72,6 +82,11 @@ impl Action {
         Action::SaveMatter,
         Action::SaveNationalItem,
         Action::RecordEvaluation,
+        Action::ProposeCollaborativeStandard,
+        Action::WithdrawCollaborativeStandard,
+        Action::DecideAdoption,
+        Action::ProposeElevation,
+        Action::DecideElevation,
         Action::ReadAuditLog,
     ];
 
@@ -89,6 +104,11 @@ impl Action {
             Action::SaveMatter => "save a service matter",
             Action::SaveNationalItem => "save a national item",
             Action::RecordEvaluation => "record an evaluation",
+            Action::ProposeCollaborativeStandard => "propose a collaborative standard",
+            Action::WithdrawCollaborativeStandard => "withdraw a collaborative standard",
+            Action::DecideAdoption => "decide the adoption of a collaborative standard",
+            Action::ProposeElevation => "propose the elevation of a standard",
+            Action::DecideElevation => "decide an elevation proposal",
             Action::ReadAuditLog => "read the audit log",
         }
     }
@@ -99,12 +119,18 @@ impl Action {
             | Action::PublishGuide
             | Action::UnpublishGuide
             | Action::SaveProcedure
-            | Action::RecordEvaluation => Kind::RegionRow,
+            | Action::RecordEvaluation
+            | Action::DecideAdoption => Kind::RegionRow,
             Action::CreateStandard
             | Action::ReviseStandard
             | Action::SetStandardStatus
-            | Action::SupersedeStandard => Kind::Standard,
-            Action::SaveMatter | Action::SaveNationalItem => Kind::Catalogue,
+            | Action::SupersedeStandard
+            | Action::ProposeCollaborativeStandard
+            | Action::WithdrawCollaborativeStandard
+            | Action::ProposeElevation => Kind::Standard,
+            Action::SaveMatter | Action::SaveNationalItem | Action::DecideElevation => {
+                Kind::Catalogue
+            }
             Action::ReadAuditLog => Kind::AuditRead,
         }
     }
@@ -112,11 +138,11 @@ impl Action {
 
 /// How the policy groups actions.
 enum Kind {
-    /// Guides, procedures and evaluations: rows a region owns.
+    /// Guides, procedures, evaluations and adoptions: rows a region owns.
     RegionRow,
     /// Standards of any level.
     Standard,
-    /// The national catalogue: matters and national items.
+    /// The national catalogue (matters, national items) and elevation decisions.
     Catalogue,
     /// Reading the audit log, scoped by [`audit_scope`].
     AuditRead,

@@ -115,6 +115,18 @@ fn every_action_as_every_role_on_the_national_hub() {
             national_row,
             "UFFFFAF",
         ),
+        (
+            Action::DecideAdoption,
+            "adoption of 330000",
+            regional_row,
+            "UFAFFAF",
+        ),
+        (
+            Action::DecideElevation,
+            "elevation proposal",
+            national_row,
+            "UFFFFAF",
+        ),
         (Action::ReadAuditLog, "audit log", national_row, "UFAAFAF"),
     ];
     for action in [
@@ -122,6 +134,9 @@ fn every_action_as_every_role_on_the_national_hub() {
         Action::ReviseStandard,
         Action::SetStandardStatus,
         Action::SupersedeStandard,
+        Action::ProposeCollaborativeStandard,
+        Action::WithdrawCollaborativeStandard,
+        Action::ProposeElevation,
     ] {
         table.extend([
             (
