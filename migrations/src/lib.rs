@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_catalogue;
 mod m20261129_000002_create_history_audit_evaluation;
+mod m20261129_000003_create_alignment;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_catalogue::Migration),
             Box::new(m20261129_000002_create_history_audit_evaluation::Migration),
+            Box::new(m20261129_000003_create_alignment::Migration),
         ]
     }
 }

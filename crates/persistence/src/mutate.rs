@@ -64,7 +64,7 @@ fn invalid(field: &str, message: impl Into<String>) -> MutationError {
 /// Starts a write transaction. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`): a transaction that read first and wrote later could
 /// otherwise fail to upgrade its lock when another writer got in between.
-async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
         ..Default::default()
@@ -74,7 +74,7 @@ async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
 
 /// Reads a row for update: on PostgreSQL the row stays locked until the
 /// transaction ends, so two writers cannot both pass the revision check.
-fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) -> Select<E> {
+pub(crate) fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) -> Select<E> {
     if backend == DbBackend::Postgres {
         select.lock_exclusive()
     } else {
@@ -102,6 +102,9 @@ pub enum Kind {
     Matter,
     NationalItem,
     Evaluation,
+    CollaborativeStandard,
+    Adoption,
+    Elevation,
 }
 
 impl Kind {
@@ -113,6 +116,9 @@ impl Kind {
             Kind::Matter => "MATTER",
             Kind::NationalItem => "NATIONAL_ITEM",
             Kind::Evaluation => "EVALUATION",
+            Kind::CollaborativeStandard => "COLLABORATIVE_STANDARD",
+            Kind::Adoption => "ADOPTION",
+            Kind::Elevation => "ELEVATION",
         }
     }
 
@@ -123,18 +129,18 @@ impl Kind {
 }
 
 /// One change to record: the row before and after, with their revisions.
-struct Change<'a> {
-    action: &'a str,
-    kind: Kind,
-    key: String,
-    owner: String,
-    before: Option<(i32, Value)>,
-    after: (i32, Value),
+pub(crate) struct Change<'a> {
+    pub action: &'a str,
+    pub kind: Kind,
+    pub key: String,
+    pub owner: String,
+    pub before: Option<(i32, Value)>,
+    pub after: (i32, Value),
 }
 
 /// Keeps the versions (the prior one too, when it was never kept, as for
 /// seeded rows) and appends the audit entry, in the caller's transaction.
-async fn keep_and_audit(
+pub(crate) async fn keep_and_audit(
     txn: &DatabaseTransaction,
     actor: &Actor,
     change: Change<'_>,
@@ -246,6 +252,9 @@ fn item_snapshot(row: &national_item::Model) -> Value {
         "baselineStandard": row.baseline_standard,
         "fundingResponsibility": row.funding_responsibility,
         "leadDepartment": row.lead_department,
+        "maxTimeLimitDays": row.max_time_limit_days,
+        "maxFeeFen": row.max_fee_fen,
+        "requiredChannels": row.required_channels.as_ref().map(|c| &c.0),
     })
 }
 
@@ -469,15 +478,19 @@ pub async fn save_procedure(
     Ok(after)
 }
 
+/// Loads a standard with its matters, locking it when `lock` names the
+/// backend of a writer that will change it.
 async fn load_standard(
     txn: &DatabaseTransaction,
-    backend: DbBackend,
+    lock: Option<DbBackend>,
     code: &StandardCode,
 ) -> Result<Option<(standard::Model, Vec<String>)>, MutationError> {
-    let Some(row) = for_update(standard::Entity::find_by_id(code.as_str()), backend)
-        .one(txn)
-        .await?
-    else {
+    let select = standard::Entity::find_by_id(code.as_str());
+    let select = match lock {
+        Some(backend) => for_update(select, backend),
+        None => select,
+    };
+    let Some(row) = select.one(txn).await? else {
         return Ok(None);
     };
     let matters = matter_links(txn, code.as_str()).await?;
@@ -517,14 +530,14 @@ pub async fn create_standard(
 ) -> Result<standard::Model, MutationError> {
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
-    if let Some((existing, _)) = load_standard(&txn, backend, &record.code).await? {
+    if let Some((existing, _)) = load_standard(&txn, Some(backend), &record.code).await? {
         return Err(MutationError::Conflict {
             current: existing.revision,
         });
     }
-    check_references(&txn, &record).await?;
+    check_standard_references(&txn, &record).await?;
     write::upsert_standard(&txn, &record, now).await?;
-    let after = load_standard(&txn, backend, &record.code)
+    let after = load_standard(&txn, Some(backend), &record.code)
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     record_standard(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
@@ -532,7 +545,7 @@ pub async fn create_standard(
     Ok(after.0)
 }
 
-async fn check_references(
+pub(crate) async fn check_standard_references(
     txn: &DatabaseTransaction,
     record: &StandardRecord,
 ) -> Result<(), MutationError> {
@@ -576,11 +589,11 @@ pub async fn revise_standard(
 ) -> Result<standard::Model, MutationError> {
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
-    let before = load_standard(&txn, backend, &record.code)
+    let before = load_standard(&txn, Some(backend), &record.code)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {}", record.code)))?;
     check_revision(Some(before.0.revision), Some(expected))?;
-    check_references(&txn, &record).await?;
+    check_standard_references(&txn, &record).await?;
     record.status = parse_status(&before.0.status)?;
     record.supersedes = before
         .0
@@ -588,7 +601,7 @@ pub async fn revise_standard(
         .as_deref()
         .and_then(|code| StandardCode::try_from(code).ok());
     let outcome = write::upsert_standard(&txn, &record, now).await?;
-    let after = load_standard(&txn, backend, &record.code)
+    let after = load_standard(&txn, Some(backend), &record.code)
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     if outcome != Outcome::Unchanged {
@@ -616,7 +629,7 @@ pub async fn set_standard_status(
 ) -> Result<standard::Model, MutationError> {
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
-    let before = load_standard(&txn, backend, code)
+    let before = load_standard(&txn, Some(backend), code)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
     check_revision(Some(before.0.revision), Some(expected))?;
@@ -665,6 +678,47 @@ async fn change_status(
     Ok((row, before.1.clone()))
 }
 
+/// Records the standard `code` as it now is, after `action` created it
+/// (`before` None) or changed it.
+pub(crate) async fn record_standard_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&(standard::Model, Vec<String>)>,
+    code: &StandardCode,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let after = load_standard(txn, None, code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    record_standard(txn, actor, action, before, &after, now).await
+}
+
+/// Sets a standard's status as a workflow decides it (a collaborative
+/// standard comes into force when its members adopt it, or is withdrawn
+/// while proposed), keeping its history.
+pub(crate) async fn force_standard_status(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    code: &StandardCode,
+    status: StandardStatus,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let before = load_standard(txn, None, code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    let after = change_status(txn, &before, status, None, now).await?;
+    record_standard(
+        txn,
+        actor,
+        "SET_STANDARD_STATUS",
+        Some(&before),
+        &after,
+        now,
+    )
+    .await
+}
+
 /// Records that `new` replaces `old`: the old standard becomes SUPERSEDED and
 /// the new one names it. Both must be in force (the new one may be a draft
 /// about to come into force) and distinct.
@@ -680,10 +734,10 @@ pub async fn supersede_standard(
     }
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
-    let old_row = load_standard(&txn, backend, old)
+    let old_row = load_standard(&txn, Some(backend), old)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {old}")))?;
-    let new_row = load_standard(&txn, backend, new)
+    let new_row = load_standard(&txn, Some(backend), new)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {new}")))?;
     if parse_status(&old_row.0.status)? != StandardStatus::InForce {
@@ -813,6 +867,7 @@ pub struct NationalItemRecord {
     pub baseline_standard: String,
     pub funding_responsibility: String,
     pub lead_department: String,
+    pub baseline: concord_domain::alignment::Baseline,
     pub illustrative: bool,
 }
 
@@ -865,6 +920,18 @@ pub async fn save_national_item(
         baseline_standard: record.baseline_standard,
         funding_responsibility: record.funding_responsibility,
         lead_department: record.lead_department,
+        max_time_limit_days: record.baseline.max_time_limit_days,
+        max_fee_fen: record.baseline.max_fee_fen,
+        required_channels: (!record.baseline.required_channels.is_empty()).then(|| {
+            crate::entity::TextList(
+                record
+                    .baseline
+                    .required_channels
+                    .iter()
+                    .map(|c| c.as_str().to_owned())
+                    .collect(),
+            )
+        }),
         origin: Origin::National.as_str().to_owned(),
         revision: 1,
         illustrative: record.illustrative,

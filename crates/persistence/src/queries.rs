@@ -13,9 +13,9 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entity::{
-    audit_entry, category, evaluation, national_edition, national_item, operating_procedure,
-    region, row_revision, service_guide, service_matter, standard, standard_matter, zone,
-    zone_member,
+    adoption, audit_entry, category, collaborative_target, elevation_proposal, evaluation,
+    national_edition, national_item, operating_procedure, region, row_revision, service_guide,
+    service_matter, standard, standard_matter, zone, zone_member,
 };
 
 /// Which rows a caller may see beyond the published ones.
@@ -666,4 +666,129 @@ pub async fn evaluations<C: ConnectionTrait>(
         );
     }
     page(conn, select, request.first, evaluation_select(filter)).await
+}
+
+/// Published guides of the given regions, for the given matters (all
+/// matters when `matters` is None), ordered by matter then region.
+pub async fn published_guides<C: ConnectionTrait>(
+    conn: &C,
+    regions: &[String],
+    matters: Option<&[String]>,
+) -> Result<Vec<service_guide::Model>, StoreError> {
+    let mut select = service_guide::Entity::find()
+        .filter(service_guide::Column::Status.eq(GuideStatus::Published.as_str()))
+        .filter(service_guide::Column::RegionCode.is_in(regions.iter().cloned()));
+    if let Some(matters) = matters {
+        select = select.filter(service_guide::Column::MatterCode.is_in(matters.iter().cloned()));
+    }
+    Ok(select
+        .order_by_asc(service_guide::Column::MatterCode)
+        .order_by_asc(service_guide::Column::RegionCode)
+        .all(conn)
+        .await?)
+}
+
+/// Every matter of the catalogue, by code.
+pub async fn all_matters<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<service_matter::Model>, StoreError> {
+    Ok(service_matter::Entity::find()
+        .order_by_asc(service_matter::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+/// The keys of every procedure of the given regions.
+pub async fn procedure_keys<C: ConnectionTrait>(
+    conn: &C,
+    regions: Option<&[String]>,
+) -> Result<Vec<GuideKey>, StoreError> {
+    let mut select = operating_procedure::Entity::find()
+        .select_only()
+        .column(operating_procedure::Column::RegionCode)
+        .column(operating_procedure::Column::MatterCode);
+    if let Some(regions) = regions {
+        select =
+            select.filter(operating_procedure::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    Ok(select.into_tuple::<(String, String)>().all(conn).await?)
+}
+
+/// Collaborative standards, of one zone or all, optionally in one status.
+pub async fn collaborative_targets<C: ConnectionTrait>(
+    conn: &C,
+    zone: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<collaborative_target::Model>, StoreError> {
+    let mut select = collaborative_target::Entity::find();
+    if let Some(zone) = zone {
+        select = select.filter(collaborative_target::Column::ZoneCode.eq(zone));
+    }
+    if let Some(status) = status {
+        select = select.filter(collaborative_target::Column::Status.eq(status));
+    }
+    Ok(select
+        .order_by_asc(collaborative_target::Column::StandardCode)
+        .all(conn)
+        .await?)
+}
+
+/// Collaborative standards by code.
+pub async fn collaborative_targets_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<collaborative_target::Model>, StoreError> {
+    Ok(collaborative_target::Entity::find()
+        .filter(collaborative_target::Column::StandardCode.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// The members' decisions on the given collaborative standards.
+pub async fn adoptions<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<adoption::Model>, StoreError> {
+    Ok(adoption::Entity::find()
+        .filter(adoption::Column::StandardCode.is_in(codes.iter().cloned()))
+        .order_by_asc(adoption::Column::StandardCode)
+        .order_by_asc(adoption::Column::RegionCode)
+        .all(conn)
+        .await?)
+}
+
+/// Elevation proposals, optionally of one standard or in one status, newest first.
+pub async fn elevations<C: ConnectionTrait>(
+    conn: &C,
+    standard: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<elevation_proposal::Model>, StoreError> {
+    let mut select = elevation_proposal::Entity::find();
+    if let Some(standard) = standard {
+        select = select.filter(elevation_proposal::Column::StandardCode.eq(standard));
+    }
+    if let Some(status) = status {
+        select = select.filter(elevation_proposal::Column::Status.eq(status));
+    }
+    Ok(select
+        .order_by_desc(elevation_proposal::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Evaluations of the given regions in one period, optionally of one matter.
+pub async fn evaluations_in_period<C: ConnectionTrait>(
+    conn: &C,
+    regions: Option<&[String]>,
+    period: &str,
+    matter: Option<&str>,
+) -> Result<Vec<evaluation::Model>, StoreError> {
+    let mut select = evaluation::Entity::find().filter(evaluation::Column::Period.eq(period));
+    if let Some(regions) = regions {
+        select = select.filter(evaluation::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = matter {
+        select = select.filter(evaluation::Column::MatterCode.eq(matter));
+    }
+    Ok(select.all(conn).await?)
 }

@@ -7,6 +7,7 @@
 
 mod illustrative;
 mod reference;
+mod workflows;
 
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};

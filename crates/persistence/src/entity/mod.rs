@@ -1,8 +1,11 @@
 //! sea-orm entities, one per table. They mirror the migrations and stay in
 //! this crate: the GraphQL layer converts them into its own types.
 
+pub mod adoption;
 pub mod audit_entry;
 pub mod category;
+pub mod collaborative_target;
+pub mod elevation_proposal;
 pub mod evaluation;
 pub mod national_edition;
 pub mod national_item;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::TextList;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "national_item")]
 pub struct Model {
@@ -21,6 +23,13 @@ pub struct Model {
     pub funding_responsibility: String,
     #[sea_orm(column_type = "Text")]
     pub lead_department: String,
+    /// The baseline's longest allowed time limit, in working days.
+    pub max_time_limit_days: Option<i32>,
+    /// The baseline's highest allowed fee, in fen.
+    pub max_fee_fen: Option<i64>,
+    /// The channels the baseline requires.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub required_channels: Option<TextList>,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

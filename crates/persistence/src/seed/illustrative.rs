@@ -19,7 +19,8 @@ use serde::Deserialize;
 use super::{insert_missing, reference};
 use crate::StoreError;
 use crate::entity::{
-    StepList, TextList, operating_procedure, service_guide, service_matter, standard_matter,
+    StepList, TextList, evaluation, national_item, operating_procedure, service_guide,
+    service_matter, standard_matter,
 };
 
 const MATTERS: &str = include_str!("../../../../data/illustrative/matters.json");
@@ -179,6 +180,7 @@ pub(super) async fn load<C: ConnectionTrait>(
     let mut links = Vec::new();
     let mut guides = Vec::new();
     let mut procedures = Vec::new();
+    let mut evaluations = Vec::new();
     for template in &templates {
         let number = match &template.national_item {
             Some(name) => {
@@ -216,6 +218,12 @@ pub(super) async fn load<C: ConnectionTrait>(
         }
         for region in REGIONS {
             let (guide, steps) = vary(region, template, pilots.contains(region))?;
+            evaluations.extend(evaluations_of(
+                region,
+                &template.code,
+                guide.time_limit_days,
+                now,
+            ));
             guides.push(service_guide::ActiveModel {
                 region_code: Set((*region).to_owned()),
                 matter_code: Set(template.code.clone()),
@@ -255,7 +263,93 @@ pub(super) async fn load<C: ConnectionTrait>(
     inserted += insert_missing(conn, links).await?;
     inserted += insert_missing(conn, guides).await?;
     inserted += insert_missing(conn, procedures).await?;
+    inserted += insert_missing(conn, evaluations).await?;
+    set_baselines(conn, &templates, &items, edition).await?;
+    inserted += super::workflows::load(conn, now).await?;
     Ok(inserted)
+}
+
+/// The quarters of the illustrative evaluations.
+const PERIODS: &[&str] = &["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"];
+
+/// A region's evaluations of a matter over [`PERIODS`]: satisfaction that
+/// tends to rise through the year, and average days within the time limit.
+fn evaluations_of(
+    region: &str,
+    matter: &str,
+    time_limit_days: i32,
+    now: DateTime<Utc>,
+) -> Vec<evaluation::ActiveModel> {
+    PERIODS
+        .iter()
+        .enumerate()
+        .map(|(quarter, period)| {
+            let hash = stable_hash(&[region, matter, period]);
+            let satisfaction = 80.0 + (hash % 120) as f64 / 10.0 + quarter as f64 * 1.5;
+            let share = 0.35 + ((hash >> 12) % 55) as f64 / 100.0;
+            let average_days = (f64::from(time_limit_days) * share * 10.0).round() / 10.0;
+            evaluation::ActiveModel {
+                region_code: Set(region.to_owned()),
+                matter_code: Set(matter.to_owned()),
+                period: Set((*period).to_owned()),
+                satisfaction: Set(satisfaction.min(100.0)),
+                cases_handled: Set(50 + ((hash >> 24) % 4000) as i64),
+                average_days: Set(average_days),
+                origin: Set(region.to_owned()),
+                revision: Set(1),
+                illustrative: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+        })
+        .collect()
+}
+
+/// Gives each linked national item an illustrative baseline where it has
+/// none: the longest template time limit among its matters, and an online
+/// channel where all of them offer one. Regions slower than the template
+/// then show up as baseline violations.
+async fn set_baselines<C: ConnectionTrait>(
+    conn: &C,
+    templates: &[MatterTemplate],
+    items: &HashMap<String, (i32, String)>,
+    edition: i32,
+) -> Result<(), StoreError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let mut baselines: HashMap<i32, (i32, bool)> = HashMap::new();
+    for template in templates {
+        let Some((number, _)) = template
+            .national_item
+            .as_ref()
+            .and_then(|name| items.get(name))
+        else {
+            continue;
+        };
+        let online = template.guide.channels.contains(&Channel::Online);
+        let entry = baselines.entry(*number).or_insert((0, true));
+        entry.0 = entry.0.max(template.guide.time_limit_days);
+        entry.1 &= online;
+    }
+    for (number, (days, online)) in baselines {
+        let channels = if online {
+            vec![Channel::Online.as_str().to_owned()]
+        } else {
+            Vec::new()
+        };
+        national_item::Entity::update_many()
+            .col_expr(national_item::Column::MaxTimeLimitDays, Expr::value(days))
+            .col_expr(
+                national_item::Column::RequiredChannels,
+                Expr::value(serde_json::to_value(TextList(channels)).map_err(invalid)?),
+            )
+            .filter(national_item::Column::Edition.eq(edition))
+            .filter(national_item::Column::Number.eq(number))
+            .filter(national_item::Column::Illustrative.eq(true))
+            .filter(national_item::Column::MaxTimeLimitDays.is_null())
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

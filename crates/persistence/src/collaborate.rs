@@ -1,0 +1,489 @@
+//! Zones' collaborative standards, their members' adoptions, and elevation
+//! proposals. Each change is one transaction with its audit entry, as in
+//! [`crate::mutate`].
+
+use chrono::{DateTime, Utc};
+use concord_domain::alignment::{
+    Decision, ElevationDecision, ElevationStatus, ProposalStatus, Targets, check_decision,
+    next_elevation_status, proposal_status,
+};
+use concord_domain::{Origin, RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::{Value, json};
+
+use crate::entity::{
+    TextList, adoption, collaborative_target, elevation_proposal, standard, zone_member,
+};
+use crate::mutate::{
+    Actor, Change, Kind, MutationError, begin, for_update, keep_and_audit, record_standard_change,
+};
+use crate::write::{self, StandardRecord};
+
+fn targets_snapshot(row: &collaborative_target::Model, adoptions: &[adoption::Model]) -> Value {
+    json!({
+        "status": row.status,
+        "maxTimeLimitDays": row.max_time_limit_days,
+        "materials": row.materials.as_ref().map(|m| &m.0),
+        "requiredChannels": row.required_channels.as_ref().map(|c| &c.0),
+        "adoptions": adoptions
+            .iter()
+            .map(|a| json!({ "region": a.region_code, "decision": a.decision, "reason": a.reason }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn list(values: Option<Vec<String>>) -> Option<TextList> {
+    values.map(TextList)
+}
+
+/// Proposes a zone's collaborative standard: a REGIONAL standard of the zone
+/// (a draft until every member adopts it), its targets, and a PENDING
+/// adoption for each member.
+pub async fn propose_collaborative(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    record: StandardRecord,
+    zone: &ZoneCode,
+    targets: &Targets,
+    now: DateTime<Utc>,
+) -> Result<collaborative_target::Model, MutationError> {
+    let txn = begin(db).await?;
+    let members: Vec<String> = zone_member::Entity::find()
+        .filter(zone_member::Column::ZoneCode.eq(zone.as_str()))
+        .order_by_asc(zone_member::Column::RegionCode)
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|m| m.region_code)
+        .collect();
+    if members.is_empty() {
+        return Err(MutationError::NotFound(format!("zone {zone}")));
+    }
+    if let Some(existing) = standard::Entity::find_by_id(record.code.as_str())
+        .one(&txn)
+        .await?
+    {
+        return Err(MutationError::Conflict {
+            current: existing.revision,
+        });
+    }
+    crate::mutate::check_standard_references(&txn, &record).await?;
+    write::upsert_standard(&txn, &record, now).await?;
+    let national = Origin::National.as_str().to_owned();
+    let target = collaborative_target::Model {
+        standard_code: record.code.to_string(),
+        zone_code: zone.to_string(),
+        status: ProposalStatus::Proposed.as_str().to_owned(),
+        max_time_limit_days: targets.max_time_limit_days,
+        materials: list(targets.materials.clone()),
+        required_channels: (!targets.required_channels.is_empty()).then(|| {
+            TextList(
+                targets
+                    .required_channels
+                    .iter()
+                    .map(|c| c.as_str().to_owned())
+                    .collect(),
+            )
+        }),
+        origin: national.clone(),
+        revision: 1,
+        illustrative: record.illustrative,
+        created_at: now,
+        updated_at: now,
+    };
+    collaborative_target::Entity::insert(target.clone().into_active_model())
+        .exec_without_returning(&txn)
+        .await?;
+    let mut adoptions = Vec::new();
+    for region in &members {
+        let row = adoption::Model {
+            standard_code: record.code.to_string(),
+            region_code: region.clone(),
+            decision: Decision::Pending.as_str().to_owned(),
+            reason: None,
+            decided_by: None,
+            decided_at: None,
+            origin: region.clone(),
+            revision: 1,
+            illustrative: record.illustrative,
+            created_at: now,
+            updated_at: now,
+        };
+        adoption::Entity::insert(row.clone().into_active_model())
+            .exec_without_returning(&txn)
+            .await?;
+        adoptions.push(row);
+    }
+    record_standard_change(
+        &txn,
+        actor,
+        "PROPOSE_COLLABORATIVE_STANDARD",
+        None,
+        &record.code,
+        now,
+    )
+    .await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "PROPOSE_COLLABORATIVE_STANDARD",
+            kind: Kind::CollaborativeStandard,
+            key: record.code.to_string(),
+            owner: national,
+            before: None,
+            after: (1, targets_snapshot(&target, &adoptions)),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(target)
+}
+
+async fn load_proposal(
+    txn: &sea_orm::DatabaseTransaction,
+    backend: sea_orm::DbBackend,
+    code: &StandardCode,
+) -> Result<(collaborative_target::Model, Vec<adoption::Model>), MutationError> {
+    let target = for_update(
+        collaborative_target::Entity::find_by_id(code.as_str()),
+        backend,
+    )
+    .one(txn)
+    .await?
+    .ok_or_else(|| MutationError::NotFound(format!("collaborative standard {code}")))?;
+    let adoptions = adoption::Entity::find()
+        .filter(adoption::Column::StandardCode.eq(code.as_str()))
+        .order_by_asc(adoption::Column::RegionCode)
+        .all(txn)
+        .await?;
+    Ok((target, adoptions))
+}
+
+fn status_of(target: &collaborative_target::Model) -> Result<ProposalStatus, MutationError> {
+    target
+        .status
+        .parse()
+        .map_err(|e: concord_domain::alignment::ParseStateError| {
+            MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
+        })
+}
+
+/// Sets the proposal's status and its standard's status together.
+async fn move_proposal(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    target: &collaborative_target::Model,
+    to: ProposalStatus,
+    standard_status: StandardStatus,
+    now: DateTime<Utc>,
+) -> Result<collaborative_target::Model, MutationError> {
+    let mut row = target.clone();
+    row.status = to.as_str().to_owned();
+    row.revision += 1;
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(txn)
+        .await?;
+    let code = StandardCode::try_from(row.standard_code.as_str())
+        .map_err(|e| MutationError::Store(crate::StoreError::Corrupt(e.to_string())))?;
+    crate::mutate::force_standard_status(txn, actor, &code, standard_status, now).await?;
+    Ok(row)
+}
+
+/// Records a member's decision. When every member has adopted, the
+/// collaborative standard comes into force, and its standard with it.
+pub async fn decide_adoption(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &StandardCode,
+    region: &RegionCode,
+    decision: Decision,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<collaborative_target::Model, MutationError> {
+    let txn = begin(db).await?;
+    let (target, adoptions) = load_proposal(&txn, db.get_database_backend(), code).await?;
+    let status = status_of(&target)?;
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    check_decision(status, decision, reason.as_deref()).map_err(|e| MutationError::Invalid {
+        field: e.field,
+        message: e.message,
+    })?;
+    let Some(mine) = adoptions.iter().find(|a| a.region_code == region.as_str()) else {
+        return Err(MutationError::Invalid {
+            field: "region".into(),
+            message: format!("{region} is not a member of zone {}", target.zone_code),
+        });
+    };
+    let mut updated = mine.clone();
+    updated.decision = decision.as_str().to_owned();
+    updated.reason = if decision == Decision::Rejected {
+        reason
+    } else {
+        None
+    };
+    updated.decided_by = Some(actor.subject.clone());
+    updated.decided_at = Some(now);
+    updated.revision += 1;
+    updated.updated_at = now;
+    updated
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    let after: Vec<adoption::Model> = adoptions
+        .iter()
+        .map(|a| {
+            if a.region_code == updated.region_code {
+                updated.clone()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let decisions: Vec<Decision> = after
+        .iter()
+        .map(|a| a.decision.parse().unwrap_or(Decision::Pending))
+        .collect();
+    let mut target_after = target.clone();
+    if proposal_status(&decisions) == ProposalStatus::InForce {
+        target_after = move_proposal(
+            &txn,
+            actor,
+            &target,
+            ProposalStatus::InForce,
+            StandardStatus::InForce,
+            now,
+        )
+        .await?;
+    }
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: match decision {
+                Decision::Adopted => "ADOPT_COLLABORATIVE_STANDARD",
+                _ => "REJECT_COLLABORATIVE_STANDARD",
+            },
+            kind: Kind::Adoption,
+            key: format!("{code}/{region}"),
+            owner: region.to_string(),
+            before: Some((target.revision, targets_snapshot(&target, &adoptions))),
+            after: (
+                target_after.revision,
+                targets_snapshot(&target_after, &after),
+            ),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(target_after)
+}
+
+/// Withdraws a proposal that has not come into force.
+pub async fn withdraw_collaborative(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &StandardCode,
+    now: DateTime<Utc>,
+) -> Result<collaborative_target::Model, MutationError> {
+    let txn = begin(db).await?;
+    let (target, adoptions) = load_proposal(&txn, db.get_database_backend(), code).await?;
+    if status_of(&target)? != ProposalStatus::Proposed {
+        return Err(MutationError::Invalid {
+            field: "proposal".into(),
+            message: format!(
+                "{code} is {}; only a PROPOSED one can be withdrawn",
+                target.status
+            ),
+        });
+    }
+    let after = move_proposal(
+        &txn,
+        actor,
+        &target,
+        ProposalStatus::Withdrawn,
+        StandardStatus::Withdrawn,
+        now,
+    )
+    .await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "WITHDRAW_COLLABORATIVE_STANDARD",
+            kind: Kind::CollaborativeStandard,
+            key: code.to_string(),
+            owner: target.origin.clone(),
+            before: Some((target.revision, targets_snapshot(&target, &adoptions))),
+            after: (after.revision, targets_snapshot(&after, &adoptions)),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+fn elevation_snapshot(row: &elevation_proposal::Model) -> Value {
+    json!({
+        "standard": row.standard_code,
+        "targetLevel": row.target_level,
+        "rationale": row.rationale,
+        "status": row.status,
+    })
+}
+
+/// Proposes raising a LOCAL or REGIONAL standard to `target` level.
+pub async fn propose_elevation(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &StandardCode,
+    target: StandardLevel,
+    rationale: String,
+    now: DateTime<Utc>,
+) -> Result<elevation_proposal::Model, MutationError> {
+    let txn = begin(db).await?;
+    let standard = standard::Entity::find_by_id(code.as_str())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    let level: StandardLevel = standard.level.parse().unwrap_or(StandardLevel::National);
+    if !matches!(level, StandardLevel::Local | StandardLevel::Regional) {
+        return Err(MutationError::Invalid {
+            field: "standard".into(),
+            message: format!(
+                "{code} is a {level} standard; only LOCAL and REGIONAL standards are elevated"
+            ),
+        });
+    }
+    if !matches!(target, StandardLevel::National | StandardLevel::Industry) {
+        return Err(MutationError::Invalid {
+            field: "targetLevel".into(),
+            message: "a standard is elevated to NATIONAL or INDUSTRY level".into(),
+        });
+    }
+    if standard.status == StandardStatus::Withdrawn.as_str()
+        || standard.status == StandardStatus::Superseded.as_str()
+    {
+        return Err(MutationError::Invalid {
+            field: "standard".into(),
+            message: format!("{code} is {}", standard.status),
+        });
+    }
+    let open = elevation_proposal::Entity::find()
+        .filter(elevation_proposal::Column::StandardCode.eq(code.as_str()))
+        .filter(elevation_proposal::Column::Status.is_in([
+            ElevationStatus::Proposed.as_str(),
+            ElevationStatus::UnderReview.as_str(),
+        ]))
+        .one(&txn)
+        .await?;
+    if let Some(open) = open {
+        return Err(MutationError::Conflict {
+            current: open.revision,
+        });
+    }
+    let row = elevation_proposal::ActiveModel {
+        id: sea_orm::NotSet,
+        standard_code: Set(code.to_string()),
+        target_level: Set(target.as_str().to_owned()),
+        rationale: Set(rationale),
+        status: Set(ElevationStatus::Proposed.as_str().to_owned()),
+        proposed_by: Set(actor.subject.clone()),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        origin: Set(standard.origin.clone()),
+        revision: Set(1),
+        illustrative: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "PROPOSE_ELEVATION",
+            kind: Kind::Elevation,
+            key: row.id.to_string(),
+            owner: row.origin.clone(),
+            before: None,
+            after: (row.revision, elevation_snapshot(&row)),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Moves an elevation proposal: to review, then to acceptance or decline.
+pub async fn decide_elevation(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    decision: ElevationDecision,
+    now: DateTime<Utc>,
+) -> Result<elevation_proposal::Model, MutationError> {
+    let txn = begin(db).await?;
+    let stored = for_update(
+        elevation_proposal::Entity::find_by_id(id),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| MutationError::NotFound(format!("elevation proposal {id}")))?;
+    let current: ElevationStatus =
+        stored
+            .status
+            .parse()
+            .map_err(|e: concord_domain::alignment::ParseStateError| {
+                MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
+            })?;
+    let next = next_elevation_status(current, decision).map_err(|e| MutationError::Invalid {
+        field: e.field,
+        message: e.message,
+    })?;
+    let mut row = stored.clone();
+    row.status = next.as_str().to_owned();
+    row.revision += 1;
+    row.updated_at = now;
+    if matches!(next, ElevationStatus::Accepted | ElevationStatus::Declined) {
+        row.decided_by = Some(actor.subject.clone());
+        row.decided_at = Some(now);
+    }
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "DECIDE_ELEVATION",
+            kind: Kind::Elevation,
+            key: row.id.to_string(),
+            owner: row.origin.clone(),
+            before: Some((stored.revision, elevation_snapshot(&stored))),
+            after: (row.revision, elevation_snapshot(&row)),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}

@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+use super::TextList;
+
+/// A zone's collaborative standard: the targets of a REGIONAL standard that
+/// the zone's members adopt.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "collaborative_target")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub standard_code: String,
+    pub zone_code: String,
+    /// PROPOSED, IN_FORCE or WITHDRAWN.
+    pub status: String,
+    pub max_time_limit_days: Option<i32>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub materials: Option<TextList>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub required_channels: Option<TextList>,
+    pub origin: String,
+    pub revision: i32,
+    pub illustrative: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
