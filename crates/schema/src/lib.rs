@@ -3,6 +3,7 @@
 //! Depends on `domain`, `auth` and `persistence`; knows nothing of HTTP, so
 //! any server (or a test) can execute it.
 
+mod alignment;
 mod context;
 mod error;
 mod limits;
@@ -55,7 +56,7 @@ pub fn build_schema(
     node: concord_auth::Node,
     settings: &SchemaSettings,
 ) -> ConcordSchema {
-    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(node)
         .extension(limits::LimitsExtension(settings.limits.clone()))
@@ -72,7 +73,7 @@ pub fn build_schema(
 
 /// The SDL of the schema, as committed in `schema/concord.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

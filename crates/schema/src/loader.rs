@@ -319,3 +319,26 @@ impl Loader<RevisionsOf> for Batch {
         Ok(grouped(keys, pairs))
     }
 }
+
+/// The members' decisions on a collaborative standard.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AdoptionsOf(pub String);
+
+impl Loader<AdoptionsOf> for Batch {
+    type Value = Vec<concord_persistence::entity::adoption::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[AdoptionsOf],
+    ) -> Result<HashMap<AdoptionsOf, Self::Value>, LoadError> {
+        let rows = queries::adoptions(&self.db, &strings(keys, |k| &k.0))
+            .await
+            .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .map(|row| (AdoptionsOf(row.standard_code.clone()), row)),
+        ))
+    }
+}

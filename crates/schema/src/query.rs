@@ -5,6 +5,7 @@ use async_graphql::{Context, InputObject, Object};
 use concord_domain::{CategoryCode, MatterCode, RegionCode, StandardCode, ZoneCode};
 use concord_persistence::queries::{self, GuideFilter, MatterFilter, PageRequest, StandardFilter};
 
+use crate::alignment::AlignmentQuery;
 use crate::context::{db, visibility};
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::visible_standard;
@@ -13,6 +14,10 @@ use crate::types::{
     AuditEntry, Category, Evaluation, GuideStatus, NationalEdition, NationalItem, Region,
     ServiceGuide, ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
 };
+
+/// The root of every read.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(CatalogueQuery, AlignmentQuery);
 
 /// Narrows a list of service matters. Every given field must match.
 #[derive(InputObject, Default)]
@@ -106,12 +111,15 @@ fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
-/// The root of every read.
-pub struct Query;
+/// Reads of regions and zones, the catalogue, standards, guides,
+/// evaluations and the audit log.
+#[derive(Default)]
+pub struct CatalogueQuery;
 
-/// The root of every read: regions and zones, the catalogue, standards and guides.
+/// Reads of regions and zones, the catalogue, standards, guides,
+/// evaluations and the audit log.
 #[Object]
-impl Query {
+impl CatalogueQuery {
     /// Every provincial-level division, by code.
     async fn regions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
         let rows = queries::regions(db(ctx).or_api()?).await.or_api()?;

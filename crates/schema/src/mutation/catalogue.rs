@@ -1,13 +1,14 @@
 use async_graphql::{Context, InputObject, Object};
 use concord_auth::{Action, Target};
-use concord_domain::{CategoryCode, MatterCode, StandardCode, ValidationError, required_text};
+use concord_domain::alignment::Baseline;
+use concord_domain::{CategoryCode, Fee, MatterCode, StandardCode, ValidationError, required_text};
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
 
 use super::{allow, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
-use crate::types::{NationalItem, ServiceMatter};
+use crate::types::{Channel, NationalItem, ServiceMatter};
 
 /// A service matter of the catalogue.
 #[derive(InputObject)]
@@ -63,6 +64,13 @@ pub struct SaveNationalItemInput {
     /// The lead department (牵头负责单位).
     #[graphql(default)]
     lead_department: String,
+    /// The baseline's longest allowed time limit, in working days.
+    max_time_limit_days: Option<i32>,
+    /// The baseline's highest allowed fee, in yuan.
+    max_fee: Option<f64>,
+    /// The channels the baseline requires.
+    #[graphql(default)]
+    required_channels: Vec<Channel>,
     /// True when the text is not the official one.
     #[graphql(default)]
     illustrative: bool,
@@ -163,6 +171,28 @@ impl CatalogueMutation {
             errors.push(ValidationError::new("number", "must be between 1 and 999"));
         }
         let name_zh = name("nameZh", &input.name_zh, &mut errors);
+        if let Some(days) = input.max_time_limit_days
+            && !(1..=concord_domain::guide::MAX_TIME_LIMIT_DAYS).contains(&days)
+        {
+            errors.push(ValidationError::new(
+                "maxTimeLimitDays",
+                "must be between 1 and 250 working days",
+            ));
+        }
+        let max_fee = match input.max_fee.map(Fee::from_yuan).transpose() {
+            Ok(fee) => fee,
+            Err(message) => {
+                errors.push(ValidationError::new("maxFee", message));
+                None
+            }
+        };
+        let mut required_channels: Vec<concord_domain::Channel> = input
+            .required_channels
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        required_channels.sort();
+        required_channels.dedup();
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
@@ -179,6 +209,11 @@ impl CatalogueMutation {
             baseline_standard: input.baseline_standard.trim().to_owned(),
             funding_responsibility: input.funding_responsibility.trim().to_owned(),
             lead_department: input.lead_department.trim().to_owned(),
+            baseline: Baseline {
+                max_time_limit_days: input.max_time_limit_days,
+                max_fee_fen: max_fee.map(Fee::fen),
+                required_channels,
+            },
             illustrative: input.illustrative,
         };
         let row = mutate::save_national_item(

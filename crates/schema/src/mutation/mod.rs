@@ -3,6 +3,7 @@
 //! `persistence`, which commits it with its history and audit entry.
 
 mod catalogue;
+mod collaboration;
 mod guide;
 mod standard;
 
@@ -20,6 +21,7 @@ pub struct Mutation(
     guide::GuideMutation,
     standard::StandardMutation,
     catalogue::CatalogueMutation,
+    collaboration::CollaborationMutation,
 );
 
 /// Checks the policy for `action` on `target`, returning who acts.

@@ -92,14 +92,14 @@ fn dates(issued_on: Option<NaiveDate>, effective_on: Option<NaiveDate>) -> Vec<V
 }
 
 /// Who owns a stored standard, for the policy.
-struct Owner {
+pub(super) struct Owner {
     region: Option<RegionCode>,
     level: Option<Level>,
     zone: Option<ZoneCode>,
 }
 
 impl Owner {
-    fn of(row: &standard::Model) -> Self {
+    pub(super) fn of(row: &standard::Model) -> Self {
         Self {
             region: (row.origin != Origin::NATIONAL_CODE)
                 .then(|| RegionCode::try_from(row.origin.as_str()).ok())
@@ -112,7 +112,7 @@ impl Owner {
         }
     }
 
-    fn target(&self) -> Target<'_> {
+    pub(super) fn target(&self) -> Target<'_> {
         Target {
             region: self.region.as_ref(),
             level: self.level,
@@ -121,7 +121,10 @@ impl Owner {
     }
 }
 
-async fn stored(ctx: &Context<'_>, code: &StandardCode) -> Result<standard::Model, ApiError> {
+pub(super) async fn stored(
+    ctx: &Context<'_>,
+    code: &StandardCode,
+) -> Result<standard::Model, ApiError> {
     queries::standards_by_codes(db(ctx)?, &[code.to_string()])
         .await?
         .into_iter()

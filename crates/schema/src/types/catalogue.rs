@@ -1,7 +1,7 @@
 use async_graphql::Context;
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
 
-use super::{Standard, many, one, owned_object};
+use super::{Standard, load_many, load_one, owned_object};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
 
 /// A service area of HR&SS, such as social insurance.
@@ -122,7 +122,7 @@ owned_object! {
 
         /// The HR&SS category of the item.
         async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-            one(ctx, CategoryKey(self.0.category_code.clone())).await
+            load_one(ctx, CategoryKey(self.0.category_code.clone())).await
         }
 
         /// Who is served (服务对象).
@@ -181,21 +181,21 @@ owned_object! {
 
         /// The HR&SS category of the matter.
         async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-            one(ctx, CategoryKey(self.0.category_code.clone())).await
+            load_one(ctx, CategoryKey(self.0.category_code.clone())).await
         }
 
         /// The national item the matter implements.
         async fn national_item(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NationalItem>> {
             match (self.0.national_edition, self.0.national_number) {
-                (Some(edition), Some(number)) => one(ctx, ItemKey(edition, number)).await,
+                (Some(edition), Some(number)) => load_one(ctx, ItemKey(edition, number)).await,
                 _ => Ok(None),
             }
         }
 
         /// The standards the matter follows.
         async fn standards(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
-            let codes = one::<_, Vec<String>>(ctx, StandardsOfMatter(self.0.code.clone())).await?;
-            many(ctx, codes.unwrap_or_default().into_iter().map(StandardKey).collect()).await
+            let codes = load_one::<_, Vec<String>>(ctx, StandardsOfMatter(self.0.code.clone())).await?;
+            load_many(ctx, codes.unwrap_or_default().into_iter().map(StandardKey).collect()).await
         }
     }
 }

@@ -1,7 +1,7 @@
 use async_graphql::Context;
 use concord_persistence::entity::{region, zone};
 
-use super::{RegionKind, many, owned_object};
+use super::{RegionKind, load_many, load_one, owned_object};
 use crate::error::OrApiError;
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
 
@@ -64,8 +64,8 @@ owned_object! {
 
         /// The collaboration zones this region belongs to.
         async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Zone>> {
-            let codes = super::one::<_, Vec<String>>(ctx, ZonesOfRegion(self.0.code.clone())).await?;
-            many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await
+            let codes = load_one::<_, Vec<String>>(ctx, ZonesOfRegion(self.0.code.clone())).await?;
+            load_many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await
         }
     }
 }
@@ -99,8 +99,8 @@ owned_object! {
 
         /// The member regions, by code.
         async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
-            let codes = super::one::<_, Vec<String>>(ctx, MembersOfZone(self.0.code.clone())).await?;
-            many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await
+            let codes = load_one::<_, Vec<String>>(ctx, MembersOfZone(self.0.code.clone())).await?;
+            load_many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await
         }
     }
 }

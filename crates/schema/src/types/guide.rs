@@ -2,8 +2,8 @@ use async_graphql::{Context, SimpleObject};
 use concord_persistence::entity::{operating_procedure, service_guide};
 
 use super::{
-    Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, one, owned_object,
-    with_current,
+    Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, load_one,
+    owned_object, with_current,
 };
 use crate::error::OrApiError;
 use crate::loader::{MatterKey, ProcedureKey, RegionKey, RevisionsOf};
@@ -24,12 +24,12 @@ owned_object! {
     impl ServiceGuide {
         /// The region that publishes the guide.
         async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
-            one(ctx, RegionKey(self.0.region_code.clone())).await
+            load_one(ctx, RegionKey(self.0.region_code.clone())).await
         }
 
         /// The matter the guide is for.
         async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceMatter>> {
-            one(ctx, MatterKey(self.0.matter_code.clone())).await
+            load_one(ctx, MatterKey(self.0.matter_code.clone())).await
         }
 
         /// The promised time limit, in working days.
@@ -95,7 +95,7 @@ owned_object! {
 
         /// The operating procedure (操作规程) behind the guide.
         async fn procedure(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OperatingProcedure>> {
-            one(
+            load_one(
                 ctx,
                 ProcedureKey((self.0.region_code.clone(), self.0.matter_code.clone())),
             )
@@ -107,7 +107,7 @@ owned_object! {
 impl ServiceGuide {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
         let key = format!("{}/{}", self.0.region_code, self.0.matter_code);
-        let kept = one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+        let kept = load_one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
             ctx,
             RevisionsOf("GUIDE", key),
         )

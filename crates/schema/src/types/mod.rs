@@ -23,7 +23,7 @@ use crate::error::{ApiError, OrApiError};
 use crate::loader::{Batch, LoadError};
 
 /// Loads one related row through the request's batch loader.
-async fn one<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<T>>
+pub(crate) async fn load_one<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<T>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Batch: Loader<K, Error = LoadError>,
@@ -39,7 +39,10 @@ where
 }
 
 /// Loads the rows of many keys, in the order of `keys`, skipping missing ones.
-async fn many<K, T>(ctx: &Context<'_>, keys: Vec<K>) -> async_graphql::Result<Vec<T>>
+pub(crate) async fn load_many<K, T>(
+    ctx: &Context<'_>,
+    keys: Vec<K>,
+) -> async_graphql::Result<Vec<T>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Batch: Loader<K, Error = LoadError>,

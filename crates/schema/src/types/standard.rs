@@ -3,8 +3,8 @@ use chrono::NaiveDate;
 use concord_persistence::entity::standard;
 
 use super::{
-    FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff, many,
-    one, owned_object, with_current,
+    FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
+    load_many, load_one, owned_object, with_current,
 };
 use crate::error::OrApiError;
 use crate::loader::{
@@ -59,7 +59,7 @@ owned_object! {
         /// The region that issued a local standard.
         async fn issuing_region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
             match &self.0.issuing_region {
-                Some(code) => one(ctx, RegionKey(code.clone())).await,
+                Some(code) => load_one(ctx, RegionKey(code.clone())).await,
                 None => Ok(None),
             }
         }
@@ -67,7 +67,7 @@ owned_object! {
         /// The zone that issued a regional collaborative standard.
         async fn issuing_zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
             match &self.0.issuing_zone {
-                Some(code) => one(ctx, ZoneKey(code.clone())).await,
+                Some(code) => load_one(ctx, ZoneKey(code.clone())).await,
                 None => Ok(None),
             }
         }
@@ -85,21 +85,21 @@ owned_object! {
         /// The standard this one replaces.
         async fn supersedes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
             match &self.0.supersedes {
-                Some(code) => one(ctx, StandardKey(code.clone())).await,
+                Some(code) => load_one(ctx, StandardKey(code.clone())).await,
                 None => Ok(None),
             }
         }
 
         /// The standards that replace this one.
         async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
-            let rows = one::<_, Vec<standard::Model>>(ctx, SupersededBy(self.0.code.clone())).await?;
+            let rows = load_one::<_, Vec<standard::Model>>(ctx, SupersededBy(self.0.code.clone())).await?;
             Ok(rows.unwrap_or_default().into_iter().map(Standard).collect())
         }
 
         /// The service matters the standard governs.
         async fn matters(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceMatter>> {
-            let codes = one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
-            many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await
+            let codes = load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
+            load_many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await
         }
 
         /// Every kept version of the standard, oldest first, ending with the current one.
@@ -121,12 +121,13 @@ owned_object! {
 
 impl Standard {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
-        let kept = one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+        let kept = load_one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
             ctx,
             RevisionsOf("STANDARD", self.0.code.clone()),
         )
         .await?;
-        let matters = one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
+        let matters =
+            load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
         let current = Revision {
             revision: self.0.revision,
             changed_at: self.0.updated_at,

@@ -1,0 +1,1147 @@
+//! Cross-regional comparison: a zone's alignment on a matter and its whole
+//! matrix, baseline checks, collaborative standards and their compliance,
+//! elevation proposals, coverage and equalization. The maths is
+//! `concord_domain::alignment`; this module gathers the rows in a fixed
+//! number of statements and maps the answers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use concord_domain::alignment::{
+    self as maths, AlignmentScore, Baseline, GuideValues, Targets, baseline_violations,
+    check_targets,
+};
+use concord_domain::{
+    Channel as DomainChannel, MatterCode, Period, RegionCode, StandardCode, ZoneCode,
+};
+use concord_persistence::entity::{
+    adoption, collaborative_target, elevation_proposal, national_item, service_guide,
+    service_matter,
+};
+use concord_persistence::queries;
+
+use crate::context::db;
+use crate::error::{ApiError, OrApiError, parse_arg};
+use crate::loader::{RegionKey, StandardKey, ZoneKey};
+use crate::types::{Channel, NationalItem, Region, ServiceGuide, ServiceMatter, Standard, Zone};
+
+/// The values alignment compares, read from a stored guide.
+pub fn values(guide: &service_guide::Model) -> GuideValues {
+    GuideValues {
+        region: guide.region_code.clone(),
+        time_limit_days: guide.time_limit_days,
+        fee_fen: guide.fee_fen,
+        materials: guide.materials.0.clone(),
+        channels: guide
+            .channels
+            .0
+            .iter()
+            .filter_map(|c| c.parse::<DomainChannel>().ok())
+            .collect(),
+    }
+}
+
+fn channels(stored: Option<&concord_persistence::entity::TextList>) -> Vec<DomainChannel> {
+    stored
+        .map(|list| list.0.iter().filter_map(|c| c.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// A collaborative standard's targets, read from storage.
+pub fn targets(row: &collaborative_target::Model) -> Targets {
+    Targets {
+        max_time_limit_days: row.max_time_limit_days,
+        materials: row.materials.as_ref().map(|m| m.0.clone()),
+        required_channels: channels(row.required_channels.as_ref()),
+    }
+}
+
+fn baseline(item: &national_item::Model) -> Baseline {
+    Baseline {
+        max_time_limit_days: item.max_time_limit_days,
+        max_fee_fen: item.max_fee_fen,
+        required_channels: channels(item.required_channels.as_ref()),
+    }
+}
+
+/// Lowest, highest and median of a set of values.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct Spread {
+    /// The lowest value.
+    min: f64,
+    /// The highest value.
+    max: f64,
+    /// The median (the mean of the two middle values for an even count).
+    median: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64], scale: f64) -> Option<Self> {
+        maths::spread(values).map(|s| Spread {
+            min: s.min / scale,
+            max: s.max / scale,
+            median: s.median / scale,
+        })
+    }
+}
+
+/// A material that only some members ask for.
+#[derive(SimpleObject)]
+pub struct MaterialUse {
+    /// The material.
+    material: String,
+    /// The members that ask for it.
+    regions: Vec<String>,
+}
+
+/// The parts the alignment score is made of, each in [0, 1].
+#[derive(SimpleObject, Clone, Copy)]
+pub struct ScoreParts {
+    /// Members with a published guide, as a share of all members.
+    coverage: f64,
+    /// 1 − (max − min) / max of the time limits.
+    time_limit: f64,
+    /// 1 − (max − min) / max of the fees.
+    fee: f64,
+    /// Materials every guide asks for, as a share of those any guide asks for.
+    materials: f64,
+    /// Channels every guide offers, as a share of those any guide offers.
+    channels: f64,
+}
+
+impl From<AlignmentScore> for ScoreParts {
+    fn from(score: AlignmentScore) -> Self {
+        ScoreParts {
+            coverage: score.parts.coverage,
+            time_limit: score.parts.time_limit,
+            fee: score.parts.fee,
+            materials: score.parts.materials,
+            channels: score.parts.channels,
+        }
+    }
+}
+
+/// Whether a guide meets one target of a collaborative standard.
+#[derive(SimpleObject, Clone)]
+pub struct TargetCheck {
+    /// `TIME_LIMIT`, `MATERIALS` or `CHANNELS`.
+    target: String,
+    /// True when the guide meets it.
+    met: bool,
+    /// What was compared.
+    detail: String,
+}
+
+/// A member's compliance with a collaborative standard on one matter.
+#[derive(SimpleObject, Clone)]
+pub struct MemberCompliance {
+    /// The member region.
+    region: String,
+    /// The matter.
+    matter: String,
+    /// False when the member has no published guide for the matter.
+    has_guide: bool,
+    /// True when the guide meets every target.
+    compliant: bool,
+    /// Each target, met or not.
+    checks: Vec<TargetCheck>,
+}
+
+fn compliance_of(
+    targets: &Targets,
+    region: &str,
+    matter: &str,
+    guide: Option<&GuideValues>,
+) -> MemberCompliance {
+    match guide {
+        None => MemberCompliance {
+            region: region.to_owned(),
+            matter: matter.to_owned(),
+            has_guide: false,
+            compliant: false,
+            checks: Vec::new(),
+        },
+        Some(guide) => {
+            let checks: Vec<TargetCheck> = check_targets(targets, guide)
+                .into_iter()
+                .map(|c| TargetCheck {
+                    target: c.target.to_owned(),
+                    met: c.met,
+                    detail: c.detail,
+                })
+                .collect();
+            MemberCompliance {
+                region: region.to_owned(),
+                matter: matter.to_owned(),
+                has_guide: true,
+                compliant: checks.iter().all(|c| c.met),
+                checks,
+            }
+        }
+    }
+}
+
+/// One member's side of an alignment.
+pub struct AlignmentMember {
+    region: String,
+    guide: Option<service_guide::Model>,
+}
+
+/// One member's side of an alignment.
+#[Object]
+impl AlignmentMember {
+    /// The member region.
+    async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
+        crate::types::load_one(ctx, RegionKey(self.region.clone())).await
+    }
+
+    /// Its published guide for the matter; null when it has none.
+    async fn guide(&self) -> Option<ServiceGuide> {
+        self.guide.clone().map(ServiceGuide)
+    }
+}
+
+/// A zone's members side by side on one matter.
+pub struct Alignment {
+    zone: String,
+    matter: service_matter::Model,
+    members: Vec<String>,
+    guides: Vec<service_guide::Model>,
+    collaborative: Option<collaborative_target::Model>,
+}
+
+impl Alignment {
+    fn values(&self) -> Vec<GuideValues> {
+        self.guides.iter().map(values).collect()
+    }
+}
+
+/// A zone's members side by side on one matter.
+#[Object]
+impl Alignment {
+    /// The zone.
+    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
+        crate::types::load_one(ctx, ZoneKey(self.zone.clone())).await
+    }
+
+    /// The matter.
+    async fn matter(&self) -> ServiceMatter {
+        ServiceMatter(self.matter.clone())
+    }
+
+    /// Every member, with its published guide or null.
+    async fn members(&self) -> Vec<AlignmentMember> {
+        self.members
+            .iter()
+            .map(|region| AlignmentMember {
+                region: region.clone(),
+                guide: self
+                    .guides
+                    .iter()
+                    .find(|g| &g.region_code == region)
+                    .cloned(),
+            })
+            .collect()
+    }
+
+    /// Members without a published guide for the matter.
+    async fn missing(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
+        let missing: Vec<RegionKey> = self
+            .members
+            .iter()
+            .filter(|m| !self.guides.iter().any(|g| &&g.region_code == m))
+            .map(|m| RegionKey(m.clone()))
+            .collect();
+        crate::types::load_many(ctx, missing).await
+    }
+
+    /// The spread of the guides' time limits, in working days.
+    async fn time_limit(&self) -> Option<Spread> {
+        let values: Vec<f64> = self
+            .guides
+            .iter()
+            .map(|g| f64::from(g.time_limit_days))
+            .collect();
+        Spread::of(&values, 1.0)
+    }
+
+    /// The spread of the guides' fees, in yuan.
+    async fn fee(&self) -> Option<Spread> {
+        let values: Vec<f64> = self.guides.iter().map(|g| g.fee_fen as f64).collect();
+        Spread::of(&values, 100.0)
+    }
+
+    /// Materials every member's guide asks for.
+    async fn common_materials(&self) -> Vec<String> {
+        maths::compare_materials(&self.values()).common
+    }
+
+    /// Materials only some members ask for, with which.
+    async fn partial_materials(&self) -> Vec<MaterialUse> {
+        maths::compare_materials(&self.values())
+            .partial
+            .into_iter()
+            .map(|p| MaterialUse {
+                material: p.material,
+                regions: p.regions,
+            })
+            .collect()
+    }
+
+    /// The member whose guide is the best practice: shortest time limit,
+    /// then fewest materials, then lowest fee.
+    async fn best_practice(&self) -> Option<AlignmentMember> {
+        let values = self.values();
+        let best = maths::best_practice(&values)?;
+        Some(AlignmentMember {
+            region: best.region.clone(),
+            guide: self
+                .guides
+                .iter()
+                .find(|g| g.region_code == best.region)
+                .cloned(),
+        })
+    }
+
+    /// How aligned the members are, in [0, 1]; 1 when every member has a
+    /// guide and all agree on time limit, fee, materials and channels.
+    async fn score(&self) -> f64 {
+        maths::alignment_score(self.members.len(), &self.values()).score
+    }
+
+    /// The parts of the score.
+    async fn score_parts(&self) -> ScoreParts {
+        maths::alignment_score(self.members.len(), &self.values()).into()
+    }
+
+    /// The zone's collaborative standard in force for this matter, if any.
+    async fn collaborative_standard(&self) -> Option<CollaborativeStandard> {
+        self.collaborative.clone().map(CollaborativeStandard)
+    }
+
+    /// Each member's compliance with that collaborative standard.
+    async fn compliance(&self) -> Vec<MemberCompliance> {
+        let Some(collaborative) = &self.collaborative else {
+            return Vec::new();
+        };
+        let targets = targets(collaborative);
+        let values = self.values();
+        self.members
+            .iter()
+            .map(|region| {
+                compliance_of(
+                    &targets,
+                    region,
+                    &self.matter.code,
+                    values.iter().find(|v| &v.region == region),
+                )
+            })
+            .collect()
+    }
+}
+
+/// One cell of a zone's alignment matrix: a member's guide for a matter.
+#[derive(SimpleObject)]
+pub struct AlignmentCell {
+    /// The member region.
+    region: String,
+    /// False when the member has no published guide for the matter.
+    has_guide: bool,
+    /// The guide's time limit in working days.
+    time_limit_days: Option<i32>,
+    /// The guide's fee in yuan.
+    fee: Option<f64>,
+    /// How many materials the guide asks for.
+    material_count: Option<i32>,
+    /// The guide's channels.
+    channels: Option<Vec<Channel>>,
+}
+
+/// One row of a zone's alignment matrix.
+#[derive(SimpleObject)]
+pub struct MatterAlignment {
+    /// The matter.
+    matter: ServiceMatter,
+    /// The alignment score of the zone on this matter.
+    score: f64,
+    /// The best-practice member, if any member has a guide.
+    best_practice: Option<String>,
+    /// Every member's cell, in member order.
+    cells: Vec<AlignmentCell>,
+}
+
+/// A zone's whole alignment matrix: every matter by every member.
+#[derive(SimpleObject)]
+pub struct ZoneAlignment {
+    /// The zone.
+    zone: Zone,
+    /// The members, in column order.
+    members: Vec<Region>,
+    /// One row per matter of the catalogue.
+    matters: Vec<MatterAlignment>,
+    /// The mean of the matters' scores.
+    average_score: f64,
+}
+
+/// A guide that breaks its national item's baseline.
+#[derive(SimpleObject)]
+pub struct BaselineViolation {
+    /// The guide's region.
+    region: String,
+    /// The guide's matter.
+    matter: String,
+    /// The national item whose baseline is broken.
+    national_item: NationalItem,
+    /// `TIME_LIMIT`, `FEE` or `CHANNEL`.
+    rule: String,
+    /// What is wrong, in a sentence.
+    message: String,
+}
+
+/// Where a member stands on a collaborative standard.
+#[derive(SimpleObject)]
+pub struct Adoption {
+    /// The member region.
+    region: String,
+    /// `PENDING`, `ADOPTED` or `REJECTED`.
+    decision: String,
+    /// Why it rejected.
+    reason: Option<String>,
+    /// Who decided (the token's subject).
+    decided_by: Option<String>,
+    /// When it decided.
+    decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<adoption::Model> for Adoption {
+    fn from(row: adoption::Model) -> Self {
+        Adoption {
+            region: row.region_code,
+            decision: row.decision,
+            reason: row.reason,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at,
+        }
+    }
+}
+
+/// A zone's collaborative standard: a REGIONAL standard with targets that
+/// its members adopt. It comes into force when every member has adopted it.
+pub struct CollaborativeStandard(pub collaborative_target::Model);
+
+/// A zone's collaborative standard: a REGIONAL standard with targets that
+/// its members adopt. It comes into force when every member has adopted it.
+#[Object]
+impl CollaborativeStandard {
+    /// The REGIONAL standard's code.
+    async fn code(&self) -> &str {
+        &self.0.standard_code
+    }
+
+    /// The standard itself, with its titles, matters and revisions.
+    async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+    }
+
+    /// The zone.
+    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
+        crate::types::load_one(ctx, ZoneKey(self.0.zone_code.clone())).await
+    }
+
+    /// `PROPOSED`, `IN_FORCE` or `WITHDRAWN`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+
+    /// The longest time limit a member's guide may state.
+    async fn max_time_limit_days(&self) -> Option<i32> {
+        self.0.max_time_limit_days
+    }
+
+    /// The unified materials list: a member's guide may ask for nothing else.
+    async fn materials(&self) -> Option<&[String]> {
+        self.0.materials.as_ref().map(|m| m.0.as_slice())
+    }
+
+    /// The channels every member must offer.
+    async fn required_channels(&self) -> Vec<Channel> {
+        channels(self.0.required_channels.as_ref())
+            .into_iter()
+            .map(Channel::from)
+            .collect()
+    }
+
+    /// Each member's decision.
+    async fn adoptions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Adoption>> {
+        let rows = crate::types::load_one::<_, Vec<adoption::Model>>(
+            ctx,
+            crate::loader::AdoptionsOf(self.0.standard_code.clone()),
+        )
+        .await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Adoption::from)
+            .collect())
+    }
+
+    /// The revision of the proposal's status and targets.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+
+    /// True when this is illustrative sample data.
+    async fn illustrative(&self) -> bool {
+        self.0.illustrative
+    }
+}
+
+/// A proposal to raise a local or regional standard to a national or industry one.
+pub struct ElevationProposal(pub elevation_proposal::Model);
+
+/// A proposal to raise a local or regional standard to a national or industry one.
+#[Object]
+impl ElevationProposal {
+    /// The proposal's number.
+    async fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    /// The standard proposed for elevation.
+    async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+    }
+
+    /// `NATIONAL` or `INDUSTRY`.
+    async fn target_level(&self) -> &str {
+        &self.0.target_level
+    }
+
+    /// Why it should be elevated.
+    async fn rationale(&self) -> &str {
+        &self.0.rationale
+    }
+
+    /// `PROPOSED`, `UNDER_REVIEW`, `ACCEPTED` or `DECLINED`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+
+    /// Who proposed it.
+    async fn proposed_by(&self) -> &str {
+        &self.0.proposed_by
+    }
+
+    /// Who accepted or declined it.
+    async fn decided_by(&self) -> Option<&str> {
+        self.0.decided_by.as_deref()
+    }
+
+    /// When it was proposed.
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
+    }
+
+    /// Grows by one with each step.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+
+    /// True when this is illustrative sample data.
+    async fn illustrative(&self) -> bool {
+        self.0.illustrative
+    }
+}
+
+/// How much of the catalogue a region covers, or how many regions cover a matter.
+#[derive(SimpleObject)]
+pub struct Coverage {
+    /// The region, for business coverage.
+    region: Option<String>,
+    /// The matter, for region coverage.
+    matter: Option<String>,
+    /// Matters in the catalogue (business coverage) or regions (region coverage).
+    total: i32,
+    /// Those with a published guide and an operating procedure.
+    covered: i32,
+    /// `covered / total`, in [0, 1].
+    share: f64,
+    /// Matters the region has no published guide and procedure for.
+    missing_matters: Vec<String>,
+    /// Regions without a published guide and procedure for the matter.
+    missing_regions: Vec<String>,
+}
+
+/// What an equalization index measures.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum EqualizationMetric {
+    /// Published guides' time limits, in working days.
+    TimeLimit,
+    /// Published guides' fees, in yuan.
+    Fee,
+    /// Evaluated satisfaction in a period.
+    Satisfaction,
+    /// Evaluated average days taken in a period.
+    AverageDays,
+}
+
+/// One region's value in an equalization index.
+#[derive(SimpleObject)]
+pub struct RegionValue {
+    /// The region.
+    region: String,
+    /// Its value: the mean over its matters unless one matter was asked for.
+    value: f64,
+}
+
+/// How equal regions are on a metric: the coefficient of variation of their
+/// values (standard deviation / mean); lower is more equal.
+#[derive(SimpleObject)]
+pub struct Equalization {
+    /// The metric.
+    metric: EqualizationMetric,
+    /// `NATION` or the zone's code.
+    scope: String,
+    /// The period, for evaluated metrics.
+    period: Option<String>,
+    /// The matter, when one was asked for.
+    matter: Option<String>,
+    /// The coefficient of variation; null when no region has a value.
+    coefficient_of_variation: Option<f64>,
+    /// The mean of the regions' values.
+    mean: Option<f64>,
+    /// Each region's value.
+    values: Vec<RegionValue>,
+}
+
+async fn zone_members(ctx: &Context<'_>, zone: &ZoneCode) -> Result<Vec<String>, ApiError> {
+    let members: Vec<String> = queries::members_of_zones(db(ctx)?, &[zone.to_string()])
+        .await?
+        .into_iter()
+        .map(|m| m.region_code)
+        .collect();
+    if members.is_empty() {
+        return Err(ApiError::NotFound(format!("zone {zone}")));
+    }
+    Ok(members)
+}
+
+/// The collaborative standards in force in a zone, by the matters they govern.
+async fn in_force_by_matter(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+) -> Result<HashMap<String, collaborative_target::Model>, ApiError> {
+    let db = db(ctx)?;
+    let targets = queries::collaborative_targets(db, Some(zone.as_str()), Some("IN_FORCE")).await?;
+    let codes: Vec<String> = targets.iter().map(|t| t.standard_code.clone()).collect();
+    let links = if codes.is_empty() {
+        Vec::new()
+    } else {
+        queries::standard_links(db, &codes, &[]).await?
+    };
+    let mut by_matter = HashMap::new();
+    for link in links {
+        if let Some(target) = targets
+            .iter()
+            .find(|t| t.standard_code == link.standard_code)
+        {
+            by_matter.insert(link.matter_code, target.clone());
+        }
+    }
+    Ok(by_matter)
+}
+
+/// The compliance of every member with a collaborative standard, on every matter it governs.
+async fn compliance(
+    ctx: &Context<'_>,
+    target: &collaborative_target::Model,
+) -> Result<Vec<MemberCompliance>, ApiError> {
+    let db = db(ctx)?;
+    let zone = ZoneCode::try_from(target.zone_code.as_str())
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let members = zone_members(ctx, &zone).await?;
+    let matters: Vec<String> =
+        queries::standard_links(db, std::slice::from_ref(&target.standard_code), &[])
+            .await?
+            .into_iter()
+            .map(|l| l.matter_code)
+            .collect();
+    let guides: HashMap<(String, String), GuideValues> =
+        queries::published_guides(db, &members, Some(&matters))
+            .await?
+            .into_iter()
+            .map(|g| ((g.region_code.clone(), g.matter_code.clone()), values(&g)))
+            .collect();
+    let targets = targets(target);
+    let mut out = Vec::new();
+    for matter in &matters {
+        for region in &members {
+            let guide = guides.get(&(region.clone(), matter.clone()));
+            out.push(compliance_of(&targets, region, matter, guide));
+        }
+    }
+    Ok(out)
+}
+
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The root of every alignment read.
+#[derive(Default)]
+pub struct AlignmentQuery;
+
+/// Reads that compare regions: alignment, baselines, collaborative
+/// standards, elevation, coverage and equalization.
+#[Object]
+impl AlignmentQuery {
+    /// A zone's members side by side on one matter.
+    async fn alignment(
+        &self,
+        ctx: &Context<'_>,
+        zone: String,
+        matter: String,
+    ) -> async_graphql::Result<Alignment> {
+        let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+        let db = db(ctx).or_api()?;
+        let members = zone_members(ctx, &zone).await.or_api()?;
+        let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
+            .await
+            .or_api()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))
+            .or_api()?;
+        let guides = queries::published_guides(db, &members, Some(&[matter.to_string()]))
+            .await
+            .or_api()?;
+        let collaborative = in_force_by_matter(ctx, &zone)
+            .await
+            .or_api()?
+            .remove(matter.as_str());
+        Ok(Alignment {
+            zone: zone.to_string(),
+            matter: matter_row,
+            members,
+            guides,
+            collaborative,
+        })
+    }
+
+    /// A zone's whole alignment matrix: every matter by every member, with
+    /// each matter's score. Runs a fixed number of statements.
+    async fn zone_alignment(
+        &self,
+        ctx: &Context<'_>,
+        zone: String,
+    ) -> async_graphql::Result<ZoneAlignment> {
+        let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let db = db(ctx).or_api()?;
+        let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
+            .await
+            .or_api()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
+            .or_api()?;
+        let members = zone_members(ctx, &zone).await.or_api()?;
+        let regions = queries::regions_by_codes(db, &members).await.or_api()?;
+        let matters = queries::all_matters(db).await.or_api()?;
+        let guides = queries::published_guides(db, &members, None)
+            .await
+            .or_api()?;
+        let mut by_matter: BTreeMap<&str, Vec<GuideValues>> = BTreeMap::new();
+        for guide in &guides {
+            by_matter
+                .entry(guide.matter_code.as_str())
+                .or_default()
+                .push(values(guide));
+        }
+        let rows: Vec<MatterAlignment> = matters
+            .into_iter()
+            .map(|matter| {
+                let guides = by_matter
+                    .get(matter.code.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                let score = maths::alignment_score(members.len(), &guides).score;
+                let best_practice = maths::best_practice(&guides).map(|g| g.region.clone());
+                let cells = members
+                    .iter()
+                    .map(|region| match guides.iter().find(|g| &g.region == region) {
+                        Some(g) => AlignmentCell {
+                            region: region.clone(),
+                            has_guide: true,
+                            time_limit_days: Some(g.time_limit_days),
+                            fee: Some(g.fee_fen as f64 / 100.0),
+                            material_count: Some(g.materials.len() as i32),
+                            channels: Some(g.channels.iter().copied().map(Channel::from).collect()),
+                        },
+                        None => AlignmentCell {
+                            region: region.clone(),
+                            has_guide: false,
+                            time_limit_days: None,
+                            fee: None,
+                            material_count: None,
+                            channels: None,
+                        },
+                    })
+                    .collect();
+                MatterAlignment {
+                    matter: ServiceMatter(matter),
+                    score,
+                    best_practice,
+                    cells,
+                }
+            })
+            .collect();
+        let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
+        let mut ordered = regions;
+        ordered.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(ZoneAlignment {
+            zone: Zone(zone_row),
+            members: ordered.into_iter().map(Region).collect(),
+            matters: rows,
+            average_score: mean(&scores).unwrap_or(0.0),
+        })
+    }
+
+    /// Published guides that break their national item's baseline: a time
+    /// limit or fee above it, or a channel it requires missing. Of one
+    /// region, of a zone's members, or of every region.
+    async fn baseline_violations(
+        &self,
+        ctx: &Context<'_>,
+        region: Option<String>,
+        zone: Option<String>,
+    ) -> async_graphql::Result<Vec<BaselineViolation>> {
+        let db = db(ctx).or_api()?;
+        let mut regions: Vec<String> = match zone.as_deref() {
+            Some(zone) => zone_members(ctx, &parse_arg("zone", zone).or_api()?)
+                .await
+                .or_api()?,
+            None => queries::regions(db)
+                .await
+                .or_api()?
+                .into_iter()
+                .map(|r| r.code)
+                .collect(),
+        };
+        if let Some(region) = region.as_deref() {
+            let region: RegionCode = parse_arg("region", region).or_api()?;
+            regions.retain(|r| r == region.as_str());
+        }
+        let guides = queries::published_guides(db, &regions, None)
+            .await
+            .or_api()?;
+        let matters = queries::all_matters(db).await.or_api()?;
+        let keys: Vec<(i32, i32)> = matters
+            .iter()
+            .filter_map(|m| m.national_edition.zip(m.national_number))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let items = queries::national_items_by_keys(db, &keys).await.or_api()?;
+        let mut out = Vec::new();
+        for guide in &guides {
+            let Some(matter) = matters.iter().find(|m| m.code == guide.matter_code) else {
+                continue;
+            };
+            let Some(item) = items.iter().find(|i| {
+                Some(i.edition) == matter.national_edition
+                    && Some(i.number) == matter.national_number
+            }) else {
+                continue;
+            };
+            for violation in baseline_violations(&baseline(item), &values(guide)) {
+                out.push(BaselineViolation {
+                    region: guide.region_code.clone(),
+                    matter: guide.matter_code.clone(),
+                    national_item: NationalItem(item.clone()),
+                    rule: violation.rule().to_owned(),
+                    message: violation.describe(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The collaborative standards of a zone (or of every zone), optionally
+    /// in one status: `PROPOSED`, `IN_FORCE` or `WITHDRAWN`.
+    async fn collaborative_standards(
+        &self,
+        ctx: &Context<'_>,
+        zone: Option<String>,
+        status: Option<String>,
+    ) -> async_graphql::Result<Vec<CollaborativeStandard>> {
+        let zone = zone
+            .as_deref()
+            .map(|z| parse_arg::<ZoneCode, _>("zone", z))
+            .transpose()
+            .or_api()?;
+        if let Some(status) = status.as_deref() {
+            status
+                .parse::<maths::ProposalStatus>()
+                .map_err(|e| ApiError::bad_input("status", e))
+                .or_api()?;
+        }
+        let rows = queries::collaborative_targets(
+            db(ctx).or_api()?,
+            zone.as_ref().map(|z| z.as_str()),
+            status.as_deref(),
+        )
+        .await
+        .or_api()?;
+        Ok(rows.into_iter().map(CollaborativeStandard).collect())
+    }
+
+    /// One collaborative standard by its code.
+    async fn collaborative_standard(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<CollaborativeStandard>> {
+        let code: StandardCode = parse_arg("code", &code).or_api()?;
+        let rows = queries::collaborative_targets_by_codes(db(ctx).or_api()?, &[code.to_string()])
+            .await
+            .or_api()?;
+        Ok(rows.into_iter().next().map(CollaborativeStandard))
+    }
+
+    /// Per member and matter, whether its published guide meets each target
+    /// of a collaborative standard.
+    async fn compliance(
+        &self,
+        ctx: &Context<'_>,
+        proposal: String,
+    ) -> async_graphql::Result<Vec<MemberCompliance>> {
+        let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
+        let target =
+            queries::collaborative_targets_by_codes(db(ctx).or_api()?, &[code.to_string()])
+                .await
+                .or_api()?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::NotFound(format!("collaborative standard {code}")))
+                .or_api()?;
+        compliance(ctx, &target).await.or_api()
+    }
+
+    /// Elevation proposals, newest first, optionally of one standard or in one status.
+    async fn elevations(
+        &self,
+        ctx: &Context<'_>,
+        standard: Option<String>,
+        status: Option<String>,
+    ) -> async_graphql::Result<Vec<ElevationProposal>> {
+        let standard = standard
+            .as_deref()
+            .map(|s| parse_arg::<StandardCode, _>("standard", s))
+            .transpose()
+            .or_api()?;
+        if let Some(status) = status.as_deref() {
+            status
+                .parse::<maths::ElevationStatus>()
+                .map_err(|e| ApiError::bad_input("status", e))
+                .or_api()?;
+        }
+        let rows = queries::elevations(
+            db(ctx).or_api()?,
+            standard.as_ref().map(|s| s.as_str()),
+            status.as_deref(),
+        )
+        .await
+        .or_api()?;
+        Ok(rows.into_iter().map(ElevationProposal).collect())
+    }
+
+    /// Business coverage of a region (the share of catalogue matters it has a
+    /// published guide and procedure for), or region coverage of a matter
+    /// (the share of regions that have one). Give exactly one.
+    async fn coverage(
+        &self,
+        ctx: &Context<'_>,
+        region: Option<String>,
+        matter: Option<String>,
+    ) -> async_graphql::Result<Coverage> {
+        let db = db(ctx).or_api()?;
+        let covered_keys: HashSet<(String, String)> = queries::procedure_keys(db, None)
+            .await
+            .or_api()?
+            .into_iter()
+            .collect();
+        match (region, matter) {
+            (Some(region), None) => {
+                let region: RegionCode = parse_arg("region", &region).or_api()?;
+                let matters = queries::all_matters(db).await.or_api()?;
+                let guides = queries::published_guides(db, &[region.to_string()], None)
+                    .await
+                    .or_api()?;
+                let published: HashSet<&str> =
+                    guides.iter().map(|g| g.matter_code.as_str()).collect();
+                let missing: Vec<String> = matters
+                    .iter()
+                    .filter(|m| {
+                        !(published.contains(m.code.as_str())
+                            && covered_keys.contains(&(region.to_string(), m.code.clone())))
+                    })
+                    .map(|m| m.code.clone())
+                    .collect();
+                let total = matters.len() as i32;
+                let covered = total - missing.len() as i32;
+                Ok(Coverage {
+                    region: Some(region.to_string()),
+                    matter: None,
+                    total,
+                    covered,
+                    share: if total == 0 {
+                        0.0
+                    } else {
+                        f64::from(covered) / f64::from(total)
+                    },
+                    missing_matters: missing,
+                    missing_regions: Vec::new(),
+                })
+            }
+            (None, Some(matter)) => {
+                let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+                let regions: Vec<String> = queries::regions(db)
+                    .await
+                    .or_api()?
+                    .into_iter()
+                    .map(|r| r.code)
+                    .collect();
+                let guides = queries::published_guides(db, &regions, Some(&[matter.to_string()]))
+                    .await
+                    .or_api()?;
+                let published: HashSet<&str> =
+                    guides.iter().map(|g| g.region_code.as_str()).collect();
+                let missing: Vec<String> = regions
+                    .iter()
+                    .filter(|r| {
+                        !(published.contains(r.as_str())
+                            && covered_keys.contains(&((*r).clone(), matter.to_string())))
+                    })
+                    .cloned()
+                    .collect();
+                let total = regions.len() as i32;
+                let covered = total - missing.len() as i32;
+                Ok(Coverage {
+                    region: None,
+                    matter: Some(matter.to_string()),
+                    total,
+                    covered,
+                    share: if total == 0 {
+                        0.0
+                    } else {
+                        f64::from(covered) / f64::from(total)
+                    },
+                    missing_matters: Vec::new(),
+                    missing_regions: missing,
+                })
+            }
+            _ => Err(ApiError::bad_input(
+                "region",
+                "give exactly one of region or matter",
+            ))
+            .or_api(),
+        }
+    }
+
+    /// How equal regions are on a metric, over a zone's members or the
+    /// nation: each region's value and their coefficient of variation.
+    /// SATISFACTION and AVERAGE_DAYS come from evaluations and need a period.
+    async fn equalization(
+        &self,
+        ctx: &Context<'_>,
+        metric: EqualizationMetric,
+        #[graphql(desc = "A zone's code; the nation when omitted.")] zone: Option<String>,
+        #[graphql(desc = "The evaluation period, e.g. `2025-Q3`.")] period: Option<String>,
+        #[graphql(desc = "One matter only; else each region's mean over its matters.")]
+        matter: Option<String>,
+    ) -> async_graphql::Result<Equalization> {
+        let db = db(ctx).or_api()?;
+        let zone = zone
+            .as_deref()
+            .map(|z| parse_arg::<ZoneCode, _>("zone", z))
+            .transpose()
+            .or_api()?;
+        let matter = matter
+            .as_deref()
+            .map(|m| parse_arg::<MatterCode, _>("matter", m))
+            .transpose()
+            .or_api()?;
+        let regions: Vec<String> = match &zone {
+            Some(zone) => zone_members(ctx, zone).await.or_api()?,
+            None => queries::regions(db)
+                .await
+                .or_api()?
+                .into_iter()
+                .map(|r| r.code)
+                .collect(),
+        };
+        let mut per_region: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let period = match metric {
+            EqualizationMetric::TimeLimit | EqualizationMetric::Fee => {
+                let only = matter.as_ref().map(|m| vec![m.to_string()]);
+                for guide in queries::published_guides(db, &regions, only.as_deref())
+                    .await
+                    .or_api()?
+                {
+                    let value = match metric {
+                        EqualizationMetric::TimeLimit => f64::from(guide.time_limit_days),
+                        _ => guide.fee_fen as f64 / 100.0,
+                    };
+                    per_region.entry(guide.region_code).or_default().push(value);
+                }
+                None
+            }
+            EqualizationMetric::Satisfaction | EqualizationMetric::AverageDays => {
+                let period = period
+                    .as_deref()
+                    .ok_or_else(|| {
+                        ApiError::bad_input(
+                            "period",
+                            "an evaluated metric needs a period, e.g. `2025-Q3`",
+                        )
+                    })
+                    .and_then(|p| {
+                        Period::try_from(p).map_err(|e| ApiError::bad_input("period", e.message))
+                    })
+                    .or_api()?;
+                let rows = queries::evaluations_in_period(
+                    db,
+                    Some(&regions),
+                    period.as_str(),
+                    matter.as_ref().map(|m| m.as_str()),
+                )
+                .await
+                .or_api()?;
+                for row in rows {
+                    let value = if metric == EqualizationMetric::Satisfaction {
+                        row.satisfaction
+                    } else {
+                        row.average_days
+                    };
+                    per_region.entry(row.region_code).or_default().push(value);
+                }
+                Some(period.to_string())
+            }
+        };
+        let values: Vec<RegionValue> = per_region
+            .into_iter()
+            .filter_map(|(region, values)| mean(&values).map(|value| RegionValue { region, value }))
+            .collect();
+        let numbers: Vec<f64> = values.iter().map(|v| v.value).collect();
+        Ok(Equalization {
+            metric,
+            scope: zone.map_or_else(|| "NATION".to_owned(), |z| z.to_string()),
+            period,
+            matter: matter.map(|m| m.to_string()),
+            coefficient_of_variation: maths::coefficient_of_variation(&numbers),
+            mean: mean(&numbers),
+            values,
+        })
+    }
+}

@@ -1,0 +1,329 @@
+use async_graphql::{Context, Enum, InputObject, Object};
+use concord_auth::{Action, Target};
+use concord_domain::alignment::{Decision, ElevationDecision, Targets};
+use concord_domain::guide::MAX_TIME_LIMIT_DAYS;
+use concord_domain::{
+    MatterCode, RegionCode, StandardCode, StandardLevel as Level, StandardStatus, ValidationError,
+    ZoneCode, check_issuer, required_text,
+};
+use concord_persistence::collaborate;
+use concord_persistence::write::StandardRecord;
+
+use super::standard::{Owner, stored};
+use super::{allow, now};
+use crate::alignment::{CollaborativeStandard, ElevationProposal};
+use crate::context::{RequestScope, db};
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::types::Channel;
+
+/// A zone's proposed collaborative standard and its targets.
+#[derive(InputObject)]
+pub struct ProposeCollaborativeStandardInput {
+    /// The REGIONAL standard code it will carry, e.g. `DB31/T 310099-2026`.
+    code: String,
+    /// The zone, e.g. `YRD`.
+    zone: String,
+    /// Chinese title.
+    title_zh: String,
+    /// English title.
+    #[graphql(default)]
+    title_en: String,
+    /// The matters it covers; at least one.
+    matters: Vec<String>,
+    /// The longest time limit a member's guide may state, in working days.
+    max_time_limit_days: Option<i32>,
+    /// The unified materials list: a member's guide may ask for nothing else.
+    materials: Option<Vec<String>>,
+    /// The channels every member must offer.
+    #[graphql(default)]
+    required_channels: Vec<Channel>,
+}
+
+/// A member's answer to a collaborative standard.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum AdoptionChoice {
+    /// The member adopts the standard.
+    Adopt,
+    /// The member rejects it; a reason is required.
+    Reject,
+}
+
+/// Where a standard is proposed to be raised to.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum ElevationTarget {
+    /// A national standard.
+    National,
+    /// An industry standard.
+    Industry,
+}
+
+/// The national administration's step on an elevation proposal.
+#[derive(Enum, Copy, Clone, PartialEq, Eq)]
+pub enum ElevationStep {
+    /// Take the proposal under review.
+    Review,
+    /// Accept it.
+    Accept,
+    /// Decline it.
+    Decline,
+}
+
+fn check_targets(input: &ProposeCollaborativeStandardInput) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    if let Some(days) = input.max_time_limit_days
+        && !(1..=MAX_TIME_LIMIT_DAYS).contains(&days)
+    {
+        errors.push(ValidationError::new(
+            "maxTimeLimitDays",
+            format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
+        ));
+    }
+    if let Some(materials) = &input.materials {
+        for (index, material) in materials.iter().enumerate() {
+            if let Err(error) = required_text(&format!("materials[{index}]"), material, 200) {
+                errors.push(error);
+            }
+        }
+    }
+    let mut channels = input.required_channels.clone();
+    channels.dedup();
+    if channels.len() != input.required_channels.len() {
+        errors.push(ValidationError::new(
+            "requiredChannels",
+            "a channel is listed twice",
+        ));
+    }
+    if input.matters.is_empty() {
+        errors.push(ValidationError::new(
+            "matters",
+            "a collaborative standard covers at least one matter",
+        ));
+    }
+    if input.max_time_limit_days.is_none()
+        && input.materials.is_none()
+        && input.required_channels.is_empty()
+    {
+        errors.push(ValidationError::new(
+            "maxTimeLimitDays",
+            "set at least one target: maxTimeLimitDays, materials or requiredChannels",
+        ));
+    }
+    errors
+}
+
+#[derive(Default)]
+pub struct CollaborationMutation;
+
+/// Mutations of collaborative standards and elevation proposals.
+#[Object]
+impl CollaborationMutation {
+    /// Proposes a zone's collaborative standard. Needs ZONE_COORDINATOR of the
+    /// zone or NATIONAL_ADMIN. Every member starts PENDING.
+    async fn propose_collaborative_standard(
+        &self,
+        ctx: &Context<'_>,
+        input: ProposeCollaborativeStandardInput,
+    ) -> async_graphql::Result<CollaborativeStandard> {
+        let code: StandardCode = parse_arg("input.code", &input.code).or_api()?;
+        let zone: ZoneCode = parse_arg("input.zone", &input.zone).or_api()?;
+        let matters = input
+            .matters
+            .iter()
+            .enumerate()
+            .map(|(i, m)| parse_arg::<MatterCode, _>(&format!("input.matters[{i}]"), m))
+            .collect::<Result<Vec<_>, _>>()
+            .or_api()?;
+        let mut errors = check_targets(&input);
+        if let Err(mut found) = check_issuer(&code, Level::Regional, None, Some(&zone)) {
+            errors.append(&mut found);
+        }
+        let title_zh = required_text("titleZh", &input.title_zh, 200).unwrap_or_else(|error| {
+            errors.push(error);
+            String::new()
+        });
+        if !errors.is_empty() {
+            return Err(invalid_input("input.", errors)).or_api();
+        }
+        let actor = allow(
+            ctx,
+            Action::ProposeCollaborativeStandard,
+            &Target {
+                region: None,
+                level: Some(Level::Regional),
+                zone: Some(&zone),
+            },
+        )
+        .or_api()?;
+        let record = StandardRecord {
+            code,
+            title_zh,
+            title_en: input.title_en.trim().to_owned(),
+            level: Level::Regional,
+            status: StandardStatus::Draft,
+            issuing_region: None,
+            issuing_zone: Some(zone.clone()),
+            issued_on: None,
+            effective_on: None,
+            supersedes: None,
+            note: String::new(),
+            matters: Some(matters),
+            illustrative: false,
+        };
+        let targets = Targets {
+            max_time_limit_days: input.max_time_limit_days,
+            materials: input
+                .materials
+                .map(|m| m.into_iter().map(|x| x.trim().to_owned()).collect()),
+            required_channels: input
+                .required_channels
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        };
+        let row = collaborate::propose_collaborative(
+            db(ctx).or_api()?,
+            &actor,
+            record,
+            &zone,
+            &targets,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(CollaborativeStandard(row))
+    }
+
+    /// A member adopts or rejects a collaborative standard. PROVINCE_ADMIN
+    /// decides for its own region; NATIONAL_ADMIN names the region. A
+    /// rejection needs a reason. When every member has adopted, the standard
+    /// comes into force.
+    async fn decide_adoption(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The collaborative standard's code.")] proposal: String,
+        decision: AdoptionChoice,
+        #[graphql(desc = "Why the member rejects it; required for REJECT.")] reason: Option<String>,
+        #[graphql(desc = "The member region; defaults to the caller's region.")] region: Option<
+            String,
+        >,
+    ) -> async_graphql::Result<CollaborativeStandard> {
+        let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
+        let region: RegionCode = match region {
+            Some(region) => parse_arg("region", &region).or_api()?,
+            None => ctx
+                .data::<RequestScope>()
+                .ok()
+                .and_then(|scope| scope.principal.region.clone())
+                .ok_or_else(|| ApiError::bad_input("region", "name the member region that decides"))
+                .or_api()?,
+        };
+        let actor = allow(
+            ctx,
+            Action::DecideAdoption,
+            &Target {
+                region: Some(&region),
+                level: None,
+                zone: None,
+            },
+        )
+        .or_api()?;
+        let decision = match decision {
+            AdoptionChoice::Adopt => Decision::Adopted,
+            AdoptionChoice::Reject => Decision::Rejected,
+        };
+        let row = collaborate::decide_adoption(
+            db(ctx).or_api()?,
+            &actor,
+            &code,
+            &region,
+            decision,
+            reason,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(CollaborativeStandard(row))
+    }
+
+    /// Withdraws a collaborative standard that has not come into force.
+    async fn withdraw_collaborative_standard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The collaborative standard's code.")] proposal: String,
+    ) -> async_graphql::Result<CollaborativeStandard> {
+        let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
+        let row = stored(ctx, &code).await.or_api()?;
+        let actor = allow(
+            ctx,
+            Action::WithdrawCollaborativeStandard,
+            &Owner::of(&row).target(),
+        )
+        .or_api()?;
+        let row = collaborate::withdraw_collaborative(db(ctx).or_api()?, &actor, &code, now())
+            .await
+            .or_api()?;
+        Ok(CollaborativeStandard(row))
+    }
+
+    /// Proposes raising a LOCAL or REGIONAL standard to a national or
+    /// industry one. Needs the standard's owner: its PROVINCE_ADMIN, its
+    /// zone's ZONE_COORDINATOR, or NATIONAL_ADMIN.
+    async fn propose_elevation(
+        &self,
+        ctx: &Context<'_>,
+        standard: String,
+        target_level: ElevationTarget,
+        rationale: String,
+    ) -> async_graphql::Result<ElevationProposal> {
+        let code: StandardCode = parse_arg("standard", &standard).or_api()?;
+        let rationale = required_text("rationale", &rationale, 2000)
+            .map_err(|e| ApiError::bad_input("rationale", e.message))
+            .or_api()?;
+        let row = stored(ctx, &code).await.or_api()?;
+        let actor = allow(ctx, Action::ProposeElevation, &Owner::of(&row).target()).or_api()?;
+        let level = match target_level {
+            ElevationTarget::National => Level::National,
+            ElevationTarget::Industry => Level::Industry,
+        };
+        let row = collaborate::propose_elevation(
+            db(ctx).or_api()?,
+            &actor,
+            &code,
+            level,
+            rationale,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(ElevationProposal(row))
+    }
+
+    /// Moves an elevation proposal: PROPOSED → UNDER_REVIEW → ACCEPTED or
+    /// DECLINED. Needs NATIONAL_ADMIN.
+    async fn decide_elevation(
+        &self,
+        ctx: &Context<'_>,
+        id: i64,
+        decision: ElevationStep,
+    ) -> async_graphql::Result<ElevationProposal> {
+        let actor = allow(
+            ctx,
+            Action::DecideElevation,
+            &Target {
+                region: None,
+                level: None,
+                zone: None,
+            },
+        )
+        .or_api()?;
+        let decision = match decision {
+            ElevationStep::Review => ElevationDecision::Review,
+            ElevationStep::Accept => ElevationDecision::Accept,
+            ElevationStep::Decline => ElevationDecision::Decline,
+        };
+        let row = collaborate::decide_elevation(db(ctx).or_api()?, &actor, id, decision, now())
+            .await
+            .or_api()?;
+        Ok(ElevationProposal(row))
+    }
+}
