@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alignment;
 mod graphql_http;
 mod limits;
 mod mutations;

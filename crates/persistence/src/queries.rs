@@ -24,8 +24,12 @@ pub enum Visibility {
     /// Published guides and standards that are not drafts.
     #[default]
     Public,
-    /// Also the drafts of these regions (by origin).
-    OwnDrafts(Vec<String>),
+    /// Also the drafts these regions own (by origin), and the draft
+    /// collaborative standards of these zones.
+    OwnDrafts {
+        regions: Vec<String>,
+        zones: Vec<String>,
+    },
     /// Everything.
     All,
 }
@@ -299,11 +303,12 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
         Visibility::Public => {
             select = select.filter(standard::Column::Status.ne(StandardStatus::Draft.as_str()));
         }
-        Visibility::OwnDrafts(origins) => {
+        Visibility::OwnDrafts { regions, zones } => {
             select = select.filter(
                 Condition::any()
                     .add(standard::Column::Status.ne(StandardStatus::Draft.as_str()))
-                    .add(standard::Column::Origin.is_in(origins.iter().cloned())),
+                    .add(standard::Column::Origin.is_in(regions.iter().cloned()))
+                    .add(standard::Column::IssuingZone.is_in(zones.iter().cloned())),
             );
         }
     }
@@ -443,10 +448,10 @@ fn visible_guides(
     match visibility {
         Visibility::All => select,
         Visibility::Public => select.filter(published),
-        Visibility::OwnDrafts(origins) => select.filter(
+        Visibility::OwnDrafts { regions, .. } => select.filter(
             Condition::any()
                 .add(published)
-                .add(service_guide::Column::Origin.is_in(origins.iter().cloned())),
+                .add(service_guide::Column::Origin.is_in(regions.iter().cloned())),
         ),
     }
 }

@@ -34,14 +34,18 @@ impl RequestScope {
         let visibility = match draft_scope(&principal) {
             DraftScope::None => Visibility::Public,
             DraftScope::All => Visibility::All,
-            DraftScope::Region(region) => Visibility::OwnDrafts(vec![region.to_string()]),
-            DraftScope::ZoneMembers(zone) => Visibility::OwnDrafts(
-                queries::members_of_zones(db, &[zone.to_string()])
+            DraftScope::Region(region) => Visibility::OwnDrafts {
+                regions: vec![region.to_string()],
+                zones: Vec::new(),
+            },
+            DraftScope::ZoneMembers(zone) => Visibility::OwnDrafts {
+                regions: queries::members_of_zones(db, &[zone.to_string()])
                     .await?
                     .into_iter()
                     .map(|m| m.region_code)
                     .collect(),
-            ),
+                zones: vec![zone.to_string()],
+            },
         };
         Ok(Self {
             principal,

@@ -173,7 +173,13 @@ pub fn visible_standard(visibility: &Visibility, row: &standard::Model) -> bool 
         || match visibility {
             Visibility::All => true,
             Visibility::Public => false,
-            Visibility::OwnDrafts(origins) => origins.contains(&row.origin),
+            Visibility::OwnDrafts { regions, zones } => {
+                regions.contains(&row.origin)
+                    || row
+                        .issuing_zone
+                        .as_ref()
+                        .is_some_and(|zone| zones.contains(zone))
+            }
         }
 }
 

@@ -149,6 +149,31 @@ owned_object! {
         async fn lead_department(&self) -> Option<&str> {
             known(&self.0.lead_department)
         }
+
+        /// The baseline's longest allowed time limit, in working days; null for none.
+        async fn max_time_limit_days(&self) -> Option<i32> {
+            self.0.max_time_limit_days
+        }
+
+        /// The baseline's highest allowed fee, in yuan; null for none.
+        async fn max_fee(&self) -> Option<f64> {
+            self.0.max_fee_fen.map(|fen| fen as f64 / 100.0)
+        }
+
+        /// The channels the baseline requires every guide to offer.
+        async fn required_channels(&self) -> Vec<super::Channel> {
+            self.0
+                .required_channels
+                .as_ref()
+                .map(|list| {
+                    list.0
+                        .iter()
+                        .filter_map(|c| c.parse::<concord_domain::Channel>().ok())
+                        .map(super::Channel::from)
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
     }
 }
 
