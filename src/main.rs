@@ -62,6 +62,28 @@ enum Command {
         #[arg(long, default_value = "concord-cli")]
         sub: String,
     },
+    /// Replicate what peers have published: pull each peer's change feed and
+    /// apply it, one transaction per page, until caught up.
+    Sync {
+        /// A peer's GraphQL URL, e.g. http://10.0.0.2:8080/graphql; repeat for several.
+        #[arg(long = "peer", required = true)]
+        peers: Vec<String>,
+        /// A SYNC_AGENT token each peer accepts: one for all peers, or one per --peer in order.
+        #[arg(long = "token", required = true, env = "CONCORD_SYNC_TOKEN")]
+        tokens: Vec<String>,
+        /// Keep polling after catching up.
+        #[arg(long)]
+        follow: bool,
+        /// How long to wait between polls with --follow: 90s, 15m, 1h.
+        #[arg(long, default_value = "10s")]
+        interval: String,
+        /// Changes asked for per page, at most 1000.
+        #[arg(long, default_value_t = 500)]
+        page_size: u32,
+        /// Stop with an error after this many changes, before committing the page (for tests).
+        #[arg(long, hide = true)]
+        fail_after: Option<u64>,
+    },
     /// Write the GraphQL SDL.
     ExportSchema {
         /// Where to write it; `-` for standard output.
@@ -170,6 +192,46 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 concord_auth::issue_hs256(&secret, &settings.auth, &request)?
             );
+        }
+        Command::Sync {
+            peers,
+            tokens,
+            follow,
+            interval,
+            page_size,
+            fail_after,
+        } => {
+            if tokens.len() != 1 && tokens.len() != peers.len() {
+                anyhow::bail!("give one --token for all peers, or one per --peer");
+            }
+            let peers: Vec<concord_sync::Peer> = peers
+                .iter()
+                .enumerate()
+                .map(|(i, url)| concord_sync::Peer {
+                    url: url.clone(),
+                    token: tokens.get(i).unwrap_or(&tokens[0]).clone(),
+                })
+                .collect();
+            let options = concord_sync::Options {
+                page_size: *page_size,
+                fail_after: *fail_after,
+            };
+            let db = open(&settings(&cli)?).await?;
+            if *follow {
+                let interval = concord_auth::parse_ttl(interval)?;
+                tokio::select! {
+                    () = concord_sync::follow(&db, &peers, &options, interval) => {}
+                    _ = tokio::signal::ctrl_c() => tracing::info!("stopped"),
+                }
+            } else {
+                let report = concord_sync::sync_all(&db, &peers, &options)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(concord_sync::error_chain(&e)))?;
+                println!(
+                    "{} pages, {} changes received, {} applied",
+                    report.pages, report.received, report.applied
+                );
+            }
         }
         Command::ExportSchema { output } => {
             let sdl = concord_schema::sdl();

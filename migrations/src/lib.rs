@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_catalogue;
 mod m20261129_000002_create_history_audit_evaluation;
 mod m20261129_000003_create_alignment;
+mod m20261129_000004_create_change_log;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_catalogue::Migration),
             Box::new(m20261129_000002_create_history_audit_evaluation::Migration),
             Box::new(m20261129_000003_create_alignment::Migration),
+            Box::new(m20261129_000004_create_change_log::Migration),
         ]
     }
 }

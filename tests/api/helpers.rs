@@ -57,6 +57,8 @@ pub enum Backend {
 /// A running application and what the test needs to reach it.
 pub struct TestApp {
     pub address: String,
+    /// The app's database, for tests that run a `concord` command against it.
+    pub database_url: String,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
@@ -128,11 +130,13 @@ impl TestApp {
             }
         };
         configure(&mut settings);
+        let database_url = settings.database.url.clone();
         let app = Application::build(settings).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         Some(Self {
             address,
+            database_url,
             client: reqwest::Client::new(),
             _dir: dir,
             postgres,

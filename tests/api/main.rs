@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alignment;
+mod federation;
 mod graphql_http;
 mod limits;
 mod mutations;
@@ -11,3 +12,4 @@ mod policy_matrix;
 mod read_api;
 mod schema_file;
 mod statements;
+mod sync;

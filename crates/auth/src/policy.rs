@@ -296,5 +296,17 @@ pub fn audit_scope(principal: &Principal) -> Result<AuditScope, Denial> {
     }
 }
 
+/// Whether a principal may read the change feed and the sync status: the
+/// sync agents that replicate this node, and NATIONAL_ADMIN.
+pub fn may_read_changes(principal: &Principal) -> Result<(), Denial> {
+    match principal.role {
+        None => Err(Denial::Unauthenticated),
+        Some(Role::SyncAgent | Role::NationalAdmin) => Ok(()),
+        Some(role) => Err(Denial::Forbidden(format!(
+            "role {role} may not read the change feed; it is for SYNC_AGENT and NATIONAL_ADMIN"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests;

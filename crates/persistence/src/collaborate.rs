@@ -140,6 +140,16 @@ pub async fn propose_collaborative(
         now,
     )
     .await?;
+    // Logged after the standard and its targets, which they refer to.
+    for region in &members {
+        crate::changes::log_current(
+            &txn,
+            crate::changes::Replica::Adoption,
+            &[record.code.as_str(), region.as_str()],
+            now,
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(target)
 }

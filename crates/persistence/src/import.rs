@@ -27,6 +27,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::StoreError;
+use crate::changes::Replica;
 use crate::queries::{self, Visibility};
 use crate::write::{self, GuideRecord, MatterRecord, Outcome, ProcedureRecord, StandardRecord};
 
@@ -2244,6 +2245,23 @@ async fn apply(
             Entry::Guide(guide) => write::upsert_guide(conn, guide, now).await?,
             Entry::Procedure(procedure) => write::upsert_procedure(conn, procedure, now).await?,
         };
+        if outcome != Outcome::Unchanged {
+            // Imported rows replicate like any other change.
+            let (kind, parts) = match &record.entry {
+                Entry::Matter(m) => (Replica::Matter, vec![m.code.to_string()]),
+                Entry::Standard(s) => (Replica::Standard, vec![s.code.to_string()]),
+                Entry::Guide(g) => (
+                    Replica::Guide,
+                    vec![g.region.to_string(), g.matter.to_string()],
+                ),
+                Entry::Procedure(p) => (
+                    Replica::Procedure,
+                    vec![p.region.to_string(), p.matter.to_string()],
+                ),
+            };
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            crate::changes::log_current(conn, kind, &parts, now).await?;
+        }
         report.counts_mut(record.entry.kind()).add(outcome);
     }
     Ok(report)

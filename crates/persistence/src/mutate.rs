@@ -122,6 +122,22 @@ impl Kind {
         }
     }
 
+    /// The change-log kind of rows that replicate to peers.
+    fn replica(self) -> Option<crate::changes::Replica> {
+        use crate::changes::Replica;
+        match self {
+            Kind::Guide => Some(Replica::Guide),
+            Kind::Procedure => Some(Replica::Procedure),
+            Kind::Standard => Some(Replica::Standard),
+            Kind::Matter => Some(Replica::Matter),
+            Kind::NationalItem => Some(Replica::NationalItem),
+            Kind::Evaluation => Some(Replica::Evaluation),
+            Kind::CollaborativeStandard => Some(Replica::CollaborativeStandard),
+            Kind::Adoption => Some(Replica::Adoption),
+            Kind::Elevation => None,
+        }
+    }
+
     /// Whether every version of this kind of row is kept.
     fn keeps_history(self) -> bool {
         matches!(self, Kind::Guide | Kind::Standard)
@@ -177,6 +193,10 @@ pub(crate) async fn keep_and_audit(
             .insert(txn)
             .await?;
         }
+    }
+    if let Some(replica) = change.kind.replica() {
+        let parts = crate::changes::split_key(replica, &change.key);
+        crate::changes::log_current(txn, replica, &parts, now).await?;
     }
     audit_entry::ActiveModel {
         id: sea_orm::NotSet,

@@ -797,3 +797,13 @@ pub async fn evaluations_in_period<C: ConnectionTrait>(
     }
     Ok(select.all(conn).await?)
 }
+
+/// Every peer this node syncs from, with its checkpoint.
+pub async fn sync_peers<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<crate::entity::sync_peer::Model>, StoreError> {
+    Ok(crate::entity::sync_peer::Entity::find()
+        .order_by_asc(crate::entity::sync_peer::Column::Peer)
+        .all(conn)
+        .await?)
+}

@@ -11,6 +11,7 @@ mod loader;
 mod mutation;
 mod pagination;
 mod query;
+mod sync;
 mod types;
 
 use async_graphql::{EmptySubscription, Schema};
@@ -59,6 +60,7 @@ pub fn build_schema(
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(node)
+        .enable_federation()
         .extension(limits::LimitsExtension(settings.limits.clone()))
         .limit_complexity(settings.limits.max_complexity)
         .limit_recursive_depth(64);
@@ -71,11 +73,13 @@ pub fn build_schema(
     builder.finish()
 }
 
-/// The SDL of the schema, as committed in `schema/concord.graphql`.
+/// The federation SDL of the schema (Apollo Federation v2, with `@link`
+/// and `@key`), as committed in `schema/concord.graphql`.
 pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .enable_federation()
         .finish()
-        .sdl()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
 }
 
 /// Prepares a request to run as `principal`: its scope, a fresh batch

@@ -8,8 +8,12 @@ use concord_persistence::queries::{self, GuideFilter, MatterFilter, PageRequest,
 use crate::alignment::AlignmentQuery;
 use crate::context::{db, visibility};
 use crate::error::{ApiError, OrApiError, parse_arg};
-use crate::loader::visible_standard;
+use crate::loader::{
+    GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
+};
 use crate::pagination::{Paged, connection, cost, decode, encode, page_size};
+use crate::sync::SyncQuery;
+use crate::types::load_one;
 use crate::types::{
     AuditEntry, Category, Evaluation, GuideStatus, NationalEdition, NationalItem, Region,
     ServiceGuide, ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
@@ -17,7 +21,7 @@ use crate::types::{
 
 /// The root of every read.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(CatalogueQuery, AlignmentQuery);
+pub struct Query(CatalogueQuery, AlignmentQuery, SyncQuery);
 
 /// Narrows a list of service matters. Every given field must match.
 #[derive(InputObject, Default)]
@@ -488,5 +492,70 @@ impl CatalogueQuery {
         Ok(connection(page, has_previous, |row| {
             encode(&[&row.region_code, &row.matter_code, &row.period])
         }))
+    }
+
+    /// Resolves a Region entity for a federation gateway.
+    #[graphql(entity)]
+    async fn find_region_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<Region>> {
+        if RegionCode::try_from(code.as_str()).is_err() {
+            return Ok(None);
+        }
+        load_one(ctx, RegionKey(code)).await
+    }
+
+    /// Resolves a Zone entity for a federation gateway.
+    #[graphql(entity)]
+    async fn find_zone_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<Zone>> {
+        load_one(ctx, ZoneKey(code)).await
+    }
+
+    /// Resolves a Standard entity for a federation gateway; drafts only for those who may see them.
+    #[graphql(entity)]
+    async fn find_standard_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<Standard>> {
+        load_one(ctx, StandardKey(code)).await
+    }
+
+    /// Resolves a ServiceMatter entity for a federation gateway.
+    #[graphql(entity)]
+    async fn find_service_matter_by_code(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<ServiceMatter>> {
+        load_one(ctx, MatterKey(code)).await
+    }
+
+    /// Resolves a NationalItem entity for a federation gateway.
+    #[graphql(entity)]
+    async fn find_national_item_by_edition_and_number(
+        &self,
+        ctx: &Context<'_>,
+        edition: i32,
+        number: i32,
+    ) -> async_graphql::Result<Option<NationalItem>> {
+        load_one(ctx, ItemKey(edition, number)).await
+    }
+
+    /// Resolves a ServiceGuide entity for a federation gateway; drafts only for those who may see them.
+    #[graphql(entity)]
+    async fn find_service_guide_by_region_code_and_matter_code(
+        &self,
+        ctx: &Context<'_>,
+        region_code: String,
+        matter_code: String,
+    ) -> async_graphql::Result<Option<ServiceGuide>> {
+        load_one(ctx, GuideLoadKey((region_code, matter_code))).await
     }
 }

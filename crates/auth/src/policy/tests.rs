@@ -417,3 +417,13 @@ fn drafts_are_visible_by_role_and_scope() {
         DraftScope::All
     );
 }
+
+#[test]
+fn only_sync_agents_and_national_admins_read_the_change_feed() {
+    let outcomes: String = callers()
+        .iter()
+        .map(|(_, caller)| outcome(&may_read_changes(caller)))
+        .collect();
+    //                   anon VIEWER PA-own PA-other ZC NA SYNC
+    assert_eq!(outcomes, "UFFFFAA");
+}

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One member's decision on a collaborative standard.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "adoption")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

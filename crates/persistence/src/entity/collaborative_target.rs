@@ -4,7 +4,7 @@ use super::TextList;
 
 /// A zone's collaborative standard: the targets of a REGIONAL standard that
 /// the zone's members adopt.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "collaborative_target")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// How a region's service of a matter fared over one period.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "evaluation")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

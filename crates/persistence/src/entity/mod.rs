@@ -4,6 +4,7 @@
 pub mod adoption;
 pub mod audit_entry;
 pub mod category;
+pub mod change_log;
 pub mod collaborative_target;
 pub mod elevation_proposal;
 pub mod evaluation;
@@ -16,6 +17,7 @@ pub mod service_guide;
 pub mod service_matter;
 pub mod standard;
 pub mod standard_matter;
+pub mod sync_peer;
 pub mod zone;
 pub mod zone_member;
 

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use super::StepList;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "operating_procedure")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use super::TextList;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service_guide")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -22,6 +22,16 @@ owned_object! {
     /// A region's service guide (服务指南) for one matter: what a citizen must
     /// bring, how long it takes, what it costs and where it can be done.
     impl ServiceGuide {
+        /// The region's code; with `matterCode`, the guide's key.
+        async fn region_code(&self) -> &str {
+            &self.0.region_code
+        }
+
+        /// The matter's code; with `regionCode`, the guide's key.
+        async fn matter_code(&self) -> &str {
+            &self.0.matter_code
+        }
+
         /// The region that publishes the guide.
         async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
             load_one(ctx, RegionKey(self.0.region_code.clone())).await

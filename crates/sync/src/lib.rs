@@ -1,0 +1,345 @@
+//! The province-to-province sync job: a GraphQL client of a peer's change
+//! feed that applies each page in one local transaction together with the
+//! peer's cursor, so it can stop anywhere and resume without loss or
+//! duplication.
+//!
+//! Depends on `persistence` only; the server knows nothing of it.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use concord_persistence::changes::{self, IncomingChange};
+use concord_persistence::entity::sync_peer;
+use concord_persistence::{DatabaseConnection, StoreError};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, TransactionTrait};
+use serde::Deserialize;
+use serde_json::json;
+
+/// How to sync from one peer.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The peer's GraphQL endpoint, e.g. `http://10.0.0.2:8080/graphql`.
+    pub url: String,
+    /// A SYNC_AGENT (or NATIONAL_ADMIN) token the peer accepts.
+    pub token: String,
+}
+
+/// How the job runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Changes asked for per page (at most 1000).
+    pub page_size: u32,
+    /// Fails after applying this many changes, before committing the page:
+    /// a test hook that stands in for a crash.
+    pub fail_after: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            page_size: 500,
+            fail_after: None,
+        }
+    }
+}
+
+/// Why a sync stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("cannot reach the peer {url}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the peer answered HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+    #[error("the peer refused the request ({code}): {message}")]
+    Refused { code: String, message: String },
+    #[error("the peer's answer is not a change page: {0}")]
+    Malformed(String),
+    #[error("stopped on purpose after {0} changes (test hook)")]
+    Interrupted(u64),
+    #[error("the local database failed")]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for SyncError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        SyncError::Store(StoreError::Database(error))
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// Pages fetched.
+    pub pages: u64,
+    /// Changes received.
+    pub received: u64,
+    /// Changes newer than the local copy, and so applied.
+    pub applied: u64,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    data: Option<Data>,
+    #[serde(default)]
+    errors: Vec<GraphqlError>,
+}
+
+#[derive(Deserialize)]
+struct GraphqlError {
+    message: String,
+    #[serde(default)]
+    extensions: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    changes: ChangePage,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangePage {
+    total_count: i64,
+    page_info: PageInfo,
+    edges: Vec<Edge>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageInfo {
+    has_next_page: bool,
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Edge {
+    node: IncomingChange,
+}
+
+const QUERY: &str = "query($after: String, $first: Int!) { changes(after: $after, first: $first) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { kind key revision record } } } }";
+
+async fn fetch(
+    client: &reqwest::Client,
+    peer: &Peer,
+    after: Option<&str>,
+    first: u32,
+) -> Result<ChangePage, SyncError> {
+    let response = client
+        .post(&peer.url)
+        .bearer_auth(&peer.token)
+        .header("accept", "application/json")
+        .json(&json!({ "query": QUERY, "variables": { "after": after, "first": first } }))
+        .send()
+        .await
+        .map_err(|source| SyncError::Unreachable {
+            url: peer.url.clone(),
+            source,
+        })?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|source| SyncError::Unreachable {
+            url: peer.url.clone(),
+            source,
+        })?;
+    let envelope: Envelope = serde_json::from_str(&body).map_err(|e| {
+        if status.is_success() {
+            SyncError::Malformed(e.to_string())
+        } else {
+            SyncError::Http {
+                status: status.as_u16(),
+                message: body.chars().take(200).collect(),
+            }
+        }
+    })?;
+    if let Some(error) = envelope.errors.into_iter().next() {
+        return Err(SyncError::Refused {
+            code: error.extensions["code"]
+                .as_str()
+                .unwrap_or("UNKNOWN")
+                .to_owned(),
+            message: error.message,
+        });
+    }
+    envelope
+        .data
+        .map(|d| d.changes)
+        .ok_or_else(|| SyncError::Malformed("no data".into()))
+}
+
+async fn checkpoint(
+    db: &DatabaseConnection,
+    url: &str,
+) -> Result<Option<sync_peer::Model>, SyncError> {
+    Ok(sync_peer::Entity::find_by_id(url.to_owned())
+        .one(db)
+        .await?)
+}
+
+/// Records a failure against the peer, leaving its cursor where it was.
+async fn record_error(
+    db: &DatabaseConnection,
+    url: &str,
+    error: &SyncError,
+) -> Result<(), SyncError> {
+    let now = Utc::now();
+    let message = error_chain(error);
+    let row = match checkpoint(db, url).await? {
+        Some(mut row) => {
+            row.last_error = Some(message);
+            row.updated_at = now;
+            row.into_active_model().reset_all().update(db).await?;
+            return Ok(());
+        }
+        None => sync_peer::Model {
+            peer: url.to_owned(),
+            cursor: None,
+            applied: 0,
+            lag: None,
+            last_success: None,
+            last_error: Some(message),
+            updated_at: now,
+        },
+    };
+    sync_peer::Entity::insert(row.into_active_model())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The error and its causes on one line, for the status and the log.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Pulls and applies pages from `peer` until it has nothing newer. Each page
+/// is applied in one transaction that also stores the peer's cursor.
+pub async fn sync_peer(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    peer: &Peer,
+    options: &Options,
+) -> Result<Report, SyncError> {
+    let result = pull(db, client, peer, options).await;
+    if let Err(error) = &result {
+        record_error(db, &peer.url, error).await?;
+    }
+    result
+}
+
+async fn pull(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    peer: &Peer,
+    options: &Options,
+) -> Result<Report, SyncError> {
+    let mut report = Report::default();
+    loop {
+        let stored = checkpoint(db, &peer.url).await?;
+        let cursor = stored.as_ref().and_then(|s| s.cursor.clone());
+        let page = fetch(client, peer, cursor.as_deref(), options.page_size.min(1000)).await?;
+        report.pages += 1;
+        let now = Utc::now();
+        let txn = db.begin().await?;
+        let mut applied = 0;
+        for edge in &page.edges {
+            if options
+                .fail_after
+                .is_some_and(|limit| report.received >= limit)
+            {
+                // Dropping the transaction rolls the page back, as a crash would.
+                return Err(SyncError::Interrupted(report.received));
+            }
+            report.received += 1;
+            if changes::apply(&txn, &edge.node, now).await? {
+                applied += 1;
+            }
+        }
+        report.applied += applied;
+        let received = page.edges.len() as i64;
+        let row = sync_peer::Model {
+            peer: peer.url.clone(),
+            cursor: page.page_info.end_cursor.clone().or(cursor),
+            applied: stored.as_ref().map_or(0, |s| s.applied) + applied as i64,
+            lag: Some((page.total_count - received).max(0)),
+            last_success: Some(now),
+            last_error: None,
+            updated_at: now,
+        };
+        if stored.is_some() {
+            row.into_active_model().reset_all().update(&txn).await?;
+        } else {
+            sync_peer::Entity::insert(row.into_active_model())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
+        if !page.page_info.has_next_page {
+            return Ok(report);
+        }
+    }
+}
+
+/// Syncs from every peer in turn, once; the first error stops the run.
+pub async fn sync_all(
+    db: &DatabaseConnection,
+    peers: &[Peer],
+    options: &Options,
+) -> Result<Report, SyncError> {
+    let client = client();
+    let mut total = Report::default();
+    for peer in peers {
+        let report = sync_peer(db, &client, peer, options).await?;
+        total.pages += report.pages;
+        total.received += report.received;
+        total.applied += report.applied;
+    }
+    Ok(total)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Keeps every peer in sync: a pass every `interval`, and after a failure
+/// a wait that doubles up to five minutes. Runs until the process stops.
+pub async fn follow(
+    db: &DatabaseConnection,
+    peers: &[Peer],
+    options: &Options,
+    interval: Duration,
+) {
+    let client = client();
+    let mut backoff: Vec<Duration> = vec![interval; peers.len()];
+    loop {
+        let mut wait = interval;
+        for (peer, delay) in peers.iter().zip(backoff.iter_mut()) {
+            match sync_peer(db, &client, peer, options).await {
+                Ok(_) => *delay = interval,
+                Err(error) => {
+                    *delay = (*delay * 2).min(Duration::from_secs(300));
+                    tracing::warn!(peer = %peer.url, retry_in = ?delay, error = %error_chain(&error), "sync failed");
+                    wait = wait.max(*delay);
+                }
+            }
+        }
+        tokio::time::sleep(wait).await;
+    }
+}

@@ -1,0 +1,290 @@
+//! Two live nodes: B follows A's change feed with the real `concord sync`.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{As, Backend, TestApp, token};
+
+fn sync(b: &TestApp, peer: &str, extra: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args([
+            "sync",
+            "--database",
+            &b.database_url,
+            "--peer",
+            peer,
+            "--token",
+        ])
+        .arg(token(As::Sync).unwrap())
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run concord sync");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Everything replicable that B and A must agree on, as the API shows it.
+async fn snapshot(app: &TestApp) -> Value {
+    let mut guides = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .data_as(
+                As::National,
+                "query($a: String) { guides(filter: { status: PUBLISHED }, first: 100, after: $a) {
+                    pageInfo { hasNextPage endCursor }
+                    edges { node { regionCode matterCode revision timeLimitDays feeFen materials channels procedure { revision steps { name } } } } } }",
+                json!({ "a": after }),
+            )
+            .await;
+        guides.extend(
+            page["guides"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone()),
+        );
+        if page["guides"]["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["guides"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    let rest = app
+        .data_as(
+            As::National,
+            "{ matters(first: 100) { edges { node { code revision nameZh standards { code } } } }
+               standards(first: 100) { edges { node { code revision status matters { code } } } }
+               evaluations(filter: { region: \"330000\" }, first: 100) { totalCount edges { node { matter period revision satisfaction } } } }",
+            json!({}),
+        )
+        .await;
+    json!({ "guides": guides, "rest": rest })
+}
+
+const SAVE: &str = "mutation($m: String!, $d: Int!, $e: Int) { saveGuide(input: { region: \"330000\", matter: $m, timeLimitDays: $d, fee: 0, materials: [\"居民身份证\"], channels: [ONLINE, CROSS_PROVINCE], expectedRevision: $e }) { revision } }";
+const PUBLISH: &str = "mutation($m: String!, $e: Int!) { publishGuide(region: \"330000\", matter: $m, expectedRevision: $e) { revision } }";
+
+async fn publish_guide(a: &TestApp, matter: &str, days: i64, expected: Option<i64>) -> i64 {
+    let saved = a
+        .data_as(
+            As::Province("330000"),
+            SAVE,
+            json!({ "m": matter, "d": days, "e": expected }),
+        )
+        .await;
+    let revision = saved["saveGuide"]["revision"].as_i64().unwrap();
+    let published = a
+        .data_as(
+            As::Province("330000"),
+            PUBLISH,
+            json!({ "m": matter, "e": revision }),
+        )
+        .await;
+    published["publishGuide"]["revision"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
+    let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
+    let backend = if std::env::var_os("CONCORD_TEST_POSTGRES_URL").is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let b = TestApp::spawn_with(backend, |settings| {
+        settings.node.region = Some("320000".into())
+    })
+    .await
+    .expect("node B");
+    let peer = format!("{}/graphql", a.address);
+
+    // A: a new matter, and Zhejiang's new and revised guides.
+    a.data_as(As::National, "mutation { saveMatter(input: { code: \"SI-SYNC-TEST\", nameZh: \"同步测试事项\", category: \"SOCIAL_INSURANCE\" }) { code } }", json!({})).await;
+    publish_guide(&a, "SI-SYNC-TEST", 7, None).await;
+    let current = a
+        .data_as(
+            As::National,
+            "{ guide(region: \"330000\", matter: \"SI-CARD-APPLICATION\") { revision } }",
+            json!({}),
+        )
+        .await["guide"]["revision"]
+        .as_i64()
+        .unwrap();
+    let revision = publish_guide(&a, "SI-CARD-APPLICATION", 30, Some(current)).await;
+
+    let (ok, out) = sync(&b, &peer, &[]);
+    assert!(ok, "{out}");
+    let alignment = b
+        .data("{ alignment(zone: \"YRD\", matter: \"SI-CARD-APPLICATION\") { members { region { code } guide { timeLimitDays revision } } } }", json!({}))
+        .await;
+    let zhejiang = alignment["alignment"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["region"]["code"] == "330000")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        zhejiang["guide"],
+        json!({ "timeLimitDays": 30, "revision": revision }),
+        "B's alignment shows A's guide"
+    );
+    let matrix = b.data("{ zoneAlignment(zone: \"YRD\") { matters { matter { code } cells { region timeLimitDays } } } }", json!({})).await;
+    assert!(
+        matrix["zoneAlignment"]["matters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["matter"]["code"] == "SI-SYNC-TEST")
+    );
+
+    // Revise on A: B ends with the new revision and one copy.
+    let revised = publish_guide(&a, "SI-CARD-APPLICATION", 20, Some(revision)).await;
+    let (ok, out) = sync(&b, &peer, &[]);
+    assert!(ok, "{out}");
+    let copies = b
+        .data("{ guides(filter: { region: \"330000\", matter: \"SI-CARD-APPLICATION\" }) { totalCount edges { node { revision timeLimitDays } } } }", json!({}))
+        .await;
+    assert_eq!(copies["guides"]["totalCount"], 1);
+    assert_eq!(
+        copies["guides"]["edges"][0]["node"],
+        json!({ "revision": revised, "timeLimitDays": 20 })
+    );
+
+    // Many changes, a run that dies part-way, a resumed run.
+    for (i, matter) in [
+        "SI-CARD-ACTIVATION",
+        "SI-CARD-REPLACEMENT",
+        "SI-RECORD-PRINT",
+        "SI-PENSION-CLAIM",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for quarter in 1..=4 {
+            a.data_as(
+                As::Province("330000"),
+                "mutation($m: String!, $p: String!, $s: Float!) { recordEvaluation(region: \"330000\", matter: $m, period: $p, satisfaction: $s, casesHandled: 10, averageDays: 2) { revision } }",
+                json!({ "m": matter, "p": format!("2026-Q{quarter}"), "s": 70.0 + i as f64 + quarter as f64 }),
+            )
+            .await;
+        }
+    }
+    let (ok, out) = sync(&b, &peer, &["--fail-after", "7", "--page-size", "5"]);
+    assert!(!ok, "the hook stops the run: {out}");
+    assert!(out.contains("test hook"), "{out}");
+    let (ok, out) = sync(&b, &peer, &["--page-size", "5"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        snapshot(&a).await,
+        snapshot(&b).await,
+        "both nodes hold the same data"
+    );
+
+    // Replaying everything from the start changes nothing.
+    let before = snapshot(&b).await;
+    {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(&b.database_url).await.unwrap();
+        db.execute_unprepared("UPDATE sync_peer SET cursor = NULL")
+            .await
+            .unwrap();
+    }
+    let (ok, out) = sync(&b, &peer, &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(" 0 applied"),
+        "a replayed feed applies nothing: {out}"
+    );
+    assert_eq!(snapshot(&b).await, before);
+
+    // Replicated rows belong to their origin.
+    let current = b
+        .data_as(
+            As::National,
+            "{ guide(region: \"330000\", matter: \"SI-CARD-APPLICATION\") { revision } }",
+            json!({}),
+        )
+        .await["guide"]["revision"]
+        .clone();
+    let refused = b
+        .graphql_as(
+            As::National,
+            SAVE,
+            json!({ "m": "SI-CARD-APPLICATION", "d": 25, "e": current }),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    let status = b
+        .data_as(
+            As::Sync,
+            "{ syncStatus { peer cursor applied lag lastSuccess lastError } }",
+            json!({}),
+        )
+        .await;
+    let peer_status = &status["syncStatus"][0];
+    assert_eq!(peer_status["peer"], peer.as_str());
+    assert_eq!(peer_status["lag"], 0);
+    assert!(peer_status["lastError"].is_null());
+
+    // Drafts do not leave A.
+    let feed = a
+        .data_as(
+            As::Sync,
+            "{ changes(first: 1000) { edges { node { kind key record } } } }",
+            json!({}),
+        )
+        .await;
+    for edge in feed["changes"]["edges"].as_array().unwrap() {
+        let record = &edge["node"]["record"];
+        if edge["node"]["kind"] == "GUIDE" && !record.is_null() {
+            assert_eq!(record["row"]["status"], "PUBLISHED", "{edge}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_peer_that_is_down_gives_a_clear_error() {
+    let b = TestApp::spawn(Backend::Sqlite).await.expect("node B");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = format!("http://{}/graphql", closed.local_addr().unwrap());
+    drop(closed);
+    let (ok, out) = sync(&b, &peer, &[]);
+    assert!(!ok);
+    assert!(out.contains("cannot reach the peer"), "{out}");
+    let status = b
+        .data_as(
+            As::National,
+            "{ syncStatus { peer lastError cursor } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        status["syncStatus"][0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach")
+    );
+    assert!(status["syncStatus"][0]["cursor"].is_null());
+
+    let denied = b
+        .graphql_as(
+            As::Viewer,
+            "{ changes(first: 10) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# End-to-end Apollo Federation v2 test: Concord + the small headcount subgraph
+# (headcount.mjs), composed with @apollo/composition and served through
+# @apollo/gateway; one query needs both subgraphs. Run from anywhere:
+#   bash tests/federation/run.sh
+# Needs Node 20+ and npm (skips with exit 0 without them) and cargo, unless
+# CONCORD_BIN points at a built `concord`.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+started=$SECONDS
+
+no_node() {
+  cat <<'EOF'
+The federation test needs Node.js 20 or newer, with npm. To install Node 20:
+  - Debian/Ubuntu: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs
+  - or nvm:        nvm install 20 && nvm use 20
+  - or download:   https://nodejs.org/en/download
+Then run: bash tests/federation/run.sh
+EOF
+  echo "federation: skipped ($1)"
+  exit 0
+}
+command -v node >/dev/null 2>&1 || no_node "no node"
+command -v npm >/dev/null 2>&1 || no_node "no npm"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || no_node "node $(node --version) is older than 20"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/concord-federation.XXXXXX")"
+pids=()
+passed=0
+failed=0
+
+show_logs() {
+  local f
+  for f in "$tmp"/*.log; do
+    [ -s "$f" ] || continue
+    echo "---- last lines of $(basename "$f") ----" >&2
+    tail -n 40 "$f" >&2
+  done
+}
+
+cleanup() {
+  local status=$?
+  local pid
+  if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then show_logs; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A setup step failed: both checks count as failed.
+setup_failed() {
+  echo "federation: setup failed: $*" >&2
+  failed=2
+  echo "federation: 0 passed, 2 failed"
+  exit 1
+}
+
+# Wait until URL answers 200 (GET, or POST of BODY as JSON) while PID lives.
+wait_http() {
+  local what=$1 pid=$2 timeout=$3 url=$4 body=${5:-}
+  local deadline=$((SECONDS + timeout))
+  while :; do
+    if node -e '
+      const [url, body] = process.argv.slice(1);
+      const init = body
+        ? { method: "POST", headers: { "content-type": "application/json" }, body }
+        : {};
+      fetch(url, { ...init, signal: AbortSignal.timeout(2000) })
+        .then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1));
+    ' "$url" "$body"; then
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || setup_failed "$what exited before it was ready"
+    [ "$SECONDS" -lt "$deadline" ] || setup_failed "$what not ready after ${timeout}s ($url)"
+    sleep 0.3
+  done
+}
+
+echo "federation: npm ci in tests/federation"
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1 || setup_failed "npm ci"
+
+if [ -n "${CONCORD_BIN:-}" ]; then
+  case "$CONCORD_BIN" in
+    */*) bin="$(cd "$(dirname "$CONCORD_BIN")" && pwd)/$(basename "$CONCORD_BIN")" ;;
+    *) bin="$(command -v "$CONCORD_BIN" || echo "$CONCORD_BIN")" ;;
+  esac
+else
+  echo "federation: cargo build --locked --bin concord"
+  (cd "$root" && cargo build --locked --bin concord --quiet) || setup_failed "cargo build"
+  target="${CARGO_TARGET_DIR:-target}"
+  case "$target" in /*) ;; *) target="$root/$target" ;; esac
+  bin="$target/debug/concord"
+fi
+[ -x "$bin" ] || setup_failed "no concord binary at $bin"
+
+# Three free loopback ports, held open together so they differ.
+read -r concord_port headcount_port gateway_port < <(node -e '
+  const net = require("net");
+  const servers = [0, 1, 2].map(() => net.createServer());
+  Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
+    console.log(servers.map((s) => s.address().port).join(" "));
+    servers.forEach((s) => s.close());
+  });
+')
+concord_url="http://127.0.0.1:$concord_port/graphql"
+headcount_url="http://127.0.0.1:$headcount_port/"
+gateway_url="http://127.0.0.1:$gateway_port/"
+ping='{"query":"{ __typename }"}'
+
+# Concord on a fresh SQLite file: it migrates and seeds on first start. Its
+# working directory is the temp dir, so no ./concord.toml is picked up.
+(cd "$tmp" && exec "$bin" serve --bind "127.0.0.1:$concord_port" --database "sqlite://$tmp/c.db") \
+  >"$tmp/concord.log" 2>&1 &
+pids+=($!)
+node "$here/headcount.mjs" "$headcount_port" >"$tmp/headcount.log" 2>&1 &
+pids+=($!)
+wait_http concord "${pids[0]}" 60 "http://127.0.0.1:$concord_port/readyz"
+wait_http headcount "${pids[1]}" 30 "$headcount_url" "$ping"
+echo "federation: concord on :$concord_port, headcount on :$headcount_port"
+
+SUPERGRAPH_OUT="$tmp/supergraph.graphql" \
+  node "$here/gateway.mjs" "$concord_url" "$headcount_url" "$gateway_port" >"$tmp/gateway.log" 2>&1 &
+pids+=($!)
+wait_http gateway "${pids[2]}" 30 "$gateway_url" "$ping"
+grep -h '^composition' "$tmp/gateway.log" | sed 's/^/federation: /' || true
+
+for check in "gateway $gateway_url" "entities $concord_url"; do
+  # shellcheck disable=SC2086 # two words on purpose
+  if node "$here/check.mjs" $check; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+done
+
+echo "federation: took $((SECONDS - started))s"
+echo "federation: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
