@@ -84,6 +84,12 @@ enum Command {
         #[arg(long, hide = true)]
         fail_after: Option<u64>,
     },
+    /// Fill an empty database with the benchmark's deterministic data set.
+    BenchData {
+        /// 1 gives 500 matters, 16,500 guides and 20,000 standards; N gives N times the matters and standards.
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+    },
     /// Write the GraphQL SDL.
     ExportSchema {
         /// Where to write it; `-` for standard output.
@@ -232,6 +238,22 @@ async fn main() -> anyhow::Result<()> {
                     report.pages, report.received, report.applied
                 );
             }
+        }
+        Command::BenchData { scale } => {
+            let db = open(&settings(&cli)?).await?;
+            let started = std::time::Instant::now();
+            let report = concord_persistence::bench_data::generate(&db, *scale)
+                .await
+                .context("cannot generate the benchmark data")?;
+            println!(
+                "scale {scale}: {} matters, {} guides, {} standards, {} evaluations, {} changes in {:.1}s",
+                report.matters,
+                report.guides,
+                report.standards,
+                report.evaluations,
+                report.changes,
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::ExportSchema { output } => {
             let sdl = concord_schema::sdl();

@@ -36,6 +36,16 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, StoreError> {
     })
 }
 
+/// Loads the reference facts only (regions, zones, categories, the national
+/// standard's editions and items, real standard codes), as the benchmark's
+/// data set starts from them.
+pub async fn seed_reference(db: &DatabaseConnection) -> Result<u64, StoreError> {
+    let txn = db.begin().await?;
+    let rows = reference::load(&txn, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
 /// Seeds a database that has no regions yet, which is how a first start is
 /// recognised. Returns `None` when the database was already seeded.
 pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<SeedReport>, StoreError> {
@@ -47,7 +57,7 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<SeedReport>
 
 /// Inserts rows unless a row with the same primary key exists, returning how
 /// many were inserted. Batches stay well under SQLite's bound-parameter limit.
-async fn insert_missing<A, C>(conn: &C, rows: Vec<A>) -> Result<u64, StoreError>
+pub(crate) async fn insert_missing<A, C>(conn: &C, rows: Vec<A>) -> Result<u64, StoreError>
 where
     A: sea_orm::ActiveModelTrait + Send,
     C: sea_orm::ConnectionTrait,
