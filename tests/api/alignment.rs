@@ -482,13 +482,7 @@ storage_test!(
 
 /// The zone matrix costs the same statements whatever the number of matters.
 async fn zone_matrix_statements(backend: Backend) {
-    // As in the statements test: a batch window wide enough that a busy
-    // machine's scheduling cannot split one level into two batches.
-    let Some(app) = TestApp::spawn_with(backend, |settings| {
-        settings.graphql.batch_delay_us = 25_000;
-    })
-    .await
-    else {
+    let Some(app) = TestApp::spawn(backend).await else {
         eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
         return;
     };

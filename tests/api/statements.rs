@@ -11,13 +11,7 @@ const GUIDE_PAGE: &str = "query($n: Int!) { guides(first: $n) { totalCount edges
 
 /// One statement per relation level, whether the page has 10 rows or 100.
 async fn statements_do_not_grow_with_rows(backend: Backend) {
-    // A longer batch window than the default keeps this test about batching,
-    // not about how promptly a busy CI machine schedules the request's task.
-    let Some(app) = TestApp::spawn_with(backend, |settings| {
-        settings.graphql.batch_delay_us = 25_000;
-    })
-    .await
-    else {
+    let Some(app) = TestApp::spawn(backend).await else {
         eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
         return;
     };

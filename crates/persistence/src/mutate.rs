@@ -928,7 +928,7 @@ pub async fn save_national_item(
     .one(&txn)
     .await?;
     check_revision(stored.as_ref().map(|s| s.revision), expected)?;
-    let mut row = national_item::Model {
+    let row = national_item::Model {
         edition: record.edition,
         number: record.number,
         name_zh: record.name_zh,
@@ -958,22 +958,7 @@ pub async fn save_national_item(
         created_at: now,
         updated_at: now,
     };
-    match &stored {
-        Some(stored) => {
-            row.revision = stored.revision + 1;
-            row.created_at = stored.created_at;
-            row.clone()
-                .into_active_model()
-                .reset_all()
-                .update(&txn)
-                .await?;
-        }
-        None => {
-            national_item::Entity::insert(row.clone().into_active_model())
-                .exec_without_returning(&txn)
-                .await?;
-        }
-    }
+    let row = crate::write::put(&txn, stored.as_ref(), row, now).await?;
     keep_and_audit(
         &txn,
         actor,
@@ -1015,7 +1000,7 @@ pub async fn record_evaluation(
     )
     .one(&txn)
     .await?;
-    let mut row = evaluation::Model {
+    let row = evaluation::Model {
         region_code: region.to_string(),
         matter_code: matter.to_string(),
         period: period.to_string(),
@@ -1028,22 +1013,7 @@ pub async fn record_evaluation(
         created_at: now,
         updated_at: now,
     };
-    match &stored {
-        Some(stored) => {
-            row.revision = stored.revision + 1;
-            row.created_at = stored.created_at;
-            row.clone()
-                .into_active_model()
-                .reset_all()
-                .update(&txn)
-                .await?;
-        }
-        None => {
-            evaluation::Entity::insert(row.clone().into_active_model())
-                .exec_without_returning(&txn)
-                .await?;
-        }
-    }
+    let row = crate::write::put(&txn, stored.as_ref(), row, now).await?;
     keep_and_audit(
         &txn,
         actor,

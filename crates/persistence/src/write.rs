@@ -270,7 +270,7 @@ pub async fn upsert_procedure(
 }
 
 /// The columns that record a row's history rather than its content.
-trait Bookkeeping {
+pub(crate) trait Bookkeeping {
     /// Takes `stored`'s origin, revision and timestamps, so that comparing
     /// with `stored` compares content only.
     fn keep_bookkeeping(&mut self, stored: &Self);
@@ -300,8 +300,43 @@ bookkeeping!(
     service_matter::Model,
     standard::Model,
     service_guide::Model,
-    operating_procedure::Model
+    operating_procedure::Model,
+    crate::entity::national_item::Model,
+    crate::entity::evaluation::Model
 );
+
+/// Stores `row`: inserted with its own revision when nothing is stored,
+/// else over the stored row, keeping its origin and creation time and
+/// taking the next revision. Returns the row as stored.
+pub(crate) async fn put<C, A, M>(
+    conn: &C,
+    stored: Option<&M>,
+    mut row: M,
+    now: DateTime<Utc>,
+) -> Result<M, StoreError>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    M: IntoActiveModel<A> + Bookkeeping + Clone,
+{
+    match stored {
+        Some(stored) => {
+            row.keep_bookkeeping(stored);
+            row.bump(now);
+            row.clone()
+                .into_active_model()
+                .reset_all()
+                .update_without_returning(conn)
+                .await?;
+        }
+        None => {
+            <A::Entity as EntityTrait>::insert(row.clone().into_active_model())
+                .exec_without_returning(conn)
+                .await?;
+        }
+    }
+    Ok(row)
+}
 
 /// Inserts `fresh` when nothing is stored, or updates the stored row when
 /// its content differs from `fresh` or `other_changes` says something tied
@@ -316,12 +351,10 @@ async fn save<C, A, M>(
 where
     C: ConnectionTrait,
     A: ActiveModelTrait + ActiveModelBehavior + Send,
-    M: IntoActiveModel<A> + Bookkeeping + PartialEq,
+    M: IntoActiveModel<A> + Bookkeeping + PartialEq + Clone,
 {
     let Some(stored) = stored else {
-        <A::Entity as EntityTrait>::insert(fresh.into_active_model())
-            .exec_without_returning(conn)
-            .await?;
+        put(conn, None, fresh, now).await?;
         return Ok(Outcome::Inserted);
     };
     let mut row = fresh;
@@ -329,13 +362,7 @@ where
     if row == stored && !other_changes {
         return Ok(Outcome::Unchanged);
     }
-    row.bump(now);
-    // A model converts into an active model whose values all count as
-    // unchanged; reset them so that the update writes every column.
-    row.into_active_model()
-        .reset_all()
-        .update_without_returning(conn)
-        .await?;
+    put(conn, Some(&stored), row, now).await?;
     Ok(Outcome::Updated)
 }
 

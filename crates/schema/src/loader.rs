@@ -14,6 +14,10 @@ use concord_persistence::entity::{
 use concord_persistence::queries::{self, GuideKey, Visibility};
 use concord_persistence::{DatabaseConnection, StoreError};
 
+/// Yields before a batch is taken: each lets the resolver add up to one
+/// chunk (32 items) of a list, so 64 cover a list of 2,048 on one level.
+const SETTLE_YIELDS: usize = 64;
+
 /// Loads rows by key for one request.
 pub struct Batch {
     db: DatabaseConnection,
@@ -21,15 +25,30 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A loader that waits `delay` after the first key of a batch for more
-    /// keys. async-graphql polls list items in chunks, so too short a delay
-    /// splits one level of a large list into several batches.
+    /// A loader that gathers keys for a batch until the request has stopped
+    /// adding them, then for `delay` more.
+    ///
+    /// async-graphql resolves a list's items in chunks, yielding between
+    /// them, so a wall-clock window alone splits a large list into several
+    /// batches whenever the machine is busy. The batch task therefore first
+    /// yields [`SETTLE_YIELDS`] times: on the single-threaded runtime of an
+    /// actix worker every ready task runs between two yields, so the
+    /// resolver has enqueued all its keys before the batch is taken, however
+    /// slow the machine.
     pub fn loader(
         db: DatabaseConnection,
         visibility: Visibility,
         delay: Duration,
     ) -> DataLoader<Batch> {
-        DataLoader::new(Batch { db, visibility }, tokio::spawn).delay(delay)
+        DataLoader::new(Batch { db, visibility }, |batch| {
+            tokio::spawn(async move {
+                for _ in 0..SETTLE_YIELDS {
+                    tokio::task::yield_now().await;
+                }
+                batch.await;
+            })
+        })
+        .delay(delay)
     }
 }
 
