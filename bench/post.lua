@@ -1,0 +1,61 @@
+-- wrk script for the read scenarios: POSTs one GraphQL request body, again
+-- and again, and counts errors.
+--
+--   wrk -t2 -c16 -d20s --latency -s bench/post.lua URL -- BODY.json
+--
+-- BODY.json is the complete request body ({"query": ..., "variables": ...});
+-- bench/run builds it from a .graphql file. A response counts as an error
+-- when its HTTP status is not 200 or its body has a GraphQL "errors" entry.
+-- done() prints one machine-readable line that bench/run parses:
+--   BENCH requests=N duration_us=N p50_us=N p99_us=N errors=N http_errors=N graphql_errors=N socket_errors=N
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local path = args[1]
+  if not path then
+    error("usage: wrk ... -s post.lua URL -- BODY.json")
+  end
+  local file = assert(io.open(path, "rb"))
+  local body = file:read("*a")
+  file:close()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Accept"] = "application/json"
+  wrk.body = body
+  http_errors = 0
+  graphql_errors = 0
+  first_error = nil
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    http_errors = http_errors + 1
+    if not first_error then first_error = "HTTP " .. status .. ": " .. string.sub(body or "", 1, 300) end
+  elseif body and string.find(body, '"errors":[', 1, true) then
+    graphql_errors = graphql_errors + 1
+    if not first_error then first_error = string.sub(body, 1, 300) end
+  end
+end
+
+function done(summary, latency, requests)
+  local http, gql, first = 0, 0, nil
+  for _, thread in ipairs(threads) do
+    http = http + (thread:get("http_errors") or 0)
+    gql = gql + (thread:get("graphql_errors") or 0)
+    first = first or thread:get("first_error")
+  end
+  local e = summary.errors
+  local socket = e.connect + e.read + e.write + e.timeout
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d http_errors=%d graphql_errors=%d socket_errors=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    http + gql + socket, http, gql, socket))
+  if first then
+    io.write("BENCH_FIRST_ERROR " .. string.gsub(first, "\n", " ") .. "\n")
+  end
+end
