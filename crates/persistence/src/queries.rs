@@ -703,10 +703,11 @@ pub async fn all_matters<C: ConnectionTrait>(
         .await?)
 }
 
-/// The keys of every procedure of the given regions.
+/// The keys of the procedures of the given regions, of one matter or of all.
 pub async fn procedure_keys<C: ConnectionTrait>(
     conn: &C,
     regions: Option<&[String]>,
+    matter: Option<&str>,
 ) -> Result<Vec<GuideKey>, StoreError> {
     let mut select = operating_procedure::Entity::find()
         .select_only()
@@ -715,6 +716,9 @@ pub async fn procedure_keys<C: ConnectionTrait>(
     if let Some(regions) = regions {
         select =
             select.filter(operating_procedure::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = matter {
+        select = select.filter(operating_procedure::Column::MatterCode.eq(matter));
     }
     Ok(select.into_tuple::<(String, String)>().all(conn).await?)
 }

@@ -683,6 +683,27 @@ async fn compliance(
     Ok(out)
 }
 
+/// The keys of the procedures a coverage question needs, and no more.
+async fn procedures_of(
+    db: &concord_persistence::DatabaseConnection,
+    regions: Option<&[String]>,
+    matter: Option<&str>,
+) -> async_graphql::Result<HashSet<(String, String)>> {
+    Ok(queries::procedure_keys(db, regions, matter)
+        .await
+        .or_api()?
+        .into_iter()
+        .collect())
+}
+
+fn share(covered: i32, total: i32) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        f64::from(covered) / f64::from(total)
+    }
+}
+
 fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
@@ -966,14 +987,10 @@ impl AlignmentQuery {
         matter: Option<String>,
     ) -> async_graphql::Result<Coverage> {
         let db = db(ctx).or_api()?;
-        let covered_keys: HashSet<(String, String)> = queries::procedure_keys(db, None)
-            .await
-            .or_api()?
-            .into_iter()
-            .collect();
         match (region, matter) {
             (Some(region), None) => {
                 let region: RegionCode = parse_arg("region", &region).or_api()?;
+                let covered_keys = procedures_of(db, Some(&[region.to_string()]), None).await?;
                 let matters = queries::all_matters(db).await.or_api()?;
                 let guides = queries::published_guides(db, &[region.to_string()], None)
                     .await
@@ -995,17 +1012,14 @@ impl AlignmentQuery {
                     matter: None,
                     total,
                     covered,
-                    share: if total == 0 {
-                        0.0
-                    } else {
-                        f64::from(covered) / f64::from(total)
-                    },
+                    share: share(covered, total),
                     missing_matters: missing,
                     missing_regions: Vec::new(),
                 })
             }
             (None, Some(matter)) => {
                 let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+                let covered_keys = procedures_of(db, None, Some(matter.as_str())).await?;
                 let regions: Vec<String> = queries::regions(db)
                     .await
                     .or_api()?
@@ -1032,11 +1046,7 @@ impl AlignmentQuery {
                     matter: Some(matter.to_string()),
                     total,
                     covered,
-                    share: if total == 0 {
-                        0.0
-                    } else {
-                        f64::from(covered) / f64::from(total)
-                    },
+                    share: share(covered, total),
                     missing_matters: Vec::new(),
                     missing_regions: missing,
                 })
