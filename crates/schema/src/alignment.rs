@@ -207,13 +207,9 @@ pub struct Alignment {
     matter: service_matter::Model,
     members: Vec<String>,
     guides: Vec<service_guide::Model>,
+    /// The guides as the alignment maths reads them, converted once.
+    values: Vec<GuideValues>,
     collaborative: Option<collaborative_target::Model>,
-}
-
-impl Alignment {
-    fn values(&self) -> Vec<GuideValues> {
-        self.guides.iter().map(values).collect()
-    }
 }
 
 /// A zone's members side by side on one matter.
@@ -273,12 +269,12 @@ impl Alignment {
 
     /// Materials every member's guide asks for.
     async fn common_materials(&self) -> Vec<String> {
-        maths::compare_materials(&self.values()).common
+        maths::compare_materials(&self.values).common
     }
 
     /// Materials only some members ask for, with which.
     async fn partial_materials(&self) -> Vec<MaterialUse> {
-        maths::compare_materials(&self.values())
+        maths::compare_materials(&self.values)
             .partial
             .into_iter()
             .map(|p| MaterialUse {
@@ -291,8 +287,8 @@ impl Alignment {
     /// The member whose guide is the best practice: shortest time limit,
     /// then fewest materials, then lowest fee.
     async fn best_practice(&self) -> Option<AlignmentMember> {
-        let values = self.values();
-        let best = maths::best_practice(&values)?;
+        let values = &self.values;
+        let best = maths::best_practice(values)?;
         Some(AlignmentMember {
             region: best.region.clone(),
             guide: self
@@ -306,12 +302,12 @@ impl Alignment {
     /// How aligned the members are, in [0, 1]; 1 when every member has a
     /// guide and all agree on time limit, fee, materials and channels.
     async fn score(&self) -> f64 {
-        maths::alignment_score(self.members.len(), &self.values()).score
+        maths::alignment_score(self.members.len(), &self.values).score
     }
 
     /// The parts of the score.
     async fn score_parts(&self) -> ScoreParts {
-        maths::alignment_score(self.members.len(), &self.values()).into()
+        maths::alignment_score(self.members.len(), &self.values).into()
     }
 
     /// The zone's collaborative standard in force for this matter, if any.
@@ -325,7 +321,7 @@ impl Alignment {
             return Vec::new();
         };
         let targets = targets(collaborative);
-        let values = self.values();
+        let values = &self.values;
         self.members
             .iter()
             .map(|region| {
@@ -745,6 +741,7 @@ impl AlignmentQuery {
             zone: zone.to_string(),
             matter: matter_row,
             members,
+            values: guides.iter().map(values).collect(),
             guides,
             collaborative,
         })
