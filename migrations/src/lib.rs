@@ -9,6 +9,7 @@ mod m20261129_000001_create_catalogue;
 mod m20261129_000002_create_history_audit_evaluation;
 mod m20261129_000003_create_alignment;
 mod m20261129_000004_create_change_log;
+mod m20261129_000005_create_data_version;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_history_audit_evaluation::Migration),
             Box::new(m20261129_000003_create_alignment::Migration),
             Box::new(m20261129_000004_create_change_log::Migration),
+            Box::new(m20261129_000005_create_data_version::Migration),
         ]
     }
 }

@@ -228,7 +228,7 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
     report.standards = standards as u64;
     report.changes += changes.len() as u64;
     insert_all(&txn, std::mem::take(&mut changes), 3000).await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
 
     // Guides, procedures and evaluations, a slice of matters per transaction
     // so memory stays flat at any scale.
@@ -360,7 +360,7 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
         insert_all(&txn, procedures, 2000).await?;
         insert_all(&txn, evaluations, 2000).await?;
         insert_all(&txn, std::mem::take(&mut changes), 3000).await?;
-        txn.commit().await?;
+        crate::version::commit(txn).await?;
     }
     Ok(report)
 }

@@ -316,7 +316,9 @@ pub async fn import_file(
     let txn = db.begin().await.map_err(StoreError::from)?;
     match load(&txn, parsed, Utc::now()).await {
         Ok(report) => {
-            txn.commit().await.map_err(StoreError::from)?;
+            crate::version::commit(txn)
+                .await
+                .map_err(StoreError::from)?;
             Ok(report)
         }
         Err(error) => {

@@ -13,6 +13,7 @@ pub mod mutate;
 pub mod queries;
 pub mod seed;
 mod store;
+pub mod version;
 pub mod write;
 
 pub use error::StoreError;

@@ -369,7 +369,7 @@ pub async fn save_guide(
         };
         record_guide(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(after)
 }
 
@@ -422,6 +422,7 @@ pub async fn set_guide_status(
     .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
     check_revision(Some(stored.revision), Some(expected))?;
     if stored.status == status.as_str() {
+        // Nothing changed, so the version stays.
         txn.commit().await?;
         return Ok(stored);
     }
@@ -440,7 +441,7 @@ pub async fn set_guide_status(
         GuideStatus::Draft => "UNPUBLISH_GUIDE",
     };
     record_guide(&txn, actor, action, Some(&stored), &row, now).await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(row)
 }
 
@@ -494,7 +495,7 @@ pub async fn save_procedure(
         )
         .await?;
     }
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(after)
 }
 
@@ -561,7 +562,7 @@ pub async fn create_standard(
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     record_standard(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(after.0)
 }
 
@@ -627,7 +628,7 @@ pub async fn revise_standard(
     if outcome != Outcome::Unchanged {
         record_standard(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
     }
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(after.0)
 }
 
@@ -672,7 +673,7 @@ pub async fn set_standard_status(
         now,
     )
     .await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(after.0)
 }
 
@@ -793,7 +794,7 @@ pub async fn supersede_standard(
         now,
     )
     .await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok((old_after.0, new_after.0))
 }
 
@@ -869,7 +870,7 @@ pub async fn save_matter(
         )
         .await?;
     }
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(after)
 }
 
@@ -977,7 +978,7 @@ pub async fn save_national_item(
         now,
     )
     .await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(row)
 }
 
@@ -1030,7 +1031,7 @@ pub async fn record_evaluation(
         now,
     )
     .await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(row)
 }
 

@@ -29,7 +29,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, StoreError> {
     let txn = db.begin().await?;
     let reference_rows = reference::load(&txn, now).await?;
     let illustrative_rows = illustrative::load(&txn, now).await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(SeedReport {
         reference_rows,
         illustrative_rows,
@@ -42,7 +42,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, StoreError> {
 pub async fn seed_reference(db: &DatabaseConnection) -> Result<u64, StoreError> {
     let txn = db.begin().await?;
     let rows = reference::load(&txn, Utc::now()).await?;
-    txn.commit().await?;
+    crate::version::commit(txn).await?;
     Ok(rows)
 }
 
