@@ -205,6 +205,11 @@ impl TestApp {
 
     /// The SQL statements the server has run so far, from `/metrics`.
     pub async fn statements(&self) -> u64 {
+        self.metric("concord_sql_statements_total").await
+    }
+
+    /// A counter or gauge from `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
         let text = self
             .client
             .get(format!("{}/metrics", self.address))
@@ -215,9 +220,9 @@ impl TestApp {
             .await
             .expect("metrics body");
         text.lines()
-            .find_map(|line| line.strip_prefix("concord_sql_statements_total "))
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|n| n.trim().parse().ok())
-            .expect("statement counter")
+            .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{text}"))
     }
 }
 

@@ -10,6 +10,7 @@ mod limits;
 mod mutations;
 mod policy_matrix;
 mod read_api;
+mod response_cache;
 mod schema_file;
 mod statements;
 mod sync;

@@ -11,7 +11,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
     NextRequest, NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
 
 /// The limits a request must keep. Defaults follow the ranges that GraphQL
@@ -61,14 +61,24 @@ pub fn limit_error(limit: &str, max: usize, found: Option<usize>) -> ServerError
     error
 }
 
-/// Set when a request reached execution: an error before that is a request
-/// error (HTTP 400 under `application/graphql-response+json`).
+/// What became of a request: whether it reached execution (an error before
+/// that is a request error, HTTP 400 under
+/// `application/graphql-response+json`), and whether its document holds
+/// queries only (so its answer may be cached).
 #[derive(Clone, Default)]
-pub struct Executed(Arc<AtomicBool>);
+pub struct Executed {
+    executed: Arc<AtomicBool>,
+    read_only: Arc<AtomicBool>,
+}
 
 impl Executed {
     pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.executed.load(Ordering::Relaxed)
+    }
+
+    /// True once the document parsed and every operation in it is a query.
+    pub fn read_only(&self) -> bool {
+        self.read_only.load(Ordering::Relaxed)
     }
 }
 
@@ -286,6 +296,13 @@ impl Extension for Enforcer {
                 return Err(limit_error(limit, max, Some(found)));
             }
         }
+        if let Some(executed) = ctx.data_opt::<Executed>() {
+            let queries_only = document
+                .operations
+                .iter()
+                .all(|(_, operation)| operation.node.ty == OperationType::Query);
+            executed.read_only.store(queries_only, Ordering::Relaxed);
+        }
         Ok(document)
     }
 
@@ -315,7 +332,7 @@ impl Extension for Enforcer {
         next: NextExecute<'_>,
     ) -> Response {
         if let Some(executed) = ctx.data_opt::<Executed>() {
-            executed.0.store(true, Ordering::Relaxed);
+            executed.executed.store(true, Ordering::Relaxed);
         }
         next.run(ctx, operation_name).await
     }

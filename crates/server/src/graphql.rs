@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
@@ -16,6 +17,7 @@ use concord_auth::Principal;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use crate::cache::ResponseCache;
 use crate::startup::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -106,14 +108,68 @@ fn bad_request(media: Media, message: &str, code: &str) -> HttpResponse {
     request_errors(media, StatusCode::BAD_REQUEST, vec![error])
 }
 
+const INTERNAL: &[u8] =
+    br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
+
+fn to_bytes<T: serde::Serialize>(value: &T) -> Bytes {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot serialise a response");
+            Bytes::from_static(INTERNAL)
+        })
+}
+
+/// Where a cacheable request's answer would be kept.
+struct Slot<'a> {
+    cache: &'a ResponseCache,
+    version: i64,
+    key: String,
+}
+
+/// The cached answer to `request`, or where to keep the one about to be
+/// computed. Either is `None` without a cache, for a request that must not
+/// be cached, or when the data version cannot be read.
+async fn look_up<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    request: &Request,
+) -> Result<Option<Slot<'a>>, Bytes> {
+    let Some(cache) = &state.cache else {
+        return Ok(None);
+    };
+    let Some(key) = ResponseCache::key(principal, request) else {
+        return Ok(None);
+    };
+    let version = match concord_persistence::version::current(&state.db).await {
+        Ok(version) => version,
+        Err(error) => {
+            tracing::warn!(error = ?error, "cannot read the data version; answering uncached");
+            return Ok(None);
+        }
+    };
+    match cache.get(version, &key) {
+        Some(body) => Err(body),
+        None => Ok(Some(Slot {
+            cache,
+            version,
+            key,
+        })),
+    }
+}
+
 /// Runs one request and renders it as JSON, with whether it was a request error.
-async fn execute(state: &AppState, principal: Principal, request: Request) -> (Value, bool) {
+async fn execute(state: &AppState, principal: Principal, request: Request) -> (Bytes, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
+    let slot = match look_up(state, &principal, &request).await {
+        Ok(slot) => slot,
+        Err(cached) => return (cached, false),
+    };
     let (request, executed) =
         match concord_schema::prepare(&state.db, &state.settings.graphql, principal, request).await
         {
             Ok(prepared) => prepared,
-            Err(error) => return (json!({ "errors": [error_json(error)] }), false),
+            Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), true),
         };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
@@ -124,16 +180,19 @@ async fn execute(state: &AppState, principal: Principal, request: Request) -> (V
             None,
         )]),
     };
-    let was_executed = executed.get();
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|error| {
-        tracing::error!(%error, "cannot serialise a response");
-        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
-    });
-    if !was_executed && let Value::Object(map) = &mut body {
+    if !executed.get() {
         // A request error has no `data` entry at all.
-        map.remove("data");
+        let errors: Vec<Value> = response.errors.into_iter().map(error_json).collect();
+        return (to_bytes(&json!({ "errors": errors })), true);
     }
-    (body, !was_executed)
+    let body = to_bytes(&response);
+    if let Some(slot) = slot
+        && executed.read_only()
+        && response.errors.is_empty()
+    {
+        slot.cache.put(slot.version, slot.key, body.clone());
+    }
+    (body, false)
 }
 
 /// The caller: anonymous without an `Authorization` header, else what its
@@ -180,7 +239,7 @@ async fn respond(
             };
             HttpResponse::build(status)
                 .content_type(media.content_type())
-                .json(body)
+                .body(body)
         }
         BatchRequest::Batch(requests) => {
             let max = state.settings.graphql.limits.max_batch;
@@ -188,13 +247,18 @@ async fn respond(
                 let error = concord_schema::limit_error("batch", max, Some(requests.len()));
                 return request_errors(media, StatusCode::BAD_REQUEST, vec![error]);
             }
-            let mut bodies = Vec::with_capacity(requests.len());
-            for request in requests {
-                bodies.push(execute(state, principal.clone(), request).await.0);
+            let mut bodies = Vec::with_capacity(2 + 64 * requests.len());
+            bodies.push(b'[');
+            for (i, request) in requests.into_iter().enumerate() {
+                if i > 0 {
+                    bodies.push(b',');
+                }
+                bodies.extend_from_slice(&execute(state, principal.clone(), request).await.0);
             }
+            bodies.push(b']');
             HttpResponse::Ok()
                 .content_type(media.content_type())
-                .json(Value::Array(bodies))
+                .body(bodies)
         }
     }
 }

@@ -4,6 +4,7 @@
 //! The top of the dependency graph: nothing in the workspace depends on it
 //! but the `concord` binary and the black-box tests.
 
+mod cache;
 mod graphql;
 mod secret;
 mod settings;

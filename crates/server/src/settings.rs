@@ -43,6 +43,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Megabytes of query responses kept while the data stays unchanged;
+    /// 0 turns the response cache off.
+    pub response_cache_mb: usize,
 }
 
 impl Default for ServerSettings {
@@ -54,6 +57,7 @@ impl Default for ServerSettings {
             graphiql: true,
             workers: 0,
             shutdown_timeout_secs: 30,
+            response_cache_mb: 32,
         }
     }
 }

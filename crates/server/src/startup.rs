@@ -9,6 +9,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
 use concord_schema::ConcordSchema;
 
+use crate::cache::ResponseCache;
 use crate::graphql;
 use crate::settings::{Settings, SettingsError};
 
@@ -37,6 +38,7 @@ pub(crate) struct AppState {
     pub verifier: concord_auth::Verifier,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
+    pub cache: Option<ResponseCache>,
     pub settings: Settings,
 }
 
@@ -91,11 +93,16 @@ impl Application {
         let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql);
         let workers = settings.server.workers;
         let shutdown = settings.server.shutdown_timeout_secs;
+        let cache = match settings.server.response_cache_mb {
+            0 => None,
+            megabytes => Some(ResponseCache::new(megabytes << 20)),
+        };
         let state = web::Data::new(AppState {
             schema,
             verifier,
             db,
             statements,
+            cache,
             settings,
         });
         let mut server = HttpServer::new(move || {
@@ -153,7 +160,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let body = format!(
+    let mut body = format!(
         "# HELP concord_sql_statements_total SQL statements run since start.\n\
          # TYPE concord_sql_statements_total counter\n\
          concord_sql_statements_total {}\n\
@@ -163,6 +170,21 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         state.statements.get(),
         graphql::requests_served(),
     );
+    if let Some(cache) = &state.cache {
+        let stats = cache.stats();
+        body.push_str(&format!(
+            "# HELP concord_response_cache_hits_total Query responses served from the cache.\n\
+             # TYPE concord_response_cache_hits_total counter\n\
+             concord_response_cache_hits_total {}\n\
+             # HELP concord_response_cache_misses_total Cacheable requests the cache could not answer.\n\
+             # TYPE concord_response_cache_misses_total counter\n\
+             concord_response_cache_misses_total {}\n\
+             # HELP concord_response_cache_bytes Bytes of keys and responses the cache holds.\n\
+             # TYPE concord_response_cache_bytes gauge\n\
+             concord_response_cache_bytes {}\n",
+            stats.hits, stats.misses, stats.bytes,
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body)
