@@ -43,3 +43,40 @@ async fn statements_do_not_grow_with_rows_sqlite() {
 async fn statements_do_not_grow_with_rows_postgres() {
     statements_do_not_grow_with_rows(Backend::Postgres).await;
 }
+
+/// `totalCount` scans every matching row, so only a client that asks for it
+/// pays for it.
+async fn the_count_runs_only_when_asked(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let mut runs = Vec::new();
+    for selection in [
+        "totalCount edges { node { code } }",
+        "edges { node { code } }",
+    ] {
+        let query =
+            format!("{{ standards(filter: {{ text: \"服务\" }}, first: 5) {{ {selection} }} }}");
+        let before = app.statements().await;
+        let data = app.data(&query, json!({})).await;
+        runs.push((data, app.statements().await - before));
+    }
+    let (counted, uncounted) = (&runs[0], &runs[1]);
+    assert!(counted.0["standards"]["totalCount"].as_i64().unwrap() > 5);
+    assert_eq!(
+        counted.0["standards"]["edges"],
+        uncounted.0["standards"]["edges"]
+    );
+    assert_eq!(counted.1, uncounted.1 + 1, "{runs:?}");
+}
+
+#[tokio::test]
+async fn the_count_runs_only_when_asked_sqlite() {
+    the_count_runs_only_when_asked(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_count_runs_only_when_asked_postgres() {
+    the_count_runs_only_when_asked(Backend::Postgres).await;
+}

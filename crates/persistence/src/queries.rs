@@ -39,6 +39,7 @@ pub enum Visibility {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next: bool,
+    /// Every matching row, when the request asked for the count; else 0.
     pub total: u64,
 }
 
@@ -47,20 +48,28 @@ pub struct Page<T> {
 pub struct PageRequest<K> {
     pub after: Option<K>,
     pub first: u64,
+    /// Whether to count every matching row for [`Page::total`]: a full scan
+    /// of the match, so only when the client asked for it.
+    pub count: bool,
 }
 
+/// `first` rows of `select` and whether more follow; the rows of `counted`
+/// counted when it is given.
 async fn page<E, C>(
     conn: &C,
     select: Select<E>,
     first: u64,
-    counted: Select<E>,
+    counted: Option<Select<E>>,
 ) -> Result<Page<E::Model>, StoreError>
 where
     E: EntityTrait,
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let total = counted.count(conn).await?;
+    let total = match counted {
+        Some(counted) => counted.count(conn).await?,
+        None => 0,
+    };
     let mut items = select.limit(first + 1).all(conn).await?;
     let has_next = items.len() as u64 > first;
     items.truncate(first as usize);
@@ -74,17 +83,41 @@ where
 /// A case-insensitive substring match on any of `columns`, with the
 /// pattern's own `%` and `_` taken literally.
 fn text_matches<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
-    let escaped = text
-        .to_lowercase()
+    let lowered = text.to_lowercase();
+    let escaped = lowered
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
     let pattern = format!("%{escaped}%");
+    let caseless = is_caseless(&lowered);
     columns.iter().fold(Condition::any(), |any, column| {
-        any.add(
-            Expr::expr(Func::lower(Expr::col((column.entity_name(), *column))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\')),
-        )
+        let column = Expr::col((column.entity_name(), *column));
+        // Folding every row's text is most of a search's cost; a pattern
+        // that no case folding can produce matches the folded text exactly
+        // where it matches the text itself.
+        let haystack = if caseless {
+            column.into()
+        } else {
+            Expr::expr(Func::lower(column))
+        };
+        any.add(haystack.like(LikeExpr::new(pattern.clone()).escape('\\')))
+    })
+}
+
+/// True when no character of `text` is a cased letter or the lower case
+/// of one: ASCII other than letters, and the CJK ideographs, symbols and
+/// punctuation that Chinese titles are written in. (Case folding maps
+/// letters to letters, and a few, like the Kelvin sign to `k`, across
+/// blocks; none lands in these ranges.)
+fn is_caseless(text: &str) -> bool {
+    text.chars().all(|c| {
+        (c.is_ascii() && !c.is_ascii_alphabetic())
+            || matches!(c,
+                '\u{3000}'..='\u{303F}'   // CJK symbols and punctuation
+                | '\u{3400}'..='\u{4DBF}' // CJK extension A
+                | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+                | '\u{FF01}'..='\u{FF20}' // full-width punctuation and digits
+                | '\u{FF5B}'..='\u{FF65}')
     })
 }
 
@@ -270,7 +303,13 @@ pub async fn matters<C: ConnectionTrait>(
     if let Some(after) = request.after {
         select = select.filter(service_matter::Column::Code.gt(after));
     }
-    page(conn, select, request.first, matter_select(filter)).await
+    page(
+        conn,
+        select,
+        request.first,
+        request.count.then(|| matter_select(filter)),
+    )
+    .await
 }
 
 pub async fn matters_by_codes<C: ConnectionTrait>(
@@ -383,7 +422,7 @@ pub async fn standards<C: ConnectionTrait>(
         conn,
         select,
         request.first,
-        standard_select(filter, visibility),
+        request.count.then(|| standard_select(filter, visibility)),
     )
     .await
 }
@@ -511,7 +550,7 @@ pub async fn guides<C: ConnectionTrait>(
         conn,
         select,
         request.first,
-        guide_select(filter, visibility),
+        request.count.then(|| guide_select(filter, visibility)),
     )
     .await
 }
@@ -615,7 +654,13 @@ pub async fn audit_log<C: ConnectionTrait>(
     if let Some(after) = request.after {
         select = select.filter(audit_entry::Column::Id.lt(after));
     }
-    page(conn, select, request.first, audit_select(filter)).await
+    page(
+        conn,
+        select,
+        request.first,
+        request.count.then(|| audit_select(filter)),
+    )
+    .await
 }
 
 /// What to list evaluations by. Every field narrows the list.
@@ -670,7 +715,13 @@ pub async fn evaluations<C: ConnectionTrait>(
                 ),
         );
     }
-    page(conn, select, request.first, evaluation_select(filter)).await
+    page(
+        conn,
+        select,
+        request.first,
+        request.count.then(|| evaluation_select(filter)),
+    )
+    .await
 }
 
 /// Published guides of the given regions, for the given matters (all
@@ -810,4 +861,19 @@ pub async fn sync_peers<C: ConnectionTrait>(
         .order_by_asc(crate::entity::sync_peer::Column::Peer)
         .all(conn)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_caseless;
+
+    #[test]
+    fn only_text_without_case_skips_folding() {
+        for text in ["服务", "社会保障卡", "2024", "（试行）", "/ -2026", "、。"] {
+            assert!(is_caseless(text), "{text}");
+        }
+        for text in ["db31/t", "Service", "服务 guide", "ｇｂ", "é", "\u{212A}"] {
+            assert!(!is_caseless(text), "{text}");
+        }
+    }
 }

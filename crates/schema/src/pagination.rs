@@ -1,8 +1,8 @@
 //! Relay connections: opaque cursors, a capped page size, and `totalCount`.
 
-use async_graphql::OutputType;
 use async_graphql::SimpleObject;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use concord_persistence::queries::Page;
@@ -23,6 +23,12 @@ pub struct Totals {
 
 /// A Relay connection with a total count.
 pub type Paged<N> = Connection<String, N, Totals, EmptyFields>;
+
+/// Whether the connection being resolved has `totalCount` selected: a count
+/// scans every matching row, so a client that does not ask does not pay.
+pub fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
 
 /// Checks `first`, naming it in the error.
 pub fn page_size(first: Option<i32>) -> Result<u64, ApiError> {

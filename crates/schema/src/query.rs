@@ -11,7 +11,7 @@ use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{
     GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
 };
-use crate::pagination::{Paged, connection, cost, decode, encode, page_size};
+use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
 use crate::sync::SyncQuery;
 use crate::types::load_one;
 use crate::types::{
@@ -211,6 +211,7 @@ impl CatalogueQuery {
         let filter = filter.unwrap_or_default();
         let request = PageRequest {
             first: page_size(first).or_api()?,
+            count: wants_total(ctx),
             after: single_cursor(after.as_ref()).or_api()?,
         };
         let has_previous = request.after.is_some();
@@ -255,6 +256,7 @@ impl CatalogueQuery {
         let filter = filter.unwrap_or_default();
         let request = PageRequest {
             first: page_size(first).or_api()?,
+            count: wants_total(ctx),
             after: single_cursor(after.as_ref()).or_api()?,
         };
         let has_previous = request.after.is_some();
@@ -333,6 +335,7 @@ impl CatalogueQuery {
         let filter = filter.unwrap_or_default();
         let request = PageRequest {
             first: page_size(first).or_api()?,
+            count: wants_total(ctx),
             after: after
                 .as_ref()
                 .map(|cursor| decode(cursor, 2).map(|mut parts| (parts.remove(0), parts.remove(0))))
@@ -403,6 +406,7 @@ impl CatalogueQuery {
         };
         let request = PageRequest {
             first: page_size(first).or_api()?,
+            count: wants_total(ctx),
             after: after
                 .as_ref()
                 .map(|cursor| {
@@ -444,6 +448,7 @@ impl CatalogueQuery {
         let filter = filter.unwrap_or_default();
         let request = PageRequest {
             first: page_size(first).or_api()?,
+            count: wants_total(ctx),
             after: after
                 .as_ref()
                 .map(|cursor| {

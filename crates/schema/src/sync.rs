@@ -140,6 +140,7 @@ impl SyncQuery {
             PageRequest {
                 after,
                 first: first as u64,
+                count: true,
             },
         )
         .await
