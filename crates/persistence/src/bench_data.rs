@@ -362,5 +362,6 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
         insert_all(&txn, std::mem::take(&mut changes), 3000).await?;
         crate::version::commit(txn).await?;
     }
+    crate::analyze(db).await?;
     Ok(report)
 }

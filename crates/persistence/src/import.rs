@@ -319,6 +319,7 @@ pub async fn import_file(
             crate::version::commit(txn)
                 .await
                 .map_err(StoreError::from)?;
+            crate::analyze(db).await?;
             Ok(report)
         }
         Err(error) => {

@@ -18,4 +18,4 @@ pub mod write;
 
 pub use error::StoreError;
 pub use sea_orm::{DatabaseConnection, DbBackend};
-pub use store::{ConnectOptions, StatementCounter, connect, migrate};
+pub use store::{ConnectOptions, StatementCounter, analyze, connect, migrate};

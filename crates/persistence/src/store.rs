@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use concord_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 use crate::StoreError;
 
@@ -95,5 +95,14 @@ pub async fn connect(
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
     Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Refreshes the planner's statistics. After a bulk load the planner would
+/// otherwise guess: on PostgreSQL, before autovacuum got round to the new
+/// rows, it read a region's guide page through a bitmap of every published
+/// guide (2 ms) instead of walking the primary key (0.4 ms).
+pub async fn analyze(db: &DatabaseConnection) -> Result<(), StoreError> {
+    db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }
