@@ -1,14 +1,19 @@
 //! The change log: every committed change of a replicable row, appended in
 //! the transaction that made it, so that the log and the data can never
-//! disagree. Peers read it in order ([`feed`]) and [`apply`] what is newer
-//! than their own copy.
+//! disagree. Peers read it in order ([`feed`]) and apply what is newer
+//! than their own copy ([`apply_page`]).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 use concord_domain::{GuideStatus, StandardStatus};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::StoreError;
@@ -19,7 +24,7 @@ use crate::entity::{
 use crate::queries::{Page, PageRequest};
 
 /// A kind of replicable row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Replica {
     Matter,
     Standard,
@@ -280,22 +285,30 @@ pub async fn feed<C: ConnectionTrait>(
     })
 }
 
-/// A change as a peer serves it.
+/// A change as a peer serves it. The record stays raw JSON until its kind
+/// is known, so that it is parsed once, straight into its row.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct IncomingChange {
     pub kind: String,
     pub key: String,
     pub revision: i32,
-    pub record: Option<Value>,
+    pub record: Option<Box<RawValue>>,
 }
 
-fn row<T: serde::de::DeserializeOwned>(record: &Value) -> Result<T, StoreError> {
-    serde_json::from_value(record["row"].clone())
-        .map_err(|e| corrupt(format!("a peer sent a row this node cannot read: {e}")))
+/// A record as peers send it: the row, and for matters and standards the
+/// codes linked to it.
+#[derive(serde::Deserialize)]
+struct Incoming<M> {
+    row: M,
+    #[serde(default)]
+    standards: Value,
+    #[serde(default)]
+    matters: Value,
 }
 
-fn list(record: &Value, field: &str) -> Vec<String> {
-    record[field]
+/// The strings of a list; anything else counts as no list.
+fn list(value: &Value) -> Vec<String> {
+    value
         .as_array()
         .map(|items| {
             items
@@ -306,226 +319,723 @@ fn list(record: &Value, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Inserts `incoming` when absent, or replaces the stored row when
-/// `incoming` is a newer revision. Returns whether anything changed.
-async fn upsert_newer<C, A, M>(
-    conn: &C,
-    stored: Option<M>,
-    incoming: M,
-    revision: fn(&M) -> i32,
-) -> Result<bool, StoreError>
-where
-    C: ConnectionTrait,
-    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
-    M: IntoActiveModel<A>,
-{
-    match stored {
-        None => {
-            <A::Entity as EntityTrait>::insert(incoming.into_active_model())
-                .exec_without_returning(conn)
-                .await?;
-            Ok(true)
-        }
-        Some(stored) if revision(&stored) < revision(&incoming) => {
-            incoming
-                .into_active_model()
-                .reset_all()
-                .update_without_returning(conn)
-                .await?;
-            Ok(true)
-        }
-        Some(_) => Ok(false),
-    }
+/// A record as this node logs it: the row, and the links it has here.
+#[derive(serde::Serialize)]
+struct Logged<'a, M> {
+    row: &'a M,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    standards: Option<BTreeSet<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matters: Option<BTreeSet<&'a str>>,
 }
 
-/// Makes one side's links exactly `wanted`, ignoring codes unknown here.
-async fn set_links<C: ConnectionTrait>(
-    conn: &C,
-    standard_side: bool,
-    code: &str,
-    wanted: &[String],
-) -> Result<(), StoreError> {
-    let (own, other) = if standard_side {
-        (
-            standard_matter::Column::StandardCode,
-            standard_matter::Column::MatterCode,
-        )
-    } else {
-        (
-            standard_matter::Column::MatterCode,
-            standard_matter::Column::StandardCode,
-        )
+/// Bound parameters per statement: SQLite allows 32,766 (since 3.32),
+/// PostgreSQL 65,535.
+const MAX_PARAMS: usize = 30_000;
+/// Keys per lookup or delete. Each key is one `OR`ed term, and SQLite
+/// refuses an expression nested deeper than 1000.
+const KEYS_PER_STATEMENT: usize = 250;
+
+/// A kind of replicated row, as [`apply_page`] needs it.
+trait Replicated: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync {
+    type Entity: EntityTrait<Model = Self>;
+    type Key: Clone + Eq + Hash + Send + Sync;
+    const KIND: Replica;
+    fn key(&self) -> Self::Key;
+    /// The key as the log writes it.
+    fn log_key(&self) -> String;
+    fn revision(&self) -> i32;
+    fn origin(&self) -> &str;
+    /// Matches the row with primary key `key`.
+    fn is_key(key: &Self::Key) -> Condition;
+    fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>>;
+}
+
+macro_rules! replicated {
+    ($entity:ident, $kind:ident, ($($field:ident: $ty:ty => $column:ident),+), [$($time:ident),+], [$($maybe:ident),*]) => {
+        impl Replicated for $entity::Model {
+            type Entity = $entity::Entity;
+            type Key = ($($ty,)+);
+            const KIND: Replica = Replica::$kind;
+            fn key(&self) -> Self::Key {
+                ($(self.$field.clone(),)+)
+            }
+            fn log_key(&self) -> String {
+                key(&[$(self.$field.to_string().as_str()),+])
+            }
+            fn revision(&self) -> i32 {
+                self.revision
+            }
+            fn origin(&self) -> &str {
+                &self.origin
+            }
+            fn is_key(key: &Self::Key) -> Condition {
+                let ($($field,)+) = key;
+                Condition::all()$(.add($entity::Column::$column.eq($field.clone())))+
+            }
+            fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>> {
+                #[allow(unused_mut)]
+                let mut times = vec![$(&mut self.$time),+];
+                $(times.extend(self.$maybe.as_mut());)*
+                times
+            }
+        }
     };
-    standard_matter::Entity::delete_many()
-        .filter(own.eq(code))
-        .filter(other.is_not_in(wanted.iter().cloned()))
-        .exec(conn)
-        .await?;
-    for linked in wanted {
-        let exists_here = if standard_side {
-            service_matter::Entity::find_by_id(linked.as_str())
-                .one(conn)
-                .await?
-                .is_some()
-        } else {
-            standard::Entity::find_by_id(linked.as_str())
-                .one(conn)
-                .await?
-                .is_some()
+}
+
+replicated!(
+    national_item,
+    NationalItem,
+    (edition: i32 => Edition, number: i32 => Number),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    service_matter,
+    Matter,
+    (code: String => Code),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    standard,
+    Standard,
+    (code: String => Code),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    service_guide,
+    Guide,
+    (region_code: String => RegionCode, matter_code: String => MatterCode),
+    [created_at, updated_at],
+    [published_at]
+);
+replicated!(
+    operating_procedure,
+    Procedure,
+    (region_code: String => RegionCode, matter_code: String => MatterCode),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    evaluation,
+    Evaluation,
+    (
+        region_code: String => RegionCode,
+        matter_code: String => MatterCode,
+        period: String => Period
+    ),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    collaborative_target,
+    CollaborativeStandard,
+    (standard_code: String => StandardCode),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    adoption,
+    Adoption,
+    (standard_code: String => StandardCode, region_code: String => RegionCode),
+    [created_at, updated_at],
+    [decided_at]
+);
+
+/// `time` as PostgreSQL keeps it: its driver sends whole microseconds
+/// since 2000-01-01, dropping the rest toward that epoch. SQLite keeps
+/// every nanosecond.
+fn as_postgres_keeps(time: DateTime<Utc>) -> DateTime<Utc> {
+    let epoch = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .unwrap_or_default(),
+        Utc,
+    );
+    (time - epoch).num_microseconds().map_or(time, |micros| {
+        epoch + chrono::TimeDelta::microseconds(micros)
+    })
+}
+
+/// One change of a page that applies: where it stands in the page, the key
+/// it changes, the row it leaves (`None`: a retraction deleted it), and for
+/// a matter or a standard the codes it links to, as sent.
+struct Applied<M: Replicated> {
+    at: usize,
+    key: M::Key,
+    row: Option<M>,
+    linked: Vec<String>,
+}
+
+/// Decides which of one kind's changes apply, reading the stored revisions
+/// of all their keys in one go. `retraction` reads a record-less change's
+/// key for the kinds that a record-less change deletes (guides).
+async fn plan<M, C>(
+    conn: &C,
+    changes: &[(usize, &IncomingChange)],
+    retraction: Option<fn(&str) -> M::Key>,
+) -> Result<Vec<Applied<M>>, StoreError>
+where
+    M: Replicated,
+    C: ConnectionTrait,
+{
+    let postgres = conn.get_database_backend() == DbBackend::Postgres;
+    let mut parsed = Vec::with_capacity(changes.len());
+    for &(at, change) in changes {
+        match (&change.record, retraction) {
+            (Some(record), _) => {
+                let Incoming {
+                    row: mut incoming,
+                    standards,
+                    matters,
+                } = serde_json::from_str::<Incoming<M>>(record.get()).map_err(|e| {
+                    corrupt(format!("a peer sent a row this node cannot read: {e}"))
+                })?;
+                if incoming.log_key() != change.key {
+                    return Err(corrupt(format!(
+                        "a peer sent {} {} with the row of {}",
+                        change.kind,
+                        change.key,
+                        incoming.log_key()
+                    )));
+                }
+                if postgres {
+                    // What is relayed must be what is stored.
+                    for time in incoming.timestamps() {
+                        *time = as_postgres_keeps(*time);
+                    }
+                }
+                let linked = match M::KIND {
+                    Replica::Matter => list(&standards),
+                    Replica::Standard => list(&matters),
+                    _ => Vec::new(),
+                };
+                // A record's revision is its row's, as for stored rows.
+                let revision = incoming.revision();
+                let applied = Applied {
+                    at,
+                    key: incoming.key(),
+                    row: Some(incoming),
+                    linked,
+                };
+                parsed.push((applied, revision));
+            }
+            (None, Some(key)) => {
+                let applied = Applied {
+                    at,
+                    key: key(&change.key),
+                    row: None,
+                    linked: Vec::new(),
+                };
+                parsed.push((applied, change.revision));
+            }
+            // Only guides are retracted to a replica: a standard goes
+            // without a record only while a draft, which no replica has.
+            (None, None) => {}
+        }
+    }
+    let mut keys: Vec<M::Key> = Vec::with_capacity(parsed.len());
+    let mut seen = HashSet::with_capacity(parsed.len());
+    for (change, _) in &parsed {
+        if seen.insert(&change.key) {
+            keys.push(change.key.clone());
+        }
+    }
+    // The revision each key has, as the changes before it in the page left it.
+    let mut current: HashMap<M::Key, Option<i32>> = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let matching = chunk
+            .iter()
+            .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
+        for stored in M::Entity::find().filter(matching).all(conn).await? {
+            current.insert(stored.key(), Some(stored.revision()));
+        }
+    }
+    let mut applied = Vec::new();
+    for (change, revision) in parsed {
+        let state = current.entry(change.key.clone()).or_insert(None);
+        let applies = match (&change.row, *state) {
+            (Some(_), None) => true,
+            (_, Some(stored)) => stored < revision,
+            // Nothing here to retract.
+            (None, None) => false,
         };
-        let (standard_code, matter_code) = if standard_side {
-            (code, linked.as_str())
-        } else {
-            (linked.as_str(), code)
-        };
-        let present =
-            standard_matter::Entity::find_by_id((standard_code.to_owned(), matter_code.to_owned()))
-                .one(conn)
-                .await?
-                .is_some();
-        if exists_here && !present {
-            standard_matter::Entity::insert(standard_matter::ActiveModel {
-                standard_code: sea_orm::Set(standard_code.to_owned()),
-                matter_code: sea_orm::Set(matter_code.to_owned()),
-            })
+        if applies {
+            *state = change.row.as_ref().map(|_| revision);
+            applied.push(change);
+        }
+    }
+    Ok(applied)
+}
+
+/// Writes what a kind's applied changes leave: for each key, the last one.
+async fn write<M, C>(conn: &C, applied: Vec<Applied<M>>) -> Result<(), StoreError>
+where
+    M: Replicated + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    C: ConnectionTrait,
+{
+    let mut done = HashSet::with_capacity(applied.len());
+    let mut rows = Vec::with_capacity(applied.len());
+    let mut gone = Vec::new();
+    for change in applied.into_iter().rev() {
+        if done.insert(change.key.clone()) {
+            match change.row {
+                Some(row) => rows.push(row),
+                None => gone.push(change.key),
+            }
+        }
+    }
+    rows.reverse();
+    for chunk in gone.chunks(KEYS_PER_STATEMENT) {
+        let matching = chunk
+            .iter()
+            .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
+        M::Entity::delete_many().filter(matching).exec(conn).await?;
+    }
+    let keys: Vec<_> = <M::Entity as EntityTrait>::PrimaryKey::iter()
+        .map(|key| key.into_column())
+        .collect();
+    let rest: Vec<_> = <M::Entity as EntityTrait>::Column::iter()
+        .filter(|column| !keys.iter().any(|key| key.as_str() == column.as_str()))
+        .collect();
+    let per_statement = MAX_PARAMS / <M::Entity as EntityTrait>::Column::iter().count().max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk = rows
+            .by_ref()
+            .take(per_statement)
+            .map(IntoActiveModel::into_active_model);
+        M::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns(keys.iter().copied())
+                    .update_columns(rest.iter().copied())
+                    .to_owned(),
+            )
             .exec_without_returning(conn)
             .await?;
-        }
     }
     Ok(())
 }
 
-/// Applies a peer's change when it is newer than this node's copy, and logs
-/// it here too so that this node can relay it. Returns whether it applied.
-pub async fn apply<C: ConnectionTrait>(
-    conn: &C,
-    change: &IncomingChange,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let Some(kind) = Replica::parse(&change.kind) else {
-        return Err(corrupt(format!(
-            "a peer sent a change of unknown kind {}",
-            change.kind
-        )));
-    };
-    let parts = split_key(kind, &change.key);
-    let applied = match (&change.record, kind) {
-        (None, Replica::Guide) => {
-            let id = (
-                parts.first().copied().unwrap_or_default().to_owned(),
-                parts.get(1).copied().unwrap_or_default().to_owned(),
-            );
-            match service_guide::Entity::find_by_id(id.clone())
-                .one(conn)
-                .await?
-            {
-                Some(stored) if stored.revision < change.revision => {
-                    service_guide::Entity::delete_by_id(id).exec(conn).await?;
-                    true
+/// Which codes of one kind exist at each point of a page. Matters,
+/// standards and collaborative standards are never deleted, so a code
+/// exists at a point when it did before the page or a change with a
+/// record came for it earlier in the page (applied or not: if not, it was
+/// stale, so the row was there).
+struct Presence<'a> {
+    before: HashSet<String>,
+    first: HashMap<&'a str, usize>,
+}
+
+impl<'a> Presence<'a> {
+    async fn load<E, C>(
+        conn: &C,
+        column: E::Column,
+        codes: BTreeSet<&str>,
+        page: &'a [IncomingChange],
+        kind: Replica,
+    ) -> Result<Self, StoreError>
+    where
+        E: EntityTrait,
+        C: ConnectionTrait,
+    {
+        let codes: Vec<&str> = codes.into_iter().collect();
+        let mut before = HashSet::new();
+        for chunk in codes.chunks(KEYS_PER_STATEMENT * 4) {
+            let found: Vec<String> = E::find()
+                .select_only()
+                .column(column)
+                .filter(column.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            before.extend(found);
+        }
+        let mut first = HashMap::new();
+        for (at, change) in page.iter().enumerate() {
+            if change.record.is_some() && change.kind == kind.as_str() {
+                first.entry(change.key.as_str()).or_insert(at);
+            }
+        }
+        Ok(Self { before, first })
+    }
+
+    fn at(&self, code: &str, at: usize) -> bool {
+        self.before.contains(code) || self.first.get(code).is_some_and(|&first| first < at)
+    }
+}
+
+/// The links of standards and matters that a page sets, worked out in page
+/// order: each applied standard or matter makes its own links exactly the
+/// listed ones that exist at that point, so a pair ends as the last change
+/// of either side left it.
+struct Links<'a> {
+    standards: Presence<'a>,
+    matters: Presence<'a>,
+    /// Each side's last applied list: (position, linked codes).
+    last_of_matter: HashMap<&'a str, (usize, &'a [String])>,
+    last_of_standard: HashMap<&'a str, (usize, &'a [String])>,
+}
+
+impl<'a> Links<'a> {
+    async fn load<C: ConnectionTrait>(
+        conn: &C,
+        page: &'a [IncomingChange],
+        matters: &'a [Applied<service_matter::Model>],
+        standards: &'a [Applied<standard::Model>],
+    ) -> Result<Self, StoreError> {
+        // Later changes of a code replace earlier ones in the map.
+        let last_of_matter: HashMap<_, _> = matters
+            .iter()
+            .map(|a| (page[a.at].key.as_str(), (a.at, a.linked.as_slice())))
+            .collect();
+        let last_of_standard: HashMap<_, _> = standards
+            .iter()
+            .map(|a| (page[a.at].key.as_str(), (a.at, a.linked.as_slice())))
+            .collect();
+        // Every list of the page, not only the last: relayed records need them.
+        let standards_listed = matters
+            .iter()
+            .flat_map(|a| a.linked.iter().map(String::as_str))
+            .collect();
+        let matters_listed = standards
+            .iter()
+            .flat_map(|a| a.linked.iter().map(String::as_str))
+            .collect();
+        Ok(Self {
+            standards: Presence::load::<standard::Entity, _>(
+                conn,
+                standard::Column::Code,
+                standards_listed,
+                page,
+                Replica::Standard,
+            )
+            .await?,
+            matters: Presence::load::<service_matter::Entity, _>(
+                conn,
+                service_matter::Column::Code,
+                matters_listed,
+                page,
+                Replica::Matter,
+            )
+            .await?,
+            last_of_matter,
+            last_of_standard,
+        })
+    }
+
+    /// Of the codes a change at `at` lists, those that exist at that point.
+    fn known<'b>(presence: &Presence<'_>, linked: &'b [String], at: usize) -> BTreeSet<&'b str> {
+        linked
+            .iter()
+            .map(String::as_str)
+            .filter(|code| presence.at(code, at))
+            .collect()
+    }
+
+    /// What replaces the links of every standard and matter the page changed.
+    fn replacement(&self) -> LinkReplacement {
+        let mut pairs = BTreeSet::new();
+        for (&matter, &(at, standards)) in &self.last_of_matter {
+            for code in Self::known(&self.standards, standards, at) {
+                let overruled = self
+                    .last_of_standard
+                    .get(code)
+                    .is_some_and(|&(later, _)| later > at);
+                if !overruled {
+                    pairs.insert((code.to_owned(), matter.to_owned()));
                 }
-                _ => false,
             }
         }
-        // A standard is only retracted while a draft; a replica never had it.
-        (None, _) => false,
-        (Some(record), Replica::Matter) => {
-            let incoming: service_matter::Model = row(record)?;
-            let stored = service_matter::Entity::find_by_id(incoming.code.clone())
-                .one(conn)
-                .await?;
-            let code = incoming.code.clone();
-            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
-            if applied {
-                set_links(conn, false, &code, &list(record, "standards")).await?;
-            }
-            applied
-        }
-        (Some(record), Replica::Standard) => {
-            let incoming: standard::Model = row(record)?;
-            let stored = standard::Entity::find_by_id(incoming.code.clone())
-                .one(conn)
-                .await?;
-            let code = incoming.code.clone();
-            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
-            if applied {
-                set_links(conn, true, &code, &list(record, "matters")).await?;
-            }
-            applied
-        }
-        (Some(record), Replica::Guide) => {
-            let incoming: service_guide::Model = row(record)?;
-            let stored = service_guide::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-        (Some(record), Replica::Procedure) => {
-            let incoming: operating_procedure::Model = row(record)?;
-            let stored = operating_procedure::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-        (Some(record), Replica::NationalItem) => {
-            let incoming: national_item::Model = row(record)?;
-            let stored = national_item::Entity::find_by_id((incoming.edition, incoming.number))
-                .one(conn)
-                .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-        (Some(record), Replica::Evaluation) => {
-            let incoming: evaluation::Model = row(record)?;
-            let stored = evaluation::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-                incoming.period.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-        (Some(record), Replica::CollaborativeStandard) => {
-            let incoming: collaborative_target::Model = row(record)?;
-            let stored = collaborative_target::Entity::find_by_id(incoming.standard_code.clone())
-                .one(conn)
-                .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-        (Some(record), Replica::Adoption) => {
-            let incoming: adoption::Model = row(record)?;
-            let stored = adoption::Entity::find_by_id((
-                incoming.standard_code.clone(),
-                incoming.region_code.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-    };
-    if applied {
-        match kind {
-            Replica::Guide if change.record.is_none() => {
-                // The local copy is gone; relay the retraction as it came.
-                change_log::ActiveModel {
-                    seq: sea_orm::NotSet,
-                    kind: sea_orm::Set(kind.as_str().to_owned()),
-                    row_key: sea_orm::Set(change.key.clone()),
-                    origin: sea_orm::Set(parts.first().copied().unwrap_or_default().to_owned()),
-                    revision: sea_orm::Set(change.revision),
-                    record: sea_orm::Set(None),
-                    committed_at: sea_orm::Set(now),
+        for (&standard, &(at, matters)) in &self.last_of_standard {
+            for code in Self::known(&self.matters, matters, at) {
+                let overruled = self
+                    .last_of_matter
+                    .get(code)
+                    .is_some_and(|&(later, _)| later > at);
+                if !overruled {
+                    pairs.insert((standard.to_owned(), code.to_owned()));
                 }
-                .insert(conn)
-                .await?;
             }
-            _ => log_current(conn, kind, &parts, now).await?,
+        }
+        LinkReplacement {
+            matters: self.last_of_matter.keys().map(|&c| c.to_owned()).collect(),
+            standards: self
+                .last_of_standard
+                .keys()
+                .map(|&c| c.to_owned())
+                .collect(),
+            pairs,
         }
     }
+}
+
+/// The standards and matters whose links a page replaces, and their links
+/// after it as (standard, matter) pairs.
+struct LinkReplacement {
+    matters: Vec<String>,
+    standards: Vec<String>,
+    pairs: BTreeSet<(String, String)>,
+}
+
+impl LinkReplacement {
+    async fn write<C: ConnectionTrait>(self, conn: &C) -> Result<(), StoreError> {
+        for (column, codes) in [
+            (standard_matter::Column::MatterCode, self.matters),
+            (standard_matter::Column::StandardCode, self.standards),
+        ] {
+            for chunk in codes.chunks(KEYS_PER_STATEMENT * 4) {
+                standard_matter::Entity::delete_many()
+                    .filter(column.is_in(chunk.iter().map(String::as_str)))
+                    .exec(conn)
+                    .await?;
+            }
+        }
+        let mut pairs = self.pairs.into_iter().peekable();
+        while pairs.peek().is_some() {
+            let chunk = pairs
+                .by_ref()
+                .take(MAX_PARAMS / 2)
+                .map(|(standard, matter)| standard_matter::ActiveModel {
+                    standard_code: sea_orm::Set(standard),
+                    matter_code: sea_orm::Set(matter),
+                });
+            standard_matter::Entity::insert_many(chunk)
+                .exec_without_returning(conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A change log entry of a page: its position, the change, and the
+/// record as JSON text (or none: a retraction).
+struct Entry<'a> {
+    at: usize,
+    change: &'a IncomingChange,
+    origin: &'a str,
+    revision: i32,
+    record: Option<String>,
+}
+
+/// The log entries of one kind's applied changes, each recording the row
+/// as that change left it: `record` is what the kind logs of a row, and
+/// `published` withholds the rows that are not published (a retraction).
+fn relay<'a, M: Replicated>(
+    page: &'a [IncomingChange],
+    applied: &'a [Applied<M>],
+    log: &mut Vec<Entry<'a>>,
+    record: impl Fn(&'a Applied<M>, &'a M) -> Logged<'a, M>,
+    published: impl Fn(&'a Applied<M>, &'a M) -> bool,
+) -> Result<(), StoreError> {
+    for change in applied {
+        let incoming = &page[change.at];
+        let entry = match &change.row {
+            Some(row) => Entry {
+                at: change.at,
+                change: incoming,
+                origin: row.origin(),
+                revision: row.revision(),
+                record: published(change, row)
+                    .then(|| serde_json::to_string(&record(change, row)).map_err(corrupt))
+                    .transpose()?,
+            },
+            // The local copy is gone; relay the retraction as it came.
+            None => Entry {
+                at: change.at,
+                change: incoming,
+                origin: split_key(Replica::Guide, &incoming.key)
+                    .first()
+                    .copied()
+                    .unwrap_or_default(),
+                revision: incoming.revision,
+                record: None,
+            },
+        };
+        log.push(entry);
+    }
+    Ok(())
+}
+
+/// The record of kinds that log the row alone.
+fn row_only<'a, M: Replicated>(_: &'a Applied<M>, row: &'a M) -> Logged<'a, M> {
+    Logged {
+        row,
+        standards: None,
+        matters: None,
+    }
+}
+
+fn always<M: Replicated>(_: &Applied<M>, _: &M) -> bool {
+    true
+}
+
+/// Appends `entries` to the log in page order. The records go in as JSON
+/// text: binding them as JSON values would copy every record twice over
+/// on the way to the driver.
+async fn append<C: ConnectionTrait>(
+    conn: &C,
+    mut entries: Vec<Entry<'_>>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let backend = conn.get_database_backend();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if backend == DbBackend::Postgres {
+        // As in `log_current`: log order is commit order.
+        conn.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(7262737)",
+        ))
+        .await?;
+    }
+    entries.sort_by_key(|entry| entry.at);
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let mut insert = Query::insert();
+        insert.into_table(change_log::Entity).columns([
+            change_log::Column::Kind,
+            change_log::Column::RowKey,
+            change_log::Column::Origin,
+            change_log::Column::Revision,
+            change_log::Column::Record,
+            change_log::Column::CommittedAt,
+        ]);
+        for entry in entries.by_ref().take(MAX_PARAMS / 6) {
+            let record = Expr::val(entry.record);
+            insert.values_panic([
+                Expr::val(entry.change.kind.as_str()),
+                Expr::val(entry.change.key.as_str()),
+                Expr::val(entry.origin),
+                Expr::val(entry.revision),
+                if backend == DbBackend::Postgres {
+                    record.cast_as("jsonb")
+                } else {
+                    record
+                },
+                Expr::val(now),
+            ]);
+        }
+        conn.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+fn guide_key(key: &str) -> (String, String) {
+    let parts = split_key(Replica::Guide, key);
+    let part = |i: usize| parts.get(i).copied().unwrap_or_default().to_owned();
+    (part(0), part(1))
+}
+
+/// Applies a page of a peer's changes as if one at a time in page order:
+/// each change applies when its key is absent here or its revision is
+/// newer than the stored one; a guide without a record (a retraction)
+/// deletes an older local guide; standards and matters make their links
+/// exactly the listed ones known here. Every applied change is relayed
+/// into this node's log. Returns how many applied.
+///
+/// It reads what the page needs up front and writes each kind in bulk, in
+/// an order the foreign keys accept (no row of a page is ever deleted but
+/// guides, which nothing references), so the statements it runs do not
+/// grow with the page but for chunking. Run it in a transaction: on an
+/// error part of the page may have been written.
+pub async fn apply_page<C: ConnectionTrait>(
+    conn: &C,
+    page: &[IncomingChange],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut by_kind: HashMap<Replica, Vec<(usize, &IncomingChange)>> = HashMap::new();
+    for (at, change) in page.iter().enumerate() {
+        let Some(kind) = Replica::parse(&change.kind) else {
+            return Err(corrupt(format!(
+                "a peer sent a change of unknown kind {}",
+                change.kind
+            )));
+        };
+        by_kind.entry(kind).or_default().push((at, change));
+    }
+    let mut of = |kind| by_kind.remove(&kind).unwrap_or_default();
+    let items = plan::<national_item::Model, _>(conn, &of(Replica::NationalItem), None).await?;
+    let matters = plan::<service_matter::Model, _>(conn, &of(Replica::Matter), None).await?;
+    let standards = plan::<standard::Model, _>(conn, &of(Replica::Standard), None).await?;
+    let guides =
+        plan::<service_guide::Model, _>(conn, &of(Replica::Guide), Some(guide_key)).await?;
+    let procedures =
+        plan::<operating_procedure::Model, _>(conn, &of(Replica::Procedure), None).await?;
+    let evaluations = plan::<evaluation::Model, _>(conn, &of(Replica::Evaluation), None).await?;
+    let targets =
+        plan::<collaborative_target::Model, _>(conn, &of(Replica::CollaborativeStandard), None)
+            .await?;
+    let adoptions = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None).await?;
+    let links = Links::load(conn, page, &matters, &standards).await?;
+    // A zone's proposed collaborative standard is public while a draft.
+    let drafts: BTreeSet<&str> = standards
+        .iter()
+        .filter_map(|a| a.row.as_ref())
+        .filter(|row| row.status == StandardStatus::Draft.as_str())
+        .map(|row| row.code.as_str())
+        .collect();
+    let proposals = Presence::load::<collaborative_target::Entity, _>(
+        conn,
+        collaborative_target::Column::StandardCode,
+        drafts,
+        page,
+        Replica::CollaborativeStandard,
+    )
+    .await?;
+
+    // Each relayed record is the state now stored, as `log_current` would
+    // read it back right after that change: the row as applied, and the
+    // links it has here at that point. A linked code unknown here is left
+    // out, as it is left out of the links table, so the log serves what
+    // this node holds.
+    let mut log = Vec::with_capacity(page.len());
+    relay(page, &items, &mut log, row_only, always)?;
+    relay(
+        page,
+        &matters,
+        &mut log,
+        |change, row| Logged {
+            standards: Some(Links::known(&links.standards, &change.linked, change.at)),
+            ..row_only(change, row)
+        },
+        always,
+    )?;
+    relay(
+        page,
+        &standards,
+        &mut log,
+        |change, row| Logged {
+            matters: Some(Links::known(&links.matters, &change.linked, change.at)),
+            ..row_only(change, row)
+        },
+        |change, standard| {
+            standard.status != StandardStatus::Draft.as_str()
+                || proposals.at(&standard.code, change.at)
+        },
+    )?;
+    relay(page, &guides, &mut log, row_only, |_, guide| {
+        guide.status == GuideStatus::Published.as_str()
+    })?;
+    relay(page, &procedures, &mut log, row_only, always)?;
+    relay(page, &evaluations, &mut log, row_only, always)?;
+    relay(page, &targets, &mut log, row_only, always)?;
+    relay(page, &adoptions, &mut log, row_only, always)?;
+    let applied = log.len() as u64;
+    append(conn, log, now).await?;
+    let links = links.replacement();
+
+    write(conn, items).await?;
+    write(conn, matters).await?;
+    write(conn, standards).await?;
+    links.write(conn).await?;
+    write(conn, guides).await?;
+    write(conn, procedures).await?;
+    write(conn, evaluations).await?;
+    write(conn, targets).await?;
+    write(conn, adoptions).await?;
     Ok(applied)
 }

@@ -252,24 +252,21 @@ async fn pull(
         let cursor = stored.as_ref().and_then(|s| s.cursor.clone());
         let page = fetch(client, peer, cursor.as_deref(), options.page_size.min(1000)).await?;
         report.pages += 1;
+        let changes: Vec<IncomingChange> = page.edges.into_iter().map(|e| e.node).collect();
         let now = Utc::now();
         let txn = db.begin().await?;
-        let mut applied = 0;
-        for edge in &page.edges {
-            if options
-                .fail_after
-                .is_some_and(|limit| report.received >= limit)
-            {
+        if let Some(limit) = options.fail_after {
+            let room = limit.saturating_sub(report.received);
+            if (changes.len() as u64) > room {
+                changes::apply_page(&txn, &changes[..room as usize], now).await?;
                 // Dropping the transaction rolls the page back, as a crash would.
-                return Err(SyncError::Interrupted(report.received));
-            }
-            report.received += 1;
-            if changes::apply(&txn, &edge.node, now).await? {
-                applied += 1;
+                return Err(SyncError::Interrupted(limit));
             }
         }
+        let applied = changes::apply_page(&txn, &changes, now).await?;
+        let received = changes.len() as i64;
+        report.received += received as u64;
         report.applied += applied;
-        let received = page.edges.len() as i64;
         let row = sync_peer::Model {
             peer: peer.url.clone(),
             cursor: page.page_info.end_cursor.clone().or(cursor),

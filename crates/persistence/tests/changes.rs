@@ -1,0 +1,1122 @@
+//! `changes::apply_page` against the rule it replaces: applying a peer's
+//! changes one at a time, in order, with the per-change code the sync job
+//! used before (kept below as the oracle). Random pages over a few keys
+//! hit duplicate keys in a page, retractions and republishes, stale and
+//! equal revisions, links to unknown codes and all eight kinds; the two
+//! databases must end with the same rows, links and log.
+//!
+//! PostgreSQL runs too when `CONCORD_TEST_POSTGRES_URL` is set.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use concord_domain::ProcedureStep;
+use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
+use concord_persistence::entity::{
+    StepList, TextList, adoption, change_log, collaborative_target, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard, standard_matter,
+};
+use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------
+// The oracle: the per-change apply that `apply_page` replaced, verbatim but
+// for the error helper.
+
+fn corrupt(message: impl ToString) -> StoreError {
+    StoreError::Corrupt(message.to_string())
+}
+
+fn row<T: serde::de::DeserializeOwned>(record: &Value) -> Result<T, StoreError> {
+    serde_json::from_value(record["row"].clone())
+        .map_err(|e| corrupt(format!("a peer sent a row this node cannot read: {e}")))
+}
+
+fn list(record: &Value, field: &str) -> Vec<String> {
+    record[field]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn upsert_newer<C, A, M>(
+    conn: &C,
+    stored: Option<M>,
+    incoming: M,
+    revision: fn(&M) -> i32,
+) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    M: IntoActiveModel<A>,
+{
+    match stored {
+        None => {
+            <A::Entity as EntityTrait>::insert(incoming.into_active_model())
+                .exec_without_returning(conn)
+                .await?;
+            Ok(true)
+        }
+        Some(stored) if revision(&stored) < revision(&incoming) => {
+            incoming
+                .into_active_model()
+                .reset_all()
+                .update_without_returning(conn)
+                .await?;
+            Ok(true)
+        }
+        Some(_) => Ok(false),
+    }
+}
+
+async fn set_links<C: ConnectionTrait>(
+    conn: &C,
+    standard_side: bool,
+    code: &str,
+    wanted: &[String],
+) -> Result<(), StoreError> {
+    let (own, other) = if standard_side {
+        (
+            standard_matter::Column::StandardCode,
+            standard_matter::Column::MatterCode,
+        )
+    } else {
+        (
+            standard_matter::Column::MatterCode,
+            standard_matter::Column::StandardCode,
+        )
+    };
+    standard_matter::Entity::delete_many()
+        .filter(own.eq(code))
+        .filter(other.is_not_in(wanted.iter().cloned()))
+        .exec(conn)
+        .await?;
+    for linked in wanted {
+        let exists_here = if standard_side {
+            service_matter::Entity::find_by_id(linked.as_str())
+                .one(conn)
+                .await?
+                .is_some()
+        } else {
+            standard::Entity::find_by_id(linked.as_str())
+                .one(conn)
+                .await?
+                .is_some()
+        };
+        let (standard_code, matter_code) = if standard_side {
+            (code, linked.as_str())
+        } else {
+            (linked.as_str(), code)
+        };
+        let present =
+            standard_matter::Entity::find_by_id((standard_code.to_owned(), matter_code.to_owned()))
+                .one(conn)
+                .await?
+                .is_some();
+        if exists_here && !present {
+            standard_matter::Entity::insert(standard_matter::ActiveModel {
+                standard_code: sea_orm::Set(standard_code.to_owned()),
+                matter_code: sea_orm::Set(matter_code.to_owned()),
+            })
+            .exec_without_returning(conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn apply_one<C: ConnectionTrait>(
+    conn: &C,
+    change: &IncomingChange,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(kind) = Replica::parse(&change.kind) else {
+        return Err(corrupt(format!(
+            "a peer sent a change of unknown kind {}",
+            change.kind
+        )));
+    };
+    let parts = split_key(kind, &change.key);
+    let record: Option<Value> = match &change.record {
+        Some(raw) => Some(serde_json::from_str(raw.get()).map_err(corrupt)?),
+        None => None,
+    };
+    let applied = match (&record, kind) {
+        (None, Replica::Guide) => {
+            let id = (
+                parts.first().copied().unwrap_or_default().to_owned(),
+                parts.get(1).copied().unwrap_or_default().to_owned(),
+            );
+            match service_guide::Entity::find_by_id(id.clone())
+                .one(conn)
+                .await?
+            {
+                Some(stored) if stored.revision < change.revision => {
+                    service_guide::Entity::delete_by_id(id).exec(conn).await?;
+                    true
+                }
+                _ => false,
+            }
+        }
+        (None, _) => false,
+        (Some(record), Replica::Matter) => {
+            let incoming: service_matter::Model = row(record)?;
+            let stored = service_matter::Entity::find_by_id(incoming.code.clone())
+                .one(conn)
+                .await?;
+            let code = incoming.code.clone();
+            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
+            if applied {
+                set_links(conn, false, &code, &list(record, "standards")).await?;
+            }
+            applied
+        }
+        (Some(record), Replica::Standard) => {
+            let incoming: standard::Model = row(record)?;
+            let stored = standard::Entity::find_by_id(incoming.code.clone())
+                .one(conn)
+                .await?;
+            let code = incoming.code.clone();
+            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
+            if applied {
+                set_links(conn, true, &code, &list(record, "matters")).await?;
+            }
+            applied
+        }
+        (Some(record), Replica::Guide) => {
+            let incoming: service_guide::Model = row(record)?;
+            let stored = service_guide::Entity::find_by_id((
+                incoming.region_code.clone(),
+                incoming.matter_code.clone(),
+            ))
+            .one(conn)
+            .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::Procedure) => {
+            let incoming: operating_procedure::Model = row(record)?;
+            let stored = operating_procedure::Entity::find_by_id((
+                incoming.region_code.clone(),
+                incoming.matter_code.clone(),
+            ))
+            .one(conn)
+            .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::NationalItem) => {
+            let incoming: national_item::Model = row(record)?;
+            let stored = national_item::Entity::find_by_id((incoming.edition, incoming.number))
+                .one(conn)
+                .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::Evaluation) => {
+            let incoming: evaluation::Model = row(record)?;
+            let stored = evaluation::Entity::find_by_id((
+                incoming.region_code.clone(),
+                incoming.matter_code.clone(),
+                incoming.period.clone(),
+            ))
+            .one(conn)
+            .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::CollaborativeStandard) => {
+            let incoming: collaborative_target::Model = row(record)?;
+            let stored = collaborative_target::Entity::find_by_id(incoming.standard_code.clone())
+                .one(conn)
+                .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::Adoption) => {
+            let incoming: adoption::Model = row(record)?;
+            let stored = adoption::Entity::find_by_id((
+                incoming.standard_code.clone(),
+                incoming.region_code.clone(),
+            ))
+            .one(conn)
+            .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+    };
+    if applied {
+        match kind {
+            Replica::Guide if record.is_none() => {
+                change_log::ActiveModel {
+                    seq: sea_orm::NotSet,
+                    kind: sea_orm::Set(kind.as_str().to_owned()),
+                    row_key: sea_orm::Set(change.key.clone()),
+                    origin: sea_orm::Set(parts.first().copied().unwrap_or_default().to_owned()),
+                    revision: sea_orm::Set(change.revision),
+                    record: sea_orm::Set(None),
+                    committed_at: sea_orm::Set(now),
+                }
+                .insert(conn)
+                .await?;
+            }
+            _ => log_current(conn, kind, &parts, now).await?,
+        }
+    }
+    Ok(applied)
+}
+
+// ---------------------------------------------------------------------------
+// Databases.
+
+/// A migrated database with the reference data, its timestamps pinned so
+/// that two such databases start equal. Dropped by [`Node::close`].
+struct Node {
+    db: DatabaseConnection,
+    statements: StatementCounter,
+    postgres: Option<(String, String)>,
+}
+
+fn pinned() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+impl Node {
+    async fn sqlite() -> Node {
+        Node::open("sqlite::memory:", None).await
+    }
+
+    /// `None` when `CONCORD_TEST_POSTGRES_URL` is not set.
+    async fn postgres(tag: &str) -> Option<Node> {
+        let admin = std::env::var("CONCORD_TEST_POSTGRES_URL").ok()?;
+        let name = format!(
+            "concord_apply_{tag}_{}_{}",
+            std::process::id(),
+            Utc::now().timestamp_micros()
+        );
+        let server = sea_orm::Database::connect(&admin).await.unwrap();
+        server
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        server.close().await.unwrap();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Some(Node::open(&url, Some((admin, name))).await)
+    }
+
+    async fn open(url: &str, postgres: Option<(String, String)>) -> Node {
+        let (db, statements) = concord_persistence::connect(&ConnectOptions::new(url))
+            .await
+            .unwrap();
+        concord_persistence::migrate(&db).await.unwrap();
+        concord_persistence::seed::seed_reference(&db)
+            .await
+            .unwrap();
+        national_item::Entity::update_many()
+            .col_expr(national_item::Column::CreatedAt, Expr::value(pinned()))
+            .col_expr(national_item::Column::UpdatedAt, Expr::value(pinned()))
+            .exec(&db)
+            .await
+            .unwrap();
+        standard::Entity::update_many()
+            .col_expr(standard::Column::CreatedAt, Expr::value(pinned()))
+            .col_expr(standard::Column::UpdatedAt, Expr::value(pinned()))
+            .exec(&db)
+            .await
+            .unwrap();
+        Node {
+            db,
+            statements,
+            postgres,
+        }
+    }
+
+    async fn close(self) {
+        self.db.close().await.unwrap();
+        if let Some((admin, name)) = self.postgres {
+            let server = sea_orm::Database::connect(&admin).await.unwrap();
+            server
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+            server.close().await.unwrap();
+        }
+    }
+
+    /// Applies `pages` one change at a time; returns how many applied.
+    async fn apply_one_by_one(&self, pages: &[Vec<IncomingChange>], now: DateTime<Utc>) -> u64 {
+        let mut applied = 0;
+        for page in pages {
+            let txn = self.db.begin().await.unwrap();
+            for change in page {
+                applied += u64::from(apply_one(&txn, change, now).await.unwrap());
+            }
+            txn.commit().await.unwrap();
+        }
+        applied
+    }
+
+    /// Applies `pages` a page at a time; returns how many applied.
+    async fn apply_by_page(&self, pages: &[Vec<IncomingChange>], now: DateTime<Utc>) -> u64 {
+        let mut applied = 0;
+        for page in pages {
+            let txn = self.db.begin().await.unwrap();
+            applied += changes::apply_page(&txn, page, now).await.unwrap();
+            txn.commit().await.unwrap();
+        }
+        applied
+    }
+
+    /// Everything replicated, in key order, and the log after `seen`, in
+    /// log order.
+    async fn snapshot(&self, seen: i64) -> String {
+        let db = &self.db;
+        let links: Vec<(String, String)> = standard_matter::Entity::find()
+            .order_by_asc(standard_matter::Column::StandardCode)
+            .order_by_asc(standard_matter::Column::MatterCode)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.standard_code, l.matter_code))
+            .collect();
+        let log: Vec<_> = change_log::Entity::find()
+            .order_by_asc(change_log::Column::Seq)
+            .filter(change_log::Column::Seq.gt(seen))
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                (
+                    c.kind,
+                    c.row_key,
+                    c.origin,
+                    c.revision,
+                    c.record,
+                    c.committed_at,
+                )
+            })
+            .collect();
+        format!(
+            "national items {:#?}\nmatters {:#?}\nstandards {:#?}\nlinks {links:#?}\nguides {:#?}\nprocedures {:#?}\nevaluations {:#?}\ncollaborative {:#?}\nadoptions {:#?}\nlog {log:#?}",
+            national_item::Entity::find()
+                .order_by_asc(national_item::Column::Edition)
+                .order_by_asc(national_item::Column::Number)
+                .all(db)
+                .await
+                .unwrap(),
+            service_matter::Entity::find()
+                .order_by_asc(service_matter::Column::Code)
+                .all(db)
+                .await
+                .unwrap(),
+            standard::Entity::find()
+                .order_by_asc(standard::Column::Code)
+                .all(db)
+                .await
+                .unwrap(),
+            service_guide::Entity::find()
+                .order_by_asc(service_guide::Column::RegionCode)
+                .order_by_asc(service_guide::Column::MatterCode)
+                .all(db)
+                .await
+                .unwrap(),
+            operating_procedure::Entity::find()
+                .order_by_asc(operating_procedure::Column::RegionCode)
+                .order_by_asc(operating_procedure::Column::MatterCode)
+                .all(db)
+                .await
+                .unwrap(),
+            evaluation::Entity::find()
+                .order_by_asc(evaluation::Column::RegionCode)
+                .order_by_asc(evaluation::Column::MatterCode)
+                .order_by_asc(evaluation::Column::Period)
+                .all(db)
+                .await
+                .unwrap(),
+            collaborative_target::Entity::find()
+                .order_by_asc(collaborative_target::Column::StandardCode)
+                .all(db)
+                .await
+                .unwrap(),
+            adoption::Entity::find()
+                .order_by_asc(adoption::Column::StandardCode)
+                .order_by_asc(adoption::Column::RegionCode)
+                .all(db)
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Changes.
+
+fn change(kind: Replica, key: &str, revision: i32, record: Option<Value>) -> IncomingChange {
+    IncomingChange {
+        kind: kind.as_str().to_owned(),
+        key: key.to_owned(),
+        revision,
+        record: record.map(|r| serde_json::value::to_raw_value(&r).unwrap()),
+    }
+}
+
+fn at(nanos: i64) -> DateTime<Utc> {
+    pinned() + TimeDelta::nanoseconds(nanos)
+}
+
+fn matter(code: &str, revision: i32, standards: &[&str], time: DateTime<Utc>) -> IncomingChange {
+    let row = service_matter::Model {
+        code: code.to_owned(),
+        name_zh: format!("事项{code}"),
+        name_en: format!("Matter {code} r{revision}"),
+        category_code: "EMPLOYMENT".to_owned(),
+        national_edition: Some(2023),
+        national_number: Some(revision),
+        origin: "100000".to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::Matter,
+        code,
+        revision,
+        Some(json!({ "row": row, "standards": standards })),
+    )
+}
+
+fn standard(
+    code: &str,
+    revision: i32,
+    status: &str,
+    matters: &[&str],
+    time: DateTime<Utc>,
+) -> IncomingChange {
+    let row = standard::Model {
+        code: code.to_owned(),
+        title_zh: format!("标准{code}"),
+        title_en: format!("Standard {code} r{revision}"),
+        level: "LOCAL".to_owned(),
+        status: status.to_owned(),
+        issuing_region: Some("330000".to_owned()),
+        issuing_zone: (revision % 2 == 0).then(|| "YRD".to_owned()),
+        issued_on: NaiveDate::from_ymd_opt(2020 + revision % 5, 3, 1),
+        effective_on: None,
+        supersedes: None,
+        note: String::new(),
+        origin: "330000".to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::Standard,
+        code,
+        revision,
+        Some(json!({ "row": row, "matters": matters })),
+    )
+}
+
+fn guide(
+    region: &str,
+    matter: &str,
+    revision: i32,
+    published: bool,
+    time: DateTime<Utc>,
+) -> IncomingChange {
+    let row = service_guide::Model {
+        region_code: region.to_owned(),
+        matter_code: matter.to_owned(),
+        time_limit_days: 10 + revision,
+        fee_fen: i64::from(revision) * 100,
+        materials: TextList(vec!["居民身份证".into(), format!("r{revision}")]),
+        channels: TextList(vec!["ONLINE".into()]),
+        legal_basis: "《社会保险法》".to_owned(),
+        guarantee_level: None,
+        status: if published { "PUBLISHED" } else { "DRAFT" }.to_owned(),
+        published_at: published.then_some(time),
+        origin: region.to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::Guide,
+        &format!("{region}/{matter}"),
+        revision,
+        Some(json!({ "row": row })),
+    )
+}
+
+fn retraction(region: &str, matter: &str, revision: i32) -> IncomingChange {
+    change(
+        Replica::Guide,
+        &format!("{region}/{matter}"),
+        revision,
+        None,
+    )
+}
+
+fn procedure(region: &str, matter: &str, revision: i32, time: DateTime<Utc>) -> IncomingChange {
+    let row = operating_procedure::Model {
+        region_code: region.to_owned(),
+        matter_code: matter.to_owned(),
+        steps: StepList(vec![ProcedureStep {
+            name: format!("受理 r{revision}"),
+            actor: "窗口".to_owned(),
+            time_limit_days: revision,
+        }]),
+        origin: region.to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::Procedure,
+        &format!("{region}/{matter}"),
+        revision,
+        Some(json!({ "row": row })),
+    )
+}
+
+fn national(number: i32, revision: i32, time: DateTime<Utc>) -> IncomingChange {
+    let row = national_item::Model {
+        edition: 2023,
+        number,
+        name_zh: format!("项目{number}"),
+        name_en: format!("Item {number} r{revision}"),
+        category_code: "SKILLS".to_owned(),
+        area_zh: "劳有所得".to_owned(),
+        served_group: String::new(),
+        content: format!("r{revision}"),
+        baseline_standard: String::new(),
+        funding_responsibility: String::new(),
+        lead_department: String::new(),
+        max_time_limit_days: Some(revision),
+        max_fee_fen: None,
+        required_channels: (revision % 2 == 1).then(|| TextList(vec!["ONLINE".into()])),
+        origin: "100000".to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::NationalItem,
+        &format!("2023/{number}"),
+        revision,
+        Some(json!({ "row": row })),
+    )
+}
+
+fn evaluation(
+    region: &str,
+    matter: &str,
+    period: &str,
+    revision: i32,
+    time: DateTime<Utc>,
+) -> IncomingChange {
+    let row = evaluation::Model {
+        region_code: region.to_owned(),
+        matter_code: matter.to_owned(),
+        period: period.to_owned(),
+        satisfaction: 80.0 + f64::from(revision) / 3.0,
+        cases_handled: 10 * i64::from(revision),
+        average_days: 1.1 * f64::from(revision),
+        origin: region.to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::Evaluation,
+        &format!("{region}/{matter}/{period}"),
+        revision,
+        Some(json!({ "row": row })),
+    )
+}
+
+fn collaborative(code: &str, revision: i32, time: DateTime<Utc>) -> IncomingChange {
+    let row = collaborative_target::Model {
+        standard_code: code.to_owned(),
+        zone_code: "YRD".to_owned(),
+        status: if revision % 3 == 0 {
+            "IN_FORCE"
+        } else {
+            "PROPOSED"
+        }
+        .to_owned(),
+        max_time_limit_days: Some(revision),
+        materials: None,
+        required_channels: Some(TextList(vec!["ONLINE".into()])),
+        origin: "330000".to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::CollaborativeStandard,
+        code,
+        revision,
+        Some(json!({ "row": row })),
+    )
+}
+
+fn adoption(code: &str, region: &str, revision: i32, time: DateTime<Utc>) -> IncomingChange {
+    let row = adoption::Model {
+        standard_code: code.to_owned(),
+        region_code: region.to_owned(),
+        decision: if revision % 2 == 0 {
+            "ADOPTED"
+        } else {
+            "PENDING"
+        }
+        .to_owned(),
+        reason: None,
+        decided_by: (revision % 2 == 0).then(|| "someone".to_owned()),
+        decided_at: (revision % 2 == 0).then_some(time),
+        origin: region.to_owned(),
+        revision,
+        illustrative: true,
+        created_at: pinned(),
+        updated_at: time,
+    };
+    change(
+        Replica::Adoption,
+        &format!("{code}/{region}"),
+        revision,
+        Some(json!({ "row": row })),
+    )
+}
+
+/// SplitMix64: small, deterministic, good enough to pick test cases.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    fn some<'a>(&mut self, items: &[&'a str]) -> Vec<&'a str> {
+        items
+            .iter()
+            .copied()
+            .filter(|_| self.below(3) == 0)
+            .collect()
+    }
+}
+
+const MATTERS: [&str; 4] = ["T-M1", "T-M2", "T-M3", "T-M4"];
+const STANDARDS: [&str; 4] = [
+    "DB33/T 1-2024",
+    "DB33/T 2-2024",
+    "GB/T 3-2024",
+    "GB/T 33531-2017",
+];
+/// Codes linked to but never sent.
+const UNKNOWN: [&str; 2] = ["T-NOWHERE", "GB/T 999-1999"];
+const REGIONS: [&str; 3] = ["330000", "320000", "310000"];
+const PERIODS: [&str; 2] = ["2025-01", "2025-02"];
+
+/// Random changes that one-at-a-time application accepts: rows only refer
+/// to matters, standards and collaborative standards sent before (or
+/// already stored: those are never deleted).
+struct Feed {
+    dice: Dice,
+    matters: BTreeSet<&'static str>,
+    standards: BTreeSet<&'static str>,
+    targets: BTreeSet<&'static str>,
+    clock: i64,
+    /// Revisions start past everything earlier seeds stored, then drift
+    /// up slowly, so a key sees newer, equal and older revisions.
+    base: i32,
+}
+
+impl Feed {
+    fn new(seed: u64) -> Self {
+        Feed {
+            dice: Dice(seed),
+            matters: BTreeSet::new(),
+            // A reference standard, present before any change.
+            standards: BTreeSet::from(["GB/T 33531-2017"]),
+            targets: BTreeSet::new(),
+            clock: 0,
+            base: seed as i32 * 1000,
+        }
+    }
+
+    fn change(&mut self) -> IncomingChange {
+        let dice = &mut self.dice;
+        // Nanoseconds: PostgreSQL keeps microseconds only.
+        self.clock += 1 + dice.below(5_000) as i64;
+        let time = at(self.clock);
+        self.base += i32::from(dice.below(3) == 0);
+        let revision = self.base + dice.below(4) as i32;
+        let linkable: Vec<&str> = STANDARDS.iter().chain(&UNKNOWN).copied().collect();
+        let mattering: Vec<&str> = MATTERS.iter().chain(&UNKNOWN).copied().collect();
+        let matters: Vec<&str> = self.matters.iter().copied().collect();
+        let standards: Vec<&str> = self.standards.iter().copied().collect();
+        let targets: Vec<&str> = self.targets.iter().copied().collect();
+        loop {
+            match dice.below(12) {
+                0 | 1 => {
+                    let code = dice.pick(&MATTERS);
+                    self.matters.insert(code);
+                    return matter(code, revision, &dice.some(&linkable), time);
+                }
+                2 | 3 => {
+                    let code = dice.pick(&STANDARDS);
+                    self.standards.insert(code);
+                    let status = ["DRAFT", "IN_FORCE", "IN_FORCE"][dice.below(3)];
+                    return standard(code, revision, status, &dice.some(&mattering), time);
+                }
+                4 | 5 if !matters.is_empty() => {
+                    let (region, matter) = (dice.pick(&REGIONS), dice.pick(&matters));
+                    return match dice.below(4) {
+                        0 => retraction(region, matter, revision),
+                        1 => guide(region, matter, revision, false, time),
+                        _ => guide(region, matter, revision, true, time),
+                    };
+                }
+                6 if !matters.is_empty() => {
+                    return procedure(dice.pick(&REGIONS), dice.pick(&matters), revision, time);
+                }
+                7 if !matters.is_empty() => {
+                    let (region, matter) = (dice.pick(&REGIONS), dice.pick(&matters));
+                    return evaluation(region, matter, dice.pick(&PERIODS), revision, time);
+                }
+                8 => return national(1 + dice.below(2) as i32 * 40, revision, time),
+                9 if !standards.is_empty() => {
+                    let code = dice.pick(&standards);
+                    self.targets.insert(code);
+                    return collaborative(code, revision, time);
+                }
+                10 if !targets.is_empty() => {
+                    let code = dice.pick(&targets);
+                    return adoption(code, dice.pick(&REGIONS), revision, time);
+                }
+                11 => {
+                    // A record-less change of a kind that is never retracted.
+                    let code = dice.pick(&STANDARDS);
+                    return change(Replica::Standard, code, revision, None);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A few pages of random sizes: some of one change, some of many.
+    fn pages(&mut self) -> Vec<Vec<IncomingChange>> {
+        let largest = [1, 4, 16, 64][self.dice.below(4)];
+        (0..1 + self.dice.below(4))
+            .map(|_| {
+                let size = 1 + self.dice.below(largest);
+                (0..size).map(|_| self.change()).collect()
+            })
+            .collect()
+    }
+}
+
+async fn last_seq(node: &Node) -> i64 {
+    change_log::Entity::find()
+        .select_only()
+        .column_as(change_log::Column::Seq.max(), "seq")
+        .into_tuple::<Option<i64>>()
+        .one(&node.db)
+        .await
+        .unwrap()
+        .flatten()
+        .unwrap_or(0)
+}
+
+async fn same_as_one_at_a_time(one: &Node, paged: &Node, rounds: u64) {
+    let now = at(123_456_789);
+    let (mut sent, mut applied_in_all) = (0, 0);
+    let mut seen = 0;
+    for seed in 1..=rounds {
+        let mut feed = Feed::new(seed);
+        for _ in 0..3 {
+            let pages = feed.pages();
+            let expected = one.apply_one_by_one(&pages, now).await;
+            let applied = paged.apply_by_page(&pages, now).await;
+            let (want, got) = (one.snapshot(seen).await, paged.snapshot(seen).await);
+            if want != got {
+                let diff: Vec<String> = want
+                    .lines()
+                    .zip(got.lines())
+                    .enumerate()
+                    .filter(|(_, (w, g))| w != g)
+                    .take(10)
+                    .map(|(n, (w, g))| {
+                        format!("line {n}:\n  one at a time: {w}\n  by page:       {g}")
+                    })
+                    .collect();
+                panic!(
+                    "seed {seed}: the databases differ after {pages:#?}\n{}",
+                    diff.join("\n")
+                );
+            }
+            assert_eq!(applied, expected, "seed {seed}: applied counts");
+            seen = last_seq(one).await;
+            sent += pages.iter().map(Vec::len).sum::<usize>() as u64;
+            applied_in_all += applied;
+        }
+    }
+    assert!(
+        applied_in_all * 3 > sent,
+        "only {applied_in_all} of {sent} changes applied: the cases test little"
+    );
+}
+
+#[tokio::test]
+async fn a_page_applies_as_its_changes_would_one_at_a_time_on_sqlite() {
+    let (one, paged) = (Node::sqlite().await, Node::sqlite().await);
+    same_as_one_at_a_time(&one, &paged, 120).await;
+}
+
+#[tokio::test]
+async fn a_page_applies_as_its_changes_would_one_at_a_time_on_postgres() {
+    let Some(one) = Node::postgres("one").await else {
+        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let paged = Node::postgres("paged").await.unwrap();
+    // Run apart, so that a failure still drops the databases.
+    let result = tokio::spawn({
+        let one = Node {
+            db: one.db.clone(),
+            statements: one.statements.clone(),
+            postgres: None,
+        };
+        let paged = Node {
+            db: paged.db.clone(),
+            statements: paged.statements.clone(),
+            postgres: None,
+        };
+        async move { same_as_one_at_a_time(&one, &paged, 40).await }
+    })
+    .await;
+    one.close().await;
+    paged.close().await;
+    if let Err(failed) = result {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Examples, each with what it must leave.
+
+async fn log_tail(node: &Node, n: usize) -> Vec<(String, String, i32, Option<Value>)> {
+    let mut log: Vec<_> = change_log::Entity::find()
+        .order_by_desc(change_log::Column::Seq)
+        .all(&node.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(n)
+        .map(|c| (c.kind, c.row_key, c.revision, c.record))
+        .collect();
+    log.reverse();
+    log
+}
+
+async fn stored_guide(node: &Node) -> Option<i32> {
+    service_guide::Entity::find_by_id(("330000".to_owned(), "T-M1".to_owned()))
+        .one(&node.db)
+        .await
+        .unwrap()
+        .map(|g| g.revision)
+}
+
+#[tokio::test]
+async fn a_retraction_and_a_republish_in_one_page_end_as_the_later_says() {
+    let node = Node::sqlite().await;
+    let t = at(1);
+    let first = vec![
+        matter("T-M1", 1, &[], t),
+        guide("330000", "T-M1", 1, true, t),
+    ];
+    assert_eq!(node.apply_by_page(&[first], t).await, 2);
+
+    let page = vec![
+        retraction("330000", "T-M1", 2),
+        guide("330000", "T-M1", 3, true, t),
+        // Nothing of 320000 here to retract.
+        retraction("320000", "T-M1", 5),
+    ];
+    assert_eq!(node.apply_by_page(&[page], t).await, 2);
+    assert_eq!(stored_guide(&node).await, Some(3));
+    let log = log_tail(&node, 2).await;
+    assert_eq!(
+        (log[0].1.as_str(), log[0].2, log[0].3.is_none()),
+        ("330000/T-M1", 2, true)
+    );
+    assert_eq!(
+        (
+            log[1].2,
+            log[1].3.as_ref().unwrap()["row"]["revision"].clone()
+        ),
+        (3, json!(3))
+    );
+
+    let page = vec![
+        guide("330000", "T-M1", 4, true, t),
+        retraction("330000", "T-M1", 5),
+    ];
+    assert_eq!(node.apply_by_page(&[page], t).await, 2);
+    assert_eq!(stored_guide(&node).await, None);
+    let log = log_tail(&node, 1).await;
+    assert_eq!((log[0].2, log[0].3.is_none()), (5, true));
+    node.close().await;
+}
+
+#[tokio::test]
+async fn repeated_keys_apply_in_order_and_stale_ones_not_at_all() {
+    let node = Node::sqlite().await;
+    let t = at(1);
+    let page = vec![
+        matter("T-M1", 2, &[], t),
+        matter("T-M1", 3, &[], at(2)),
+        matter("T-M1", 3, &[], at(3)),
+        matter("T-M1", 1, &[], at(4)),
+        national(1, 1, t),
+        national(1, 2, t),
+    ];
+    assert_eq!(node.apply_by_page(&[page], t).await, 3);
+    let stored = service_matter::Entity::find_by_id("T-M1")
+        .one(&node.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.revision, stored.updated_at), (3, at(2)));
+    let log = log_tail(&node, 3).await;
+    let revisions: Vec<_> = log
+        .iter()
+        .map(|(kind, _, r, _)| (kind.as_str(), *r))
+        .collect();
+    assert_eq!(
+        revisions,
+        [("MATTER", 2), ("MATTER", 3), ("NATIONAL_ITEM", 2)],
+        "each applied change is relayed, in page order"
+    );
+    assert_eq!(
+        log[0].3.as_ref().unwrap()["row"]["name_en"],
+        "Matter T-M1 r2"
+    );
+    node.close().await;
+}
+
+#[tokio::test]
+async fn links_name_only_codes_known_here() {
+    let node = Node::sqlite().await;
+    let t = at(1);
+    let page = vec![
+        // The new standard comes later in the page: unknown at this point.
+        matter("T-M1", 1, &["GB/T 33531-2017", "T-NEW", "GB/T 999-1999"], t),
+        standard("T-NEW", 1, "IN_FORCE", &["T-M2"], t),
+        matter("T-M2", 1, &["T-NEW"], t),
+    ];
+    assert_eq!(node.apply_by_page(&[page], t).await, 3);
+    let links: Vec<_> = standard_matter::Entity::find()
+        .filter(standard_matter::Column::MatterCode.starts_with("T-"))
+        .order_by_asc(standard_matter::Column::StandardCode)
+        .all(&node.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.standard_code, l.matter_code))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("GB/T 33531-2017".to_owned(), "T-M1".to_owned()),
+            ("T-NEW".to_owned(), "T-M2".to_owned())
+        ]
+    );
+    let log = log_tail(&node, 3).await;
+    assert_eq!(
+        log[0].3.as_ref().unwrap()["standards"],
+        json!(["GB/T 33531-2017"])
+    );
+    assert_eq!(
+        log[1].3.as_ref().unwrap()["matters"],
+        json!([]),
+        "T-M2 came later"
+    );
+    assert_eq!(log[2].3.as_ref().unwrap()["standards"], json!(["T-NEW"]));
+    node.close().await;
+}
+
+#[tokio::test]
+async fn a_change_of_an_unknown_kind_or_a_key_that_is_not_its_row_is_refused() {
+    let node = Node::sqlite().await;
+    let t = at(1);
+    let unknown = change(Replica::Matter, "T-M1", 1, None);
+    let unknown = IncomingChange {
+        kind: "WIDGET".into(),
+        ..unknown
+    };
+    let error = changes::apply_page(&node.db, &[unknown], t)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("invalid"), "{error}");
+    let mut wrong = matter("T-M1", 1, &[], t);
+    wrong.key = "T-M2".into();
+    assert!(changes::apply_page(&node.db, &[wrong], t).await.is_err());
+    node.close().await;
+}
+
+#[tokio::test]
+async fn statements_do_not_grow_with_the_page() {
+    let node = Node::sqlite().await;
+    let t = at(1);
+    let setup: Vec<_> = MATTERS.iter().map(|m| matter(m, 1, &[], t)).collect();
+    node.apply_by_page(&[setup], t).await;
+    let page = |size: usize, revision: i32| -> Vec<IncomingChange> {
+        (0..size)
+            .map(|i| {
+                let period = format!("P{i:04}");
+                evaluation(REGIONS[i % 3], MATTERS[i % 4], &period, revision, t)
+            })
+            .collect()
+    };
+    for (size, revision) in [(1000, 1), (1000, 2), (10, 3)] {
+        let before = node.statements.get();
+        let applied = node.apply_by_page(&[page(size, revision)], t).await;
+        let statements = node.statements.get() - before;
+        assert_eq!(applied, size as u64);
+        // BEGIN and COMMIT, lookups of 250 keys each, one upsert, one log insert.
+        assert!(
+            statements <= 2 + size.div_ceil(250) as u64 + 2,
+            "{statements} statements for {size} changes"
+        );
+    }
+    node.close().await;
+}
