@@ -11,7 +11,7 @@ use chrono::Utc;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::entity::sync_peer;
 use concord_persistence::{DatabaseConnection, StoreError};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, TransactionTrait};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -173,12 +173,12 @@ async fn fetch(
         .ok_or_else(|| SyncError::Malformed("no data".into()))
 }
 
-async fn checkpoint(
-    db: &DatabaseConnection,
+async fn checkpoint<C: ConnectionTrait>(
+    conn: &C,
     url: &str,
 ) -> Result<Option<sync_peer::Model>, SyncError> {
     Ok(sync_peer::Entity::find_by_id(url.to_owned())
-        .one(db)
+        .one(conn)
         .await?)
 }
 
@@ -240,18 +240,50 @@ pub async fn sync_peer(
     result
 }
 
+/// A page being fetched in the background; dropping it stops the fetch.
+struct Prefetch(tokio::task::JoinHandle<Result<ChangePage, SyncError>>);
+
+impl Prefetch {
+    fn start(client: &reqwest::Client, peer: &Peer, after: Option<String>, first: u32) -> Self {
+        let (client, peer) = (client.clone(), peer.clone());
+        Self(tokio::spawn(async move {
+            fetch(&client, &peer, after.as_deref(), first).await
+        }))
+    }
+
+    async fn page(mut self) -> Result<ChangePage, SyncError> {
+        match (&mut self.0).await {
+            Ok(page) => page,
+            // Only dropping aborts it, so it panicked: pass the panic on.
+            Err(stopped) => std::panic::resume_unwind(stopped.into_panic()),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 async fn pull(
     db: &DatabaseConnection,
     client: &reqwest::Client,
     peer: &Peer,
     options: &Options,
 ) -> Result<Report, SyncError> {
+    let first = options.page_size.min(1000);
     let mut report = Report::default();
-    loop {
-        let stored = checkpoint(db, &peer.url).await?;
-        let cursor = stored.as_ref().and_then(|s| s.cursor.clone());
-        let page = fetch(client, peer, cursor.as_deref(), options.page_size.min(1000)).await?;
+    let mut cursor = checkpoint(db, &peer.url).await?.and_then(|s| s.cursor);
+    let mut next = Some(Prefetch::start(client, peer, cursor.clone(), first));
+    while let Some(fetching) = next.take() {
+        let page = fetching.page().await?;
         report.pages += 1;
+        cursor = page.page_info.end_cursor.clone().or(cursor);
+        if page.page_info.has_next_page {
+            // The next cursor is known: fetch that page while this one applies.
+            next = Some(Prefetch::start(client, peer, cursor.clone(), first));
+        }
         let changes: Vec<IncomingChange> = page.edges.into_iter().map(|e| e.node).collect();
         let now = Utc::now();
         let txn = db.begin().await?;
@@ -267,9 +299,10 @@ async fn pull(
         let received = changes.len() as i64;
         report.received += received as u64;
         report.applied += applied;
+        let stored = checkpoint(&txn, &peer.url).await?;
         let row = sync_peer::Model {
             peer: peer.url.clone(),
-            cursor: page.page_info.end_cursor.clone().or(cursor),
+            cursor: cursor.clone(),
             applied: stored.as_ref().map_or(0, |s| s.applied) + applied as i64,
             lag: Some((page.total_count - received).max(0)),
             last_success: Some(now),
@@ -285,10 +318,8 @@ async fn pull(
         }
         txn.commit().await?;
         tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
-        if !page.page_info.has_next_page {
-            return Ok(report);
-        }
     }
+    Ok(report)
 }
 
 /// Syncs from every peer in turn, once; the first error stops the run.
