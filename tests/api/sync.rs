@@ -178,11 +178,26 @@ async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
             .await;
         }
     }
+    let applied = || async {
+        b.data_as(As::Sync, "{ syncStatus { applied lastError } }", json!({}))
+            .await["syncStatus"][0]
+            .clone()
+    };
+    let before = applied().await["applied"].as_i64().unwrap();
     let (ok, out) = sync(&b, &peer, &["--fail-after", "7", "--page-size", "5"]);
     assert!(!ok, "the hook stops the run: {out}");
     assert!(out.contains("test hook"), "{out}");
+    let status = applied().await;
+    assert_eq!(
+        status["applied"].as_i64().unwrap() - before,
+        5,
+        "the first page of 5 committed, the second rolled back: {status}"
+    );
+    assert!(status["lastError"].as_str().unwrap().contains("test hook"));
     let (ok, out) = sync(&b, &peer, &["--page-size", "5"]);
     assert!(ok, "{out}");
+    assert!(out.contains("11 applied"), "the rest, once: {out}");
+    assert_eq!(applied().await["applied"].as_i64().unwrap() - before, 16);
     assert_eq!(
         snapshot(&a).await,
         snapshot(&b).await,

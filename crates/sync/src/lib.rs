@@ -190,26 +190,29 @@ async fn record_error(
 ) -> Result<(), SyncError> {
     let now = Utc::now();
     let message = error_chain(error);
-    let row = match checkpoint(db, url).await? {
+    let txn = db.begin().await?;
+    match checkpoint(&txn, url).await? {
         Some(mut row) => {
             row.last_error = Some(message);
             row.updated_at = now;
-            row.into_active_model().reset_all().update(db).await?;
-            return Ok(());
+            row.into_active_model().reset_all().update(&txn).await?;
         }
-        None => sync_peer::Model {
-            peer: url.to_owned(),
-            cursor: None,
-            applied: 0,
-            lag: None,
-            last_success: None,
-            last_error: Some(message),
-            updated_at: now,
-        },
-    };
-    sync_peer::Entity::insert(row.into_active_model())
-        .exec_without_returning(db)
-        .await?;
+        None => {
+            let row = sync_peer::Model {
+                peer: url.to_owned(),
+                cursor: None,
+                applied: 0,
+                lag: None,
+                last_success: None,
+                last_error: Some(message),
+                updated_at: now,
+            };
+            sync_peer::Entity::insert(row.into_active_model())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+    }
+    concord_persistence::version::commit(txn).await?;
     Ok(())
 }
 
@@ -316,7 +319,8 @@ async fn pull(
                 .exec_without_returning(&txn)
                 .await?;
         }
-        txn.commit().await?;
+        // Readers (the response cache) learn from the data version that data changed.
+        concord_persistence::version::commit(txn).await?;
         tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
     }
     Ok(report)
