@@ -96,7 +96,7 @@ fn text_matches<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
         // that no case folding can produce matches the folded text exactly
         // where it matches the text itself.
         let haystack = if caseless {
-            column.into()
+            column
         } else {
             Expr::expr(Func::lower(column))
         };

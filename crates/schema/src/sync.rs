@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::context::{RequestScope, db};
 use crate::error::{ApiError, OrApiError};
-use crate::pagination::{Paged, connection, decode, encode};
+use crate::pagination::{Paged, connection, decode, encode, wants_total};
 
 /// The largest page of changes a peer may ask for.
 pub const MAX_CHANGES: i32 = 1000;
@@ -140,7 +140,7 @@ impl SyncQuery {
             PageRequest {
                 after,
                 first: first as u64,
-                count: true,
+                count: wants_total(ctx),
             },
         )
         .await
