@@ -6,12 +6,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use concord_server::{Application, Settings};
 
-// async-graphql allocates a future and a value for every field it resolves;
-// under glibc's allocator malloc and free were a quarter of the server's CPU
-// on the benchmark's read scenarios.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "concord",
