@@ -127,30 +127,33 @@ struct Slot<'a> {
     key: String,
 }
 
-/// The cached answer to `request`, or where to keep the one about to be
-/// computed. Either is `None` without a cache, for a request that must not
-/// be cached, or when the data version cannot be read.
-async fn look_up<'a>(
-    state: &'a AppState,
-    principal: &Principal,
-    request: &Request,
-) -> Result<Option<Slot<'a>>, Bytes> {
+/// What the cache has for a request.
+enum Lookup<'a> {
+    /// The answer, as computed before at the current data version.
+    Hit(Bytes),
+    /// Nothing yet: where to keep the answer about to be computed, or `None`
+    /// without a cache, for a request that must not be cached, or when the
+    /// data version cannot be read.
+    Miss(Option<Slot<'a>>),
+}
+
+async fn look_up<'a>(state: &'a AppState, principal: &Principal, request: &Request) -> Lookup<'a> {
     let Some(cache) = &state.cache else {
-        return Ok(None);
+        return Lookup::Miss(None);
     };
     let Some(key) = ResponseCache::key(principal, request) else {
-        return Ok(None);
+        return Lookup::Miss(None);
     };
     let version = match concord_persistence::version::current(&state.db).await {
         Ok(version) => version,
         Err(error) => {
             tracing::warn!(error = ?error, "cannot read the data version; answering uncached");
-            return Ok(None);
+            return Lookup::Miss(None);
         }
     };
     match cache.get(version, &key) {
-        Some(body) => Err(body),
-        None => Ok(Some(Slot {
+        Some(body) => Lookup::Hit(body),
+        None => Lookup::Miss(Some(Slot {
             cache,
             version,
             key,
@@ -162,14 +165,14 @@ async fn look_up<'a>(
 async fn execute(state: &AppState, principal: Principal, request: Request) -> (Bytes, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
     let slot = match look_up(state, &principal, &request).await {
-        Ok(slot) => slot,
-        Err(cached) => return (cached, false),
+        Lookup::Hit(body) => return (body, false),
+        Lookup::Miss(slot) => slot,
     };
     let (request, executed) =
         match concord_schema::prepare(&state.db, &state.settings.graphql, principal, request).await
         {
             Ok(prepared) => prepared,
-            Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), true),
+            Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), false),
         };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
