@@ -10,6 +10,7 @@ mod m20261129_000002_create_history_audit_evaluation;
 mod m20261129_000003_create_alignment;
 mod m20261129_000004_create_change_log;
 mod m20261129_000005_create_data_version;
+mod m20261202_180000_create_data_change;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_create_alignment::Migration),
             Box::new(m20261129_000004_create_change_log::Migration),
             Box::new(m20261129_000005_create_data_version::Migration),
+            Box::new(m20261202_180000_create_data_change::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ use crate::entity::{
     adoption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
     service_guide, service_matter, standard, standard_matter,
 };
+use crate::footprint::{Footprint, Topic};
 use crate::queries::{Page, PageRequest};
 
 /// A kind of replicable row.
@@ -325,6 +326,38 @@ pub struct IncomingChange {
     pub key: String,
     pub revision: i32,
     pub record: Option<Box<RawValue>>,
+}
+
+/// What applying `page` can change: each change's kind, for the region in
+/// its key where rows of that kind belong to a region, plus the change log
+/// that relays it and the sync status that records the page.
+pub fn footprint_of(page: &[IncomingChange]) -> Footprint {
+    let mut footprint = Footprint::of(&[Topic::ChangeLog, Topic::Sync]);
+    for change in page {
+        let regional = match Replica::parse(&change.kind) {
+            Some(Replica::Guide) => Topic::Guide,
+            Some(Replica::Procedure) => Topic::Procedure,
+            Some(Replica::Evaluation) => Topic::Evaluation,
+            Some(Replica::Matter | Replica::NationalItem) => {
+                footprint.add(Topic::Catalogue);
+                continue;
+            }
+            Some(Replica::Standard) => {
+                footprint.add(Topic::Standard);
+                continue;
+            }
+            Some(Replica::CollaborativeStandard | Replica::Adoption) => {
+                footprint.add(Topic::Collaboration).add(Topic::Standard);
+                continue;
+            }
+            None => return Footprint::everything(),
+        };
+        match change.key.split_once('/') {
+            Some((region, _)) => footprint.add_region(regional, region),
+            None => footprint.add(regional),
+        };
+    }
+    footprint
 }
 
 /// A record as peers send it: the row, and for matters and standards the

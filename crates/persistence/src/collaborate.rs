@@ -150,7 +150,7 @@ pub async fn propose_collaborative(
         )
         .await?;
     }
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(target)
 }
 
@@ -297,7 +297,7 @@ pub async fn decide_adoption(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(target_after)
 }
 
@@ -342,7 +342,7 @@ pub async fn withdraw_collaborative(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(after)
 }
 
@@ -436,7 +436,7 @@ pub async fn propose_elevation(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(row)
 }
 
@@ -494,6 +494,6 @@ pub async fn decide_elevation(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(row)
 }

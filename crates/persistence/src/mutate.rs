@@ -23,6 +23,7 @@ use crate::entity::{
     audit_entry, evaluation, national_item, operating_procedure, region, row_revision,
     service_guide, service_matter, standard,
 };
+use crate::footprint::{Footprint, Topic};
 use crate::write::{self, GuideRecord, MatterRecord, Outcome, ProcedureRecord, StandardRecord};
 
 /// Who makes a change, as the audit log records it.
@@ -70,6 +71,27 @@ pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction
         ..Default::default()
     })
     .await
+}
+
+/// What an audited change of `topic` commits: the topic, the audit log and
+/// the change log.
+pub(crate) fn touched(topic: Topic) -> Footprint {
+    Footprint::of(&[topic, Topic::Audit, Topic::ChangeLog])
+}
+
+/// What an audited change of `topic` in one region commits.
+fn touched_in(topic: Topic, region: &RegionCode) -> Footprint {
+    let mut footprint = Footprint::of(&[Topic::Audit, Topic::ChangeLog]);
+    footprint.add_region(topic, region.as_str());
+    footprint
+}
+
+/// What a collaboration change commits: collaborative standards are
+/// standards too, and an adoption can bring one into force.
+pub(crate) fn touched_collaboration() -> Footprint {
+    let mut footprint = touched(Topic::Collaboration);
+    footprint.add(Topic::Standard);
+    footprint
 }
 
 /// Reads a row for update: on PostgreSQL the row stays locked until the
@@ -369,7 +391,7 @@ pub async fn save_guide(
         };
         record_guide(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Guide, &record.region)).await?;
     Ok(after)
 }
 
@@ -441,7 +463,7 @@ pub async fn set_guide_status(
         GuideStatus::Draft => "UNPUBLISH_GUIDE",
     };
     record_guide(&txn, actor, action, Some(&stored), &row, now).await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Guide, region)).await?;
     Ok(row)
 }
 
@@ -495,7 +517,7 @@ pub async fn save_procedure(
         )
         .await?;
     }
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
     Ok(after)
 }
 
@@ -562,7 +584,7 @@ pub async fn create_standard(
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     record_standard(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(after.0)
 }
 
@@ -628,7 +650,7 @@ pub async fn revise_standard(
     if outcome != Outcome::Unchanged {
         record_standard(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
     }
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(after.0)
 }
 
@@ -673,7 +695,7 @@ pub async fn set_standard_status(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(after.0)
 }
 
@@ -794,7 +816,7 @@ pub async fn supersede_standard(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok((old_after.0, new_after.0))
 }
 
@@ -870,7 +892,7 @@ pub async fn save_matter(
         )
         .await?;
     }
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
     Ok(after)
 }
 
@@ -978,7 +1000,7 @@ pub async fn save_national_item(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
     Ok(row)
 }
 
@@ -1031,7 +1053,7 @@ pub async fn record_evaluation(
         now,
     )
     .await?;
-    crate::version::commit(txn).await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Evaluation, region)).await?;
     Ok(row)
 }
 

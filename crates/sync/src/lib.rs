@@ -212,7 +212,13 @@ async fn record_error(
                 .await?;
         }
     }
-    concord_persistence::version::commit(txn).await?;
+    concord_persistence::version::commit_touching(
+        txn,
+        &concord_persistence::footprint::Footprint::of(&[
+            concord_persistence::footprint::Topic::Sync,
+        ]),
+    )
+    .await?;
     Ok(())
 }
 
@@ -320,7 +326,8 @@ async fn pull(
                 .await?;
         }
         // Readers (the response cache) learn from the data version that data changed.
-        concord_persistence::version::commit(txn).await?;
+        concord_persistence::version::commit_touching(txn, &changes::footprint_of(&changes))
+            .await?;
         tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
     }
     Ok(report)

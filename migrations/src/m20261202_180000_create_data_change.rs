@@ -1,0 +1,38 @@
+//! What each commit touched. Every write transaction adds one row beside the
+//! raised data version, naming the kinds of rows it changed and the regions
+//! they belong to, so that another process can evict only the cached answers
+//! that read something the commit changed. Old rows are pruned as new ones
+//! arrive; a reader that finds a gap treats it as "everything changed".
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(DataChange::Table)
+                    .col(big_integer(DataChange::Version).primary_key())
+                    .col(text(DataChange::Touched))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(DataChange::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum DataChange {
+    Table,
+    Version,
+    Touched,
+}
