@@ -208,6 +208,26 @@ impl TestApp {
         self.metric("concord_sql_statements_total").await
     }
 
+    /// Waits until the server has seen the latest commit in its database.
+    /// A commit by another process (`concord sync`, `concord import`)
+    /// reaches the server's cache within a documented bound, not at once.
+    pub async fn sees_latest_commit(&self) {
+        let options = concord_persistence::ConnectOptions::new(self.database_url.clone());
+        let (db, _) = concord_persistence::connect(&options)
+            .await
+            .expect("open the test database");
+        let latest = concord_persistence::version::current(&db)
+            .await
+            .expect("read the data version");
+        for _ in 0..500 {
+            if self.metric("concord_data_version_seen").await >= latest as u64 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the server never saw commit {latest}");
+    }
+
     /// A counter or gauge from `/metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
         let text = self

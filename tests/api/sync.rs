@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{As, Backend, TestApp, token};
 
-fn sync(b: &TestApp, peer: &str, extra: &[&str]) -> (bool, String) {
+/// Runs `concord sync` into B's database, as another process, and waits
+/// until B's server has seen what it committed.
+async fn sync(b: &TestApp, peer: &str, extra: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_concord"))
         .args([
             "sync",
@@ -26,6 +28,7 @@ fn sync(b: &TestApp, peer: &str, extra: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    b.sees_latest_commit().await;
     (output.status.success(), text)
 }
 
@@ -120,7 +123,7 @@ async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
         .unwrap();
     let revision = publish_guide(&a, "SI-CARD-APPLICATION", 30, Some(current)).await;
 
-    let (ok, out) = sync(&b, &peer, &[]);
+    let (ok, out) = sync(&b, &peer, &[]).await;
     assert!(ok, "{out}");
     let alignment = b
         .data("{ alignment(zone: \"YRD\", matter: \"SI-CARD-APPLICATION\") { members { region { code } guide { timeLimitDays revision } } } }", json!({}))
@@ -148,7 +151,7 @@ async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
 
     // Revise on A: B ends with the new revision and one copy.
     let revised = publish_guide(&a, "SI-CARD-APPLICATION", 20, Some(revision)).await;
-    let (ok, out) = sync(&b, &peer, &[]);
+    let (ok, out) = sync(&b, &peer, &[]).await;
     assert!(ok, "{out}");
     let copies = b
         .data("{ guides(filter: { region: \"330000\", matter: \"SI-CARD-APPLICATION\" }) { totalCount edges { node { revision timeLimitDays } } } }", json!({}))
@@ -184,7 +187,7 @@ async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
             .clone()
     };
     let before = applied().await["applied"].as_i64().unwrap();
-    let (ok, out) = sync(&b, &peer, &["--fail-after", "7", "--page-size", "5"]);
+    let (ok, out) = sync(&b, &peer, &["--fail-after", "7", "--page-size", "5"]).await;
     assert!(!ok, "the hook stops the run: {out}");
     assert!(out.contains("test hook"), "{out}");
     let status = applied().await;
@@ -194,7 +197,7 @@ async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
         "the first page of 5 committed, the second rolled back: {status}"
     );
     assert!(status["lastError"].as_str().unwrap().contains("test hook"));
-    let (ok, out) = sync(&b, &peer, &["--page-size", "5"]);
+    let (ok, out) = sync(&b, &peer, &["--page-size", "5"]).await;
     assert!(ok, "{out}");
     assert!(out.contains("11 applied"), "the rest, once: {out}");
     assert_eq!(applied().await["applied"].as_i64().unwrap() - before, 16);
@@ -213,7 +216,7 @@ async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
             .await
             .unwrap();
     }
-    let (ok, out) = sync(&b, &peer, &[]);
+    let (ok, out) = sync(&b, &peer, &[]).await;
     assert!(ok, "{out}");
     assert!(
         out.contains(" 0 applied"),
@@ -276,7 +279,7 @@ async fn a_peer_that_is_down_gives_a_clear_error() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let peer = format!("http://{}/graphql", closed.local_addr().unwrap());
     drop(closed);
-    let (ok, out) = sync(&b, &peer, &[]);
+    let (ok, out) = sync(&b, &peer, &[]).await;
     assert!(!ok);
     assert!(out.contains("cannot reach the peer"), "{out}");
     let status = b

@@ -8,12 +8,14 @@ pub mod changes;
 pub mod collaborate;
 pub mod entity;
 mod error;
+pub mod footprint;
 pub mod import;
 pub mod mutate;
 pub mod queries;
 pub mod seed;
 mod store;
 pub mod version;
+pub mod watch;
 pub mod write;
 
 pub use error::StoreError;

@@ -29,6 +29,11 @@ impl ConnectOptions {
     pub fn is_sqlite(&self) -> bool {
         self.url.starts_with("sqlite:")
     }
+
+    /// An SQLite database that lives only in this process's memory.
+    pub fn is_in_memory(&self) -> bool {
+        self.is_sqlite() && (self.url.contains(":memory:") || self.url.contains("mode=memory"))
+    }
 }
 
 /// Counts the SQL statements run on a connection, so that metrics and tests
@@ -51,7 +56,7 @@ pub async fn connect(
     if !sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(StoreError::UnsupportedUrl(url.to_owned()));
     }
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let in_memory = options.is_in_memory();
     let mut sea = sea_orm::ConnectOptions::new(url);
     // An in-memory SQLite database lives and dies with its one connection.
     let max = if in_memory {

@@ -18,9 +18,10 @@ use concord_persistence::entity::{
     adoption, collaborative_target, elevation_proposal, national_item, service_guide,
     service_matter,
 };
+use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 
-use crate::context::db;
+use crate::context::reading;
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{RegionKey, StandardKey, ZoneKey};
 use crate::types::{Channel, NationalItem, Region, ServiceGuide, ServiceMatter, Standard, Zone};
@@ -610,12 +611,20 @@ pub struct Equalization {
     values: Vec<RegionValue>,
 }
 
+/// What reading `topics` and the published guides of `regions` records.
+fn guides_of(topics: &[Topic], regions: &[String]) -> Footprint {
+    Footprint::of(topics).in_regions(Topic::Guide, regions.iter().map(String::as_str))
+}
+
 async fn zone_members(ctx: &Context<'_>, zone: &ZoneCode) -> Result<Vec<String>, ApiError> {
-    let members: Vec<String> = queries::members_of_zones(db(ctx)?, &[zone.to_string()])
-        .await?
-        .into_iter()
-        .map(|m| m.region_code)
-        .collect();
+    let members: Vec<String> = queries::members_of_zones(
+        reading(ctx, &Footprint::of(&[Topic::Reference]))?,
+        &[zone.to_string()],
+    )
+    .await?
+    .into_iter()
+    .map(|m| m.region_code)
+    .collect();
     if members.is_empty() {
         return Err(ApiError::NotFound(format!("zone {zone}")));
     }
@@ -627,7 +636,10 @@ async fn in_force_by_matter(
     ctx: &Context<'_>,
     zone: &ZoneCode,
 ) -> Result<HashMap<String, collaborative_target::Model>, ApiError> {
-    let db = db(ctx)?;
+    let db = reading(
+        ctx,
+        &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+    )?;
     let targets = queries::collaborative_targets(db, Some(zone.as_str()), Some("IN_FORCE")).await?;
     let codes: Vec<String> = targets.iter().map(|t| t.standard_code.clone()).collect();
     let links = if codes.is_empty() {
@@ -652,10 +664,10 @@ async fn compliance(
     ctx: &Context<'_>,
     target: &collaborative_target::Model,
 ) -> Result<Vec<MemberCompliance>, ApiError> {
-    let db = db(ctx)?;
     let zone = ZoneCode::try_from(target.zone_code.as_str())
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     let members = zone_members(ctx, &zone).await?;
+    let db = reading(ctx, &guides_of(&[Topic::Standard], &members))?;
     let matters: Vec<String> =
         queries::standard_links(db, std::slice::from_ref(&target.standard_code), &[])
             .await?
@@ -721,8 +733,8 @@ impl AlignmentQuery {
     ) -> async_graphql::Result<Alignment> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
         let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
-        let db = db(ctx).or_api()?;
         let members = zone_members(ctx, &zone).await.or_api()?;
+        let db = reading(ctx, &guides_of(&[Topic::Catalogue], &members)).or_api()?;
         let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
             .await
             .or_api()?
@@ -755,7 +767,12 @@ impl AlignmentQuery {
         zone: String,
     ) -> async_graphql::Result<ZoneAlignment> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
-        let db = db(ctx).or_api()?;
+        let members = zone_members(ctx, &zone).await.or_api()?;
+        let db = reading(
+            ctx,
+            &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
+        )
+        .or_api()?;
         let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
             .await
             .or_api()?
@@ -763,7 +780,6 @@ impl AlignmentQuery {
             .next()
             .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
             .or_api()?;
-        let members = zone_members(ctx, &zone).await.or_api()?;
         let regions = queries::regions_by_codes(db, &members).await.or_api()?;
         let matters = queries::all_matters(db).await.or_api()?;
         let guides = queries::published_guides(db, &members, None)
@@ -834,7 +850,7 @@ impl AlignmentQuery {
         region: Option<String>,
         zone: Option<String>,
     ) -> async_graphql::Result<Vec<BaselineViolation>> {
-        let db = db(ctx).or_api()?;
+        let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue])).or_api()?;
         let mut regions: Vec<String> = match zone.as_deref() {
             Some(zone) => zone_members(ctx, &parse_arg("zone", zone).or_api()?)
                 .await
@@ -850,6 +866,7 @@ impl AlignmentQuery {
             let region: RegionCode = parse_arg("region", region).or_api()?;
             regions.retain(|r| r == region.as_str());
         }
+        let db = reading(ctx, &guides_of(&[], &regions)).or_api()?;
         let guides = queries::published_guides(db, &regions, None)
             .await
             .or_api()?;
@@ -905,7 +922,11 @@ impl AlignmentQuery {
                 .or_api()?;
         }
         let rows = queries::collaborative_targets(
-            db(ctx).or_api()?,
+            reading(
+                ctx,
+                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+            )
+            .or_api()?,
             zone.as_ref().map(|z| z.as_str()),
             status.as_deref(),
         )
@@ -921,9 +942,16 @@ impl AlignmentQuery {
         code: String,
     ) -> async_graphql::Result<Option<CollaborativeStandard>> {
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::collaborative_targets_by_codes(db(ctx).or_api()?, &[code.to_string()])
-            .await
-            .or_api()?;
+        let rows = queries::collaborative_targets_by_codes(
+            reading(
+                ctx,
+                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+            )
+            .or_api()?,
+            &[code.to_string()],
+        )
+        .await
+        .or_api()?;
         Ok(rows.into_iter().next().map(CollaborativeStandard))
     }
 
@@ -935,14 +963,20 @@ impl AlignmentQuery {
         proposal: String,
     ) -> async_graphql::Result<Vec<MemberCompliance>> {
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
-        let target =
-            queries::collaborative_targets_by_codes(db(ctx).or_api()?, &[code.to_string()])
-                .await
-                .or_api()?
-                .into_iter()
-                .next()
-                .ok_or_else(|| ApiError::NotFound(format!("collaborative standard {code}")))
-                .or_api()?;
+        let target = queries::collaborative_targets_by_codes(
+            reading(
+                ctx,
+                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+            )
+            .or_api()?,
+            &[code.to_string()],
+        )
+        .await
+        .or_api()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("collaborative standard {code}")))
+        .or_api()?;
         compliance(ctx, &target).await.or_api()
     }
 
@@ -965,7 +999,7 @@ impl AlignmentQuery {
                 .or_api()?;
         }
         let rows = queries::elevations(
-            db(ctx).or_api()?,
+            reading(ctx, &Footprint::of(&[Topic::Collaboration])).or_api()?,
             standard.as_ref().map(|s| s.as_str()),
             status.as_deref(),
         )
@@ -983,10 +1017,15 @@ impl AlignmentQuery {
         region: Option<String>,
         matter: Option<String>,
     ) -> async_graphql::Result<Coverage> {
-        let db = db(ctx).or_api()?;
         match (region, matter) {
             (Some(region), None) => {
                 let region: RegionCode = parse_arg("region", &region).or_api()?;
+                let db = reading(
+                    ctx,
+                    &guides_of(&[Topic::Catalogue], &[region.to_string()])
+                        .in_regions(Topic::Procedure, [region.as_str()]),
+                )
+                .or_api()?;
                 let covered_keys = procedures_of(db, Some(&[region.to_string()]), None).await?;
                 let matters = queries::all_matters(db).await.or_api()?;
                 let guides = queries::published_guides(db, &[region.to_string()], None)
@@ -1016,6 +1055,11 @@ impl AlignmentQuery {
             }
             (None, Some(matter)) => {
                 let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+                let db = reading(
+                    ctx,
+                    &Footprint::of(&[Topic::Reference, Topic::Guide, Topic::Procedure]),
+                )
+                .or_api()?;
                 let covered_keys = procedures_of(db, None, Some(matter.as_str())).await?;
                 let regions: Vec<String> = queries::regions(db)
                     .await
@@ -1068,7 +1112,7 @@ impl AlignmentQuery {
         #[graphql(desc = "One matter only; else each region's mean over its matters.")]
         matter: Option<String>,
     ) -> async_graphql::Result<Equalization> {
-        let db = db(ctx).or_api()?;
+        let db = reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?;
         let zone = zone
             .as_deref()
             .map(|z| parse_arg::<ZoneCode, _>("zone", z))
@@ -1088,6 +1132,15 @@ impl AlignmentQuery {
                 .map(|r| r.code)
                 .collect(),
         };
+        let read = match metric {
+            EqualizationMetric::TimeLimit | EqualizationMetric::Fee => Topic::Guide,
+            EqualizationMetric::Satisfaction | EqualizationMetric::AverageDays => Topic::Evaluation,
+        };
+        reading(
+            ctx,
+            &Footprint::default().in_regions(read, regions.iter().map(String::as_str)),
+        )
+        .or_api()?;
         let mut per_region: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let period = match metric {
             EqualizationMetric::TimeLimit | EqualizationMetric::Fee => {

@@ -1,18 +1,59 @@
 //! What every resolver may ask of the request it runs in.
 
+use std::sync::{Arc, Mutex};
+
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use concord_auth::{DraftScope, Principal, draft_scope};
 use concord_persistence::DatabaseConnection;
+use concord_persistence::footprint::Footprint;
 use concord_persistence::queries::{self, Visibility};
 
 use crate::error::ApiError;
 use crate::loader::Batch;
 
-/// The database, shared by every request.
-pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, ApiError> {
+/// What a request has read so far, so that its answer can be kept until a
+/// commit touches something in it. Shared by the request's resolvers and
+/// its batch loader.
+#[derive(Clone, Default)]
+pub struct Reads(Arc<Mutex<Footprint>>);
+
+impl Reads {
+    /// Adds `footprint` to what the request has read.
+    pub fn record(&self, footprint: &Footprint) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(footprint);
+    }
+
+    /// Everything recorded so far.
+    pub fn footprint(&self) -> Footprint {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// The database, for a resolver that says what it reads: `footprint` joins
+/// the request's reads, so a cached answer is evicted by any commit that
+/// touches it.
+pub fn reading<'a>(
+    ctx: &Context<'a>,
+    footprint: &Footprint,
+) -> Result<&'a DatabaseConnection, ApiError> {
+    if let Ok(reads) = ctx.data::<Reads>() {
+        reads.record(footprint);
+    }
     ctx.data::<DatabaseConnection>()
         .map_err(|_| ApiError::Internal("the schema was built without a database".into()))
+}
+
+/// The database, for a resolver that does not say what it reads (a
+/// mutation, or anything new): its answer counts as having read everything.
+pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, ApiError> {
+    reading(ctx, &Footprint::everything())
 }
 
 /// This request's batch loader.

@@ -17,6 +17,7 @@ mod types;
 use async_graphql::{EmptySubscription, Schema};
 use concord_auth::Principal;
 use concord_persistence::DatabaseConnection;
+use concord_persistence::footprint::{Footprint, Topic};
 
 pub use context::RequestScope;
 pub use limits::{Executed, Limits, limit_error};
@@ -95,10 +96,17 @@ pub async fn prepare(
         error.into_server_error(async_graphql::Pos::default())
     })?;
     let executed = Executed::default();
+    let reads = executed.reads_handle();
+    // The scope reads zone memberships, which only seeding changes.
+    reads.record(&Footprint::of(&[Topic::Reference]));
     let delay = std::time::Duration::from_micros(settings.batch_delay_us);
-    let loader = loader::Batch::loader(db.clone(), scope.visibility.clone(), delay);
+    let loader = loader::Batch::loader(db.clone(), scope.visibility.clone(), reads.clone(), delay);
     Ok((
-        request.data(scope).data(loader).data(executed.clone()),
+        request
+            .data(scope)
+            .data(loader)
+            .data(reads)
+            .data(executed.clone()),
         executed,
     ))
 }

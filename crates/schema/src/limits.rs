@@ -69,9 +69,19 @@ pub fn limit_error(limit: &str, max: usize, found: Option<usize>) -> ServerError
 pub struct Executed {
     executed: Arc<AtomicBool>,
     read_only: Arc<AtomicBool>,
+    reads: crate::context::Reads,
 }
 
 impl Executed {
+    /// What the request's resolvers read, as far as they said.
+    pub fn reads(&self) -> concord_persistence::footprint::Footprint {
+        self.reads.footprint()
+    }
+
+    pub(crate) fn reads_handle(&self) -> crate::context::Reads {
+        self.reads.clone()
+    }
+
     pub fn get(&self) -> bool {
         self.executed.load(Ordering::Relaxed)
     }

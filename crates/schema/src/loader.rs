@@ -11,17 +11,21 @@ use concord_persistence::entity::{
     category, national_item, operating_procedure, region, service_guide, service_matter, standard,
     zone,
 };
+use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, GuideKey, Visibility};
 use concord_persistence::{DatabaseConnection, StoreError};
+
+use crate::context::Reads;
 
 /// Yields before a batch is taken: each lets the resolver add up to one
 /// chunk (32 items) of a list, so 64 cover a list of 2,048 on one level.
 const SETTLE_YIELDS: usize = 64;
 
-/// Loads rows by key for one request.
+/// Loads rows by key for one request, recording what it read.
 pub struct Batch {
     db: DatabaseConnection,
     visibility: Visibility,
+    reads: Reads,
 }
 
 impl Batch {
@@ -38,18 +42,37 @@ impl Batch {
     pub fn loader(
         db: DatabaseConnection,
         visibility: Visibility,
+        reads: Reads,
         delay: Duration,
     ) -> DataLoader<Batch> {
-        DataLoader::new(Batch { db, visibility }, |batch| {
-            tokio::spawn(async move {
-                for _ in 0..SETTLE_YIELDS {
-                    tokio::task::yield_now().await;
-                }
-                batch.await;
-            })
-        })
+        DataLoader::new(
+            Batch {
+                db,
+                visibility,
+                reads,
+            },
+            |batch| {
+                tokio::spawn(async move {
+                    for _ in 0..SETTLE_YIELDS {
+                        tokio::task::yield_now().await;
+                    }
+                    batch.await;
+                })
+            },
+        )
         .delay(delay)
     }
+
+    /// The database, once `footprint` is recorded as read.
+    fn reading(&self, footprint: Footprint) -> &DatabaseConnection {
+        self.reads.record(&footprint);
+        &self.db
+    }
+}
+
+/// Guides or procedures of the regions in `keys`.
+fn regional<'a>(topic: Topic, keys: impl IntoIterator<Item = &'a GuideKey>) -> Footprint {
+    Footprint::default().in_regions(topic, keys.into_iter().map(|key| key.0.as_str()))
 }
 
 /// Loader errors are shared between every field that waited on the batch.
@@ -117,32 +140,44 @@ fn strings<K>(keys: &[K], f: impl Fn(&K) -> &String) -> Vec<String> {
 by_key!(
     RegionKey,
     region::Model,
-    |this, keys| queries::regions_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |this, keys| queries::regions_by_codes(
+        this.reading(Footprint::of(&[Topic::Reference])),
+        &strings(keys, |k| &k.0)
+    ),
     |row| RegionKey(row.code.clone())
 );
 by_key!(
     ZoneKey,
     zone::Model,
-    |this, keys| queries::zones_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |this, keys| queries::zones_by_codes(
+        this.reading(Footprint::of(&[Topic::Reference])),
+        &strings(keys, |k| &k.0)
+    ),
     |row| ZoneKey(row.code.clone())
 );
 by_key!(
     CategoryKey,
     category::Model,
-    |this, keys| queries::categories_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |this, keys| queries::categories_by_codes(
+        this.reading(Footprint::of(&[Topic::Reference])),
+        &strings(keys, |k| &k.0)
+    ),
     |row| CategoryKey(row.code.clone())
 );
 by_key!(
     MatterKey,
     service_matter::Model,
-    |this, keys| queries::matters_by_codes(&this.db, &strings(keys, |k| &k.0)),
+    |this, keys| queries::matters_by_codes(
+        this.reading(Footprint::of(&[Topic::Catalogue])),
+        &strings(keys, |k| &k.0)
+    ),
     |row| MatterKey(row.code.clone())
 );
 by_key!(
     ItemKey,
     national_item::Model,
     |this, keys| queries::national_items_by_keys(
-        &this.db,
+        this.reading(Footprint::of(&[Topic::Catalogue])),
         &keys.iter().map(|k| (k.0, k.1)).collect::<Vec<_>>()
     ),
     |row| ItemKey(row.edition, row.number)
@@ -151,7 +186,7 @@ by_key!(
     GuideLoadKey,
     service_guide::Model,
     |this, keys| queries::guides_by_keys(
-        &this.db,
+        this.reading(regional(Topic::Guide, keys.iter().map(|k| &k.0))),
         &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
         &this.visibility
     ),
@@ -161,7 +196,7 @@ by_key!(
     ProcedureKey,
     operating_procedure::Model,
     |this, keys| queries::procedures_by_keys(
-        &this.db,
+        this.reading(regional(Topic::Procedure, keys.iter().map(|k| &k.0))),
         &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>()
     ),
     |row| ProcedureKey((row.region_code.clone(), row.matter_code.clone()))
@@ -175,9 +210,12 @@ impl Loader<StandardKey> for Batch {
         &self,
         keys: &[StandardKey],
     ) -> Result<HashMap<StandardKey, standard::Model>, LoadError> {
-        let rows = queries::standards_by_codes(&self.db, &strings(keys, |k| &k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::standards_by_codes(
+            self.reading(Footprint::of(&[Topic::Standard])),
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(rows
             .into_iter()
             .filter(|row| visible_standard(&self.visibility, row))
@@ -223,9 +261,12 @@ impl Loader<ZonesOfRegion> for Batch {
         &self,
         keys: &[ZonesOfRegion],
     ) -> Result<HashMap<ZonesOfRegion, Vec<String>>, LoadError> {
-        let rows = queries::zones_of_regions(&self.db, &strings(keys, |k| &k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::zones_of_regions(
+            self.reading(Footprint::of(&[Topic::Reference])),
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(grouped(
             keys,
             rows.into_iter()
@@ -242,9 +283,12 @@ impl Loader<MembersOfZone> for Batch {
         &self,
         keys: &[MembersOfZone],
     ) -> Result<HashMap<MembersOfZone, Vec<String>>, LoadError> {
-        let rows = queries::members_of_zones(&self.db, &strings(keys, |k| &k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::members_of_zones(
+            self.reading(Footprint::of(&[Topic::Reference])),
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(grouped(
             keys,
             rows.into_iter()
@@ -261,9 +305,13 @@ impl Loader<StandardsOfMatter> for Batch {
         &self,
         keys: &[StandardsOfMatter],
     ) -> Result<HashMap<StandardsOfMatter, Vec<String>>, LoadError> {
-        let rows = queries::standard_links(&self.db, &[], &strings(keys, |k| &k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::standard_links(
+            self.reading(Footprint::of(&[Topic::Standard, Topic::Catalogue])),
+            &[],
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(grouped(
             keys,
             rows.into_iter()
@@ -280,9 +328,13 @@ impl Loader<MattersOfStandard> for Batch {
         &self,
         keys: &[MattersOfStandard],
     ) -> Result<HashMap<MattersOfStandard, Vec<String>>, LoadError> {
-        let rows = queries::standard_links(&self.db, &strings(keys, |k| &k.0), &[])
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::standard_links(
+            self.reading(Footprint::of(&[Topic::Standard, Topic::Catalogue])),
+            &strings(keys, |k| &k.0),
+            &[],
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(grouped(
             keys,
             rows.into_iter()
@@ -299,9 +351,12 @@ impl Loader<SupersededBy> for Batch {
         &self,
         keys: &[SupersededBy],
     ) -> Result<HashMap<SupersededBy, Vec<standard::Model>>, LoadError> {
-        let rows = queries::superseding(&self.db, &strings(keys, |k| &k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::superseding(
+            self.reading(Footprint::of(&[Topic::Standard])),
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(grouped(
             keys,
             rows.into_iter()
@@ -333,7 +388,12 @@ impl Loader<RevisionsOf> for Batch {
                 .filter(|k| k.0 == kind)
                 .map(|k| k.1.clone())
                 .collect();
-            let rows = queries::revisions(&self.db, kind, &wanted)
+            let topic = match kind {
+                "GUIDE" => Footprint::of(&[Topic::Guide]),
+                "STANDARD" => Footprint::of(&[Topic::Standard]),
+                _ => Footprint::everything(),
+            };
+            let rows = queries::revisions(self.reading(topic), kind, &wanted)
                 .await
                 .map_err(Arc::new)?;
             pairs.extend(
@@ -357,9 +417,12 @@ impl Loader<AdoptionsOf> for Batch {
         &self,
         keys: &[AdoptionsOf],
     ) -> Result<HashMap<AdoptionsOf, Self::Value>, LoadError> {
-        let rows = queries::adoptions(&self.db, &strings(keys, |k| &k.0))
-            .await
-            .map_err(Arc::new)?;
+        let rows = queries::adoptions(
+            self.reading(Footprint::of(&[Topic::Collaboration])),
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
         Ok(grouped(
             keys,
             rows.into_iter()

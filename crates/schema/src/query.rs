@@ -3,10 +3,11 @@
 
 use async_graphql::{Context, InputObject, Object};
 use concord_domain::{CategoryCode, MatterCode, RegionCode, StandardCode, ZoneCode};
+use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, GuideFilter, MatterFilter, PageRequest, StandardFilter};
 
 use crate::alignment::AlignmentQuery;
-use crate::context::{db, visibility};
+use crate::context::{reading, visibility};
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{
     GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
@@ -126,7 +127,9 @@ pub struct CatalogueQuery;
 impl CatalogueQuery {
     /// Every provincial-level division, by code.
     async fn regions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
-        let rows = queries::regions(db(ctx).or_api()?).await.or_api()?;
+        let rows = queries::regions(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
+            .await
+            .or_api()?;
         Ok(rows.into_iter().map(Region).collect())
     }
 
@@ -137,30 +140,40 @@ impl CatalogueQuery {
         code: String,
     ) -> async_graphql::Result<Option<Region>> {
         let code: RegionCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::regions_by_codes(db(ctx).or_api()?, &[code.into()])
-            .await
-            .or_api()?;
+        let rows = queries::regions_by_codes(
+            reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?,
+            &[code.into()],
+        )
+        .await
+        .or_api()?;
         Ok(rows.into_iter().next().map(Region))
     }
 
     /// Every regional collaboration zone.
     async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Zone>> {
-        let rows = queries::zones(db(ctx).or_api()?).await.or_api()?;
+        let rows = queries::zones(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
+            .await
+            .or_api()?;
         Ok(rows.into_iter().map(Zone).collect())
     }
 
     /// One zone by its code, e.g. `YRD`.
     async fn zone(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Option<Zone>> {
         let code: ZoneCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::zones_by_codes(db(ctx).or_api()?, &[code.into()])
-            .await
-            .or_api()?;
+        let rows = queries::zones_by_codes(
+            reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?,
+            &[code.into()],
+        )
+        .await
+        .or_api()?;
         Ok(rows.into_iter().next().map(Zone))
     }
 
     /// Every HR&SS service category.
     async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        let rows = queries::categories(db(ctx).or_api()?).await.or_api()?;
+        let rows = queries::categories(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
+            .await
+            .or_api()?;
         Ok(rows.into_iter().map(Category).collect())
     }
 
@@ -169,7 +182,9 @@ impl CatalogueQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<NationalEdition>> {
-        let rows = queries::editions(db(ctx).or_api()?).await.or_api()?;
+        let rows = queries::editions(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
+            .await
+            .or_api()?;
         Ok(rows.into_iter().map(NationalEdition).collect())
     }
 
@@ -179,9 +194,12 @@ impl CatalogueQuery {
         ctx: &Context<'_>,
         edition: Option<i32>,
     ) -> async_graphql::Result<Vec<NationalItem>> {
-        let rows = queries::national_items(db(ctx).or_api()?, edition)
-            .await
-            .or_api()?;
+        let rows = queries::national_items(
+            reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?,
+            edition,
+        )
+        .await
+        .or_api()?;
         Ok(rows.into_iter().map(NationalItem).collect())
     }
 
@@ -192,9 +210,12 @@ impl CatalogueQuery {
         edition: i32,
         number: i32,
     ) -> async_graphql::Result<Option<NationalItem>> {
-        let rows = queries::national_items_by_keys(db(ctx).or_api()?, &[(edition, number)])
-            .await
-            .or_api()?;
+        let rows = queries::national_items_by_keys(
+            reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?,
+            &[(edition, number)],
+        )
+        .await
+        .or_api()?;
         Ok(rows.into_iter().next().map(NationalItem))
     }
 
@@ -224,9 +245,13 @@ impl CatalogueQuery {
             national_number: filter.national_number,
             text: filter.text,
         };
-        let page = queries::matters(db(ctx).or_api()?, &filter, request)
-            .await
-            .or_api()?;
+        let page = queries::matters(
+            reading(ctx, &Footprint::of(&[Topic::Catalogue, Topic::Standard])).or_api()?,
+            &filter,
+            request,
+        )
+        .await
+        .or_api()?;
         Ok(connection(page, has_previous, |row| encode(&[&row.code])))
     }
 
@@ -237,9 +262,12 @@ impl CatalogueQuery {
         code: String,
     ) -> async_graphql::Result<Option<ServiceMatter>> {
         let code: MatterCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::matters_by_codes(db(ctx).or_api()?, &[code.into()])
-            .await
-            .or_api()?;
+        let rows = queries::matters_by_codes(
+            reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?,
+            &[code.into()],
+        )
+        .await
+        .or_api()?;
         Ok(rows.into_iter().next().map(ServiceMatter))
     }
 
@@ -275,7 +303,7 @@ impl CatalogueQuery {
             text: filter.text,
         };
         let page = queries::standards(
-            db(ctx).or_api()?,
+            reading(ctx, &Footprint::of(&[Topic::Standard, Topic::Catalogue])).or_api()?,
             &filter,
             visibility(ctx).or_api()?,
             request,
@@ -292,9 +320,12 @@ impl CatalogueQuery {
         code: String,
     ) -> async_graphql::Result<Option<Standard>> {
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::standards_by_codes(db(ctx).or_api()?, &[code.into()])
-            .await
-            .or_api()?;
+        let rows = queries::standards_by_codes(
+            reading(ctx, &Footprint::of(&[Topic::Standard])).or_api()?,
+            &[code.into()],
+        )
+        .await
+        .or_api()?;
         let visibility = visibility(ctx).or_api()?;
         Ok(rows
             .into_iter()
@@ -311,8 +342,9 @@ impl CatalogueQuery {
     ) -> async_graphql::Result<Option<ServiceGuide>> {
         let region: RegionCode = parse_arg("region", &region).or_api()?;
         let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+        let read = Footprint::default().in_regions(Topic::Guide, [region.as_str()]);
         let rows = queries::guides_by_keys(
-            db(ctx).or_api()?,
+            reading(ctx, &read).or_api()?,
             &[(region.into(), matter.into())],
             visibility(ctx).or_api()?,
         )
@@ -343,7 +375,7 @@ impl CatalogueQuery {
                 .or_api()?,
         };
         let has_previous = request.after.is_some();
-        let db = db(ctx).or_api()?;
+        let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue])).or_api()?;
         let regions = match optional::<ZoneCode, _>("filter.zone", filter.zone.as_ref()).or_api()? {
             Some(zone) => Some(
                 queries::members_of_zones(db, &[zone])
@@ -365,6 +397,14 @@ impl CatalogueQuery {
                 .status
                 .map(|s| concord_domain::GuideStatus::from(s).as_str().to_owned()),
         };
+        let read = match (&filter.region, &filter.regions) {
+            (Some(region), _) => Footprint::default().in_regions(Topic::Guide, [region.as_str()]),
+            (None, Some(members)) => {
+                Footprint::default().in_regions(Topic::Guide, members.iter().map(String::as_str))
+            }
+            (None, None) => Footprint::of(&[Topic::Guide]),
+        };
+        let db = reading(ctx, &read).or_api()?;
         let page = queries::guides(db, &filter, visibility(ctx).or_api()?, request)
             .await
             .or_api()?;
@@ -427,9 +467,13 @@ impl CatalogueQuery {
             target_key: filter.target_key,
             subject: filter.subject,
         };
-        let page = queries::audit_log(db(ctx).or_api()?, &filter, request)
-            .await
-            .or_api()?;
+        let page = queries::audit_log(
+            reading(ctx, &Footprint::of(&[Topic::Audit])).or_api()?,
+            &filter,
+            request,
+        )
+        .await
+        .or_api()?;
         Ok(connection(page, has_previous, |row| {
             encode(&[&row.id.to_string()])
         }))
@@ -462,7 +506,7 @@ impl CatalogueQuery {
                 .or_api()?,
         };
         let has_previous = request.after.is_some();
-        let db = db(ctx).or_api()?;
+        let db = reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?;
         let mut regions = optional::<RegionCode, _>("filter.region", filter.region.as_ref())
             .or_api()?
             .map(|region| vec![region]);
@@ -493,7 +537,14 @@ impl CatalogueQuery {
             matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
             period,
         };
-        let page = queries::evaluations(db, &filter, request).await.or_api()?;
+        let read = match &filter.regions {
+            Some(regions) => Footprint::default()
+                .in_regions(Topic::Evaluation, regions.iter().map(String::as_str)),
+            None => Footprint::of(&[Topic::Evaluation]),
+        };
+        let page = queries::evaluations(reading(ctx, &read).or_api()?, &filter, request)
+            .await
+            .or_api()?;
         Ok(connection(page, has_previous, |row| {
             encode(&[&row.region_code, &row.matter_code, &row.period])
         }))

@@ -2,10 +2,11 @@
 
 use async_graphql::{Context, Json, Object, SimpleObject};
 use concord_persistence::entity::{change_log, sync_peer};
+use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, PageRequest};
 use serde_json::Value;
 
-use crate::context::{RequestScope, db};
+use crate::context::{RequestScope, reading};
 use crate::error::{ApiError, OrApiError};
 use crate::pagination::{Paged, connection, decode, encode, wants_total};
 
@@ -136,7 +137,7 @@ impl SyncQuery {
             .transpose()
             .or_api()?;
         let page = concord_persistence::changes::feed(
-            db(ctx).or_api()?,
+            reading(ctx, &Footprint::of(&[Topic::ChangeLog])).or_api()?,
             PageRequest {
                 after,
                 first: first as u64,
@@ -156,7 +157,9 @@ impl SyncQuery {
     /// lag. Needs SYNC_AGENT or NATIONAL_ADMIN.
     async fn sync_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PeerStatus>> {
         check(ctx).or_api()?;
-        let rows = queries::sync_peers(db(ctx).or_api()?).await.or_api()?;
+        let rows = queries::sync_peers(reading(ctx, &Footprint::of(&[Topic::Sync])).or_api()?)
+            .await
+            .or_api()?;
         Ok(rows.into_iter().map(PeerStatus::from).collect())
     }
 }

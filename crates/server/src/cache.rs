@@ -1,12 +1,18 @@
-//! Whole query responses, kept while the data version stands.
+//! Whole query responses, kept until a commit touches what they read.
 //!
 //! Dashboards send the same few queries all day, and the data behind them
-//! changes a few times a day. Every write transaction raises the data
-//! version as it commits (`concord_persistence::version`), so a response
-//! computed at version `v` is the right answer to the same request, from
-//! the same caller, for as long as the version is still `v`. Each request
-//! reads the version (one primary-key lookup) before anything else; a new
-//! version empties the cache.
+//! changes a few times a day, a region at a time. Each answer is kept with
+//! the [`Footprint`] of what its resolvers read (kinds of rows, and the
+//! regions they belong to); the process's [`DataWatch`] tells the cache of
+//! every commit and what it touched, and the cache evicts exactly the
+//! answers whose footprint the commit meets. A sync page that changes
+//! Jiangsu's guides leaves Guangdong's region page and the Greater Bay
+//! Area's heatmap where they are.
+//!
+//! A hit costs no database round trip: the watch learns of commits by
+//! itself (see `concord_persistence::watch`). An answer computed while a
+//! commit landed is kept only when none of the commits since the request
+//! started touched what it read; otherwise it might mix two states.
 //!
 //! Only operations that are queries, ran to the end and had no errors are
 //! kept. The key is the caller (subject, role and scope: what a caller may
@@ -23,6 +29,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix_web::web::Bytes;
 use async_graphql::Request;
 use concord_auth::Principal;
+use concord_persistence::footprint::Footprint;
+use concord_persistence::watch::{Commit, CommitObserver};
+
+/// How many recent commits the cache remembers, to judge answers that were
+/// computed while those commits landed.
+const RECENT_COMMITS: usize = 1024;
 
 /// The cache of one server process.
 pub struct ResponseCache {
@@ -30,27 +42,51 @@ pub struct ResponseCache {
     inner: Mutex<Inner>,
     hits: AtomicU64,
     misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+struct Entry {
+    body: Bytes,
+    reads: Footprint,
 }
 
 #[derive(Default)]
 struct Inner {
-    version: i64,
-    entries: HashMap<String, Bytes>,
+    /// The last commit the cache has been told of.
+    seen: i64,
+    entries: HashMap<String, Entry>,
     arrival: VecDeque<String>,
     bytes: usize,
+    /// The latest commits, oldest first.
+    recent: VecDeque<Commit>,
 }
 
 impl Inner {
-    /// Moves to `version` when it is newer, forgetting everything; says
-    /// whether the cache is now at `version`.
-    fn at(&mut self, version: i64) -> bool {
-        if version > self.version {
-            *self = Inner {
-                version,
-                ..Inner::default()
-            };
+    /// Whether an answer that read `reads`, computed from a request that
+    /// started at version `since`, may be stale: a commit after `since`
+    /// touched what it read, or the commits after `since` are not all known.
+    fn outdated(&self, since: i64, reads: &Footprint) -> bool {
+        if since >= self.seen {
+            return false;
         }
-        version == self.version
+        match self.recent.front() {
+            Some(oldest) if oldest.version <= since + 1 => self
+                .recent
+                .iter()
+                .filter(|commit| commit.version > since)
+                .any(|commit| commit.touched.meets(reads)),
+            _ => true,
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        match self.entries.remove(key) {
+            Some(entry) => {
+                self.bytes -= key.len() + entry.body.len();
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -59,17 +95,23 @@ impl Inner {
 pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,
+    pub evictions: u64,
     pub bytes: usize,
 }
 
 impl ResponseCache {
-    /// A cache of at most `capacity` bytes of keys and responses.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of at most `capacity` bytes of keys and responses, that has
+    /// seen every commit up to `version`.
+    pub fn new(capacity: usize, version: i64) -> Self {
         Self {
             capacity,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                seen: version,
+                ..Inner::default()
+            }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
         }
     }
 
@@ -94,16 +136,9 @@ impl ResponseCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The response kept for `key` at `version`.
-    pub fn get(&self, version: i64, key: &str) -> Option<Bytes> {
-        let found = {
-            let mut inner = self.lock();
-            if inner.at(version) {
-                inner.entries.get(key).cloned()
-            } else {
-                None
-            }
-        };
+    /// The response kept for `key`.
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        let found = self.lock().entries.get(key).map(|entry| entry.body.clone());
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -113,26 +148,25 @@ impl ResponseCache {
         found
     }
 
-    /// Keeps `body` as the response for `key` at `version`.
-    pub fn put(&self, version: i64, key: String, body: Bytes) {
+    /// Keeps `body` as the response for `key`, computed by a request that
+    /// started at version `since` and read `reads`.
+    pub fn put(&self, key: String, body: Bytes, reads: Footprint, since: i64) {
         let size = key.len() + body.len();
         if size > self.capacity / 8 {
             return;
         }
         let mut inner = self.lock();
-        if !inner.at(version) || inner.entries.contains_key(&key) {
+        if inner.entries.contains_key(&key) || inner.outdated(since, &reads) {
             return;
         }
         inner.bytes += size;
         inner.arrival.push_back(key.clone());
-        inner.entries.insert(key, body);
+        inner.entries.insert(key, Entry { body, reads });
         while inner.bytes > self.capacity {
             let Some(oldest) = inner.arrival.pop_front() else {
                 break;
             };
-            if let Some(body) = inner.entries.remove(&oldest) {
-                inner.bytes -= oldest.len() + body.len();
-            }
+            inner.remove(&oldest);
         }
     }
 
@@ -140,52 +174,127 @@ impl ResponseCache {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
             bytes: self.lock().bytes,
+        }
+    }
+}
+
+impl CommitObserver for ResponseCache {
+    fn committed(&self, commit: &Commit) {
+        let mut inner = self.lock();
+        if commit.version <= inner.seen {
+            return;
+        }
+        let stale: Vec<String> = inner
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.reads.meets(&commit.touched))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut evicted = 0;
+        for key in &stale {
+            evicted += u64::from(inner.remove(key));
+        }
+        if evicted > 0 {
+            // Keys already gone from the map are skipped when they reach
+            // the front of the arrival queue.
+            let Inner {
+                arrival, entries, ..
+            } = &mut *inner;
+            arrival.retain(|key| entries.contains_key(key));
+        }
+        self.evictions.fetch_add(evicted, Ordering::Relaxed);
+        inner.seen = commit.version;
+        inner.recent.push_back(commit.clone());
+        if inner.recent.len() > RECENT_COMMITS {
+            inner.recent.pop_front();
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use concord_persistence::footprint::Topic;
+
     use super::*;
 
     fn body(text: &str) -> Bytes {
         Bytes::from(text.to_owned())
     }
 
+    fn guides_of(region: &str) -> Footprint {
+        Footprint::default().in_regions(Topic::Guide, [region])
+    }
+
+    fn commit(cache: &ResponseCache, version: i64, touched: Footprint) {
+        cache.committed(&Commit { version, touched });
+    }
+
     #[test]
-    fn an_entry_lives_as_long_as_its_version() {
-        let cache = ResponseCache::new(1 << 20);
-        cache.put(3, "k".into(), body("a"));
-        assert_eq!(cache.get(3, "k"), Some(body("a")));
-        assert_eq!(cache.get(3, "other"), None);
-        assert_eq!(cache.get(4, "k"), None, "a newer version empties the cache");
-        assert_eq!(cache.get(3, "k"), None, "and an older one is not served");
-        cache.put(3, "k".into(), body("stale"));
-        assert_eq!(
-            cache.get(4, "k"),
-            None,
-            "a response of an older version is not kept"
-        );
+    fn an_entry_lives_until_a_commit_touches_what_it_read() {
+        let cache = ResponseCache::new(1 << 20, 3);
+        cache.put("gd".into(), body("a"), guides_of("440000"), 3);
+        cache.put("js".into(), body("b"), guides_of("320000"), 3);
+        cache.put("all".into(), body("c"), Footprint::of(&[Topic::Guide]), 3);
+        assert_eq!(cache.get("gd"), Some(body("a")));
+        assert_eq!(cache.get("other"), None);
+        commit(&cache, 4, guides_of("320000"));
+        assert_eq!(cache.get("gd"), Some(body("a")), "another region's commit");
+        assert_eq!(cache.get("js"), None, "its own region's commit");
+        assert_eq!(cache.get("all"), None, "a read of every region's guides");
+        commit(&cache, 5, Footprint::of(&[Topic::Standard]));
+        assert_eq!(cache.get("gd"), Some(body("a")), "another topic");
+        commit(&cache, 6, Footprint::everything());
+        assert_eq!(cache.get("gd"), None);
         let stats = cache.stats();
-        assert_eq!((stats.hits, stats.misses, stats.bytes), (1, 4, 0));
+        assert_eq!(
+            (stats.hits, stats.misses, stats.evictions, stats.bytes),
+            (3, 5, 3, 0)
+        );
+    }
+
+    #[test]
+    fn an_answer_computed_across_a_commit_is_kept_only_if_the_commit_missed_it() {
+        let cache = ResponseCache::new(1 << 20, 10);
+        commit(&cache, 11, guides_of("320000"));
+        commit(&cache, 12, Footprint::of(&[Topic::Audit]));
+        cache.put("js".into(), body("stale"), guides_of("320000"), 10);
+        assert_eq!(cache.get("js"), None, "it may have read the old state");
+        cache.put("gd".into(), body("fresh"), guides_of("440000"), 10);
+        assert_eq!(cache.get("gd"), Some(body("fresh")));
+        cache.put("js".into(), body("new"), guides_of("320000"), 11);
+        assert_eq!(cache.get("js"), Some(body("new")), "started after it");
+    }
+
+    #[test]
+    fn an_answer_older_than_the_remembered_commits_is_not_kept() {
+        let cache = ResponseCache::new(1 << 20, 0);
+        for version in 1..=(RECENT_COMMITS as i64 + 5) {
+            commit(&cache, version, Footprint::of(&[Topic::Audit]));
+        }
+        cache.put("gd".into(), body("a"), guides_of("440000"), 2);
+        assert_eq!(cache.get("gd"), None);
+        cache.put("gd".into(), body("a"), guides_of("440000"), 100);
+        assert_eq!(cache.get("gd"), Some(body("a")));
     }
 
     #[test]
     fn the_oldest_entries_leave_first_and_big_ones_never_come() {
-        let cache = ResponseCache::new(80);
+        let cache = ResponseCache::new(80, 1);
         let keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let reads = || Footprint::of(&[Topic::Guide]);
         for key in keys {
-            cache.put(1, key.into(), body(&"x".repeat(9)));
+            cache.put(key.into(), body(&"x".repeat(9)), reads(), 1);
         }
         assert_eq!(cache.stats().bytes, 80);
-        assert!(keys.iter().all(|key| cache.get(1, key).is_some()));
-        cache.put(1, "i".into(), body(&"x".repeat(9)));
+        assert!(keys.iter().all(|key| cache.get(key).is_some()));
+        cache.put("i".into(), body(&"x".repeat(9)), reads(), 1);
         assert_eq!(cache.stats().bytes, 80);
-        assert_eq!(cache.get(1, "a"), None, "the first to come left");
-        assert!(cache.get(1, "b").is_some() && cache.get(1, "i").is_some());
-        cache.put(1, "j".into(), body(&"x".repeat(10)));
-        assert_eq!(cache.get(1, "j"), None, "over an eighth of the capacity");
+        assert_eq!(cache.get("a"), None, "the first to come left");
+        assert!(cache.get("b").is_some() && cache.get("i").is_some());
+        cache.put("j".into(), body(&"x".repeat(10)), reads(), 1);
+        assert_eq!(cache.get("j"), None, "over an eighth of the capacity");
         assert_eq!(cache.stats().bytes, 80);
     }
 

@@ -123,7 +123,8 @@ fn to_bytes<T: serde::Serialize>(value: &T) -> Bytes {
 /// Where a cacheable request's answer would be kept.
 struct Slot<'a> {
     cache: &'a ResponseCache,
-    version: i64,
+    /// The last commit seen when the request started.
+    since: i64,
     key: String,
 }
 
@@ -133,7 +134,7 @@ enum Lookup<'a> {
     Hit(Bytes),
     /// Nothing yet: where to keep the answer about to be computed, or `None`
     /// without a cache, for a request that must not be cached, or when the
-    /// data version cannot be read.
+    /// latest commits cannot be read.
     Miss(Option<Slot<'a>>),
 }
 
@@ -144,20 +145,18 @@ async fn look_up<'a>(state: &'a AppState, principal: &Principal, request: &Reque
     let Some(key) = ResponseCache::key(principal, request) else {
         return Lookup::Miss(None);
     };
-    let version = match concord_persistence::version::current(&state.db).await {
-        Ok(version) => version,
-        Err(error) => {
-            tracing::warn!(error = ?error, "cannot read the data version; answering uncached");
-            return Lookup::Miss(None);
-        }
-    };
-    match cache.get(version, &key) {
+    // The watch follows commits by itself; while its follower is down,
+    // this request asks the database what it missed.
+    if !state.watch.is_live()
+        && let Err(error) = state.watch.catch_up().await
+    {
+        tracing::warn!(error = ?error, "cannot read the latest commits; answering uncached");
+        return Lookup::Miss(None);
+    }
+    let since = state.watch.version();
+    match cache.get(&key) {
         Some(body) => Lookup::Hit(body),
-        None => Lookup::Miss(Some(Slot {
-            cache,
-            version,
-            key,
-        })),
+        None => Lookup::Miss(Some(Slot { cache, since, key })),
     }
 }
 
@@ -183,6 +182,14 @@ async fn execute(state: &AppState, principal: Principal, request: Request) -> (B
             None,
         )]),
     };
+    if executed.get()
+        && !executed.read_only()
+        && let Err(error) = state.watch.catch_up().await
+    {
+        // Its commits reach the cache through the watch's follower instead,
+        // within its bound.
+        tracing::warn!(error = ?error, "cannot read the commits a mutation made");
+    }
     if !executed.get() {
         // A request error has no `data` entry at all.
         let errors: Vec<Value> = response.errors.into_iter().map(error_json).collect();
@@ -193,7 +200,8 @@ async fn execute(state: &AppState, principal: Principal, request: Request) -> (B
         && executed.read_only()
         && response.errors.is_empty()
     {
-        slot.cache.put(slot.version, slot.key, body.clone());
+        slot.cache
+            .put(slot.key, body.clone(), executed.reads(), slot.since);
     }
     (body, false)
 }

@@ -2,10 +2,12 @@
 //! start a server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use concord_persistence::watch::DataWatch;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
 use concord_schema::ConcordSchema;
 
@@ -38,7 +40,8 @@ pub(crate) struct AppState {
     pub verifier: concord_auth::Verifier,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
-    pub cache: Option<ResponseCache>,
+    pub cache: Option<Arc<ResponseCache>>,
+    pub watch: Arc<DataWatch>,
     pub settings: Settings,
 }
 
@@ -93,16 +96,25 @@ impl Application {
         let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql);
         let workers = settings.server.workers;
         let shutdown = settings.server.shutdown_timeout_secs;
+        let watch = DataWatch::new(watch_connection(&options, &db).await?)
+            .await
+            .map_err(StartupError::Database)?;
         let cache = match settings.server.response_cache_mb {
             0 => None,
-            megabytes => Some(ResponseCache::new(megabytes << 20)),
+            megabytes => {
+                let cache = Arc::new(ResponseCache::new(megabytes << 20, watch.version()));
+                watch.observe(cache.clone());
+                Some(cache)
+            }
         };
+        watch.follow();
         let state = web::Data::new(AppState {
             schema,
             verifier,
             db,
             statements,
             cache,
+            watch,
             settings,
         });
         let mut server = HttpServer::new(move || {
@@ -159,6 +171,25 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The connection the data watch reads through: its own, so that its
+/// background statements are not counted as the requests', except for an
+/// in-memory SQLite database, which exists only on its one connection.
+async fn watch_connection(
+    options: &ConnectOptions,
+    db: &DatabaseConnection,
+) -> Result<DatabaseConnection, StartupError> {
+    if options.is_in_memory() {
+        return Ok(db.clone());
+    }
+    let mut own = options.clone();
+    // One connection for the follower, one to catch up with.
+    own.max_connections = 2;
+    let (watch_db, _uncounted) = concord_persistence::connect(&own)
+        .await
+        .map_err(StartupError::Database)?;
+    Ok(watch_db)
+}
+
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut body = format!(
         "# HELP concord_sql_statements_total SQL statements run since start.\n\
@@ -166,9 +197,13 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
          concord_sql_statements_total {}\n\
          # HELP concord_graphql_requests_total GraphQL operations served since start.\n\
          # TYPE concord_graphql_requests_total counter\n\
-         concord_graphql_requests_total {}\n",
+         concord_graphql_requests_total {}\n\
+         # HELP concord_data_version_seen The last commit this process has seen.\n\
+         # TYPE concord_data_version_seen gauge\n\
+         concord_data_version_seen {}\n",
         state.statements.get(),
         graphql::requests_served(),
+        state.watch.version(),
     );
     if let Some(cache) = &state.cache {
         let stats = cache.stats();
@@ -179,10 +214,13 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
              # HELP concord_response_cache_misses_total Cacheable requests the cache could not answer.\n\
              # TYPE concord_response_cache_misses_total counter\n\
              concord_response_cache_misses_total {}\n\
+             # HELP concord_response_cache_evictions_total Answers evicted because a commit touched what they read.\n\
+             # TYPE concord_response_cache_evictions_total counter\n\
+             concord_response_cache_evictions_total {}\n\
              # HELP concord_response_cache_bytes Bytes of keys and responses the cache holds.\n\
              # TYPE concord_response_cache_bytes gauge\n\
              concord_response_cache_bytes {}\n",
-            stats.hits, stats.misses, stats.bytes,
+            stats.hits, stats.misses, stats.evictions, stats.bytes,
         ));
     }
     HttpResponse::Ok()
