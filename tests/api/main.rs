@@ -8,6 +8,7 @@ mod federation;
 mod graphql_http;
 mod limits;
 mod mutations;
+mod nested_pages;
 mod policy_matrix;
 mod read_api;
 mod response_cache;

@@ -2,13 +2,16 @@
 //! look-ups by key for the DataLoaders. Every function here runs a fixed
 //! number of statements, whatever the number of rows or keys.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use concord_domain::{GuideStatus, StandardStatus};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Order, Query,
+    WindowStatement,
+};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 
 use crate::StoreError;
@@ -44,7 +47,7 @@ pub struct Page<T> {
 }
 
 /// Where a page starts and how long it is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest<K> {
     pub after: Option<K>,
     pub first: u64,
@@ -469,7 +472,7 @@ pub async fn standard_links<C: ConnectionTrait>(
 }
 
 /// What to list service guides by. Every field narrows the list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct GuideFilter {
     pub region: Option<String>,
     /// Member regions of a zone, already resolved.
@@ -553,6 +556,121 @@ pub async fn guides<C: ConnectionTrait>(
         request.count.then(|| guide_select(filter, visibility)),
     )
     .await
+}
+
+/// Whose guides a nested page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GuideParent {
+    /// A region's own guides.
+    Region,
+    /// The guides of a zone's member regions.
+    Zone,
+    /// Every region's guide for a matter.
+    Matter,
+}
+
+/// A page of guides for each of `parents` (region, zone or matter codes),
+/// in one statement however many parents there are: each parent's rows are
+/// numbered in key order by a window, and only the rows of its page are
+/// returned. Every page starts after the same cursor, as a nested Relay
+/// connection asks.
+pub async fn guide_pages<C: ConnectionTrait>(
+    conn: &C,
+    parent: GuideParent,
+    parents: &[String],
+    filter: &GuideFilter,
+    visibility: &Visibility,
+    request: &PageRequest<GuideKey>,
+) -> Result<HashMap<String, Page<service_guide::Model>>, StoreError> {
+    let region = Expr::col((service_guide::Entity, service_guide::Column::RegionCode));
+    let matter = Expr::col((service_guide::Entity, service_guide::Column::MatterCode));
+    let mut inner = guide_select(filter, visibility).into_query();
+    let owner = match parent {
+        GuideParent::Region => {
+            (service_guide::Entity, service_guide::Column::RegionCode).into_column_ref()
+        }
+        GuideParent::Matter => {
+            (service_guide::Entity, service_guide::Column::MatterCode).into_column_ref()
+        }
+        GuideParent::Zone => {
+            inner.join(
+                JoinType::InnerJoin,
+                zone_member::Entity,
+                Expr::col((zone_member::Entity, zone_member::Column::RegionCode))
+                    .equals((service_guide::Entity, service_guide::Column::RegionCode)),
+            );
+            (zone_member::Entity, zone_member::Column::ZoneCode).into_column_ref()
+        }
+    };
+    inner
+        .and_where(Expr::col(owner.clone()).is_in(parents.iter().cloned()))
+        .expr_as(Expr::col(owner.clone()), Alias::new("page_owner"));
+    let window = || WindowStatement::partition_by(owner.clone());
+    inner.expr_window_as(
+        Func::cust("ROW_NUMBER"),
+        window()
+            .order_by_expr(region.clone(), Order::Asc)
+            .order_by_expr(matter.clone(), Order::Asc)
+            .to_owned(),
+        Alias::new("page_row"),
+    );
+    // The rows up to the cursor are the first ones of each parent's order,
+    // so counting them gives where the page starts.
+    let skipped = match &request.after {
+        Some((after_region, after_matter)) => Expr::case(
+            Condition::any()
+                .add(region.clone().lt(after_region.clone()))
+                .add(
+                    Condition::all()
+                        .add(region.clone().eq(after_region.clone()))
+                        .add(matter.clone().lte(after_matter.clone())),
+                ),
+            1,
+        )
+        .finally(0)
+        .into(),
+        None => Expr::val(0),
+    };
+    inner.expr_window_as(Func::sum(skipped), window(), Alias::new("page_skipped"));
+    if request.count {
+        inner.expr_window_as(
+            Func::count(Expr::col(Asterisk)),
+            window(),
+            Alias::new("page_total"),
+        );
+    }
+    let row = Expr::col(Alias::new("page_row"));
+    let start = Expr::col(Alias::new("page_skipped"));
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("numbered"))
+        .and_where(row.clone().gt(start.clone()))
+        .and_where(row.lte(start.add(request.first as i64 + 1)))
+        .order_by(Alias::new("page_owner"), Order::Asc)
+        .order_by(Alias::new("page_row"), Order::Asc)
+        .to_owned();
+    let statement = conn.get_database_backend().build(&outer);
+    let mut pages: HashMap<String, Page<service_guide::Model>> = HashMap::new();
+    for found in conn.query_all_raw(statement).await? {
+        let owner: String = found.try_get("", "page_owner")?;
+        let total = if request.count {
+            found.try_get::<i64>("", "page_total")? as u64
+        } else {
+            0
+        };
+        let page = pages.entry(owner).or_insert_with(|| Page {
+            items: Vec::new(),
+            has_next: false,
+            total,
+        });
+        if page.items.len() as u64 == request.first {
+            page.has_next = true;
+        } else {
+            page.items
+                .push(service_guide::Model::from_query_result(&found, "")?);
+        }
+    }
+    Ok(pages)
 }
 
 /// Guides by key that `visibility` lets the caller see.

@@ -6,6 +6,7 @@
 mod alignment;
 mod context;
 mod error;
+mod guide_pages;
 mod limits;
 mod loader;
 mod mutation;

@@ -12,7 +12,9 @@ use concord_persistence::entity::{
     zone,
 };
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{self, GuideKey, Visibility};
+use concord_persistence::queries::{
+    self, GuideFilter, GuideKey, GuideParent, Page, PageRequest, Visibility,
+};
 use concord_persistence::{DatabaseConnection, StoreError};
 
 use crate::context::Reads;
@@ -68,6 +70,11 @@ impl Batch {
         self.reads.record(&footprint);
         &self.db
     }
+}
+
+/// Rows of `topic` in each of `regions`.
+fn regional_codes(topic: Topic, regions: &[String]) -> Footprint {
+    Footprint::default().in_regions(topic, regions.iter().map(String::as_str))
 }
 
 /// Guides or procedures of the regions in `keys`.
@@ -221,6 +228,70 @@ impl Loader<StandardKey> for Batch {
             .filter(|row| visible_standard(&self.visibility, row))
             .map(|row| (StandardKey(row.code.clone()), row))
             .collect())
+    }
+}
+
+/// A page of the guides of one region, zone or matter, as a nested
+/// connection asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GuidesOf {
+    pub parent: GuideParent,
+    pub code: String,
+    /// The filter and page every parent of the same field shares.
+    pub page: Arc<(GuideFilter, PageRequest<GuideKey>)>,
+}
+
+impl Loader<GuidesOf> for Batch {
+    type Value = Page<service_guide::Model>;
+    type Error = LoadError;
+
+    /// One statement for all the parents that share a filter and page,
+    /// which on one level of a query is all of them.
+    async fn load(&self, keys: &[GuidesOf]) -> Result<HashMap<GuidesOf, Self::Value>, LoadError> {
+        let mut groups: HashMap<(GuideParent, &Arc<_>), Vec<String>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.parent, &key.page))
+                .or_default()
+                .push(key.code.clone());
+        }
+        let mut found = HashMap::new();
+        for ((parent, page), codes) in groups {
+            let (filter, request) = page.as_ref();
+            let mut read = match parent {
+                GuideParent::Region => regional_codes(Topic::Guide, &codes),
+                // A zone's resolver records its members' guides itself.
+                GuideParent::Zone => Footprint::of(&[Topic::Reference]),
+                GuideParent::Matter => Footprint::of(&[Topic::Guide]),
+            };
+            if filter.category.is_some() {
+                read.add(Topic::Catalogue);
+            }
+            let mut pages = queries::guide_pages(
+                self.reading(read),
+                parent,
+                &codes,
+                filter,
+                &self.visibility,
+                request,
+            )
+            .await
+            .map_err(Arc::new)?;
+            for code in codes {
+                let rows = pages.remove(&code).unwrap_or(Page {
+                    items: Vec::new(),
+                    has_next: false,
+                    total: 0,
+                });
+                let key = GuidesOf {
+                    parent,
+                    code,
+                    page: Arc::clone(page),
+                };
+                found.insert(key, rows);
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -49,6 +49,18 @@ pub fn cost(first: Option<i32>, child_complexity: usize) -> usize {
     first.max(1) * child_complexity + 1
 }
 
+/// What one guide of a nested page costs for the complexity limit: about
+/// a guide with its matter, materials and procedure steps.
+const NESTED_GUIDE_COST: usize = 20;
+
+/// The cost of a nested guide page. Its selection's own cost cannot be
+/// used: the macro that declares owned-row objects hides async-graphql's
+/// `child_complexity` from their fields. Pages nested in pages still
+/// multiply, since the outer page counts this cost per node.
+pub fn nested_cost(first: Option<i32>) -> usize {
+    cost(first, NESTED_GUIDE_COST)
+}
+
 const VERSION: &str = "v1:";
 
 /// Makes an opaque cursor from a row's key parts.

@@ -8,7 +8,8 @@ use concord_persistence::queries::{self, GuideFilter, MatterFilter, PageRequest,
 
 use crate::alignment::AlignmentQuery;
 use crate::context::{reading, visibility};
-use crate::error::{ApiError, OrApiError, parse_arg};
+use crate::error::{ApiError, OrApiError, optional, parse_arg};
+use crate::guide_pages::guide_cursor;
 use crate::loader::{
     GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
 };
@@ -99,15 +100,6 @@ pub struct GuideFilterInput {
     category: Option<String>,
     /// Only guides in this status.
     status: Option<GuideStatus>,
-}
-
-fn optional<T, E>(field: &str, raw: Option<&String>) -> Result<Option<String>, ApiError>
-where
-    T: for<'a> TryFrom<&'a str, Error = E> + Into<String>,
-    E: ToString,
-{
-    raw.map(|raw| parse_arg::<T, E>(field, raw).map(Into::into))
-        .transpose()
 }
 
 fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
@@ -368,11 +360,7 @@ impl CatalogueQuery {
         let request = PageRequest {
             first: page_size(first).or_api()?,
             count: wants_total(ctx),
-            after: after
-                .as_ref()
-                .map(|cursor| decode(cursor, 2).map(|mut parts| (parts.remove(0), parts.remove(0))))
-                .transpose()
-                .or_api()?,
+            after: guide_cursor(after.as_ref()).or_api()?,
         };
         let has_previous = request.after.is_some();
         let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue])).or_api()?;

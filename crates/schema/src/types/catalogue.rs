@@ -1,8 +1,11 @@
 use async_graphql::Context;
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
+use concord_persistence::queries::GuideParent;
 
-use super::{Standard, load_many, load_one, owned_object};
+use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
+use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
+use crate::pagination::Paged;
 
 /// A service area of HR&SS, such as social insurance.
 pub struct Category(pub category::Model);
@@ -189,6 +192,19 @@ impl From<service_matter::Model> for ServiceMatter {
 owned_object! {
     /// A service matter of the HR&SS matter list (事项清单).
     impl ServiceMatter {
+        /// Every region's guide for this matter, by region code.
+        #[graphql(complexity = "crate::pagination::nested_cost(first)")]
+        async fn guides(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<GuidePageFilterInput>,
+            #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
+            first: Option<i32>,
+            #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+        ) -> async_graphql::Result<Paged<ServiceGuide>> {
+            guides_of(ctx, GuideParent::Matter, &self.0.code, filter, first, after).await
+        }
+
         /// Matter code, e.g. `SI-PENSION-TRANSFER`.
         async fn code(&self) -> &str {
             &self.0.code

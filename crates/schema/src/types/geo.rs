@@ -1,9 +1,13 @@
 use async_graphql::Context;
 use concord_persistence::entity::{region, zone};
 
-use super::{RegionKind, load_many, load_one, owned_object};
+use concord_persistence::queries::GuideParent;
+
+use super::{RegionKind, ServiceGuide, load_many, load_one, owned_object};
 use crate::error::OrApiError;
+use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
+use crate::pagination::Paged;
 
 /// A provincial-level division of China (GB/T 2260).
 pub struct Region(pub region::Model);
@@ -67,6 +71,19 @@ owned_object! {
             let codes = load_one::<_, Vec<String>>(ctx, ZonesOfRegion(self.0.code.clone())).await?;
             load_many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await
         }
+
+        /// This region's guides, by matter code. Drafts appear only to those who may edit them.
+        #[graphql(complexity = "crate::pagination::nested_cost(first)")]
+        async fn guides(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<GuidePageFilterInput>,
+            #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
+            first: Option<i32>,
+            #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+        ) -> async_graphql::Result<Paged<ServiceGuide>> {
+            guides_of(ctx, GuideParent::Region, &self.0.code, filter, first, after).await
+        }
     }
 }
 
@@ -101,6 +118,19 @@ owned_object! {
         async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
             let codes = load_one::<_, Vec<String>>(ctx, MembersOfZone(self.0.code.clone())).await?;
             load_many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await
+        }
+
+        /// The guides of this zone's members, by region then matter code.
+        #[graphql(complexity = "crate::pagination::nested_cost(first)")]
+        async fn guides(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<GuidePageFilterInput>,
+            #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
+            first: Option<i32>,
+            #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+        ) -> async_graphql::Result<Paged<ServiceGuide>> {
+            guides_of(ctx, GuideParent::Zone, &self.0.code, filter, first, after).await
         }
     }
 }

@@ -1,0 +1,84 @@
+//! Guides as a nested connection of a region, a zone or a matter, loaded
+//! for every parent on a level with one statement.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, InputObject};
+use concord_domain::{CategoryCode, MatterCode};
+use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries::{GuideFilter, GuideKey, GuideParent, Page, PageRequest};
+
+use crate::context::reading;
+use crate::error::{ApiError, OrApiError, optional};
+use crate::loader::{GuidesOf, MembersOfZone};
+use crate::pagination::{Paged, connection, decode, encode, page_size, wants_total};
+use crate::types::{GuideStatus, ServiceGuide, load_one};
+
+/// How to narrow a region's, zone's or matter's guides.
+#[derive(InputObject, Default)]
+pub struct GuidePageFilterInput {
+    /// Only guides for this matter.
+    matter: Option<String>,
+    /// Only guides for matters of this category.
+    category: Option<String>,
+    /// Only guides in this status.
+    status: Option<GuideStatus>,
+}
+
+/// Reads a guide cursor (region, then matter).
+pub fn guide_cursor(after: Option<&String>) -> Result<Option<GuideKey>, ApiError> {
+    after
+        .map(|cursor| decode(cursor, 2).map(|mut parts| (parts.remove(0), parts.remove(0))))
+        .transpose()
+}
+
+/// The page of `code`'s guides that the field's arguments ask for.
+pub async fn guides_of(
+    ctx: &Context<'_>,
+    parent: GuideParent,
+    code: &str,
+    filter: Option<GuidePageFilterInput>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<Paged<ServiceGuide>> {
+    let filter = filter.unwrap_or_default();
+    let request = PageRequest {
+        first: page_size(first).or_api()?,
+        count: wants_total(ctx),
+        after: guide_cursor(after.as_ref()).or_api()?,
+    };
+    let filter = GuideFilter {
+        matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
+        category: optional::<CategoryCode, _>("filter.category", filter.category.as_ref())
+            .or_api()?,
+        status: filter
+            .status
+            .map(|s| concord_domain::GuideStatus::from(s).as_str().to_owned()),
+        ..GuideFilter::default()
+    };
+    if parent == GuideParent::Zone {
+        // A zone's page changes with its members' guides and no others.
+        let members = load_one::<_, Vec<String>>(ctx, MembersOfZone(code.to_owned()))
+            .await?
+            .unwrap_or_default();
+        reading(
+            ctx,
+            &Footprint::default().in_regions(Topic::Guide, members.iter().map(String::as_str)),
+        )
+        .or_api()?;
+    }
+    let has_previous = request.after.is_some();
+    let key = GuidesOf {
+        parent,
+        code: code.to_owned(),
+        page: Arc::new((filter, request)),
+    };
+    let page = load_one::<_, Page<_>>(ctx, key).await?.unwrap_or(Page {
+        items: Vec::new(),
+        has_next: false,
+        total: 0,
+    });
+    Ok(connection(page, has_previous, |row| {
+        encode(&[&row.region_code, &row.matter_code])
+    }))
+}
