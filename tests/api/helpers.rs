@@ -111,14 +111,9 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Settings),
     ) -> Option<Self> {
-        init_tracing();
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut settings = Settings::default();
-        settings.server.bind = "127.0.0.1:0".into();
-        settings.server.workers = 1;
-        settings.auth.jwt_secret = Some(secrecy::SecretString::from(TEST_SECRET));
         let mut postgres = None;
-        settings.database.url = match backend {
+        let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("concord.db").display()),
             Backend::Postgres => {
                 let admin = std::env::var("CONCORD_TEST_POSTGRES_URL").ok()?;
@@ -129,18 +124,41 @@ impl TestApp {
                 url
             }
         };
+        let mut app = Self::start(url, dir, configure).await;
+        app.postgres = postgres;
+        Some(app)
+    }
+
+    /// Starts a second server process's worth of app on this app's
+    /// database, as a second `concord serve` behind a load balancer would run.
+    pub async fn beside(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start(self.database_url.clone(), dir, configure).await
+    }
+
+    async fn start(
+        url: String,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        init_tracing();
+        let mut settings = Settings::default();
+        settings.server.bind = "127.0.0.1:0".into();
+        settings.server.workers = 1;
+        settings.auth.jwt_secret = Some(secrecy::SecretString::from(TEST_SECRET));
+        settings.database.url = url;
         configure(&mut settings);
         let database_url = settings.database.url.clone();
         let app = Application::build(settings).await.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        Some(Self {
+        Self {
             address,
             database_url,
             client: reqwest::Client::new(),
             _dir: dir,
-            postgres,
-        })
+            postgres: None,
+        }
     }
 
     /// Sends a query with variables and returns the whole JSON answer.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod alignment;
 mod federation;
+mod freshness;
 mod graphql_http;
 mod limits;
 mod mutations;
