@@ -21,7 +21,7 @@ use concord_persistence::DatabaseConnection;
 use concord_persistence::footprint::{Footprint, Topic};
 
 pub use context::RequestScope;
-pub use limits::{Executed, Limits, limit_error};
+pub use limits::{Executed, Limits, limit_error, run};
 pub use mutation::Mutation;
 pub use query::Query;
 
@@ -63,7 +63,6 @@ pub fn build_schema(
         .data(db)
         .data(node)
         .enable_federation()
-        .extension(limits::LimitsExtension(settings.limits.clone()))
         .limit_complexity(settings.limits.max_complexity)
         .limit_recursive_depth(64);
     if !settings.introspection {

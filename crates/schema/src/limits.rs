@@ -7,12 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-    NextRequest, NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{Request, Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Request, Response, ServerError};
 
 /// The limits a request must keep. Defaults follow the ranges that GraphQL
 /// Armor and Apollo Router ship with.
@@ -244,17 +240,6 @@ fn walk(
     deepest
 }
 
-/// The extension that enforces [`Limits`] and gives every error a code.
-pub struct LimitsExtension(pub Limits);
-
-impl ExtensionFactory for LimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Enforcer(self.0.clone()))
-    }
-}
-
-struct Enforcer(Limits);
-
 /// Gives every error a code: request errors that async-graphql raised itself
 /// (unparsable, invalid, bad variables) are the client's, so BAD_USER_INPUT.
 fn ensure_codes(response: &mut Response) {
@@ -266,86 +251,80 @@ fn ensure_codes(response: &mut Response) {
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for Enforcer {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        ensure_codes(&mut response);
-        response
-    }
+/// A request refused before it ran.
+fn refused(error: ServerError) -> Response {
+    let mut response = Response::from_errors(vec![error]);
+    ensure_codes(&mut response);
+    response
+}
 
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let tokens = count_tokens(&request.query);
-        if tokens > self.0.max_tokens {
-            return Err(limit_error("tokens", self.0.max_tokens, Some(tokens)));
+/// Runs `request` on `schema` within `limits`, recording in `executed`
+/// whether it reached execution and whether it holds queries only.
+///
+/// The checks run here, around the schema, rather than in an async-graphql
+/// extension: with any extension installed, async-graphql wraps every
+/// resolved field in the extension chain and looks its type up by name,
+/// which cost more than the fields of a large page themselves.
+pub async fn run<Q, M, S>(
+    schema: &async_graphql::Schema<Q, M, S>,
+    limits: &Limits,
+    mut request: Request,
+    executed: &Executed,
+) -> Response
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
+{
+    let tokens = count_tokens(&request.query);
+    if tokens > limits.max_tokens {
+        return refused(limit_error("tokens", limits.max_tokens, Some(tokens)));
+    }
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => return refused(error),
+    };
+    let shape = measure(document);
+    let checks = [
+        ("depth", shape.depth, limits.max_depth),
+        ("aliases", shape.aliases, limits.max_aliases),
+        ("directives", shape.directives, limits.max_directives),
+    ];
+    for (limit, found, max) in checks {
+        if found > max {
+            return refused(limit_error(limit, max, Some(found)));
         }
-        next.run(ctx, request).await
     }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let shape = measure(&document);
-        let checks = [
-            ("depth", shape.depth, self.0.max_depth),
-            ("aliases", shape.aliases, self.0.max_aliases),
-            ("directives", shape.directives, self.0.max_directives),
-        ];
-        for (limit, found, max) in checks {
-            if found > max {
-                return Err(limit_error(limit, max, Some(found)));
+    let queries_only = document
+        .operations
+        .iter()
+        .all(|(_, operation)| operation.node.ty == OperationType::Query);
+    executed.read_only.store(queries_only, Ordering::Relaxed);
+    // Until the answer says otherwise, it ran: a request cut off by the
+    // timeout was executing.
+    executed.executed.store(true, Ordering::Relaxed);
+    let mut response = schema.execute(request).await;
+    // Every error of a field carries its path; an answer with no data whose
+    // errors have none was refused before it ran (invalid, bad variables).
+    let ran = !(response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty()));
+    executed.executed.store(ran, Ordering::Relaxed);
+    if !ran {
+        for error in &mut response.errors {
+            match error.message.as_str() {
+                "Query is too complex." => {
+                    *error = limit_error("complexity", limits.max_complexity, None)
+                }
+                "Query is nested too deep." => {
+                    *error = limit_error("depth", limits.max_depth, None)
+                }
+                _ => {}
             }
         }
-        if let Some(executed) = ctx.data_opt::<Executed>() {
-            let queries_only = document
-                .operations
-                .iter()
-                .all(|(_, operation)| operation.node.ty == OperationType::Query);
-            executed.read_only.store(queries_only, Ordering::Relaxed);
-        }
-        Ok(document)
     }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| match error.message.as_str() {
-                    "Query is too complex." => {
-                        limit_error("complexity", self.0.max_complexity, None)
-                    }
-                    "Query is nested too deep." => limit_error("depth", self.0.max_depth, None),
-                    _ => error,
-                })
-                .collect()
-        })
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(executed) = ctx.data_opt::<Executed>() {
-            executed.executed.store(true, Ordering::Relaxed);
-        }
-        next.run(ctx, operation_name).await
-    }
+    ensure_codes(&mut response);
+    response
 }
 
 #[cfg(test)]

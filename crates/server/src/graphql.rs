@@ -174,7 +174,13 @@ async fn execute(state: &AppState, principal: Principal, request: Request) -> (B
             Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), false),
         };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
-    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+    let run = concord_schema::run(
+        &state.schema,
+        &state.settings.graphql.limits,
+        request,
+        &executed,
+    );
+    let response = match tokio::time::timeout(timeout, run).await {
         Ok(response) => response,
         Err(_) => Response::from_errors(vec![concord_schema::limit_error(
             "timeout_ms",
