@@ -37,7 +37,10 @@ pub struct SchemaSettings {
     pub introspection: bool,
     /// "Did you mean" hints in validation errors; they reveal field names.
     pub suggestions: bool,
-    /// How long, in microseconds, a batch loader waits for more keys.
+    /// How long, in microseconds, a batch loader waits for more keys once
+    /// the request has stopped adding them. 0 (the default) takes the batch
+    /// at once: the loader's yields already gather every key a level adds,
+    /// and any wait is added to the latency of every level of a query.
     pub batch_delay_us: u64,
 }
 
@@ -47,7 +50,7 @@ impl Default for SchemaSettings {
             limits: Limits::default(),
             introspection: true,
             suggestions: true,
-            batch_delay_us: 2_000,
+            batch_delay_us: 0,
         }
     }
 }
