@@ -530,3 +530,72 @@ async fn zone_matrix_statements_are_bounded_sqlite() {
 async fn zone_matrix_statements_are_bounded_postgres() {
     zone_matrix_statements(Backend::Postgres).await;
 }
+
+/// With the response cache off, a zone's matrix is still kept between
+/// requests, and a member's new guide reaches it at once.
+async fn zone_matrix_is_kept_until_a_member_changes(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.server.response_cache_mb = 0;
+    })
+    .await
+    else {
+        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    const MATRIX: &str = "{ zoneAlignment(zone: \"YRD\") { matters { matter { code } score cells { region timeLimitDays } } } }";
+    let first = app.data(MATRIX, json!({})).await;
+    let before = app.statements().await;
+    let again = app.data(MATRIX, json!({})).await;
+    assert_eq!(again, first);
+    assert_eq!(
+        app.statements().await - before,
+        0,
+        "the kept matrix answers"
+    );
+
+    let matter = "SI-CARD-APPLICATION";
+    let revision = app
+        .data(
+            "query($m: String!) { guide(region: \"320000\", matter: $m) { revision } }",
+            json!({ "m": matter }),
+        )
+        .await["guide"]["revision"]
+        .as_i64()
+        .unwrap();
+    app.data_as(
+        As::Province("320000"),
+        "mutation($m: String!, $e: Int!) { saveGuide(input: { region: \"320000\", matter: $m, timeLimitDays: 19, fee: 0, materials: [\"居民身份证\"], channels: [ONLINE], expectedRevision: $e }) { revision } }",
+        json!({ "m": matter, "e": revision }),
+    )
+    .await;
+    app.data_as(
+        As::Province("320000"),
+        "mutation($m: String!, $e: Int!) { publishGuide(region: \"320000\", matter: $m, expectedRevision: $e) { revision } }",
+        json!({ "m": matter, "e": revision + 1 }),
+    )
+    .await;
+    let after = app.data(MATRIX, json!({})).await;
+    let row = after["zoneAlignment"]["matters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["matter"]["code"] == matter)
+        .unwrap();
+    let jiangsu = row["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|cell| cell["region"] == "320000")
+        .unwrap();
+    assert_eq!(jiangsu["timeLimitDays"], 19);
+}
+
+#[tokio::test]
+async fn zone_matrix_is_kept_until_a_member_changes_sqlite() {
+    zone_matrix_is_kept_until_a_member_changes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn zone_matrix_is_kept_until_a_member_changes_postgres() {
+    zone_matrix_is_kept_until_a_member_changes(Backend::Postgres).await;
+}

@@ -5,6 +5,7 @@
 //! number of statements and maps the answers.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use concord_domain::alignment::{
@@ -24,6 +25,7 @@ use concord_persistence::queries;
 use crate::context::reading;
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{RegionKey, StandardKey, ZoneKey};
+use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
 use crate::types::{Channel, NationalItem, Region, ServiceGuide, ServiceMatter, Standard, Zone};
 
 /// The values alignment compares, read from a stored guide.
@@ -368,16 +370,30 @@ pub struct MatterAlignment {
 }
 
 /// A zone's whole alignment matrix: every matter by every member.
-#[derive(SimpleObject)]
-pub struct ZoneAlignment {
+pub struct ZoneAlignment(Arc<Matrix>);
+
+/// A zone's whole alignment matrix: every matter by every member.
+#[Object]
+impl ZoneAlignment {
     /// The zone.
-    zone: Zone,
+    async fn zone(&self) -> Zone {
+        Zone(self.0.zone.clone())
+    }
+
     /// The members, in column order.
-    members: Vec<Region>,
+    async fn members(&self) -> Vec<Region> {
+        self.0.members.iter().cloned().map(Region).collect()
+    }
+
     /// One row per matter of the catalogue.
-    matters: Vec<MatterAlignment>,
+    async fn matters(&self) -> &[MatterAlignment] {
+        &self.0.rows
+    }
+
     /// The mean of the matters' scores.
-    average_score: f64,
+    async fn average_score(&self) -> f64 {
+        self.0.average_score
+    }
 }
 
 /// A guide that breaks its national item's baseline.
@@ -616,6 +632,48 @@ fn guides_of(topics: &[Topic], regions: &[String]) -> Footprint {
     Footprint::of(topics).in_regions(Topic::Guide, regions.iter().map(String::as_str))
 }
 
+/// One row of a zone's matrix: each member's guide for `matter`, in member
+/// order, with the zone's score and best practice on it.
+fn matter_row(
+    matter: service_matter::Model,
+    members: &[String],
+    values: &HashMap<String, MemberGuides>,
+) -> MatterAlignment {
+    let guides: Vec<GuideValues> = members
+        .iter()
+        .filter_map(|member| values.get(member)?.get(&matter.code).cloned())
+        .collect();
+    let score = maths::alignment_score(members.len(), &guides).score;
+    let best_practice = maths::best_practice(&guides).map(|g| g.region.clone());
+    let cells = members
+        .iter()
+        .map(|region| match guides.iter().find(|g| &g.region == region) {
+            Some(g) => AlignmentCell {
+                region: region.clone(),
+                has_guide: true,
+                time_limit_days: Some(g.time_limit_days),
+                fee: Some(g.fee_fen as f64 / 100.0),
+                material_count: Some(g.materials.len() as i32),
+                channels: Some(g.channels.iter().copied().map(Channel::from).collect()),
+            },
+            None => AlignmentCell {
+                region: region.clone(),
+                has_guide: false,
+                time_limit_days: None,
+                fee: None,
+                material_count: None,
+                channels: None,
+            },
+        })
+        .collect();
+    MatterAlignment {
+        matter: ServiceMatter(matter),
+        score,
+        best_practice,
+        cells,
+    }
+}
+
 async fn zone_members(ctx: &Context<'_>, zone: &ZoneCode) -> Result<Vec<String>, ApiError> {
     let members: Vec<String> = queries::members_of_zones(
         reading(ctx, &Footprint::of(&[Topic::Reference]))?,
@@ -767,12 +825,27 @@ impl AlignmentQuery {
         zone: String,
     ) -> async_graphql::Result<ZoneAlignment> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
+        if let Some(matrix) = kept.and_then(|kept| kept.get(zone.as_str())) {
+            let members: Vec<String> = matrix.members.iter().map(|m| m.code.clone()).collect();
+            reading(
+                ctx,
+                &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
+            )
+            .or_api()?;
+            return Ok(ZoneAlignment(matrix));
+        }
         let members = zone_members(ctx, &zone).await.or_api()?;
         let db = reading(
             ctx,
             &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
         )
         .or_api()?;
+        let (epoch, mut values) = match kept.map(|kept| kept.start(zone.as_str(), &members)) {
+            Some(Start::Kept(matrix)) => return Ok(ZoneAlignment(matrix)),
+            Some(Start::Build { epoch, values }) => (Some(epoch), values),
+            None => (None, HashMap::new()),
+        };
         let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
             .await
             .or_api()?
@@ -780,65 +853,48 @@ impl AlignmentQuery {
             .next()
             .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
             .or_api()?;
-        let regions = queries::regions_by_codes(db, &members).await.or_api()?;
+        let mut regions = queries::regions_by_codes(db, &members).await.or_api()?;
+        regions.sort_by(|a, b| a.code.cmp(&b.code));
         let matters = queries::all_matters(db).await.or_api()?;
-        let guides = queries::published_guides(db, &members, None)
-            .await
-            .or_api()?;
-        let mut by_matter: BTreeMap<&str, Vec<GuideValues>> = BTreeMap::new();
-        for guide in &guides {
-            by_matter
-                .entry(guide.matter_code.as_str())
-                .or_default()
-                .push(values(guide));
+        let missing: Vec<String> = members
+            .iter()
+            .filter(|member| !values.contains_key(*member))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let mut loaded: HashMap<String, HashMap<String, GuideValues>> = missing
+                .iter()
+                .map(|member| (member.clone(), HashMap::new()))
+                .collect();
+            for guide in queries::published_guides(db, &missing, None)
+                .await
+                .or_api()?
+            {
+                if let Some(member) = loaded.get_mut(&guide.region_code) {
+                    member.insert(guide.matter_code.clone(), self::values(&guide));
+                }
+            }
+            values.extend(
+                loaded
+                    .into_iter()
+                    .map(|(member, guides)| (member, Arc::new(guides))),
+            );
         }
         let rows: Vec<MatterAlignment> = matters
             .into_iter()
-            .map(|matter| {
-                let guides = by_matter
-                    .get(matter.code.as_str())
-                    .cloned()
-                    .unwrap_or_default();
-                let score = maths::alignment_score(members.len(), &guides).score;
-                let best_practice = maths::best_practice(&guides).map(|g| g.region.clone());
-                let cells = members
-                    .iter()
-                    .map(|region| match guides.iter().find(|g| &g.region == region) {
-                        Some(g) => AlignmentCell {
-                            region: region.clone(),
-                            has_guide: true,
-                            time_limit_days: Some(g.time_limit_days),
-                            fee: Some(g.fee_fen as f64 / 100.0),
-                            material_count: Some(g.materials.len() as i32),
-                            channels: Some(g.channels.iter().copied().map(Channel::from).collect()),
-                        },
-                        None => AlignmentCell {
-                            region: region.clone(),
-                            has_guide: false,
-                            time_limit_days: None,
-                            fee: None,
-                            material_count: None,
-                            channels: None,
-                        },
-                    })
-                    .collect();
-                MatterAlignment {
-                    matter: ServiceMatter(matter),
-                    score,
-                    best_practice,
-                    cells,
-                }
-            })
+            .map(|matter| matter_row(matter, &members, &values))
             .collect();
         let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
-        let mut ordered = regions;
-        ordered.sort_by(|a, b| a.code.cmp(&b.code));
-        Ok(ZoneAlignment {
-            zone: Zone(zone_row),
-            members: ordered.into_iter().map(Region).collect(),
-            matters: rows,
+        let matrix = Arc::new(Matrix {
+            zone: zone_row,
+            members: regions,
+            rows,
             average_score: mean(&scores).unwrap_or(0.0),
-        })
+        });
+        if let (Some(kept), Some(epoch)) = (kept, epoch) {
+            kept.store(zone.as_str(), epoch, values, Arc::clone(&matrix));
+        }
+        Ok(ZoneAlignment(matrix))
     }
 
     /// Published guides that break their national item's baseline: a time

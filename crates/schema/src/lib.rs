@@ -9,16 +9,20 @@ mod error;
 mod guide_pages;
 mod limits;
 mod loader;
+mod matrix;
 mod mutation;
 mod pagination;
 mod query;
 mod sync;
 mod types;
 
+use std::sync::Arc;
+
 use async_graphql::{EmptySubscription, Schema};
 use concord_auth::Principal;
 use concord_persistence::DatabaseConnection;
 use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::watch::DataWatch;
 
 pub use context::RequestScope;
 pub use limits::{Executed, Limits, limit_error, run};
@@ -42,6 +46,10 @@ pub struct SchemaSettings {
     /// at once: the loader's yields already gather every key a level adds,
     /// and any wait is added to the latency of every level of a query.
     pub batch_delay_us: u64,
+    /// Keeps each zone's alignment matrix between requests, brought up to
+    /// date member by member as guides change. Off, every request builds
+    /// it from the database.
+    pub keep_zone_matrices: bool,
 }
 
 impl Default for SchemaSettings {
@@ -51,16 +59,21 @@ impl Default for SchemaSettings {
             introspection: true,
             suggestions: true,
             batch_delay_us: 0,
+            keep_zone_matrices: true,
         }
     }
 }
 
 /// Builds the schema over a database, for a node that writes the rows of
 /// `node.region` only, or every row when it is a national hub.
+///
+/// The schema keeps derived views (zone matrices) between requests; the
+/// `watch` tells them of every commit, so they never outlive what they read.
 pub fn build_schema(
     db: DatabaseConnection,
     node: concord_auth::Node,
     settings: &SchemaSettings,
+    watch: &DataWatch,
 ) -> ConcordSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
@@ -68,6 +81,11 @@ pub fn build_schema(
         .enable_federation()
         .limit_complexity(settings.limits.max_complexity)
         .limit_recursive_depth(64);
+    if settings.keep_zone_matrices {
+        let matrices = Arc::new(matrix::ZoneMatrices::default());
+        watch.observe(matrices.clone());
+        builder = builder.data(matrices);
+    }
     if !settings.introspection {
         builder = builder.disable_introspection();
     }

@@ -93,12 +93,12 @@ impl Application {
         if let Some(region) = &node.region {
             tracing::info!(%region, "province node: writes only this region's rows");
         }
-        let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql);
         let workers = settings.server.workers;
         let shutdown = settings.server.shutdown_timeout_secs;
         let watch = DataWatch::new(watch_connection(&options, &db).await?)
             .await
             .map_err(StartupError::Database)?;
+        let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch);
         let cache = match settings.server.response_cache_mb {
             0 => None,
             megabytes => {
