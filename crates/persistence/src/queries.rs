@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use concord_domain::{GuideStatus, StandardStatus};
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Order, Query,
-    WindowStatement,
+    UnionType,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
@@ -538,16 +538,8 @@ pub async fn guides<C: ConnectionTrait>(
     let mut select = guide_select(filter, visibility)
         .order_by_asc(service_guide::Column::RegionCode)
         .order_by_asc(service_guide::Column::MatterCode);
-    if let Some((region, matter)) = request.after {
-        select = select.filter(
-            Condition::any()
-                .add(service_guide::Column::RegionCode.gt(region.clone()))
-                .add(
-                    Condition::all()
-                        .add(service_guide::Column::RegionCode.eq(region))
-                        .add(service_guide::Column::MatterCode.gt(matter)),
-                ),
-        );
+    if let Some((region, matter)) = &request.after {
+        select = select.filter(after_guide(region, matter));
     }
     page(
         conn,
@@ -570,9 +562,10 @@ pub enum GuideParent {
 }
 
 /// A page of guides for each of `parents` (region, zone or matter codes),
-/// in one statement however many parents there are: each parent's rows are
-/// numbered in key order by a window, and only the rows of its page are
-/// returned. Every page starts after the same cursor, as a nested Relay
+/// with at most two statements however many parents there are: one reads
+/// every parent's page, each as its own index-ordered `LIMIT` arm of a
+/// `UNION ALL`, and one counts every parent's rows when the count is asked
+/// for. Every page starts after the same cursor, as a nested Relay
 /// connection asks.
 pub async fn guide_pages<C: ConnectionTrait>(
     conn: &C,
@@ -582,10 +575,83 @@ pub async fn guide_pages<C: ConnectionTrait>(
     visibility: &Visibility,
     request: &PageRequest<GuideKey>,
 ) -> Result<HashMap<String, Page<service_guide::Model>>, StoreError> {
-    let region = Expr::col((service_guide::Entity, service_guide::Column::RegionCode));
-    let matter = Expr::col((service_guide::Entity, service_guide::Column::MatterCode));
-    let mut inner = guide_select(filter, visibility).into_query();
-    let owner = match parent {
+    let mut pages: HashMap<String, Page<service_guide::Model>> = parents
+        .iter()
+        .map(|code| {
+            let empty = Page {
+                items: Vec::new(),
+                has_next: false,
+                total: 0,
+            };
+            (code.clone(), empty)
+        })
+        .collect();
+    let Some((first, rest)) = parents.split_first() else {
+        return Ok(pages);
+    };
+    let backend = conn.get_database_backend();
+    let arm = |code: &String| {
+        let mut arm = owned_guides(parent, code, filter, visibility).into_query();
+        if let Some((after_region, after_matter)) = &request.after {
+            arm.and_where(after_guide(after_region, after_matter).into());
+        }
+        arm.order_by(
+            (service_guide::Entity, service_guide::Column::RegionCode),
+            Order::Asc,
+        )
+        .order_by(
+            (service_guide::Entity, service_guide::Column::MatterCode),
+            Order::Asc,
+        )
+        .limit(request.first + 1);
+        // An arm with its own ORDER BY and LIMIT must be a subquery in a
+        // compound statement.
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(arm, Alias::new("arm"))
+            .to_owned()
+    };
+    let mut union = arm(first);
+    for code in rest {
+        union.union(UnionType::All, arm(code));
+    }
+    for found in conn.query_all_raw(backend.build(&union)).await? {
+        let owner: String = found.try_get("", "page_owner")?;
+        if let Some(page) = pages.get_mut(&owner) {
+            if page.items.len() as u64 == request.first {
+                page.has_next = true;
+            } else {
+                page.items
+                    .push(service_guide::Model::from_query_result(&found, "")?);
+            }
+        }
+    }
+    if request.count {
+        let mut counts = guide_select(filter, visibility).into_query();
+        let owner = owner_column(parent, &mut counts);
+        counts
+            .clear_selects()
+            .expr_as(Expr::col(owner.clone()), Alias::new("page_owner"))
+            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("page_total"))
+            .and_where(Expr::col(owner.clone()).is_in(parents.iter().cloned()))
+            .group_by_col(owner);
+        for found in conn.query_all_raw(backend.build(&counts)).await? {
+            let owner: String = found.try_get("", "page_owner")?;
+            if let Some(page) = pages.get_mut(&owner) {
+                page.total = found.try_get::<i64>("", "page_total")? as u64;
+            }
+        }
+    }
+    Ok(pages)
+}
+
+/// Joins what `parent` needs to `select` and names the column that holds
+/// the parent's code.
+fn owner_column(
+    parent: GuideParent,
+    select: &mut sea_orm::sea_query::SelectStatement,
+) -> sea_orm::sea_query::ColumnRef {
+    match parent {
         GuideParent::Region => {
             (service_guide::Entity, service_guide::Column::RegionCode).into_column_ref()
         }
@@ -593,7 +659,7 @@ pub async fn guide_pages<C: ConnectionTrait>(
             (service_guide::Entity, service_guide::Column::MatterCode).into_column_ref()
         }
         GuideParent::Zone => {
-            inner.join(
+            select.join(
                 JoinType::InnerJoin,
                 zone_member::Entity,
                 Expr::col((zone_member::Entity, zone_member::Column::RegionCode))
@@ -601,76 +667,34 @@ pub async fn guide_pages<C: ConnectionTrait>(
             );
             (zone_member::Entity, zone_member::Column::ZoneCode).into_column_ref()
         }
-    };
-    inner
-        .and_where(Expr::col(owner.clone()).is_in(parents.iter().cloned()))
-        .expr_as(Expr::col(owner.clone()), Alias::new("page_owner"));
-    let window = || WindowStatement::partition_by(owner.clone());
-    inner.expr_window_as(
-        Func::cust("ROW_NUMBER"),
-        window()
-            .order_by_expr(region.clone(), Order::Asc)
-            .order_by_expr(matter.clone(), Order::Asc)
-            .to_owned(),
-        Alias::new("page_row"),
-    );
-    // The rows up to the cursor are the first ones of each parent's order,
-    // so counting them gives where the page starts.
-    let skipped = match &request.after {
-        Some((after_region, after_matter)) => Expr::case(
-            Condition::any()
-                .add(region.clone().lt(after_region.clone()))
-                .add(
-                    Condition::all()
-                        .add(region.clone().eq(after_region.clone()))
-                        .add(matter.clone().lte(after_matter.clone())),
-                ),
-            1,
+    }
+}
+
+/// The guides of one parent, with the parent's code as `page_owner`.
+fn owned_guides(
+    parent: GuideParent,
+    code: &str,
+    filter: &GuideFilter,
+    visibility: &Visibility,
+) -> Select<service_guide::Entity> {
+    let mut select = guide_select(filter, visibility);
+    let query = QuerySelect::query(&mut select);
+    let owner = owner_column(parent, query);
+    query
+        .and_where(Expr::col(owner).eq(code))
+        .expr_as(Expr::val(code), Alias::new("page_owner"));
+    select
+}
+
+/// Guides after `(region, matter)` in key order.
+fn after_guide(region: &str, matter: &str) -> Condition {
+    Condition::any()
+        .add(service_guide::Column::RegionCode.gt(region))
+        .add(
+            Condition::all()
+                .add(service_guide::Column::RegionCode.eq(region))
+                .add(service_guide::Column::MatterCode.gt(matter)),
         )
-        .finally(0)
-        .into(),
-        None => Expr::val(0),
-    };
-    inner.expr_window_as(Func::sum(skipped), window(), Alias::new("page_skipped"));
-    if request.count {
-        inner.expr_window_as(
-            Func::count(Expr::col(Asterisk)),
-            window(),
-            Alias::new("page_total"),
-        );
-    }
-    let row = Expr::col(Alias::new("page_row"));
-    let start = Expr::col(Alias::new("page_skipped"));
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("numbered"))
-        .and_where(row.clone().gt(start.clone()))
-        .and_where(row.lte(start.add(request.first as i64 + 1)))
-        .order_by(Alias::new("page_owner"), Order::Asc)
-        .order_by(Alias::new("page_row"), Order::Asc)
-        .to_owned();
-    let statement = conn.get_database_backend().build(&outer);
-    let mut pages: HashMap<String, Page<service_guide::Model>> = HashMap::new();
-    for found in conn.query_all_raw(statement).await? {
-        let owner: String = found.try_get("", "page_owner")?;
-        let total = if request.count {
-            found.try_get::<i64>("", "page_total")? as u64
-        } else {
-            0
-        };
-        let page = pages.entry(owner).or_insert_with(|| Page {
-            items: Vec::new(),
-            has_next: false,
-            total,
-        });
-        if page.items.len() as u64 == request.first {
-            page.has_next = true;
-        } else {
-            page.items
-                .push(service_guide::Model::from_query_result(&found, "")?);
-        }
-    }
-    Ok(pages)
 }
 
 /// Guides by key that `visibility` lets the caller see.
