@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 
 use concord_domain::{GuideStatus, StandardStatus};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -17,6 +16,7 @@ use crate::entity::{
     national_edition, national_item, operating_procedure, region, row_revision, service_guide,
     service_matter, standard, standard_matter, zone, zone_member,
 };
+use crate::search::{self, Searched};
 
 /// Which rows a caller may see beyond the published ones.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,47 +77,6 @@ where
         items,
         has_next,
         total,
-    })
-}
-
-/// A case-insensitive substring match on any of `columns`, with the
-/// pattern's own `%` and `_` taken literally.
-fn text_matches<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
-    let lowered = text.to_lowercase();
-    let escaped = lowered
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    let caseless = is_caseless(&lowered);
-    columns.iter().fold(Condition::any(), |any, column| {
-        let column = Expr::col((column.entity_name(), *column));
-        // Folding every row's text is most of a search's cost; a pattern
-        // that no case folding can produce matches the folded text exactly
-        // where it matches the text itself.
-        let haystack = if caseless {
-            column
-        } else {
-            Expr::expr(Func::lower(column))
-        };
-        any.add(haystack.like(LikeExpr::new(pattern.clone()).escape('\\')))
-    })
-}
-
-/// True when no character of `text` is a cased letter or the lower case
-/// of one: ASCII other than letters, and the CJK ideographs, symbols and
-/// punctuation that Chinese titles are written in. (Case folding maps
-/// letters to letters, and a few, like the Kelvin sign to `k`, across
-/// blocks; none lands in these ranges.)
-fn is_caseless(text: &str) -> bool {
-    text.chars().all(|c| {
-        (c.is_ascii() && !c.is_ascii_alphabetic())
-            || matches!(c,
-                '\u{3000}'..='\u{303F}'   // CJK symbols and punctuation
-                | '\u{3400}'..='\u{4DBF}' // CJK extension A
-                | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
-                | '\u{FF01}'..='\u{FF20}' // full-width punctuation and digits
-                | '\u{FF5B}'..='\u{FF65}')
     })
 }
 
@@ -282,14 +241,7 @@ fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
         );
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        select = select.filter(text_matches(
-            &[
-                service_matter::Column::NameZh,
-                service_matter::Column::NameEn,
-                service_matter::Column::Code,
-            ],
-            text.trim(),
-        ));
+        select = select.filter(search::matching(Searched::Matter, text.trim()));
     }
     select
 }
@@ -396,14 +348,7 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
         );
     }
     if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        select = select.filter(text_matches(
-            &[
-                standard::Column::TitleZh,
-                standard::Column::TitleEn,
-                standard::Column::Code,
-            ],
-            text.trim(),
-        ));
+        select = select.filter(search::matching(Searched::Standard, text.trim()));
     }
     select
 }
@@ -861,19 +806,4 @@ pub async fn sync_peers<C: ConnectionTrait>(
         .order_by_asc(crate::entity::sync_peer::Column::Peer)
         .all(conn)
         .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_caseless;
-
-    #[test]
-    fn only_text_without_case_skips_folding() {
-        for text in ["服务", "社会保障卡", "2024", "（试行）", "/ -2026", "、。"] {
-            assert!(is_caseless(text), "{text}");
-        }
-        for text in ["db31/t", "Service", "服务 guide", "ｇｂ", "é", "\u{212A}"] {
-            assert!(!is_caseless(text), "{text}");
-        }
-    }
 }
