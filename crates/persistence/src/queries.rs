@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use concord_domain::{GuideStatus, StandardStatus};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -16,7 +17,7 @@ use crate::entity::{
     national_edition, national_item, operating_procedure, region, row_revision, service_guide,
     service_matter, standard, standard_matter, zone, zone_member,
 };
-use crate::search::{self, Searched};
+use crate::search::{Searched, Term};
 
 /// Which rows a caller may see beyond the published ones.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,6 +79,25 @@ where
         has_next,
         total,
     })
+}
+
+/// The search term of a filter's text, unless it is blank.
+fn term(text: &Option<String>) -> Option<Term> {
+    text.as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(Term::new)
+}
+
+/// The one number that `select` (a single-column, single-row count) returns.
+async fn count<C: ConnectionTrait>(conn: &C, select: SelectStatement) -> Result<u64, StoreError> {
+    let statement = conn.get_database_backend().build(&select);
+    let row = conn
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a count returned no row".into()))?;
+    let total: i64 = row.try_get_by_index(0)?;
+    Ok(u64::try_from(total).unwrap_or_default())
 }
 
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
@@ -218,6 +238,21 @@ pub struct MatterFilter {
     pub text: Option<String>,
 }
 
+impl MatterFilter {
+    /// The term of a search that filters by nothing else, when the index
+    /// alone answers it ([`Term::is_exact`]).
+    fn exact_term_alone(&self) -> Option<Term> {
+        let alone = self.category.is_none()
+            && self.standard.is_none()
+            && self.national_edition.is_none()
+            && self.national_number.is_none();
+        alone
+            .then(|| term(&self.text))
+            .flatten()
+            .filter(Term::is_exact)
+    }
+}
+
 fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
     let mut select = service_matter::Entity::find();
     if let Some(category) = &filter.category {
@@ -240,8 +275,8 @@ fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
             ),
         );
     }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        select = select.filter(search::matching(Searched::Matter, text.trim()));
+    if let Some(term) = term(&filter.text) {
+        select = select.filter(term.matching(Searched::Matter));
     }
     select
 }
@@ -255,13 +290,13 @@ pub async fn matters<C: ConnectionTrait>(
     if let Some(after) = request.after {
         select = select.filter(service_matter::Column::Code.gt(after));
     }
-    page(
-        conn,
-        select,
-        request.first,
-        request.count.then(|| matter_select(filter)),
-    )
-    .await
+    let from_index = filter.exact_term_alone().filter(|_| request.count);
+    let counted = (request.count && from_index.is_none()).then(|| matter_select(filter));
+    let mut page = page(conn, select, request.first, counted).await?;
+    if let Some(term) = from_index {
+        page.total = count(conn, term.holding(Searched::Matter)).await?;
+    }
+    Ok(page)
 }
 
 pub async fn matters_by_codes<C: ConnectionTrait>(
@@ -286,22 +321,43 @@ pub struct StandardFilter {
     pub text: Option<String>,
 }
 
-fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<standard::Entity> {
-    use sea_orm::sea_query::Query;
-    let mut select = standard::Entity::find();
+/// The standards `visibility` shows, when it hides any. Only drafts are
+/// ever hidden.
+fn visible_standards(visibility: &Visibility) -> Option<Condition> {
+    let not_draft = standard::Column::Status.ne(StandardStatus::Draft.as_str());
     match visibility {
-        Visibility::All => {}
-        Visibility::Public => {
-            select = select.filter(standard::Column::Status.ne(StandardStatus::Draft.as_str()));
-        }
-        Visibility::OwnDrafts { regions, zones } => {
-            select = select.filter(
-                Condition::any()
-                    .add(standard::Column::Status.ne(StandardStatus::Draft.as_str()))
-                    .add(standard::Column::Origin.is_in(regions.iter().cloned()))
-                    .add(standard::Column::IssuingZone.is_in(zones.iter().cloned())),
-            );
-        }
+        Visibility::All => None,
+        Visibility::Public => Some(Condition::all().add(not_draft)),
+        Visibility::OwnDrafts { regions, zones } => Some(
+            Condition::any()
+                .add(not_draft)
+                .add(standard::Column::Origin.is_in(regions.iter().cloned()))
+                .add(standard::Column::IssuingZone.is_in(zones.iter().cloned())),
+        ),
+    }
+}
+
+impl StandardFilter {
+    /// The term of a search that filters by nothing else, when the index
+    /// alone answers it ([`Term::is_exact`]).
+    fn exact_term_alone(&self) -> Option<Term> {
+        let alone = self.level.is_none()
+            && self.status.is_none()
+            && self.region.is_none()
+            && self.zone.is_none()
+            && self.category.is_none()
+            && self.matter.is_none();
+        alone
+            .then(|| term(&self.text))
+            .flatten()
+            .filter(Term::is_exact)
+    }
+}
+
+fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<standard::Entity> {
+    let mut select = standard::Entity::find();
+    if let Some(visible) = visible_standards(visibility) {
+        select = select.filter(visible);
     }
     if let Some(level) = &filter.level {
         select = select.filter(standard::Column::Level.eq(level.as_str()));
@@ -347,8 +403,8 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
             ),
         );
     }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        select = select.filter(search::matching(Searched::Standard, text.trim()));
+    if let Some(term) = term(&filter.text) {
+        select = select.filter(term.matching(Searched::Standard));
     }
     select
 }
@@ -363,13 +419,35 @@ pub async fn standards<C: ConnectionTrait>(
     if let Some(after) = request.after {
         select = select.filter(standard::Column::Code.gt(after));
     }
-    page(
-        conn,
-        select,
-        request.first,
-        request.count.then(|| standard_select(filter, visibility)),
-    )
-    .await
+    let from_index = filter.exact_term_alone().filter(|_| request.count);
+    let counted =
+        (request.count && from_index.is_none()).then(|| standard_select(filter, visibility));
+    let mut page = page(conn, select, request.first, counted).await?;
+    if let Some(term) = from_index {
+        // The rows holding the term, less the drafts among them that the
+        // caller may not see: an index range and a few drafts, instead of
+        // a read of every matching row.
+        let mut total = Expr::SubQuery(
+            None,
+            Box::new(term.holding(Searched::Standard).into_sub_query_statement()),
+        );
+        if let Some(visible) = visible_standards(visibility) {
+            let hidden = Query::select()
+                .expr(Expr::col(standard::Column::Code).count())
+                .from(standard::Entity)
+                .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
+                .and_where(standard::Column::Code.in_subquery(term.keys(Searched::Standard)))
+                // Hidden is whatever the visibility does not show, NULL too.
+                .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
+                .to_owned();
+            total = total.sub(Expr::SubQuery(
+                None,
+                Box::new(hidden.into_sub_query_statement()),
+            ));
+        }
+        page.total = count(conn, Query::select().expr(total).to_owned()).await?;
+    }
+    Ok(page)
 }
 
 /// Standards by code, whatever their status: callers check visibility.

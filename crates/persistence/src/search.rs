@@ -9,7 +9,9 @@
 //! by column (a pair never spans two columns). A search looks up the term's
 //! grams by the primary key (kind, gram, key): its only character when it has
 //! one, else all its pairs, and checks the scan's predicate on the rows that
-//! have them all. Pairs serve the two-character words Chinese is written in,
+//! have them all. A term of one or two characters is its own only gram, and
+//! holding it is the match itself, so neither the scan nor (for a search
+//! with no other filter) a read of the rows is needed to count it. Pairs serve the two-character words Chinese is written in,
 //! which a trigram index cannot.
 //!
 //! The rule that keeps the narrowing sound: the grams are cut by the
@@ -27,7 +29,7 @@
 //! Every path that writes a standard's or a matter's searched columns calls
 //! [`reindex`] (or [`rebuild`]) in its own transaction.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     Condition, ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait,
 };
@@ -75,26 +77,71 @@ impl Searched {
 /// bound parameters.
 const KEYS_PER_STATEMENT: usize = 500;
 
-/// The rows whose text contains `text`, ignoring case: the scan's predicate
-/// on the rows that hold all of the term's grams. `text` must not be empty.
-pub(crate) fn matching(searched: Searched, text: &str) -> Condition {
-    let lowered = text.to_lowercase();
-    let grams = term_grams(&lowered);
-    let wanted = grams.len();
-    let mut keys = Query::select();
-    keys.column("key")
-        .from("text_gram")
-        .and_where(Expr::col("kind").eq(searched.kind()))
-        .and_where(Expr::col("gram").is_in(grams));
-    if wanted > 1 {
-        // A key appears once per gram, so holding every gram means
-        // appearing `wanted` times.
-        keys.group_by_col("key")
-            .and_having(Expr::col("key").count().eq(wanted as i64));
+/// A search term, lower-cased as the scan compares it, with the grams
+/// every row containing it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    lowered: String,
+    grams: Vec<String>,
+}
+
+impl Term {
+    /// `text` must not be empty.
+    pub(crate) fn new(text: &str) -> Term {
+        let lowered = text.to_lowercase();
+        let grams = term_grams(&lowered);
+        Term { lowered, grams }
     }
-    Condition::all()
-        .add(Expr::col((searched.table(), searched.key())).in_subquery(keys.to_owned()))
-        .add(scan(searched, &lowered))
+
+    /// True when holding the term's gram is the match itself: a term of
+    /// one or two characters is its own only gram, and the grams are
+    /// substrings of exactly what the scan compares, so the rows that hold
+    /// it are the rows the scan finds. Longer terms are checked by the scan
+    /// on the rows holding all their pairs.
+    pub(crate) fn is_exact(&self) -> bool {
+        self.lowered.chars().count() <= 2
+    }
+
+    /// The keys of the rows that hold every gram of the term.
+    pub(crate) fn keys(&self, searched: Searched) -> SelectStatement {
+        let mut keys = Query::select();
+        keys.column("key")
+            .from("text_gram")
+            .and_where(Expr::col("kind").eq(searched.kind()))
+            .and_where(Expr::col("gram").is_in(self.grams.iter().cloned()));
+        if self.grams.len() > 1 {
+            // A key appears once per gram, so holding every gram means
+            // appearing once per gram of the term.
+            keys.group_by_col("key")
+                .and_having(Expr::col("key").count().eq(self.grams.len() as i64));
+        }
+        keys.to_owned()
+    }
+
+    /// The rows whose searched text contains the term, ignoring case.
+    pub(crate) fn matching(&self, searched: Searched) -> Condition {
+        let held = Expr::col((searched.table(), searched.key())).in_subquery(self.keys(searched));
+        if self.is_exact() {
+            Condition::all().add(held)
+        } else {
+            Condition::all()
+                .add(held)
+                .add(scan(searched, &self.lowered))
+        }
+    }
+
+    /// How many rows hold the term's one gram, read from the index alone.
+    /// That is the number of rows matching it when [`Term::is_exact`]
+    /// (standards and matters are never deleted, so no gram outlives its
+    /// row).
+    pub(crate) fn holding(&self, searched: Searched) -> SelectStatement {
+        Query::select()
+            .expr(Expr::col("key").count())
+            .from("text_gram")
+            .and_where(Expr::col("kind").eq(searched.kind()))
+            .and_where(Expr::col("gram").is_in(self.grams.iter().cloned()))
+            .to_owned()
+    }
 }
 
 /// The grams every row containing `lowered` holds: its one character, or
