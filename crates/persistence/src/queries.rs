@@ -82,11 +82,19 @@ where
 }
 
 /// The search term of a filter's text, unless it is blank.
-fn term(text: &Option<String>) -> Option<Term> {
-    text.as_deref()
+async fn term<C: ConnectionTrait>(
+    conn: &C,
+    searched: Searched,
+    text: &Option<String>,
+) -> Result<Option<Term>, StoreError> {
+    match text
+        .as_deref()
         .map(str::trim)
         .filter(|text| !text.is_empty())
-        .map(Term::new)
+    {
+        Some(text) => Ok(Some(Term::prepare(conn, searched, text).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The one number that `select` (a single-column, single-row count) returns.
@@ -239,21 +247,16 @@ pub struct MatterFilter {
 }
 
 impl MatterFilter {
-    /// The term of a search that filters by nothing else, when the index
-    /// alone answers it ([`Term::is_exact`]).
-    fn exact_term_alone(&self) -> Option<Term> {
-        let alone = self.category.is_none()
+    /// Whether the filter has nothing but its text.
+    fn only_text(&self) -> bool {
+        self.category.is_none()
             && self.standard.is_none()
             && self.national_edition.is_none()
-            && self.national_number.is_none();
-        alone
-            .then(|| term(&self.text))
-            .flatten()
-            .filter(Term::is_exact)
+            && self.national_number.is_none()
     }
 }
 
-fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
+fn matter_select(filter: &MatterFilter, term: Option<&Term>) -> Select<service_matter::Entity> {
     let mut select = service_matter::Entity::find();
     if let Some(category) = &filter.category {
         select = select.filter(service_matter::Column::CategoryCode.eq(category.as_str()));
@@ -275,7 +278,7 @@ fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
             ),
         );
     }
-    if let Some(term) = term(&filter.text) {
+    if let Some(term) = term {
         select = select.filter(term.matching(Searched::Matter));
     }
     select
@@ -286,12 +289,18 @@ pub async fn matters<C: ConnectionTrait>(
     filter: &MatterFilter,
     request: PageRequest<String>,
 ) -> Result<Page<service_matter::Model>, StoreError> {
-    let mut select = matter_select(filter).order_by_asc(service_matter::Column::Code);
+    let term = term(conn, Searched::Matter, &filter.text).await?;
+    let mut select =
+        matter_select(filter, term.as_ref()).order_by_asc(service_matter::Column::Code);
     if let Some(after) = request.after {
         select = select.filter(service_matter::Column::Code.gt(after));
     }
-    let from_index = filter.exact_term_alone().filter(|_| request.count);
-    let counted = (request.count && from_index.is_none()).then(|| matter_select(filter));
+    // A search by a short term alone is counted from the index.
+    let from_index = term
+        .as_ref()
+        .filter(|term| request.count && term.is_exact() && filter.only_text());
+    let counted =
+        (request.count && from_index.is_none()).then(|| matter_select(filter, term.as_ref()));
     let mut page = page(conn, select, request.first, counted).await?;
     if let Some(term) = from_index {
         page.total = count(conn, term.holding(Searched::Matter)).await?;
@@ -338,23 +347,22 @@ fn visible_standards(visibility: &Visibility) -> Option<Condition> {
 }
 
 impl StandardFilter {
-    /// The term of a search that filters by nothing else, when the index
-    /// alone answers it ([`Term::is_exact`]).
-    fn exact_term_alone(&self) -> Option<Term> {
-        let alone = self.level.is_none()
+    /// Whether the filter has nothing but its text.
+    fn only_text(&self) -> bool {
+        self.level.is_none()
             && self.status.is_none()
             && self.region.is_none()
             && self.zone.is_none()
             && self.category.is_none()
-            && self.matter.is_none();
-        alone
-            .then(|| term(&self.text))
-            .flatten()
-            .filter(Term::is_exact)
+            && self.matter.is_none()
     }
 }
 
-fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<standard::Entity> {
+fn standard_select(
+    filter: &StandardFilter,
+    visibility: &Visibility,
+    term: Option<&Term>,
+) -> Select<standard::Entity> {
     let mut select = standard::Entity::find();
     if let Some(visible) = visible_standards(visibility) {
         select = select.filter(visible);
@@ -403,7 +411,7 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
             ),
         );
     }
-    if let Some(term) = term(&filter.text) {
+    if let Some(term) = term {
         select = select.filter(term.matching(Searched::Standard));
     }
     select
@@ -415,13 +423,17 @@ pub async fn standards<C: ConnectionTrait>(
     visibility: &Visibility,
     request: PageRequest<String>,
 ) -> Result<Page<standard::Model>, StoreError> {
-    let mut select = standard_select(filter, visibility).order_by_asc(standard::Column::Code);
+    let term = term(conn, Searched::Standard, &filter.text).await?;
+    let mut select =
+        standard_select(filter, visibility, term.as_ref()).order_by_asc(standard::Column::Code);
     if let Some(after) = request.after {
         select = select.filter(standard::Column::Code.gt(after));
     }
-    let from_index = filter.exact_term_alone().filter(|_| request.count);
-    let counted =
-        (request.count && from_index.is_none()).then(|| standard_select(filter, visibility));
+    let from_index = term
+        .as_ref()
+        .filter(|term| request.count && term.is_exact() && filter.only_text());
+    let counted = (request.count && from_index.is_none())
+        .then(|| standard_select(filter, visibility, term.as_ref()));
     let mut page = page(conn, select, request.first, counted).await?;
     if let Some(term) = from_index {
         // The rows holding the term, less the drafts among them that the

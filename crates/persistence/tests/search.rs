@@ -632,3 +632,34 @@ async fn an_upgraded_database_gets_its_index() {
     assert_eq!(finds(&db.db, "服务").await, before);
     db.close().await;
 }
+
+/// A longer term whose every pair is common is served by the scan alone,
+/// one with a rare pair by that pair's rows: both find what the scan finds.
+#[tokio::test]
+async fn common_and_rare_pairs_find_what_the_scan_finds() {
+    let db = Db::sqlite().await;
+    let txn = db.db.begin().await.unwrap();
+    let now = Utc::now();
+    for i in 0..2100u32 {
+        let code = StandardCode::try_from(format!("GB/T {}-2020", 60_000 + i).as_str()).unwrap();
+        let record = standard_record(code, &format!("通用服务规范 第{i}号"), "Common", i % 7 == 0);
+        write::upsert_standard(&txn, &record, now).await.unwrap();
+    }
+    txn.commit().await.unwrap();
+    for term in [
+        "服务规范",
+        "用服务规范 第",
+        "规范 第20",
+        "第2099号",
+        "COMMON",
+        "common x",
+    ] {
+        for visibility in &visibilities() {
+            let expected = scanned_standards(&db.db, term, visibility).await;
+            let (found, total) = indexed_standards(&db.db, term, visibility).await;
+            assert_eq!(found, expected, "{term:?}, {visibility:?}");
+            assert_eq!(total, expected.len() as u64, "count of {term:?}");
+        }
+    }
+    db.close().await;
+}
