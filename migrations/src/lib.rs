@@ -11,6 +11,7 @@ mod m20261129_000003_create_alignment;
 mod m20261129_000004_create_change_log;
 mod m20261129_000005_create_data_version;
 mod m20261202_180000_create_data_change;
+mod m20261203_090000_create_text_gram;
 mod m20261203_100000_create_guide_region_status_index;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_create_change_log::Migration),
             Box::new(m20261129_000005_create_data_version::Migration),
             Box::new(m20261202_180000_create_data_change::Migration),
+            Box::new(m20261203_090000_create_text_gram::Migration),
             Box::new(m20261203_100000_create_guide_region_status_index::Migration),
         ]
     }

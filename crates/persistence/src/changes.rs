@@ -23,6 +23,7 @@ use crate::entity::{
 };
 use crate::footprint::{Footprint, Topic};
 use crate::queries::{Page, PageRequest};
+use crate::search::{self, Searched};
 
 /// A kind of replicable row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -684,6 +685,12 @@ where
     Ok(())
 }
 
+/// The distinct codes that a kind's applied changes write.
+fn written_keys<M: Replicated<Key = (String,)>>(applied: &[Applied<M>]) -> Vec<String> {
+    let keys: BTreeSet<&str> = applied.iter().map(|change| change.key.0.as_str()).collect();
+    keys.into_iter().map(str::to_owned).collect()
+}
+
 /// Which codes of one kind exist at each point of a page. Matters,
 /// standards and collaborative standards are never deleted, so a code
 /// exists at a point when it did before the page or a change with a
@@ -1093,9 +1100,14 @@ pub async fn apply_page<C: ConnectionTrait>(
     append(conn, log, now).await?;
     let links = links.replacement();
 
+    // The grams follow the rows: every key written is cut again.
+    let matter_keys = written_keys(&matters);
+    let standard_keys = written_keys(&standards);
     write(conn, items).await?;
     write(conn, matters).await?;
     write(conn, standards).await?;
+    search::reindex(conn, Searched::Matter, &matter_keys).await?;
+    search::reindex(conn, Searched::Standard, &standard_keys).await?;
     links.write(conn).await?;
     write(conn, guides).await?;
     write(conn, procedures).await?;

@@ -12,6 +12,7 @@ pub mod footprint;
 pub mod import;
 pub mod mutate;
 pub mod queries;
+pub mod search;
 pub mod seed;
 mod store;
 pub mod version;

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use concord_domain::{GuideStatus, StandardStatus};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Order, Query,
-    UnionType,
+    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, Order, Query,
+    QueryStatementBuilder, SelectStatement, UnionType,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
@@ -20,6 +20,7 @@ use crate::entity::{
     national_edition, national_item, operating_procedure, region, row_revision, service_guide,
     service_matter, standard, standard_matter, zone, zone_member,
 };
+use crate::search::{Searched, Term};
 
 /// Which rows a caller may see beyond the published ones.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,45 +84,31 @@ where
     })
 }
 
-/// A case-insensitive substring match on any of `columns`, with the
-/// pattern's own `%` and `_` taken literally.
-fn text_matches<C: ColumnTrait>(columns: &[C], text: &str) -> Condition {
-    let lowered = text.to_lowercase();
-    let escaped = lowered
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    let caseless = is_caseless(&lowered);
-    columns.iter().fold(Condition::any(), |any, column| {
-        let column = Expr::col((column.entity_name(), *column));
-        // Folding every row's text is most of a search's cost; a pattern
-        // that no case folding can produce matches the folded text exactly
-        // where it matches the text itself.
-        let haystack = if caseless {
-            column
-        } else {
-            Expr::expr(Func::lower(column))
-        };
-        any.add(haystack.like(LikeExpr::new(pattern.clone()).escape('\\')))
-    })
+/// The search term of a filter's text, unless it is blank.
+async fn term<C: ConnectionTrait>(
+    conn: &C,
+    searched: Searched,
+    text: &Option<String>,
+) -> Result<Option<Term>, StoreError> {
+    match text
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        Some(text) => Ok(Some(Term::prepare(conn, searched, text).await?)),
+        None => Ok(None),
+    }
 }
 
-/// True when no character of `text` is a cased letter or the lower case
-/// of one: ASCII other than letters, and the CJK ideographs, symbols and
-/// punctuation that Chinese titles are written in. (Case folding maps
-/// letters to letters, and a few, like the Kelvin sign to `k`, across
-/// blocks; none lands in these ranges.)
-fn is_caseless(text: &str) -> bool {
-    text.chars().all(|c| {
-        (c.is_ascii() && !c.is_ascii_alphabetic())
-            || matches!(c,
-                '\u{3000}'..='\u{303F}'   // CJK symbols and punctuation
-                | '\u{3400}'..='\u{4DBF}' // CJK extension A
-                | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
-                | '\u{FF01}'..='\u{FF20}' // full-width punctuation and digits
-                | '\u{FF5B}'..='\u{FF65}')
-    })
+/// The one number that `select` (a single-column, single-row count) returns.
+async fn count<C: ConnectionTrait>(conn: &C, select: SelectStatement) -> Result<u64, StoreError> {
+    let statement = conn.get_database_backend().build(&select);
+    let row = conn
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a count returned no row".into()))?;
+    let total: i64 = row.try_get_by_index(0)?;
+    Ok(u64::try_from(total).unwrap_or_default())
 }
 
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
@@ -262,7 +249,17 @@ pub struct MatterFilter {
     pub text: Option<String>,
 }
 
-fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
+impl MatterFilter {
+    /// Whether the filter has nothing but its text.
+    fn only_text(&self) -> bool {
+        self.category.is_none()
+            && self.standard.is_none()
+            && self.national_edition.is_none()
+            && self.national_number.is_none()
+    }
+}
+
+fn matter_select(filter: &MatterFilter, term: Option<&Term>) -> Select<service_matter::Entity> {
     let mut select = service_matter::Entity::find();
     if let Some(category) = &filter.category {
         select = select.filter(service_matter::Column::CategoryCode.eq(category.as_str()));
@@ -284,15 +281,8 @@ fn matter_select(filter: &MatterFilter) -> Select<service_matter::Entity> {
             ),
         );
     }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        select = select.filter(text_matches(
-            &[
-                service_matter::Column::NameZh,
-                service_matter::Column::NameEn,
-                service_matter::Column::Code,
-            ],
-            text.trim(),
-        ));
+    if let Some(term) = term {
+        select = select.filter(term.matching(Searched::Matter));
     }
     select
 }
@@ -302,17 +292,23 @@ pub async fn matters<C: ConnectionTrait>(
     filter: &MatterFilter,
     request: PageRequest<String>,
 ) -> Result<Page<service_matter::Model>, StoreError> {
-    let mut select = matter_select(filter).order_by_asc(service_matter::Column::Code);
+    let term = term(conn, Searched::Matter, &filter.text).await?;
+    let mut select =
+        matter_select(filter, term.as_ref()).order_by_asc(service_matter::Column::Code);
     if let Some(after) = request.after {
         select = select.filter(service_matter::Column::Code.gt(after));
     }
-    page(
-        conn,
-        select,
-        request.first,
-        request.count.then(|| matter_select(filter)),
-    )
-    .await
+    // A search by a short term alone is counted from the index.
+    let from_index = term
+        .as_ref()
+        .filter(|term| request.count && term.is_exact() && filter.only_text());
+    let counted =
+        (request.count && from_index.is_none()).then(|| matter_select(filter, term.as_ref()));
+    let mut page = page(conn, select, request.first, counted).await?;
+    if let Some(term) = from_index {
+        page.total = count(conn, term.holding(Searched::Matter)).await?;
+    }
+    Ok(page)
 }
 
 pub async fn matters_by_codes<C: ConnectionTrait>(
@@ -337,22 +333,42 @@ pub struct StandardFilter {
     pub text: Option<String>,
 }
 
-fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<standard::Entity> {
-    use sea_orm::sea_query::Query;
-    let mut select = standard::Entity::find();
+/// The standards `visibility` shows, when it hides any. Only drafts are
+/// ever hidden.
+fn visible_standards(visibility: &Visibility) -> Option<Condition> {
+    let not_draft = standard::Column::Status.ne(StandardStatus::Draft.as_str());
     match visibility {
-        Visibility::All => {}
-        Visibility::Public => {
-            select = select.filter(standard::Column::Status.ne(StandardStatus::Draft.as_str()));
-        }
-        Visibility::OwnDrafts { regions, zones } => {
-            select = select.filter(
-                Condition::any()
-                    .add(standard::Column::Status.ne(StandardStatus::Draft.as_str()))
-                    .add(standard::Column::Origin.is_in(regions.iter().cloned()))
-                    .add(standard::Column::IssuingZone.is_in(zones.iter().cloned())),
-            );
-        }
+        Visibility::All => None,
+        Visibility::Public => Some(Condition::all().add(not_draft)),
+        Visibility::OwnDrafts { regions, zones } => Some(
+            Condition::any()
+                .add(not_draft)
+                .add(standard::Column::Origin.is_in(regions.iter().cloned()))
+                .add(standard::Column::IssuingZone.is_in(zones.iter().cloned())),
+        ),
+    }
+}
+
+impl StandardFilter {
+    /// Whether the filter has nothing but its text.
+    fn only_text(&self) -> bool {
+        self.level.is_none()
+            && self.status.is_none()
+            && self.region.is_none()
+            && self.zone.is_none()
+            && self.category.is_none()
+            && self.matter.is_none()
+    }
+}
+
+fn standard_select(
+    filter: &StandardFilter,
+    visibility: &Visibility,
+    term: Option<&Term>,
+) -> Select<standard::Entity> {
+    let mut select = standard::Entity::find();
+    if let Some(visible) = visible_standards(visibility) {
+        select = select.filter(visible);
     }
     if let Some(level) = &filter.level {
         select = select.filter(standard::Column::Level.eq(level.as_str()));
@@ -398,15 +414,8 @@ fn standard_select(filter: &StandardFilter, visibility: &Visibility) -> Select<s
             ),
         );
     }
-    if let Some(text) = filter.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        select = select.filter(text_matches(
-            &[
-                standard::Column::TitleZh,
-                standard::Column::TitleEn,
-                standard::Column::Code,
-            ],
-            text.trim(),
-        ));
+    if let Some(term) = term {
+        select = select.filter(term.matching(Searched::Standard));
     }
     select
 }
@@ -417,17 +426,43 @@ pub async fn standards<C: ConnectionTrait>(
     visibility: &Visibility,
     request: PageRequest<String>,
 ) -> Result<Page<standard::Model>, StoreError> {
-    let mut select = standard_select(filter, visibility).order_by_asc(standard::Column::Code);
+    let term = term(conn, Searched::Standard, &filter.text).await?;
+    let mut select =
+        standard_select(filter, visibility, term.as_ref()).order_by_asc(standard::Column::Code);
     if let Some(after) = request.after {
         select = select.filter(standard::Column::Code.gt(after));
     }
-    page(
-        conn,
-        select,
-        request.first,
-        request.count.then(|| standard_select(filter, visibility)),
-    )
-    .await
+    let from_index = term
+        .as_ref()
+        .filter(|term| request.count && term.is_exact() && filter.only_text());
+    let counted = (request.count && from_index.is_none())
+        .then(|| standard_select(filter, visibility, term.as_ref()));
+    let mut page = page(conn, select, request.first, counted).await?;
+    if let Some(term) = from_index {
+        // The rows holding the term, less the drafts among them that the
+        // caller may not see: an index range and a few drafts, instead of
+        // a read of every matching row.
+        let mut total = Expr::SubQuery(
+            None,
+            Box::new(term.holding(Searched::Standard).into_sub_query_statement()),
+        );
+        if let Some(visible) = visible_standards(visibility) {
+            let hidden = Query::select()
+                .expr(Expr::col(standard::Column::Code).count())
+                .from(standard::Entity)
+                .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
+                .and_where(standard::Column::Code.in_subquery(term.keys(Searched::Standard)))
+                // Hidden is whatever the visibility does not show, NULL too.
+                .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
+                .to_owned();
+            total = total.sub(Expr::SubQuery(
+                None,
+                Box::new(hidden.into_sub_query_statement()),
+            ));
+        }
+        page.total = count(conn, Query::select().expr(total).to_owned()).await?;
+    }
+    Ok(page)
 }
 
 /// Standards by code, whatever their status: callers check visibility.
@@ -1003,19 +1038,4 @@ pub async fn sync_peers<C: ConnectionTrait>(
         .order_by_asc(crate::entity::sync_peer::Column::Peer)
         .all(conn)
         .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_caseless;
-
-    #[test]
-    fn only_text_without_case_skips_folding() {
-        for text in ["服务", "社会保障卡", "2024", "（试行）", "/ -2026", "、。"] {
-            assert!(is_caseless(text), "{text}");
-        }
-        for text in ["db31/t", "Service", "服务 guide", "ｇｂ", "é", "\u{212A}"] {
-            assert!(!is_caseless(text), "{text}");
-        }
-    }
 }

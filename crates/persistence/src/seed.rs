@@ -55,6 +55,18 @@ pub async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<SeedReport>
     seed(db).await.map(Some)
 }
 
+/// The codes of rows about to be seeded, for [`crate::search::reindex`]:
+/// a row that was already there is cut again from its stored text, which
+/// changes nothing.
+pub(crate) fn codes<A>(
+    rows: &[A],
+    code: impl Fn(&A) -> &sea_orm::ActiveValue<String>,
+) -> Vec<String> {
+    rows.iter()
+        .filter_map(|row| code(row).try_as_ref().cloned())
+        .collect()
+}
+
 /// Inserts rows unless a row with the same primary key exists, returning how
 /// many were inserted. Batches stay well under SQLite's bound-parameter limit.
 pub(crate) async fn insert_missing<A, C>(conn: &C, rows: Vec<A>) -> Result<u64, StoreError>

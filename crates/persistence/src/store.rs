@@ -97,10 +97,11 @@ pub async fn connect(
     Ok((db, counter))
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, then builds the text search index of
+/// a database whose rows predate it.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
     Migrator::up(db, None).await?;
-    Ok(())
+    crate::search::build_if_missing(db).await
 }
 
 /// Refreshes the planner's statistics. After a bulk load the planner would

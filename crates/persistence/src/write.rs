@@ -26,6 +26,7 @@ use crate::entity::{
     StepList, TextList, operating_procedure, service_guide, service_matter, standard,
     standard_matter,
 };
+use crate::search::{self, Searched};
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +135,9 @@ pub async fn upsert_matter(
     if let Some(links) = links {
         links.apply(conn).await?;
     }
+    if outcome != Outcome::Unchanged {
+        search::reindex(conn, Searched::Matter, &[code.to_owned()]).await?;
+    }
     Ok(outcome)
 }
 
@@ -187,6 +191,9 @@ pub async fn upsert_standard(
     let outcome = save(conn, fresh, stored, relinked, now).await?;
     if let Some(links) = links {
         links.apply(conn).await?;
+    }
+    if outcome != Outcome::Unchanged {
+        search::reindex(conn, Searched::Standard, &[code.to_owned()]).await?;
     }
     Ok(outcome)
 }

@@ -22,6 +22,7 @@ use crate::entity::{
     StepList, TextList, evaluation, national_item, operating_procedure, service_guide,
     service_matter, standard_matter,
 };
+use crate::search::{self, Searched};
 
 const MATTERS: &str = include_str!("../../../../data/illustrative/matters.json");
 const FILE: &str = "matters.json";
@@ -259,7 +260,9 @@ pub(super) async fn load<C: ConnectionTrait>(
             });
         }
     }
+    let codes = super::codes(&matters, |m| &m.code);
     let mut inserted = insert_missing(conn, matters).await?;
+    search::reindex(conn, Searched::Matter, &codes).await?;
     inserted += insert_missing(conn, links).await?;
     inserted += insert_missing(conn, guides).await?;
     inserted += insert_missing(conn, procedures).await?;

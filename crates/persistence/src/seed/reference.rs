@@ -13,6 +13,7 @@ use crate::StoreError;
 use crate::entity::{
     category, national_edition, national_item, region, standard, zone, zone_member,
 };
+use crate::search::{self, Searched};
 
 const REGIONS: &str = include_str!("../../../../data/reference/regions.csv");
 const PILOTS: &str = include_str!("../../../../data/reference/pilot_provinces.csv");
@@ -278,7 +279,9 @@ pub(super) async fn load<C: ConnectionTrait>(
             updated_at: Set(now),
         });
     }
+    let codes = super::codes(&standards, |s| &s.code);
     inserted += insert_missing(conn, standards).await?;
+    search::reindex(conn, Searched::Standard, &codes).await?;
     Ok(inserted)
 }
 

@@ -14,6 +14,7 @@ use crate::StoreError;
 use crate::entity::{
     TextList, adoption, collaborative_target, elevation_proposal, standard, standard_matter,
 };
+use crate::search::{self, Searched};
 
 struct Collaboration {
     code: &'static str,
@@ -141,7 +142,9 @@ pub(super) async fn load<C: ConnectionTrait>(
             });
         }
     }
+    let codes = super::codes(&standards, |s| &s.code);
     let mut inserted = insert_missing(conn, standards).await?;
+    search::reindex(conn, Searched::Standard, &codes).await?;
     inserted += insert_missing(conn, links).await?;
     inserted += insert_missing(conn, targets).await?;
     inserted += insert_missing(conn, adoptions).await?;
