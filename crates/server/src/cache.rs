@@ -250,7 +250,7 @@ mod tests {
         let stats = cache.stats();
         assert_eq!(
             (stats.hits, stats.misses, stats.evictions, stats.bytes),
-            (3, 5, 3, 0)
+            (3, 4, 3, 0)
         );
     }
 
