@@ -157,18 +157,6 @@ pub async fn members_of_zones<C: ConnectionTrait>(
         .await?)
 }
 
-/// Memberships of the given regions.
-pub async fn zones_of_regions<C: ConnectionTrait>(
-    conn: &C,
-    regions: &[String],
-) -> Result<Vec<zone_member::Model>, StoreError> {
-    Ok(zone_member::Entity::find()
-        .filter(zone_member::Column::RegionCode.is_in(regions.iter().cloned()))
-        .order_by_asc(zone_member::Column::ZoneCode)
-        .all(conn)
-        .await?)
-}
-
 pub async fn categories<C: ConnectionTrait>(conn: &C) -> Result<Vec<category::Model>, StoreError> {
     Ok(category::Entity::find()
         .order_by_asc(category::Column::Code)

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, InputType, Object, SimpleObject, Value};
 use concord_domain::alignment::{
     self as maths, AlignmentScore, Baseline, GuideValues, Targets, baseline_violations,
     check_targets,
@@ -23,6 +23,7 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 
 use crate::context::reading;
+use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar, text};
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{RegionKey, StandardKey, ZoneKey};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
@@ -199,8 +200,8 @@ impl AlignmentMember {
     }
 
     /// Its published guide for the matter; null when it has none.
-    async fn guide(&self) -> Option<ServiceGuide> {
-        self.guide.clone().map(ServiceGuide)
+    async fn guide(&self) -> Option<Direct<ServiceGuide>> {
+        self.guide.clone().map(|row| Direct(ServiceGuide(row)))
     }
 }
 
@@ -356,11 +357,27 @@ pub struct AlignmentCell {
     channels: Option<Vec<Channel>>,
 }
 
+impl Plain for AlignmentCell {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        Some(match ctx.item.node.name.node.as_str() {
+            "region" => text(&self.region),
+            "hasGuide" => scalar(&self.has_guide),
+            "timeLimitDays" => self.time_limit_days.as_ref().map_or(Value::Null, scalar),
+            "fee" => self.fee.as_ref().map_or(Value::Null, scalar),
+            "materialCount" => self.material_count.as_ref().map_or(Value::Null, scalar),
+            "channels" => self.channels.as_ref().map_or(Value::Null, |channels| {
+                Value::List(channels.iter().map(InputType::to_value).collect())
+            }),
+            _ => return None,
+        })
+    }
+}
+
 /// One row of a zone's alignment matrix.
 #[derive(SimpleObject)]
 pub struct MatterAlignment {
     /// The matter.
-    matter: ServiceMatter,
+    matter: Direct<ServiceMatter>,
     /// The alignment score of the zone on this matter.
     score: f64,
     /// The best-practice member, if any member has a guide.
@@ -369,8 +386,30 @@ pub struct MatterAlignment {
     cells: Vec<AlignmentCell>,
 }
 
+impl Plain for MatterAlignment {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "matter" => plain_one(&self.matter.0, ctx),
+            "score" => Some(scalar(&self.score)),
+            "bestPractice" => Some(optional_text(self.best_practice.as_deref())),
+            "cells" => plain_list(&self.cells, ctx),
+            _ => None,
+        }
+    }
+}
+
 /// A zone's whole alignment matrix: every matter by every member.
 pub struct ZoneAlignment(Arc<Matrix>);
+
+impl Plain for ZoneAlignment {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        match ctx.item.node.name.node.as_str() {
+            "matters" => plain_list(&self.0.rows, ctx),
+            "averageScore" => Some(scalar(&self.0.average_score)),
+            _ => None,
+        }
+    }
+}
 
 /// A zone's whole alignment matrix: every matter by every member.
 #[Object]
@@ -634,7 +673,7 @@ fn guides_of(topics: &[Topic], regions: &[String]) -> Footprint {
 
 /// One row of a zone's matrix: each member's guide for `matter`, in member
 /// order, with the zone's score and best practice on it.
-fn matter_row(
+pub(crate) fn matter_row(
     matter: service_matter::Model,
     members: &[String],
     values: &HashMap<String, MemberGuides>,
@@ -667,7 +706,7 @@ fn matter_row(
         })
         .collect();
     MatterAlignment {
-        matter: ServiceMatter(matter),
+        matter: Direct(ServiceMatter(matter)),
         score,
         best_practice,
         cells,
@@ -823,7 +862,7 @@ impl AlignmentQuery {
         &self,
         ctx: &Context<'_>,
         zone: String,
-    ) -> async_graphql::Result<ZoneAlignment> {
+    ) -> async_graphql::Result<Direct<ZoneAlignment>> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
         let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
         if let Some(matrix) = kept.and_then(|kept| kept.get(zone.as_str())) {
@@ -833,7 +872,7 @@ impl AlignmentQuery {
                 &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
             )
             .or_api()?;
-            return Ok(ZoneAlignment(matrix));
+            return Ok(Direct(ZoneAlignment(matrix)));
         }
         let members = zone_members(ctx, &zone).await.or_api()?;
         let db = reading(
@@ -842,7 +881,7 @@ impl AlignmentQuery {
         )
         .or_api()?;
         let (epoch, mut values) = match kept.map(|kept| kept.start(zone.as_str(), &members)) {
-            Some(Start::Kept(matrix)) => return Ok(ZoneAlignment(matrix)),
+            Some(Start::Kept(matrix)) => return Ok(Direct(ZoneAlignment(matrix))),
             Some(Start::Build { epoch, values }) => (Some(epoch), values),
             None => (None, HashMap::new()),
         };
@@ -894,7 +933,7 @@ impl AlignmentQuery {
         if let (Some(kept), Some(epoch)) = (kept, epoch) {
             kept.store(zone.as_str(), epoch, values, Arc::clone(&matrix));
         }
-        Ok(ZoneAlignment(matrix))
+        Ok(Direct(ZoneAlignment(matrix)))
     }
 
     /// Published guides that break their national item's baseline: a time

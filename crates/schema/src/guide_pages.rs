@@ -9,6 +9,7 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{GuideFilter, GuideKey, GuideParent, Page, PageRequest};
 
 use crate::context::reading;
+use crate::direct::Direct;
 use crate::error::{ApiError, OrApiError, optional};
 use crate::loader::{GuidesOf, MembersOfZone};
 use crate::pagination::{Paged, connection, decode, encode, page_size, wants_total};
@@ -40,7 +41,7 @@ pub async fn guides_of(
     filter: Option<GuidePageFilterInput>,
     first: Option<i32>,
     after: Option<String>,
-) -> async_graphql::Result<Paged<ServiceGuide>> {
+) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
     let filter = filter.unwrap_or_default();
     let request = PageRequest {
         first: page_size(first).or_api()?,

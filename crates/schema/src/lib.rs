@@ -5,6 +5,7 @@
 
 mod alignment;
 mod context;
+mod direct;
 mod error;
 mod guide_pages;
 mod limits;
@@ -13,6 +14,7 @@ mod matrix;
 mod mutation;
 mod pagination;
 mod query;
+mod reference;
 mod sync;
 mod types;
 
@@ -95,6 +97,22 @@ pub fn build_schema(
     builder.finish()
 }
 
+/// What requests share between them: the reference tables, kept in memory
+/// and dropped by the data watch when a commit touches them.
+#[derive(Clone)]
+pub struct Kept {
+    reference: Arc<reference::KeptReference>,
+}
+
+impl Kept {
+    /// Views that `watch` keeps up to date.
+    pub fn new(watch: &DataWatch) -> Self {
+        let reference = Arc::new(reference::KeptReference::default());
+        watch.observe(reference.clone());
+        Self { reference }
+    }
+}
+
 /// The federation SDL of the schema (Apollo Federation v2, with `@link`
 /// and `@key`), as committed in `schema/concord.graphql`.
 pub fn sdl() -> String {
@@ -109,6 +127,7 @@ pub fn sdl() -> String {
 pub async fn prepare(
     db: &DatabaseConnection,
     settings: &SchemaSettings,
+    kept: &Kept,
     principal: Principal,
     request: async_graphql::Request,
 ) -> Result<(async_graphql::Request, Executed), async_graphql::ServerError> {
@@ -121,7 +140,13 @@ pub async fn prepare(
     // The scope reads zone memberships, which only seeding changes.
     reads.record(&Footprint::of(&[Topic::Reference]));
     let delay = std::time::Duration::from_micros(settings.batch_delay_us);
-    let loader = loader::Batch::loader(db.clone(), scope.visibility.clone(), reads.clone(), delay);
+    let loader = loader::Batch::loader(
+        db.clone(),
+        kept.reference.clone(),
+        scope.visibility.clone(),
+        reads.clone(),
+        delay,
+    );
     Ok((
         request
             .data(scope)

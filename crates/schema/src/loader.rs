@@ -18,6 +18,7 @@ use concord_persistence::queries::{
 use concord_persistence::{DatabaseConnection, StoreError};
 
 use crate::context::Reads;
+use crate::reference::{KeptReference, Reference};
 
 /// Yields before a batch is taken: each lets the resolver add up to one
 /// chunk (32 items) of a list, so 64 cover a list of 2,048 on one level.
@@ -26,6 +27,7 @@ const SETTLE_YIELDS: usize = 64;
 /// Loads rows by key for one request, recording what it read.
 pub struct Batch {
     db: DatabaseConnection,
+    reference: Arc<KeptReference>,
     visibility: Visibility,
     reads: Reads,
 }
@@ -43,6 +45,7 @@ impl Batch {
     /// slow the machine.
     pub fn loader(
         db: DatabaseConnection,
+        reference: Arc<KeptReference>,
         visibility: Visibility,
         reads: Reads,
         delay: Duration,
@@ -50,6 +53,7 @@ impl Batch {
         DataLoader::new(
             Batch {
                 db,
+                reference,
                 visibility,
                 reads,
             },
@@ -63,6 +67,12 @@ impl Batch {
             },
         )
         .delay(delay)
+    }
+
+    /// The reference tables, recorded as read.
+    pub async fn reference(&self) -> Result<Arc<Reference>, LoadError> {
+        self.reads.record(&Footprint::of(&[Topic::Reference]));
+        self.reference.get(&self.db).await.map_err(Arc::new)
     }
 
     /// The database, once `footprint` is recorded as read.
@@ -144,24 +154,35 @@ fn strings<K>(keys: &[K], f: impl Fn(&K) -> &String) -> Vec<String> {
     keys.iter().map(|k| f(k).clone()).collect()
 }
 
-by_key!(
-    RegionKey,
-    region::Model,
-    |this, keys| queries::regions_by_codes(
-        this.reading(Footprint::of(&[Topic::Reference])),
-        &strings(keys, |k| &k.0)
-    ),
-    |row| RegionKey(row.code.clone())
-);
-by_key!(
-    ZoneKey,
-    zone::Model,
-    |this, keys| queries::zones_by_codes(
-        this.reading(Footprint::of(&[Topic::Reference])),
-        &strings(keys, |k| &k.0)
-    ),
-    |row| ZoneKey(row.code.clone())
-);
+impl Loader<RegionKey> for Batch {
+    type Value = region::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RegionKey],
+    ) -> Result<HashMap<RegionKey, region::Model>, LoadError> {
+        let reference = self.reference().await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| Some((key.clone(), reference.region(&key.0)?.clone())))
+            .collect())
+    }
+}
+
+impl Loader<ZoneKey> for Batch {
+    type Value = zone::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ZoneKey]) -> Result<HashMap<ZoneKey, zone::Model>, LoadError> {
+        let reference = self.reference().await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| Some((key.clone(), reference.zone(&key.0)?.clone())))
+            .collect())
+    }
+}
+
 by_key!(
     CategoryKey,
     category::Model,
@@ -332,17 +353,11 @@ impl Loader<ZonesOfRegion> for Batch {
         &self,
         keys: &[ZonesOfRegion],
     ) -> Result<HashMap<ZonesOfRegion, Vec<String>>, LoadError> {
-        let rows = queries::zones_of_regions(
-            self.reading(Footprint::of(&[Topic::Reference])),
-            &strings(keys, |k| &k.0),
-        )
-        .await
-        .map_err(Arc::new)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .map(|m| (ZonesOfRegion(m.region_code), m.zone_code)),
-        ))
+        let reference = self.reference().await?;
+        Ok(keys
+            .iter()
+            .map(|key| (key.clone(), reference.zones_of(&key.0).to_vec()))
+            .collect())
     }
 }
 
@@ -354,17 +369,11 @@ impl Loader<MembersOfZone> for Batch {
         &self,
         keys: &[MembersOfZone],
     ) -> Result<HashMap<MembersOfZone, Vec<String>>, LoadError> {
-        let rows = queries::members_of_zones(
-            self.reading(Footprint::of(&[Topic::Reference])),
-            &strings(keys, |k| &k.0),
-        )
-        .await
-        .map_err(Arc::new)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .map(|m| (MembersOfZone(m.zone_code), m.region_code)),
-        ))
+        let reference = self.reference().await?;
+        Ok(keys
+            .iter()
+            .map(|key| (key.clone(), reference.members(&key.0).to_vec()))
+            .collect())
     }
 }
 

@@ -1,19 +1,23 @@
 //! The read API. Resolvers check their arguments, ask `persistence`, and map
 //! the rows to API types.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, Object};
 use concord_domain::{CategoryCode, MatterCode, RegionCode, StandardCode, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, GuideFilter, MatterFilter, PageRequest, StandardFilter};
 
 use crate::alignment::AlignmentQuery;
-use crate::context::{reading, visibility};
+use crate::context::{loader, reading, visibility};
+use crate::direct::Direct;
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
 use crate::guide_pages::guide_cursor;
 use crate::loader::{
     GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
 };
 use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
+use crate::reference::Reference;
 use crate::sync::SyncQuery;
 use crate::types::load_one;
 use crate::types::{
@@ -108,6 +112,17 @@ fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
+/// The reference tables, from the request's loader.
+async fn reference(ctx: &Context<'_>) -> async_graphql::Result<Arc<Reference>> {
+    loader(ctx)
+        .or_api()?
+        .loader()
+        .reference()
+        .await
+        .map_err(ApiError::from)
+        .or_api()
+}
+
 /// Reads of regions and zones, the catalogue, standards, guides,
 /// evaluations and the audit log.
 #[derive(Default)]
@@ -118,11 +133,12 @@ pub struct CatalogueQuery;
 #[Object]
 impl CatalogueQuery {
     /// Every provincial-level division, by code.
-    async fn regions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
-        let rows = queries::regions(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
-            .await
-            .or_api()?;
-        Ok(rows.into_iter().map(Region).collect())
+    async fn regions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Region>>> {
+        let reference = reference(ctx).await?;
+        Ok(reference
+            .regions()
+            .map(|row| Direct(Region(row.clone())))
+            .collect())
     }
 
     /// One region by its GB/T 2260 code, e.g. `330000`.
@@ -130,35 +146,30 @@ impl CatalogueQuery {
         &self,
         ctx: &Context<'_>,
         code: String,
-    ) -> async_graphql::Result<Option<Region>> {
+    ) -> async_graphql::Result<Option<Direct<Region>>> {
         let code: RegionCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::regions_by_codes(
-            reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?,
-            &[code.into()],
-        )
-        .await
-        .or_api()?;
-        Ok(rows.into_iter().next().map(Region))
+        let region: Option<Region> = load_one(ctx, RegionKey(code.into())).await?;
+        Ok(region.map(Direct))
     }
 
     /// Every regional collaboration zone.
-    async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Zone>> {
-        let rows = queries::zones(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
-            .await
-            .or_api()?;
-        Ok(rows.into_iter().map(Zone).collect())
+    async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Zone>>> {
+        let reference = reference(ctx).await?;
+        Ok(reference
+            .zones()
+            .map(|row| Direct(Zone(row.clone())))
+            .collect())
     }
 
     /// One zone by its code, e.g. `YRD`.
-    async fn zone(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Option<Zone>> {
+    async fn zone(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<Direct<Zone>>> {
         let code: ZoneCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::zones_by_codes(
-            reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?,
-            &[code.into()],
-        )
-        .await
-        .or_api()?;
-        Ok(rows.into_iter().next().map(Zone))
+        let zone: Option<Zone> = load_one(ctx, ZoneKey(code.into())).await?;
+        Ok(zone.map(Direct))
     }
 
     /// Every HR&SS service category.
@@ -331,7 +342,7 @@ impl CatalogueQuery {
         ctx: &Context<'_>,
         region: String,
         matter: String,
-    ) -> async_graphql::Result<Option<ServiceGuide>> {
+    ) -> async_graphql::Result<Option<Direct<ServiceGuide>>> {
         let region: RegionCode = parse_arg("region", &region).or_api()?;
         let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
         let read = Footprint::default().in_regions(Topic::Guide, [region.as_str()]);
@@ -342,7 +353,7 @@ impl CatalogueQuery {
         )
         .await
         .or_api()?;
-        Ok(rows.into_iter().next().map(ServiceGuide))
+        Ok(rows.into_iter().next().map(|row| Direct(ServiceGuide(row))))
     }
 
     /// Service guides, filtered and paginated by region then matter.
@@ -355,7 +366,7 @@ impl CatalogueQuery {
             i32,
         >,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Paged<ServiceGuide>> {
+    ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
         let filter = filter.unwrap_or_default();
         let request = PageRequest {
             first: page_size(first).or_api()?,

@@ -138,19 +138,37 @@ enum Lookup<'a> {
     Miss(Option<Slot<'a>>),
 }
 
-async fn look_up<'a>(state: &'a AppState, principal: &Principal, request: &Request) -> Lookup<'a> {
+/// Whether the watch knows every commit up to now. It follows commits by
+/// itself; while its follower is down, each request asks the database what
+/// it missed, so that nothing kept between requests (answers, zone matrices,
+/// the reference tables) outlives the watch's bound.
+async fn caught_up(state: &AppState) -> bool {
+    if state.watch.is_live() {
+        return true;
+    }
+    match state.watch.catch_up().await {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::warn!(error = ?error, "cannot read the latest commits; answering uncached");
+            false
+        }
+    }
+}
+
+/// The cached answer, if the watch is `fresh` and one is kept.
+fn look_up<'a>(
+    state: &'a AppState,
+    fresh: bool,
+    principal: &Principal,
+    request: &Request,
+) -> Lookup<'a> {
     let Some(cache) = &state.cache else {
         return Lookup::Miss(None);
     };
     let Some(key) = ResponseCache::key(principal, request) else {
         return Lookup::Miss(None);
     };
-    // The watch follows commits by itself; while its follower is down,
-    // this request asks the database what it missed.
-    if !state.watch.is_live()
-        && let Err(error) = state.watch.catch_up().await
-    {
-        tracing::warn!(error = ?error, "cannot read the latest commits; answering uncached");
+    if !fresh {
         return Lookup::Miss(None);
     }
     let since = state.watch.version();
@@ -163,16 +181,23 @@ async fn look_up<'a>(state: &'a AppState, principal: &Principal, request: &Reque
 /// Runs one request and renders it as JSON, with whether it was a request error.
 async fn execute(state: &AppState, principal: Principal, request: Request) -> (Bytes, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
-    let slot = match look_up(state, &principal, &request).await {
+    let fresh = caught_up(state).await;
+    let slot = match look_up(state, fresh, &principal, &request) {
         Lookup::Hit(body) => return (body, false),
         Lookup::Miss(slot) => slot,
     };
-    let (request, executed) =
-        match concord_schema::prepare(&state.db, &state.settings.graphql, principal, request).await
-        {
-            Ok(prepared) => prepared,
-            Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), false),
-        };
+    let (request, executed) = match concord_schema::prepare(
+        &state.db,
+        &state.settings.graphql,
+        &state.kept,
+        principal,
+        request,
+    )
+    .await
+    {
+        Ok(prepared) => prepared,
+        Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), false),
+    };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     let run = concord_schema::run(
         &state.schema,

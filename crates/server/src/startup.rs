@@ -37,6 +37,7 @@ pub enum StartupError {
 /// What every request handler shares.
 pub(crate) struct AppState {
     pub schema: ConcordSchema,
+    pub kept: concord_schema::Kept,
     pub verifier: concord_auth::Verifier,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
@@ -99,6 +100,7 @@ impl Application {
             .await
             .map_err(StartupError::Database)?;
         let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch);
+        let kept = concord_schema::Kept::new(&watch);
         let cache = match settings.server.response_cache_mb {
             0 => None,
             megabytes => {
@@ -110,6 +112,7 @@ impl Application {
         watch.follow();
         let state = web::Data::new(AppState {
             schema,
+            kept,
             verifier,
             db,
             statements,

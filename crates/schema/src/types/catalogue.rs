@@ -1,8 +1,9 @@
-use async_graphql::Context;
+use async_graphql::{Context, Value};
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
 use concord_persistence::queries::GuideParent;
 
 use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
+use crate::direct::{Direct, Plain, owned, text};
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
 use crate::pagination::Paged;
@@ -33,6 +34,19 @@ owned_object! {
         async fn name_en(&self) -> &str {
             &self.0.name_en
         }
+    }
+}
+
+impl Plain for Category {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        Some(match name {
+            "code" => text(&row.code),
+            "nameZh" => text(&row.name_zh),
+            "nameEn" => text(&row.name_en),
+            _ => return owned!(row).field(name),
+        })
     }
 }
 
@@ -124,8 +138,8 @@ owned_object! {
         }
 
         /// The HR&SS category of the item.
-        async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-            load_one(ctx, CategoryKey(self.0.category_code.clone())).await
+        async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Category>>> {
+            Ok(load_one(ctx, CategoryKey(self.0.category_code.clone())).await?.map(Direct))
         }
 
         /// Who is served (服务对象).
@@ -201,7 +215,7 @@ owned_object! {
             #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        ) -> async_graphql::Result<Paged<ServiceGuide>> {
+        ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
             guides_of(ctx, GuideParent::Matter, &self.0.code, filter, first, after).await
         }
 
@@ -221,8 +235,8 @@ owned_object! {
         }
 
         /// The HR&SS category of the matter.
-        async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Category>> {
-            load_one(ctx, CategoryKey(self.0.category_code.clone())).await
+        async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Category>>> {
+            Ok(load_one(ctx, CategoryKey(self.0.category_code.clone())).await?.map(Direct))
         }
 
         /// The national item the matter implements.
@@ -238,5 +252,18 @@ owned_object! {
             let codes = load_one::<_, Vec<String>>(ctx, StandardsOfMatter(self.0.code.clone())).await?;
             load_many(ctx, codes.unwrap_or_default().into_iter().map(StandardKey).collect()).await
         }
+    }
+}
+
+impl Plain for ServiceMatter {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        Some(match name {
+            "code" => text(&row.code),
+            "nameZh" => text(&row.name_zh),
+            "nameEn" => text(&row.name_en),
+            _ => return owned!(row).field(name),
+        })
     }
 }

@@ -1,9 +1,10 @@
-use async_graphql::Context;
+use async_graphql::{Context, Value};
 use concord_persistence::entity::{region, zone};
 
 use concord_persistence::queries::GuideParent;
 
 use super::{RegionKind, ServiceGuide, load_many, load_one, owned_object};
+use crate::direct::{Direct, Plain, optional_text, owned, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
@@ -67,9 +68,11 @@ owned_object! {
         }
 
         /// The collaboration zones this region belongs to.
-        async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Zone>> {
+        async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Zone>>> {
             let codes = load_one::<_, Vec<String>>(ctx, ZonesOfRegion(self.0.code.clone())).await?;
-            load_many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await
+            let zones: Vec<Zone> =
+                load_many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await?;
+            Ok(zones.into_iter().map(Direct).collect())
         }
 
         /// This region's guides, by matter code. Drafts appear only to those who may edit them.
@@ -81,9 +84,28 @@ owned_object! {
             #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        ) -> async_graphql::Result<Paged<ServiceGuide>> {
+        ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
             guides_of(ctx, GuideParent::Region, &self.0.code, filter, first, after).await
         }
+    }
+}
+
+impl Plain for Region {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        Some(match name {
+            "code" => text(&row.code),
+            "nameZh" => text(&row.name_zh),
+            "nameEn" => text(&row.name_en),
+            "abbreviation" => text(&row.abbr_zh),
+            "abbreviationPinyin" => text(&row.abbr_pinyin),
+            "isoCode" => text(&row.iso_3166_2),
+            "kind" => stored_enum(&row.kind, RegionKind::parse_stored)?,
+            "pilot" => scalar(&row.pilot),
+            "pilotNote" => optional_text(row.pilot_note.as_deref()),
+            _ => return owned!(row).field(name),
+        })
     }
 }
 
@@ -115,9 +137,11 @@ owned_object! {
         }
 
         /// The member regions, by code.
-        async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Region>> {
+        async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Region>>> {
             let codes = load_one::<_, Vec<String>>(ctx, MembersOfZone(self.0.code.clone())).await?;
-            load_many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await
+            let members: Vec<Region> =
+                load_many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await?;
+            Ok(members.into_iter().map(Direct).collect())
         }
 
         /// The guides of this zone's members, by region then matter code.
@@ -129,8 +153,21 @@ owned_object! {
             #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        ) -> async_graphql::Result<Paged<ServiceGuide>> {
+        ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
             guides_of(ctx, GuideParent::Zone, &self.0.code, filter, first, after).await
         }
+    }
+}
+
+impl Plain for Zone {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        Some(match name {
+            "code" => text(&row.code),
+            "nameZh" => text(&row.name_zh),
+            "nameEn" => text(&row.name_en),
+            _ => return owned!(row).field(name),
+        })
     }
 }

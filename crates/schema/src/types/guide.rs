@@ -1,10 +1,11 @@
-use async_graphql::{Context, SimpleObject};
+use async_graphql::{Context, SimpleObject, Value};
 use concord_persistence::entity::{operating_procedure, service_guide};
 
 use super::{
     Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, load_one,
     owned_object, with_current,
 };
+use crate::direct::{Direct, Plain, optional_text, owned, plain_list, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::loader::{MatterKey, ProcedureKey, RegionKey, RevisionsOf};
 
@@ -33,13 +34,13 @@ owned_object! {
         }
 
         /// The region that publishes the guide.
-        async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
-            load_one(ctx, RegionKey(self.0.region_code.clone())).await
+        async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Region>>> {
+            Ok(load_one(ctx, RegionKey(self.0.region_code.clone())).await?.map(Direct))
         }
 
         /// The matter the guide is for.
-        async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceMatter>> {
-            load_one(ctx, MatterKey(self.0.matter_code.clone())).await
+        async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<ServiceMatter>>> {
+            Ok(load_one(ctx, MatterKey(self.0.matter_code.clone())).await?.map(Direct))
         }
 
         /// The promised time limit, in working days.
@@ -104,13 +105,47 @@ owned_object! {
         }
 
         /// The operating procedure (操作规程) behind the guide.
-        async fn procedure(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<OperatingProcedure>> {
-            load_one(
+        async fn procedure(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<OperatingProcedure>>> {
+            Ok(load_one(
                 ctx,
                 ProcedureKey((self.0.region_code.clone(), self.0.matter_code.clone())),
             )
-            .await
+            .await?
+            .map(Direct))
         }
+    }
+}
+
+impl From<service_guide::Model> for Direct<ServiceGuide> {
+    fn from(row: service_guide::Model) -> Self {
+        Self(ServiceGuide(row))
+    }
+}
+
+impl Plain for ServiceGuide {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        Some(match name {
+            "regionCode" => text(&row.region_code),
+            "matterCode" => text(&row.matter_code),
+            "timeLimitDays" => scalar(&row.time_limit_days),
+            "fee" => scalar(&(row.fee_fen as f64 / 100.0)),
+            "feeFen" => scalar(&row.fee_fen),
+            "materials" => Value::List(row.materials.0.iter().map(|m| text(m)).collect()),
+            "channels" => Value::List(
+                row.channels
+                    .0
+                    .iter()
+                    .map(|c| stored_enum(c, Channel::parse_stored))
+                    .collect::<Option<_>>()?,
+            ),
+            "legalBasis" => text(&row.legal_basis),
+            "guaranteeLevel" => optional_text(row.guarantee_level.as_deref()),
+            "status" => stored_enum(&row.status, GuideStatus::parse_stored)?,
+            "publishedAt" => row.published_at.as_ref().map_or(Value::Null, scalar),
+            _ => return owned!(row).field(name),
+        })
     }
 }
 
@@ -147,6 +182,30 @@ impl From<operating_procedure::Model> for OperatingProcedure {
     }
 }
 
+impl Plain for OperatingProcedure {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        match name {
+            "steps" => plain_list(&self.step_list(), ctx),
+            "totalTimeLimitDays" => Some(scalar(&self.total_days())),
+            _ => owned!(row).field(name),
+        }
+    }
+}
+
+impl Plain for ProcedureStep {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        Some(match ctx.item.node.name.node.as_str() {
+            "position" => scalar(&self.position),
+            "name" => text(&self.name),
+            "actor" => text(&self.actor),
+            "timeLimitDays" => scalar(&self.time_limit_days),
+            _ => return None,
+        })
+    }
+}
+
 /// One step of an operating procedure.
 #[derive(SimpleObject)]
 pub struct ProcedureStep {
@@ -165,23 +224,33 @@ owned_object! {
     impl OperatingProcedure {
         /// The steps, in order.
         async fn steps(&self) -> Vec<ProcedureStep> {
-            self.0
-                .steps
-                .0
-                .iter()
-                .enumerate()
-                .map(|(index, step)| ProcedureStep {
-                    position: index as i32 + 1,
-                    name: step.name.clone(),
-                    actor: step.actor.clone(),
-                    time_limit_days: step.time_limit_days,
-                })
-                .collect()
+            self.step_list()
         }
 
         /// The steps' time limits added up, in working days.
         async fn total_time_limit_days(&self) -> i32 {
-            self.0.steps.0.iter().map(|s| s.time_limit_days).sum()
+            self.total_days()
         }
+    }
+}
+
+impl OperatingProcedure {
+    fn step_list(&self) -> Vec<ProcedureStep> {
+        self.0
+            .steps
+            .0
+            .iter()
+            .enumerate()
+            .map(|(index, step)| ProcedureStep {
+                position: index as i32 + 1,
+                name: step.name.clone(),
+                actor: step.actor.clone(),
+                time_limit_days: step.time_limit_days,
+            })
+            .collect()
+    }
+
+    fn total_days(&self) -> i32 {
+        self.0.steps.0.iter().map(|s| s.time_limit_days).sum()
     }
 }

@@ -1,0 +1,202 @@
+//! The reference tables (regions, zones and their memberships) kept in
+//! memory between requests.
+//!
+//! Nearly every page names a region or a zone, and these tables change only
+//! when reference data is seeded or imported. Reading them once and keeping
+//! them saves a page up to three statements. A commit that touches
+//! [`Topic::Reference`] drops the kept copy as the data watch reports it:
+//! before the committing request returns in this process, and within the
+//! watch's bound for another process, the same freshness the response cache
+//! promises. A load that a commit overtakes is not kept.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use concord_persistence::entity::{region, zone};
+use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries;
+use concord_persistence::watch::{Commit, CommitObserver};
+use concord_persistence::{DatabaseConnection, StoreError};
+
+/// One consistent read of the reference tables.
+#[derive(Debug, Default)]
+pub struct Reference {
+    regions: BTreeMap<String, region::Model>,
+    zones: BTreeMap<String, zone::Model>,
+    /// Each zone's members, by region code.
+    members: HashMap<String, Vec<String>>,
+    /// Each region's zones, by zone code.
+    zones_of: HashMap<String, Vec<String>>,
+}
+
+impl Reference {
+    /// Reads the reference tables in one transaction-free pass: three
+    /// statements, whatever their size (33 regions and a few zones).
+    async fn load(db: &DatabaseConnection) -> Result<Self, StoreError> {
+        let regions = queries::regions(db).await?;
+        let zones = queries::zones(db).await?;
+        let codes: Vec<String> = zones.iter().map(|zone| zone.code.clone()).collect();
+        let mut memberships = queries::members_of_zones(db, &codes).await?;
+        memberships
+            .sort_by(|a, b| (&a.zone_code, &a.region_code).cmp(&(&b.zone_code, &b.region_code)));
+        let mut reference = Self::default();
+        for membership in memberships {
+            reference
+                .members
+                .entry(membership.zone_code.clone())
+                .or_default()
+                .push(membership.region_code.clone());
+            reference
+                .zones_of
+                .entry(membership.region_code)
+                .or_default()
+                .push(membership.zone_code);
+        }
+        reference.regions = regions.into_iter().map(|r| (r.code.clone(), r)).collect();
+        reference.zones = zones.into_iter().map(|z| (z.code.clone(), z)).collect();
+        Ok(reference)
+    }
+
+    /// Every region, by code.
+    pub fn regions(&self) -> impl Iterator<Item = &region::Model> {
+        self.regions.values()
+    }
+
+    /// Every zone, by code.
+    pub fn zones(&self) -> impl Iterator<Item = &zone::Model> {
+        self.zones.values()
+    }
+
+    pub fn region(&self, code: &str) -> Option<&region::Model> {
+        self.regions.get(code)
+    }
+
+    pub fn zone(&self, code: &str) -> Option<&zone::Model> {
+        self.zones.get(code)
+    }
+
+    /// A zone's members by region code; empty for an unknown zone.
+    pub fn members(&self, zone: &str) -> &[String] {
+        self.members.get(zone).map_or(&[], Vec::as_slice)
+    }
+
+    /// A region's zones by zone code; empty for a region in none.
+    pub fn zones_of(&self, region: &str) -> &[String] {
+        self.zones_of.get(region).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Raised by every commit that touches reference data.
+    epoch: u64,
+    kept: Option<Arc<Reference>>,
+}
+
+/// The kept copy of the reference tables, shared by every request.
+#[derive(Default)]
+pub struct KeptReference {
+    state: Mutex<State>,
+}
+
+impl KeptReference {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The reference tables: the kept copy, or a fresh read that is kept
+    /// unless a commit to them arrived while it ran.
+    pub async fn get(&self, db: &DatabaseConnection) -> Result<Arc<Reference>, StoreError> {
+        let epoch = match self.kept_or_epoch() {
+            Ok(kept) => return Ok(kept),
+            Err(epoch) => epoch,
+        };
+        let read = Arc::new(Reference::load(db).await?);
+        self.keep(epoch, &read);
+        Ok(read)
+    }
+
+    /// The kept copy, or the epoch a read starting now belongs to.
+    fn kept_or_epoch(&self) -> Result<Arc<Reference>, u64> {
+        let state = self.lock();
+        state.kept.clone().ok_or(state.epoch)
+    }
+
+    /// Keeps a read that started at `epoch`, unless a commit has come since.
+    fn keep(&self, epoch: u64, read: &Arc<Reference>) {
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            state.kept = Some(Arc::clone(read));
+        }
+    }
+}
+
+impl CommitObserver for KeptReference {
+    fn committed(&self, commit: &Commit) {
+        if commit.touched.meets(&Footprint::of(&[Topic::Reference])) {
+            let mut state = self.lock();
+            state.epoch += 1;
+            state.kept = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use concord_persistence::{ConnectOptions, connect, migrate, seed};
+
+    use super::*;
+
+    fn commit(topics: &[Topic]) -> Commit {
+        Commit {
+            version: 1,
+            touched: Footprint::of(topics),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_kept_copy_lasts_until_a_commit_touches_reference_data() {
+        let (db, statements) = connect(&ConnectOptions::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        migrate(&db).await.unwrap();
+        seed::seed_reference(&db).await.unwrap();
+        let kept = KeptReference::default();
+
+        let first = kept.get(&db).await.unwrap();
+        assert_eq!(first.region("330000").unwrap().name_zh, "浙江省");
+        assert!(first.members("YRD").contains(&"330000".to_owned()));
+        assert!(first.zones_of("330000").contains(&"YRD".to_owned()));
+        assert!(first.members("NONE").is_empty());
+
+        let read = statements.get();
+        let again = kept.get(&db).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(statements.get(), read, "a kept copy costs no statement");
+
+        kept.committed(&commit(&[Topic::Guide, Topic::Catalogue]));
+        assert!(Arc::ptr_eq(&first, &kept.get(&db).await.unwrap()));
+
+        kept.committed(&commit(&[Topic::Reference]));
+        let reread = kept.get(&db).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &reread));
+        assert!(statements.get() > read);
+    }
+
+    #[test]
+    fn a_read_that_a_commit_overtakes_is_not_kept() {
+        let kept = KeptReference::default();
+        let read = Arc::new(Reference::default());
+        let epoch = kept.kept_or_epoch().unwrap_err();
+        kept.committed(&commit(&[Topic::Reference]));
+        kept.keep(epoch, &read);
+        assert!(kept.kept_or_epoch().is_err(), "the overtaken read was kept");
+
+        let epoch = kept.kept_or_epoch().unwrap_err();
+        kept.committed(&commit(&[Topic::Guide]));
+        kept.keep(epoch, &read);
+        assert!(Arc::ptr_eq(&kept.kept_or_epoch().unwrap(), &read));
+    }
+}
