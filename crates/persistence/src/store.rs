@@ -104,11 +104,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
     crate::search::build_if_missing(db).await
 }
 
-/// Refreshes the planner's statistics. After a bulk load the planner would
-/// otherwise guess: on PostgreSQL, before autovacuum got round to the new
-/// rows, it read a region's guide page through a bitmap of every published
-/// guide (2 ms) instead of walking the primary key (0.4 ms).
+/// Refreshes the planner's statistics after a bulk load, which the planner
+/// would otherwise guess at. On PostgreSQL it also vacuums, so that the
+/// visibility map covers the new rows: until autovacuum gets round to them,
+/// counting a region's published guides visits every row's heap page
+/// (1.9 ms) instead of reading the index alone (0.1 ms).
 pub async fn analyze(db: &DatabaseConnection) -> Result<(), StoreError> {
-    db.execute_unprepared("ANALYZE").await?;
+    let statement = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "VACUUM (ANALYZE)",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(statement).await?;
     Ok(())
 }
