@@ -16,3 +16,4 @@ mod response_cache;
 mod schema_file;
 mod statements;
 mod sync;
+mod validation;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::guide::ValidationError;
+use crate::ValidationError;
 
 /// A reporting period: a year (`2025`), a half (`2025-H1`), a quarter
 /// (`2025-Q3`) or a month (`2025-07`). Periods of one kind sort in time order.

@@ -1,24 +1,8 @@
 //! Service guides (服务指南) and operating procedures (操作规程): what a
 //! locality publishes for each matter, and the rules an entry must satisfy.
 
-use crate::{Channel, Fee};
-
-/// An input that breaks a rule, naming the field so a client can point at it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    pub field: String,
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+use crate::text::{NAME_MAX, NOTE_MAX, distinct_channels, required_text};
+use crate::{Channel, Fee, ValidationError};
 
 /// Longest time limit a guide may state: a year of working days.
 pub const MAX_TIME_LIMIT_DAYS: i32 = 250;
@@ -26,24 +10,6 @@ pub const MAX_TIME_LIMIT_DAYS: i32 = 250;
 pub const MAX_MATERIALS: usize = 30;
 /// Most steps an operating procedure may have.
 pub const MAX_STEPS: usize = 30;
-const MAX_TEXT: usize = 200;
-const MAX_LONG_TEXT: usize = 2000;
-
-/// Checks a required one-line text: trimmed, non-empty, at most `max` characters.
-pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if trimmed.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
 /// The fields of a service guide, before they are stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GuideDraft {
@@ -73,7 +39,7 @@ impl GuideDraft {
             ));
         }
         for (index, material) in self.materials.iter().enumerate() {
-            match required_text(&format!("materials[{index}]"), material, MAX_TEXT) {
+            match required_text(&format!("materials[{index}]"), material, NAME_MAX) {
                 Ok(text) if materials.contains(&text) => errors.push(ValidationError::new(
                     format!("materials[{index}]"),
                     format!("`{text}` is listed twice"),
@@ -88,25 +54,20 @@ impl GuideDraft {
                 "at least one channel is required",
             ));
         }
-        let mut channels = self.channels.clone();
-        channels.sort();
-        channels.dedup();
-        if channels.len() != self.channels.len() {
-            errors.push(ValidationError::new(
-                "channels",
-                "a channel is listed twice",
-            ));
-        }
+        let channels = distinct_channels("channels", &self.channels).unwrap_or_else(|error| {
+            errors.push(error);
+            Vec::new()
+        });
         let legal_basis = self.legal_basis.trim().to_owned();
-        if legal_basis.chars().count() > MAX_LONG_TEXT {
+        if legal_basis.chars().count() > NOTE_MAX {
             errors.push(ValidationError::new(
                 "legalBasis",
-                format!("must be at most {MAX_LONG_TEXT} characters"),
+                format!("must be at most {NOTE_MAX} characters"),
             ));
         }
         let guarantee_level = match self.guarantee_level.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(level) => match required_text("guaranteeLevel", level, MAX_TEXT) {
+            Some(level) => match required_text("guaranteeLevel", level, NAME_MAX) {
                 Ok(level) => Some(level),
                 Err(error) => {
                     errors.push(error);
@@ -158,8 +119,8 @@ pub fn validate_steps(
     }
     let mut clean = Vec::with_capacity(steps.len());
     for (index, step) in steps.iter().enumerate() {
-        let name = required_text(&format!("steps[{index}].name"), &step.name, MAX_TEXT);
-        let actor = required_text(&format!("steps[{index}].actor"), &step.actor, MAX_TEXT);
+        let name = required_text(&format!("steps[{index}].name"), &step.name, NAME_MAX);
+        let actor = required_text(&format!("steps[{index}].actor"), &step.actor, NAME_MAX);
         if !(0..=MAX_TIME_LIMIT_DAYS).contains(&step.time_limit_days) {
             errors.push(ValidationError::new(
                 format!("steps[{index}].timeLimitDays"),

@@ -10,6 +10,7 @@ pub mod evaluation;
 pub mod fee;
 pub mod guide;
 pub mod standard;
+pub mod text;
 
 pub use alignment::{
     AlignmentScore, Baseline, BaselineViolation, Decision, ElevationDecision, ElevationStatus,
@@ -22,5 +23,8 @@ pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, Standar
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};
 pub use evaluation::{EvaluationValues, Period};
 pub use fee::Fee;
-pub use guide::{GuideDraft, ProcedureStep, ValidationError, required_text, validate_steps};
+pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use standard::{check_issuer, status_transition_allowed};
+pub use text::{
+    NAME_MAX, NOTE_MAX, ValidationError, distinct_channels, optional_text, required_text,
+};

@@ -1,6 +1,6 @@
 //! The life cycle of a standard.
 
-use crate::guide::ValidationError;
+use crate::ValidationError;
 use crate::{RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
 
 /// Whether a standard may move from `from` to `to`: a draft comes into

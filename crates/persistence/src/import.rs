@@ -18,9 +18,9 @@ use std::string::FromUtf8Error;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use concord_domain::{
-    CategoryCode, Channel, CodeError, Fee, GuideDraft, GuideStatus, MatterCode, ProcedureStep,
-    RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode, required_text,
-    validate_steps,
+    CategoryCode, Channel, CodeError, Fee, GuideDraft, GuideStatus, MatterCode, NAME_MAX, NOTE_MAX,
+    ProcedureStep, RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode,
+    optional_text, required_text, validate_steps,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -634,7 +634,7 @@ const fn optional(name: &'static str) -> Field {
 const MATTER_FIELDS: &[Field] = &[
     required("code"),
     required("name_zh"),
-    required("name_en"),
+    optional("name_en"),
     required("category"),
     optional("national_edition"),
     optional("national_number"),
@@ -713,11 +713,6 @@ fn field_list(fields: &[Field], at: &At) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// Longest name or title, as for a guide's texts.
-const MAX_NAME: usize = 200;
-/// Longest free text, as for a guide's legal basis.
-const MAX_NOTE: usize = 2000;
 
 /// A field's value as written.
 #[derive(Clone, Copy)]
@@ -814,15 +809,16 @@ fn whole<T: TryFrom<i64>>(value: Value<'_>) -> Result<T, String> {
 }
 
 fn name(value: Value<'_>) -> Result<String, String> {
-    required_text("", &value.text()?, MAX_NAME).map_err(|error| error.message)
+    required_text("", &value.text()?, NAME_MAX).map_err(|error| error.message)
+}
+
+/// An English name or title, which may be empty where none is known.
+fn english(value: Value<'_>) -> Result<String, String> {
+    optional_text("", &value.text()?, NAME_MAX).map_err(|error| error.message)
 }
 
 fn note(value: Value<'_>) -> Result<String, String> {
-    let text = value.text()?;
-    if text.chars().count() > MAX_NOTE {
-        return Err(format!("must be at most {MAX_NOTE} characters"));
-    }
-    Ok(text)
+    optional_text("", &value.text()?, NOTE_MAX).map_err(|error| error.message)
 }
 
 fn date(value: Value<'_>) -> Result<NaiveDate, String> {
@@ -1028,7 +1024,9 @@ impl<'t> Fields<'t> {
 fn matter(f: &mut Fields<'_>) -> Option<MatterRecord> {
     let code = f.required("code", code_value::<MatterCode>);
     let name_zh = f.required("name_zh", name);
-    let name_en = f.required("name_en", name);
+    let name_en = f
+        .optional("name_en", english)
+        .map(Option::unwrap_or_default);
     let category = f.required("category", code_value::<CategoryCode>);
     let edition = f.optional("national_edition", whole::<i32>);
     let number = f.optional("national_number", whole::<i32>);
@@ -1071,7 +1069,9 @@ fn matter(f: &mut Fields<'_>) -> Option<MatterRecord> {
 fn standard(f: &mut Fields<'_>) -> Option<StandardRecord> {
     let code = f.required("code", code_value::<StandardCode>);
     let title_zh = f.required("title_zh", name);
-    let title_en = f.optional("title_en", name).map(Option::unwrap_or_default);
+    let title_en = f
+        .optional("title_en", english)
+        .map(Option::unwrap_or_default);
     let level = f.required("level", one_of::<StandardLevel>);
     let status = f
         .optional("status", one_of::<StandardStatus>)
@@ -2414,7 +2414,7 @@ EMP-TEST-TWO,测试二,Test two,EMPLOYMENT,,,,TRUE
 code,name_zh,name_en,category,national_edition,national_number,standards
 EMP-TEST-ONE,测试一,Test one,EMPLOYMENT,2023,,
 emp-bad,测试二,Test two,EMPLOYMENT,,,GB/T 33527;GB/T 33527
-EMP-TEST-ONE,测试三,,EMPLOYMENT,,x,
+EMP-TEST-ONE,,Test three,EMPLOYMENT,,x,
 ";
         assert_eq!(
             csv(ImportKind::Matters, bad),
@@ -2422,7 +2422,7 @@ EMP-TEST-ONE,测试三,,EMPLOYMENT,,x,
                 "line 2, column national_number: is required with national_edition (give both or neither)",
                 "line 3, column code: matter code `emp-bad` must be 2 to 40 capital letters, digits, `_` or `-`, starting with a letter (e.g. `SI-PENSION-TRANSFER`)",
                 "line 3, column standards: item 2: `GB/T 33527` is listed twice",
-                "line 4, column name_en: must not be empty",
+                "line 4, column name_zh: must not be empty",
                 "line 4, column national_number: `x` is not a whole number",
                 "line 4, column code: matter `EMP-TEST-ONE` is already on line 2",
             ]
@@ -2613,13 +2613,13 @@ region,matter,step,name,actor,time_limit_days
 
         // Columns count characters, not bytes.
         let text = r#"{"matters": [
-    {"nameZh": "测试", "nameEn": "", "code": "EMP-X", "category": "EMPLOYMENT", "nationalNumber": "2"}
+    {"nameZh": "测试", "nameEn": 7, "code": "EMP-X", "category": "EMPLOYMENT", "nationalNumber": "2"}
 ]}"#;
         assert_eq!(
             json(text),
             [
-                "line 2, column 32: matters[0].nameEn: must not be empty",
-                "line 2, column 97: matters[0].nationalNumber: must be a whole number",
+                "line 2, column 32: matters[0].nameEn: must be a string",
+                "line 2, column 96: matters[0].nationalNumber: must be a whole number",
             ]
         );
     }

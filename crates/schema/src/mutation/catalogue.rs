@@ -1,11 +1,14 @@
 use async_graphql::{Context, InputObject, Object};
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Baseline;
-use concord_domain::{CategoryCode, Fee, MatterCode, StandardCode, ValidationError, required_text};
+use concord_domain::{
+    CategoryCode, Fee, MatterCode, NAME_MAX, StandardCode, ValidationError, optional_text,
+    required_text,
+};
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
 
-use super::{allow, now};
+use super::{allow, gathered, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, NationalItem, ServiceMatter};
@@ -84,13 +87,6 @@ const NATIONAL: Target<'static> = Target {
     zone: None,
 };
 
-fn name(field: &str, value: &str, errors: &mut Vec<ValidationError>) -> String {
-    required_text(field, value, 200).unwrap_or_else(|error| {
-        errors.push(error);
-        String::new()
-    })
-}
-
 #[derive(Default)]
 pub struct CatalogueMutation;
 
@@ -127,7 +123,14 @@ impl CatalogueMutation {
             .transpose()
             .or_api()?;
         let mut errors = Vec::new();
-        let name_zh = name("nameZh", &input.name_zh, &mut errors);
+        let name_zh = gathered(
+            required_text("nameZh", &input.name_zh, NAME_MAX),
+            &mut errors,
+        );
+        let name_en = gathered(
+            optional_text("nameEn", &input.name_en, NAME_MAX),
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
@@ -135,7 +138,7 @@ impl CatalogueMutation {
         let record = MatterRecord {
             code,
             name_zh,
-            name_en: input.name_en.trim().to_owned(),
+            name_en,
             category,
             national_item,
             standards,
@@ -170,7 +173,14 @@ impl CatalogueMutation {
         if !(1..=999).contains(&input.number) {
             errors.push(ValidationError::new("number", "must be between 1 and 999"));
         }
-        let name_zh = name("nameZh", &input.name_zh, &mut errors);
+        let name_zh = gathered(
+            required_text("nameZh", &input.name_zh, NAME_MAX),
+            &mut errors,
+        );
+        let name_en = gathered(
+            optional_text("nameEn", &input.name_en, NAME_MAX),
+            &mut errors,
+        );
         if let Some(days) = input.max_time_limit_days
             && !(1..=concord_domain::guide::MAX_TIME_LIMIT_DAYS).contains(&days)
         {
@@ -201,7 +211,7 @@ impl CatalogueMutation {
             edition: input.edition,
             number: input.number,
             name_zh,
-            name_en: input.name_en.trim().to_owned(),
+            name_en,
             category,
             area_zh: input.area_zh.trim().to_owned(),
             served_group: input.served_group.trim().to_owned(),

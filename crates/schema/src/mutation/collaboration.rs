@@ -3,8 +3,8 @@ use concord_auth::{Action, Target};
 use concord_domain::alignment::{Decision, ElevationDecision, Targets};
 use concord_domain::guide::MAX_TIME_LIMIT_DAYS;
 use concord_domain::{
-    MatterCode, RegionCode, StandardCode, StandardLevel as Level, StandardStatus, ValidationError,
-    ZoneCode, check_issuer, required_text,
+    MatterCode, NAME_MAX, NOTE_MAX, RegionCode, StandardCode, StandardLevel as Level,
+    StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
 use concord_persistence::collaborate;
 use concord_persistence::write::StandardRecord;
@@ -80,18 +80,19 @@ fn check_targets(input: &ProposeCollaborativeStandardInput) -> Vec<ValidationErr
     }
     if let Some(materials) = &input.materials {
         for (index, material) in materials.iter().enumerate() {
-            if let Err(error) = required_text(&format!("materials[{index}]"), material, 200) {
+            if let Err(error) = required_text(&format!("materials[{index}]"), material, NAME_MAX) {
                 errors.push(error);
             }
         }
     }
-    let mut channels = input.required_channels.clone();
-    channels.dedup();
-    if channels.len() != input.required_channels.len() {
-        errors.push(ValidationError::new(
-            "requiredChannels",
-            "a channel is listed twice",
-        ));
+    let channels: Vec<concord_domain::Channel> = input
+        .required_channels
+        .iter()
+        .copied()
+        .map(Into::into)
+        .collect();
+    if let Err(error) = distinct_channels("requiredChannels", &channels) {
+        errors.push(error);
     }
     if input.matters.is_empty() {
         errors.push(ValidationError::new(
@@ -137,10 +138,11 @@ impl CollaborationMutation {
         if let Err(mut found) = check_issuer(&code, Level::Regional, None, Some(&zone)) {
             errors.append(&mut found);
         }
-        let title_zh = required_text("titleZh", &input.title_zh, 200).unwrap_or_else(|error| {
-            errors.push(error);
-            String::new()
-        });
+        let title_zh =
+            required_text("titleZh", &input.title_zh, NAME_MAX).unwrap_or_else(|error| {
+                errors.push(error);
+                String::new()
+            });
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
@@ -256,7 +258,7 @@ impl CollaborationMutation {
         let actor = allow(
             ctx,
             Action::WithdrawCollaborativeStandard,
-            &Owner::of(&row).target(),
+            &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
         let row = collaborate::withdraw_collaborative(db(ctx).or_api()?, &actor, &code, now())
@@ -276,11 +278,16 @@ impl CollaborationMutation {
         rationale: String,
     ) -> async_graphql::Result<ElevationProposal> {
         let code: StandardCode = parse_arg("standard", &standard).or_api()?;
-        let rationale = required_text("rationale", &rationale, 2000)
+        let rationale = required_text("rationale", &rationale, NOTE_MAX)
             .map_err(|e| ApiError::bad_input("rationale", e.message))
             .or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
-        let actor = allow(ctx, Action::ProposeElevation, &Owner::of(&row).target()).or_api()?;
+        let actor = allow(
+            ctx,
+            Action::ProposeElevation,
+            &Owner::of(&row).or_api()?.target(),
+        )
+        .or_api()?;
         let level = match target_level {
             ElevationTarget::National => Level::National,
             ElevationTarget::Industry => Level::Industry,

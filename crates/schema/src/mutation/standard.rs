@@ -2,15 +2,16 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::{
-    MatterCode, Origin, RegionCode, StandardCode, StandardLevel as Level, StandardStatus as Status,
-    ValidationError, ZoneCode, check_issuer, required_text,
+    MatterCode, NAME_MAX, Origin, RegionCode, StandardCode, StandardLevel as Level,
+    StandardStatus as Status, ValidationError, ZoneCode, check_issuer, optional_text,
+    required_text,
 };
 use concord_persistence::entity::standard;
 use concord_persistence::mutate;
 use concord_persistence::queries;
 use concord_persistence::write::StandardRecord;
 
-use super::{allow, now};
+use super::{allow, gathered, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Standard, StandardLevel, StandardStatus};
@@ -94,28 +95,39 @@ fn dates(issued_on: Option<NaiveDate>, effective_on: Option<NaiveDate>) -> Vec<V
 /// Who owns a stored standard, for the policy.
 pub(super) struct Owner {
     region: Option<RegionCode>,
-    level: Option<Level>,
+    level: Level,
     zone: Option<ZoneCode>,
 }
 
 impl Owner {
-    pub(super) fn of(row: &standard::Model) -> Self {
-        Self {
-            region: (row.origin != Origin::NATIONAL_CODE)
-                .then(|| RegionCode::try_from(row.origin.as_str()).ok())
-                .flatten(),
-            level: row.level.parse().ok(),
-            zone: row
-                .issuing_zone
-                .as_deref()
-                .and_then(|z| ZoneCode::try_from(z).ok()),
-        }
+    /// The owner of a stored row. A stored code that does not parse is a
+    /// storage fault: guessing an owner for it would guess a permission.
+    pub(super) fn of(row: &standard::Model) -> Result<Self, ApiError> {
+        let fault = |error: &dyn std::fmt::Display| {
+            ApiError::Internal(format!("standard {}: {error}", row.code).into())
+        };
+        let region = if row.origin == Origin::NATIONAL_CODE {
+            None
+        } else {
+            Some(RegionCode::try_from(row.origin.as_str()).map_err(|e| fault(&e))?)
+        };
+        let zone = row
+            .issuing_zone
+            .as_deref()
+            .map(ZoneCode::try_from)
+            .transpose()
+            .map_err(|e| fault(&e))?;
+        Ok(Self {
+            region,
+            level: row.level.parse().map_err(|e| fault(&e))?,
+            zone,
+        })
     }
 
     pub(super) fn target(&self) -> Target<'_> {
         Target {
             region: self.region.as_ref(),
-            level: self.level,
+            level: Some(self.level),
             zone: self.zone.as_ref(),
         }
     }
@@ -165,10 +177,14 @@ impl StandardMutation {
             errors.append(&mut found);
         }
         errors.extend(dates(input.issued_on, input.effective_on));
-        let title_zh = required_text("titleZh", &input.title_zh, 200);
-        if let Err(error) = &title_zh {
-            errors.push(error.clone());
-        }
+        let title_zh = gathered(
+            required_text("titleZh", &input.title_zh, NAME_MAX),
+            &mut errors,
+        );
+        let title_en = gathered(
+            optional_text("titleEn", &input.title_en, NAME_MAX),
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
@@ -176,14 +192,14 @@ impl StandardMutation {
             region: (level == Level::Local)
                 .then(|| issuing_region.clone())
                 .flatten(),
-            level: Some(level),
+            level,
             zone: issuing_zone.clone(),
         };
         let actor = allow(ctx, Action::CreateStandard, &owner.target()).or_api()?;
         let record = StandardRecord {
             code,
-            title_zh: title_zh.unwrap_or_default(),
-            title_en: input.title_en.trim().to_owned(),
+            title_zh,
+            title_en,
             level,
             status: Status::Draft,
             issuing_region,
@@ -211,21 +227,25 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         let code: StandardCode = parse_arg("code", &code).or_api()?;
         let mut errors = dates(input.issued_on, input.effective_on);
-        let title_zh = required_text("titleZh", &input.title_zh, 200);
-        if let Err(error) = &title_zh {
-            errors.push(error.clone());
-        }
+        let title_zh = gathered(
+            required_text("titleZh", &input.title_zh, NAME_MAX),
+            &mut errors,
+        );
+        let title_en = gathered(
+            optional_text("titleEn", &input.title_en, NAME_MAX),
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
         let row = stored(ctx, &code).await.or_api()?;
-        let owner = Owner::of(&row);
+        let owner = Owner::of(&row).or_api()?;
         let actor = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
         let record = StandardRecord {
             code,
-            title_zh: title_zh.unwrap_or_default(),
-            title_en: input.title_en.trim().to_owned(),
-            level: owner.level.unwrap_or(Level::National),
+            title_zh,
+            title_en,
+            level: owner.level,
             status: Status::Draft,
             issuing_region: row
                 .issuing_region
@@ -256,7 +276,12 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         let code: StandardCode = parse_arg("code", &code).or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
-        let actor = allow(ctx, Action::SetStandardStatus, &Owner::of(&row).target()).or_api()?;
+        let actor = allow(
+            ctx,
+            Action::SetStandardStatus,
+            &Owner::of(&row).or_api()?.target(),
+        )
+        .or_api()?;
         let row = mutate::set_standard_status(
             db(ctx).or_api()?,
             &actor,
@@ -285,13 +310,13 @@ impl StandardMutation {
         let actor = allow(
             ctx,
             Action::SupersedeStandard,
-            &Owner::of(&old_row).target(),
+            &Owner::of(&old_row).or_api()?.target(),
         )
         .or_api()?;
         allow(
             ctx,
             Action::SupersedeStandard,
-            &Owner::of(&new_row).target(),
+            &Owner::of(&new_row).or_api()?.target(),
         )
         .or_api()?;
         let (superseded, replacement) =

@@ -1,0 +1,100 @@
+//! The rules every input's texts and lists go through, whichever way the
+//! input arrives (a mutation or an import file): one place for each limit.
+
+use crate::Channel;
+
+/// An input that breaks a rule, naming the field so a client can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Longest name, title or list item (a material, a guarantee level): one
+/// line on a printed guide.
+pub const NAME_MAX: usize = 200;
+/// Longest free text: a legal basis, a note, a rationale.
+pub const NOTE_MAX: usize = 2000;
+
+/// Checks a required text: trimmed, non-empty, at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let trimmed = optional_text(field, value, max)?;
+    if trimmed.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    Ok(trimmed)
+}
+
+/// Checks a text that may be empty: trimmed, at most `max` characters.
+pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Checks that no channel is listed twice, and returns them in their
+/// canonical order.
+pub fn distinct_channels(
+    field: &str,
+    channels: &[Channel],
+) -> Result<Vec<Channel>, ValidationError> {
+    let mut sorted = channels.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() == channels.len() {
+        Ok(sorted)
+    } else {
+        Err(ValidationError::new(field, "a channel is listed twice"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Channel::{Counter, Online};
+
+    #[test]
+    fn a_channel_listed_twice_is_refused_wherever_it_stands() {
+        for twice in [
+            vec![Online, Online],
+            vec![Online, Counter, Online],
+            vec![Counter, Online, Counter],
+        ] {
+            let error = distinct_channels("requiredChannels", &twice).unwrap_err();
+            assert_eq!(error.field, "requiredChannels", "{twice:?}");
+        }
+        assert_eq!(
+            distinct_channels("channels", &[Online, Counter]).unwrap(),
+            vec![Counter, Online]
+        );
+        assert_eq!(distinct_channels("channels", &[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn texts_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(required_text("f", "  社保卡 ", NAME_MAX).unwrap(), "社保卡");
+        assert_eq!(
+            required_text("f", "   ", NAME_MAX).unwrap_err().message,
+            "must not be empty"
+        );
+        assert_eq!(optional_text("f", "  ", NAME_MAX).unwrap(), "");
+        let long = "字".repeat(NAME_MAX + 1);
+        assert!(optional_text("f", &long, NAME_MAX).is_err());
+        assert!(optional_text("f", &"字".repeat(NAME_MAX), NAME_MAX).is_ok());
+    }
+}

@@ -1,0 +1,118 @@
+//! One rule for each input, whichever way the input arrives: a mutation
+//! and `concord import` accept and refuse the same values.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{As, TestApp, storage_test};
+
+const SAVE_MATTER: &str = "mutation($c: String!, $en: String!) {
+    saveMatter(input: { code: $c, nameZh: \"校验事项\", nameEn: $en, category: \"SKILLS\" }) { code nameEn } }";
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+/// Imports one matter with `concord import`; its output, and whether it succeeded.
+fn import_matter(app: &TestApp, code: &str, name_en: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("matters.json");
+    let matters = json!({ "matters": [
+        { "code": code, "nameZh": "校验事项", "nameEn": name_en, "category": "SKILLS" }
+    ] });
+    std::fs::write(&file, matters.to_string()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args(["import", "--database", &app.database_url])
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run concord");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+async fn matter_exists(app: &TestApp, code: &str) -> bool {
+    app.sees_latest_commit().await;
+    let data = app
+        .data(
+            "query($c: String!) { matter(code: $c) { code } }",
+            json!({ "c": code }),
+        )
+        .await;
+    !data["matter"].is_null()
+}
+
+storage_test!(an_english_name_follows_one_rule_both_ways_in, |app| {
+    let long = "E".repeat(201);
+
+    let refused = app
+        .graphql_as(
+            As::National,
+            SAVE_MATTER,
+            json!({ "c": "SKL-RULE-LONG", "en": long }),
+        )
+        .await;
+    assert_eq!(code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "input.nameEn");
+    assert!(!matter_exists(&app, "SKL-RULE-LONG").await);
+
+    let (imported, out) = import_matter(&app, "SKL-RULE-LONG", &long);
+    assert!(!imported, "the importer took a 201-character name: {out}");
+    assert!(
+        out.contains("nameEn: must be at most 200 characters"),
+        "{out}"
+    );
+    assert!(!matter_exists(&app, "SKL-RULE-LONG").await);
+
+    // Many local matters have no official English name: both ways take none.
+    let saved = app
+        .data_as(
+            As::National,
+            SAVE_MATTER,
+            json!({ "c": "SKL-RULE-NONE", "en": "  " }),
+        )
+        .await;
+    assert_eq!(saved["saveMatter"]["nameEn"], "");
+    let (imported, out) = import_matter(&app, "SKL-RULE-NONE-2", "");
+    assert!(imported, "{out}");
+    assert!(matter_exists(&app, "SKL-RULE-NONE-2").await);
+});
+
+storage_test!(
+    a_required_channel_listed_twice_is_refused_in_any_order,
+    |app| {
+        let propose = "mutation($input: ProposeCollaborativeStandardInput!) {
+        proposeCollaborativeStandard(input: $input) { code } }";
+        for (code_text, channels) in [
+            ("DB31/T 310960-2026", json!(["ONLINE", "ONLINE"])),
+            ("DB31/T 310961-2026", json!(["ONLINE", "COUNTER", "ONLINE"])),
+        ] {
+            let input = json!({ "input": {
+            "code": code_text, "zone": "YRD", "titleZh": "长三角渠道测试",
+            "matters": ["EMP-JOB-FAIR"], "requiredChannels": channels,
+        } });
+            let refused = app.graphql_as(As::Zone("YRD"), propose, input).await;
+            assert_eq!(code(&refused), "BAD_USER_INPUT", "{channels}: {refused}");
+            assert_eq!(
+                refused["errors"][0]["extensions"]["field"],
+                "input.requiredChannels"
+            );
+            // The national administration sees drafts too.
+            let stored = app
+                .data_as(
+                    As::National,
+                    "query($c: String!) { standard(code: $c) { code } }",
+                    json!({ "c": code_text }),
+                )
+                .await;
+            assert!(stored["standard"].is_null(), "{channels} left {stored}");
+        }
+    }
+);
