@@ -226,7 +226,9 @@ async fn main() -> anyhow::Result<()> {
             if *follow {
                 let interval = concord_auth::parse_ttl(interval)?;
                 tokio::select! {
-                    () = concord_sync::follow(&db, &peers, &options, interval) => {}
+                    error = concord_sync::follow(&db, &peers, &options, interval) => {
+                        anyhow::bail!(concord_sync::error_chain(&error));
+                    }
                     _ = tokio::signal::ctrl_c() => tracing::info!("stopped"),
                 }
             } else {

@@ -76,16 +76,26 @@ fn key(parts: &[&str]) -> String {
 
 /// The primary key parts of a logged key. Standard codes contain `/`
 /// themselves (`GB/T 33531-2017`), so each kind says how its key splits.
-pub fn split_key(kind: Replica, key: &str) -> Vec<&str> {
-    match kind {
-        Replica::Matter | Replica::Standard | Replica::CollaborativeStandard => vec![key],
-        Replica::Adoption => match key.rsplit_once('/') {
-            Some((code, region)) => vec![code, region],
-            None => vec![key],
-        },
-        Replica::Guide | Replica::Procedure | Replica::NationalItem | Replica::Evaluation => {
-            key.split('/').collect()
+pub fn split_key(kind: Replica, key: &str) -> Result<Vec<&str>, StoreError> {
+    let (parts, arity): (Vec<&str>, usize) = match kind {
+        Replica::Matter | Replica::Standard | Replica::CollaborativeStandard => (vec![key], 1),
+        Replica::Adoption => (
+            key.rsplit_once('/')
+                .map_or_else(|| vec![key], |(code, region)| vec![code, region]),
+            2,
+        ),
+        Replica::Guide | Replica::Procedure | Replica::NationalItem => {
+            (key.split('/').collect(), 2)
         }
+        Replica::Evaluation => (key.split('/').collect(), 3),
+    };
+    if parts.len() == arity && parts.iter().all(|part| !part.is_empty()) {
+        Ok(parts)
+    } else {
+        Err(corrupt(format!(
+            "a {} key has {arity} parts joined by `/`, not `{key}`",
+            kind.as_str()
+        )))
     }
 }
 
@@ -130,10 +140,15 @@ pub async fn log_current<C: ConnectionTrait>(
             key(parts)
         ))
     };
-    let part = |i: usize| parts.get(i).copied().unwrap_or_default().to_owned();
+    let part = |i: usize| {
+        parts
+            .get(i)
+            .map(|part| (*part).to_owned())
+            .ok_or_else(|| corrupt(format!("{} {} lacks a key part", kind.as_str(), key(parts))))
+    };
     let (origin, revision, record) = match kind {
         Replica::Matter => {
-            let row = service_matter::Entity::find_by_id(part(0))
+            let row = service_matter::Entity::find_by_id(part(0)?)
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -148,7 +163,7 @@ pub async fn log_current<C: ConnectionTrait>(
             )
         }
         Replica::Standard => {
-            let row = standard::Entity::find_by_id(part(0))
+            let row = standard::Entity::find_by_id(part(0)?)
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -172,7 +187,7 @@ pub async fn log_current<C: ConnectionTrait>(
             (row.origin.clone(), row.revision, record)
         }
         Replica::Guide => {
-            let row = service_guide::Entity::find_by_id((part(0), part(1)))
+            let row = service_guide::Entity::find_by_id((part(0)?, part(1)?))
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -183,7 +198,7 @@ pub async fn log_current<C: ConnectionTrait>(
             (row.origin.clone(), row.revision, record)
         }
         Replica::Procedure => {
-            let row = operating_procedure::Entity::find_by_id((part(0), part(1)))
+            let row = operating_procedure::Entity::find_by_id((part(0)?, part(1)?))
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -194,8 +209,8 @@ pub async fn log_current<C: ConnectionTrait>(
             )
         }
         Replica::NationalItem => {
-            let edition: i32 = part(0).parse().map_err(corrupt)?;
-            let number: i32 = part(1).parse().map_err(corrupt)?;
+            let edition: i32 = part(0)?.parse().map_err(corrupt)?;
+            let number: i32 = part(1)?.parse().map_err(corrupt)?;
             let row = national_item::Entity::find_by_id((edition, number))
                 .one(conn)
                 .await?
@@ -207,7 +222,7 @@ pub async fn log_current<C: ConnectionTrait>(
             )
         }
         Replica::Evaluation => {
-            let row = evaluation::Entity::find_by_id((part(0), part(1), part(2)))
+            let row = evaluation::Entity::find_by_id((part(0)?, part(1)?, part(2)?))
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -218,7 +233,7 @@ pub async fn log_current<C: ConnectionTrait>(
             )
         }
         Replica::CollaborativeStandard => {
-            let row = collaborative_target::Entity::find_by_id(part(0))
+            let row = collaborative_target::Entity::find_by_id(part(0)?)
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -229,7 +244,7 @@ pub async fn log_current<C: ConnectionTrait>(
             )
         }
         Replica::Adoption => {
-            let row = adoption::Entity::find_by_id((part(0), part(1)))
+            let row = adoption::Entity::find_by_id((part(0)?, part(1)?))
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
@@ -535,13 +550,16 @@ struct Applied<M: Replicated> {
     linked: Vec<String>,
 }
 
+/// Reads a row's key from a change-log key.
+type KeyOf<M> = fn(&str) -> Result<<M as Replicated>::Key, StoreError>;
+
 /// Decides which of one kind's changes apply, reading the stored revisions
 /// of all their keys in one go. `retraction` reads a record-less change's
 /// key for the kinds that a record-less change deletes (guides).
 async fn plan<M, C>(
     conn: &C,
     changes: &[(usize, &IncomingChange)],
-    retraction: Option<fn(&str) -> M::Key>,
+    retraction: Option<KeyOf<M>>,
 ) -> Result<Vec<Applied<M>>, StoreError>
 where
     M: Replicated,
@@ -591,7 +609,7 @@ where
             (None, Some(key)) => {
                 let applied = Applied {
                     at,
-                    key: key(&change.key),
+                    key: key(&change.key)?,
                     row: None,
                     linked: Vec::new(),
                 };
@@ -918,10 +936,7 @@ fn relay<'a, M: Replicated>(
             None => Entry {
                 at: change.at,
                 change: incoming,
-                origin: split_key(Replica::Guide, &incoming.key)
-                    .first()
-                    .copied()
-                    .unwrap_or_default(),
+                origin: split_key(Replica::Guide, &incoming.key)?[0],
                 revision: incoming.revision,
                 record: None,
             },
@@ -996,10 +1011,9 @@ async fn append<C: ConnectionTrait>(
     Ok(())
 }
 
-fn guide_key(key: &str) -> (String, String) {
-    let parts = split_key(Replica::Guide, key);
-    let part = |i: usize| parts.get(i).copied().unwrap_or_default().to_owned();
-    (part(0), part(1))
+fn guide_key(key: &str) -> Result<(String, String), StoreError> {
+    let parts = split_key(Replica::Guide, key)?;
+    Ok((parts[0].to_owned(), parts[1].to_owned()))
 }
 
 /// Applies a page of a peer's changes as if one at a time in page order:

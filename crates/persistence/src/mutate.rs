@@ -217,7 +217,7 @@ pub(crate) async fn keep_and_audit(
         }
     }
     if let Some(replica) = change.kind.replica() {
-        let parts = crate::changes::split_key(replica, &change.key);
+        let parts = crate::changes::split_key(replica, &change.key)?;
         crate::changes::log_current(txn, replica, &parts, now).await?;
     }
     audit_entry::ActiveModel {

@@ -148,7 +148,7 @@ async fn apply_one<C: ConnectionTrait>(
             change.kind
         )));
     };
-    let parts = split_key(kind, &change.key);
+    let parts = split_key(kind, &change.key)?;
     let record: Option<Value> = match &change.record {
         Some(raw) => Some(serde_json::from_str(raw.get()).map_err(corrupt)?),
         None => None,
@@ -1218,4 +1218,30 @@ async fn feed_totals_are_what_is_left_on_postgres() {
         return;
     };
     feed_totals_are_what_is_left(node).await;
+}
+
+#[test]
+fn a_key_with_the_wrong_parts_is_refused_not_padded() {
+    assert_eq!(
+        split_key(Replica::Guide, "330000/SI-CARD").unwrap(),
+        ["330000", "SI-CARD"]
+    );
+    assert_eq!(
+        split_key(Replica::Adoption, "DB31/T 310950-2026/330000").unwrap(),
+        ["DB31/T 310950-2026", "330000"]
+    );
+    assert_eq!(
+        split_key(Replica::Standard, "GB/T 33531-2017").unwrap(),
+        ["GB/T 33531-2017"]
+    );
+    for (kind, key) in [
+        (Replica::Guide, "330000"),
+        (Replica::Guide, "330000/SI-CARD/extra"),
+        (Replica::Guide, "/SI-CARD"),
+        (Replica::Evaluation, "330000/SI-CARD"),
+        (Replica::Adoption, "DB31"),
+        (Replica::Matter, ""),
+    ] {
+        assert!(split_key(kind, key).is_err(), "{kind:?} `{key}`");
+    }
 }

@@ -29,43 +29,51 @@ use crate::loader::{RegionKey, StandardKey, ZoneKey};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
 use crate::types::{Channel, NationalItem, Region, ServiceGuide, ServiceMatter, Standard, Zone};
 
+/// A stored channel list, read strictly: a value that is not a channel is
+/// a storage fault, never a channel quietly left out.
+fn stored_channels(stored: &[String]) -> Result<Vec<DomainChannel>, ApiError> {
+    stored
+        .iter()
+        .map(|c| {
+            c.parse::<DomainChannel>()
+                .map_err(|e| ApiError::Internal(Box::new(e)))
+        })
+        .collect()
+}
+
 /// The values alignment compares, read from a stored guide.
-pub fn values(guide: &service_guide::Model) -> GuideValues {
-    GuideValues {
+pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
+    Ok(GuideValues {
         region: guide.region_code.clone(),
         time_limit_days: guide.time_limit_days,
         fee_fen: guide.fee_fen,
         materials: guide.materials.0.clone(),
-        channels: guide
-            .channels
-            .0
-            .iter()
-            .filter_map(|c| c.parse::<DomainChannel>().ok())
-            .collect(),
-    }
+        channels: stored_channels(&guide.channels.0)?,
+    })
 }
 
-fn channels(stored: Option<&concord_persistence::entity::TextList>) -> Vec<DomainChannel> {
-    stored
-        .map(|list| list.0.iter().filter_map(|c| c.parse().ok()).collect())
-        .unwrap_or_default()
+/// Required channels; a row without the column requires none.
+fn channels(
+    stored: Option<&concord_persistence::entity::TextList>,
+) -> Result<Vec<DomainChannel>, ApiError> {
+    stored.map_or(Ok(Vec::new()), |list| stored_channels(&list.0))
 }
 
 /// A collaborative standard's targets, read from storage.
-pub fn targets(row: &collaborative_target::Model) -> Targets {
-    Targets {
+pub fn targets(row: &collaborative_target::Model) -> Result<Targets, ApiError> {
+    Ok(Targets {
         max_time_limit_days: row.max_time_limit_days,
         materials: row.materials.as_ref().map(|m| m.0.clone()),
-        required_channels: channels(row.required_channels.as_ref()),
-    }
+        required_channels: channels(row.required_channels.as_ref())?,
+    })
 }
 
-fn baseline(item: &national_item::Model) -> Baseline {
-    Baseline {
+fn baseline(item: &national_item::Model) -> Result<Baseline, ApiError> {
+    Ok(Baseline {
         max_time_limit_days: item.max_time_limit_days,
         max_fee_fen: item.max_fee_fen,
-        required_channels: channels(item.required_channels.as_ref()),
-    }
+        required_channels: channels(item.required_channels.as_ref())?,
+    })
 }
 
 /// Lowest, highest and median of a set of values.
@@ -320,13 +328,14 @@ impl Alignment {
     }
 
     /// Each member's compliance with that collaborative standard.
-    async fn compliance(&self) -> Vec<MemberCompliance> {
+    async fn compliance(&self) -> async_graphql::Result<Vec<MemberCompliance>> {
         let Some(collaborative) = &self.collaborative else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let targets = targets(collaborative);
+        let targets = targets(collaborative).or_api()?;
         let values = &self.values;
-        self.members
+        Ok(self
+            .members
             .iter()
             .map(|region| {
                 compliance_of(
@@ -336,7 +345,7 @@ impl Alignment {
                     values.iter().find(|v| &v.region == region),
                 )
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -516,11 +525,12 @@ impl CollaborativeStandard {
     }
 
     /// The channels every member must offer.
-    async fn required_channels(&self) -> Vec<Channel> {
-        channels(self.0.required_channels.as_ref())
+    async fn required_channels(&self) -> async_graphql::Result<Vec<Channel>> {
+        Ok(channels(self.0.required_channels.as_ref())
+            .or_api()?
             .into_iter()
             .map(Channel::from)
-            .collect()
+            .collect())
     }
 
     /// Each member's decision.
@@ -775,9 +785,9 @@ async fn compliance(
         queries::published_guides(db, &members, Some(&matters))
             .await?
             .into_iter()
-            .map(|g| ((g.region_code.clone(), g.matter_code.clone()), values(&g)))
-            .collect();
-    let targets = targets(target);
+            .map(|g| Ok(((g.region_code.clone(), g.matter_code.clone()), values(&g)?)))
+            .collect::<Result<_, ApiError>>()?;
+    let targets = targets(target)?;
     let mut out = Vec::new();
     for matter in &matters {
         for region in &members {
@@ -850,7 +860,11 @@ impl AlignmentQuery {
             zone: zone.to_string(),
             matter: matter_row,
             members,
-            values: guides.iter().map(values).collect(),
+            values: guides
+                .iter()
+                .map(values)
+                .collect::<Result<_, _>>()
+                .or_api()?,
             guides,
             collaborative,
         })
@@ -910,7 +924,7 @@ impl AlignmentQuery {
                 .or_api()?
             {
                 if let Some(member) = loaded.get_mut(&guide.region_code) {
-                    member.insert(guide.matter_code.clone(), self::values(&guide));
+                    member.insert(guide.matter_code.clone(), self::values(&guide).or_api()?);
                 }
             }
             values.extend(
@@ -984,7 +998,8 @@ impl AlignmentQuery {
             }) else {
                 continue;
             };
-            for violation in baseline_violations(&baseline(item), &values(guide)) {
+            let baseline = baseline(item).or_api()?;
+            for violation in baseline_violations(&baseline, &values(guide).or_api()?) {
                 out.push(BaselineViolation {
                     region: guide.region_code.clone(),
                     matter: guide.matter_code.clone(),

@@ -62,6 +62,8 @@ pub enum SyncError {
     Interrupted(u64),
     #[error("the local database failed")]
     Store(#[from] StoreError),
+    #[error("cannot set up the HTTP client")]
+    Client(#[source] reqwest::Error),
 }
 
 impl From<sea_orm::DbErr> for SyncError {
@@ -339,7 +341,7 @@ pub async fn sync_all(
     peers: &[Peer],
     options: &Options,
 ) -> Result<Report, SyncError> {
-    let client = client();
+    let client = client()?;
     let mut total = Report::default();
     for peer in peers {
         let report = sync_peer(db, &client, peer, options).await?;
@@ -350,22 +352,28 @@ pub async fn sync_all(
     Ok(total)
 }
 
-fn client() -> reqwest::Client {
+/// The client every request to a peer goes through: a peer that stops
+/// answering fails the page after 30 s instead of holding the sync forever.
+fn client() -> Result<reqwest::Client, SyncError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
-        .unwrap_or_default()
+        .map_err(SyncError::Client)
 }
 
 /// Keeps every peer in sync: a pass every `interval`, and after a failure
-/// a wait that doubles up to five minutes. Runs until the process stops.
+/// a wait that doubles up to five minutes. Runs until the process stops;
+/// it returns only when it cannot start.
 pub async fn follow(
     db: &DatabaseConnection,
     peers: &[Peer],
     options: &Options,
     interval: Duration,
-) {
-    let client = client();
+) -> SyncError {
+    let client = match client() {
+        Ok(client) => client,
+        Err(error) => return error,
+    };
     let mut backoff: Vec<Duration> = vec![interval; peers.len()];
     loop {
         let mut wait = interval;

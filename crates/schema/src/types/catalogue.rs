@@ -4,6 +4,7 @@ use concord_persistence::queries::GuideParent;
 
 use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
 use crate::direct::{Direct, Plain, owned, text};
+use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
 use crate::pagination::Paged;
@@ -178,18 +179,16 @@ owned_object! {
         }
 
         /// The channels the baseline requires every guide to offer.
-        async fn required_channels(&self) -> Vec<super::Channel> {
-            self.0
-                .required_channels
-                .as_ref()
-                .map(|list| {
-                    list.0
-                        .iter()
-                        .filter_map(|c| c.parse::<concord_domain::Channel>().ok())
-                        .map(super::Channel::from)
-                        .collect()
-                })
-                .unwrap_or_default()
+        async fn required_channels(&self) -> async_graphql::Result<Vec<super::Channel>> {
+            // A row without the column requires no channel.
+            let Some(list) = &self.0.required_channels else {
+                return Ok(Vec::new());
+            };
+            list.0
+                .iter()
+                .map(|c| super::Channel::parse_stored(c))
+                .collect::<Result<_, _>>()
+                .or_api()
         }
     }
 }
