@@ -27,7 +27,10 @@ use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar,
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{RegionKey, StandardKey, ZoneKey};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
-use crate::types::{Channel, NationalItem, Region, ServiceGuide, ServiceMatter, Standard, Zone};
+use crate::types::{
+    Channel, Decision, ElevationStatus, ElevationTarget, NationalItem, ProposalStatus, Region,
+    ServiceGuide, ServiceMatter, Standard, Zone,
+};
 
 /// A stored channel list, read strictly: a value that is not a channel is
 /// a storage fault, never a channel quietly left out.
@@ -464,8 +467,8 @@ pub struct BaselineViolation {
 pub struct Adoption {
     /// The member region.
     region: String,
-    /// `PENDING`, `ADOPTED` or `REJECTED`.
-    decision: String,
+    /// Pending until the member answers.
+    decision: Decision,
     /// Why it rejected.
     reason: Option<String>,
     /// Who decided (the token's subject).
@@ -474,15 +477,17 @@ pub struct Adoption {
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl From<adoption::Model> for Adoption {
-    fn from(row: adoption::Model) -> Self {
-        Adoption {
+impl TryFrom<adoption::Model> for Adoption {
+    type Error = ApiError;
+
+    fn try_from(row: adoption::Model) -> Result<Self, ApiError> {
+        Ok(Adoption {
             region: row.region_code,
-            decision: row.decision,
+            decision: Decision::parse_stored(&row.decision)?,
             reason: row.reason,
             decided_by: row.decided_by,
             decided_at: row.decided_at,
-        }
+        })
     }
 }
 
@@ -509,9 +514,9 @@ impl CollaborativeStandard {
         crate::types::load_one(ctx, ZoneKey(self.0.zone_code.clone())).await
     }
 
-    /// `PROPOSED`, `IN_FORCE` or `WITHDRAWN`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Proposed, in force or withdrawn.
+    async fn status(&self) -> async_graphql::Result<ProposalStatus> {
+        ProposalStatus::parse_stored(&self.0.status).or_api()
     }
 
     /// The longest time limit a member's guide may state.
@@ -540,11 +545,12 @@ impl CollaborativeStandard {
             crate::loader::AdoptionsOf(self.0.standard_code.clone()),
         )
         .await?;
-        Ok(rows
-            .unwrap_or_default()
+        // A standard nobody has answered yet has no adoption rows.
+        rows.unwrap_or_default()
             .into_iter()
-            .map(Adoption::from)
-            .collect())
+            .map(Adoption::try_from)
+            .collect::<Result<_, _>>()
+            .or_api()
     }
 
     /// The revision of the proposal's status and targets.
@@ -574,9 +580,9 @@ impl ElevationProposal {
         crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
     }
 
-    /// `NATIONAL` or `INDUSTRY`.
-    async fn target_level(&self) -> &str {
-        &self.0.target_level
+    /// The level the standard would be raised to.
+    async fn target_level(&self) -> async_graphql::Result<ElevationTarget> {
+        ElevationTarget::parse_stored(&self.0.target_level).or_api()
     }
 
     /// Why it should be elevated.
@@ -584,9 +590,9 @@ impl ElevationProposal {
         &self.0.rationale
     }
 
-    /// `PROPOSED`, `UNDER_REVIEW`, `ACCEPTED` or `DECLINED`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Where the proposal stands.
+    async fn status(&self) -> async_graphql::Result<ElevationStatus> {
+        ElevationStatus::parse_stored(&self.0.status).or_api()
     }
 
     /// Who proposed it.
@@ -1013,24 +1019,19 @@ impl AlignmentQuery {
     }
 
     /// The collaborative standards of a zone (or of every zone), optionally
-    /// in one status: `PROPOSED`, `IN_FORCE` or `WITHDRAWN`.
+    /// in one status.
     async fn collaborative_standards(
         &self,
         ctx: &Context<'_>,
         zone: Option<String>,
-        status: Option<String>,
+        status: Option<ProposalStatus>,
     ) -> async_graphql::Result<Vec<CollaborativeStandard>> {
         let zone = zone
             .as_deref()
             .map(|z| parse_arg::<ZoneCode, _>("zone", z))
             .transpose()
             .or_api()?;
-        if let Some(status) = status.as_deref() {
-            status
-                .parse::<maths::ProposalStatus>()
-                .map_err(|e| ApiError::bad_input("status", e))
-                .or_api()?;
-        }
+        let status = status.map(|s| concord_domain::ProposalStatus::from(s).as_str());
         let rows = queries::collaborative_targets(
             reading(
                 ctx,
@@ -1038,7 +1039,7 @@ impl AlignmentQuery {
             )
             .or_api()?,
             zone.as_ref().map(|z| z.as_str()),
-            status.as_deref(),
+            status,
         )
         .await
         .or_api()?;
@@ -1095,23 +1096,18 @@ impl AlignmentQuery {
         &self,
         ctx: &Context<'_>,
         standard: Option<String>,
-        status: Option<String>,
+        status: Option<ElevationStatus>,
     ) -> async_graphql::Result<Vec<ElevationProposal>> {
         let standard = standard
             .as_deref()
             .map(|s| parse_arg::<StandardCode, _>("standard", s))
             .transpose()
             .or_api()?;
-        if let Some(status) = status.as_deref() {
-            status
-                .parse::<maths::ElevationStatus>()
-                .map_err(|e| ApiError::bad_input("status", e))
-                .or_api()?;
-        }
+        let status = status.map(|s| concord_domain::ElevationStatus::from(s).as_str());
         let rows = queries::elevations(
             reading(ctx, &Footprint::of(&[Topic::Collaboration])).or_api()?,
             standard.as_ref().map(|s| s.as_str()),
-            status.as_deref(),
+            status,
         )
         .await
         .or_api()?;

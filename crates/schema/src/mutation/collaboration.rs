@@ -14,7 +14,7 @@ use super::{allow, now};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
 use crate::context::{RequestScope, db};
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
-use crate::types::Channel;
+use crate::types::{Channel, ElevationTarget};
 
 /// A zone's proposed collaborative standard and its targets.
 #[derive(InputObject)]
@@ -46,15 +46,6 @@ pub enum AdoptionChoice {
     Adopt,
     /// The member rejects it; a reason is required.
     Reject,
-}
-
-/// Where a standard is proposed to be raised to.
-#[derive(Enum, Copy, Clone, PartialEq, Eq)]
-pub enum ElevationTarget {
-    /// A national standard.
-    National,
-    /// An industry standard.
-    Industry,
 }
 
 /// The national administration's step on an elevation proposal.
@@ -288,10 +279,7 @@ impl CollaborationMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let level = match target_level {
-            ElevationTarget::National => Level::National,
-            ElevationTarget::Industry => Level::Industry,
-        };
+        let level = target_level.level();
         let row = collaborate::propose_elevation(
             db(ctx).or_api()?,
             &actor,

@@ -4,9 +4,10 @@ use async_graphql::Enum;
 use concord_domain as domain;
 
 macro_rules! mirror {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident $(as $graphql:literal)? { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        $(#[graphql(name = $graphql)])?
         pub enum $name {
             $($(#[$vmeta])* $variant),+
         }
@@ -107,3 +108,71 @@ mirror!(
         CrossProvince,
     }
 );
+
+mirror!(
+    /// Where a collaborative standard stands.
+    ProposalStatus as "CollaborativeStandardStatus" {
+        /// Waiting for every member to adopt it.
+        Proposed,
+        /// Adopted by every member.
+        InForce,
+        /// Withdrawn by the zone.
+        Withdrawn,
+    }
+);
+
+mirror!(
+    /// A member's answer to a collaborative standard, so far.
+    Decision as "AdoptionDecision" {
+        /// Not answered yet.
+        Pending,
+        /// The member adopts it.
+        Adopted,
+        /// The member rejects it.
+        Rejected,
+    }
+);
+
+mirror!(
+    /// Where a proposal to elevate a standard stands.
+    ElevationStatus {
+        /// Proposed, not yet taken up.
+        Proposed,
+        /// Under review by the national administration.
+        UnderReview,
+        /// Accepted: the standard is to be raised.
+        Accepted,
+        /// Declined.
+        Declined,
+    }
+);
+
+/// Where a standard is proposed to be raised to.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ElevationTarget {
+    /// A national standard.
+    National,
+    /// An industry standard.
+    Industry,
+}
+
+impl ElevationTarget {
+    /// The level a standard raised to this target has.
+    pub fn level(self) -> domain::StandardLevel {
+        match self {
+            ElevationTarget::National => domain::StandardLevel::National,
+            ElevationTarget::Industry => domain::StandardLevel::Industry,
+        }
+    }
+
+    /// Reads a stored target level; any other level is a storage fault.
+    pub fn parse_stored(text: &str) -> Result<Self, crate::error::ApiError> {
+        match text.parse::<domain::StandardLevel>() {
+            Ok(domain::StandardLevel::National) => Ok(ElevationTarget::National),
+            Ok(domain::StandardLevel::Industry) => Ok(ElevationTarget::Industry),
+            _ => Err(crate::error::ApiError::Internal(
+                format!("`{text}` is not a level a standard is elevated to").into(),
+            )),
+        }
+    }
+}

@@ -9,7 +9,10 @@ mod history;
 mod standard;
 
 pub use catalogue::{Category, NationalEdition, NationalItem, ServiceMatter};
-pub use enums::{Channel, GuideStatus, RegionKind, StandardLevel, StandardStatus};
+pub use enums::{
+    Channel, Decision, ElevationStatus, ElevationTarget, GuideStatus, ProposalStatus, RegionKind,
+    StandardLevel, StandardStatus,
+};
 pub use geo::{Region, Zone};
 pub use guide::{OperatingProcedure, ServiceGuide};
 pub use history::{AuditEntry, Evaluation, FieldChange, Revision, diff, with_current};
