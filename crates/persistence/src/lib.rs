@@ -11,6 +11,7 @@ mod error;
 pub mod footprint;
 pub mod import;
 pub mod mutate;
+pub mod peers;
 pub mod queries;
 pub mod search;
 pub mod seed;

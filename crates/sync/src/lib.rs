@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use concord_persistence::changes::{self, IncomingChange};
-use concord_persistence::entity::sync_peer;
+use concord_persistence::peers;
 use concord_persistence::{DatabaseConnection, StoreError};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -175,52 +175,13 @@ async fn fetch(
         .ok_or_else(|| SyncError::Malformed("no data".into()))
 }
 
-async fn checkpoint<C: ConnectionTrait>(
-    conn: &C,
-    url: &str,
-) -> Result<Option<sync_peer::Model>, SyncError> {
-    Ok(sync_peer::Entity::find_by_id(url.to_owned())
-        .one(conn)
-        .await?)
-}
-
 /// Records a failure against the peer, leaving its cursor where it was.
 async fn record_error(
     db: &DatabaseConnection,
     url: &str,
     error: &SyncError,
 ) -> Result<(), SyncError> {
-    let now = Utc::now();
-    let message = error_chain(error);
-    let txn = db.begin().await?;
-    match checkpoint(&txn, url).await? {
-        Some(mut row) => {
-            row.last_error = Some(message);
-            row.updated_at = now;
-            row.into_active_model().reset_all().update(&txn).await?;
-        }
-        None => {
-            let row = sync_peer::Model {
-                peer: url.to_owned(),
-                cursor: None,
-                applied: 0,
-                lag: None,
-                last_success: None,
-                last_error: Some(message),
-                updated_at: now,
-            };
-            sync_peer::Entity::insert(row.into_active_model())
-                .exec_without_returning(&txn)
-                .await?;
-        }
-    }
-    concord_persistence::version::commit_touching(
-        txn,
-        &concord_persistence::footprint::Footprint::of(&[
-            concord_persistence::footprint::Topic::Sync,
-        ]),
-    )
-    .await?;
+    peers::record_error(db, url, error_chain(error), Utc::now()).await?;
     Ok(())
 }
 
@@ -285,7 +246,7 @@ async fn pull(
 ) -> Result<Report, SyncError> {
     let first = options.page_size.min(1000);
     let mut report = Report::default();
-    let mut cursor = checkpoint(db, &peer.url).await?.and_then(|s| s.cursor);
+    let mut cursor = peers::cursor(db, &peer.url).await?;
     let mut next = Some(Prefetch::start(client, peer, cursor.clone(), first));
     while let Some(fetching) = next.take() {
         let page = fetching.page().await?;
@@ -310,23 +271,15 @@ async fn pull(
         let received = changes.len() as i64;
         report.received += received as u64;
         report.applied += applied;
-        let stored = checkpoint(&txn, &peer.url).await?;
-        let row = sync_peer::Model {
-            peer: peer.url.clone(),
-            cursor: cursor.clone(),
-            applied: stored.as_ref().map_or(0, |s| s.applied) + applied as i64,
-            lag: Some((page.total_count - received).max(0)),
-            last_success: Some(now),
-            last_error: None,
-            updated_at: now,
-        };
-        if stored.is_some() {
-            row.into_active_model().reset_all().update(&txn).await?;
-        } else {
-            sync_peer::Entity::insert(row.into_active_model())
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        peers::record_page(
+            &txn,
+            &peer.url,
+            cursor.clone(),
+            applied,
+            page.total_count - received,
+            now,
+        )
+        .await?;
         // Readers (the response cache) learn from the data version that data changed.
         concord_persistence::version::commit_touching(txn, &changes::footprint_of(&changes))
             .await?;
