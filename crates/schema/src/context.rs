@@ -10,7 +10,7 @@ use concord_persistence::footprint::Footprint;
 use concord_persistence::queries::{self, Visibility};
 
 use crate::error::ApiError;
-use crate::loader::Batch;
+use crate::loader::RowLoader;
 
 /// What a request has read so far, so that its answer can be kept until a
 /// commit touches something in it. Shared by the request's resolvers and
@@ -57,8 +57,8 @@ pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection, ApiError> {
 }
 
 /// This request's batch loader.
-pub fn loader<'a>(ctx: &Context<'a>) -> Result<&'a DataLoader<Batch>, ApiError> {
-    ctx.data::<DataLoader<Batch>>()
+pub fn loader<'a>(ctx: &Context<'a>) -> Result<&'a DataLoader<RowLoader>, ApiError> {
+    ctx.data::<DataLoader<RowLoader>>()
         .map_err(|_| ApiError::Internal("the request carries no data loader".into()))
 }
 

@@ -140,7 +140,7 @@ pub async fn prepare(
     // The scope reads zone memberships, which only seeding changes.
     reads.record(&Footprint::of(&[Topic::Reference]));
     let delay = std::time::Duration::from_micros(settings.batch_delay_us);
-    let loader = loader::Batch::loader(
+    let loader = loader::RowLoader::loader(
         db.clone(),
         kept.reference.clone(),
         scope.visibility.clone(),

@@ -1,5 +1,5 @@
 //! Batch loading of every relation, so that a query's SQL statements do not
-//! grow with the number of rows it returns. One [`Batch`] is made per request:
+//! grow with the number of rows it returns. One [`RowLoader`] is made per request:
 //! its cache then never outlives the caller's visibility.
 
 use std::collections::HashMap;
@@ -25,14 +25,14 @@ use crate::reference::{KeptReference, Reference};
 const SETTLE_YIELDS: usize = 64;
 
 /// Loads rows by key for one request, recording what it read.
-pub struct Batch {
+pub struct RowLoader {
     db: DatabaseConnection,
     reference: Arc<KeptReference>,
     visibility: Visibility,
     reads: Reads,
 }
 
-impl Batch {
+impl RowLoader {
     /// A loader that gathers keys for a batch until the request has stopped
     /// adding them, then for `delay` more.
     ///
@@ -49,9 +49,9 @@ impl Batch {
         visibility: Visibility,
         reads: Reads,
         delay: Duration,
-    ) -> DataLoader<Batch> {
+    ) -> DataLoader<RowLoader> {
         DataLoader::new(
-            Batch {
+            RowLoader {
                 db,
                 reference,
                 visibility,
@@ -97,7 +97,7 @@ pub type LoadError = Arc<StoreError>;
 
 macro_rules! by_key {
     ($key:ty, $value:ty, |$this:ident, $keys:ident| $load:expr, |$row:ident| $row_key:expr) => {
-        impl Loader<$key> for Batch {
+        impl Loader<$key> for RowLoader {
             type Value = $value;
             type Error = LoadError;
 
@@ -154,7 +154,7 @@ fn strings<K>(keys: &[K], f: impl Fn(&K) -> &String) -> Vec<String> {
     keys.iter().map(|k| f(k).clone()).collect()
 }
 
-impl Loader<RegionKey> for Batch {
+impl Loader<RegionKey> for RowLoader {
     type Value = region::Model;
     type Error = LoadError;
 
@@ -170,7 +170,7 @@ impl Loader<RegionKey> for Batch {
     }
 }
 
-impl Loader<ZoneKey> for Batch {
+impl Loader<ZoneKey> for RowLoader {
     type Value = zone::Model;
     type Error = LoadError;
 
@@ -230,7 +230,7 @@ by_key!(
     |row| ProcedureKey((row.region_code.clone(), row.matter_code.clone()))
 );
 
-impl Loader<StandardKey> for Batch {
+impl Loader<StandardKey> for RowLoader {
     type Value = standard::Model;
     type Error = LoadError;
 
@@ -262,7 +262,7 @@ pub struct GuidesOf {
     pub page: Arc<(GuideFilter, PageRequest<GuideKey>)>,
 }
 
-impl Loader<GuidesOf> for Batch {
+impl Loader<GuidesOf> for RowLoader {
     type Value = Page<service_guide::Model>;
     type Error = LoadError;
 
@@ -345,7 +345,7 @@ fn grouped<K: Clone + Eq + std::hash::Hash, V>(
     map
 }
 
-impl Loader<ZonesOfRegion> for Batch {
+impl Loader<ZonesOfRegion> for RowLoader {
     type Value = Vec<String>;
     type Error = LoadError;
 
@@ -361,7 +361,7 @@ impl Loader<ZonesOfRegion> for Batch {
     }
 }
 
-impl Loader<MembersOfZone> for Batch {
+impl Loader<MembersOfZone> for RowLoader {
     type Value = Vec<String>;
     type Error = LoadError;
 
@@ -377,7 +377,7 @@ impl Loader<MembersOfZone> for Batch {
     }
 }
 
-impl Loader<StandardsOfMatter> for Batch {
+impl Loader<StandardsOfMatter> for RowLoader {
     type Value = Vec<String>;
     type Error = LoadError;
 
@@ -400,7 +400,7 @@ impl Loader<StandardsOfMatter> for Batch {
     }
 }
 
-impl Loader<MattersOfStandard> for Batch {
+impl Loader<MattersOfStandard> for RowLoader {
     type Value = Vec<String>;
     type Error = LoadError;
 
@@ -423,7 +423,7 @@ impl Loader<MattersOfStandard> for Batch {
     }
 }
 
-impl Loader<SupersededBy> for Batch {
+impl Loader<SupersededBy> for RowLoader {
     type Value = Vec<standard::Model>;
     type Error = LoadError;
 
@@ -450,7 +450,7 @@ impl Loader<SupersededBy> for Batch {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RevisionsOf(pub &'static str, pub String);
 
-impl Loader<RevisionsOf> for Batch {
+impl Loader<RevisionsOf> for RowLoader {
     type Value = Vec<concord_persistence::entity::row_revision::Model>;
     type Error = LoadError;
 
@@ -489,7 +489,7 @@ impl Loader<RevisionsOf> for Batch {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AdoptionsOf(pub String);
 
-impl Loader<AdoptionsOf> for Batch {
+impl Loader<AdoptionsOf> for RowLoader {
     type Value = Vec<concord_persistence::entity::adoption::Model>;
     type Error = LoadError;
 

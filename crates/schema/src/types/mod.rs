@@ -23,14 +23,14 @@ use async_graphql::dataloader::Loader;
 
 use crate::context::loader;
 use crate::error::{ApiError, OrApiError};
-use crate::loader::{Batch, LoadError};
+use crate::loader::{LoadError, RowLoader};
 
 /// Loads one related row through the request's batch loader.
 pub(crate) async fn load_one<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<T>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    Batch: Loader<K, Error = LoadError>,
-    T: From<<Batch as Loader<K>>::Value>,
+    RowLoader: Loader<K, Error = LoadError>,
+    T: From<<RowLoader as Loader<K>>::Value>,
 {
     let row = loader(ctx)
         .or_api()?
@@ -48,8 +48,8 @@ pub(crate) async fn load_many<K, T>(
 ) -> async_graphql::Result<Vec<T>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    Batch: Loader<K, Error = LoadError>,
-    T: From<<Batch as Loader<K>>::Value>,
+    RowLoader: Loader<K, Error = LoadError>,
+    T: From<<RowLoader as Loader<K>>::Value>,
 {
     let mut rows = loader(ctx)
         .or_api()?
