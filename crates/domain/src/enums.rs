@@ -1,15 +1,12 @@
 //! Closed sets of values. Each has one spelling, SCREAMING_SNAKE_CASE, shared
 //! by the database, the import files and the API.
 
-use std::fmt;
-use std::str::FromStr;
-
 /// A value outside an enumeration, with the allowed spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{value}` is not one of {allowed}")]
 pub struct ParseEnumError {
-    value: String,
-    allowed: String,
+    pub(crate) value: String,
+    pub(crate) allowed: String,
 }
 
 macro_rules! closed_set {
@@ -32,8 +29,8 @@ macro_rules! closed_set {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -51,12 +48,12 @@ macro_rules! closed_set {
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseEnumError;
-            fn from_str(value: &str) -> Result<Self, ParseEnumError> {
+        impl std::str::FromStr for $name {
+            type Err = $crate::enums::ParseEnumError;
+            fn from_str(value: &str) -> Result<Self, $crate::enums::ParseEnumError> {
                 match value {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(ParseEnumError {
+                    _ => Err($crate::enums::ParseEnumError {
                         value: value.to_owned(),
                         allowed: [$($text),+].join(", "),
                     }),
@@ -65,6 +62,8 @@ macro_rules! closed_set {
         }
     };
 }
+
+pub(crate) use closed_set;
 
 closed_set!(
     /// The kind of a provincial-level division.

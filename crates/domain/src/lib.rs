@@ -11,13 +11,12 @@ pub mod fee;
 pub mod guide;
 pub mod standard;
 pub mod text;
+pub mod workflow;
 
 pub use alignment::{
-    AlignmentScore, Baseline, BaselineViolation, Decision, ElevationDecision, ElevationStatus,
-    GuideValues, MaterialUse, MaterialsComparison, ParseStateError, ProposalStatus, ScoreParts,
-    Spread, TargetCheck, Targets, alignment_score, baseline_violations, best_practice,
-    check_decision, check_targets, coefficient_of_variation, compare_materials,
-    next_elevation_status, proposal_status, spread,
+    AlignmentScore, Baseline, BaselineViolation, GuideValues, MaterialUse, MaterialsComparison,
+    ScoreParts, Spread, TargetCheck, Targets, alignment_score, baseline_violations, best_practice,
+    check_targets, coefficient_of_variation, compare_materials, spread,
 };
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};
@@ -27,4 +26,8 @@ pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use standard::{check_issuer, status_transition_allowed};
 pub use text::{
     NAME_MAX, NOTE_MAX, ValidationError, distinct_channels, optional_text, required_text,
+};
+pub use workflow::{
+    Decision, ElevationDecision, ElevationStatus, ProposalStatus, check_decision,
+    next_elevation_status, proposal_status,
 };

@@ -3,8 +3,9 @@
 //! [`crate::mutate`].
 
 use chrono::{DateTime, Utc};
-use concord_domain::alignment::{
-    Decision, ElevationDecision, ElevationStatus, ProposalStatus, Targets, check_decision,
+use concord_domain::alignment::Targets;
+use concord_domain::workflow::{
+    Decision, ElevationDecision, ElevationStatus, ProposalStatus, check_decision,
     next_elevation_status, proposal_status,
 };
 use concord_domain::{Origin, RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
@@ -178,7 +179,7 @@ fn status_of(target: &collaborative_target::Model) -> Result<ProposalStatus, Mut
     target
         .status
         .parse()
-        .map_err(|e: concord_domain::alignment::ParseStateError| {
+        .map_err(|e: concord_domain::ParseEnumError| {
             MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
         })
 }
@@ -460,7 +461,7 @@ pub async fn decide_elevation(
         stored
             .status
             .parse()
-            .map_err(|e: concord_domain::alignment::ParseStateError| {
+            .map_err(|e: concord_domain::ParseEnumError| {
                 MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
             })?;
     let next = next_elevation_status(current, decision).map_err(|e| MutationError::Invalid {

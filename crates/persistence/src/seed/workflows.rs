@@ -5,7 +5,7 @@
 //! illustrative; the REGIONAL codes are invented.
 
 use chrono::{DateTime, Utc};
-use concord_domain::alignment::{Decision, ElevationStatus, ProposalStatus};
+use concord_domain::workflow::{Decision, ElevationStatus, ProposalStatus};
 use concord_domain::{Channel, Origin, StandardLevel, StandardStatus};
 use sea_orm::{ConnectionTrait, Set};
 
@@ -77,7 +77,7 @@ pub(super) async fn load<C: ConnectionTrait>(
     let mut adoptions = Vec::new();
     for c in COLLABORATIONS {
         let statuses: Vec<Decision> = c.decisions.iter().map(|d| d.1).collect();
-        let status = concord_domain::alignment::proposal_status(&statuses);
+        let status = concord_domain::workflow::proposal_status(&statuses);
         let standard_status = match status {
             ProposalStatus::InForce => StandardStatus::InForce,
             ProposalStatus::Proposed => StandardStatus::Draft,

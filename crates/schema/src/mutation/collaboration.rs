@@ -1,7 +1,8 @@
 use async_graphql::{Context, Enum, InputObject, Object};
 use concord_auth::{Action, Target};
-use concord_domain::alignment::{Decision, ElevationDecision, Targets};
+use concord_domain::alignment::Targets;
 use concord_domain::guide::MAX_TIME_LIMIT_DAYS;
+use concord_domain::workflow::{Decision, ElevationDecision};
 use concord_domain::{
     MatterCode, NAME_MAX, NOTE_MAX, RegionCode, StandardCode, StandardLevel as Level,
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
