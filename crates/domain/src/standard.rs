@@ -26,7 +26,9 @@ pub fn check_issuer(
     if !code.fits_level(level) {
         errors.push(ValidationError::new(
             "level",
-            format!("`{code}` cannot be the code of a {level} standard"),
+            format!(
+                "`{code}` cannot be the code of a {level} standard (national standards are GB, industry ones a sector prefix such as LD, local and regional ones DB.., group ones T/.., internal ones Q/..)"
+            ),
         ));
     }
     if level == StandardLevel::Local {

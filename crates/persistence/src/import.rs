@@ -19,7 +19,7 @@ use std::string::FromUtf8Error;
 use chrono::{DateTime, NaiveDate, Utc};
 use concord_domain::{
     CategoryCode, Channel, CodeError, Fee, GuideDraft, GuideStatus, MatterCode, NAME_MAX, NOTE_MAX,
-    ProcedureStep, RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode,
+    ProcedureStep, RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode, check_issuer,
     optional_text, required_text, validate_steps,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
@@ -778,6 +778,21 @@ impl Value<'_> {
     }
 }
 
+/// The column of an input field the domain names (`issuingRegion` is
+/// `issuing_region`), as the places of a record know its fields.
+fn column(field: &str) -> String {
+    let mut column = String::with_capacity(field.len() + 4);
+    for c in field.chars() {
+        if c.is_ascii_uppercase() {
+            column.push('_');
+            column.push(c.to_ascii_lowercase());
+        } else {
+            column.push(c);
+        }
+    }
+    column
+}
+
 fn code_value<T>(value: Value<'_>) -> Result<T, String>
 where
     T: for<'s> TryFrom<&'s str, Error = CodeError>,
@@ -1088,40 +1103,22 @@ fn standard(f: &mut Fields<'_>) -> Option<StandardRecord> {
     let illustrative = f.illustrative();
 
     let mut consistent = true;
-    if let (Ok(code), Ok(level)) = (&code, &level) {
-        if !code.fits_level(*level) {
-            f.report(
-                f.places.field("level"),
-                format!(
-                    "a {level} standard cannot have the code `{code}` (national standards are GB, industry ones a sector prefix such as LD, local and regional ones DB.., group ones T/.., internal ones Q/..)"
-                ),
-            );
-            consistent = false;
-        } else if *level == StandardLevel::Local {
-            let province = code.local_province();
-            match &issuing_region {
-                Ok(Some(region)) if Some(region.province()) != province => {
-                    let message = format!(
-                        "`{code}` is a local standard of {}, so region `{region}` cannot have issued it",
-                        province.map_or_else(String::new, String::from)
-                    );
-                    f.report(f.places.field("issuing_region"), message);
-                    consistent = false;
-                }
-                // A local standard is issued in the province its `DB` code names.
-                Ok(None) => issuing_region = Ok(province),
-                _ => {}
-            }
-        }
-    }
-    if let (Ok(Some(_)), Ok(level)) = (&issuing_zone, &level)
-        && *level != StandardLevel::Regional
+    if let (Ok(code), Ok(level), Ok(region), Ok(zone)) =
+        (&code, &level, &issuing_region, &issuing_zone)
     {
-        f.report(
-            f.places.field("issuing_zone"),
-            "only a REGIONAL standard has an issuing zone",
-        );
-        consistent = false;
+        match check_issuer(code, *level, region.as_ref(), zone.as_ref()) {
+            Err(errors) => {
+                for error in errors {
+                    f.report(f.places.field(&column(&error.field)), error.message);
+                }
+                consistent = false;
+            }
+            // A local standard is issued in the province its `DB` code names.
+            Ok(()) if *level == StandardLevel::Local && region.is_none() => {
+                issuing_region = Ok(code.local_province());
+            }
+            Ok(()) => {}
+        }
     }
     if let (Ok(Some(issued)), Ok(Some(effective))) = (&issued_on, &effective_on)
         && effective < issued
@@ -2459,6 +2456,7 @@ DB33/T 1-2020,地标,LOCAL,510000,,,,
 DB33/T 2-2020,地标,LOCAL,,YRD,2020-05-01,2020-04-01,DB33/T 2-2020
 DB33/T 3-2020,地标,REGIONAL,,YRD,2020-13-01,,
 DB33/T 4-2020,地标,PROVINCIAL,,,,,
+DB31/T 5-2020,区标,REGIONAL,,,,,
 ";
         let found = csv(ImportKind::Standards, bad);
         let places: Vec<&str> = found
@@ -2475,18 +2473,17 @@ DB33/T 4-2020,地标,PROVINCIAL,,,,,
                 "line 4, column supersedes",
                 "line 5, column issued_on",
                 "line 6, column level",
+                "line 7, column issuing_zone",
             ]
         );
-        assert!(found[0].contains("a LOCAL standard cannot have the code `GB/T 1-2020`"));
-        assert!(
-            found[1]
-                .contains("a local standard of 330000, so region `510000` cannot have issued it")
-        );
+        assert!(found[0].contains("`GB/T 1-2020` cannot be the code of a LOCAL standard"));
+        assert!(found[1].contains("`DB33/T 1-2020` is a standard of 330000, not of 510000"));
         assert!(found[3].ends_with("is before issued_on (2020-05-01)"));
         assert!(found[5].ends_with("`2020-13-01` is not a date written YYYY-MM-DD"));
         assert!(found[6].ends_with(
             "`PROVINCIAL` is not one of NATIONAL, INDUSTRY, LOCAL, REGIONAL, GROUP, INTERNAL"
         ));
+        assert!(found[7].ends_with("a regional standard needs the zone that issues it"));
     }
 
     #[test]
