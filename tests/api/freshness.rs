@@ -3,11 +3,9 @@
 //! server over the same database, `concord import`, `concord sync`), and
 //! keeps the answers the commit did not touch.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use crate::helpers::{As, TestApp, storage_test, token};
+use crate::helpers::{As, TestApp, run_concord, storage_test, token};
 
 /// What dashboards ask, and who asks it.
 const DASHBOARD: &[(&str, As, &str)] = &[
@@ -124,17 +122,8 @@ async fn revise_guide(app: &TestApp, region: &'static str, matter: &str, days: i
 }
 
 fn concord(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run concord");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "concord {args:?}: {text}");
+    let (succeeded, text) = run_concord(args);
+    assert!(succeeded, "concord {args:?}: {text}");
     text
 }
 

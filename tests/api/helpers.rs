@@ -1,3 +1,4 @@
+use std::process::Command;
 use std::sync::Once;
 
 use concord_server::{Application, Settings};
@@ -320,3 +321,19 @@ macro_rules! storage_test {
     };
 }
 pub(crate) use storage_test;
+
+/// Runs the `concord` binary as another process would; whether it
+/// succeeded, and what it printed on stdout and stderr.
+pub fn run_concord(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run concord");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}

@@ -1,35 +1,26 @@
 //! Two live nodes: B follows A's change feed with the real `concord sync`.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, token};
+use crate::helpers::{As, Backend, TestApp, run_concord, token};
 
 /// Runs `concord sync` into B's database, as another process, and waits
 /// until B's server has seen what it committed.
 async fn sync(b: &TestApp, peer: &str, extra: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .args([
-            "sync",
-            "--database",
-            &b.database_url,
-            "--peer",
-            peer,
-            "--token",
-        ])
-        .arg(token(As::Sync).unwrap())
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run concord sync");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let token = token(As::Sync).unwrap();
+    let mut args = vec![
+        "sync",
+        "--database",
+        &b.database_url,
+        "--peer",
+        peer,
+        "--token",
+        &token,
+    ];
+    args.extend_from_slice(extra);
+    let ran = run_concord(&args);
     b.sees_latest_commit().await;
-    (output.status.success(), text)
+    ran
 }
 
 /// Everything replicable that B and A must agree on, as the API shows it.

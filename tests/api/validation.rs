@@ -1,11 +1,9 @@
 //! One rule for each input, whichever way the input arrives: a mutation
 //! and `concord import` accept and refuse the same values.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use crate::helpers::{As, TestApp, storage_test};
+use crate::helpers::{As, TestApp, run_concord, storage_test};
 
 const SAVE_MATTER: &str = "mutation($c: String!, $en: String!) {
     saveMatter(input: { code: $c, nameZh: \"校验事项\", nameEn: $en, category: \"SKILLS\" }) { code nameEn } }";
@@ -24,18 +22,12 @@ fn import_matter(app: &TestApp, code: &str, name_en: &str) -> (bool, String) {
         { "code": code, "nameZh": "校验事项", "nameEn": name_en, "category": "SKILLS" }
     ] });
     std::fs::write(&file, matters.to_string()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .args(["import", "--database", &app.database_url])
-        .arg(&file)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run concord");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    run_concord(&[
+        "import",
+        "--database",
+        &app.database_url,
+        file.to_str().unwrap(),
+    ])
 }
 
 async fn matter_exists(app: &TestApp, code: &str) -> bool {

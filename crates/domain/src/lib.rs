@@ -25,7 +25,7 @@ pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use standard::{check_issuer, status_transition_allowed};
 pub use text::{
-    NAME_MAX, NOTE_MAX, ValidationError, distinct_channels, optional_text, required_text,
+    NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text, required_text,
 };
 pub use workflow::{
     Decision, ElevationDecision, ElevationStatus, ProposalStatus, check_decision,

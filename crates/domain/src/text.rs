@@ -47,6 +47,27 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String, Val
     Ok(trimmed.to_owned())
 }
 
+/// A row's names: the Chinese one required, the English one empty where
+/// none is known; both at most [`NAME_MAX`] characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Names {
+    /// The names trimmed, or every rule they break, on the fields
+    /// `{stem}Zh` and `{stem}En` (`nameZh`, `titleEn`, …).
+    pub fn validated(stem: &str, zh: &str, en: &str) -> Result<Self, Vec<ValidationError>> {
+        let zh = required_text(&format!("{stem}Zh"), zh, NAME_MAX);
+        let en = optional_text(&format!("{stem}En"), en, NAME_MAX);
+        match (zh, en) {
+            (Ok(zh), Ok(en)) => Ok(Self { zh, en }),
+            (zh, en) => Err(zh.err().into_iter().chain(en.err()).collect()),
+        }
+    }
+}
+
 /// Checks that no channel is listed twice, and returns them in their
 /// canonical order.
 pub fn distinct_channels(
@@ -83,6 +104,15 @@ mod tests {
             vec![Counter, Online]
         );
         assert_eq!(distinct_channels("channels", &[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_chinese_name_is_required_and_an_english_one_is_not() {
+        let names = Names::validated("name", " 社保卡申领 ", "  ").unwrap();
+        assert_eq!((names.zh.as_str(), names.en.as_str()), ("社保卡申领", ""));
+        let errors = Names::validated("title", "", &"E".repeat(NAME_MAX + 1)).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["titleZh", "titleEn"]);
     }
 
     #[test]

@@ -275,6 +275,20 @@ macro_rules! owned {
 }
 pub(crate) use owned;
 
+/// A field of a coded row with Chinese and English names (a region, a
+/// zone, a category, a matter): the code, the names, or a shared field.
+macro_rules! named {
+    ($row:expr, $name:expr) => {
+        match $name {
+            "code" => Some($crate::direct::text(&$row.code)),
+            "nameZh" => Some($crate::direct::text(&$row.name_zh)),
+            "nameEn" => Some($crate::direct::text(&$row.name_en)),
+            name => $crate::direct::owned!($row).field(name),
+        }
+    };
+}
+pub(crate) use named;
+
 #[cfg(test)]
 mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};

@@ -1,14 +1,11 @@
 use async_graphql::{Context, InputObject, Object};
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Baseline;
-use concord_domain::{
-    CategoryCode, Fee, MatterCode, NAME_MAX, StandardCode, ValidationError, optional_text,
-    required_text,
-};
+use concord_domain::{CategoryCode, Fee, MatterCode, Names, StandardCode, ValidationError};
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
 
-use super::{allow, gathered, now};
+use super::{allow, names, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, NationalItem, ServiceMatter};
@@ -123,12 +120,11 @@ impl CatalogueMutation {
             .transpose()
             .or_api()?;
         let mut errors = Vec::new();
-        let name_zh = gathered(
-            required_text("nameZh", &input.name_zh, NAME_MAX),
-            &mut errors,
-        );
-        let name_en = gathered(
-            optional_text("nameEn", &input.name_en, NAME_MAX),
+        let Names {
+            zh: name_zh,
+            en: name_en,
+        } = names(
+            Names::validated("name", &input.name_zh, &input.name_en),
             &mut errors,
         );
         if !errors.is_empty() {
@@ -173,12 +169,11 @@ impl CatalogueMutation {
         if !(1..=999).contains(&input.number) {
             errors.push(ValidationError::new("number", "must be between 1 and 999"));
         }
-        let name_zh = gathered(
-            required_text("nameZh", &input.name_zh, NAME_MAX),
-            &mut errors,
-        );
-        let name_en = gathered(
-            optional_text("nameEn", &input.name_en, NAME_MAX),
+        let Names {
+            zh: name_zh,
+            en: name_en,
+        } = names(
+            Names::validated("name", &input.name_zh, &input.name_en),
             &mut errors,
         );
         if let Some(days) = input.max_time_limit_days

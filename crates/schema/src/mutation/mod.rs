@@ -10,7 +10,7 @@ mod standard;
 use async_graphql::{Context, MergedObject};
 use chrono::Utc;
 use concord_auth::{Action, Node, Target, authorize};
-use concord_domain::ValidationError;
+use concord_domain::{Names, ValidationError};
 use concord_persistence::mutate::Actor;
 
 use crate::context::RequestScope;
@@ -51,11 +51,11 @@ fn now() -> chrono::DateTime<Utc> {
     Utc::now()
 }
 
-/// A checked text, or an empty one with its error gathered: a mutation
+/// Checked names, or empty ones with their errors gathered: a mutation
 /// reports every field that breaks a rule, not only the first.
-fn gathered(checked: Result<String, ValidationError>, errors: &mut Vec<ValidationError>) -> String {
-    checked.unwrap_or_else(|error| {
-        errors.push(error);
-        String::new()
+fn names(checked: Result<Names, Vec<ValidationError>>, errors: &mut Vec<ValidationError>) -> Names {
+    checked.unwrap_or_else(|mut found| {
+        errors.append(&mut found);
+        Names::default()
     })
 }

@@ -2,16 +2,15 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::{
-    MatterCode, NAME_MAX, Origin, RegionCode, StandardCode, StandardLevel as Level,
-    StandardStatus as Status, ValidationError, ZoneCode, check_issuer, optional_text,
-    required_text,
+    MatterCode, Names, Origin, RegionCode, StandardCode, StandardLevel as Level,
+    StandardStatus as Status, ValidationError, ZoneCode, check_issuer,
 };
 use concord_persistence::entity::standard;
 use concord_persistence::mutate;
 use concord_persistence::queries;
 use concord_persistence::write::StandardRecord;
 
-use super::{allow, gathered, now};
+use super::{allow, names, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Standard, StandardLevel, StandardStatus};
@@ -177,12 +176,11 @@ impl StandardMutation {
             errors.append(&mut found);
         }
         errors.extend(dates(input.issued_on, input.effective_on));
-        let title_zh = gathered(
-            required_text("titleZh", &input.title_zh, NAME_MAX),
-            &mut errors,
-        );
-        let title_en = gathered(
-            optional_text("titleEn", &input.title_en, NAME_MAX),
+        let Names {
+            zh: title_zh,
+            en: title_en,
+        } = names(
+            Names::validated("title", &input.title_zh, &input.title_en),
             &mut errors,
         );
         if !errors.is_empty() {
@@ -227,12 +225,11 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         let code: StandardCode = parse_arg("code", &code).or_api()?;
         let mut errors = dates(input.issued_on, input.effective_on);
-        let title_zh = gathered(
-            required_text("titleZh", &input.title_zh, NAME_MAX),
-            &mut errors,
-        );
-        let title_en = gathered(
-            optional_text("titleEn", &input.title_en, NAME_MAX),
+        let Names {
+            zh: title_zh,
+            en: title_en,
+        } = names(
+            Names::validated("title", &input.title_zh, &input.title_en),
             &mut errors,
         );
         if !errors.is_empty() {

@@ -3,7 +3,7 @@ use concord_persistence::entity::{category, national_edition, national_item, ser
 use concord_persistence::queries::GuideParent;
 
 use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
-use crate::direct::{Direct, Plain, owned, text};
+use crate::direct::{Direct, Plain, named};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
@@ -40,14 +40,7 @@ owned_object! {
 
 impl Plain for Category {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
-        let name = ctx.item.node.name.node.as_str();
-        Some(match name {
-            "code" => text(&row.code),
-            "nameZh" => text(&row.name_zh),
-            "nameEn" => text(&row.name_en),
-            _ => return owned!(row).field(name),
-        })
+        named!(self.0, ctx.item.node.name.node.as_str())
     }
 }
 
@@ -256,13 +249,6 @@ owned_object! {
 
 impl Plain for ServiceMatter {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
-        let name = ctx.item.node.name.node.as_str();
-        Some(match name {
-            "code" => text(&row.code),
-            "nameZh" => text(&row.name_zh),
-            "nameEn" => text(&row.name_en),
-            _ => return owned!(row).field(name),
-        })
+        named!(self.0, ctx.item.node.name.node.as_str())
     }
 }

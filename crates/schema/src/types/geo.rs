@@ -4,7 +4,7 @@ use concord_persistence::entity::{region, zone};
 use concord_persistence::queries::GuideParent;
 
 use super::{RegionKind, ServiceGuide, load_many, load_one, owned_object};
-use crate::direct::{Direct, Plain, optional_text, owned, scalar, stored_enum, text};
+use crate::direct::{Direct, Plain, named, optional_text, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
@@ -95,16 +95,13 @@ impl Plain for Region {
         let row = &self.0;
         let name = ctx.item.node.name.node.as_str();
         Some(match name {
-            "code" => text(&row.code),
-            "nameZh" => text(&row.name_zh),
-            "nameEn" => text(&row.name_en),
             "abbreviation" => text(&row.abbr_zh),
             "abbreviationPinyin" => text(&row.abbr_pinyin),
             "isoCode" => text(&row.iso_3166_2),
             "kind" => stored_enum(&row.kind, RegionKind::parse_stored)?,
             "pilot" => scalar(&row.pilot),
             "pilotNote" => optional_text(row.pilot_note.as_deref()),
-            _ => return owned!(row).field(name),
+            _ => return named!(row, name),
         })
     }
 }
@@ -161,13 +158,6 @@ owned_object! {
 
 impl Plain for Zone {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
-        let name = ctx.item.node.name.node.as_str();
-        Some(match name {
-            "code" => text(&row.code),
-            "nameZh" => text(&row.name_zh),
-            "nameEn" => text(&row.name_en),
-            _ => return owned!(row).field(name),
-        })
+        named!(self.0, ctx.item.node.name.node.as_str())
     }
 }
