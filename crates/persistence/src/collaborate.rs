@@ -370,7 +370,14 @@ pub async fn propose_elevation(
         .one(&txn)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
-    let level: StandardLevel = standard.level.parse().unwrap_or(StandardLevel::National);
+    // A level that does not parse is a storage fault, not a national standard.
+    let level: StandardLevel =
+        standard
+            .level
+            .parse()
+            .map_err(|e: concord_domain::ParseEnumError| {
+                MutationError::Store(crate::StoreError::Corrupt(format!("standard {code}: {e}")))
+            })?;
     if !matches!(level, StandardLevel::Local | StandardLevel::Regional) {
         return Err(MutationError::Invalid {
             field: "standard".into(),
