@@ -212,7 +212,9 @@ impl AlignmentMember {
 
     /// Its published guide for the matter; null when it has none.
     async fn guide(&self) -> Option<Direct<ServiceGuide>> {
-        self.guide.clone().map(|row| Direct(ServiceGuide(row)))
+        self.guide
+            .clone()
+            .map(|row| Direct(ServiceGuide::from(row)))
     }
 }
 
@@ -237,7 +239,7 @@ impl Alignment {
 
     /// The matter.
     async fn matter(&self) -> ServiceMatter {
-        ServiceMatter(self.matter.clone())
+        ServiceMatter::from(self.matter.clone())
     }
 
     /// Every member, with its published guide or null.
@@ -722,7 +724,7 @@ pub(crate) fn matter_row(
         })
         .collect();
     MatterAlignment {
-        matter: Direct(ServiceMatter(matter)),
+        matter: Direct(ServiceMatter::from(matter)),
         score,
         best_practice,
         cells,

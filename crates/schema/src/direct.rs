@@ -26,6 +26,10 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
 
+mod page;
+
+pub use page::DirectPage;
+
 /// An object type some of whose fields are values it holds.
 pub(crate) trait Plain: OutputType {
     /// The value of the field `ctx` resolves, or `None` when it can only be
@@ -305,14 +309,20 @@ mod tests {
 
     use super::*;
     use crate::alignment::{MatterAlignment, matter_row};
-    use crate::types::{OperatingProcedure, Region, ServiceGuide};
+    use crate::pagination::{Paged, Totals};
+    use crate::types::{
+        Category, GuideRelations, OperatingProcedure, Region, ServiceGuide, ServiceMatter,
+    };
+    use async_graphql::connection::{Connection, Edge};
+    use concord_persistence::entity::category;
+    use concord_persistence::queries::Page;
 
     fn at(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, day, 8, 30, 15).unwrap()
     }
 
     fn guide() -> ServiceGuide {
-        ServiceGuide(service_guide::Model {
+        ServiceGuide::from(service_guide::Model {
             region_code: "330000".into(),
             matter_code: "SI-CARD".into(),
             time_limit_days: 7,
@@ -349,6 +359,60 @@ mod tests {
         })
     }
 
+    fn matter() -> service_matter::Model {
+        service_matter::Model {
+            code: "SI-CARD".into(),
+            name_zh: "社会保障卡申领".into(),
+            name_en: "Social security card".into(),
+            category_code: "SOCIAL_INSURANCE".into(),
+            national_edition: None,
+            national_number: None,
+            origin: "100000".into(),
+            revision: 2,
+            illustrative: false,
+            created_at: at(1),
+            updated_at: at(2),
+        }
+    }
+
+    /// A guide whose page read its procedure, matter and category ahead.
+    fn guide_ahead() -> ServiceGuide {
+        let category = Category(category::Model {
+            code: "SOCIAL_INSURANCE".into(),
+            name_zh: "社会保险".into(),
+            name_en: "Social insurance".into(),
+            origin: "100000".into(),
+            revision: 1,
+            illustrative: false,
+            created_at: at(1),
+            updated_at: at(1),
+        });
+        let mut guide = guide();
+        guide.1 = GuideRelations {
+            procedure: Some(Some(procedure())),
+            matter: Some(Some(ServiceMatter(matter(), Some(Some(category))))),
+        };
+        guide
+    }
+
+    /// A page of three guides, the last without a procedure.
+    fn page() -> Page<ServiceGuide> {
+        let mut second = guide_ahead();
+        second.0.matter_code = "SI-PENSION".into();
+        let mut third = guide_ahead();
+        third.0.region_code = "340000".into();
+        third.1.procedure = Some(None);
+        Page {
+            items: vec![guide_ahead(), second, third],
+            has_next: true,
+            total: 7,
+        }
+    }
+
+    fn cursor(guide: &ServiceGuide) -> String {
+        crate::pagination::encode(&[&guide.0.region_code, &guide.0.matter_code])
+    }
+
     fn region() -> Region {
         Region(region::Model {
             code: "330000".into(),
@@ -370,19 +434,7 @@ mod tests {
 
     /// A row of a three-member matrix in which one member has no guide.
     fn matrix_row() -> MatterAlignment {
-        let matter = service_matter::Model {
-            code: "SI-CARD".into(),
-            name_zh: "社会保障卡申领".into(),
-            name_en: "Social security card".into(),
-            category_code: "SOCIAL_INSURANCE".into(),
-            national_edition: None,
-            national_number: None,
-            origin: "100000".into(),
-            revision: 2,
-            illustrative: false,
-            created_at: at(1),
-            updated_at: at(2),
-        };
+        let matter = matter();
         let guide = |region: &str, days, fee_fen| {
             let values = GuideValues {
                 region: region.into(),
@@ -414,6 +466,28 @@ mod tests {
         async fn object_guide(&self) -> ServiceGuide {
             guide()
         }
+        async fn direct_ahead(&self) -> Direct<ServiceGuide> {
+            Direct(guide_ahead())
+        }
+        async fn object_ahead(&self) -> ServiceGuide {
+            guide_ahead()
+        }
+        async fn direct_page(&self) -> DirectPage<ServiceGuide> {
+            DirectPage::new(Arc::new(page()), true, cursor)
+        }
+        async fn object_page(&self) -> Paged<Direct<ServiceGuide>> {
+            let page = page();
+            let totals = Totals {
+                total_count: page.total as i64,
+            };
+            let mut connection = Connection::with_additional_fields(true, page.has_next, totals);
+            connection.edges.extend(
+                page.items
+                    .into_iter()
+                    .map(|guide| Edge::new(cursor(&guide), Direct(guide))),
+            );
+            connection
+        }
         async fn direct_procedure(&self) -> Direct<OperatingProcedure> {
             Direct(procedure())
         }
@@ -436,8 +510,14 @@ mod tests {
 
     type SampleSchema = Schema<Sample, EmptyMutation, EmptySubscription>;
 
+    /// The answer, with its errors by path: GraphQL leaves their order to
+    /// the order in which fields finish.
     async fn run(schema: &SampleSchema, query: &str) -> serde_json::Value {
-        serde_json::to_value(schema.execute(query).await).unwrap()
+        let mut answer = serde_json::to_value(schema.execute(query).await).unwrap();
+        if let Some(errors) = answer["errors"].as_array_mut() {
+            errors.sort_by_key(|error| error["path"].to_string());
+        }
+        answer
     }
 
     /// A selection of every field of `type_name` that takes no arguments,
@@ -491,11 +571,12 @@ mod tests {
         let schema = Schema::new(Sample, EmptyMutation, EmptySubscription);
         for (field, type_name) in [
             ("Guide", "ServiceGuide"),
+            ("Ahead", "ServiceGuide"),
             ("Procedure", "OperatingProcedure"),
             ("Region", "Region"),
             ("Row", "MatterAlignment"),
         ] {
-            let every = every_field(&schema, type_name, 1).await;
+            let every = every_field(&schema, type_name, 2).await;
             assert!(every.split(' ').count() > 5, "{every}");
             assert_same(&schema, field, &every).await;
         }
@@ -515,6 +596,38 @@ mod tests {
             "steps { name } steps { actor position } ... on OperatingProcedure { total: totalTimeLimitDays }",
         )
         .await;
+    }
+
+    /// A direct page answers as async-graphql's connection does: page info,
+    /// cursors, edges and nodes, aliases and fragments, relations read ahead
+    /// and relations that must be awaited (which fail alike here).
+    #[tokio::test]
+    async fn direct_pages_answer_as_the_derived_ones_do() {
+        let schema = Schema::new(Sample, EmptyMutation, EmptySubscription);
+        let every = every_field(&schema, "ServiceGuide", 2).await;
+        for selection in [
+            format!("totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ {every} }} }}"),
+            "__typename count: totalCount nodes { matterCode procedure { steps { name } } } \
+             edges { __typename ... on ServiceGuideEdge { c: cursor } node { ... on ServiceGuide { fee } } } \
+             pageInfo { __typename end: endCursor } edges { node { regionCode matter { category { code } } } }"
+                .to_owned(),
+            "edges { node { matterCode region { code } } } nodes { diff(from: 1, to: 3) { field } }".to_owned(),
+        ] {
+            assert_same(&schema, "Page", &selection).await;
+        }
+        let answer = run(
+            &schema,
+            "{ directPage { edges { node { procedure { revision } } } } }",
+        )
+        .await;
+        assert_eq!(
+            answer["data"]["directPage"]["edges"][2]["node"]["procedure"],
+            serde_json::Value::Null
+        );
+        assert_eq!(
+            answer["data"]["directPage"]["edges"][0]["node"]["procedure"]["revision"],
+            1
+        );
     }
 
     #[tokio::test]

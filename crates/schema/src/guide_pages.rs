@@ -9,10 +9,10 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{GuideFilter, GuideKey, GuideParent, Page, PageRequest};
 
 use crate::context::reading;
-use crate::direct::Direct;
+use crate::direct::DirectPage;
 use crate::error::{ApiError, OrApiError, optional};
-use crate::loader::{GuidesOf, MembersOfZone};
-use crate::pagination::{Paged, connection, decode, encode, page_size, wants_total};
+use crate::loader::{GuideAhead, GuidesOf, MembersOfZone};
+use crate::pagination::{decode, encode, page_size, wants_total};
 use crate::types::{GuideStatus, ServiceGuide, load_one};
 
 /// How to narrow a region's, zone's or matter's guides.
@@ -24,6 +24,11 @@ pub struct GuidePageFilterInput {
     category: Option<String>,
     /// Only guides in this status.
     status: Option<GuideStatus>,
+}
+
+/// A guide's cursor: its region, then its matter.
+pub fn guide_cursor_of(guide: &ServiceGuide) -> String {
+    encode(&[&guide.0.region_code, &guide.0.matter_code])
 }
 
 /// Reads a guide cursor (region, then matter).
@@ -41,7 +46,7 @@ pub async fn guides_of(
     filter: Option<GuidePageFilterInput>,
     first: Option<i32>,
     after: Option<String>,
-) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
+) -> async_graphql::Result<DirectPage<ServiceGuide>> {
     let filter = filter.unwrap_or_default();
     let request = PageRequest {
         first: page_size(first).or_api()?,
@@ -72,14 +77,16 @@ pub async fn guides_of(
     let key = GuidesOf {
         parent,
         code: code.to_owned(),
-        page: Arc::new((filter, request)),
+        page: Arc::new((filter, request, GuideAhead::of(ctx))),
     };
-    let page = load_one::<_, Page<_>>(ctx, key).await?.unwrap_or(Page {
-        items: Vec::new(),
-        has_next: false,
-        total: 0,
-    });
-    Ok(connection(page, has_previous, |row| {
-        encode(&[&row.region_code, &row.matter_code])
-    }))
+    let page = load_one::<_, Arc<Page<_>>>(ctx, key)
+        .await?
+        .unwrap_or_else(|| {
+            Arc::new(Page {
+                items: Vec::new(),
+                has_next: false,
+                total: 0,
+            })
+        });
+    Ok(DirectPage::new(page, has_previous, guide_cursor_of))
 }

@@ -41,7 +41,9 @@ pub struct SchemaSettings {
     pub limits: Limits,
     /// Lets clients ask the schema about itself (GraphiQL needs it).
     pub introspection: bool,
-    /// "Did you mean" hints in validation errors; they reveal field names.
+    /// "Did you mean" hints in validation errors. Off unless enabled: they
+    /// map the schema for a stranger, field name by field name, even where
+    /// introspection is switched off.
     pub suggestions: bool,
     /// How long, in microseconds, a batch loader waits for more keys once
     /// the request has stopped adding them. 0 (the default) takes the batch
@@ -59,7 +61,7 @@ impl Default for SchemaSettings {
         Self {
             limits: Limits::default(),
             introspection: true,
-            suggestions: true,
+            suggestions: false,
             batch_delay_us: 0,
             keep_zone_matrices: true,
         }

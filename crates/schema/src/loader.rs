@@ -19,6 +19,7 @@ use concord_persistence::{DatabaseConnection, StoreError};
 
 use crate::context::Reads;
 use crate::reference::{KeptReference, Reference};
+use crate::types::{Category, GuideRelations, OperatingProcedure, ServiceGuide, ServiceMatter};
 
 /// Yields before a batch is taken: each lets the resolver add up to one
 /// chunk (32 items) of a list, so 64 cover a list of 2,048 on one level.
@@ -79,6 +80,100 @@ impl RowLoader {
     fn reading(&self, footprint: Footprint) -> &DatabaseConnection {
         self.reads.record(&footprint);
         &self.db
+    }
+
+    /// `rows` as guides, each with the relations `ahead` asks for, read for
+    /// all the rows at once: one statement a relation, however many rows
+    /// and however many pages they came from.
+    pub async fn guides_with(
+        &self,
+        rows: Vec<service_guide::Model>,
+        ahead: GuideAhead,
+    ) -> Result<Vec<ServiceGuide>, LoadError> {
+        if rows.is_empty() || ahead == GuideAhead::default() {
+            return Ok(rows.into_iter().map(ServiceGuide::from).collect());
+        }
+        let mut procedures = HashMap::new();
+        if ahead.procedure {
+            let keys: Vec<GuideKey> = rows
+                .iter()
+                .map(|row| (row.region_code.clone(), row.matter_code.clone()))
+                .collect();
+            let read = regional(Topic::Procedure, &keys);
+            for procedure in queries::procedures_by_keys(self.reading(read), &keys)
+                .await
+                .map_err(Arc::new)?
+            {
+                let key = (procedure.region_code.clone(), procedure.matter_code.clone());
+                procedures.insert(key, OperatingProcedure(procedure));
+            }
+        }
+        let mut matters = HashMap::new();
+        if ahead.matter {
+            let mut codes: Vec<String> = rows.iter().map(|row| row.matter_code.clone()).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            let read = Footprint::of(&[Topic::Catalogue]);
+            let reference = if ahead.category {
+                Some(self.reference().await?)
+            } else {
+                None
+            };
+            for matter in queries::matters_by_codes(self.reading(read), &codes)
+                .await
+                .map_err(Arc::new)?
+            {
+                let category = reference.as_ref().map(|reference| {
+                    reference
+                        .category(&matter.category_code)
+                        .cloned()
+                        .map(Category)
+                });
+                matters.insert(matter.code.clone(), ServiceMatter(matter, category));
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let relations = GuideRelations {
+                    procedure: ahead.procedure.then(|| {
+                        procedures.remove(&(row.region_code.clone(), row.matter_code.clone()))
+                    }),
+                    matter: ahead.matter.then(|| matters.get(&row.matter_code).cloned()),
+                };
+                ServiceGuide(row, relations)
+            })
+            .collect())
+    }
+}
+
+/// Which relations of a page's guides the page's selection asks for, so
+/// that [`RowLoader::guides_with`] reads them with the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct GuideAhead {
+    pub procedure: bool,
+    pub matter: bool,
+    /// The matter's category (with `matter`).
+    pub category: bool,
+}
+
+impl GuideAhead {
+    /// What the nodes of the guide connection that `ctx` resolves select,
+    /// through `edges { node }` or `nodes`.
+    pub fn of(ctx: &async_graphql::Context<'_>) -> Self {
+        let look = ctx.look_ahead();
+        let nodes = [look.field("edges").field("node"), look.field("nodes")];
+        let selects = |relation: &str, inner: Option<&str>| {
+            nodes.iter().any(|node| {
+                let relation = node.field(relation);
+                inner.map_or(relation.exists(), |inner| relation.field(inner).exists())
+            })
+        };
+        Self {
+            procedure: selects("procedure", None),
+            matter: selects("matter", None),
+            category: selects("matter", Some("category")),
+        }
     }
 }
 
@@ -183,15 +278,22 @@ impl Loader<ZoneKey> for RowLoader {
     }
 }
 
-by_key!(
-    CategoryKey,
-    category::Model,
-    |this, keys| queries::categories_by_codes(
-        this.reading(Footprint::of(&[Topic::Reference])),
-        &strings(keys, |k| &k.0)
-    ),
-    |row| CategoryKey(row.code.clone())
-);
+impl Loader<CategoryKey> for RowLoader {
+    type Value = category::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CategoryKey],
+    ) -> Result<HashMap<CategoryKey, category::Model>, LoadError> {
+        let reference = self.reference().await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| Some((key.clone(), reference.category(&key.0)?.clone())))
+            .collect())
+    }
+}
+
 by_key!(
     MatterKey,
     service_matter::Model,
@@ -258,16 +360,17 @@ impl Loader<StandardKey> for RowLoader {
 pub struct GuidesOf {
     pub parent: GuideParent,
     pub code: String,
-    /// The filter and page every parent of the same field shares.
-    pub page: Arc<(GuideFilter, PageRequest<GuideKey>)>,
+    /// The filter, page and relations every parent of the same field shares.
+    pub page: Arc<(GuideFilter, PageRequest<GuideKey>, GuideAhead)>,
 }
 
 impl Loader<GuidesOf> for RowLoader {
-    type Value = Page<service_guide::Model>;
+    type Value = Arc<Page<ServiceGuide>>;
     type Error = LoadError;
 
     /// One statement for all the parents that share a filter and page,
-    /// which on one level of a query is all of them.
+    /// which on one level of a query is all of them, and one for each
+    /// relation their selection reads ahead.
     async fn load(&self, keys: &[GuidesOf]) -> Result<HashMap<GuidesOf, Self::Value>, LoadError> {
         let mut groups: HashMap<(GuideParent, &Arc<_>), Vec<String>> = HashMap::new();
         for key in keys {
@@ -278,7 +381,7 @@ impl Loader<GuidesOf> for RowLoader {
         }
         let mut found = HashMap::new();
         for ((parent, page), codes) in groups {
-            let (filter, request) = page.as_ref();
+            let (filter, request, ahead) = page.as_ref();
             let mut read = match parent {
                 GuideParent::Region => regional_codes(Topic::Guide, &codes),
                 // A zone's resolver records its members' guides itself.
@@ -298,18 +401,33 @@ impl Loader<GuidesOf> for RowLoader {
             )
             .await
             .map_err(Arc::new)?;
-            for code in codes {
-                let rows = pages.remove(&code).unwrap_or(Page {
-                    items: Vec::new(),
-                    has_next: false,
-                    total: 0,
-                });
+            // Every parent's rows in one list, so that their relations are
+            // read together, then dealt back page by page.
+            let mut lengths = Vec::with_capacity(codes.len());
+            let mut rows = Vec::new();
+            for code in &codes {
+                let page = pages.remove(code);
+                let (items, has_next, total) =
+                    page.map_or((Vec::new(), false, 0), |p| (p.items, p.has_next, p.total));
+                lengths.push((items.len(), has_next, total));
+                rows.extend(items);
+            }
+            let mut guides = self.guides_with(rows, *ahead).await?.into_iter();
+            for (code, (length, has_next, total)) in codes.into_iter().zip(lengths) {
                 let key = GuidesOf {
                     parent,
                     code,
                     page: Arc::clone(page),
                 };
-                found.insert(key, rows);
+                let items = guides.by_ref().take(length).collect();
+                found.insert(
+                    key,
+                    Arc::new(Page {
+                        items,
+                        has_next,
+                        total,
+                    }),
+                );
             }
         }
         Ok(found)

@@ -6,15 +6,17 @@ use std::sync::Arc;
 use async_graphql::{Context, InputObject, Object};
 use concord_domain::{CategoryCode, MatterCode, RegionCode, StandardCode, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{self, GuideFilter, MatterFilter, PageRequest, StandardFilter};
+use concord_persistence::queries::{
+    self, GuideFilter, MatterFilter, Page, PageRequest, StandardFilter,
+};
 
 use crate::alignment::AlignmentQuery;
 use crate::context::{loader, reading, visibility};
-use crate::direct::Direct;
+use crate::direct::{Direct, DirectPage};
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
-use crate::guide_pages::guide_cursor;
+use crate::guide_pages::{guide_cursor, guide_cursor_of};
 use crate::loader::{
-    GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
+    GuideAhead, GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
 };
 use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
 use crate::reference::Reference;
@@ -174,10 +176,11 @@ impl CatalogueQuery {
 
     /// Every HR&SS service category.
     async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        let rows = queries::categories(reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?)
-            .await
-            .or_api()?;
-        Ok(rows.into_iter().map(Category).collect())
+        let reference = reference(ctx).await?;
+        Ok(reference
+            .categories()
+            .map(|row| Category(row.clone()))
+            .collect())
     }
 
     /// The editions of the National Basic Public Service Standards.
@@ -271,7 +274,7 @@ impl CatalogueQuery {
         )
         .await
         .or_api()?;
-        Ok(rows.into_iter().next().map(ServiceMatter))
+        Ok(rows.into_iter().next().map(ServiceMatter::from))
     }
 
     /// Standards, filtered and paginated by code. Drafts appear only to those who may edit them.
@@ -353,7 +356,10 @@ impl CatalogueQuery {
         )
         .await
         .or_api()?;
-        Ok(rows.into_iter().next().map(|row| Direct(ServiceGuide(row))))
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|row| Direct(ServiceGuide::from(row))))
     }
 
     /// Service guides, filtered and paginated by region then matter.
@@ -366,7 +372,7 @@ impl CatalogueQuery {
             i32,
         >,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
+    ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
         let filter = filter.unwrap_or_default();
         let request = PageRequest {
             first: page_size(first).or_api()?,
@@ -407,9 +413,23 @@ impl CatalogueQuery {
         let page = queries::guides(db, &filter, visibility(ctx).or_api()?, request)
             .await
             .or_api()?;
-        Ok(connection(page, has_previous, |row| {
-            encode(&[&row.region_code, &row.matter_code])
-        }))
+        let items = loader(ctx)
+            .or_api()?
+            .loader()
+            .guides_with(page.items, GuideAhead::of(ctx))
+            .await
+            .map_err(ApiError::from)
+            .or_api()?;
+        let page = Page {
+            items,
+            has_next: page.has_next,
+            total: page.total,
+        };
+        Ok(DirectPage::new(
+            Arc::new(page),
+            has_previous,
+            guide_cursor_of,
+        ))
     }
 
     /// The audit log, newest first. NATIONAL_ADMIN reads every entry;

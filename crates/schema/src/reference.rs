@@ -1,5 +1,5 @@
-//! The reference tables (regions, zones and their memberships) kept in
-//! memory between requests.
+//! The reference tables (regions, zones, their memberships and the service
+//! categories) kept in memory between requests.
 //!
 //! Nearly every page names a region or a zone, and these tables change only
 //! when reference data is seeded or imported. Reading them once and keeping
@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use concord_persistence::entity::{region, zone};
+use concord_persistence::entity::{category, region, zone};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 use concord_persistence::watch::{Commit, CommitObserver};
@@ -27,16 +27,19 @@ pub struct Reference {
     members: HashMap<String, Vec<String>>,
     /// Each region's zones, by zone code.
     zones_of: HashMap<String, Vec<String>>,
+    categories: BTreeMap<String, category::Model>,
 }
 
 impl Reference {
-    /// Reads the reference tables in one transaction-free pass: three
-    /// statements, whatever their size (33 regions and a few zones).
+    /// Reads the reference tables in one transaction-free pass: four
+    /// statements, whatever their size (33 regions, a few zones and
+    /// categories).
     async fn load(db: &DatabaseConnection) -> Result<Self, StoreError> {
         let regions = queries::regions(db).await?;
         let zones = queries::zones(db).await?;
         let codes: Vec<String> = zones.iter().map(|zone| zone.code.clone()).collect();
         let mut memberships = queries::members_of_zones(db, &codes).await?;
+        let categories = queries::categories(db).await?;
         memberships
             .sort_by(|a, b| (&a.zone_code, &a.region_code).cmp(&(&b.zone_code, &b.region_code)));
         let mut reference = Self::default();
@@ -54,6 +57,10 @@ impl Reference {
         }
         reference.regions = regions.into_iter().map(|r| (r.code.clone(), r)).collect();
         reference.zones = zones.into_iter().map(|z| (z.code.clone(), z)).collect();
+        reference.categories = categories
+            .into_iter()
+            .map(|c| (c.code.clone(), c))
+            .collect();
         Ok(reference)
     }
 
@@ -65,6 +72,15 @@ impl Reference {
     /// Every zone, by code.
     pub fn zones(&self) -> impl Iterator<Item = &zone::Model> {
         self.zones.values()
+    }
+
+    /// Every service category, by code.
+    pub fn categories(&self) -> impl Iterator<Item = &category::Model> {
+        self.categories.values()
+    }
+
+    pub fn category(&self, code: &str) -> Option<&category::Model> {
+        self.categories.get(code)
     }
 
     pub fn region(&self, code: &str) -> Option<&region::Model> {
@@ -170,6 +186,11 @@ mod tests {
         assert!(first.members("YRD").contains(&"330000".to_owned()));
         assert!(first.zones_of("330000").contains(&"YRD".to_owned()));
         assert!(first.members("NONE").is_empty());
+        assert_eq!(
+            first.category("SOCIAL_INSURANCE").unwrap().code,
+            "SOCIAL_INSURANCE"
+        );
+        assert!(first.categories().count() >= 4);
 
         let read = statements.get();
         let again = kept.get(&db).await.unwrap();

@@ -149,7 +149,7 @@ impl CatalogueMutation {
         )
         .await
         .or_api()?;
-        Ok(ServiceMatter(row))
+        Ok(ServiceMatter::from(row))
     }
 
     /// Creates or updates an item of the national standard. Needs NATIONAL_ADMIN.

@@ -114,7 +114,7 @@ impl GuideMutation {
         )
         .await
         .or_api()?;
-        Ok(ServiceGuide(row))
+        Ok(ServiceGuide::from(row))
     }
 
     /// Publishes a guide, making it visible to everyone.
@@ -263,5 +263,5 @@ async fn set_status(
     )
     .await
     .or_api()?;
-    Ok(ServiceGuide(row))
+    Ok(ServiceGuide::from(row))
 }

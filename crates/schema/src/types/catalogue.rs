@@ -3,13 +3,13 @@ use concord_persistence::entity::{category, national_edition, national_item, ser
 use concord_persistence::queries::GuideParent;
 
 use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
-use crate::direct::{Direct, Plain, named};
+use crate::direct::{Direct, DirectPage, Plain, named, plain_one};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
-use crate::pagination::Paged;
 
 /// A service area of HR&SS, such as social insurance.
+#[derive(Clone)]
 pub struct Category(pub category::Model);
 
 impl From<category::Model> for Category {
@@ -186,12 +186,14 @@ owned_object! {
     }
 }
 
-/// A service matter of the HR&SS matter list (事项清单).
-pub struct ServiceMatter(pub service_matter::Model);
+/// A service matter of the HR&SS matter list (事项清单), with its category
+/// when that was read ahead (`Some`).
+#[derive(Clone)]
+pub struct ServiceMatter(pub service_matter::Model, pub Option<Option<Category>>);
 
 impl From<service_matter::Model> for ServiceMatter {
     fn from(row: service_matter::Model) -> Self {
-        Self(row)
+        Self(row, None)
     }
 }
 
@@ -207,7 +209,7 @@ owned_object! {
             #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
+        ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
             guides_of(ctx, GuideParent::Matter, &self.0.code, filter, first, after).await
         }
 
@@ -228,6 +230,9 @@ owned_object! {
 
         /// The HR&SS category of the matter.
         async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Category>>> {
+            if let Some(category) = &self.1 {
+                return Ok(category.clone().map(Direct));
+            }
             Ok(load_one(ctx, CategoryKey(self.0.category_code.clone())).await?.map(Direct))
         }
 
@@ -249,6 +254,10 @@ owned_object! {
 
 impl Plain for ServiceMatter {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        named!(self.0, ctx.item.node.name.node.as_str())
+        match (ctx.item.node.name.node.as_str(), &self.1) {
+            ("category", Some(None)) => Some(Value::Null),
+            ("category", Some(Some(category))) => plain_one(category, ctx),
+            (name, _) => named!(self.0, name),
+        }
     }
 }

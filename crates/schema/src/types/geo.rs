@@ -4,11 +4,10 @@ use concord_persistence::entity::{region, zone};
 use concord_persistence::queries::GuideParent;
 
 use super::{RegionKind, ServiceGuide, load_many, load_one, owned_object};
-use crate::direct::{Direct, Plain, named, optional_text, scalar, stored_enum, text};
+use crate::direct::{Direct, DirectPage, Plain, named, optional_text, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
-use crate::pagination::Paged;
 
 /// A provincial-level division of China (GB/T 2260).
 pub struct Region(pub region::Model);
@@ -84,7 +83,7 @@ owned_object! {
             #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
+        ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
             guides_of(ctx, GuideParent::Region, &self.0.code, filter, first, after).await
         }
     }
@@ -150,7 +149,7 @@ owned_object! {
             #[graphql(desc = "How many guides to return: 20 unless given, at most 100.")]
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-        ) -> async_graphql::Result<Paged<Direct<ServiceGuide>>> {
+        ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
             guides_of(ctx, GuideParent::Zone, &self.0.code, filter, first, after).await
         }
     }

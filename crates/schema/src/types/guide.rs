@@ -5,17 +5,31 @@ use super::{
     Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, load_one,
     owned_object, with_current,
 };
-use crate::direct::{Direct, Plain, optional_text, owned, plain_list, scalar, stored_enum, text};
+use crate::direct::{
+    Direct, Plain, optional_text, owned, plain_list, plain_one, scalar, stored_enum, text,
+};
 use crate::error::OrApiError;
 use crate::loader::{MatterKey, ProcedureKey, RegionKey, RevisionsOf};
 
 /// A region's service guide (服务指南) for one matter: what a citizen must
 /// bring, how long it takes, what it costs and where it can be done.
-pub struct ServiceGuide(pub service_guide::Model);
+#[derive(Clone)]
+pub struct ServiceGuide(pub service_guide::Model, pub GuideRelations);
+
+/// The relations of a guide that its page read ahead, because the page's
+/// selection asked for them (see `RowLoader::guides_with`): their fields
+/// then resolve on the spot instead of each waiting for the loader.
+#[derive(Clone, Default)]
+pub struct GuideRelations {
+    /// `Some` when read ahead: the guide's procedure, if it has one.
+    pub procedure: Option<Option<OperatingProcedure>>,
+    /// `Some` when read ahead: the guide's matter.
+    pub matter: Option<Option<ServiceMatter>>,
+}
 
 impl From<service_guide::Model> for ServiceGuide {
     fn from(row: service_guide::Model) -> Self {
-        Self(row)
+        Self(row, GuideRelations::default())
     }
 }
 
@@ -40,6 +54,9 @@ owned_object! {
 
         /// The matter the guide is for.
         async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<ServiceMatter>>> {
+            if let Some(matter) = &self.1.matter {
+                return Ok(matter.clone().map(Direct));
+            }
             Ok(load_one(ctx, MatterKey(self.0.matter_code.clone())).await?.map(Direct))
         }
 
@@ -106,6 +123,9 @@ owned_object! {
 
         /// The operating procedure (操作规程) behind the guide.
         async fn procedure(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<OperatingProcedure>>> {
+            if let Some(procedure) = &self.1.procedure {
+                return Ok(procedure.clone().map(Direct));
+            }
             Ok(load_one(
                 ctx,
                 ProcedureKey((self.0.region_code.clone(), self.0.matter_code.clone())),
@@ -118,7 +138,16 @@ owned_object! {
 
 impl From<service_guide::Model> for Direct<ServiceGuide> {
     fn from(row: service_guide::Model) -> Self {
-        Self(ServiceGuide(row))
+        Self(ServiceGuide::from(row))
+    }
+}
+
+/// A relation read ahead, resolved on the spot; `None` when it was not read
+/// ahead or its selection needs an awaited field.
+fn ahead<T: Plain>(relation: Option<&Option<T>>, ctx: &Context<'_>) -> Option<Value> {
+    match relation? {
+        Some(row) => plain_one(row, ctx),
+        None => Some(Value::Null),
     }
 }
 
@@ -144,6 +173,8 @@ impl Plain for ServiceGuide {
             "guaranteeLevel" => optional_text(row.guarantee_level.as_deref()),
             "status" => stored_enum(&row.status, GuideStatus::parse_stored)?,
             "publishedAt" => row.published_at.as_ref().map_or(Value::Null, scalar),
+            "procedure" => ahead(self.1.procedure.as_ref(), ctx)?,
+            "matter" => ahead(self.1.matter.as_ref(), ctx)?,
             _ => return owned!(row).field(name),
         })
     }
@@ -174,6 +205,7 @@ impl ServiceGuide {
 }
 
 /// The operating procedure (操作规程) of a guide: its ordered steps.
+#[derive(Clone)]
 pub struct OperatingProcedure(pub operating_procedure::Model);
 
 impl From<operating_procedure::Model> for OperatingProcedure {

@@ -14,7 +14,7 @@ pub use enums::{
     StandardLevel, StandardStatus,
 };
 pub use geo::{Region, Zone};
-pub use guide::{OperatingProcedure, ServiceGuide};
+pub use guide::{GuideRelations, OperatingProcedure, ServiceGuide};
 pub use history::{AuditEntry, Evaluation, FieldChange, Revision, diff, with_current};
 pub use standard::Standard;
 
