@@ -95,3 +95,24 @@ async fn oversized_bodies_and_batches_are_refused() {
         "the server survives"
     );
 }
+
+/// "Did you mean" hints reveal the schema's field names, so a misspelt
+/// field is only named back when suggestions are switched on.
+#[tokio::test]
+async fn field_suggestions_are_off_unless_enabled() {
+    let misspelt = "{ regoins { code } }";
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    let body = app.graphql(misspelt, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("regoins"), "{body}");
+    assert!(!message.contains("Did you mean"), "{body}");
+
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.graphql.suggestions = true;
+    })
+    .await
+    .expect("sqlite app");
+    let body = app.graphql(misspelt, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Did you mean \"regions\""), "{body}");
+}
