@@ -55,6 +55,7 @@ const TEXT = {
     violations: '底线违规',
     noViolations: '没有违反国家底线标准的已发布指南。',
     rule: '规则',
+    detail: '详情',
     baseline: '底线',
     actual: '实际',
     close: '关闭',
@@ -63,7 +64,7 @@ const TEXT = {
     licences: '第三方许可：',
     loading: '正在加载…',
     updated: '已更新',
-    failed: '加载失败',
+    failed: '加载失败：',
     members: '成员',
     averageScore: '平均对齐得分',
     distance: '与最佳实践的距离',
@@ -155,6 +156,7 @@ const TEXT = {
     violations: 'Baseline violations',
     noViolations: 'No published guide breaks its national baseline.',
     rule: 'Rule',
+    detail: 'Detail',
     baseline: 'Baseline',
     actual: 'Actual',
     close: 'Close',
@@ -163,7 +165,7 @@ const TEXT = {
     licences: 'Third-party licences:',
     loading: 'Loading…',
     updated: 'Updated',
-    failed: 'Loading failed',
+    failed: 'Loading failed:',
     members: 'Members',
     averageScore: 'Average alignment score',
     distance: 'Distance from best practice',
@@ -221,6 +223,7 @@ const state = {
   detail: null,
   focus: { row: 0, col: 0 },
   generation: 0,
+  status: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -364,7 +367,10 @@ function withTip(element, text) {
 
 // ---------------------------------------------------------------- loading
 
-function setStatus(message, failed = false) {
+/** Shows `text(key)`, and `detail` after it, as the page's status; kept to be shown again in the other language. */
+function setStatus(key, detail = '', failed = false) {
+  state.status = { key, detail, failed };
+  const message = detail ? `${t(key)} ${detail}` : t(key);
   const status = $('status');
   status.textContent = message;
   status.classList.toggle('error', failed);
@@ -523,7 +529,7 @@ async function refresh() {
   const generation = ++state.generation;
   const current = () => generation === state.generation;
   const members = state.zones.find((z) => z.code === zone).members.map((m) => m.code);
-  setStatus(t('loading'));
+  setStatus('loading');
   $('refresh').disabled = true;
   const section = (promise, apply) =>
     promise.then((value) => {
@@ -569,11 +575,11 @@ async function refresh() {
       }),
     ]);
     if (current()) {
-      setStatus(`${t('updated')} ${new Date().toLocaleTimeString(locale())}`);
+      setStatus('updated', new Date().toLocaleTimeString(locale()));
       document.body.dataset.loaded = zone;
     }
   } catch (error) {
-    if (current()) setStatus(`${t('failed')}: ${error.message}`, true);
+    if (current()) setStatus('failed', error.message, true);
   } finally {
     if (current()) $('refresh').disabled = false;
   }
@@ -600,6 +606,7 @@ function applyLanguage() {
     h('option', { value: '' }, t('allCategories')),
     ...state.categories.map((c) => h('option', { value: c.code, selected: c.code === category }, named(c))),
   );
+  if (state.status) setStatus(state.status.key, state.status.detail, state.status.failed);
   renderLegend();
   renderSummary();
   renderHeatmap();
@@ -631,7 +638,7 @@ function renderSummary() {
   const zone = state.zones.find((z) => z.code === state.zone);
   if (!zone) return;
   $('zone-title').textContent = `${named(zone)} (${zone.code})`;
-  const members = zone.members.map((m) => regionName(m.code)).join('、');
+  const members = zone.members.map((m) => regionName(m.code)).join(state.lang === 'zh' ? '、' : ', ');
   const score = state.matrix ? ` · ${t('averageScore')}: ${number(state.matrix.averageScore, 3)}` : '';
   $('zone-summary').textContent = `${t('members')}: ${members}${score}`;
 }
@@ -1031,7 +1038,7 @@ function renderRegionCoverage() {
 function lineChart(metric, points) {
   const width = 420;
   const height = 200;
-  const pad = { left: 48, right: 16, top: 16, bottom: 36 };
+  const pad = { left: 48, right: 28, top: 16, bottom: 36 };
   const top = Math.max(...points.map((p) => p.cv)) * 1.15 || 1;
   const x = (i) => pad.left + (points.length === 1 ? (width - pad.left - pad.right) / 2 : (i * (width - pad.left - pad.right)) / (points.length - 1));
   const y = (v) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
@@ -1107,7 +1114,7 @@ function renderViolations() {
       ? h(
           'table',
           { class: 'plain-table', id: 'violation-table' },
-          h('thead', {}, h('tr', {}, [t('member'), t('matter'), t('rule'), ''].map((c) => h('th', { scope: 'col' }, c)))),
+          h('thead', {}, h('tr', {}, [t('member'), t('matter'), t('rule'), t('detail')].map((c) => h('th', { scope: 'col' }, c)))),
           h(
             'tbody',
             {},
@@ -1150,11 +1157,11 @@ function chooseZone(code) {
 
 async function start() {
   applyLanguage();
-  setStatus(t('loading'));
+  setStatus('loading');
   try {
     await loadReference();
   } catch (error) {
-    setStatus(`${t('failed')}: ${error.message}`, true);
+    setStatus('failed', error.message, true);
     return;
   }
   const wanted = new URLSearchParams(location.hash.slice(1)).get('zone');
