@@ -94,6 +94,7 @@ const TEXT = {
     extra: '多于最佳实践',
     lacking: '最佳实践有而此处没有',
     differs: '与最佳实践不同',
+    marks: '≠ 与最佳实践不同；+ 最佳实践没有的；− 最佳实践有而此处没有的。括号内为与最佳实践之差。',
     rules: { TIME_LIMIT: '办理时限超出底线', FEE: '收费超出底线', CHANNEL: '缺少必备渠道' },
     parts: { coverage: '覆盖', timeLimit: '时限', fee: '收费', materials: '材料', channels: '渠道' },
     metrics: {
@@ -195,6 +196,7 @@ const TEXT = {
     extra: 'more than the best practice',
     lacking: 'in the best practice, missing here',
     differs: 'differs from the best practice',
+    marks: '≠ differs from the best practice; + not in the best practice; − in the best practice but missing here. In brackets: the difference from the best practice.',
     rules: { TIME_LIMIT: 'Time limit above baseline', FEE: 'Fee above baseline', CHANNEL: 'Required channel missing' },
     parts: { coverage: 'coverage', timeLimit: 'time limit', fee: 'fee', materials: 'materials', channels: 'channels' },
     metrics: {
@@ -826,6 +828,13 @@ async function openDetail(matter, region, show) {
   }
 }
 
+/** ` (+2)`: how far a value is above (or below) the best practice's, or nothing when equal. */
+function gap(value, bestValue) {
+  if (bestValue === undefined || value === bestValue) return '';
+  const difference = value - bestValue;
+  return ` (${difference > 0 ? '+' : '−'}${number(Math.abs(difference))})`;
+}
+
 /** One guide field, with how it differs from the best practice. */
 function fieldCell(region, field, value, content, differs) {
   return h(
@@ -922,9 +931,17 @@ function renderDetail() {
       'tbody',
       {},
       row(t('timeLimit'), (code, g) =>
-        fieldCell(code, 'timeLimitDays', g.timeLimitDays, t('days')(g.timeLimitDays), best && g.timeLimitDays !== best.timeLimitDays),
+        fieldCell(
+          code,
+          'timeLimitDays',
+          g.timeLimitDays,
+          `${t('days')(g.timeLimitDays)}${gap(g.timeLimitDays, best?.timeLimitDays)}`,
+          best && g.timeLimitDays !== best.timeLimitDays,
+        ),
       ),
-      row(t('fee'), (code, g) => fieldCell(code, 'fee', g.fee, t('yuan')(number(g.fee)), best && g.fee !== best.fee)),
+      row(t('fee'), (code, g) =>
+        fieldCell(code, 'fee', g.fee, `${t('yuan')(number(g.fee))}${gap(g.fee, best?.fee)}`, best && g.fee !== best.fee),
+      ),
       row(t('materials'), (code, g) => listCell(code, 'materials', g.materials, best?.materials, (m) => m)),
       row(t('channels'), (code, g) => listCell(code, 'channels', g.channels, best?.channels, channelName)),
       row(t('procedure'), (code, g) =>
@@ -933,7 +950,7 @@ function renderDetail() {
       row(t('revision'), (code, g) => h('td', { dataset: { region: code } }, `${g.revision} · ${when(g.updatedAt)}`)),
     ),
   );
-  $('detail-body').replaceChildren(summary, h('div', { class: 'scroll' }, table));
+  $('detail-body').replaceChildren(summary, h('p', { class: 'note' }, t('marks')), h('div', { class: 'scroll' }, table));
 }
 
 // ---------------------------------------------------------------- other sections
