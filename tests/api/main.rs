@@ -10,6 +10,7 @@ mod graphql_http;
 mod limits;
 mod mutations;
 mod nested_pages;
+mod pages;
 mod policy_matrix;
 mod read_api;
 mod response_cache;

@@ -10,7 +10,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Request, Response, ServerError};
 use concord_auth::Principal;
@@ -18,6 +17,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::cache::ResponseCache;
+use crate::pages::Pages;
 use crate::startup::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -386,20 +386,14 @@ fn is_write(query: &str, operation_name: Option<&str>) -> bool {
 /// GET /graphql: GraphiQL for a browser, else a query from the URL.
 pub async fn get(
     state: web::Data<AppState>,
+    pages: web::Data<Pages>,
     http: HttpRequest,
     params: web::Query<GetParams>,
 ) -> HttpResponse {
     let params = params.into_inner();
     let Some(query) = params.query else {
         if state.settings.server.graphiql && accepts_html(http.headers()) {
-            return HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(
-                    GraphiQLSource::build()
-                        .endpoint("/graphql")
-                        .title("Concord")
-                        .finish(),
-                );
+            return pages.graphiql();
         }
         let media = negotiate(http.headers()).unwrap_or(Media::Json);
         return bad_request(

@@ -1,15 +1,18 @@
 //! Concord's HTTP server: configuration, routes, the GraphQL-over-HTTP
-//! responder, health and metrics, and graceful shutdown.
+//! responder, the dashboard and GraphiQL pages, health and metrics, and
+//! graceful shutdown.
 //!
 //! The top of the dependency graph: nothing in the workspace depends on it
 //! but the `concord` binary and the black-box tests.
 
 mod cache;
 mod graphql;
+mod pages;
 mod secret;
 mod settings;
 mod startup;
 
+pub use pages::PageError;
 pub use secret::{SecretError, fallback_secret, secret_path};
 pub use settings::{DatabaseSettings, NodeSettings, ServerSettings, Settings, SettingsError};
 pub use startup::{Application, StartupError};

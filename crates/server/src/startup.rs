@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::Compress;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use concord_persistence::watch::DataWatch;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
@@ -13,6 +14,7 @@ use concord_schema::ConcordSchema;
 
 use crate::cache::ResponseCache;
 use crate::graphql;
+use crate::pages::{self, PageError, Pages};
 use crate::settings::{Settings, SettingsError};
 
 /// Why the application could not start.
@@ -24,6 +26,8 @@ pub enum StartupError {
     Secret(#[from] crate::secret::SecretError),
     #[error("the token configuration is unusable: {0}")]
     Auth(#[from] concord_auth::AuthError),
+    #[error("cannot render the browser pages: {0}")]
+    Pages(#[from] PageError),
     #[error("cannot open, migrate or seed the database")]
     Database(#[source] StoreError),
     #[error("cannot listen on {addr}")]
@@ -59,6 +63,7 @@ impl Application {
         settings.validate()?;
         let node = settings.node()?;
         let secret = crate::secret::fallback_secret(&settings)?;
+        let pages = web::Data::new(Pages::build()?);
         let verifier = concord_auth::Verifier::new(&settings.auth, secret)?;
         let mut options = ConnectOptions::new(settings.database.url.clone());
         options.max_connections = settings.database.max_connections;
@@ -123,6 +128,13 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(pages.clone())
+                .route("/", web::get().to(pages::dashboard))
+                .service(
+                    web::resource("/assets/{hash}/{name}")
+                        .wrap(Compress::default())
+                        .route(web::get().to(pages::asset)),
+                )
                 .service(
                     web::resource("/graphql")
                         .route(web::post().to(graphql::post))

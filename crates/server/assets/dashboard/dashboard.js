@@ -1,0 +1,1220 @@
+// Concord's zone dashboard. It reads only the public GraphQL API at
+// /graphql, so it doubles as a reference client; every chart is SVG drawn
+// here, so the page loads nothing but this file and its stylesheet.
+
+const TEXT = {
+  zh: {
+    title: '人社基本公共服务标准 · 区域协同看板',
+    skip: '跳到热力图',
+    zone: '区域',
+    refresh: '刷新',
+    graphiql: 'GraphiQL 查询',
+    heatmap: '对齐热力图',
+    heatmapNote:
+      '每格是一个成员对一个事项的服务指南；颜色表示与本区域最佳实践（★）的距离：0 为与最佳实践相同，1 为相差最远。方向键在格间移动，回车打开并列对比。',
+    category: '类别',
+    allCategories: '全部类别',
+    sort: '排序',
+    sortScoreAsc: '得分从低到高',
+    sortScoreDesc: '得分从高到低',
+    sortName: '按名称',
+    matter: '事项',
+    score: '对齐得分',
+    newest: '最新',
+    freshness: '数据新鲜度',
+    freshnessNote: '每个成员在本节点上最新一份已发布指南的更新时间。',
+    member: '成员',
+    newestData: '最新数据',
+    guidesHeld: '已发布指南',
+    syncTitle: '同步状态',
+    syncNeedsToken: '同步状态需要 SYNC_AGENT 或 NATIONAL_ADMIN 令牌（见下方“访问令牌”）。',
+    syncNone: '本节点没有同步任何对等节点：所有数据都在本地写入。',
+    peer: '对等节点',
+    lastSuccess: '上次成功',
+    lag: '待同步',
+    lastError: '上次错误',
+    token: '访问令牌',
+    tokenNote: '同步状态需要 SYNC_AGENT 或 NATIONAL_ADMIN 令牌；令牌只保存在本标签页中。',
+    tokenLabel: 'Bearer 令牌',
+    tokenSave: '使用令牌',
+    coverage: '覆盖率',
+    businessCoverage: '业务覆盖率（各成员）',
+    businessCoverageNote: '有已发布指南和操作规程的事项占目录事项的比例。',
+    regionCoverage: '区域覆盖率（各事项）',
+    regionCoverageNote: '全国有已发布指南和操作规程的地区占全部地区的比例。',
+    regions: '地区',
+    equalization: '均等化指数',
+    equalizationNote: '各成员取值的变异系数（标准差 ÷ 均值），越低越均等。',
+    period: '期间',
+    cv: '变异系数',
+    mean: '均值',
+    now: '现行',
+    currentOnly: '取自现行已发布指南；接口只提供当前值，没有历史。',
+    noPeriods: '本区域还没有评价数据。',
+    dataTable: '数据表',
+    violations: '底线违规',
+    noViolations: '没有违反国家底线标准的已发布指南。',
+    rule: '规则',
+    detail: '详情',
+    baseline: '底线',
+    actual: '实际',
+    close: '关闭',
+    footer:
+      '本页只通过公开的 GraphQL 接口（/graphql）读取数据，所有文件均由本服务器提供。示例数据为说明性数据，并非官方文本。',
+    licences: '第三方许可：',
+    loading: '正在加载…',
+    updated: '已更新',
+    failed: '加载失败：',
+    members: '成员',
+    averageScore: '平均对齐得分',
+    distance: '与最佳实践的距离',
+    best: '最佳实践',
+    noGuide: '无已发布指南',
+    timeLimit: '办理时限',
+    fee: '收费',
+    materials: '申请材料',
+    materialCount: '材料数',
+    channels: '办理渠道',
+    procedure: '操作规程',
+    revision: '版本',
+    updatedAt: '更新时间',
+    days: (n) => `${n} 个工作日`,
+    daysShort: (n) => `${n}日`,
+    yuan: (n) => `${n} 元`,
+    items: (n) => `${n} 项`,
+    scoreParts: '得分构成',
+    spread: '时限范围',
+    commonMaterials: '共同材料',
+    collaborative: '协同标准',
+    compliant: '符合',
+    notCompliant: '不符合',
+    legendLow: '0 相同',
+    legendHigh: '1 最远',
+    legendMissing: '无指南',
+    extra: '多于最佳实践',
+    lacking: '最佳实践有而此处没有',
+    differs: '与最佳实践不同',
+    marks: '≠ 与最佳实践不同；+ 最佳实践没有的；− 最佳实践有而此处没有的。括号内为与最佳实践之差。',
+    rules: { TIME_LIMIT: '办理时限超出底线', FEE: '收费超出底线', CHANNEL: '缺少必备渠道' },
+    parts: { coverage: '覆盖', timeLimit: '时限', fee: '收费', materials: '材料', channels: '渠道' },
+    metrics: {
+      SATISFACTION: '满意度',
+      AVERAGE_DAYS: '平均办理天数',
+      TIME_LIMIT: '承诺办理时限',
+      FEE: '收费',
+    },
+    channelNames: { COUNTER: '窗口', ONLINE: '网上', MOBILE: '移动端', CROSS_PROVINCE: '跨省通办' },
+  },
+  en: {
+    title: 'HR&SS public-service standards · zone dashboard',
+    skip: 'Skip to the heatmap',
+    zone: 'Zone',
+    refresh: 'Refresh',
+    graphiql: 'GraphiQL',
+    heatmap: 'Alignment heatmap',
+    heatmapNote:
+      "Each cell is one member's guide for one matter, coloured by its distance from the zone's best practice (★): 0 is the same as the best practice, 1 the farthest. Arrow keys move between cells; Enter opens the side-by-side view.",
+    category: 'Category',
+    allCategories: 'All categories',
+    sort: 'Sort',
+    sortScoreAsc: 'Score, lowest first',
+    sortScoreDesc: 'Score, highest first',
+    sortName: 'Name',
+    matter: 'Matter',
+    score: 'Score',
+    newest: 'newest',
+    freshness: 'Freshness',
+    freshnessNote: "When each member's newest published guide held by this node last changed.",
+    member: 'Member',
+    newestData: 'Newest data',
+    guidesHeld: 'Published guides',
+    syncTitle: 'Sync status',
+    syncNeedsToken: 'The sync status needs a SYNC_AGENT or NATIONAL_ADMIN token (see “Access token” below).',
+    syncNone: 'This node syncs from no peer: all its data was written here.',
+    peer: 'Peer',
+    lastSuccess: 'Last success',
+    lag: 'Lag',
+    lastError: 'Last error',
+    token: 'Access token',
+    tokenNote: 'The sync status needs a SYNC_AGENT or NATIONAL_ADMIN token; it is kept in this tab only.',
+    tokenLabel: 'Bearer token',
+    tokenSave: 'Use token',
+    coverage: 'Coverage',
+    businessCoverage: 'Business coverage, per member',
+    businessCoverageNote: 'The share of catalogue matters with a published guide and procedure.',
+    regionCoverage: 'Region coverage, per matter',
+    regionCoverageNote: 'The share of all regions with a published guide and procedure.',
+    regions: 'Regions',
+    equalization: 'Equalization index',
+    equalizationNote: "The coefficient of variation of the members' values (standard deviation ÷ mean); lower is more equal.",
+    period: 'Period',
+    cv: 'Coefficient of variation',
+    mean: 'Mean',
+    now: 'now',
+    currentOnly: 'From the published guides in force; the API has the current value only, no history.',
+    noPeriods: 'This zone has no evaluations yet.',
+    dataTable: 'Data table',
+    violations: 'Baseline violations',
+    noViolations: 'No published guide breaks its national baseline.',
+    rule: 'Rule',
+    detail: 'Detail',
+    baseline: 'Baseline',
+    actual: 'Actual',
+    close: 'Close',
+    footer:
+      'This page reads only the public GraphQL API (/graphql), and every file it loads comes from this server. The sample data is illustrative, not official text.',
+    licences: 'Third-party licences:',
+    loading: 'Loading…',
+    updated: 'Updated',
+    failed: 'Loading failed:',
+    members: 'Members',
+    averageScore: 'Average alignment score',
+    distance: 'Distance from best practice',
+    best: 'Best practice',
+    noGuide: 'No published guide',
+    timeLimit: 'Time limit',
+    fee: 'Fee',
+    materials: 'Materials',
+    materialCount: 'Materials',
+    channels: 'Channels',
+    procedure: 'Procedure',
+    revision: 'Revision',
+    updatedAt: 'Updated',
+    days: (n) => `${n} working days`,
+    daysShort: (n) => `${n}d`,
+    yuan: (n) => `¥${n}`,
+    items: (n) => `${n} items`,
+    scoreParts: 'Score parts',
+    spread: 'Time-limit range',
+    commonMaterials: 'Common materials',
+    collaborative: 'Collaborative standard',
+    compliant: 'compliant',
+    notCompliant: 'not compliant',
+    legendLow: '0 same',
+    legendHigh: '1 farthest',
+    legendMissing: 'no guide',
+    extra: 'more than the best practice',
+    lacking: 'in the best practice, missing here',
+    differs: 'differs from the best practice',
+    marks: '≠ differs from the best practice; + not in the best practice; − in the best practice but missing here. In brackets: the difference from the best practice.',
+    rules: { TIME_LIMIT: 'Time limit above baseline', FEE: 'Fee above baseline', CHANNEL: 'Required channel missing' },
+    parts: { coverage: 'coverage', timeLimit: 'time limit', fee: 'fee', materials: 'materials', channels: 'channels' },
+    metrics: {
+      SATISFACTION: 'Satisfaction',
+      AVERAGE_DAYS: 'Average days taken',
+      TIME_LIMIT: 'Promised time limit',
+      FEE: 'Fee',
+    },
+    channelNames: { COUNTER: 'Counter', ONLINE: 'Online', MOBILE: 'Mobile', CROSS_PROVINCE: 'Cross-province' },
+  },
+};
+
+const state = {
+  lang: localStorage.getItem('concord-lang') === 'en' ? 'en' : 'zh',
+  zones: [],
+  regions: new Map(),
+  categories: [],
+  zone: null,
+  matrix: null,
+  freshness: new Map(),
+  coverage: null,
+  regionCoverage: new Map(),
+  equalization: null,
+  violations: null,
+  sync: null,
+  detail: null,
+  focus: { row: 0, col: 0 },
+  generation: 0,
+  status: null,
+};
+
+const $ = (id) => document.getElementById(id);
+const t = (key) => TEXT[state.lang][key];
+const locale = () => (state.lang === 'zh' ? 'zh-CN' : 'en-GB');
+const number = (value, digits = 2) =>
+  new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(value);
+const percent = (share) =>
+  new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 1 }).format(share);
+const when = (iso) =>
+  iso ? new Date(iso).toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+const named = (row) => (row ? (state.lang === 'zh' ? row.nameZh : row.nameEn || row.nameZh) : '');
+const regionName = (code) => named(state.regions.get(code)) || code;
+const channelName = (channel) => t('channelNames')[channel] || channel;
+
+/** Makes an element: h('td', { class: 'x', dataset: {...} }, child, …). */
+function h(tag, attributes = {}, ...children) {
+  const svg = ['svg', 'g', 'line', 'polyline', 'circle', 'text', 'rect', 'path', 'title'].includes(tag);
+  const element = svg
+    ? document.createElementNS('http://www.w3.org/2000/svg', tag)
+    : document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'dataset') Object.assign(element.dataset, value);
+    else if (name === 'text') element.textContent = value;
+    else if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+class ApiError extends Error {}
+
+/** POSTs one operation to /graphql; returns `{ data, errors }`. */
+async function graphql(query, variables = {}) {
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json, application/json',
+  };
+  const token = sessionStorage.getItem('concord-token');
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json().catch(() => null);
+  if (!body) throw new ApiError(`HTTP ${response.status}`);
+  if (!body.data) throw new ApiError((body.errors || []).map((e) => e.message).join('; '));
+  return body;
+}
+
+/** Asks `field($v)` once per value, as aliases, at most 25 to a request (the API allows 30). */
+async function aliased(values, type, field) {
+  const chunks = [];
+  for (let i = 0; i < values.length; i += 25) chunks.push(values.slice(i, i + 25));
+  const answers = await Promise.all(
+    chunks.map((chunk) => {
+      const vars = chunk.map((_, i) => `$v${i}: ${type}`).join(', ');
+      const body = chunk.map((_, i) => `a${i}: ${field(`$v${i}`)}`).join('\n');
+      const variables = Object.fromEntries(chunk.map((value, i) => [`v${i}`, value]));
+      return graphql(`query(${vars}) {\n${body}\n}`, variables);
+    }),
+  );
+  return answers.flatMap((answer, c) => chunks[c].map((_, i) => answer.data[`a${i}`]));
+}
+
+// ---------------------------------------------------------------- colours
+
+// Cividis (Nuñez, Anderton and Renslow, 2018): blue to yellow with lightness
+// rising evenly, so it reads the same with any colour-vision deficiency and
+// in greyscale. Stops at 0, 1/8, …, 1.
+const CIVIDIS = [
+  [0, 34, 78], [18, 53, 112], [59, 73, 108], [87, 93, 109], [112, 113, 115],
+  [138, 134, 120], [165, 156, 116], [195, 179, 105], [254, 232, 56],
+];
+
+/** The colour of a distance in [0, 1]: bright for 0 (the best practice), dark for 1. */
+function colour(distance) {
+  const x = (1 - Math.min(1, Math.max(0, distance))) * (CIVIDIS.length - 1);
+  const i = Math.min(CIVIDIS.length - 2, Math.floor(x));
+  const f = x - i;
+  const rgb = CIVIDIS[i].map((c, k) => Math.round(c + (CIVIDIS[i + 1][k] - c) * f));
+  const luminance = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+  return { background: `rgb(${rgb.join(' ')})`, ink: luminance > 0.5 ? '#111' : '#fff' };
+}
+
+/**
+ * How far a cell is from its row's best practice, in [0, 1]: the mean of
+ * four parts, each 0 when equal to the best practice — the time-limit, fee
+ * and material-count gaps over the row's largest value, and the share of
+ * channels in one of the two guides but not both.
+ */
+function distance(cell, best, row) {
+  if (!cell.hasGuide || !best) return null;
+  const largest = (field) => Math.max(0, ...row.cells.filter((c) => c.hasGuide).map((c) => c[field]));
+  const gap = (field) => {
+    const top = largest(field);
+    return top > 0 ? Math.abs(cell[field] - best[field]) / top : 0;
+  };
+  const mine = new Set(cell.channels);
+  const theirs = new Set(best.channels);
+  const union = new Set([...mine, ...theirs]);
+  const shared = [...mine].filter((c) => theirs.has(c)).length;
+  const channels = union.size ? 1 - shared / union.size : 0;
+  return (gap('timeLimitDays') + gap('fee') + gap('materialCount') + channels) / 4;
+}
+
+// ---------------------------------------------------------------- tooltip
+
+const tip = $('tip');
+
+function showTip(target, text) {
+  tip.textContent = text;
+  tip.hidden = false;
+  const box = target.getBoundingClientRect();
+  const width = tip.offsetWidth;
+  const left = Math.min(window.innerWidth - width - 8, Math.max(8, box.left + box.width / 2 - width / 2));
+  const above = box.top - tip.offsetHeight - 6;
+  tip.style.left = `${left + window.scrollX}px`;
+  tip.style.top = `${(above > 0 ? above : box.bottom + 6) + window.scrollY}px`;
+}
+
+function hideTip() {
+  tip.hidden = true;
+}
+
+/** Shows `text()` while the element is hovered or focused. */
+function withTip(element, text) {
+  const show = () => showTip(element, text());
+  element.addEventListener('mouseenter', show);
+  element.addEventListener('focus', show);
+  element.addEventListener('mouseleave', hideTip);
+  element.addEventListener('blur', hideTip);
+  return element;
+}
+
+// ---------------------------------------------------------------- loading
+
+/** Shows `text(key)`, and `detail` after it, as the page's status; kept to be shown again in the other language. */
+function setStatus(key, detail = '', failed = false) {
+  state.status = { key, detail, failed };
+  const message = detail ? `${t(key)} ${detail}` : t(key);
+  const status = $('status');
+  status.textContent = message;
+  status.classList.toggle('error', failed);
+  status.setAttribute('role', failed ? 'alert' : 'status');
+}
+
+async function loadReference() {
+  const { data } = await graphql(`{
+    regions { code nameZh nameEn }
+    zones { code nameZh nameEn members { code } }
+    categories { code nameZh nameEn }
+  }`);
+  state.regions = new Map(data.regions.map((r) => [r.code, r]));
+  state.zones = data.zones;
+  state.categories = data.categories;
+}
+
+async function loadMatrix(zone) {
+  const { data } = await graphql(
+    `query($zone: String!) {
+      zoneAlignment(zone: $zone) {
+        averageScore
+        members { code }
+        matters {
+          matter { code nameZh nameEn category { code } }
+          score bestPractice
+          cells { region hasGuide timeLimitDays fee materialCount channels }
+        }
+      }
+    }`,
+    { zone },
+  );
+  return data.zoneAlignment;
+}
+
+async function loadViolations(zone) {
+  const { data } = await graphql(
+    `query($zone: String!) {
+      baselineViolations(zone: $zone) {
+        region matter rule message
+        nationalItem { nameZh nameEn maxTimeLimitDays maxFee requiredChannels }
+      }
+    }`,
+    { zone },
+  );
+  return data.baselineViolations;
+}
+
+/** Business coverage of each member. */
+async function loadCoverage(members) {
+  const answers = await aliased(members, 'String', (v) => `coverage(region: ${v}) { total covered share }`);
+  return new Map(members.map((code, i) => [code, answers[i]]));
+}
+
+/** Region coverage of each matter. */
+async function loadRegionCoverage(matters) {
+  const answers = await aliased(matters, 'String', (v) => `coverage(matter: ${v}) { total covered share }`);
+  return new Map(matters.map((code, i) => [code, answers[i]]));
+}
+
+/** Per member: how many published guides this node holds and the newest change among them. */
+async function loadFreshness(members) {
+  const pages = members.map(async (region) => {
+    let after = null;
+    let newest = null;
+    let count = 0;
+    do {
+      const { data } = await graphql(
+        `query($region: String!, $after: String) {
+          guides(filter: { region: $region, status: PUBLISHED }, first: 100, after: $after) {
+            totalCount
+            pageInfo { hasNextPage endCursor }
+            nodes { updatedAt }
+          }
+        }`,
+        { region, after },
+      );
+      const page = data.guides;
+      count = page.totalCount;
+      for (const { updatedAt } of page.nodes) if (!newest || updatedAt > newest) newest = updatedAt;
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (after);
+    return [region, { newest, count }];
+  });
+  return new Map(await Promise.all(pages));
+}
+
+/** The node's sync peers, or why they cannot be read. */
+async function loadSync() {
+  if (!sessionStorage.getItem('concord-token')) return { needsToken: true };
+  try {
+    const { data } = await graphql('{ syncStatus { peer applied lag lastSuccess lastError } }');
+    return { peers: data.syncStatus };
+  } catch {
+    return { needsToken: true };
+  }
+}
+
+/**
+ * The equalization index over time. The API answers one period at a time,
+ * so the periods come from the zone's evaluations (their first pages), and
+ * each (metric, period) is one aliased field. TIME_LIMIT and FEE are
+ * computed from the guides in force and have no history.
+ */
+async function loadEqualization(zone) {
+  const periods = new Set();
+  let after = null;
+  for (let page = 0; page < 3; page += 1) {
+    const { data } = await graphql(
+      `query($zone: String!, $after: String) {
+        evaluations(filter: { zone: $zone }, first: 100, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes { period }
+        }
+      }`,
+      { zone, after },
+    );
+    for (const { period } of data.evaluations.nodes) periods.add(period);
+    if (!data.evaluations.pageInfo.hasNextPage) break;
+    after = data.evaluations.pageInfo.endCursor;
+  }
+  const sorted = [...periods].sort().slice(-12);
+  const asks = sorted.flatMap((period) => [
+    { metric: 'SATISFACTION', period },
+    { metric: 'AVERAGE_DAYS', period },
+  ]);
+  const series = { SATISFACTION: [], AVERAGE_DAYS: [] };
+  for (let i = 0; i < asks.length; i += 24) {
+    const chunk = asks.slice(i, i + 24);
+    const fields = chunk
+      .map(({ metric }, k) => `a${k}: equalization(metric: ${metric}, zone: $zone, period: $p${k}) { coefficientOfVariation mean }`)
+      .join('\n');
+    const vars = chunk.map((_, k) => `$p${k}: String`).join(', ');
+    const variables = { zone, ...Object.fromEntries(chunk.map((ask, k) => [`p${k}`, ask.period])) };
+    const { data } = await graphql(`query($zone: String, ${vars}) {\n${fields}\n}`, variables);
+    chunk.forEach((ask, k) => {
+      const answer = data[`a${k}`];
+      if (answer.coefficientOfVariation !== null) {
+        series[ask.metric].push({ period: ask.period, cv: answer.coefficientOfVariation, mean: answer.mean });
+      }
+    });
+  }
+  const { data } = await graphql(
+    `query($zone: String) {
+      time: equalization(metric: TIME_LIMIT, zone: $zone) { coefficientOfVariation mean }
+      fee: equalization(metric: FEE, zone: $zone) { coefficientOfVariation mean }
+    }`,
+    { zone },
+  );
+  return { series, current: { TIME_LIMIT: data.time, FEE: data.fee } };
+}
+
+/** Reloads everything about the current zone; sections render as their answers arrive. */
+async function refresh() {
+  const zone = state.zone;
+  const generation = ++state.generation;
+  const current = () => generation === state.generation;
+  const members = state.zones.find((z) => z.code === zone).members.map((m) => m.code);
+  setStatus('loading');
+  $('refresh').disabled = true;
+  const section = (promise, apply) =>
+    promise.then((value) => {
+      if (current()) apply(value);
+    });
+  try {
+    await Promise.all([
+      section(
+        loadMatrix(zone).then(async (matrix) => {
+          if (current()) {
+            state.matrix = matrix;
+            renderSummary();
+            renderHeatmap();
+            if (state.detail) await openDetail(state.detail.matter, state.detail.region, false);
+          }
+          return loadRegionCoverage(matrix.matters.map((row) => row.matter.code));
+        }),
+        (coverage) => {
+          state.regionCoverage = coverage;
+          renderRegionCoverage();
+        },
+      ),
+      section(loadViolations(zone), (violations) => {
+        state.violations = violations;
+        renderViolations();
+      }),
+      section(loadCoverage(members), (coverage) => {
+        state.coverage = coverage;
+        renderCoverage();
+      }),
+      section(loadFreshness(members), (freshness) => {
+        state.freshness = freshness;
+        renderFreshness();
+        renderHeatmap();
+      }),
+      section(loadSync(), (sync) => {
+        state.sync = sync;
+        renderSync();
+      }),
+      section(loadEqualization(zone), (equalization) => {
+        state.equalization = equalization;
+        renderEqualization();
+      }),
+    ]);
+    if (current()) {
+      setStatus('updated', new Date().toLocaleTimeString(locale()));
+      document.body.dataset.loaded = zone;
+    }
+  } catch (error) {
+    if (current()) setStatus('failed', error.message, true);
+  } finally {
+    if (current()) $('refresh').disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- rendering
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = `Concord · ${t('title')}`;
+  for (const element of document.querySelectorAll('[data-i18n]')) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  const button = $('language');
+  button.textContent = state.lang === 'zh' ? 'English' : '中文';
+  button.lang = state.lang === 'zh' ? 'en' : 'zh-CN';
+  $('zone').replaceChildren(
+    ...state.zones.map((zone) =>
+      h('option', { value: zone.code, selected: zone.code === state.zone }, `${named(zone)} (${zone.code})`),
+    ),
+  );
+  const category = $('category').value;
+  $('category').replaceChildren(
+    h('option', { value: '' }, t('allCategories')),
+    ...state.categories.map((c) => h('option', { value: c.code, selected: c.code === category }, named(c))),
+  );
+  if (state.status) setStatus(state.status.key, state.status.detail, state.status.failed);
+  renderLegend();
+  renderSummary();
+  renderHeatmap();
+  renderFreshness();
+  renderSync();
+  renderCoverage();
+  renderRegionCoverage();
+  renderEqualization();
+  renderViolations();
+  if (state.detail && $('detail').open) renderDetail();
+}
+
+function renderLegend() {
+  const stops = [0, 0.25, 0.5, 0.75, 1].map((d) => {
+    const { background, ink } = colour(d);
+    const swatch = h('span', { class: 'swatch' }, number(d));
+    swatch.style.background = background;
+    swatch.style.color = ink;
+    return swatch;
+  });
+  $('legend').replaceChildren(
+    h('span', {}, `${t('distance')}: `),
+    ...stops,
+    h('span', { class: 'swatch missing' }, t('legendMissing')),
+  );
+}
+
+function renderSummary() {
+  const zone = state.zones.find((z) => z.code === state.zone);
+  if (!zone) return;
+  $('zone-title').textContent = `${named(zone)} (${zone.code})`;
+  const members = zone.members.map((m) => regionName(m.code)).join(state.lang === 'zh' ? '、' : ', ');
+  const score = state.matrix ? ` · ${t('averageScore')}: ${number(state.matrix.averageScore, 3)}` : '';
+  $('zone-summary').textContent = `${t('members')}: ${members}${score}`;
+}
+
+/** The matrix rows to show, filtered by category and sorted. */
+function visibleRows() {
+  if (!state.matrix) return [];
+  const category = $('category').value;
+  const rows = state.matrix.matters.filter((row) => !category || row.matter.category?.code === category);
+  const sort = $('sort').value;
+  const byName = (a, b) => named(a.matter).localeCompare(named(b.matter), locale());
+  rows.sort((a, b) => {
+    if (sort === 'name') return byName(a, b);
+    const diff = sort === 'score-asc' ? a.score - b.score : b.score - a.score;
+    return diff || byName(a, b);
+  });
+  return rows;
+}
+
+function cellText(row, cell) {
+  const parts = [`${regionName(cell.region)} · ${named(row.matter)}`];
+  if (!cell.hasGuide) return `${parts[0]}: ${t('noGuide')}`;
+  const best = row.cells.find((c) => c.region === row.bestPractice);
+  const d = distance(cell, best, row);
+  if (cell.region === row.bestPractice) parts.push(`★ ${t('best')}`);
+  parts.push(`${t('distance')}: ${number(d, 2)}`);
+  parts.push(`${t('timeLimit')}: ${t('days')(cell.timeLimitDays)}`);
+  parts.push(`${t('fee')}: ${t('yuan')(number(cell.fee))}`);
+  parts.push(`${t('materialCount')}: ${t('items')(cell.materialCount)}`);
+  parts.push(`${t('channels')}: ${cell.channels.map(channelName).join('、')}`);
+  return parts.join('; ');
+}
+
+function renderHeatmap() {
+  const box = $('heatmap-box');
+  if (!state.matrix) {
+    box.replaceChildren();
+    return;
+  }
+  const members = state.matrix.members.map((m) => m.code);
+  const rows = visibleRows();
+  state.focus.row = Math.min(state.focus.row, Math.max(0, rows.length - 1));
+  const head = h(
+    'tr',
+    {},
+    h('th', { scope: 'col' }, t('matter')),
+    h('th', { scope: 'col' }, t('score')),
+    members.map((code) => {
+      const fresh = state.freshness.get(code);
+      return h(
+        'th',
+        { scope: 'col', dataset: { region: code } },
+        regionName(code),
+        h('small', {}, `${t('newest')}: ${fresh ? when(fresh.newest) : '…'}`),
+      );
+    }),
+  );
+  const body = rows.map((row, r) => {
+    const best = row.cells.find((c) => c.region === row.bestPractice);
+    const scoreBar = h('span', { class: 'bar', 'aria-hidden': 'true' });
+    scoreBar.style.width = `${Math.round(row.score * 100)}%`;
+    return h(
+      'tr',
+      { dataset: { matter: row.matter.code } },
+      h('th', { scope: 'row' }, named(row.matter), h('small', {}, row.matter.code)),
+      h('td', { class: 'score' }, h('span', { class: 'track' }, scoreBar), number(row.score, 3)),
+      row.cells.map((cell, c) => {
+        const d = distance(cell, best, row);
+        const isBest = cell.region === row.bestPractice;
+        const label = cellText(row, cell);
+        const td = h(
+          'td',
+          {
+            class: cell.hasGuide ? 'cell' : 'cell missing',
+            tabindex: r === state.focus.row && c === state.focus.col ? '0' : '-1',
+            'aria-label': label,
+            dataset: {
+              region: cell.region,
+              matter: row.matter.code,
+              row: r,
+              col: c,
+              timeLimit: cell.hasGuide ? cell.timeLimitDays : '',
+              distance: d === null ? '' : d.toFixed(4),
+            },
+            onclick: () => {
+              state.focus = { row: r, col: c };
+              openDetail(row.matter.code, cell.region, true);
+            },
+          },
+          cell.hasGuide ? `${isBest ? '★ ' : ''}${t('daysShort')(cell.timeLimitDays)}` : '—',
+        );
+        if (d !== null) {
+          const { background, ink } = colour(d);
+          td.style.background = background;
+          td.style.color = ink;
+        }
+        return withTip(td, () => label);
+      }),
+    );
+  });
+  const table = h(
+    'table',
+    { id: 'heatmap', class: 'heatmap', role: 'grid', 'aria-labelledby': 'heatmap-title', 'aria-rowcount': rows.length + 1 },
+    h('thead', {}, head),
+    h('tbody', {}, body),
+  );
+  table.addEventListener('keydown', onGridKey);
+  const hadFocus = box.contains(document.activeElement);
+  // The cell a tip belongs to is about to go.
+  if (hadFocus || box.matches(':hover')) hideTip();
+  box.replaceChildren(table);
+  if (hadFocus) focusCell(state.focus.row, state.focus.col);
+}
+
+function focusCell(row, col) {
+  const cell = document.querySelector(`#heatmap td.cell[data-row="${row}"][data-col="${col}"]`);
+  if (!cell) return;
+  for (const other of document.querySelectorAll('#heatmap td.cell[tabindex="0"]')) other.tabIndex = -1;
+  cell.tabIndex = 0;
+  cell.focus();
+  state.focus = { row, col };
+}
+
+function onGridKey(event) {
+  const cell = event.target.closest('td.cell');
+  if (!cell) return;
+  const row = Number(cell.dataset.row);
+  const col = Number(cell.dataset.col);
+  const rows = document.querySelectorAll('#heatmap tbody tr').length;
+  const cols = state.matrix.members.length;
+  const moves = {
+    ArrowUp: [row - 1, col],
+    ArrowDown: [row + 1, col],
+    ArrowLeft: [row, col - 1],
+    ArrowRight: [row, col + 1],
+    Home: [row, 0],
+    End: [row, cols - 1],
+    PageUp: [Math.max(0, row - 10), col],
+    PageDown: [Math.min(rows - 1, row + 10), col],
+  };
+  if (event.key in moves) {
+    const [r, c] = moves[event.key];
+    if (r >= 0 && r < rows && c >= 0 && c < cols) focusCell(r, c);
+    event.preventDefault();
+  } else if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    cell.click();
+  }
+}
+
+// ---------------------------------------------------------------- side by side
+
+async function openDetail(matter, region, show) {
+  const zone = state.zone;
+  state.detail = { matter, region, alignment: state.detail?.matter === matter ? state.detail.alignment : null };
+  const { data } = await graphql(
+    `query($zone: String!, $matter: String!) {
+      alignment(zone: $zone, matter: $matter) {
+        matter { code nameZh nameEn }
+        score
+        scoreParts { coverage timeLimit fee materials channels }
+        timeLimit { min max median }
+        commonMaterials
+        bestPractice { region { code } }
+        members {
+          region { code }
+          guide {
+            timeLimitDays fee materials channels revision updatedAt
+            procedure { steps { position name actor timeLimitDays } }
+          }
+        }
+        collaborativeStandard { code status }
+        compliance { region compliant }
+      }
+    }`,
+    { zone, matter },
+  );
+  if (zone !== state.zone || state.detail?.matter !== matter) return;
+  state.detail.alignment = data.alignment;
+  renderDetail();
+  const dialog = $('detail');
+  if (show && !dialog.open) {
+    dialog.showModal();
+    $('detail-close').focus();
+  }
+}
+
+/** ` (+2)`: how far a value is above (or below) the best practice's, or nothing when equal. */
+function gap(value, bestValue) {
+  if (bestValue === undefined || value === bestValue) return '';
+  const difference = value - bestValue;
+  return ` (${difference > 0 ? '+' : '−'}${number(Math.abs(difference))})`;
+}
+
+/** One guide field, with how it differs from the best practice. */
+function fieldCell(region, field, value, content, differs) {
+  return h(
+    'td',
+    {
+      class: differs ? 'diff' : undefined,
+      dataset: { region, field, value: JSON.stringify(value) },
+    },
+    differs ? h('span', { class: 'mark', title: t('differs') }, '≠ ') : null,
+    content,
+  );
+}
+
+/** A list compared with the best practice's: extra entries marked +, lacking ones −. */
+function listCell(region, field, items, bestItems, show) {
+  const best = new Set(bestItems || []);
+  const mine = new Set(items);
+  const extra = items.filter((item) => bestItems && !best.has(item));
+  const lacking = (bestItems || []).filter((item) => !mine.has(item));
+  const list = h(
+    'ul',
+    { class: 'plain' },
+    items.map((item) =>
+      h('li', { class: extra.includes(item) ? 'extra' : undefined }, extra.includes(item) ? `+ ${show(item)}` : show(item)),
+    ),
+    lacking.map((item) => h('li', { class: 'lacking', title: t('lacking') }, `− ${show(item)}`)),
+  );
+  return fieldCell(region, field, items, list, extra.length + lacking.length > 0);
+}
+
+function renderDetail() {
+  const alignment = state.detail?.alignment;
+  if (!alignment) return;
+  const bestCode = alignment.bestPractice?.region?.code;
+  const best = alignment.members.find((m) => m.region?.code === bestCode)?.guide;
+  $('detail-title').textContent = `${named(alignment.matter)} (${alignment.matter.code})`;
+  const parts = Object.entries(alignment.scoreParts)
+    .map(([part, value]) => `${t('parts')[part]} ${number(value, 2)}`)
+    .join(' · ');
+  const compliance = new Map(alignment.compliance.map((c) => [c.region, c.compliant]));
+  const summary = h(
+    'dl',
+    { class: 'facts' },
+    h('dt', {}, t('score')),
+    h('dd', {}, number(alignment.score, 3)),
+    h('dt', {}, t('scoreParts')),
+    h('dd', {}, parts),
+    alignment.timeLimit && [
+      h('dt', {}, t('spread')),
+      h('dd', {}, `${number(alignment.timeLimit.min)} – ${number(alignment.timeLimit.max)}`),
+    ],
+    h('dt', {}, t('commonMaterials')),
+    h('dd', {}, alignment.commonMaterials.join('、') || '—'),
+    alignment.collaborativeStandard && [
+      h('dt', {}, t('collaborative')),
+      h('dd', {}, `${alignment.collaborativeStandard.code} (${alignment.collaborativeStandard.status})`),
+    ],
+  );
+  const members = alignment.members.map((m) => m.region.code);
+  const headRow = h(
+    'tr',
+    {},
+    h('th', { scope: 'col' }, ''),
+    members.map((code) =>
+      h(
+        'th',
+        {
+          scope: 'col',
+          class: [code === bestCode ? 'best' : '', code === state.detail.region ? 'chosen' : ''].join(' ').trim() || undefined,
+          dataset: { region: code },
+        },
+        regionName(code),
+        code === bestCode ? h('small', {}, `★ ${t('best')}`) : null,
+        compliance.has(code) ? h('small', {}, compliance.get(code) ? t('compliant') : t('notCompliant')) : null,
+      ),
+    ),
+  );
+  const row = (label, render) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, label),
+      alignment.members.map(({ region, guide }) =>
+        guide ? render(region.code, guide) : h('td', { class: 'none', dataset: { region: region.code } }, t('noGuide')),
+      ),
+    );
+  const stepText = (s) => `${s.name}（${s.actor}，${t('daysShort')(s.timeLimitDays)}）`;
+  const bestSteps = best?.procedure?.steps.map(stepText);
+  const table = h(
+    'table',
+    { id: 'detail-table', class: 'side' },
+    h('thead', {}, headRow),
+    h(
+      'tbody',
+      {},
+      row(t('timeLimit'), (code, g) =>
+        fieldCell(
+          code,
+          'timeLimitDays',
+          g.timeLimitDays,
+          `${t('days')(g.timeLimitDays)}${gap(g.timeLimitDays, best?.timeLimitDays)}`,
+          best && g.timeLimitDays !== best.timeLimitDays,
+        ),
+      ),
+      row(t('fee'), (code, g) =>
+        fieldCell(code, 'fee', g.fee, `${t('yuan')(number(g.fee))}${gap(g.fee, best?.fee)}`, best && g.fee !== best.fee),
+      ),
+      row(t('materials'), (code, g) => listCell(code, 'materials', g.materials, best?.materials, (m) => m)),
+      row(t('channels'), (code, g) => listCell(code, 'channels', g.channels, best?.channels, channelName)),
+      row(t('procedure'), (code, g) =>
+        listCell(code, 'procedure', (g.procedure?.steps || []).map(stepText), bestSteps, (s) => s),
+      ),
+      row(t('revision'), (code, g) => h('td', { dataset: { region: code } }, `${g.revision} · ${when(g.updatedAt)}`)),
+    ),
+  );
+  $('detail-body').replaceChildren(summary, h('p', { class: 'note' }, t('marks')), h('div', { class: 'scroll' }, table));
+}
+
+// ---------------------------------------------------------------- other sections
+
+function bar(share) {
+  const fill = h('span', { class: 'bar', 'aria-hidden': 'true' });
+  fill.style.width = `${Math.round(share * 100)}%`;
+  return h('span', { class: 'track' }, fill);
+}
+
+function renderFreshness() {
+  if (!state.freshness.size) return;
+  $('freshness').replaceChildren(
+    h(
+      'table',
+      { class: 'plain-table' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('member')), h('th', { scope: 'col' }, t('newestData')), h('th', { scope: 'col' }, t('guidesHeld')))),
+      h(
+        'tbody',
+        {},
+        [...state.freshness].map(([code, fresh]) =>
+          h('tr', { dataset: { region: code } }, h('th', { scope: 'row' }, regionName(code)), h('td', {}, when(fresh.newest)), h('td', {}, fresh.count)),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderSync() {
+  const sync = state.sync;
+  if (!sync) return;
+  if (sync.needsToken) {
+    $('sync').replaceChildren(h('p', { class: 'note' }, t('syncNeedsToken')));
+  } else if (!sync.peers.length) {
+    $('sync').replaceChildren(h('p', { class: 'note' }, t('syncNone')));
+  } else {
+    $('sync').replaceChildren(
+      h(
+        'table',
+        { class: 'plain-table' },
+        h('thead', {}, h('tr', {}, [t('peer'), t('lastSuccess'), t('lag'), t('lastError')].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'tbody',
+          {},
+          sync.peers.map((p) =>
+            h('tr', {}, h('th', { scope: 'row' }, p.peer), h('td', {}, when(p.lastSuccess)), h('td', {}, p.lag ?? '—'), h('td', {}, p.lastError || '—')),
+          ),
+        ),
+      ),
+    );
+  }
+}
+
+function renderCoverage() {
+  if (!state.coverage) return;
+  $('business-coverage').replaceChildren(
+    h(
+      'table',
+      { class: 'plain-table' },
+      h(
+        'tbody',
+        {},
+        [...state.coverage].map(([code, c]) =>
+          h(
+            'tr',
+            { dataset: { region: code } },
+            h('th', { scope: 'row' }, regionName(code)),
+            h('td', { class: 'meter' }, bar(c.share), `${percent(c.share)} (${c.covered}/${c.total})`),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderRegionCoverage() {
+  if (!state.regionCoverage.size) return;
+  const rows = visibleRows().filter((row) => state.regionCoverage.has(row.matter.code));
+  $('region-coverage').replaceChildren(
+    h(
+      'table',
+      { class: 'plain-table' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('matter')), h('th', { scope: 'col' }, t('regions')))),
+      h(
+        'tbody',
+        {},
+        rows.map((row) => {
+          const c = state.regionCoverage.get(row.matter.code);
+          return h(
+            'tr',
+            { dataset: { matter: row.matter.code } },
+            h('th', { scope: 'row' }, named(row.matter)),
+            h('td', { class: 'meter' }, bar(c.share), `${percent(c.share)} (${c.covered}/${c.total})`),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
+/** A line chart of one metric's index per period, drawn as SVG; each point is focusable. */
+function lineChart(metric, points) {
+  const width = 420;
+  const height = 200;
+  const pad = { left: 48, right: 28, top: 16, bottom: 36 };
+  const top = Math.max(...points.map((p) => p.cv)) * 1.15 || 1;
+  const x = (i) => pad.left + (points.length === 1 ? (width - pad.left - pad.right) / 2 : (i * (width - pad.left - pad.right)) / (points.length - 1));
+  const y = (v) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
+  const ticks = [0, top / 2, top];
+  const label = `${t('metrics')[metric]}: ${t('cv')}`;
+  const svg = h(
+    'svg',
+    { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'group', 'aria-label': label },
+    ticks.map((v) =>
+      h(
+        'g',
+        { class: 'tick', 'aria-hidden': 'true' },
+        h('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }),
+        h('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, number(v, 3)),
+      ),
+    ),
+    h('polyline', { class: 'line', points: points.map((p, i) => `${x(i)},${y(p.cv)}`).join(' '), 'aria-hidden': 'true' }),
+    points.map((p, i) => {
+      const text = `${p.period}: ${t('cv')} ${number(p.cv, 4)}; ${t('mean')} ${number(p.mean, 2)}`;
+      const dot = h('circle', { cx: x(i), cy: y(p.cv), r: 5, tabindex: '0', role: 'img', 'aria-label': text, class: 'point' });
+      return withTip(dot, () => text);
+    }),
+    points.map((p, i) => h('text', { x: x(i), y: height - 12, 'text-anchor': 'middle', 'aria-hidden': 'true' }, p.period)),
+  );
+  const table = h(
+    'details',
+    {},
+    h('summary', {}, t('dataTable')),
+    h(
+      'table',
+      { class: 'plain-table' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('period')), h('th', { scope: 'col' }, t('cv')), h('th', { scope: 'col' }, t('mean')))),
+      h('tbody', {}, points.map((p) => h('tr', {}, h('th', { scope: 'row' }, p.period), h('td', {}, number(p.cv, 4)), h('td', {}, number(p.mean, 2))))),
+    ),
+  );
+  return h('figure', { class: 'chart-box', dataset: { metric } }, h('figcaption', {}, label), svg, table);
+}
+
+function renderEqualization() {
+  const eq = state.equalization;
+  if (!eq) return;
+  const charts = Object.entries(eq.series).map(([metric, points]) =>
+    points.length ? lineChart(metric, points) : h('figure', { class: 'chart-box' }, h('figcaption', {}, t('metrics')[metric]), h('p', { class: 'note' }, t('noPeriods'))),
+  );
+  const cards = Object.entries(eq.current).map(([metric, value]) =>
+    h(
+      'figure',
+      { class: 'chart-box card', dataset: { metric } },
+      h('figcaption', {}, `${t('metrics')[metric]}: ${t('cv')}`),
+      h('p', { class: 'big' }, value.coefficientOfVariation === null ? '—' : number(value.coefficientOfVariation, 4)),
+      h('p', {}, `${t('now')} · ${t('mean')} ${value.mean === null ? '—' : number(value.mean, 2)}`),
+      h('p', { class: 'note' }, t('currentOnly')),
+    ),
+  );
+  $('equalization').replaceChildren(...charts, ...cards);
+}
+
+function violationText(v) {
+  if (state.lang === 'en') return v.message;
+  const row = state.matrix?.matters.find((m) => m.matter.code === v.matter);
+  const cell = row?.cells.find((c) => c.region === v.region);
+  const item = v.nationalItem;
+  if (v.rule === 'TIME_LIMIT') return `${t('actual')} ${t('days')(cell?.timeLimitDays ?? '?')}，${t('baseline')} ${t('days')(item.maxTimeLimitDays)}`;
+  if (v.rule === 'FEE') return `${t('actual')} ${t('yuan')(cell ? number(cell.fee) : '?')}，${t('baseline')} ${t('yuan')(number(item.maxFee))}`;
+  return `${t('baseline')}：${item.requiredChannels.map(channelName).join('、')}；${t('actual')}：${(cell?.channels || []).map(channelName).join('、')}`;
+}
+
+function renderViolations() {
+  if (!state.violations) return;
+  const matters = new Map((state.matrix?.matters || []).map((row) => [row.matter.code, row.matter]));
+  $('violations').replaceChildren(
+    state.violations.length
+      ? h(
+          'table',
+          { class: 'plain-table', id: 'violation-table' },
+          h('thead', {}, h('tr', {}, [t('member'), t('matter'), t('rule'), t('detail')].map((c) => h('th', { scope: 'col' }, c)))),
+          h(
+            'tbody',
+            {},
+            state.violations.map((v) =>
+              h(
+                'tr',
+                { dataset: { region: v.region, matter: v.matter, rule: v.rule } },
+                h('th', { scope: 'row' }, regionName(v.region)),
+                h('td', {}, matters.has(v.matter) ? named(matters.get(v.matter)) : v.matter),
+                h('td', {}, t('rules')[v.rule] || v.rule),
+                h('td', {}, violationText(v)),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'note' }, t('noViolations')),
+  );
+}
+
+// ---------------------------------------------------------------- start
+
+function chooseZone(code) {
+  state.zone = code;
+  state.matrix = null;
+  state.detail = null;
+  state.freshness = new Map();
+  state.coverage = null;
+  state.regionCoverage = new Map();
+  state.equalization = null;
+  state.violations = null;
+  for (const id of ['freshness', 'business-coverage', 'region-coverage', 'equalization', 'violations']) {
+    $(id).replaceChildren();
+  }
+  state.focus = { row: 0, col: 0 };
+  history.replaceState(null, '', `#zone=${code}`);
+  renderSummary();
+  renderHeatmap();
+  refresh();
+}
+
+async function start() {
+  applyLanguage();
+  setStatus('loading');
+  try {
+    await loadReference();
+  } catch (error) {
+    setStatus('failed', error.message, true);
+    return;
+  }
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('zone');
+  state.zone = state.zones.some((z) => z.code === wanted) ? wanted : state.zones[0]?.code;
+  applyLanguage();
+  $('zone').addEventListener('change', (event) => chooseZone(event.target.value));
+  $('refresh').addEventListener('click', refresh);
+  $('language').addEventListener('click', () => {
+    state.lang = state.lang === 'zh' ? 'en' : 'zh';
+    localStorage.setItem('concord-lang', state.lang);
+    applyLanguage();
+  });
+  for (const id of ['category', 'sort']) {
+    $(id).addEventListener('change', () => {
+      state.focus = { row: 0, col: 0 };
+      renderHeatmap();
+      renderRegionCoverage();
+    });
+  }
+  $('detail-close').addEventListener('click', () => $('detail').close());
+  $('detail').addEventListener('close', () => {
+    hideTip();
+    state.detail = null;
+    focusCell(state.focus.row, state.focus.col);
+  });
+  $('token-save').addEventListener('click', () => {
+    const token = $('token-input').value.trim();
+    if (token) sessionStorage.setItem('concord-token', token);
+    else sessionStorage.removeItem('concord-token');
+    $('token-input').value = '';
+    refresh();
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') hideTip();
+  });
+  if (state.zone) chooseZone(state.zone);
+}
+
+start();
