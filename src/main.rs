@@ -90,12 +90,36 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         scale: u32,
     },
+    /// Write published data for other systems: CPSV-AP 3.2.0 JSON-LD
+    /// (docs/cpsv-ap.md).
+    Export {
+        /// The format: cpsv-ap.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Only this region's guides, e.g. 330000.
+        #[arg(long)]
+        region: Option<String>,
+        /// Where to write; standard output when left out.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Refer to the CPSV-AP context by this URL (e.g. a server's
+        /// /contexts/cpsv-ap-3.2.0.jsonld) instead of embedding it.
+        #[arg(long)]
+        context_url: Option<String>,
+    },
     /// Write the GraphQL SDL.
     ExportSchema {
         /// Where to write it; `-` for standard output.
         #[arg(long, default_value = "schema/concord.graphql")]
         output: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    /// One JSON-LD document of CPSV-AP `PublicService`s, one per published guide.
+    #[value(name = "cpsv-ap")]
+    CpsvAp,
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -256,6 +280,43 @@ async fn main() -> anyhow::Result<()> {
                 report.changes,
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Export {
+            format: ExportFormat::CpsvAp,
+            region,
+            output,
+            context_url,
+        } => {
+            use concord_persistence::export::cpsv;
+            let settings = settings(&cli)?;
+            let options = cpsv::Options {
+                base_iri: settings.base_iri()?,
+                context: match context_url {
+                    Some(url) => cpsv::ContextRef::Url(url.clone()),
+                    None => cpsv::ContextRef::Embedded,
+                },
+            };
+            if let Some(region) = region {
+                concord_domain::RegionCode::try_from(region.as_str())?;
+            }
+            let selection = match region {
+                Some(region) => cpsv::Selection::Region(region),
+                None => cpsv::Selection::All,
+            };
+            let db = open(&settings).await?;
+            let services = cpsv::load(&db, selection)
+                .await
+                .context("cannot read the published guides")??;
+            let document = cpsv::document(&services, &options)?;
+            let text = serde_json::to_string_pretty(&document)? + "\n";
+            match output {
+                Some(path) => {
+                    std::fs::write(path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {} services to {}", services.len(), path.display());
+                }
+                None => print!("{text}"),
+            }
         }
         Command::ExportSchema { output } => {
             let sdl = concord_schema::sdl();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alignment;
+mod cpsv_ap;
 mod federation;
 mod freshness;
 mod graphql_http;

@@ -7,9 +7,12 @@
 mod cache;
 mod graphql;
 mod secret;
+mod services;
 mod settings;
 mod startup;
 
 pub use secret::{SecretError, fallback_secret, secret_path};
-pub use settings::{DatabaseSettings, NodeSettings, ServerSettings, Settings, SettingsError};
+pub use settings::{
+    DatabaseSettings, ExportSettings, NodeSettings, ServerSettings, Settings, SettingsError,
+};
 pub use startup::{Application, StartupError};

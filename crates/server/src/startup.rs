@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use concord_persistence::export::cpsv::BaseIri;
 use concord_persistence::watch::DataWatch;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
 use concord_schema::ConcordSchema;
 
 use crate::cache::ResponseCache;
 use crate::graphql;
+use crate::services;
 use crate::settings::{Settings, SettingsError};
 
 /// Why the application could not start.
@@ -43,6 +45,8 @@ pub(crate) struct AppState {
     pub statements: StatementCounter,
     pub cache: Option<Arc<ResponseCache>>,
     pub watch: Arc<DataWatch>,
+    /// The prefix of the IRIs in CPSV-AP exports, parsed once at start-up.
+    pub base_iri: BaseIri,
     pub settings: Settings,
 }
 
@@ -58,6 +62,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate()?;
         let node = settings.node()?;
+        let base_iri = settings.base_iri()?;
         let secret = crate::secret::fallback_secret(&settings)?;
         let verifier = concord_auth::Verifier::new(&settings.auth, secret)?;
         let mut options = ConnectOptions::new(settings.database.url.clone());
@@ -118,6 +123,7 @@ impl Application {
             statements,
             cache,
             watch,
+            base_iri,
             settings,
         });
         let mut server = HttpServer::new(move || {
@@ -129,6 +135,12 @@ impl Application {
                         .route(web::get().to(graphql::get))
                         .route(web::route().to(graphql::method_not_allowed)),
                 )
+                .route("/services/{region}", web::get().to(services::region))
+                .route(
+                    "/services/{region}/{matter}",
+                    web::get().to(services::guide),
+                )
+                .route(services::CONTEXT_PATH, web::get().to(services::context))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))

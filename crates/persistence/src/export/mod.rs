@@ -1,0 +1,4 @@
+//! What Concord writes for other systems: published guides as CPSV-AP
+//! JSON-LD (`cpsv`).
+
+pub mod cpsv;
