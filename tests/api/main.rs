@@ -14,6 +14,7 @@ mod nested_pages;
 mod policy_matrix;
 mod read_api;
 mod response_cache;
+mod round_trip;
 mod schema_file;
 mod statements;
 mod sync;
