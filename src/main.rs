@@ -34,7 +34,12 @@ enum Command {
     /// Apply pending migrations and exit.
     Migrate,
     /// Load the reference and illustrative data; rows already present are kept.
-    Seed,
+    Seed {
+        /// Load only the reference facts (regions, zones, categories, national
+        /// items, real standards), without the illustrative data set.
+        #[arg(long)]
+        reference_only: bool,
+    },
     /// Load matters, standards, guides or procedures from a CSV or JSON file.
     Import {
         /// The file: `.csv` (one kind per file) or `.json`.
@@ -90,12 +95,44 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         scale: u32,
     },
+    /// Write data for other systems: published guides as CPSV-AP 3.2.0
+    /// JSON-LD (docs/cpsv-ap.md), or records in the import format (docs/import.md).
+    Export {
+        /// The format: cpsv-ap, json or csv.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// json and csv: matters, standards, guides or procedures; a CSV file
+        /// holds one kind, a JSON file all four when left out.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this region's guides (and, for json and csv, procedures), e.g. 330000.
+        #[arg(long)]
+        region: Option<String>,
+        /// Where to write; standard output when left out.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Refer to the CPSV-AP context by this URL (e.g. a server's
+        /// /contexts/cpsv-ap-3.2.0.jsonld) instead of embedding it.
+        #[arg(long)]
+        context_url: Option<String>,
+    },
     /// Write the GraphQL SDL.
     ExportSchema {
         /// Where to write it; `-` for standard output.
         #[arg(long, default_value = "schema/concord.graphql")]
         output: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    /// One JSON-LD document of CPSV-AP `PublicService`s, one per published guide.
+    #[value(name = "cpsv-ap")]
+    CpsvAp,
+    /// The JSON import format of docs/import.md.
+    Json,
+    /// The CSV import format of docs/import.md, one kind per file.
+    Csv,
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -117,6 +154,19 @@ async fn open(settings: &Settings) -> anyhow::Result<concord_persistence::Databa
         .await
         .context("cannot migrate the database")?;
     Ok(db)
+}
+
+/// Writes an export to `output`, or to standard output.
+fn write_export(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -145,7 +195,18 @@ async fn main() -> anyhow::Result<()> {
             open(&settings(&cli)?).await?;
             println!("migrations applied");
         }
-        Command::Seed => {
+        Command::Seed {
+            reference_only: true,
+        } => {
+            let db = open(&settings(&cli)?).await?;
+            let rows = concord_persistence::seed::seed_reference(&db)
+                .await
+                .context("cannot seed")?;
+            println!("inserted {rows} reference rows and 0 illustrative rows");
+        }
+        Command::Seed {
+            reference_only: false,
+        } => {
             let db = open(&settings(&cli)?).await?;
             let report = concord_persistence::seed::seed(&db)
                 .await
@@ -256,6 +317,71 @@ async fn main() -> anyhow::Result<()> {
                 report.changes,
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Export {
+            format: format @ (ExportFormat::Json | ExportFormat::Csv),
+            kind,
+            region,
+            output,
+            context_url,
+        } => {
+            use concord_persistence::export::files;
+            use concord_persistence::import::{Format, ImportKind};
+            if context_url.is_some() {
+                anyhow::bail!("--context-url is for --format cpsv-ap");
+            }
+            if let Some(region) = region {
+                concord_domain::RegionCode::try_from(region.as_str())?;
+            }
+            let kinds = match kind {
+                Some(kind) => vec![kind.parse::<ImportKind>()?],
+                None => ImportKind::ALL.to_vec(),
+            };
+            let format = match format {
+                ExportFormat::Csv => Format::Csv,
+                _ => Format::Json,
+            };
+            let selection = files::Selection {
+                kinds,
+                region: region.clone(),
+            };
+            let db = open(&settings(&cli)?).await?;
+            let text = files::export(&db, &selection, format).await?;
+            write_export(output.as_deref(), &text)?;
+        }
+        Command::Export {
+            format: ExportFormat::CpsvAp,
+            kind,
+            region,
+            output,
+            context_url,
+        } => {
+            if kind.is_some() {
+                anyhow::bail!("--kind is for --format json or csv");
+            }
+            use concord_persistence::export::cpsv;
+            let settings = settings(&cli)?;
+            let options = cpsv::Options {
+                base_iri: settings.base_iri()?,
+                context: match context_url {
+                    Some(url) => cpsv::ContextRef::Url(url.clone()),
+                    None => cpsv::ContextRef::Embedded,
+                },
+            };
+            if let Some(region) = region {
+                concord_domain::RegionCode::try_from(region.as_str())?;
+            }
+            let selection = match region {
+                Some(region) => cpsv::Selection::Region(region),
+                None => cpsv::Selection::All,
+            };
+            let db = open(&settings).await?;
+            let services = cpsv::load(&db, selection)
+                .await
+                .context("cannot read the published guides")??;
+            let document = cpsv::document(&services, &options)?;
+            let text = serde_json::to_string_pretty(&document)? + "\n";
+            write_export(output.as_deref(), &text)?;
         }
         Command::ExportSchema { output } => {
             let sdl = concord_schema::sdl();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alignment;
+mod cpsv_ap;
 mod federation;
 mod freshness;
 mod graphql_http;
@@ -14,6 +15,7 @@ mod pages;
 mod policy_matrix;
 mod read_api;
 mod response_cache;
+mod round_trip;
 mod schema_file;
 mod statements;
 mod sync;

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod collaborate;
 pub mod entity;
 mod error;
+pub mod export;
 pub mod footprint;
 pub mod import;
 pub mod mutate;

@@ -9,10 +9,13 @@ mod cache;
 mod graphql;
 mod pages;
 mod secret;
+mod services;
 mod settings;
 mod startup;
 
 pub use pages::PageError;
 pub use secret::{SecretError, fallback_secret, secret_path};
-pub use settings::{DatabaseSettings, NodeSettings, ServerSettings, Settings, SettingsError};
+pub use settings::{
+    DatabaseSettings, ExportSettings, NodeSettings, ServerSettings, Settings, SettingsError,
+};
 pub use startup::{Application, StartupError};

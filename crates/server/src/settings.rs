@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use concord_persistence::export::cpsv::{BaseIri, DEFAULT_BASE_IRI};
 use concord_schema::SchemaSettings;
 use serde::Deserialize;
 
@@ -16,6 +17,29 @@ pub struct Settings {
     pub graphql: SchemaSettings,
     pub auth: concord_auth::AuthSettings,
     pub node: NodeSettings,
+    pub export: ExportSettings,
+}
+
+/// What CPSV-AP exports (`/services/…`, `concord export`) say about themselves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ExportSettings {
+    /// The prefix of every IRI an export mints, e.g. `urn:concord:` or
+    /// `https://hrss.example.gov.cn/id/`; it must end with `:`, `/` or `#`.
+    pub base_iri: String,
+    /// The URL clients reach this server at, e.g. `https://concord.example.gov.cn`,
+    /// for the context URL in `/services/…` documents; unset, the request's
+    /// own scheme and host are used.
+    pub public_url: Option<String>,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            base_iri: DEFAULT_BASE_IRI.to_owned(),
+            public_url: None,
+        }
+    }
 }
 
 /// What this deployment is.
@@ -97,6 +121,10 @@ pub enum SettingsError {
     DatabaseUrl(String),
     #[error("node.region: {0}")]
     NodeRegion(String),
+    #[error("export.base_iri: {0}")]
+    BaseIri(String),
+    #[error("export.public_url `{0}` must start with http:// or https://")]
+    PublicUrl(String),
 }
 
 impl Settings {
@@ -131,6 +159,12 @@ impl Settings {
             return Err(SettingsError::BodyLimit);
         }
         self.node()?;
+        self.base_iri()?;
+        if let Some(url) = &self.export.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(SettingsError::PublicUrl(url.clone()));
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -157,6 +191,11 @@ impl Settings {
             .transpose()?;
         Ok(concord_auth::Node { region })
     }
+
+    /// The base IRI of CPSV-AP exports.
+    pub fn base_iri(&self) -> Result<BaseIri, SettingsError> {
+        BaseIri::parse(&self.export.base_iri).map_err(SettingsError::BaseIri)
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +220,15 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("127.0.0.1:8080")
+        );
+        let mut settings = Settings::default();
+        settings.export.base_iri = "concord".into();
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("export.base_iri")
         );
         let mut settings = Settings::default();
         settings.database.url = "mysql://x".into();

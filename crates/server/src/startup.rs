@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::Compress;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use concord_persistence::export::cpsv::BaseIri;
 use concord_persistence::watch::DataWatch;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
 use concord_schema::ConcordSchema;
@@ -15,6 +16,7 @@ use concord_schema::ConcordSchema;
 use crate::cache::ResponseCache;
 use crate::graphql;
 use crate::pages::{self, PageError, Pages};
+use crate::services;
 use crate::settings::{Settings, SettingsError};
 
 /// Why the application could not start.
@@ -47,6 +49,8 @@ pub(crate) struct AppState {
     pub statements: StatementCounter,
     pub cache: Option<Arc<ResponseCache>>,
     pub watch: Arc<DataWatch>,
+    /// The prefix of the IRIs in CPSV-AP exports, parsed once at start-up.
+    pub base_iri: BaseIri,
     pub settings: Settings,
 }
 
@@ -62,6 +66,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         settings.validate()?;
         let node = settings.node()?;
+        let base_iri = settings.base_iri()?;
         let secret = crate::secret::fallback_secret(&settings)?;
         let pages = web::Data::new(Pages::build()?);
         let verifier = concord_auth::Verifier::new(&settings.auth, secret)?;
@@ -123,6 +128,7 @@ impl Application {
             statements,
             cache,
             watch,
+            base_iri,
             settings,
         });
         let mut server = HttpServer::new(move || {
@@ -141,6 +147,12 @@ impl Application {
                         .route(web::get().to(graphql::get))
                         .route(web::route().to(graphql::method_not_allowed)),
                 )
+                .route("/services/{region}", web::get().to(services::region))
+                .route(
+                    "/services/{region}/{matter}",
+                    web::get().to(services::guide),
+                )
+                .route(services::CONTEXT_PATH, web::get().to(services::context))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))
