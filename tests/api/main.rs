@@ -18,5 +18,6 @@ mod response_cache;
 mod round_trip;
 mod schema_file;
 mod statements;
+mod subscriptions;
 mod sync;
 mod validation;

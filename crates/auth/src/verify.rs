@@ -62,6 +62,14 @@ impl Verifier {
 
     /// Verifies a compact JWT and returns the principal it names.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_until(token).map(|(principal, _)| principal)
+    }
+
+    /// Verifies a compact JWT and returns the principal it names and the
+    /// instant (in seconds since the Unix epoch) after which this verifier
+    /// refuses it: its `exp` plus the leeway. A connection that outlives
+    /// one request (a WebSocket) ends then.
+    pub fn verify_until(&self, token: &str) -> Result<(Principal, u64), AuthError> {
         let header = peek_header(token)?;
         // Compare the raw `alg` text before anything else: `none`, and HS256
         // presented to an RS256 verifier, stop here.
@@ -71,10 +79,19 @@ impl Verifier {
         let key = self.key_for(header.kid.as_deref())?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|e| rejection(e.into_kind()))?;
-        data.claims.into_principal(
-            jsonwebtoken::get_current_timestamp(),
-            self.validation.leeway,
-        )
+        let leeway = self.validation.leeway;
+        // The validation requires `exp`, so it is there.
+        let until = data
+            .claims
+            .exp
+            .as_ref()
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_default()
+            .saturating_add(leeway);
+        let principal = data
+            .claims
+            .into_principal(jsonwebtoken::get_current_timestamp(), leeway)?;
+        Ok((principal, until))
     }
 
     fn key_for(&self, kid: Option<&str>) -> Result<&DecodingKey, AuthError> {
@@ -181,6 +198,9 @@ struct Claims {
     region: Option<String>,
     zone: Option<String>,
     iat: Option<u64>,
+    /// Read as any JSON value: jsonwebtoken has already refused a token
+    /// whose `exp` is not a number, and says so better than a parse error.
+    exp: Option<serde_json::Value>,
     jti: Option<String>,
 }
 

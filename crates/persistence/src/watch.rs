@@ -53,6 +53,8 @@ pub struct DataWatch {
     live: AtomicBool,
     catching_up: tokio::sync::Mutex<()>,
     observers: RwLock<Vec<Arc<dyn CommitObserver>>>,
+    /// The version seen, for tasks that wait for the next commit.
+    versions: tokio::sync::watch::Sender<i64>,
 }
 
 impl DataWatch {
@@ -66,6 +68,7 @@ impl DataWatch {
             live: AtomicBool::new(false),
             catching_up: tokio::sync::Mutex::new(()),
             observers: RwLock::new(Vec::new()),
+            versions: tokio::sync::watch::Sender::new(version),
         }))
     }
 
@@ -80,6 +83,12 @@ impl DataWatch {
     /// The last version whose commit every observer has been told of.
     pub fn version(&self) -> i64 {
         self.seen.load(Ordering::Acquire)
+    }
+
+    /// The version seen, changing after the observers have been told of
+    /// each batch of commits: for a task that waits for the next commit.
+    pub fn versions(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.versions.subscribe()
     }
 
     /// Whether a follower keeps [`DataWatch::version`] current on its own.
@@ -139,6 +148,9 @@ impl DataWatch {
                 observer.committed(commit);
             }
             self.seen.store(commit.version, Ordering::Release);
+        }
+        if let Some(last) = commits.last() {
+            self.versions.send_replace(last.version);
         }
         Ok(self.version())
     }

@@ -840,7 +840,7 @@ pub struct AlignmentQuery;
 #[Object]
 impl AlignmentQuery {
     /// A zone's members side by side on one matter.
-    async fn alignment(
+    pub(crate) async fn alignment(
         &self,
         ctx: &Context<'_>,
         zone: String,
@@ -880,7 +880,7 @@ impl AlignmentQuery {
 
     /// A zone's whole alignment matrix: every matter by every member, with
     /// each matter's score. Runs a fixed number of statements.
-    async fn zone_alignment(
+    pub(crate) async fn zone_alignment(
         &self,
         ctx: &Context<'_>,
         zone: String,
@@ -961,7 +961,7 @@ impl AlignmentQuery {
     /// Published guides that break their national item's baseline: a time
     /// limit or fee above it, or a channel it requires missing. Of one
     /// region, of a zone's members, or of every region.
-    async fn baseline_violations(
+    pub(crate) async fn baseline_violations(
         &self,
         ctx: &Context<'_>,
         region: Option<String>,
@@ -1119,7 +1119,7 @@ impl AlignmentQuery {
     /// Business coverage of a region (the share of catalogue matters it has a
     /// published guide and procedure for), or region coverage of a matter
     /// (the share of regions that have one). Give exactly one.
-    async fn coverage(
+    pub(crate) async fn coverage(
         &self,
         ctx: &Context<'_>,
         region: Option<String>,
@@ -1211,7 +1211,7 @@ impl AlignmentQuery {
     /// How equal regions are on a metric, over a zone's members or the
     /// nation: each region's value and their coefficient of variation.
     /// SATISFACTION and AVERAGE_DAYS come from evaluations and need a period.
-    async fn equalization(
+    pub(crate) async fn equalization(
         &self,
         ctx: &Context<'_>,
         metric: EqualizationMetric,

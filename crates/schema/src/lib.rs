@@ -15,24 +15,26 @@ mod mutation;
 mod pagination;
 mod query;
 mod reference;
+mod subscription;
 mod sync;
 mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use concord_auth::Principal;
 use concord_persistence::DatabaseConnection;
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::watch::DataWatch;
 
 pub use context::RequestScope;
-pub use limits::{Executed, Limits, limit_error, run};
+pub use limits::{Executed, Limits, limit_error, run, subscribe};
 pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::{OperationKind, STREAMED_FIELDS, Subscription, operation_kind};
 
 /// The executable schema.
-pub type ConcordSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type ConcordSchema = Schema<Query, Mutation, Subscription>;
 
 /// How the schema behaves for clients.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -72,17 +74,20 @@ impl Default for SchemaSettings {
 /// `node.region` only, or every row when it is a national hub.
 ///
 /// The schema keeps derived views (zone matrices) between requests; the
-/// `watch` tells them of every commit, so they never outlive what they read.
+/// `watch` tells them of every commit, so they never outlive what they read,
+/// and wakes the `changes` subscriptions.
 pub fn build_schema(
     db: DatabaseConnection,
     node: concord_auth::Node,
     settings: &SchemaSettings,
     watch: &DataWatch,
 ) -> ConcordSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(db)
+        .data(watch.versions())
         .data(node)
         .enable_federation()
+        .enable_subscription_in_federation()
         .limit_complexity(settings.limits.max_complexity)
         .limit_recursive_depth(64);
     if settings.keep_zone_matrices {
@@ -116,10 +121,12 @@ impl Kept {
 }
 
 /// The federation SDL of the schema (Apollo Federation v2, with `@link`
-/// and `@key`), as committed in `schema/concord.graphql`.
+/// and `@key`, and the Subscription root), as committed in
+/// `schema/concord.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .enable_federation()
+        .enable_subscription_in_federation()
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
 }

@@ -258,6 +258,58 @@ fn refused(error: ServerError) -> Response {
     response
 }
 
+/// Counts what the limits count and refuses a request that breaks one,
+/// before it runs.
+fn check(limits: &Limits, request: &mut Request) -> Result<(), Box<Response>> {
+    let tokens = count_tokens(&request.query);
+    if tokens > limits.max_tokens {
+        return Err(Box::new(refused(limit_error(
+            "tokens",
+            limits.max_tokens,
+            Some(tokens),
+        ))));
+    }
+    let document = request
+        .parsed_query()
+        .map_err(|error| Box::new(refused(error)))?;
+    let shape = measure(document);
+    let checks = [
+        ("depth", shape.depth, limits.max_depth),
+        ("aliases", shape.aliases, limits.max_aliases),
+        ("directives", shape.directives, limits.max_directives),
+    ];
+    for (limit, found, max) in checks {
+        if found > max {
+            return Err(Box::new(refused(limit_error(limit, max, Some(found)))));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `response` is a request error: no data, and errors none of which
+/// belongs to a field (every field error carries its path). Such a request
+/// was refused before it ran (invalid, bad variables, too complex), and its
+/// errors get Concord's codes.
+fn refused_before_running(response: &mut Response, limits: &Limits) -> bool {
+    let refused = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    if refused {
+        for error in &mut response.errors {
+            match error.message.as_str() {
+                "Query is too complex." => {
+                    *error = limit_error("complexity", limits.max_complexity, None)
+                }
+                "Query is nested too deep." => {
+                    *error = limit_error("depth", limits.max_depth, None)
+                }
+                _ => {}
+            }
+        }
+    }
+    refused
+}
+
 /// Runs `request` on `schema` within `limits`, recording in `executed`
 /// whether it reached execution and whether it holds queries only.
 ///
@@ -276,55 +328,61 @@ where
     M: async_graphql::ObjectType + 'static,
     S: async_graphql::SubscriptionType + 'static,
 {
-    let tokens = count_tokens(&request.query);
-    if tokens > limits.max_tokens {
-        return refused(limit_error("tokens", limits.max_tokens, Some(tokens)));
+    if let Err(refusal) = check(limits, &mut request) {
+        return *refusal;
     }
-    let document = match request.parsed_query() {
-        Ok(document) => document,
-        Err(error) => return refused(error),
-    };
-    let shape = measure(document);
-    let checks = [
-        ("depth", shape.depth, limits.max_depth),
-        ("aliases", shape.aliases, limits.max_aliases),
-        ("directives", shape.directives, limits.max_directives),
-    ];
-    for (limit, found, max) in checks {
-        if found > max {
-            return refused(limit_error(limit, max, Some(found)));
-        }
-    }
-    let queries_only = document
-        .operations
-        .iter()
-        .all(|(_, operation)| operation.node.ty == OperationType::Query);
+    let queries_only = request.parsed_query().is_ok_and(|document| {
+        document
+            .operations
+            .iter()
+            .all(|(_, operation)| operation.node.ty == OperationType::Query)
+    });
     executed.read_only.store(queries_only, Ordering::Relaxed);
     // Until the answer says otherwise, it ran: a request cut off by the
     // timeout was executing.
     executed.executed.store(true, Ordering::Relaxed);
     let mut response = schema.execute(request).await;
-    // Every error of a field carries its path; an answer with no data whose
-    // errors have none was refused before it ran (invalid, bad variables).
-    let ran = !(response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty()));
+    let ran = !refused_before_running(&mut response, limits);
     executed.executed.store(ran, Ordering::Relaxed);
-    if !ran {
-        for error in &mut response.errors {
-            match error.message.as_str() {
-                "Query is too complex." => {
-                    *error = limit_error("complexity", limits.max_complexity, None)
-                }
-                "Query is nested too deep." => {
-                    *error = limit_error("depth", limits.max_depth, None)
-                }
-                _ => {}
-            }
-        }
-    }
     ensure_codes(&mut response);
     response
+}
+
+/// Runs a subscription `request` on `schema` within `limits`: the same
+/// checks as [`run`], then async-graphql's stream of answers. `executed`
+/// records, once the first answer is in, whether the request reached
+/// execution; a subscription only reads, so its answers may be shared.
+pub fn subscribe<Q, M, S>(
+    schema: &async_graphql::Schema<Q, M, S>,
+    limits: &Limits,
+    mut request: Request,
+    executed: &Executed,
+) -> futures::stream::BoxStream<'static, Response>
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
+{
+    use futures::StreamExt;
+    if let Err(refusal) = check(limits, &mut request) {
+        return futures::stream::once(async move { *refusal }).boxed();
+    }
+    executed.read_only.store(true, Ordering::Relaxed);
+    executed.executed.store(true, Ordering::Relaxed);
+    let executed = executed.clone();
+    let limits = limits.clone();
+    let mut first = true;
+    schema
+        .execute_stream(request)
+        .map(move |mut response| {
+            if std::mem::take(&mut first) {
+                let ran = !refused_before_running(&mut response, &limits);
+                executed.executed.store(ran, Ordering::Relaxed);
+            }
+            ensure_codes(&mut response);
+            response
+        })
+        .boxed()
 }
 
 #[cfg(test)]

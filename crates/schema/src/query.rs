@@ -52,7 +52,7 @@ pub struct StandardFilterInput {
     /// Only standards of this level.
     level: Option<StandardLevel>,
     /// Only standards in this status.
-    status: Option<StandardStatus>,
+    pub(crate) status: Option<StandardStatus>,
     /// Only standards issued by this region, e.g. `330000`.
     region: Option<String>,
     /// Only collaborative standards of this zone, e.g. `YRD`.
@@ -105,7 +105,7 @@ pub struct GuideFilterInput {
     /// Only guides for matters of this category.
     category: Option<String>,
     /// Only guides in this status.
-    status: Option<GuideStatus>,
+    pub(crate) status: Option<GuideStatus>,
 }
 
 fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
@@ -144,7 +144,7 @@ impl CatalogueQuery {
     }
 
     /// One region by its GB/T 2260 code, e.g. `330000`.
-    async fn region(
+    pub(crate) async fn region(
         &self,
         ctx: &Context<'_>,
         code: String,
@@ -279,7 +279,7 @@ impl CatalogueQuery {
 
     /// Standards, filtered and paginated by code. Drafts appear only to those who may edit them.
     #[graphql(complexity = "cost(first, child_complexity)")]
-    async fn standards(
+    pub(crate) async fn standards(
         &self,
         ctx: &Context<'_>,
         filter: Option<StandardFilterInput>,
@@ -340,7 +340,7 @@ impl CatalogueQuery {
     }
 
     /// A region's guide for a matter. Drafts appear only to those who may edit them.
-    async fn guide(
+    pub(crate) async fn guide(
         &self,
         ctx: &Context<'_>,
         region: String,
@@ -364,7 +364,7 @@ impl CatalogueQuery {
 
     /// Service guides, filtered and paginated by region then matter.
     #[graphql(complexity = "cost(first, child_complexity)")]
-    async fn guides(
+    pub(crate) async fn guides(
         &self,
         ctx: &Context<'_>,
         filter: Option<GuideFilterInput>,

@@ -110,7 +110,7 @@ impl SyncQuery {
     /// This node's committed changes in commit order, after `after`. Only
     /// published content leaves the node. Needs SYNC_AGENT or NATIONAL_ADMIN.
     #[graphql(complexity = "first.clamp(0, MAX_CHANGES) as usize / 100 + child_complexity")]
-    async fn changes(
+    pub(crate) async fn changes(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The `endCursor` of the previous page; from the start when omitted.")]
@@ -155,7 +155,10 @@ impl SyncQuery {
 
     /// Each peer this node syncs from: cursor, last success, last error and
     /// lag. Needs SYNC_AGENT or NATIONAL_ADMIN.
-    async fn sync_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PeerStatus>> {
+    pub(crate) async fn sync_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<PeerStatus>> {
         check(ctx).or_api()?;
         let rows = queries::sync_peers(reading(ctx, &Footprint::of(&[Topic::Sync])).or_api()?)
             .await

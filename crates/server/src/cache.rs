@@ -32,9 +32,7 @@ use concord_auth::Principal;
 use concord_persistence::footprint::Footprint;
 use concord_persistence::watch::{Commit, CommitObserver};
 
-/// How many recent commits the cache remembers, to judge answers that were
-/// computed while those commits landed.
-const RECENT_COMMITS: usize = 1024;
+use crate::recent::RecentCommits;
 
 /// The cache of one server process.
 pub struct ResponseCache {
@@ -52,33 +50,14 @@ struct Entry {
 
 #[derive(Default)]
 struct Inner {
-    /// The last commit the cache has been told of.
-    seen: i64,
     entries: HashMap<String, Entry>,
     arrival: VecDeque<String>,
     bytes: usize,
-    /// The latest commits, oldest first.
-    recent: VecDeque<Commit>,
+    /// The commits the cache has been told of.
+    recent: RecentCommits,
 }
 
 impl Inner {
-    /// Whether an answer that read `reads`, computed from a request that
-    /// started at version `since`, may be stale: a commit after `since`
-    /// touched what it read, or the commits after `since` are not all known.
-    fn outdated(&self, since: i64, reads: &Footprint) -> bool {
-        if since >= self.seen {
-            return false;
-        }
-        match self.recent.front() {
-            Some(oldest) if oldest.version <= since + 1 => self
-                .recent
-                .iter()
-                .filter(|commit| commit.version > since)
-                .any(|commit| commit.touched.meets(reads)),
-            _ => true,
-        }
-    }
-
     fn remove(&mut self, key: &str) -> bool {
         match self.entries.remove(key) {
             Some(entry) => {
@@ -106,7 +85,7 @@ impl ResponseCache {
         Self {
             capacity,
             inner: Mutex::new(Inner {
-                seen: version,
+                recent: RecentCommits::starting_at(version),
                 ..Inner::default()
             }),
             hits: AtomicU64::new(0),
@@ -156,7 +135,7 @@ impl ResponseCache {
             return;
         }
         let mut inner = self.lock();
-        if inner.entries.contains_key(&key) || inner.outdated(since, &reads) {
+        if inner.entries.contains_key(&key) || inner.recent.outdated(since, &reads) {
             return;
         }
         inner.bytes += size;
@@ -183,7 +162,7 @@ impl ResponseCache {
 impl CommitObserver for ResponseCache {
     fn committed(&self, commit: &Commit) {
         let mut inner = self.lock();
-        if commit.version <= inner.seen {
+        if !inner.recent.record(commit) {
             return;
         }
         let stale: Vec<String> = inner
@@ -205,11 +184,6 @@ impl CommitObserver for ResponseCache {
             arrival.retain(|key| entries.contains_key(key));
         }
         self.evictions.fetch_add(evicted, Ordering::Relaxed);
-        inner.seen = commit.version;
-        inner.recent.push_back(commit.clone());
-        if inner.recent.len() > RECENT_COMMITS {
-            inner.recent.pop_front();
-        }
     }
 }
 
@@ -265,18 +239,6 @@ mod tests {
         assert_eq!(cache.get("gd"), Some(body("fresh")));
         cache.put("js".into(), body("new"), guides_of("320000"), 11);
         assert_eq!(cache.get("js"), Some(body("new")), "started after it");
-    }
-
-    #[test]
-    fn an_answer_older_than_the_remembered_commits_is_not_kept() {
-        let cache = ResponseCache::new(1 << 20, 0);
-        for version in 1..=(RECENT_COMMITS as i64 + 5) {
-            commit(&cache, version, Footprint::of(&[Topic::Audit]));
-        }
-        cache.put("gd".into(), body("a"), guides_of("440000"), 2);
-        assert_eq!(cache.get("gd"), None);
-        cache.put("gd".into(), body("a"), guides_of("440000"), 100);
-        assert_eq!(cache.get("gd"), Some(body("a")));
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn request_errors(media: Media, status: StatusCode, errors: Vec<ServerError>) ->
         .json(json!({ "errors": errors }))
 }
 
-fn error_json(error: ServerError) -> Value {
+pub(crate) fn error_json(error: ServerError) -> Value {
     serde_json::to_value(&error).unwrap_or_else(
         |_| json!({ "message": "internal error", "extensions": { "code": "INTERNAL" } }),
     )
@@ -111,7 +111,7 @@ fn bad_request(media: Media, message: &str, code: &str) -> HttpResponse {
 const INTERNAL: &[u8] =
     br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
 
-fn to_bytes<T: serde::Serialize>(value: &T) -> Bytes {
+pub(crate) fn to_bytes<T: serde::Serialize>(value: &T) -> Bytes {
     serde_json::to_vec(value)
         .map(Bytes::from)
         .unwrap_or_else(|error| {
@@ -179,7 +179,11 @@ fn look_up<'a>(
 }
 
 /// Runs one request and renders it as JSON, with whether it was a request error.
-async fn execute(state: &AppState, principal: Principal, request: Request) -> (Bytes, bool) {
+pub(crate) async fn execute(
+    state: &AppState,
+    principal: Principal,
+    request: Request,
+) -> (Bytes, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
     let fresh = caught_up(state).await;
     let slot = match look_up(state, fresh, &principal, &request) {
@@ -248,6 +252,11 @@ fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, concord
         .to_str()
         .map_err(|_| concord_auth::AuthError::BadAuthorizationHeader)?;
     state.verifier.verify(concord_auth::bearer_token(header)?)
+}
+
+/// 401 for a WebSocket upgrade whose token proves nothing.
+pub(crate) fn unauthenticated_json(error: &concord_auth::AuthError) -> HttpResponse {
+    unauthenticated(Media::Json, error)
 }
 
 fn unauthenticated(media: Media, error: &concord_auth::AuthError) -> HttpResponse {
@@ -383,13 +392,18 @@ fn is_write(query: &str, operation_name: Option<&str>) -> bool {
     })
 }
 
-/// GET /graphql: GraphiQL for a browser, else a query from the URL.
+/// GET /graphql: a WebSocket for subscriptions, GraphiQL for a browser,
+/// else a query from the URL.
 pub async fn get(
     state: web::Data<AppState>,
     pages: web::Data<Pages>,
     http: HttpRequest,
     params: web::Query<GetParams>,
+    payload: web::Payload,
 ) -> HttpResponse {
+    if crate::ws::is_upgrade(&http) {
+        return crate::ws::upgrade(state, http, payload).await;
+    }
     let params = params.into_inner();
     let Some(query) = params.query else {
         if state.settings.server.graphiql && accepts_html(http.headers()) {

@@ -18,6 +18,36 @@ pub struct Settings {
     pub auth: concord_auth::AuthSettings,
     pub node: NodeSettings,
     pub export: ExportSettings,
+    pub subscriptions: SubscriptionSettings,
+}
+
+/// GraphQL subscriptions over WebSocket on `/graphql`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SubscriptionSettings {
+    /// Subscriptions one connection may hold open at once.
+    pub max_per_connection: usize,
+    /// Subscriptions the server holds open at once, over every connection.
+    pub max_total: usize,
+    /// Seconds between the server's keep-alive pings.
+    pub keep_alive_secs: u64,
+    /// Seconds a client has to send `connection_init` after connecting.
+    pub init_timeout_secs: u64,
+    /// Live reads evaluated at once after a commit; 0 means half the
+    /// database connections.
+    pub evaluators: usize,
+}
+
+impl Default for SubscriptionSettings {
+    fn default() -> Self {
+        Self {
+            max_per_connection: 100,
+            max_total: 50_000,
+            keep_alive_secs: 15,
+            init_timeout_secs: 10,
+            evaluators: 0,
+        }
+    }
 }
 
 /// What CPSV-AP exports (`/services/…`, `concord export`) say about themselves.
@@ -125,6 +155,8 @@ pub enum SettingsError {
     BaseIri(String),
     #[error("export.public_url `{0}` must start with http:// or https://")]
     PublicUrl(String),
+    #[error("subscriptions.{0} must be at least 1")]
+    Subscriptions(&'static str),
 }
 
 impl Settings {
@@ -160,6 +192,20 @@ impl Settings {
         }
         self.node()?;
         self.base_iri()?;
+        let subscriptions = &self.subscriptions;
+        for (name, value) in [
+            (
+                "max_per_connection",
+                subscriptions.max_per_connection as u64,
+            ),
+            ("max_total", subscriptions.max_total as u64),
+            ("keep_alive_secs", subscriptions.keep_alive_secs),
+            ("init_timeout_secs", subscriptions.init_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::Subscriptions(name));
+            }
+        }
         if let Some(url) = &self.export.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

@@ -15,6 +15,7 @@ use concord_schema::ConcordSchema;
 
 use crate::cache::ResponseCache;
 use crate::graphql;
+use crate::live::{Hub, Runner};
 use crate::pages::{self, PageError, Pages};
 use crate::services;
 use crate::settings::{Settings, SettingsError};
@@ -49,6 +50,10 @@ pub(crate) struct AppState {
     pub statements: StatementCounter,
     pub cache: Option<Arc<ResponseCache>>,
     pub watch: Arc<DataWatch>,
+    /// The live reads that subscriptions share.
+    pub live: Arc<Hub>,
+    /// Becomes true when the server begins to stop: open WebSockets close.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The prefix of the IRIs in CPSV-AP exports, parsed once at start-up.
     pub base_iri: BaseIri,
     pub settings: Settings,
@@ -58,6 +63,8 @@ pub(crate) struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -105,7 +112,7 @@ impl Application {
             tracing::info!(%region, "province node: writes only this region's rows");
         }
         let workers = settings.server.workers;
-        let shutdown = settings.server.shutdown_timeout_secs;
+        let shutdown_secs = settings.server.shutdown_timeout_secs;
         let watch = DataWatch::new(watch_connection(&options, &db).await?)
             .await
             .map_err(StartupError::Database)?;
@@ -119,7 +126,25 @@ impl Application {
                 Some(cache)
             }
         };
+        let evaluators = match settings.subscriptions.evaluators {
+            0 => (settings.database.max_connections as usize / 2).max(1),
+            n => n,
+        };
+        let live = Hub::start(
+            Runner {
+                schema: schema.clone(),
+                db: db.clone(),
+                kept: kept.clone(),
+                graphql: settings.graphql.clone(),
+                timeout: Duration::from_millis(settings.server.request_timeout_ms),
+            },
+            &watch,
+            evaluators,
+            settings.subscriptions.max_total,
+        );
+        watch.observe(live.clone());
         watch.follow();
+        let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             schema,
             kept,
@@ -128,6 +153,8 @@ impl Application {
             statements,
             cache,
             watch,
+            live,
+            shutdown,
             base_iri,
             settings,
         });
@@ -157,7 +184,10 @@ impl Application {
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))
         })
-        .shutdown_timeout(shutdown)
+        .shutdown_timeout(shutdown_secs)
+        // Signals are handled in `run_until_stopped`, which closes the
+        // WebSockets before the server stops.
+        .disable_signals()
         .client_request_timeout(Duration::from_secs(10));
         if workers > 0 {
             server = server.workers(workers);
@@ -169,7 +199,12 @@ impl Application {
                 source,
             })?
             .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            shutdown: shutdown_sender,
+            shutdown_timeout: Duration::from_secs(shutdown_secs),
+        })
     }
 
     /// The port the server listens on.
@@ -177,9 +212,57 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    /// Serves until SIGINT or SIGTERM, then closes every WebSocket with
+    /// "going away" (after the messages already queued on it) and lets
+    /// in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self {
+            server,
+            shutdown,
+            shutdown_timeout,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            stopped = &mut server => return stopped,
+            () = stop_signal() => {}
+        }
+        tracing::info!("stopping: closing WebSockets, finishing requests");
+        shutdown.send_replace(true);
+        // Closing frames go out through the connections' own tasks; the
+        // graceful stop waits for them as for any open connection.
+        let stop = handle.stop(true);
+        match tokio::time::timeout(shutdown_timeout + Duration::from_secs(1), stop).await {
+            Ok(()) => {}
+            Err(_) => tracing::warn!("connections still open after the shutdown timeout"),
+        }
+        server.await
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }
 
@@ -232,6 +315,22 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         graphql::requests_served(),
         state.watch.version(),
     );
+    let live = state.live.stats();
+    body.push_str(&format!(
+        "# HELP concord_subscriptions Subscriptions open now.\n\
+         # TYPE concord_subscriptions gauge\n\
+         concord_subscriptions {}\n\
+         # HELP concord_live_reads Distinct live reads kept up to date for the subscriptions.\n\
+         # TYPE concord_live_reads gauge\n\
+         concord_live_reads {}\n\
+         # HELP concord_live_evaluations_total Evaluations of live reads.\n\
+         # TYPE concord_live_evaluations_total counter\n\
+         concord_live_evaluations_total {}\n\
+         # HELP concord_live_changes_total Evaluations whose answer changed and was pushed.\n\
+         # TYPE concord_live_changes_total counter\n\
+         concord_live_changes_total {}\n",
+        live.subscriptions, live.distinct, live.evaluations, live.changes,
+    ));
     if let Some(cache) = &state.cache {
         let stats = cache.stats();
         body.push_str(&format!(
