@@ -76,10 +76,13 @@ enum Command {
         /// A SYNC_AGENT token each peer accepts: one for all peers, or one per --peer in order.
         #[arg(long = "token", required = true, env = "CONCORD_SYNC_TOKEN")]
         tokens: Vec<String>,
-        /// Keep polling after catching up.
+        /// Keep following after catching up: each commit arrives through the
+        /// peer's change stream (a subscription), or by polling every
+        /// --interval from a peer that offers none.
         #[arg(long)]
         follow: bool,
-        /// How long to wait between polls with --follow: 90s, 15m, 1h.
+        /// How long to wait between polls with --follow, when a peer offers no
+        /// change stream: 90s, 15m, 1h.
         #[arg(long, default_value = "10s")]
         interval: String,
         /// Changes asked for per page, at most 1000.

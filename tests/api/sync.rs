@@ -297,3 +297,105 @@ async fn a_peer_that_is_down_gives_a_clear_error() {
         .await;
     assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
+
+/// `concord sync --follow` into B's database from A, as a process of its
+/// own, killed when dropped.
+struct Follower(std::process::Child);
+
+impl Follower {
+    fn start(b: &TestApp, a: &TestApp, interval: &str) -> Self {
+        let token = token(As::Sync).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+            .args(["sync", "--database", &b.database_url, "--peer"])
+            .arg(format!("{}/graphql", a.address))
+            .args(["--token", &token, "--follow", "--interval", interval])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start concord sync --follow");
+        Self(child)
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until B shows Zhejiang's guide for `matter` at `days`; how long it took.
+async fn until_replicated(b: &TestApp, matter: &str, days: i64) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        let guide = b
+            .data(
+                "query($m: String!) { guide(region: \"330000\", matter: $m) { timeLimitDays } }",
+                json!({ "m": matter }),
+            )
+            .await;
+        if guide["guide"]["timeLimitDays"] == days {
+            return started.elapsed();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("B never showed {matter} at {days} days");
+}
+
+async fn zhejiang_revision(a: &TestApp, matter: &str) -> i64 {
+    a.data(
+        "query($m: String!) { guide(region: \"330000\", matter: $m) { revision } }",
+        json!({ "m": matter }),
+    )
+    .await["guide"]["revision"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_follower_receives_each_commit_through_the_change_stream() {
+    let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
+    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.node.region = Some("320000".into())
+    })
+    .await
+    .expect("node B");
+    let matter = "SI-CARD-APPLICATION";
+    let revision = zhejiang_revision(&a, matter).await;
+    let revision = publish_guide(&a, matter, 33, Some(revision)).await;
+    // An hour between polls: only the stream can bring what follows in time.
+    let _follower = Follower::start(&b, &a, "1h");
+    until_replicated(&b, matter, 33).await;
+    for days in [34, 35] {
+        publish_guide(&a, matter, days, Some(revision + (days - 34) * 2)).await;
+        let took = until_replicated(&b, matter, days).await;
+        assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_follower_polls_a_peer_that_offers_no_stream() {
+    let a = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.subscriptions.enabled = false
+    })
+    .await
+    .expect("node A");
+    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.node.region = Some("320000".into())
+    })
+    .await
+    .expect("node B");
+    let matter = "SI-CARD-APPLICATION";
+    let _follower = Follower::start(&b, &a, "1s");
+    let revision = zhejiang_revision(&a, matter).await;
+    publish_guide(&a, matter, 36, Some(revision)).await;
+    until_replicated(&b, matter, 36).await;
+    let status = b
+        .data_as(As::National, "{ syncStatus { peer lastError } }", json!({}))
+        .await;
+    assert_eq!(
+        status["syncStatus"][0]["lastError"],
+        Value::Null,
+        "a peer without a stream is polled, not failed: {status}"
+    );
+}

@@ -25,6 +25,9 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct SubscriptionSettings {
+    /// Accept WebSocket connections on `/graphql`. Off, an upgrade is
+    /// refused with 400 and peers' sync jobs poll instead of streaming.
+    pub enabled: bool,
     /// Subscriptions one connection may hold open at once.
     pub max_per_connection: usize,
     /// Subscriptions the server holds open at once, over every connection.
@@ -41,6 +44,7 @@ pub struct SubscriptionSettings {
 impl Default for SubscriptionSettings {
     fn default() -> Self {
         Self {
+            enabled: true,
             max_per_connection: 100,
             max_total: 50_000,
             keep_alive_secs: 15,

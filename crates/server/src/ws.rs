@@ -146,6 +146,12 @@ pub(crate) async fn upgrade(
     http: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    if !state.settings.subscriptions.enabled {
+        return HttpResponse::BadRequest().json(serde_json::json!({ "errors": [{
+            "message": "subscriptions are switched off on this server (subscriptions.enabled)",
+            "extensions": { "code": "BAD_USER_INPUT" }
+        }] }));
+    }
     let Some(protocol) = offered(&http) else {
         return HttpResponse::BadRequest().json(serde_json::json!({ "errors": [{
             "message": "a WebSocket on /graphql must offer the graphql-transport-ws (or graphql-ws) subprotocol",

@@ -3,7 +3,13 @@
 //! peer's cursor, so it can stop anywhere and resume without loss or
 //! duplication.
 //!
+//! With `--follow` it catches up over HTTP, then follows the peer's
+//! `changes` subscription ([`stream`]) so that each commit arrives as it is
+//! made, and polls every interval instead when the peer offers no stream.
+//!
 //! Depends on `persistence` only; the server knows nothing of it.
+
+mod stream;
 
 use std::time::Duration;
 
@@ -58,6 +64,10 @@ pub enum SyncError {
     Refused { code: String, message: String },
     #[error("the peer's answer is not a change page: {0}")]
     Malformed(String),
+    #[error("the peer's change stream failed: {0}")]
+    Stream(String),
+    #[error("no peer to follow: give at least one --peer")]
+    NoPeers,
     #[error("stopped on purpose after {0} changes (test hook)")]
     Interrupted(u64),
     #[error("the local database failed")]
@@ -250,42 +260,55 @@ async fn pull(
     let mut next = Some(Prefetch::start(client, peer, cursor.clone(), first));
     while let Some(fetching) = next.take() {
         let page = fetching.page().await?;
-        report.pages += 1;
         cursor = page.page_info.end_cursor.clone().or(cursor);
         if page.page_info.has_next_page {
             // The next cursor is known: fetch that page while this one applies.
             next = Some(Prefetch::start(client, peer, cursor.clone(), first));
         }
-        let changes: Vec<IncomingChange> = page.edges.into_iter().map(|e| e.node).collect();
-        let now = Utc::now();
-        let txn = db.begin().await?;
-        if let Some(limit) = options.fail_after {
-            let room = limit.saturating_sub(report.received);
-            if (changes.len() as u64) > room {
-                changes::apply_page(&txn, &changes[..room as usize], now).await?;
-                // Dropping the transaction rolls the page back, as a crash would.
-                return Err(SyncError::Interrupted(limit));
-            }
-        }
-        let applied = changes::apply_page(&txn, &changes, now).await?;
-        let received = changes.len() as i64;
-        report.received += received as u64;
-        report.applied += applied;
-        peers::record_page(
-            &txn,
-            &peer.url,
-            cursor.clone(),
-            applied,
-            page.total_count - received,
-            now,
-        )
-        .await?;
-        // Readers (the response cache) learn from the data version that data changed.
-        concord_persistence::version::commit_touching(txn, &changes::footprint_of(&changes))
-            .await?;
-        tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
+        apply(db, peer, page, cursor.clone(), options, &mut report).await?;
     }
     Ok(report)
+}
+
+/// Applies one page of `peer`'s changes in one transaction, together with
+/// the peer's cursor after it, and adds it to `report`.
+async fn apply(
+    db: &DatabaseConnection,
+    peer: &Peer,
+    page: ChangePage,
+    cursor: Option<String>,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), SyncError> {
+    report.pages += 1;
+    let changes: Vec<IncomingChange> = page.edges.into_iter().map(|e| e.node).collect();
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    if let Some(limit) = options.fail_after {
+        let room = limit.saturating_sub(report.received);
+        if (changes.len() as u64) > room {
+            changes::apply_page(&txn, &changes[..room as usize], now).await?;
+            // Dropping the transaction rolls the page back, as a crash would.
+            return Err(SyncError::Interrupted(limit));
+        }
+    }
+    let applied = changes::apply_page(&txn, &changes, now).await?;
+    let received = changes.len() as i64;
+    report.received += received as u64;
+    report.applied += applied;
+    peers::record_page(
+        &txn,
+        &peer.url,
+        cursor,
+        applied,
+        page.total_count - received,
+        now,
+    )
+    .await?;
+    // Readers (the response cache) learn from the data version that data changed.
+    concord_persistence::version::commit_touching(txn, &changes::footprint_of(&changes)).await?;
+    tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
+    Ok(())
 }
 
 /// Syncs from every peer in turn, once; the first error stops the run.
@@ -314,9 +337,10 @@ fn client() -> Result<reqwest::Client, SyncError> {
         .map_err(SyncError::Client)
 }
 
-/// Keeps every peer in sync: a pass every `interval`, and after a failure
-/// a wait that doubles up to five minutes. Runs until the process stops;
-/// it returns only when it cannot start.
+/// Keeps every peer in sync, each on its own: catches up, then follows the
+/// peer's change stream; when the peer offers none, polls every `interval`.
+/// After a failure it waits, doubling the wait up to five minutes. Runs
+/// until the process stops; it returns only when it cannot start.
 pub async fn follow(
     db: &DatabaseConnection,
     peers: &[Peer],
@@ -327,19 +351,54 @@ pub async fn follow(
         Ok(client) => client,
         Err(error) => return error,
     };
-    let mut backoff: Vec<Duration> = vec![interval; peers.len()];
+    let followed = futures::future::join_all(
+        peers
+            .iter()
+            .map(|peer| follow_peer(db, &client, peer, options, interval)),
+    )
+    .await;
+    // Following a peer never ends, so this is reached only without peers.
+    match followed.into_iter().next() {
+        Some(never) => match never {},
+        None => SyncError::NoPeers,
+    }
+}
+
+const LONGEST_WAIT: Duration = Duration::from_secs(300);
+
+async fn follow_peer(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    peer: &Peer,
+    options: &Options,
+    interval: Duration,
+) -> std::convert::Infallible {
+    let mut delay = interval;
+    let failed = |error: &SyncError, delay: &mut Duration| {
+        *delay = (*delay * 2).min(LONGEST_WAIT);
+        tracing::warn!(peer = %peer.url, retry_in = ?delay, error = %error_chain(error), "sync failed");
+    };
     loop {
-        let mut wait = interval;
-        for (peer, delay) in peers.iter().zip(backoff.iter_mut()) {
-            match sync_peer(db, &client, peer, options).await {
-                Ok(_) => *delay = interval,
-                Err(error) => {
-                    *delay = (*delay * 2).min(Duration::from_secs(300));
-                    tracing::warn!(peer = %peer.url, retry_in = ?delay, error = %error_chain(&error), "sync failed");
-                    wait = wait.max(*delay);
+        if let Err(error) = sync_peer(db, client, peer, options).await {
+            failed(&error, &mut delay);
+            tokio::time::sleep(delay).await;
+            continue;
+        }
+        match stream::follow(db, peer, options).await {
+            // The peer ended the stream: catch up and subscribe again.
+            Ok(_) => delay = interval,
+            Err(stream::StreamEnd::NotOffered(why)) => {
+                delay = interval;
+                tracing::info!(peer = %peer.url, %why, every = ?interval, "no change stream; polling");
+                tokio::time::sleep(interval).await;
+            }
+            Err(stream::StreamEnd::Failed(error)) => {
+                if let Err(store) = record_error(db, &peer.url, &error).await {
+                    tracing::warn!(error = %error_chain(&store), "cannot record the sync error");
                 }
+                failed(&error, &mut delay);
+                tokio::time::sleep(delay).await;
             }
         }
-        tokio::time::sleep(wait).await;
     }
 }
