@@ -29,7 +29,12 @@ struct Closed {
 impl Client {
     /// Opens a socket offering `protocol`, with `authorization` on the upgrade request.
     async fn open(app: &TestApp, protocol: &str, authorization: Option<String>) -> Self {
-        let url = format!("{}/graphql", app.address.replacen("http", "ws", 1));
+        Self::open_at(&app.address, protocol, authorization).await
+    }
+
+    /// Opens a socket to the server at `address` (`http://host:port`).
+    async fn open_at(address: &str, protocol: &str, authorization: Option<String>) -> Self {
+        let url = format!("{}/graphql", address.replacen("http", "ws", 1));
         let mut request = url.into_client_request().expect("request");
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
@@ -638,4 +643,90 @@ async fn the_change_feed_streams_each_commit_to_a_sync_agent() {
         keys.contains(&json!(format!("330000/{MATTER}"))),
         "the published guide came down the feed: {keys:?}"
     );
+}
+
+#[tokio::test]
+async fn operation_limits_apply_to_subscriptions() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.graphql.limits.max_depth = 3;
+    })
+    .await
+    .unwrap();
+    let mut client = Client::connect(&app, As::Anonymous).await;
+    client.subscribe("deep", HEATMAP, json!({})).await;
+    let refused = client.receive(SETTLE).await.unwrap();
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    assert_eq!(refused["payload"][0]["extensions"]["limit"], "depth");
+    client
+        .subscribe(
+            "shallow",
+            "subscription { zoneAlignment(zone: \"YRD\") { averageScore } }",
+            json!({}),
+        )
+        .await;
+    client.next_of("shallow", SETTLE).await;
+}
+
+#[tokio::test]
+async fn sigterm_closes_every_socket_with_going_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("http://127.0.0.1:{port}");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+        ])
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("concord.db").display()
+        ))
+        .env("CONCORD__AUTH__JWT_SECRET", crate::helpers::TEST_SECRET)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("start concord serve");
+    let ready = async {
+        for _ in 0..600 {
+            if let Ok(response) = reqwest::get(format!("{address}/readyz")).await
+                && response.status().is_success()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(ready.await, "concord serve never became ready");
+    let mut client = Client::open_at(&address, "graphql-transport-ws", None).await;
+    client.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(
+        client.receive(SETTLE).await,
+        Some(json!({ "type": "connection_ack" }))
+    );
+    client.subscribe("heatmap", HEATMAP, json!({})).await;
+    client.next_of("heatmap", SETTLE).await;
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(signalled.success());
+    let closed = client.closed(SETTLE).await;
+    assert_eq!(closed.code, 1001, "{closed:?}");
+    // Answers the close, so the server need not wait for the socket.
+    drop(client);
+    let status = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "concord serve stopped with {status}");
 }

@@ -64,7 +64,6 @@ pub struct Application {
     port: u16,
     server: Server,
     shutdown: tokio::sync::watch::Sender<bool>,
-    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -203,7 +202,6 @@ impl Application {
             port,
             server,
             shutdown: shutdown_sender,
-            shutdown_timeout: Duration::from_secs(shutdown_secs),
         })
     }
 
@@ -217,10 +215,7 @@ impl Application {
     /// in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
-            server,
-            shutdown,
-            shutdown_timeout,
-            ..
+            server, shutdown, ..
         } = self;
         let handle = server.handle();
         let mut server = std::pin::pin!(server);
@@ -230,13 +225,10 @@ impl Application {
         }
         tracing::info!("stopping: closing WebSockets, finishing requests");
         shutdown.send_replace(true);
-        // Closing frames go out through the connections' own tasks; the
-        // graceful stop waits for them as for any open connection.
-        let stop = handle.stop(true);
-        match tokio::time::timeout(shutdown_timeout + Duration::from_secs(1), stop).await {
-            Ok(()) => {}
-            Err(_) => tracing::warn!("connections still open after the shutdown timeout"),
-        }
+        // The stop command goes out at once; the server future, awaited
+        // below, carries it out, waiting for open connections (the
+        // WebSockets closing too) up to `server.shutdown_timeout_secs`.
+        drop(handle.stop(true));
         server.await
     }
 }
