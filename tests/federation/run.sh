@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end Apollo Federation v2 test: Concord + the small headcount subgraph
-# (headcount.mjs), composed with @apollo/composition and served through
-# @apollo/gateway; one query needs both subgraphs. Run from anywhere:
+# The Node suite. End-to-end Apollo Federation v2 test: Concord + the small
+# headcount subgraph (headcount.mjs), composed with @apollo/composition and
+# served through @apollo/gateway; one query needs both subgraphs. Then
+# GraphQL subscriptions over WebSocket with a graphql-ws client
+# (subscriptions.mjs). Run from anywhere:
 #   bash tests/federation/run.sh
-# Needs Node 20+ and npm (skips with exit 0 without them) and cargo, unless
-# CONCORD_BIN points at a built `concord`.
+# Needs Node 20+ and npm and cargo, unless CONCORD_BIN points at a built
+# `concord`. Without Node it says "skipped" and exits 0, except under
+# CI=true, where it fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,12 +16,16 @@ started=$SECONDS
 
 no_node() {
   cat <<'EOF'
-The federation test needs Node.js 20 or newer, with npm. To install Node 20:
+The Node suite (federation and subscriptions) needs Node.js 20 or newer, with npm. To install Node 20:
   - Debian/Ubuntu: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs
   - or nvm:        nvm install 20 && nvm use 20
   - or download:   https://nodejs.org/en/download
 Then run: bash tests/federation/run.sh
 EOF
+  if [ "${CI:-}" = "true" ]; then
+    echo "federation: FAILED: $1 (CI=true: the Node suite must run)" >&2
+    exit 1
+  fi
   echo "federation: skipped ($1)"
   exit 0
 }
@@ -31,6 +38,8 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/concord-federation.XXXXXX")"
 pids=()
 passed=0
 failed=0
+# check.mjs's two and subscriptions.mjs's four.
+checks=6
 
 show_logs() {
   local f
@@ -53,11 +62,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A setup step failed: both checks count as failed.
+# A setup step failed: every check counts as failed.
 setup_failed() {
   echo "federation: setup failed: $*" >&2
-  failed=2
-  echo "federation: 0 passed, 2 failed"
+  failed=$checks
+  echo "federation: 0 passed, $checks failed"
   exit 1
 }
 
@@ -113,9 +122,13 @@ headcount_url="http://127.0.0.1:$headcount_port/"
 gateway_url="http://127.0.0.1:$gateway_port/"
 ping='{"query":"{ __typename }"}'
 
+# One random HS256 secret for this run, shared by the server and the
+# `concord token` calls that sign the subscription checks' tokens.
+secret="$(node -p 'require("crypto").randomBytes(32).toString("hex")')"
+
 # Concord on a fresh SQLite file: it migrates and seeds on first start. Its
 # working directory is the temp dir, so no ./concord.toml is picked up.
-(cd "$tmp" && exec "$bin" serve --bind "127.0.0.1:$concord_port" --database "sqlite://$tmp/c.db") \
+(cd "$tmp" && CONCORD__AUTH__JWT_SECRET="$secret" exec "$bin" serve --bind "127.0.0.1:$concord_port" --database "sqlite://$tmp/c.db") \
   >"$tmp/concord.log" 2>&1 &
 pids+=($!)
 node "$here/headcount.mjs" "$headcount_port" >"$tmp/headcount.log" 2>&1 &
@@ -133,6 +146,24 @@ grep -h '^composition' "$tmp/gateway.log" | sed 's/^/federation: /' || true
 for check in "gateway $gateway_url" "entities $concord_url"; do
   # shellcheck disable=SC2086 # two words on purpose
   if node "$here/check.mjs" $check; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+done
+
+# Province admin tokens for the subscription checks, in the environment so
+# that they stay off command lines.
+token() {
+  (cd "$tmp" && CONCORD__AUTH__JWT_SECRET="$secret" "$bin" token --role PROVINCE_ADMIN \
+    --region "$1" --ttl 10m --sub federation-test) 2>>"$tmp/token.log"
+}
+PROVINCE_TOKEN_330000="$(token 330000)" || setup_failed "concord token --region 330000"
+PROVINCE_TOKEN_440000="$(token 440000)" || setup_failed "concord token --region 440000"
+export PROVINCE_TOKEN_330000 PROVINCE_TOKEN_440000
+
+for check in heatmap elsewhere refused drafts; do
+  if node "$here/subscriptions.mjs" "$check" "$concord_url"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
