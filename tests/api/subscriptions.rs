@@ -730,3 +730,53 @@ async fn sigterm_closes_every_socket_with_going_away() {
         .unwrap();
     assert!(status.success(), "concord serve stopped with {status}");
 }
+
+#[tokio::test]
+async fn the_server_wide_maximum_of_subscriptions_is_kept() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.subscriptions.max_total = 2;
+    })
+    .await
+    .unwrap();
+    let mut first = Client::connect(&app, As::Anonymous).await;
+    first.subscribe("a", HEATMAP, json!({})).await;
+    first.next_of("a", SETTLE).await;
+    let mut second = Client::connect(&app, As::Anonymous).await;
+    second.subscribe("a", HEATMAP, json!({})).await;
+    second.next_of("a", SETTLE).await;
+    let mut third = Client::connect(&app, As::Anonymous).await;
+    third.subscribe("a", HEATMAP, json!({})).await;
+    let refused = third.receive(SETTLE).await.unwrap();
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["limit"],
+        "subscriptions"
+    );
+    first.send(json!({ "id": "a", "type": "complete" })).await;
+    // The room it left is taken as soon as the server has let it go.
+    for attempt in 0.. {
+        third.subscribe("b", HEATMAP, json!({})).await;
+        let answer = third.receive(SETTLE).await.unwrap();
+        if answer["type"] == "next" {
+            break;
+        }
+        assert!(attempt < 50, "the slot was never freed: {answer}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_server_pings_an_idle_connection() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.subscriptions.keep_alive_secs = 1;
+    })
+    .await
+    .unwrap();
+    let mut client = Client::connect(&app, As::Anonymous).await;
+    let frame = tokio::time::timeout(SETTLE, client.socket.next())
+        .await
+        .expect("a ping within the keep-alive")
+        .expect("an open socket")
+        .expect("a frame");
+    assert_eq!(frame, Message::text(r#"{"type":"ping"}"#));
+}
