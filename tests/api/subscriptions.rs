@@ -780,3 +780,31 @@ async fn the_server_pings_an_idle_connection() {
         .expect("a frame");
     assert_eq!(frame, Message::text(r#"{"type":"ping"}"#));
 }
+
+storage_test!(
+    an_answer_a_commit_leaves_unchanged_is_not_sent_again,
+    |app| {
+        // The member list reads the members' guides but shows none of them.
+        let members = "subscription { zoneAlignment(zone: \"YRD\") { members { code } } }";
+        let mut client = Client::connect(&app, As::Anonymous).await;
+        client.subscribe("members", members, json!({})).await;
+        client.next_of("members", SETTLE).await;
+        let evaluations = app.metric("concord_live_evaluations_total").await;
+        publish(&app, "330000", MATTER, 19).await;
+        for _ in 0..250 {
+            if app.metric("concord_live_evaluations_total").await > evaluations {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            app.metric("concord_live_evaluations_total").await > evaluations,
+            "the commit touched what the answer read, so it was evaluated again"
+        );
+        assert_eq!(
+            client.receive(Duration::from_millis(500)).await,
+            None,
+            "and, being the same, not sent"
+        );
+    }
+);
