@@ -482,10 +482,9 @@ storage_test!(
 
 /// The zone matrix costs the same statements whatever the number of matters.
 async fn zone_matrix_statements(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let app = TestApp::spawn(backend)
+        .await
+        .expect("a test database (PostgreSQL: CONCORD_TEST_POSTGRES_URL)");
     const MATRIX: &str = "{ zoneAlignment(zone: \"YRD\") { averageScore members { code } matters { matter { code category { code } } score bestPractice cells { region hasGuide timeLimitDays fee channels } } } }";
     // The server keeps the reference tables after their first read.
     app.data("{ zone(code: \"YRD\") { members { code } } }", json!({}))
@@ -530,6 +529,10 @@ async fn zone_matrix_statements_are_bounded_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
 async fn zone_matrix_statements_are_bounded_postgres() {
     zone_matrix_statements(Backend::Postgres).await;
 }
@@ -537,14 +540,11 @@ async fn zone_matrix_statements_are_bounded_postgres() {
 /// With the response cache off, a zone's matrix is still kept between
 /// requests, and a member's new guide reaches it at once.
 async fn zone_matrix_is_kept_until_a_member_changes(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |settings| {
+    let app = TestApp::spawn_with(backend, |settings| {
         settings.server.response_cache_mb = 0;
     })
     .await
-    else {
-        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    .expect("a test database (PostgreSQL: CONCORD_TEST_POSTGRES_URL)");
     const MATRIX: &str = "{ zoneAlignment(zone: \"YRD\") { matters { matter { code } score cells { region timeLimitDays } } } }";
     let first = app.data(MATRIX, json!({})).await;
     let before = app.statements().await;
@@ -599,6 +599,10 @@ async fn zone_matrix_is_kept_until_a_member_changes_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
 async fn zone_matrix_is_kept_until_a_member_changes_postgres() {
     zone_matrix_is_kept_until_a_member_changes(Backend::Postgres).await;
 }

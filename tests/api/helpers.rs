@@ -80,6 +80,19 @@ fn init_tracing() {
     });
 }
 
+/// The PostgreSQL server the tests may create databases on, from
+/// `CONCORD_TEST_POSTGRES_URL`; `None` without it, except under CI
+/// (`CI=true`), where a test that needs it fails.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("CONCORD_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("CI=true: the PostgreSQL tests need CONCORD_TEST_POSTGRES_URL")
+        }
+        Err(_) => None,
+    }
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url
@@ -117,7 +130,7 @@ impl TestApp {
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("concord.db").display()),
             Backend::Postgres => {
-                let admin = std::env::var("CONCORD_TEST_POSTGRES_URL").ok()?;
+                let admin = postgres_admin_url()?;
                 let name = format!("concord_test_{}", uuid_like());
                 admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
                 let url = with_database(&admin, &name);
@@ -311,11 +324,12 @@ macro_rules! storage_test {
             }
 
             #[tokio::test]
+            #[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL")]
             async fn postgres() {
-                match crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await {
-                    Some(app) => run(app).await,
-                    None => eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set"),
-                }
+                let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres)
+                    .await
+                    .expect("CONCORD_TEST_POSTGRES_URL names the test server");
+                run(app).await;
             }
         }
     };

@@ -11,10 +11,9 @@ const GUIDE_PAGE: &str = "query($n: Int!) { guides(first: $n) { totalCount edges
 
 /// One statement per relation level, whether the page has 10 rows or 100.
 async fn statements_do_not_grow_with_rows(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let app = TestApp::spawn(backend)
+        .await
+        .expect("a test database (PostgreSQL: CONCORD_TEST_POSTGRES_URL)");
     // The first request also reads the reference tables, which the server
     // then keeps; measure the requests after it.
     app.data(GUIDE_PAGE, json!({ "n": 1 })).await;
@@ -42,6 +41,10 @@ async fn statements_do_not_grow_with_rows_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
 async fn statements_do_not_grow_with_rows_postgres() {
     statements_do_not_grow_with_rows(Backend::Postgres).await;
 }
@@ -49,10 +52,9 @@ async fn statements_do_not_grow_with_rows_postgres() {
 /// `totalCount` scans every matching row, so only a client that asks for it
 /// pays for it.
 async fn the_count_runs_only_when_asked(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let app = TestApp::spawn(backend)
+        .await
+        .expect("a test database (PostgreSQL: CONCORD_TEST_POSTGRES_URL)");
     let mut runs = Vec::new();
     for selection in [
         "totalCount edges { node { code } }",
@@ -79,6 +81,10 @@ async fn the_count_runs_only_when_asked_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
 async fn the_count_runs_only_when_asked_postgres() {
     the_count_runs_only_when_asked(Backend::Postgres).await;
 }

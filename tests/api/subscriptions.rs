@@ -355,7 +355,7 @@ storage_test!(drafts_reach_only_those_who_may_see_them, |app| {
 
 /// B on PostgreSQL when the test database is there, else on SQLite.
 fn second_backend() -> Backend {
-    if std::env::var_os("CONCORD_TEST_POSTGRES_URL").is_some() {
+    if crate::helpers::postgres_admin_url().is_some() {
         Backend::Postgres
     } else {
         Backend::Sqlite
@@ -392,11 +392,14 @@ async fn a_sync_page_applied_by_another_process_updates_the_subscribers() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
 async fn on_postgresql_a_mutation_on_one_server_reaches_a_subscriber_on_another() {
-    let Some(a) = TestApp::spawn(Backend::Postgres).await else {
-        eprintln!("skipped: CONCORD_TEST_POSTGRES_URL is not set");
-        return;
-    };
+    let a = TestApp::spawn(Backend::Postgres)
+        .await
+        .expect("CONCORD_TEST_POSTGRES_URL names the test server");
     let b = a.beside(|_| {}).await;
     let mut client = Client::connect(&b, As::Anonymous).await;
     client.subscribe("heatmap", HEATMAP, json!({})).await;

@@ -88,7 +88,7 @@ async fn publish_guide(a: &TestApp, matter: &str, days: i64, expected: Option<i6
 #[tokio::test]
 async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let backend = if std::env::var_os("CONCORD_TEST_POSTGRES_URL").is_some() {
+    let backend = if crate::helpers::postgres_admin_url().is_some() {
         Backend::Postgres
     } else {
         Backend::Sqlite
