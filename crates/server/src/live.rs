@@ -52,8 +52,6 @@ pub(crate) struct Runner {
 /// One answer of a live read.
 #[derive(Clone, Debug, Default)]
 struct Answer {
-    /// The version the evaluation started at: what it read is at least as new.
-    since: i64,
     /// The `{data, errors}` payload; `None` until the first evaluation.
     payload: Option<Bytes>,
     /// The errors, when the read was refused (it did not run, or it has no
@@ -68,19 +66,12 @@ struct Evaluation {
 }
 
 impl Runner {
-    /// Evaluates a subscription to a live read as `principal`, once, with
-    /// every commit up to `since` in what it reads.
-    async fn evaluate(
-        &self,
-        principal: &Principal,
-        operation: &Operation,
-        since: i64,
-    ) -> Evaluation {
+    /// Evaluates a subscription to a live read as `principal`, once.
+    async fn evaluate(&self, principal: &Principal, operation: &Operation) -> Evaluation {
         let refused = |errors: Vec<serde_json::Value>| {
             let errors = serde_json::Value::Array(errors);
             Evaluation {
                 answer: Answer {
-                    since,
                     payload: Some(to_bytes(
                         &serde_json::json!({ "data": null, "errors": errors }),
                     )),
@@ -126,7 +117,6 @@ impl Runner {
         }
         Evaluation {
             answer: Answer {
-                since,
                 payload: Some(to_bytes(&response)),
                 refusal: None,
             },
@@ -167,6 +157,10 @@ struct Shared {
     reads: Mutex<Footprint>,
     /// Waiting for an evaluation that has not started yet.
     queued: AtomicBool,
+    /// Held by the evaluation under way.
+    running: tokio::sync::Mutex<()>,
+    /// Set when an evaluation was called for while one ran.
+    again: AtomicBool,
 }
 
 impl Shared {
@@ -270,32 +264,53 @@ impl Hub {
         }
     }
 
-    /// Evaluates `shared` and publishes the answer if it changed.
+    /// Evaluates `shared` and publishes the answer if it changed. One
+    /// evaluation of an entry runs at a time: a commit that calls for
+    /// another while one runs makes that one run again when it ends, so
+    /// that a stream of commits costs no more than back-to-back evaluations.
     async fn refresh(&self, shared: &Arc<Shared>) {
-        shared.queued.store(false, Ordering::Release);
-        if shared.answers.receiver_count() == 0 {
-            return;
+        loop {
+            {
+                let Ok(_running) = shared.running.try_lock() else {
+                    shared.again.store(true, Ordering::Release);
+                    return;
+                };
+                loop {
+                    shared.queued.store(false, Ordering::Release);
+                    shared.again.store(false, Ordering::Release);
+                    if shared.answers.receiver_count() == 0 {
+                        return;
+                    }
+                    let outdated = self.evaluate_and_publish(shared).await;
+                    if !outdated && !shared.again.load(Ordering::Acquire) {
+                        break;
+                    }
+                }
+            }
+            // Asked for again after the last look, before the lock was let go.
+            if !shared.again.load(Ordering::Acquire) {
+                return;
+            }
         }
+    }
+
+    /// One evaluation of `shared`, published if the answer changed; whether
+    /// a commit that landed meanwhile may have made it stale.
+    async fn evaluate_and_publish(&self, shared: &Shared) -> bool {
         // The hub hears of a commit before the watch counts it as seen,
         // and after it is in the database.
         let since = self.recent().seen();
-        let evaluation = self
+        let Evaluation { answer, reads } = self
             .runner
-            .evaluate(&shared.principal, &shared.operation, since)
+            .evaluate(&shared.principal, &shared.operation)
             .await;
         self.evaluations.fetch_add(1, Ordering::Relaxed);
-        let Evaluation { answer, reads } = evaluation;
         // A commit that landed during the evaluation was checked against
         // the reads of the answer before; check it against these.
         let outdated = self.recent().outdated(since, &reads);
         *shared.reads() = reads;
         let changed = shared.answers.send_if_modified(|current| {
-            if current.payload.is_some() && since < current.since {
-                // A later evaluation already published.
-                return false;
-            }
             if current.payload == answer.payload {
-                current.since = since;
                 return false;
             }
             *current = answer;
@@ -304,9 +319,7 @@ impl Hub {
         if changed {
             self.changes.fetch_add(1, Ordering::Relaxed);
         }
-        if outdated {
-            self.enqueue(shared);
-        }
+        outdated
     }
 
     /// Opens a subscription to the live read `request` as `principal`.
@@ -355,6 +368,8 @@ impl Hub {
                     // may change it.
                     reads: Mutex::new(Footprint::everything()),
                     queued: AtomicBool::new(false),
+                    running: tokio::sync::Mutex::new(()),
+                    again: AtomicBool::new(false),
                 });
                 entries.insert(key, shared.clone());
                 shared
