@@ -1,6 +1,8 @@
 // Drives headless Chromium through Concord's dashboard and GraphiQL, with
 // every request to another host blocked, and compares what the pages show
-// with what the API answers. Run by run.sh: node check.mjs BASE_URL
+// with what the API answers. The dashboard's WebSocket to Concord goes
+// through a route, so that the test can cut it and see the page fall back
+// to queries. Run by run.sh: node check.mjs BASE_URL
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -9,6 +11,8 @@ const base = process.argv[2];
 const origin = new URL(base).origin;
 const { CONCORD_BIN, CONCORD_DATABASE, CHROMIUM, SCREENSHOTS, PROFILE } = process.env;
 const ZONE = 'YRD';
+// Zhejiang, a member of ZONE, whose guide the live check changes.
+const LIVE_REGION = '330000';
 
 let passed = 0;
 function check(condition, what) {
@@ -29,6 +33,47 @@ async function api(query, variables = {}, token = null) {
   if (body.errors) throw new Error(`API errors: ${JSON.stringify(body.errors)}`);
   return body.data;
 }
+
+/** Saves `region`'s guide for `matter` with a new time limit and publishes it, as that province's admin. */
+async function publishTimeLimit(region, matter, days) {
+  const token = provinceToken(region);
+  const guide = (
+    await api(
+      `query($region: String!, $matter: String!) { guide(region: $region, matter: $matter) {
+        revision timeLimitDays fee materials channels legalBasis guaranteeLevel } }`,
+      { region, matter },
+    )
+  ).guide;
+  const saved = (
+    await api(
+      `mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }`,
+      {
+        input: {
+          region,
+          matter,
+          timeLimitDays: days,
+          fee: guide.fee,
+          materials: guide.materials,
+          channels: guide.channels,
+          legalBasis: guide.legalBasis,
+          guaranteeLevel: guide.guaranteeLevel,
+          expectedRevision: guide.revision,
+        },
+      },
+      token,
+    )
+  ).saveGuide;
+  await api(
+    `mutation($region: String!, $matter: String!, $revision: Int!) {
+      publishGuide(region: $region, matter: $matter, expectedRevision: $revision) { status } }`,
+    { region, matter, revision: saved.revision },
+    token,
+  );
+  return guide.timeLimitDays;
+}
+
+/** A time limit different from `days`, within the API's bounds. */
+const changed = (days) => (days + 37 <= 250 ? days + 37 : days - 37);
 
 function provinceToken(region) {
   return execFileSync(
@@ -59,6 +104,11 @@ const context = await chromium.launchPersistentContext(PROFILE, {
 // aborted and fails the test.
 const foreign = [];
 let local = 0;
+// The dashboard's sockets to Concord that are open now, and whether new
+// ones are refused (closed at once, as a proxy without WebSockets would).
+const host = new URL(base).host;
+let sockets = [];
+let refuseSockets = false;
 await context.route('**/*', (route) => {
   const url = new URL(route.request().url());
   if (url.origin === origin) {
@@ -69,9 +119,25 @@ await context.route('**/*', (route) => {
   return route.abort('blockedbyclient');
 });
 await context.routeWebSocket(/.*/, (socket) => {
-  foreign.push(socket.url());
-  socket.close();
+  const url = new URL(socket.url());
+  if (url.host !== host || !['ws:', 'wss:'].includes(url.protocol)) {
+    foreign.push(socket.url());
+    socket.close();
+    return;
+  }
+  local += 1;
+  if (refuseSockets) {
+    socket.close({ code: 1013, reason: 'refused by the test' });
+    return;
+  }
+  socket.connectToServer();
+  sockets.push(socket);
+  socket.onClose(() => {
+    sockets = sockets.filter((s) => s !== socket);
+  });
 });
+// The zone's heatmap read over HTTP: live, the dashboard subscribes to it instead.
+let matrixQueries = 0;
 const pageErrors = [];
 
 try {
@@ -80,6 +146,9 @@ try {
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
   });
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && (request.postData() || '').includes('zoneAlignment(')) matrixQueries += 1;
+  });
 
   // ------------------------------------------------------------ dashboard
   await page.goto(`${base}/`);
@@ -87,6 +156,10 @@ try {
   await page.selectOption('#zone', ZONE);
   await page.waitForSelector(`body[data-loaded="${ZONE}"]`);
   check((await page.textContent('h1')).includes('区域协同看板'), 'the dashboard opens in Chinese');
+  check(
+    (await page.getAttribute('#live', 'data-state')) === 'live' && (await page.textContent('#live')) === '实时',
+    'the live indicator says 实时 (live): the page subscribed over its WebSocket',
+  );
 
   const matrixQuery = `query($zone: String!) { zoneAlignment(zone: $zone) {
     members { code }
@@ -177,49 +250,77 @@ try {
   await page.click('#detail-close');
   await page.waitForFunction(() => !document.getElementById('detail').open);
 
-  // Change and publish that guide through the API, then refresh.
-  const before = await page.$eval(cellSelector, (td) => ({ distance: td.dataset.distance, timeLimit: td.dataset.timeLimit }));
-  const token = provinceToken(region);
-  const guide = (
-    await api(
-      `query($region: String!, $matter: String!) { guide(region: $region, matter: $matter) {
-        revision timeLimitDays fee materials channels legalBasis guaranteeLevel } }`,
-      { region, matter },
-    )
-  ).guide;
-  const newLimit = Math.min(250, guide.timeLimitDays + 37);
-  const saved = (
-    await api(
-      `mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }`,
-      {
-        input: {
-          region,
-          matter,
-          timeLimitDays: newLimit,
-          fee: guide.fee,
-          materials: guide.materials,
-          channels: guide.channels,
-          legalBasis: guide.legalBasis,
-          guaranteeLevel: guide.guaranteeLevel,
-          expectedRevision: guide.revision,
-        },
-      },
-      token,
-    )
-  ).saveGuide;
-  await api(
-    `mutation($region: String!, $matter: String!, $revision: Int!) {
-      publishGuide(region: $region, matter: $matter, expectedRevision: $revision) { status } }`,
-    { region, matter, revision: saved.revision },
-    token,
+  // Live: with the side-by-side view of a Zhejiang guide open and the rows
+  // sorted by score, highest first, a change published through the API
+  // reaches the heatmap and the open view with no Refresh.
+  const liveRow = matrix.matters.find((r) => r.cells.some((c) => c.region === LIVE_REGION && c.hasGuide));
+  const liveMatter = liveRow.matter.code;
+  const liveCell = `#heatmap td.cell[data-region="${LIVE_REGION}"][data-matter="${liveMatter}"]`;
+  await page.selectOption('#sort', 'score-desc');
+  await page.click(liveCell);
+  const liveSide = `#detail[open] #detail-table td[data-region="${LIVE_REGION}"][data-field="timeLimitDays"]`;
+  await page.waitForSelector(liveSide);
+  const oldLimit = Number(await page.$eval(liveCell, (td) => td.dataset.timeLimit));
+  const liveLimit = changed(oldLimit);
+  await publishTimeLimit(LIVE_REGION, liveMatter, liveLimit);
+  await page.waitForSelector(`${liveCell}[data-time-limit="${liveLimit}"]`, { timeout: 5000 });
+  check(
+    (await page.textContent(liveCell)).includes(String(liveLimit)),
+    `after ${LIVE_REGION}'s guide for ${liveMatter} was published with ${liveLimit} days (was ${oldLimit}), its heatmap cell shows it without Refresh`,
   );
+  await page.waitForSelector(`${liveSide}[data-value="${liveLimit}"]`, { timeout: 5000 });
+  check(true, 'the open side-by-side view updated too and stayed open');
+  const scores = await page.$$eval('#heatmap tbody td.score', (tds) => tds.map((td) => Number(td.textContent)));
+  check(
+    (await page.inputValue('#sort')) === 'score-desc' && scores.every((score, i) => i === 0 || scores[i - 1] >= score),
+    'the rows are still sorted by score, highest first',
+  );
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.getElementById('detail').open);
+  const focused = () => page.evaluate(() => ({ ...document.activeElement.dataset }));
+  const returned = await focused();
+  check(
+    returned.region === LIVE_REGION && returned.matter === liveMatter,
+    'closing the view puts the focus back on the cell that opened it, wherever its row went',
+  );
+  // Again, with the focus on that cell: the update keeps it there.
+  const againLimit = changed(liveLimit);
+  await publishTimeLimit(LIVE_REGION, liveMatter, againLimit);
+  await page.waitForSelector(`${liveCell}[data-time-limit="${againLimit}"]`, { timeout: 5000 });
+  const kept = await focused();
+  check(
+    kept.region === LIVE_REGION && kept.matter === liveMatter && kept.timeLimit === String(againLimit),
+    `a second update (${liveLimit} → ${againLimit} days) re-rendered the focused cell and kept the focus on it`,
+  );
+  check(matrixQueries === 0, 'live, the heatmap was loaded and updated over the WebSocket: no zoneAlignment query was sent');
+
+  // The socket drops and cannot be opened again: the page says so, falls
+  // back to queries, and Refresh fetches a change published meanwhile.
+  refuseSockets = true;
+  for (const socket of sockets) await socket.close({ code: 1012, reason: 'dropped by the test' });
+  await page.waitForSelector('#live[data-state="offline"]');
+  check((await page.textContent('#live')).includes('未实时'), 'when the socket drops, the live indicator says 未实时 (not live)');
+  const before = await page.$eval(cellSelector, (td) => ({ distance: td.dataset.distance, timeLimit: td.dataset.timeLimit }));
+  const newLimit = changed(Number(before.timeLimit));
+  await publishTimeLimit(region, matter, newLimit);
   await page.click('#refresh');
   await page.waitForSelector(`${cellSelector}[data-time-limit="${newLimit}"]`);
   const after = await page.$eval(cellSelector, (td) => ({ distance: td.dataset.distance, colour: td.style.background }));
   check(
-    after.distance !== before.distance,
-    `after publishing ${region}'s guide for ${matter} (${before.timeLimit} → ${newLimit} days) and refreshing, the cell changed (distance ${before.distance} → ${after.distance}, colour ${after.colour})`,
+    after.distance !== before.distance && matrixQueries > 0,
+    `with the socket down, after publishing ${region}'s guide for ${matter} (${before.timeLimit} → ${newLimit} days) and pressing Refresh, the cell changed (distance ${before.distance} → ${after.distance}, colour ${after.colour}), read by query`,
   );
+
+  // A change published while the socket is down reaches the page when the
+  // socket comes back (the backoff waits up to 30 s), still without Refresh.
+  const missedLimit = changed(againLimit);
+  await publishTimeLimit(LIVE_REGION, liveMatter, missedLimit);
+  refuseSockets = false;
+  await page.waitForSelector('#live[data-state="live"]', { timeout: 45000 });
+  await page.waitForSelector(`${liveCell}[data-time-limit="${missedLimit}"]`, { timeout: 5000 });
+  check(true, `the socket reopened by itself and the page caught up with the change made while it was down (${missedLimit} days)`);
+
+  await page.selectOption('#sort', 'score-asc');
 
   // The other sections.
   const coverageRows = await page.$$('#business-coverage tr');

@@ -1,6 +1,7 @@
 // Concord's zone dashboard. It reads only the public GraphQL API at
-// /graphql, so it doubles as a reference client; every chart is SVG drawn
-// here, so the page loads nothing but this file and its stylesheet.
+// /graphql, by query and, over a WebSocket there, by subscription, so it
+// doubles as a reference client; every chart is SVG drawn here, so the page
+// loads nothing but this file and its stylesheet.
 
 const TEXT = {
   zh: {
@@ -8,6 +9,16 @@ const TEXT = {
     skip: '跳到热力图',
     zone: '区域',
     refresh: '刷新',
+    live: {
+      connecting: '正在连接实时更新',
+      live: '实时',
+      offline: '未实时 · 正在重连',
+    },
+    liveNote: {
+      connecting: '正在打开实时连接；页面先通过查询加载。',
+      live: '数据变化时，页面自动更新。',
+      offline: '实时连接已断开，正在自动重连；在此期间请用“刷新”获取最新数据。',
+    },
     graphiql: 'GraphiQL 查询',
     heatmap: '对齐热力图',
     heatmapNote:
@@ -110,6 +121,16 @@ const TEXT = {
     skip: 'Skip to the heatmap',
     zone: 'Zone',
     refresh: 'Refresh',
+    live: {
+      connecting: 'Connecting live updates',
+      live: 'Live',
+      offline: 'Not live · reconnecting',
+    },
+    liveNote: {
+      connecting: 'Opening the live connection; meanwhile the page loads by query.',
+      live: 'The page updates itself when the data changes.',
+      offline: 'The live connection is down and being reopened; meanwhile, Refresh fetches the latest data.',
+    },
     graphiql: 'GraphiQL',
     heatmap: 'Alignment heatmap',
     heatmapNote:
@@ -223,9 +244,19 @@ const state = {
   violations: null,
   sync: null,
   detail: null,
+  freshnessPages: new Map(),
+  equalizationPeriods: null,
+  equalizationAnswers: new Map(),
   focus: { row: 0, col: 0 },
   generation: 0,
   status: null,
+  // How the zone shown was loaded: 'live' (subscribed), 'fetch' (over HTTP) or null (not yet).
+  source: null,
+  shown: false,
+  // The zone's loading from subscriptions: the keys of the reads not yet answered.
+  load: null,
+  // What the live indicator says: 'connecting' until the first socket settles, then 'live' or 'offline'.
+  liveShown: 'connecting',
 };
 
 const $ = (id) => document.getElementById(id);
@@ -297,6 +328,172 @@ async function aliased(values, type, field) {
   return answers.flatMap((answer, c) => chunks[c].map((_, i) => answer.data[`a${i}`]));
 }
 
+// ---------------------------------------------------------------- the socket
+
+/** How long a new socket may take to be acknowledged before it counts as failed. */
+const ACK_TIMEOUT_MS = 4000;
+/** How often the socket is checked for messages; the server pings every 15 s unless configured otherwise. */
+const HEARTBEAT_MS = 20000;
+/** The waits before opening the socket again: doubling from the first to the last. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_LAST_MS = 30000;
+
+/**
+ * A graphql-transport-ws client over one WebSocket to this host's /graphql.
+ * Its state is 'connecting', 'live' (acknowledged) or 'offline' (waiting to
+ * open it again), and `onState` hears every change. A subscription belongs
+ * to the socket it was made on: when that goes, its subscriptions end
+ * without a word, and whoever made them subscribes again once the state is
+ * 'live' again.
+ */
+class LiveSocket {
+  constructor(onState) {
+    this.onState = onState;
+    this.state = 'connecting';
+    this.socket = null;
+    this.cleanup = () => {};
+    this.sinks = new Map();
+    this.lastId = 0;
+    this.failures = 0;
+    this.timer = 0;
+  }
+
+  /** Opens a socket now, closing the one there was. */
+  connect() {
+    clearTimeout(this.timer);
+    this.close();
+    this.setState('connecting');
+    let socket;
+    try {
+      socket = new WebSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`, 'graphql-transport-ws');
+    } catch {
+      this.failed();
+      return;
+    }
+    this.socket = socket;
+    // A socket that carries nothing for a whole heartbeat is sent a ping;
+    // if nothing answers by the next, it is dead, however open it looks.
+    let heard = true;
+    let pinged = false;
+    const ack = setTimeout(() => this.drop(socket), ACK_TIMEOUT_MS);
+    const heartbeat = setInterval(() => {
+      if (heard) {
+        heard = false;
+      } else if (pinged) {
+        this.drop(socket);
+      } else if (socket.readyState === WebSocket.OPEN) {
+        pinged = true;
+        this.send({ type: 'ping' });
+      }
+    }, HEARTBEAT_MS);
+    this.cleanup = () => {
+      clearTimeout(ack);
+      clearInterval(heartbeat);
+    };
+    socket.addEventListener('open', () => {
+      const token = sessionStorage.getItem('concord-token');
+      this.send({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} });
+    });
+    socket.addEventListener('message', (event) => {
+      if (this.socket !== socket) return;
+      heard = true;
+      pinged = false;
+      this.receive(socket, event.data, () => clearTimeout(ack));
+    });
+    socket.addEventListener('close', () => this.drop(socket));
+  }
+
+  /** Opens the socket again with the token as it is now. */
+  restart() {
+    this.failures = 0;
+    this.connect();
+  }
+
+  /** Opens the socket now rather than when the wait ends, if it is down. */
+  retry() {
+    if (this.state === 'offline') this.restart();
+  }
+
+  /** Closes the socket, if there is one, without opening another. */
+  close() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    this.cleanup();
+    this.sinks.clear();
+    socket.close(1000);
+  }
+
+  receive(socket, text, acknowledged) {
+    let message = null;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      // Not JSON: dropped below with any other message that has no type.
+    }
+    if (typeof message?.type !== 'string') {
+      this.drop(socket);
+      return;
+    }
+    if (message.type === 'connection_ack') {
+      acknowledged();
+      this.failures = 0;
+      this.setState('live');
+    } else if (message.type === 'ping') {
+      this.send({ type: 'pong' });
+    } else if (message.type === 'next') {
+      this.sinks.get(message.id)?.next(message.payload || {});
+    } else if (message.type === 'error') {
+      const sink = this.sinks.get(message.id);
+      this.sinks.delete(message.id);
+      sink?.refused(message.payload);
+    } else if (message.type === 'complete') {
+      this.sinks.delete(message.id);
+    }
+  }
+
+  /**
+   * Subscribes on the socket that is up: `sink.next` gets each `{ data,
+   * errors }`, `sink.refused` the errors of a subscription the server
+   * refused. Returns what ends it. Nothing happens unless the state is 'live'.
+   */
+  subscribe(query, variables, sink) {
+    if (this.state !== 'live') return () => {};
+    this.lastId += 1;
+    const id = String(this.lastId);
+    this.sinks.set(id, sink);
+    this.send({ id, type: 'subscribe', payload: { query, variables } });
+    return () => {
+      if (this.sinks.delete(id)) this.send({ id, type: 'complete' });
+    };
+  }
+
+  send(message) {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  /** The socket failed or went quiet: closes it and opens another after a wait. */
+  drop(socket) {
+    if (this.socket !== socket) return;
+    this.close();
+    this.failed();
+  }
+
+  failed() {
+    this.failures += 1;
+    const wait = Math.min(RETRY_LAST_MS, RETRY_FIRST_MS * 2 ** (this.failures - 1));
+    // Spread out, so that the pages a restarted server dropped do not all come back at once.
+    this.timer = setTimeout(() => this.connect(), wait * (0.75 + Math.random() / 2));
+    this.setState('offline');
+  }
+
+  setState(next) {
+    if (next === this.state) return;
+    this.state = next;
+    this.onState(next);
+  }
+}
+
 // ---------------------------------------------------------------- colours
 
 // Cividis (Nuñez, Anderton and Renslow, 2018): blue to yellow with lightness
@@ -338,6 +535,26 @@ function distance(cell, best, row) {
   return (gap('timeLimitDays') + gap('fee') + gap('materialCount') + channels) / 4;
 }
 
+/**
+ * Replaces a section's content with a new rendering of it, keeping what the
+ * reader did to the old one: how far it and its boxes were scrolled, which
+ * <details> were open and which element had the focus, matched by data-key.
+ */
+function replaceKeeping(container, ...children) {
+  const keyed = () => [...container.querySelectorAll('[data-key]')];
+  const before = new Map(keyed().map((e) => [e.dataset.key, { open: e.open, top: e.scrollTop, left: e.scrollLeft }]));
+  const focused = container.contains(document.activeElement) ? document.activeElement.dataset?.key : undefined;
+  const { scrollTop, scrollLeft } = container;
+  container.replaceChildren(...children);
+  if (scrollTop || scrollLeft) container.scrollTo(scrollLeft, scrollTop);
+  for (const element of keyed()) {
+    const was = before.get(element.dataset.key);
+    if (was?.open) element.open = true;
+    if (was?.top || was?.left) element.scrollTo(was.left, was.top);
+  }
+  if (focused !== undefined) container.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+}
+
 // ---------------------------------------------------------------- tooltip
 
 const tip = $('tip');
@@ -374,6 +591,8 @@ function setStatus(key, detail = '', failed = false) {
   state.status = { key, detail, failed };
   const message = detail ? `${t(key)} ${detail}` : t(key);
   const status = $('status');
+  // Unchanged text is left alone, so that a screen reader does not read it out again.
+  if (status.textContent === message && status.classList.contains('error') === failed) return;
   status.textContent = message;
   status.classList.toggle('error', failed);
   status.setAttribute('role', failed ? 'alert' : 'status');
@@ -390,81 +609,134 @@ async function loadReference() {
   state.categories = data.categories;
 }
 
-async function loadMatrix(zone) {
-  const { data } = await graphql(
-    `query($zone: String!) {
-      zoneAlignment(zone: $zone) {
-        averageScore
-        members { code }
-        matters {
-          matter { code nameZh nameEn category { code } }
-          score bestPractice
-          cells { region hasGuide timeLimitDays fee materialCount channels }
-        }
+// Every read the dashboard makes, as [variable declarations, root field with
+// its selection]. operation() turns one into a query to POST or, the same
+// read, a subscription whose answers the server sends as they change.
+const COVERAGE = '{ total covered share }';
+const READS = {
+  matrix: [
+    '$zone: String!',
+    `zoneAlignment(zone: $zone) {
+      averageScore
+      members { code }
+      matters {
+        matter { code nameZh nameEn category { code } }
+        score bestPractice
+        cells { region hasGuide timeLimitDays fee materialCount channels }
       }
     }`,
-    { zone },
-  );
+  ],
+  violations: [
+    '$zone: String!',
+    `baselineViolations(zone: $zone) {
+      region matter rule message
+      nationalItem { nameZh nameEn maxTimeLimitDays maxFee requiredChannels }
+    }`,
+  ],
+  businessCoverage: ['$region: String!', `coverage(region: $region) ${COVERAGE}`],
+  regionCoverage: ['$matter: String!', `coverage(matter: $matter) ${COVERAGE}`],
+  published: [
+    '$region: String!, $after: String',
+    `guides(filter: { region: $region, status: PUBLISHED }, first: 100, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes { updatedAt }
+    }`,
+  ],
+  equalization: [
+    '$metric: EqualizationMetric!, $zone: String, $period: String',
+    'equalization(metric: $metric, zone: $zone, period: $period) { coefficientOfVariation mean }',
+  ],
+  sync: ['', 'syncStatus { peer applied lag lastSuccess lastError }'],
+  alignment: [
+    '$zone: String!, $matter: String!',
+    `alignment(zone: $zone, matter: $matter) {
+      matter { code nameZh nameEn }
+      score
+      scoreParts { coverage timeLimit fee materials channels }
+      timeLimit { min max median }
+      commonMaterials
+      bestPractice { region { code } }
+      members {
+        region { code }
+        guide {
+          timeLimitDays fee materials channels revision updatedAt
+          procedure { steps { position name actor timeLimitDays } }
+        }
+      }
+      collaborativeStandard { code status }
+      compliance { region compliant }
+    }`,
+  ],
+};
+
+/** A read as an operation: `query`, or `subscription` for its live answers. */
+function operation(kind, [declarations, field]) {
+  return `${kind}${declarations ? `(${declarations})` : ''} {\n${field}\n}`;
+}
+
+/** The equalization metrics charted per period, and those with a current value only. */
+const SERIES = ['SATISFACTION', 'AVERAGE_DAYS'];
+const CURRENT = ['TIME_LIMIT', 'FEE'];
+
+/** A map with only `keys`, in their order: answers arrive in any order, sections list in a fixed one. */
+function ordered(map, keys) {
+  return new Map(keys.filter((key) => map.has(key)).map((key) => [key, map.get(key)]));
+}
+
+const zoneMembers = (zone) => state.zones.find((z) => z.code === zone).members.map((m) => m.code);
+
+async function loadMatrix(zone) {
+  const { data } = await graphql(operation('query', READS.matrix), { zone });
   return data.zoneAlignment;
 }
 
 async function loadViolations(zone) {
-  const { data } = await graphql(
-    `query($zone: String!) {
-      baselineViolations(zone: $zone) {
-        region matter rule message
-        nationalItem { nameZh nameEn maxTimeLimitDays maxFee requiredChannels }
-      }
-    }`,
-    { zone },
-  );
+  const { data } = await graphql(operation('query', READS.violations), { zone });
   return data.baselineViolations;
 }
 
 /** Business coverage of each member. */
 async function loadCoverage(members) {
-  const answers = await aliased(members, 'String', (v) => `coverage(region: ${v}) { total covered share }`);
+  const answers = await aliased(members, 'String', (v) => `coverage(region: ${v}) ${COVERAGE}`);
   return new Map(members.map((code, i) => [code, answers[i]]));
 }
 
 /** Region coverage of each matter. */
 async function loadRegionCoverage(matters) {
-  const answers = await aliased(matters, 'String', (v) => `coverage(matter: ${v}) { total covered share }`);
+  const answers = await aliased(matters, 'String', (v) => `coverage(matter: ${v}) ${COVERAGE}`);
   return new Map(matters.map((code, i) => [code, answers[i]]));
+}
+
+/** A member's freshness from the pages of its published guides: their count and newest change. */
+function freshnessOf(pages) {
+  let newest = null;
+  for (const page of pages) {
+    for (const { updatedAt } of page.nodes) if (!newest || updatedAt > newest) newest = updatedAt;
+  }
+  return { newest, count: pages[0]?.totalCount ?? 0 };
 }
 
 /** Per member: how many published guides this node holds and the newest change among them. */
 async function loadFreshness(members) {
-  const pages = members.map(async (region) => {
+  const fresh = members.map(async (region) => {
+    const pages = [];
     let after = null;
-    let newest = null;
-    let count = 0;
     do {
-      const { data } = await graphql(
-        `query($region: String!, $after: String) {
-          guides(filter: { region: $region, status: PUBLISHED }, first: 100, after: $after) {
-            totalCount
-            pageInfo { hasNextPage endCursor }
-            nodes { updatedAt }
-          }
-        }`,
-        { region, after },
-      );
-      const page = data.guides;
-      count = page.totalCount;
-      for (const { updatedAt } of page.nodes) if (!newest || updatedAt > newest) newest = updatedAt;
-      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      const { data } = await graphql(operation('query', READS.published), { region, after });
+      pages.push(data.guides);
+      after = data.guides.pageInfo.hasNextPage ? data.guides.pageInfo.endCursor : null;
     } while (after);
-    return [region, { newest, count }];
+    return [region, freshnessOf(pages)];
   });
-  return new Map(await Promise.all(pages));
+  return new Map(await Promise.all(fresh));
 }
 
 /** The node's sync peers, or why they cannot be read. */
 async function loadSync() {
   if (!sessionStorage.getItem('concord-token')) return { needsToken: true };
   try {
-    const { data } = await graphql('{ syncStatus { peer applied lag lastSuccess lastError } }');
+    const { data } = await graphql(operation('query', READS.sync));
     return { peers: data.syncStatus };
   } catch {
     return { needsToken: true };
@@ -472,12 +744,11 @@ async function loadSync() {
 }
 
 /**
- * The equalization index over time. The API answers one period at a time,
- * so the periods come from the zone's evaluations (their first pages), and
- * each (metric, period) is one aliased field. TIME_LIMIT and FEE are
- * computed from the guides in force and have no history.
+ * The periods of the zone's evaluations, the last twelve: the API answers
+ * the equalization index one period at a time, so they come from the
+ * evaluations themselves (their first pages).
  */
-async function loadEqualization(zone) {
+async function loadPeriods(zone) {
   const periods = new Set();
   let after = null;
   for (let page = 0; page < 3; page += 1) {
@@ -494,12 +765,38 @@ async function loadEqualization(zone) {
     if (!data.evaluations.pageInfo.hasNextPage) break;
     after = data.evaluations.pageInfo.endCursor;
   }
-  const sorted = [...periods].sort().slice(-12);
-  const asks = sorted.flatMap((period) => [
-    { metric: 'SATISFACTION', period },
-    { metric: 'AVERAGE_DAYS', period },
-  ]);
-  const series = { SATISFACTION: [], AVERAGE_DAYS: [] };
+  return [...periods].sort().slice(-12);
+}
+
+/**
+ * The equalization section's data from the answers, keyed `METRIC/period`
+ * for the series and `METRIC` for the current values. TIME_LIMIT and FEE
+ * are computed from the guides in force and have no history.
+ */
+function equalizationOf(periods, answers) {
+  const series = Object.fromEntries(
+    SERIES.map((metric) => [
+      metric,
+      periods.flatMap((period) => {
+        const answer = answers.get(`${metric}/${period}`);
+        return answer && answer.coefficientOfVariation !== null
+          ? [{ period, cv: answer.coefficientOfVariation, mean: answer.mean }]
+          : [];
+      }),
+    ]),
+  );
+  const current = Object.fromEntries(CURRENT.filter((metric) => answers.has(metric)).map((metric) => [metric, answers.get(metric)]));
+  return { series, current };
+}
+
+/** The equalization index over time, each (metric, period) as one aliased field. */
+async function loadEqualization(zone) {
+  const periods = await loadPeriods(zone);
+  const asks = [
+    ...periods.flatMap((period) => SERIES.map((metric) => ({ key: `${metric}/${period}`, metric, period }))),
+    ...CURRENT.map((metric) => ({ key: metric, metric, period: null })),
+  ];
+  const answers = new Map();
   for (let i = 0; i < asks.length; i += 24) {
     const chunk = asks.slice(i, i + 24);
     const fields = chunk
@@ -508,29 +805,21 @@ async function loadEqualization(zone) {
     const vars = chunk.map((_, k) => `$p${k}: String`).join(', ');
     const variables = { zone, ...Object.fromEntries(chunk.map((ask, k) => [`p${k}`, ask.period])) };
     const { data } = await graphql(`query($zone: String, ${vars}) {\n${fields}\n}`, variables);
-    chunk.forEach((ask, k) => {
-      const answer = data[`a${k}`];
-      if (answer.coefficientOfVariation !== null) {
-        series[ask.metric].push({ period: ask.period, cv: answer.coefficientOfVariation, mean: answer.mean });
-      }
-    });
+    chunk.forEach((ask, k) => answers.set(ask.key, data[`a${k}`]));
   }
-  const { data } = await graphql(
-    `query($zone: String) {
-      time: equalization(metric: TIME_LIMIT, zone: $zone) { coefficientOfVariation mean }
-      fee: equalization(metric: FEE, zone: $zone) { coefficientOfVariation mean }
-    }`,
-    { zone },
-  );
-  return { series, current: { TIME_LIMIT: data.time, FEE: data.fee } };
+  return equalizationOf(periods, answers);
 }
 
-/** Reloads everything about the current zone; sections render as their answers arrive. */
+/**
+ * Loads everything about the current zone over HTTP, once: how the page
+ * loads while the socket is down. Sections render as their answers arrive.
+ */
 async function refresh() {
   const zone = state.zone;
   const generation = ++state.generation;
   const current = () => generation === state.generation;
-  const members = state.zones.find((z) => z.code === zone).members.map((m) => m.code);
+  const members = zoneMembers(zone);
+  state.source = 'fetch';
   setStatus('loading');
   $('refresh').disabled = true;
   const section = (promise, apply) =>
@@ -576,15 +865,321 @@ async function refresh() {
         renderEqualization();
       }),
     ]);
-    if (current()) {
-      setStatus('updated', new Date().toLocaleTimeString(locale()));
-      document.body.dataset.loaded = zone;
-    }
+    if (current()) loaded(zone);
   } catch (error) {
     if (current()) setStatus('failed', error.message, true);
   } finally {
     if (current()) $('refresh').disabled = false;
   }
+}
+
+/** Says the zone's sections are all current. */
+function loaded(zone) {
+  setStatus('updated', new Date().toLocaleTimeString(locale()));
+  document.body.dataset.loaded = zone;
+}
+
+// ---------------------------------------------------------------- live updates
+
+// While the socket is up, each section's reads are subscriptions: their
+// first answers load the zone, and later ones re-render only the sections
+// they change. Otherwise the zone loads once over HTTP (refresh), and again
+// when the user presses Refresh.
+
+const live = new LiveSocket(onLive);
+
+/** The subscriptions of the zone shown, by key; see watch(). */
+const watches = new Map();
+
+/**
+ * Subscribes to one read under `key` (replacing what was there) and hands
+ * each answer's data to `apply`. A subscription the server refuses for
+ * being over a limit (its count per connection, say) is asked once over
+ * HTTP instead, by `ask` when given; an answer with errors goes to `fail`.
+ * Subscriptions made while the zone loads count towards its loading.
+ */
+function watch(key, read, variables, apply, { fail = showFailure, ask } = {}) {
+  unwatch(key);
+  const entry = { load: state.load, variables, answered: false, stop: null };
+  entry.load?.waiting.add(key);
+  const current = () => watches.get(key) === entry;
+  const answered = () => {
+    if (entry.answered) {
+      updatedLive();
+    } else {
+      entry.answered = true;
+      settle(entry.load, key);
+    }
+  };
+  const fetchOnce = () =>
+    (ask ? ask() : graphql(operation('query', read), variables).then((body) => body.data)).then(
+      (data) => current() && apply(data),
+      (error) => current() && fail(error.message),
+    );
+  entry.stop = live.subscribe(operation('subscription', read), variables, {
+    next: ({ data, errors }) => {
+      if (!current()) return;
+      if (data) apply(data);
+      else fail((errors || []).map((e) => e.message).join('; '));
+      answered();
+    },
+    refused: (errors) => {
+      if (!current()) return;
+      const message = (errors || []).map((e) => e.message).join('; ');
+      const overLimit = (errors || []).some((e) => e.extensions?.code === 'LIMIT_EXCEEDED');
+      (overLimit ? fetchOnce() : Promise.resolve(fail(message))).finally(() => {
+        if (current()) answered();
+      });
+    },
+  });
+  watches.set(key, entry);
+}
+
+function unwatch(key) {
+  const entry = watches.get(key);
+  if (!entry) return;
+  entry.stop();
+  watches.delete(key);
+  settle(entry.load, key);
+}
+
+/** Ends every subscription of the zone shown; their answers in flight are dropped. */
+function stopWatches() {
+  for (const entry of watches.values()) entry.stop();
+  watches.clear();
+  state.load = null;
+}
+
+/** A read of the zone that was answered (or failed) for the first time. */
+function settle(load, key) {
+  if (!load || state.load !== load) return;
+  load.waiting.delete(key);
+  if (load.waiting.size) return;
+  state.load = null;
+  flushRenders();
+  $('refresh').disabled = false;
+  if (!state.status?.failed) loaded(load.zone);
+}
+
+function showFailure(message) {
+  setStatus('failed', message, true);
+}
+
+/** A later answer changed a section: says when, unless the zone is still loading. */
+function updatedLive() {
+  if (!state.load) setStatus('updated', new Date().toLocaleTimeString(locale()));
+}
+
+const dirty = new Set();
+let frame = 0;
+
+/** Renders each section once per frame, however many answers changed it. */
+function later(...renders) {
+  for (const render of renders) dirty.add(render);
+  if (!frame) frame = requestAnimationFrame(flushRenders);
+}
+
+function flushRenders() {
+  cancelAnimationFrame(frame);
+  frame = 0;
+  const renders = [...dirty];
+  dirty.clear();
+  for (const render of renders) render();
+}
+
+/** Subscribes to every read of the zone shown; its sections load from the first answers. */
+function subscribeZone() {
+  stopWatches();
+  const zone = state.zone;
+  const members = zoneMembers(zone);
+  const load = { zone, waiting: new Set() };
+  state.source = 'live';
+  // An HTTP load still under way is overtaken: its answers are older.
+  state.generation += 1;
+  state.load = load;
+  setStatus('loading');
+  $('refresh').disabled = true;
+  watch('matrix', READS.matrix, { zone }, ({ zoneAlignment }) => {
+    state.matrix = zoneAlignment;
+    later(renderSummary, renderHeatmap, renderRegionCoverage, renderViolations);
+    watchRegionCoverage();
+  });
+  watch('violations', READS.violations, { zone }, ({ baselineViolations }) => {
+    state.violations = baselineViolations;
+    later(renderViolations);
+  });
+  for (const region of members) {
+    watch(`coverage ${region}`, READS.businessCoverage, { region }, ({ coverage }) => {
+      state.coverage = ordered(new Map(state.coverage || []).set(region, coverage), members);
+      later(renderCoverage);
+    });
+    watchFreshness(region, members, 0, null);
+  }
+  for (const metric of CURRENT) {
+    watch(`equalization ${metric}`, READS.equalization, { metric, zone }, ({ equalization }) => {
+      state.equalizationAnswers.set(metric, equalization);
+      showEqualization();
+    });
+  }
+  if (sessionStorage.getItem('concord-token')) {
+    const needsToken = () => {
+      state.sync = { needsToken: true };
+      later(renderSync);
+    };
+    watch('sync', READS.sync, {}, ({ syncStatus }) => {
+      state.sync = { peers: syncStatus };
+      later(renderSync);
+    }, { fail: needsToken });
+  } else {
+    state.sync = { needsToken: true };
+    later(renderSync);
+  }
+  if (state.detail) watchDetail(false);
+  // The periods are not a live read: they are asked once, then each
+  // (metric, period) is subscribed to.
+  load.waiting.add('periods');
+  loadPeriods(zone)
+    .then(
+      (periods) => {
+        if (state.load !== load) return;
+        state.equalizationPeriods = periods;
+        for (const period of periods) {
+          for (const metric of SERIES) {
+            watch(`equalization ${metric}/${period}`, READS.equalization, { metric, zone, period }, ({ equalization }) => {
+              state.equalizationAnswers.set(`${metric}/${period}`, equalization);
+              showEqualization();
+            });
+          }
+        }
+        showEqualization();
+      },
+      (error) => state.load === load && showFailure(error.message),
+    )
+    .finally(() => settle(load, 'periods'));
+}
+
+function showEqualization() {
+  // The series wait for the periods, rather than show "no evaluations" until then.
+  if (!state.equalizationPeriods) return;
+  state.equalization = equalizationOf(state.equalizationPeriods, state.equalizationAnswers);
+  later(renderEqualization);
+}
+
+/** Keeps one region-coverage subscription per matter of the matrix. */
+function watchRegionCoverage() {
+  const prefix = 'region-coverage ';
+  const matters = new Set(state.matrix.matters.map((row) => row.matter.code));
+  for (const key of [...watches.keys()]) {
+    if (key.startsWith(prefix) && !matters.has(key.slice(prefix.length))) {
+      unwatch(key);
+      state.regionCoverage.delete(key.slice(prefix.length));
+    }
+  }
+  for (const matter of matters) {
+    if (watches.has(prefix + matter)) continue;
+    watch(
+      prefix + matter,
+      READS.regionCoverage,
+      { matter },
+      ({ coverage }) => {
+        state.regionCoverage.set(matter, coverage);
+        later(renderRegionCoverage);
+      },
+      { ask: () => askRegionCoverage(matter) },
+    );
+  }
+}
+
+let regionCoverageAsks = [];
+
+/**
+ * Region coverage over HTTP for a matter whose subscription was refused.
+ * A zone with many matters can pass the server's subscriptions per
+ * connection; their refusals come together, so they are asked together,
+ * as aliased fields.
+ */
+function askRegionCoverage(matter) {
+  return new Promise((resolve, reject) => {
+    if (!regionCoverageAsks.length) {
+      setTimeout(() => {
+        const asks = regionCoverageAsks;
+        regionCoverageAsks = [];
+        loadRegionCoverage([...new Set(asks.map((a) => a.matter))]).then(
+          (answers) => asks.forEach((a) => a.resolve({ coverage: answers.get(a.matter) })),
+          (error) => asks.forEach((a) => a.reject(error)),
+        );
+      });
+    }
+    regionCoverageAsks.push({ matter, resolve, reject });
+  });
+}
+
+/**
+ * Subscribes to page `index` (from `after`) of a member's published guides,
+ * and to the pages after it while there are any: the member's freshness
+ * is computed from them all.
+ */
+function watchFreshness(region, members, index, after) {
+  const key = (i) => `freshness ${region} ${i}`;
+  watch(key(index), READS.published, { region, after }, ({ guides }) => {
+    const pages = state.freshnessPages.get(region) || [];
+    pages[index] = guides;
+    const next = watches.get(key(index + 1));
+    if (guides.pageInfo.hasNextPage) {
+      if (next?.variables.after !== guides.pageInfo.endCursor) {
+        watchFreshness(region, members, index + 1, guides.pageInfo.endCursor);
+      }
+    } else {
+      for (let i = index + 1; watches.has(key(i)); i += 1) unwatch(key(i));
+      pages.length = index + 1;
+    }
+    state.freshnessPages.set(region, pages);
+    if ([...pages].every(Boolean)) {
+      state.freshness = ordered(new Map(state.freshness).set(region, freshnessOf(pages)), members);
+      later(renderFreshness, renderHeatmap);
+    }
+  });
+}
+
+/** Keeps the side-by-side view of the open dialog live; opens the dialog on the first answer when `show`. */
+function watchDetail(show) {
+  const { matter } = state.detail;
+  let opening = show;
+  watch('detail', READS.alignment, { zone: state.zone, matter }, ({ alignment }) => {
+    if (state.detail?.matter !== matter) return;
+    showDetail(alignment, opening);
+    opening = false;
+  });
+}
+
+/** The socket came up, went down or is being opened again. */
+function onLive(now) {
+  if (now !== 'connecting') state.liveShown = now;
+  renderLive();
+  if (!state.shown) return;
+  if (now === 'live') {
+    subscribeZone();
+  } else {
+    // The subscriptions went with the socket.
+    stopWatches();
+    if (now === 'offline' && state.source !== 'fetch') refresh();
+  }
+}
+
+/**
+ * Loads the zone shown: from subscriptions while the socket is up, else
+ * over HTTP. While a socket is being opened, onLive loads it one way or the
+ * other when that settles.
+ */
+function loadZone() {
+  stopWatches();
+  state.generation += 1;
+  state.source = null;
+  state.shown = true;
+  setStatus('loading');
+  $('refresh').disabled = true;
+  if (live.state === 'live') subscribeZone();
+  else if (live.state === 'offline') refresh();
 }
 
 // ---------------------------------------------------------------- rendering
@@ -609,6 +1204,7 @@ function applyLanguage() {
     ...state.categories.map((c) => h('option', { value: c.code, selected: c.code === category }, named(c))),
   );
   if (state.status) setStatus(state.status.key, state.status.detail, state.status.failed);
+  renderLive();
   renderLegend();
   renderSummary();
   renderHeatmap();
@@ -619,6 +1215,14 @@ function applyLanguage() {
   renderEqualization();
   renderViolations();
   if (state.detail && $('detail').open) renderDetail();
+}
+
+/** The live indicator: whether the page follows the data by itself. */
+function renderLive() {
+  const indicator = $('live');
+  indicator.dataset.state = state.liveShown;
+  indicator.textContent = t('live')[state.liveShown];
+  indicator.title = t('liveNote')[state.liveShown];
 }
 
 function renderLegend() {
@@ -682,6 +1286,11 @@ function renderHeatmap() {
   }
   const members = state.matrix.members.map((m) => m.code);
   const rows = visibleRows();
+  // The focused cell keeps its matter and member when a new answer moves them.
+  const focusRow = rows.findIndex((r) => r.matter.code === state.focus.matter);
+  const focusCol = members.indexOf(state.focus.region);
+  if (focusRow >= 0) state.focus.row = focusRow;
+  if (focusCol >= 0) state.focus.col = focusCol;
   state.focus.row = Math.min(state.focus.row, Math.max(0, rows.length - 1));
   const head = h(
     'tr',
@@ -726,7 +1335,7 @@ function renderHeatmap() {
               distance: d === null ? '' : d.toFixed(4),
             },
             onclick: () => {
-              state.focus = { row: r, col: c };
+              state.focus = { row: r, col: c, matter: row.matter.code, region: cell.region };
               openDetail(row.matter.code, cell.region, true);
             },
           },
@@ -751,7 +1360,7 @@ function renderHeatmap() {
   const hadFocus = box.contains(document.activeElement);
   // The cell a tip belongs to is about to go.
   if (hadFocus || box.matches(':hover')) hideTip();
-  box.replaceChildren(table);
+  replaceKeeping(box, table);
   if (hadFocus) focusCell(state.focus.row, state.focus.col);
 }
 
@@ -761,7 +1370,7 @@ function focusCell(row, col) {
   for (const other of document.querySelectorAll('#heatmap td.cell[tabindex="0"]')) other.tabIndex = -1;
   cell.tabIndex = 0;
   cell.focus();
-  state.focus = { row, col };
+  state.focus = { row, col, matter: cell.dataset.matter, region: cell.dataset.region };
 }
 
 function onGridKey(event) {
@@ -796,30 +1405,17 @@ function onGridKey(event) {
 async function openDetail(matter, region, show) {
   const zone = state.zone;
   state.detail = { matter, region, alignment: state.detail?.matter === matter ? state.detail.alignment : null };
-  const { data } = await graphql(
-    `query($zone: String!, $matter: String!) {
-      alignment(zone: $zone, matter: $matter) {
-        matter { code nameZh nameEn }
-        score
-        scoreParts { coverage timeLimit fee materials channels }
-        timeLimit { min max median }
-        commonMaterials
-        bestPractice { region { code } }
-        members {
-          region { code }
-          guide {
-            timeLimitDays fee materials channels revision updatedAt
-            procedure { steps { position name actor timeLimitDays } }
-          }
-        }
-        collaborativeStandard { code status }
-        compliance { region compliant }
-      }
-    }`,
-    { zone, matter },
-  );
+  if (live.state === 'live' && state.source === 'live') {
+    watchDetail(show);
+    return;
+  }
+  const { data } = await graphql(operation('query', READS.alignment), { zone, matter });
   if (zone !== state.zone || state.detail?.matter !== matter) return;
-  state.detail.alignment = data.alignment;
+  showDetail(data.alignment, show);
+}
+
+function showDetail(alignment, show) {
+  state.detail.alignment = alignment;
   renderDetail();
   const dialog = $('detail');
   if (show && !dialog.open) {
@@ -950,7 +1546,12 @@ function renderDetail() {
       row(t('revision'), (code, g) => h('td', { dataset: { region: code } }, `${g.revision} · ${when(g.updatedAt)}`)),
     ),
   );
-  $('detail-body').replaceChildren(summary, h('p', { class: 'note' }, t('marks')), h('div', { class: 'scroll' }, table));
+  replaceKeeping(
+    $('detail-body'),
+    summary,
+    h('p', { class: 'note' }, t('marks')),
+    h('div', { class: 'scroll', dataset: { key: 'side' } }, table),
+  );
 }
 
 // ---------------------------------------------------------------- other sections
@@ -1029,7 +1630,8 @@ function renderCoverage() {
 function renderRegionCoverage() {
   if (!state.regionCoverage.size) return;
   const rows = visibleRows().filter((row) => state.regionCoverage.has(row.matter.code));
-  $('region-coverage').replaceChildren(
+  replaceKeeping(
+    $('region-coverage'),
     h(
       'table',
       { class: 'plain-table' },
@@ -1075,14 +1677,23 @@ function lineChart(metric, points) {
     h('polyline', { class: 'line', points: points.map((p, i) => `${x(i)},${y(p.cv)}`).join(' '), 'aria-hidden': 'true' }),
     points.map((p, i) => {
       const text = `${p.period}: ${t('cv')} ${number(p.cv, 4)}; ${t('mean')} ${number(p.mean, 2)}`;
-      const dot = h('circle', { cx: x(i), cy: y(p.cv), r: 5, tabindex: '0', role: 'img', 'aria-label': text, class: 'point' });
+      const dot = h('circle', {
+        cx: x(i),
+        cy: y(p.cv),
+        r: 5,
+        tabindex: '0',
+        role: 'img',
+        'aria-label': text,
+        class: 'point',
+        dataset: { key: `${metric} ${p.period}` },
+      });
       return withTip(dot, () => text);
     }),
     points.map((p, i) => h('text', { x: x(i), y: height - 12, 'text-anchor': 'middle', 'aria-hidden': 'true' }, p.period)),
   );
   const table = h(
     'details',
-    {},
+    { dataset: { key: `table ${metric}` } },
     h('summary', {}, t('dataTable')),
     h(
       'table',
@@ -1110,7 +1721,7 @@ function renderEqualization() {
       h('p', { class: 'note' }, t('currentOnly')),
     ),
   );
-  $('equalization').replaceChildren(...charts, ...cards);
+  replaceKeeping($('equalization'), ...charts, ...cards);
 }
 
 function violationText(v) {
@@ -1158,9 +1769,12 @@ function chooseZone(code) {
   state.matrix = null;
   state.detail = null;
   state.freshness = new Map();
+  state.freshnessPages = new Map();
   state.coverage = null;
   state.regionCoverage = new Map();
   state.equalization = null;
+  state.equalizationPeriods = null;
+  state.equalizationAnswers = new Map();
   state.violations = null;
   for (const id of ['freshness', 'business-coverage', 'region-coverage', 'equalization', 'violations']) {
     $(id).replaceChildren();
@@ -1169,12 +1783,15 @@ function chooseZone(code) {
   history.replaceState(null, '', `#zone=${code}`);
   renderSummary();
   renderHeatmap();
-  refresh();
+  loadZone();
 }
 
 async function start() {
   applyLanguage();
   setStatus('loading');
+  renderLive();
+  // Opened while the reference data loads, so that the zone can load live.
+  live.connect();
   try {
     await loadReference();
   } catch (error) {
@@ -1185,7 +1802,11 @@ async function start() {
   state.zone = state.zones.some((z) => z.code === wanted) ? wanted : state.zones[0]?.code;
   applyLanguage();
   $('zone').addEventListener('change', (event) => chooseZone(event.target.value));
-  $('refresh').addEventListener('click', refresh);
+  $('refresh').addEventListener('click', () => {
+    // A reader who asks for fresh data while the socket is down also asks for it back.
+    live.retry();
+    loadZone();
+  });
   $('language').addEventListener('click', () => {
     state.lang = state.lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem('concord-lang', state.lang);
@@ -1202,6 +1823,7 @@ async function start() {
   $('detail').addEventListener('close', () => {
     hideTip();
     state.detail = null;
+    unwatch('detail');
     focusCell(state.focus.row, state.focus.col);
   });
   $('token-save').addEventListener('click', () => {
@@ -1209,11 +1831,20 @@ async function start() {
     if (token) sessionStorage.setItem('concord-token', token);
     else sessionStorage.removeItem('concord-token');
     $('token-input').value = '';
-    refresh();
+    // The socket runs as the token given when it opened.
+    live.restart();
+    loadZone();
   });
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') hideTip();
   });
+  // Closed when the page is left, so that the back-forward cache may keep
+  // it; opened again if the page comes back from there.
+  window.addEventListener('pagehide', () => live.close());
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) live.restart();
+  });
+  window.addEventListener('online', () => live.retry());
   if (state.zone) chooseZone(state.zone);
 }
 
