@@ -139,8 +139,9 @@ storage_test!(alignment_matches_the_readme_definition, |app| {
 
 const PROPOSE: &str = "mutation($input: ProposeCollaborativeStandardInput!) { proposeCollaborativeStandard(input: $input) {
     code status adoptions { region decision } standard { level status issuingZone { code } } } }";
-const DECIDE: &str = "mutation($p: String!, $d: AdoptionChoice!, $reason: String, $region: String) {
-    decideAdoption(proposal: $p, decision: $d, reason: $reason, region: $region) { status adoptions { region decision reason } } }";
+const DECIDE: &str = "mutation($p: String!, $d: AdoptionChoice!, $reason: String, $region: String, $e: Int!) {
+    decideAdoption(proposal: $p, decision: $d, reason: $reason, region: $region, expectedRevision: $e) {
+      status adoptions { region decision reason revision } } }";
 
 fn proposal(code: &str) -> Value {
     json!({ "input": {
@@ -169,7 +170,7 @@ storage_test!(
             .graphql_as(
                 As::Province("330000"),
                 DECIDE,
-                json!({ "p": "DB31/T 310950-2026", "d": "ADOPT", "region": "320000" }),
+                json!({ "e": 1, "p": "DB31/T 310950-2026", "d": "ADOPT", "region": "320000" }),
             )
             .await;
         assert_eq!(
@@ -181,7 +182,7 @@ storage_test!(
             .graphql_as(
                 As::Province("330000"),
                 DECIDE,
-                json!({ "p": "DB31/T 310950-2026", "d": "REJECT" }),
+                json!({ "e": 1, "p": "DB31/T 310950-2026", "d": "REJECT" }),
             )
             .await;
         assert_eq!(code(&no_reason), "BAD_USER_INPUT");
@@ -201,11 +202,26 @@ storage_test!(
                 .data_as(
                     who,
                     DECIDE,
-                    json!({ "p": "DB31/T 310950-2026", "d": "ADOPT" }),
+                    json!({ "e": 1, "p": "DB31/T 310950-2026", "d": "ADOPT" }),
                 )
                 .await;
             let want = if i == 3 { "IN_FORCE" } else { "PROPOSED" };
             assert_eq!(decided["decideAdoption"]["status"], want, "after {region}");
+            if i == 0 {
+                let stale = app
+                    .graphql_as(
+                        As::Province("310000"),
+                        DECIDE,
+                        json!({ "e": 1, "p": "DB31/T 310950-2026", "d": "REJECT", "reason": "改主意" }),
+                    )
+                    .await;
+                assert_eq!(
+                    code(&stale),
+                    "CONFLICT",
+                    "decided at revision 1 already: {stale}"
+                );
+                assert_eq!(stale["errors"][0]["extensions"]["currentRevision"], 2);
+            }
         }
         let standard = app
             .data(
@@ -262,7 +278,7 @@ storage_test!(
             .data_as(
                 As::Province("340000"),
                 DECIDE,
-                json!({ "p": "DB31/T 310960-2026", "d": "REJECT", "reason": "系统改造未完成" }),
+                json!({ "e": 1, "p": "DB31/T 310960-2026", "d": "REJECT", "reason": "系统改造未完成" }),
             )
             .await;
         for region in ["310000", "320000", "330000"] {
@@ -274,7 +290,7 @@ storage_test!(
             app.data_as(
                 who,
                 DECIDE,
-                json!({ "p": "DB31/T 310960-2026", "d": "ADOPT" }),
+                json!({ "e": 1, "p": "DB31/T 310960-2026", "d": "ADOPT" }),
             )
             .await;
         }
@@ -290,9 +306,14 @@ storage_test!(
         assert_eq!(anhui["decision"], "REJECTED");
         assert_eq!(anhui["reason"], "系统改造未完成");
 
+        let withdraw = "mutation($e: Int!) { withdrawCollaborativeStandard(proposal: \"DB31/T 310960-2026\", expectedRevision: $e) { status } }";
+        let stale = app
+            .graphql_as(As::Zone("YRD"), withdraw, json!({ "e": 2 }))
+            .await;
+        assert_eq!(code(&stale), "CONFLICT", "{stale}");
         let withdrawn = app
-        .data_as(As::Zone("YRD"), "mutation { withdrawCollaborativeStandard(proposal: \"DB31/T 310960-2026\") { status } }", json!({}))
-        .await;
+            .data_as(As::Zone("YRD"), withdraw, json!({ "e": 1 }))
+            .await;
         assert_eq!(
             withdrawn["withdrawCollaborativeStandard"]["status"],
             "WITHDRAWN"
@@ -301,7 +322,7 @@ storage_test!(
             .graphql_as(
                 As::Province("340000"),
                 DECIDE,
-                json!({ "p": "DB31/T 310960-2026", "d": "ADOPT" }),
+                json!({ "e": 1, "p": "DB31/T 310960-2026", "d": "ADOPT" }),
             )
             .await;
         assert_eq!(
@@ -338,31 +359,48 @@ storage_test!(elevation_moves_only_along_its_workflow, |app| {
         .await;
     assert_eq!(code(&again), "CONFLICT", "one open proposal per standard");
 
-    let decide = "mutation($id: Int!, $d: ElevationStep!) { decideElevation(id: $id, decision: $d) { status } }";
+    let decide = "mutation($id: Int!, $d: ElevationStep!, $e: Int!) { decideElevation(id: $id, decision: $d, expectedRevision: $e) { status revision } }";
     let by_province = app
         .graphql_as(
             As::Province("330000"),
             decide,
-            json!({ "id": id, "d": "REVIEW" }),
+            json!({ "id": id, "d": "REVIEW", "e": 1 }),
         )
         .await;
     assert_eq!(code(&by_province), "FORBIDDEN");
     let skip = app
-        .graphql_as(As::National, decide, json!({ "id": id, "d": "ACCEPT" }))
+        .graphql_as(
+            As::National,
+            decide,
+            json!({ "id": id, "d": "ACCEPT", "e": 1 }),
+        )
         .await;
     assert_eq!(
         code(&skip),
         "BAD_USER_INPUT",
         "PROPOSED cannot be accepted before review"
     );
-    for (step, status) in [("REVIEW", "UNDER_REVIEW"), ("ACCEPT", "ACCEPTED")] {
+    for (e, step, status) in [(1, "REVIEW", "UNDER_REVIEW"), (2, "ACCEPT", "ACCEPTED")] {
         let moved = app
-            .data_as(As::National, decide, json!({ "id": id, "d": step }))
+            .data_as(As::National, decide, json!({ "id": id, "d": step, "e": e }))
             .await;
         assert_eq!(moved["decideElevation"]["status"], status);
+        assert_eq!(moved["decideElevation"]["revision"], e + 1);
     }
+    let stale = app
+        .graphql_as(
+            As::National,
+            decide,
+            json!({ "id": id, "d": "DECLINE", "e": 2 }),
+        )
+        .await;
+    assert_eq!(code(&stale), "CONFLICT", "{stale}");
     let after = app
-        .graphql_as(As::National, decide, json!({ "id": id, "d": "DECLINE" }))
+        .graphql_as(
+            As::National,
+            decide,
+            json!({ "id": id, "d": "DECLINE", "e": 3 }),
+        )
         .await;
     assert_eq!(code(&after), "BAD_USER_INPUT", "ACCEPTED is final");
 });

@@ -413,12 +413,14 @@ storage_test!(standards_move_through_their_life_cycle, |app| {
         json!({ "input": { "code": "DB33/T 9001-2026", "titleZh": "失业登记服务规范（修订）", "level": "LOCAL" } }),
     )
     .await;
+    let supersede = "mutation($e: Int!) { supersedeStandard(old: \"DB33/T 9001-2025\", new: \"DB33/T 9001-2026\", expectedRevision: $e, newExpectedRevision: 1) { superseded { status } replacement { supersedes { code } } } }";
+    let stale = app
+        .graphql_as(As::Province("330000"), supersede, json!({ "e": 1 }))
+        .await;
+    assert_eq!(code(&stale), "CONFLICT", "{stale}");
+    assert_eq!(stale["errors"][0]["extensions"]["currentRevision"], 2);
     let superseded = app
-        .data_as(
-            As::Province("330000"),
-            "mutation { supersedeStandard(old: \"DB33/T 9001-2025\", new: \"DB33/T 9001-2026\") { superseded { status } replacement { supersedes { code } } } }",
-            json!({}),
-        )
+        .data_as(As::Province("330000"), supersede, json!({ "e": 2 }))
         .await;
     assert_eq!(
         superseded["supersedeStandard"]["superseded"]["status"],
@@ -454,3 +456,56 @@ storage_test!(standards_move_through_their_life_cycle, |app| {
         .await;
     assert_eq!(code(&forbidden), "FORBIDDEN");
 });
+
+storage_test!(
+    an_evaluation_is_corrected_only_at_the_revision_read,
+    |app| {
+        let record = "mutation($e: Int, $s: Float!) { recordEvaluation(region: \"330000\", matter: \"SI-CARD-APPLICATION\", period: \"2025-Q3\", satisfaction: $s, casesHandled: 10, averageDays: 3, expectedRevision: $e) { revision satisfaction } }";
+        let stored = app
+        .data(
+            "{ evaluations(filter: { region: \"330000\", matter: \"SI-CARD-APPLICATION\", period: \"2025-Q3\" }) { edges { node { revision satisfaction } } } }",
+            json!({}),
+        )
+        .await["evaluations"]["edges"][0]["node"]
+        .clone();
+        let revision = stored["revision"].as_i64().expect("a seeded evaluation");
+        let audit = app.audit_count().await;
+        for expected in [Value::Null, json!(revision + 1)] {
+            let refused = app
+                .graphql_as(
+                    As::Province("330000"),
+                    record,
+                    json!({ "e": expected, "s": 42.5 }),
+                )
+                .await;
+            assert_eq!(code(&refused), "CONFLICT", "{refused}");
+            assert_eq!(
+                refused["errors"][0]["extensions"]["currentRevision"],
+                revision
+            );
+        }
+        assert_eq!(app.audit_count().await, audit, "a refusal changes nothing");
+        let corrected = app
+            .data_as(
+                As::Province("330000"),
+                record,
+                json!({ "e": revision, "s": 42.5 }),
+            )
+            .await;
+        assert_eq!(
+            corrected["recordEvaluation"],
+            json!({ "revision": revision + 1, "satisfaction": 42.5 })
+        );
+        let first = app
+        .data_as(
+            As::Province("330000"),
+            "mutation { recordEvaluation(region: \"330000\", matter: \"SI-CARD-APPLICATION\", period: \"2027-Q1\", satisfaction: 88, casesHandled: 5, averageDays: 2) { revision } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            first["recordEvaluation"]["revision"], 1,
+            "a first record needs none"
+        );
+    }
+);

@@ -123,10 +123,20 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
                     ["guide"]["procedure"]["revision"],
             } }),
         ),
-        "recordEvaluation" => (
-            "mutation($p: String!) { recordEvaluation(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", period: $p, satisfaction: 90, casesHandled: 10, averageDays: 3) { revision } }",
-            json!({ "p": format!("2025-{:02}", n % 12 + 1) }),
-        ),
+        "recordEvaluation" => {
+            let period = format!("2025-{:02}", n % 12 + 1);
+            let stored = app
+                .data_as(
+                    As::National,
+                    "query($p: String!) { evaluations(filter: { region: \"330000\", matter: \"SI-PENSION-TRANSFER\", period: $p }) { edges { node { revision } } } }",
+                    json!({ "p": period }),
+                )
+                .await;
+            (
+                "mutation($p: String!, $e: Int) { recordEvaluation(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", period: $p, satisfaction: 90, casesHandled: 10, averageDays: 3, expectedRevision: $e) { revision } }",
+                json!({ "p": period, "e": stored["evaluations"]["edges"][0]["node"]["revision"] }),
+            )
+        }
         "createStandard" => (
             "mutation($code: String!) { createStandard(input: { code: $code, titleZh: \"测试\", level: LOCAL }) { code } }",
             json!({ "code": format!("DB33/T {}-2025", 8000 + n) }),
@@ -157,7 +167,8 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
             local_standard(app, &old, true).await;
             local_standard(app, &new, true).await;
             (
-                "mutation($old: String!, $new: String!) { supersedeStandard(old: $old, new: $new) { superseded { code } } }",
+                // Both were created and put in force: revision 2.
+                "mutation($old: String!, $new: String!) { supersedeStandard(old: $old, new: $new, expectedRevision: 2, newExpectedRevision: 2) { superseded { code } } }",
                 json!({ "old": old, "new": new }),
             )
         }

@@ -208,8 +208,10 @@ async fn move_proposal(
     Ok(row)
 }
 
-/// Records a member's decision. When every member has adopted, the
+/// Records a member's decision, on the member's adoption at the revision
+/// the caller last read (`expected`). When every member has adopted, the
 /// collaborative standard comes into force, and its standard with it.
+#[allow(clippy::too_many_arguments)]
 pub async fn decide_adoption(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -217,6 +219,7 @@ pub async fn decide_adoption(
     region: &RegionCode,
     decision: Decision,
     reason: Option<String>,
+    expected: i32,
     now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
     let txn = begin(db).await?;
@@ -235,6 +238,7 @@ pub async fn decide_adoption(
             message: format!("{region} is not a member of zone {}", target.zone_code),
         });
     };
+    crate::mutate::check_revision(Some(mine.revision), Some(expected))?;
     let mut updated = mine.clone();
     updated.decision = decision.as_str().to_owned();
     updated.reason = if decision == Decision::Rejected {
@@ -302,15 +306,18 @@ pub async fn decide_adoption(
     Ok(target_after)
 }
 
-/// Withdraws a proposal that has not come into force.
+/// Withdraws a proposal that has not come into force, at the revision the
+/// caller last read (`expected`).
 pub async fn withdraw_collaborative(
     db: &DatabaseConnection,
     actor: &Actor,
     code: &StandardCode,
+    expected: i32,
     now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, db.get_database_backend(), code).await?;
+    crate::mutate::check_revision(Some(target.revision), Some(expected))?;
     if status_of(&target)? != ProposalStatus::Proposed {
         return Err(MutationError::Invalid {
             field: "proposal".into(),
@@ -448,12 +455,14 @@ pub async fn propose_elevation(
     Ok(row)
 }
 
-/// Moves an elevation proposal: to review, then to acceptance or decline.
+/// Moves an elevation proposal, at the revision the caller last read
+/// (`expected`): to review, then to acceptance or decline.
 pub async fn decide_elevation(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
     decision: ElevationDecision,
+    expected: i32,
     now: DateTime<Utc>,
 ) -> Result<elevation_proposal::Model, MutationError> {
     let txn = begin(db).await?;
@@ -464,6 +473,7 @@ pub async fn decide_elevation(
     .one(&txn)
     .await?
     .ok_or_else(|| MutationError::NotFound(format!("elevation proposal {id}")))?;
+    crate::mutate::check_revision(Some(stored.revision), Some(expected))?;
     let current: ElevationStatus =
         stored
             .status

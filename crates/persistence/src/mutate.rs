@@ -106,7 +106,10 @@ pub(crate) fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) 
 
 /// The revision check: an existing row must be at `expected`; a new row
 /// must be expected at no revision (absent or 0).
-fn check_revision(stored: Option<i32>, expected: Option<i32>) -> Result<(), MutationError> {
+pub(crate) fn check_revision(
+    stored: Option<i32>,
+    expected: Option<i32>,
+) -> Result<(), MutationError> {
     match (stored, expected) {
         (Some(current), Some(expected)) if current == expected => Ok(()),
         (Some(current), _) => Err(MutationError::Conflict { current }),
@@ -764,12 +767,14 @@ pub(crate) async fn force_standard_status(
 
 /// Records that `new` replaces `old`: the old standard becomes SUPERSEDED and
 /// the new one names it. Both must be in force (the new one may be a draft
-/// about to come into force) and distinct.
+/// about to come into force) and distinct, and at the revisions the caller
+/// last read (`expected`: old's, then new's).
 pub async fn supersede_standard(
     db: &DatabaseConnection,
     actor: &Actor,
     old: &StandardCode,
     new: &StandardCode,
+    expected: (i32, i32),
     now: DateTime<Utc>,
 ) -> Result<(standard::Model, standard::Model), MutationError> {
     if old == new {
@@ -783,6 +788,8 @@ pub async fn supersede_standard(
     let new_row = load_standard(&txn, Some(backend), new)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {new}")))?;
+    check_revision(Some(old_row.0.revision), Some(expected.0))?;
+    check_revision(Some(new_row.0.revision), Some(expected.1))?;
     if parse_status(&old_row.0.status)? != StandardStatus::InForce {
         return Err(invalid(
             "old",
@@ -1004,7 +1011,10 @@ pub async fn save_national_item(
     Ok(row)
 }
 
-/// Records (or corrects) a region's evaluation of a matter for a period.
+/// Records (or corrects) a region's evaluation of a matter for a period. A
+/// correction must name the revision it corrects (`expected`); a first
+/// record, none.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_evaluation(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -1012,6 +1022,7 @@ pub async fn record_evaluation(
     matter: &MatterCode,
     period: &Period,
     values: EvaluationValues,
+    expected: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<evaluation::Model, MutationError> {
     let txn = begin(db).await?;
@@ -1023,6 +1034,7 @@ pub async fn record_evaluation(
     )
     .one(&txn)
     .await?;
+    check_revision(stored.as_ref().map(|s| s.revision), expected)?;
     let row = evaluation::Model {
         region_code: region.to_string(),
         matter_code: matter.to_string(),

@@ -477,6 +477,8 @@ pub struct Adoption {
     decided_by: Option<String>,
     /// When it decided.
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Raised by each decision; `decideAdoption` names the one it read.
+    revision: i32,
 }
 
 impl TryFrom<adoption::Model> for Adoption {
@@ -489,6 +491,7 @@ impl TryFrom<adoption::Model> for Adoption {
             reason: row.reason,
             decided_by: row.decided_by,
             decided_at: row.decided_at,
+            revision: row.revision,
         })
     }
 }

@@ -288,7 +288,11 @@ async fn apply(
         let room = limit.saturating_sub(report.received);
         if (changes.len() as u64) > room {
             changes::apply_page(&txn, &changes[..room as usize], now).await?;
-            // Dropping the transaction rolls the page back, as a crash would.
+            // The page goes, as in a crash. Rolled back here rather than on
+            // drop: a dropped transaction lets go of SQLite's write lock only
+            // when its connection is next used, and the error is about to
+            // be recorded through another one.
+            txn.rollback().await?;
             return Err(SyncError::Interrupted(limit));
         }
     }

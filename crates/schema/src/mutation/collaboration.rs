@@ -200,6 +200,10 @@ impl CollaborationMutation {
         #[graphql(desc = "The member region; defaults to the caller's region.")] region: Option<
             String,
         >,
+        #[graphql(
+            desc = "The member's adoption revision as last read (`adoptions { revision }`)."
+        )]
+        expected_revision: i32,
     ) -> async_graphql::Result<CollaborativeStandard> {
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let region: RegionCode = match region {
@@ -232,6 +236,7 @@ impl CollaborationMutation {
             &region,
             decision,
             reason,
+            expected_revision,
             now(),
         )
         .await
@@ -244,6 +249,7 @@ impl CollaborationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The collaborative standard's code.")] proposal: String,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<CollaborativeStandard> {
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
@@ -253,9 +259,15 @@ impl CollaborationMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let row = collaborate::withdraw_collaborative(db(ctx).or_api()?, &actor, &code, now())
-            .await
-            .or_api()?;
+        let row = collaborate::withdraw_collaborative(
+            db(ctx).or_api()?,
+            &actor,
+            &code,
+            expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
         Ok(CollaborativeStandard(row))
     }
 
@@ -301,6 +313,7 @@ impl CollaborationMutation {
         ctx: &Context<'_>,
         id: i64,
         decision: ElevationStep,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ElevationProposal> {
         let actor = allow(
             ctx,
@@ -317,9 +330,16 @@ impl CollaborationMutation {
             ElevationStep::Accept => ElevationDecision::Accept,
             ElevationStep::Decline => ElevationDecision::Decline,
         };
-        let row = collaborate::decide_elevation(db(ctx).or_api()?, &actor, id, decision, now())
-            .await
-            .or_api()?;
+        let row = collaborate::decide_elevation(
+            db(ctx).or_api()?,
+            &actor,
+            id,
+            decision,
+            expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
         Ok(ElevationProposal(row))
     }
 }

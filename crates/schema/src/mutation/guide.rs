@@ -205,6 +205,10 @@ impl GuideMutation {
         #[graphql(desc = "Satisfaction, 0 to 100.")] satisfaction: f64,
         #[graphql(desc = "Cases handled in the period.")] cases_handled: i64,
         #[graphql(desc = "Average working days taken per case.")] average_days: f64,
+        #[graphql(
+            desc = "The revision of the record it corrects, as last read; left out for a first record."
+        )]
+        expected_revision: Option<i32>,
     ) -> async_graphql::Result<Evaluation> {
         let (region, matter) = guide_target(&region, &matter, "").or_api()?;
         let period = Period::try_from(period.as_str())
@@ -226,6 +230,7 @@ impl GuideMutation {
             &matter,
             &period,
             values,
+            expected_revision,
             now(),
         )
         .await

@@ -299,6 +299,8 @@ impl StandardMutation {
         ctx: &Context<'_>,
         old: String,
         new: String,
+        #[graphql(desc = "The revision of `old` the caller last read.")] expected_revision: i32,
+        #[graphql(desc = "The revision of `new` the caller last read.")] new_expected_revision: i32,
     ) -> async_graphql::Result<Supersession> {
         let old: StandardCode = parse_arg("old", &old).or_api()?;
         let new: StandardCode = parse_arg("new", &new).or_api()?;
@@ -316,10 +318,16 @@ impl StandardMutation {
             &Owner::of(&new_row).or_api()?.target(),
         )
         .or_api()?;
-        let (superseded, replacement) =
-            mutate::supersede_standard(db(ctx).or_api()?, &actor, &old, &new, now())
-                .await
-                .or_api()?;
+        let (superseded, replacement) = mutate::supersede_standard(
+            db(ctx).or_api()?,
+            &actor,
+            &old,
+            &new,
+            (expected_revision, new_expected_revision),
+            now(),
+        )
+        .await
+        .or_api()?;
         Ok(Supersession {
             superseded: Standard(superseded),
             replacement: Standard(replacement),
