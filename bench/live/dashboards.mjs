@@ -1,7 +1,8 @@
 // The distinct dashboard subscriptions of the subscription benchmark: what
-// a regional or zonal dashboard keeps open, 50 of them by default, each
-// with the HTTP query that reads the same thing (bench/run sends those to
-// count, through the response cache, which answers a commit touched).
+// a regional or zonal dashboard keeps open, 50 of them. Each document starts
+// with `subscription`, so that bench/run can send the same read as an HTTP
+// query (to count, through the response cache, which answers a commit
+// touched).
 
 const HEATMAP = `subscription ZoneHeatmap($zone: String!) {
   zoneAlignment(zone: $zone) {
@@ -116,9 +117,4 @@ export async function buildPlan(httpUrl, { commitRegions, matterCount = 4 }) {
     matters,
     zones: Object.fromEntries(commitRegions.map((region) => [region, zoneOf.get(region)])),
   };
-}
-
-// The HTTP request that reads what a dashboard subscribes to.
-export function asQuery(dashboard) {
-  return { query: dashboard.query.replace(/^subscription\b/, 'query'), variables: dashboard.variables };
 }
