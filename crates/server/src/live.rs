@@ -339,8 +339,8 @@ impl Hub {
             )
         });
         let mut entries = self.entries();
-        let shared = match entries.get(&key) {
-            Some(shared) => shared.clone(),
+        let (shared, created) = match entries.get(&key) {
+            Some(shared) => (shared.clone(), false),
             None => {
                 let document = match request.parsed_query() {
                     Ok(document) => document.clone(),
@@ -372,14 +372,13 @@ impl Hub {
                     again: AtomicBool::new(false),
                 });
                 entries.insert(key, shared.clone());
-                shared
+                (shared, true)
             }
         };
         let receiver = shared.answers.subscribe();
-        if shared.answers.borrow().payload.is_none() {
-            // A new entry: its first evaluation, now that it has a subscriber
-            // to evaluate for. (A second subscriber that joins before it ends
-            // finds it queued already.)
+        if created {
+            // Its first evaluation, now that it has a subscriber to evaluate
+            // for. Whoever joins before it ends gets its answer too.
             self.enqueue(&shared);
         }
         drop(entries);
