@@ -238,3 +238,88 @@ async fn every_mutation_as_every_role() {
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+/// Every mutation, with input that is wrong in every way a check could
+/// look at: malformed codes, unknown rows, out-of-range numbers.
+const GARBLED: [&str; 16] = [
+    "mutation { saveGuide(input: { region: \"x\", matter: \"?\", timeLimitDays: -1, fee: -1, materials: [], channels: [] }) { revision } }",
+    "mutation { publishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
+    "mutation { unpublishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
+    "mutation { saveProcedure(input: { region: \"x\", matter: \"?\", steps: [] }) { revision } }",
+    "mutation { recordEvaluation(region: \"x\", matter: \"?\", period: \"never\", satisfaction: -5, casesHandled: -1, averageDays: -1) { revision } }",
+    "mutation { createStandard(input: { code: \"??\", titleZh: \"\", level: LOCAL }) { code } }",
+    "mutation { reviseStandard(code: \"DB99/T 0-0000\", input: { titleZh: \"\" }, expectedRevision: 0) { code } }",
+    "mutation { setStandardStatus(code: \"DB99/T 0-0000\", status: IN_FORCE, expectedRevision: 0) { code } }",
+    "mutation { supersedeStandard(old: \"??\", new: \"??\", expectedRevision: 0, newExpectedRevision: 0) { superseded { code } } }",
+    "mutation { saveMatter(input: { code: \"??\", nameZh: \"\", category: \"NONE\" }) { code } }",
+    "mutation { saveNationalItem(input: { edition: 1, number: 0, nameZh: \"\", category: \"NONE\" }) { revision } }",
+    "mutation { proposeCollaborativeStandard(input: { code: \"??\", zone: \"??\", titleZh: \"\", matters: [] }) { code } }",
+    "mutation { decideAdoption(proposal: \"??\", decision: ADOPT, region: \"x\", expectedRevision: 0) { code } }",
+    "mutation { withdrawCollaborativeStandard(proposal: \"??\", expectedRevision: 0) { code } }",
+    "mutation { proposeElevation(standard: \"??\", targetLevel: NATIONAL, rationale: \"\") { id } }",
+    "mutation { decideElevation(id: -1, decision: ACCEPT, expectedRevision: 0) { id } }",
+];
+
+#[tokio::test]
+async fn authorization_comes_before_any_look_at_the_input() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    for mutation in GARBLED {
+        for (who, want) in [
+            (As::Anonymous, "UNAUTHENTICATED"),
+            (As::Viewer, "FORBIDDEN"),
+            (As::Sync, "FORBIDDEN"),
+        ] {
+            let body = app.graphql_as(who, mutation, json!({})).await;
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], want,
+                "{mutation} as {who:?}: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_draft_another_region_owns_is_refused_like_a_code_that_does_not_exist() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+    app.data_as(
+        As::Province("330000"),
+        "mutation { createStandard(input: { code: \"DB33/T 4242-2026\", titleZh: \"草案\", level: LOCAL }) { code } }",
+        json!({}),
+    )
+    .await;
+    let revise = "mutation($code: String!) { reviseStandard(code: $code, input: { titleZh: \"改\" }, expectedRevision: 1) { code } }";
+    let refusal = |body: Value| {
+        let error = &body["errors"][0];
+        let message = error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .replace("DB33/T 4242-2026", "CODE")
+            .replace("DB33/T 4243-2026", "CODE");
+        (error["extensions"]["code"].clone(), message)
+    };
+    let draft = refusal(
+        app.graphql_as(
+            As::Province("320000"),
+            revise,
+            json!({ "code": "DB33/T 4242-2026" }),
+        )
+        .await,
+    );
+    let missing = refusal(
+        app.graphql_as(
+            As::Province("320000"),
+            revise,
+            json!({ "code": "DB33/T 4243-2026" }),
+        )
+        .await,
+    );
+    assert_eq!(draft.0, "FORBIDDEN");
+    assert_eq!(draft, missing, "the answers must not tell the two apart");
+    let national = app
+        .graphql_as(As::National, revise, json!({ "code": "DB33/T 4243-2026" }))
+        .await;
+    assert_eq!(
+        national["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "a NATIONAL_ADMIN sees every row, so it is told: {national}"
+    );
+}

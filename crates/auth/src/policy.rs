@@ -186,7 +186,63 @@ pub enum AuditScope {
     Region(RegionCode),
 }
 
-/// The one place that answers "may this principal do this action to this target on this node".
+/// Whether a principal could do `action` to some row at all: the check a
+/// mutation makes before it reads a row or looks at its input, so that an
+/// anonymous caller gets UNAUTHENTICATED and a role that may never do it
+/// gets FORBIDDEN, whatever it sends and whether or not the row exists.
+/// [`authorize`] still decides for the row itself.
+pub fn may_attempt(principal: &Principal, action: Action) -> Result<(), Denial> {
+    let Some(role) = principal.role else {
+        return Err(Denial::Unauthenticated);
+    };
+    let possible = match (role, action.kind()) {
+        (Role::NationalAdmin, _) => true,
+        (Role::ProvinceAdmin, kind) => !matches!(kind, Kind::Catalogue),
+        (Role::ZoneCoordinator, kind) => matches!(kind, Kind::Standard),
+        (Role::Viewer | Role::SyncAgent, _) => false,
+    };
+    if possible {
+        Ok(())
+    } else {
+        Err(role_may_not(role, action))
+    }
+}
+
+/// Proof that the policy let a caller do something: only [`authorize`]
+/// makes one, and every write of `persistence` takes one, so a write whose
+/// caller was never checked does not compile. It names the caller for the
+/// audit log.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    subject: String,
+    role: Role,
+    region: Option<RegionCode>,
+    zone: Option<ZoneCode>,
+}
+
+impl Authorized {
+    /// The token's subject.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The region of a PROVINCE_ADMIN.
+    pub fn region(&self) -> Option<&RegionCode> {
+        self.region.as_ref()
+    }
+
+    /// The zone of a ZONE_COORDINATOR.
+    pub fn zone(&self) -> Option<&ZoneCode> {
+        self.zone.as_ref()
+    }
+}
+
+/// The one place that answers "may this principal do this action to this
+/// target on this node": the proof that it may, or why not.
 ///
 /// For `ReadAuditLog` the target is not consulted: which entries may be read
 /// comes from [`audit_scope`].
@@ -195,12 +251,18 @@ pub fn authorize(
     action: Action,
     target: &Target<'_>,
     node: &Node,
-) -> Result<(), Denial> {
+) -> Result<Authorized, Denial> {
     let Some(role) = principal.role else {
         return Err(Denial::Unauthenticated);
     };
+    let proof = || Authorized {
+        subject: principal.subject.clone().unwrap_or_default(),
+        role,
+        region: principal.region.clone(),
+        zone: principal.zone.clone(),
+    };
     if let Kind::AuditRead = action.kind() {
-        return audit_scope(principal).map(|_| ());
+        return audit_scope(principal).map(|_| proof());
     }
     match role {
         Role::NationalAdmin => {}
@@ -221,7 +283,7 @@ pub fn authorize(
             "this node writes only rows of region {own}; {owner}"
         )));
     }
-    Ok(())
+    Ok(proof())
 }
 
 fn province_admin(

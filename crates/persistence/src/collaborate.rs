@@ -246,7 +246,7 @@ pub async fn decide_adoption(
     } else {
         None
     };
-    updated.decided_by = Some(actor.subject.clone());
+    updated.decided_by = Some(actor.subject().to_owned());
     updated.decided_at = Some(now);
     updated.revision += 1;
     updated.updated_at = now;
@@ -426,7 +426,7 @@ pub async fn propose_elevation(
         target_level: Set(target.as_str().to_owned()),
         rationale: Set(rationale),
         status: Set(ElevationStatus::Proposed.as_str().to_owned()),
-        proposed_by: Set(actor.subject.clone()),
+        proposed_by: Set(actor.subject().to_owned()),
         decided_by: Set(None),
         decided_at: Set(None),
         origin: Set(standard.origin.clone()),
@@ -490,7 +490,7 @@ pub async fn decide_elevation(
     row.revision += 1;
     row.updated_at = now;
     if matches!(next, ElevationStatus::Accepted | ElevationStatus::Declined) {
-        row.decided_by = Some(actor.subject.clone());
+        row.decided_by = Some(actor.subject().to_owned());
         row.decided_at = Some(now);
     }
     row.clone()

@@ -26,14 +26,10 @@ use crate::entity::{
 use crate::footprint::{Footprint, Topic};
 use crate::write::{self, GuideRecord, MatterRecord, Outcome, ProcedureRecord, StandardRecord};
 
-/// Who makes a change, as the audit log records it.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub subject: String,
-    pub role: String,
-    pub region: Option<String>,
-    pub zone: Option<String>,
-}
+/// Who makes a change, as the audit log records it: the policy's proof that
+/// the caller may, which only `concord_auth::authorize` makes, so that no
+/// write can skip the check.
+pub type Actor = concord_auth::Authorized;
 
 /// Why a change was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +200,7 @@ pub(crate) async fn keep_and_audit(
         versions.push((
             change.after.0,
             change.after.1.clone(),
-            Some(actor.subject.clone()),
+            Some(actor.subject().to_owned()),
         ));
         for (revision, snapshot, changed_by) in versions {
             row_revision::ActiveModel {
@@ -226,10 +222,10 @@ pub(crate) async fn keep_and_audit(
     audit_entry::ActiveModel {
         id: sea_orm::NotSet,
         at: Set(now),
-        subject: Set(actor.subject.clone()),
-        role: Set(actor.role.clone()),
-        actor_region: Set(actor.region.clone()),
-        actor_zone: Set(actor.zone.clone()),
+        subject: Set(actor.subject().to_owned()),
+        role: Set(actor.role().as_str().to_owned()),
+        actor_region: Set(actor.region().map(ToString::to_string)),
+        actor_zone: Set(actor.zone().map(ToString::to_string)),
         action: Set(change.action.to_owned()),
         target_kind: Set(change.kind.as_str().to_owned()),
         target_key: Set(change.key),

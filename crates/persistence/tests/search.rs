@@ -539,12 +539,19 @@ async fn follows_revision_sync_and_import(db: &DatabaseConnection) {
     assert_eq!(finds(db, "甲乙").await, [code.to_string()]);
 
     // A revision through the mutation.
-    let actor = concord_persistence::mutate::Actor {
-        subject: "test".into(),
-        role: "NATIONAL_ADMIN".into(),
+    let admin = concord_auth::Principal {
+        subject: Some("test".into()),
+        role: Some(concord_auth::Role::NationalAdmin),
         region: None,
         zone: None,
     };
+    let actor = concord_auth::authorize(
+        &admin,
+        concord_auth::Action::ReviseStandard,
+        &concord_auth::Target::default(),
+        &concord_auth::Node::default(),
+    )
+    .expect("a national admin may revise a national standard");
     concord_persistence::mutate::revise_standard(
         db,
         &actor,

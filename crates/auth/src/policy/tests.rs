@@ -1,5 +1,15 @@
 use super::*;
 
+/// The policy's answer without the proof.
+fn allowed(
+    principal: &Principal,
+    action: Action,
+    target: &Target<'_>,
+    node: &Node,
+) -> Result<(), Denial> {
+    authorize(principal, action, target, node).map(|_| ())
+}
+
 fn region(code: &str) -> RegionCode {
     RegionCode::try_from(code).unwrap()
 }
@@ -165,12 +175,35 @@ fn every_action_as_every_role_on_the_national_hub() {
     let hub = Node::default();
     for (action, what, target, expected) in &table {
         for ((who, caller), want) in callers().iter().zip(expected.chars()) {
-            let result = authorize(caller, *action, target, &hub);
+            let result = allowed(caller, *action, target, &hub);
             assert_eq!(
                 outcome(&result),
                 want,
                 "{who} {action:?} on {what}: {result:?}"
             );
+            // The early check refuses only what every row would refuse.
+            if let Err(early) = may_attempt(caller, *action) {
+                assert_eq!(
+                    result,
+                    Err(early),
+                    "{who} {action:?} on {what}: refused early, so refused alike"
+                );
+            }
+        }
+    }
+    for action in Action::ALL {
+        for (who, caller) in callers() {
+            let somewhere = table
+                .iter()
+                .filter(|(a, ..)| a == action)
+                .any(|(_, _, target, _)| allowed(&caller, *action, target, &hub).is_ok());
+            if somewhere {
+                assert_eq!(
+                    may_attempt(&caller, *action),
+                    Ok(()),
+                    "{who} may {action:?} some row, so may attempt it"
+                );
+            }
         }
     }
 }
@@ -184,7 +217,7 @@ fn denials_say_why() {
         ..Target::default()
     };
     let deny = |caller: &Principal, action, target: &Target<'_>| {
-        authorize(caller, action, target, &hub)
+        allowed(caller, action, target, &hub)
             .unwrap_err()
             .to_string()
     };
@@ -236,7 +269,7 @@ fn a_zone_coordinator_writes_only_its_own_zones_regional_standards() {
     };
 
     assert_eq!(
-        authorize(
+        allowed(
             &coordinator,
             Action::ReviseStandard,
             &standard_of(&jjj),
@@ -245,7 +278,7 @@ fn a_zone_coordinator_writes_only_its_own_zones_regional_standards() {
         Ok(())
     );
     assert_eq!(
-        authorize(&coordinator, Action::ReviseStandard, &standard_of(&yrd), &hub),
+        allowed(&coordinator, Action::ReviseStandard, &standard_of(&yrd), &hub),
         Err(Denial::Forbidden(
             "a ZONE_COORDINATOR of JJJ may revise a standard only for REGIONAL standards of zone JJJ"
                 .into()
@@ -269,7 +302,7 @@ fn tokens_missing_their_scope_may_change_nothing() {
         for action in Action::ALL {
             assert!(
                 matches!(
-                    authorize(&caller, *action, &row, &hub),
+                    allowed(&caller, *action, &row, &hub),
                     Err(Denial::Forbidden(_))
                 ),
                 "{caller:?} {action:?}"
@@ -310,15 +343,15 @@ fn a_province_node_writes_only_its_own_rows_whoever_asks() {
     let coordinator = principal(Role::ZoneCoordinator, None, Some("YRD"));
 
     assert_eq!(
-        authorize(&national_admin, Action::SaveGuide, &own, &node),
+        allowed(&national_admin, Action::SaveGuide, &own, &node),
         Ok(())
     );
     assert_eq!(
-        authorize(&province_admin, Action::SaveGuide, &own, &node),
+        allowed(&province_admin, Action::SaveGuide, &own, &node),
         Ok(())
     );
     assert_eq!(
-        authorize(
+        allowed(
             &province_admin,
             Action::CreateStandard,
             &own_local_standard,
@@ -327,19 +360,19 @@ fn a_province_node_writes_only_its_own_rows_whoever_asks() {
         Ok(())
     );
     assert_eq!(
-        authorize(&national_admin, Action::SaveGuide, &peer, &node),
+        allowed(&national_admin, Action::SaveGuide, &peer, &node),
         Err(Denial::Forbidden(
             "this node writes only rows of region 330000; this row belongs to region 320000".into()
         ))
     );
     assert_eq!(
-        authorize(&national_admin, Action::SaveMatter, &national, &node),
+        allowed(&national_admin, Action::SaveMatter, &national, &node),
         Err(Denial::Forbidden(
             "this node writes only rows of region 330000; this row is national".into()
         ))
     );
     assert!(matches!(
-        authorize(
+        allowed(
             &coordinator,
             Action::ReviseStandard,
             &regional_standard,
@@ -349,12 +382,12 @@ fn a_province_node_writes_only_its_own_rows_whoever_asks() {
     ));
     // Reading is not writing: the audit log stays readable on a province node.
     assert_eq!(
-        authorize(&national_admin, Action::ReadAuditLog, &national, &node),
+        allowed(&national_admin, Action::ReadAuditLog, &national, &node),
         Ok(())
     );
     // The node rule never lets in what the role rule keeps out.
     assert_eq!(
-        authorize(&Principal::anonymous(), Action::SaveGuide, &own, &node),
+        allowed(&Principal::anonymous(), Action::SaveGuide, &own, &node),
         Err(Denial::Unauthenticated)
     );
 }
@@ -426,4 +459,25 @@ fn only_sync_agents_and_national_admins_read_the_change_feed() {
         .collect();
     //                   anon VIEWER PA-own PA-other ZC NA SYNC
     assert_eq!(outcomes, "UFFFFAA");
+}
+
+#[test]
+fn the_proof_names_the_caller_it_was_given_for() {
+    let zhejiang = region("330000");
+    let admin = principal(Role::ProvinceAdmin, Some("330000"), None);
+    let proof = authorize(
+        &admin,
+        Action::SaveGuide,
+        &Target {
+            region: Some(&zhejiang),
+            level: None,
+            zone: None,
+        },
+        &Node::default(),
+    )
+    .expect("its own region's guide");
+    assert_eq!(proof.subject(), "test");
+    assert_eq!(proof.role(), Role::ProvinceAdmin);
+    assert_eq!(proof.region(), Some(&zhejiang));
+    assert_eq!(proof.zone(), None);
 }

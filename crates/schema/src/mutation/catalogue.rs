@@ -5,7 +5,7 @@ use concord_domain::{CategoryCode, Fee, MatterCode, Names, StandardCode, Validat
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
 
-use super::{allow, names, now};
+use super::{allow, gate, names, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, NationalItem, ServiceMatter};
@@ -95,6 +95,7 @@ impl CatalogueMutation {
         ctx: &Context<'_>,
         input: SaveMatterInput,
     ) -> async_graphql::Result<ServiceMatter> {
+        gate(ctx, Action::SaveMatter).or_api()?;
         let code: MatterCode = parse_arg("input.code", &input.code).or_api()?;
         let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
         let national_item = match (input.national_edition, input.national_number) {
@@ -158,6 +159,7 @@ impl CatalogueMutation {
         ctx: &Context<'_>,
         input: SaveNationalItemInput,
     ) -> async_graphql::Result<NationalItem> {
+        gate(ctx, Action::SaveNationalItem).or_api()?;
         let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
         let mut errors = Vec::new();
         if !(2000..=2100).contains(&input.edition) {

@@ -11,7 +11,7 @@ use concord_persistence::collaborate;
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
-use super::{allow, now};
+use super::{allow, gate, now};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
 use crate::context::{RequestScope, db};
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
@@ -117,6 +117,7 @@ impl CollaborationMutation {
         ctx: &Context<'_>,
         input: ProposeCollaborativeStandardInput,
     ) -> async_graphql::Result<CollaborativeStandard> {
+        gate(ctx, Action::ProposeCollaborativeStandard).or_api()?;
         let code: StandardCode = parse_arg("input.code", &input.code).or_api()?;
         let zone: ZoneCode = parse_arg("input.zone", &input.zone).or_api()?;
         let matters = input
@@ -205,6 +206,7 @@ impl CollaborationMutation {
         )]
         expected_revision: i32,
     ) -> async_graphql::Result<CollaborativeStandard> {
+        gate(ctx, Action::DecideAdoption).or_api()?;
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let region: RegionCode = match region {
             Some(region) => parse_arg("region", &region).or_api()?,
@@ -251,6 +253,7 @@ impl CollaborationMutation {
         #[graphql(desc = "The collaborative standard's code.")] proposal: String,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<CollaborativeStandard> {
+        gate(ctx, Action::WithdrawCollaborativeStandard).or_api()?;
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
         let actor = allow(
@@ -281,6 +284,7 @@ impl CollaborationMutation {
         target_level: ElevationTarget,
         rationale: String,
     ) -> async_graphql::Result<ElevationProposal> {
+        gate(ctx, Action::ProposeElevation).or_api()?;
         let code: StandardCode = parse_arg("standard", &standard).or_api()?;
         let rationale = required_text("rationale", &rationale, NOTE_MAX)
             .map_err(|e| ApiError::bad_input("rationale", e.message))
@@ -315,6 +319,7 @@ impl CollaborationMutation {
         decision: ElevationStep,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ElevationProposal> {
+        gate(ctx, Action::DecideElevation).or_api()?;
         let actor = allow(
             ctx,
             Action::DecideElevation,

@@ -6,7 +6,7 @@ use concord_domain::{
 use concord_persistence::mutate;
 use concord_persistence::write::{GuideRecord, ProcedureRecord};
 
-use super::{allow, now};
+use super::{allow, gate, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, Evaluation, OperatingProcedure, ServiceGuide};
@@ -82,6 +82,7 @@ impl GuideMutation {
         ctx: &Context<'_>,
         input: SaveGuideInput,
     ) -> async_graphql::Result<ServiceGuide> {
+        gate(ctx, Action::SaveGuide).or_api()?;
         let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
         let actor = allow(ctx, Action::SaveGuide, &target(&region)).or_api()?;
         let fee = Fee::from_yuan(input.fee)
@@ -125,6 +126,7 @@ impl GuideMutation {
         matter: String,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ServiceGuide> {
+        gate(ctx, Action::PublishGuide).or_api()?;
         set_status(
             ctx,
             &region,
@@ -144,6 +146,7 @@ impl GuideMutation {
         matter: String,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ServiceGuide> {
+        gate(ctx, Action::UnpublishGuide).or_api()?;
         set_status(
             ctx,
             &region,
@@ -161,6 +164,7 @@ impl GuideMutation {
         ctx: &Context<'_>,
         input: SaveProcedureInput,
     ) -> async_graphql::Result<OperatingProcedure> {
+        gate(ctx, Action::SaveProcedure).or_api()?;
         let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
         let actor = allow(ctx, Action::SaveProcedure, &target(&region)).or_api()?;
         let steps: Vec<ProcedureStep> = input
@@ -210,6 +214,7 @@ impl GuideMutation {
         )]
         expected_revision: Option<i32>,
     ) -> async_graphql::Result<Evaluation> {
+        gate(ctx, Action::RecordEvaluation).or_api()?;
         let (region, matter) = guide_target(&region, &matter, "").or_api()?;
         let period = Period::try_from(period.as_str())
             .map_err(|e| ApiError::bad_input("period", e.message))

@@ -9,7 +9,7 @@ mod standard;
 
 use async_graphql::{Context, MergedObject};
 use chrono::Utc;
-use concord_auth::{Action, Node, Target, authorize};
+use concord_auth::{Action, Node, Role, Target, authorize, may_attempt};
 use concord_domain::{Names, ValidationError};
 use concord_persistence::mutate::Actor;
 
@@ -25,6 +25,31 @@ pub struct Mutation(
     collaboration::CollaborationMutation,
 );
 
+/// The first thing every mutation does: refuses a caller who could not do
+/// `action` to any row, before its input is read or a row is looked up, so
+/// that what it sent, and whether the row exists, make no difference.
+fn gate(ctx: &Context<'_>, action: Action) -> Result<(), ApiError> {
+    let scope = ctx
+        .data::<RequestScope>()
+        .map_err(|_| ApiError::Internal("the request carries no scope".into()))?;
+    Ok(may_attempt(&scope.principal, action)?)
+}
+
+/// The refusal for a row the caller cannot see: not found for a
+/// NATIONAL_ADMIN, who sees every row; for anyone else the same refusal
+/// whether the row is missing or is a draft it may not see, so that it
+/// cannot learn which.
+fn unseen(ctx: &Context<'_>, what: String) -> ApiError {
+    let national = ctx
+        .data::<RequestScope>()
+        .is_ok_and(|scope| scope.principal.role == Some(Role::NationalAdmin));
+    if national {
+        ApiError::NotFound(what)
+    } else {
+        ApiError::Forbidden(format!("there is no {what} that you may change"))
+    }
+}
+
 /// Checks the policy for `action` on `target`, returning who acts.
 fn allow(ctx: &Context<'_>, action: Action, target: &Target<'_>) -> Result<Actor, ApiError> {
     let scope = ctx
@@ -33,18 +58,7 @@ fn allow(ctx: &Context<'_>, action: Action, target: &Target<'_>) -> Result<Actor
     let node = ctx
         .data::<Node>()
         .map_err(|_| ApiError::Internal("the schema was built without a node".into()))?;
-    authorize(&scope.principal, action, target, node)?;
-    let principal = &scope.principal;
-    Ok(Actor {
-        subject: principal.subject.clone().unwrap_or_default(),
-        role: principal
-            .role
-            .map(|r| r.as_str())
-            .unwrap_or("ANONYMOUS")
-            .to_owned(),
-        region: principal.region.as_ref().map(ToString::to_string),
-        zone: principal.zone.as_ref().map(ToString::to_string),
-    })
+    Ok(authorize(&scope.principal, action, target, node)?)
 }
 
 fn now() -> chrono::DateTime<Utc> {

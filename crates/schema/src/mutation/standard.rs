@@ -10,8 +10,8 @@ use concord_persistence::mutate;
 use concord_persistence::queries;
 use concord_persistence::write::StandardRecord;
 
-use super::{allow, names, now};
-use crate::context::db;
+use super::{allow, gate, names, now, unseen};
+use crate::context::{db, visibility};
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Standard, StandardLevel, StandardStatus};
 
@@ -132,15 +132,19 @@ impl Owner {
     }
 }
 
+/// The standard `code` as stored, if the caller may see it (see [`unseen`]).
 pub(super) async fn stored(
     ctx: &Context<'_>,
     code: &StandardCode,
 ) -> Result<standard::Model, ApiError> {
-    queries::standards_by_codes(db(ctx)?, &[code.to_string()])
+    let row = queries::standards_by_codes(db(ctx)?, &[code.to_string()])
         .await?
         .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::NotFound(format!("standard {code}")))
+        .next();
+    match row {
+        Some(row) if crate::loader::visible_standard(visibility(ctx)?, &row) => Ok(row),
+        _ => Err(unseen(ctx, format!("standard {code}"))),
+    }
 }
 
 #[derive(Default)]
@@ -156,6 +160,7 @@ impl StandardMutation {
         ctx: &Context<'_>,
         input: CreateStandardInput,
     ) -> async_graphql::Result<Standard> {
+        gate(ctx, Action::CreateStandard).or_api()?;
         let code: StandardCode = parse_arg("input.code", &input.code).or_api()?;
         let level: Level = input.level.into();
         let issuing_zone: Option<ZoneCode> = input
@@ -223,6 +228,7 @@ impl StandardMutation {
         input: ReviseStandardInput,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<Standard> {
+        gate(ctx, Action::ReviseStandard).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
         let mut errors = dates(input.issued_on, input.effective_on);
         let Names {
@@ -271,6 +277,7 @@ impl StandardMutation {
         status: StandardStatus,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<Standard> {
+        gate(ctx, Action::SetStandardStatus).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
         let actor = allow(
@@ -302,6 +309,7 @@ impl StandardMutation {
         #[graphql(desc = "The revision of `old` the caller last read.")] expected_revision: i32,
         #[graphql(desc = "The revision of `new` the caller last read.")] new_expected_revision: i32,
     ) -> async_graphql::Result<Supersession> {
+        gate(ctx, Action::SupersedeStandard).or_api()?;
         let old: StandardCode = parse_arg("old", &old).or_api()?;
         let new: StandardCode = parse_arg("new", &new).or_api()?;
         let old_row = stored(ctx, &old).await.or_api()?;
