@@ -180,9 +180,44 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
             "mutation($n: Int!) { saveNationalItem(input: { edition: 2023, number: $n, nameZh: \"测试项目\", category: \"EMPLOYMENT\" }) { revision } }",
             json!({ "n": 100 + n }),
         ),
+        "proposeCollaborativeStandard" => (
+            "mutation($code: String!) { proposeCollaborativeStandard(input: { code: $code, zone: \"YRD\", titleZh: \"测试协同标准\", matters: [\"EMP-JOB-FAIR\"], maxTimeLimitDays: 5 }) { code } }",
+            json!({ "code": format!("DB31/T 32{n:04}-2026") }),
+        ),
+        "decideAdoption" => (
+            "mutation($p: String!) { decideAdoption(proposal: $p, decision: ADOPT, region: \"330000\", expectedRevision: 1) { code } }",
+            json!({ "p": collaborative(app, n).await }),
+        ),
+        "withdrawCollaborativeStandard" => (
+            "mutation($p: String!) { withdrawCollaborativeStandard(proposal: $p, expectedRevision: 1) { code } }",
+            json!({ "p": collaborative(app, n).await }),
+        ),
+        "proposeElevation" => {
+            let code = format!("DB33/T {}-2022", 4000 + n);
+            local_standard(app, &code, true).await;
+            (
+                "mutation($code: String!) { proposeElevation(standard: $code, targetLevel: NATIONAL, rationale: \"实践成熟\") { id } }",
+                json!({ "code": code }),
+            )
+        }
+        "decideElevation" => {
+            let code = format!("DB33/T {}-2021", 3000 + n);
+            local_standard(app, &code, true).await;
+            let proposed = app
+                .data_as(
+                    As::National,
+                    "mutation($code: String!) { proposeElevation(standard: $code, targetLevel: NATIONAL, rationale: \"实践成熟\") { id } }",
+                    json!({ "code": code }),
+                )
+                .await;
+            (
+                "mutation($id: Int!) { decideElevation(id: $id, decision: REVIEW, expectedRevision: 1) { id } }",
+                json!({ "id": proposed["proposeElevation"]["id"] }),
+            )
+        }
         other => panic!("unknown case {other}"),
     };
-    let before = app.audit_count().await;
+    let before = trail(app).await;
     let body = app.graphql_as(who, query, variables).await;
     let outcome = match body.get("errors") {
         None => "OK".to_owned(),
@@ -191,11 +226,11 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
             .unwrap_or("none")
             .to_owned(),
     };
-    let after = app.audit_count().await;
+    let after = trail(app).await;
     if outcome == "OK" {
         assert!(
-            after > before,
-            "{case} as {who:?} succeeded without an audit entry"
+            after.audit > before.audit && after.version > before.version,
+            "{case} as {who:?} succeeded without an audit entry or a commit"
         );
     } else {
         assert_eq!(
@@ -206,11 +241,46 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
     outcome
 }
 
+/// What any change leaves behind: audit entries, the change log and the
+/// data version.
+#[derive(Debug, PartialEq, Eq)]
+struct Trail {
+    audit: i64,
+    changes: i64,
+    version: u64,
+}
+
+async fn trail(app: &TestApp) -> Trail {
+    let changes = app
+        .data_as(As::Sync, "{ changes(first: 0) { totalCount } }", json!({}))
+        .await["changes"]["totalCount"]
+        .as_i64()
+        .expect("the change log's size");
+    Trail {
+        audit: app.audit_count().await,
+        changes,
+        version: app.metric("concord_data_version_seen").await,
+    }
+}
+
+/// A fresh collaborative standard of the YRD, proposed by NATIONAL_ADMIN,
+/// every member still to decide.
+async fn collaborative(app: &TestApp, n: usize) -> String {
+    let code = format!("DB31/T 33{n:04}-2026");
+    app.data_as(
+        As::National,
+        "mutation($code: String!) { proposeCollaborativeStandard(input: { code: $code, zone: \"YRD\", titleZh: \"测试协同标准\", matters: [\"EMP-JOB-FAIR\"], maxTimeLimitDays: 5 }) { code } }",
+        json!({ "code": code }),
+    )
+    .await;
+    code
+}
+
 #[tokio::test]
 async fn every_mutation_as_every_role() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
     let own = As::Province("330000");
-    let cases: [(&str, &[As]); 12] = [
+    let cases: [(&str, &[As]); 17] = [
         ("saveGuide", &[own, As::National]),
         ("publishGuide", &[own, As::National]),
         ("unpublishGuide", &[own, As::National]),
@@ -223,6 +293,17 @@ async fn every_mutation_as_every_role() {
         ("supersedeStandard", &[own, As::National]),
         ("saveMatter", &[As::National]),
         ("saveNationalItem", &[As::National]),
+        (
+            "proposeCollaborativeStandard",
+            &[As::Zone("YRD"), As::National],
+        ),
+        ("decideAdoption", &[own, As::National]),
+        (
+            "withdrawCollaborativeStandard",
+            &[As::Zone("YRD"), As::National],
+        ),
+        ("proposeElevation", &[own, As::National]),
+        ("decideElevation", &[As::National]),
     ];
     let mut n = 0;
     let mut mismatches = Vec::new();
