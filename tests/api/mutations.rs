@@ -509,3 +509,50 @@ storage_test!(
         );
     }
 );
+
+storage_test!(a_procedure_keeps_its_revisions_like_a_guide, |app| {
+    let history = "{ guide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\") { procedure {
+        revision revisions { revision changedBy content } } } }";
+    let before = app.data_as(As::National, history, json!({})).await["guide"]["procedure"].clone();
+    let revision = before["revision"].as_i64().expect("a seeded procedure");
+    let saved = app
+        .data_as(
+            As::Province("330000"),
+            "mutation($e: Int!) { saveProcedure(input: { region: \"330000\", matter: \"SI-PENSION-TRANSFER\",
+                steps: [{ name: \"受理\", actor: \"窗口\", timeLimitDays: 2 }, { name: \"办结\", actor: \"科室\", timeLimitDays: 3 }],
+                expectedRevision: $e }) { revision } }",
+            json!({ "e": revision }),
+        )
+        .await;
+    assert_eq!(saved["saveProcedure"]["revision"], revision + 1);
+    let diff = format!(
+        "{{ guide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\") {{ procedure {{
+            revisions {{ revision changedBy }} diff(from: {revision}, to: {}) {{ field old new }} }} }} }}",
+        revision + 1
+    );
+    let after = app.data_as(As::National, &diff, json!({})).await["guide"]["procedure"].clone();
+    let kept: Vec<(i64, Value)> = after["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["revision"].as_i64().unwrap(), r["changedBy"].clone()))
+        .collect();
+    assert_eq!(
+        kept.iter().map(|(r, _)| *r).collect::<Vec<_>>()[kept.len() - 2..],
+        [revision, revision + 1],
+        "{after}"
+    );
+    assert_eq!(
+        kept[kept.len() - 2].1,
+        before["revisions"].as_array().unwrap().last().unwrap()["changedBy"],
+        "the version before is kept as it was"
+    );
+    let fields: Vec<&str> = after["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["steps"], "{after}");
+    assert_eq!(after["diff"][0]["new"][1]["name"], "办结");
+});

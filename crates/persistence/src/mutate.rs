@@ -161,7 +161,7 @@ impl Kind {
 
     /// Whether every version of this kind of row is kept.
     fn keeps_history(self) -> bool {
-        matches!(self, Kind::Guide | Kind::Standard)
+        matches!(self, Kind::Guide | Kind::Standard | Kind::Procedure)
     }
 }
 
@@ -268,7 +268,8 @@ pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
     })
 }
 
-fn procedure_snapshot(row: &operating_procedure::Model) -> Value {
+/// What a kept version of a procedure holds: its steps.
+pub fn procedure_snapshot(row: &operating_procedure::Model) -> Value {
     json!({ "steps": row.steps.0 })
 }
 

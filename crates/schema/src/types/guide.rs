@@ -263,10 +263,42 @@ owned_object! {
         async fn total_time_limit_days(&self) -> i32 {
             self.total_days()
         }
+
+        /// Every kept version of the procedure, oldest first, ending with the current one.
+        async fn revisions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
+            self.versions(ctx).await
+        }
+
+        /// The fields that differ between two revisions of the procedure.
+        async fn diff(&self, ctx: &Context<'_>, from: i32, to: i32) -> async_graphql::Result<Vec<FieldChange>> {
+            diff(&self.versions(ctx).await?, from, to).or_api()
+        }
     }
 }
 
 impl OperatingProcedure {
+    async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
+        let key = format!("{}/{}", self.0.region_code, self.0.matter_code);
+        let kept = load_one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+            ctx,
+            RevisionsOf("PROCEDURE", key),
+        )
+        .await?;
+        let current = Revision {
+            revision: self.0.revision,
+            changed_at: self.0.updated_at,
+            changed_by: None,
+            content: concord_persistence::mutate::procedure_snapshot(&self.0),
+        };
+        Ok(with_current(
+            kept.unwrap_or_default()
+                .into_iter()
+                .map(Revision::from)
+                .collect(),
+            current,
+        ))
+    }
+
     fn step_list(&self) -> Vec<ProcedureStep> {
         self.0
             .steps
