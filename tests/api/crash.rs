@@ -8,6 +8,7 @@
 //! `CONCORD_CRASH_SEED` picks the kill moments and the mix of changes; the
 //! seed is printed, so that a failing run can be repeated.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -134,12 +135,13 @@ struct Up {
 }
 
 /// The server to send to: one that is up, and when `past` is given, one
-/// started after that generation; `None` once the run is over.
+/// started after that generation; `None` once the run is over, or when
+/// the test has stopped.
 async fn next_server(up: &mut watch::Receiver<Up>, past: Option<u64>) -> Option<(u64, String)> {
     let state = up
         .wait_for(|s| s.over || (s.address.is_some() && past.is_none_or(|g| s.generation > g)))
         .await
-        .expect("the test holds the sender")
+        .ok()?
         .clone();
     if state.over {
         return None;
@@ -488,15 +490,15 @@ async fn writer(
     let mut stored = None;
     let mut past = None;
     for step in 0.. {
-        let Some((generation, address)) = next_server(&mut up, past.take()).await else {
-            break;
-        };
         let current = match stored.take() {
             Some(current) => current,
             None => match tracked.read(&client, &mut up).await {
                 Some(current) => current,
                 None => break,
             },
+        };
+        let Some((generation, address)) = next_server(&mut up, past.take()).await else {
+            break;
         };
         let marker = format!("crash-{name}-{step}");
         let change = match &writes {
@@ -666,124 +668,148 @@ struct Found {
     changes: Vec<(i64, Value)>,
 }
 
-/// Checks one row against the changes sent to it; returns how many of
-/// the changes cut by a kill had committed.
+impl Attempt {
+    fn describe(&self) -> String {
+        let outcome = match self.outcome {
+            Outcome::Acknowledged(_) => "acknowledged",
+            Outcome::Cut => "cut",
+            Outcome::Refused(_) => "refused",
+        };
+        format!(
+            "the {outcome} change against revision {} to {}",
+            self.expected, self.wrote
+        )
+    }
+}
+
+/// Checks one row against the changes sent to it: each change that was
+/// made is in the row, in the audit log and in the change log, and
+/// nothing else is. Returns how many of the changes cut by a kill had
+/// committed.
 fn check_row(row: &Row, found: &Found, attempts: &[&Attempt], problems: &mut Vec<String>) -> usize {
     let mut problem = |text: String| problems.push(format!("{row}: {text}"));
-    let first = found.start.revision + 1;
     let last = found.stored.revision;
-    let made: Vec<i64> = (first..=last).collect();
-    if found.audit.len() != made.len() {
-        problem(format!(
-            "revisions {made:?} were made, with {} audit entries",
-            found.audit.len()
-        ));
-    }
-    let logged: Vec<i64> = found
-        .changes
-        .iter()
-        .map(|(revision, _)| *revision)
-        .collect();
-    if logged != made {
-        problem(format!(
-            "revisions {made:?} were made; the change log has {logged:?}"
-        ));
-    }
-    // What each revision holds, where the row, its audit entry and its
-    // change-log entry agree on it.
-    let mut content = BTreeMap::new();
-    for (index, revision) in made.iter().enumerate() {
-        let Some(audited) = found.audit.get(index).map(|after| row.summary(after)) else {
-            continue;
-        };
-        match found.stored.versions.get(revision) {
-            Some(kept) if *kept != audited => problem(format!(
-                "revision {revision} holds {kept}; its audit entry says {audited}"
-            )),
-            None if row.keeps_history() => {
-                problem(format!("revision {revision} is not in the row's history"))
-            }
-            _ => {}
+    let audited: Vec<Value> = found.audit.iter().map(|a| row.summary(a)).collect();
+    let mut logged: BTreeMap<i64, &Value> = BTreeMap::new();
+    for (revision, record) in &found.changes {
+        if logged.insert(*revision, record).is_some() {
+            problem(format!("the change log has revision {revision} twice"));
         }
-        if let Some((_, record)) = found.changes.iter().find(|(r, _)| r == revision) {
-            if record.is_null() {
-                // A draft goes out as a retraction, without content.
-                if audited["status"] != "DRAFT" {
-                    problem(format!(
-                        "revision {revision} is {audited} but the change log retracts it"
-                    ));
-                }
-            } else if row.logged_summary(record) != audited {
-                problem(format!(
-                    "revision {revision}: the change log holds {}, the audit entry {audited}",
-                    row.logged_summary(record)
-                ));
-            }
-        }
-        content.insert(*revision, audited);
     }
-    let mut claimed: BTreeMap<i64, &Attempt> = BTreeMap::new();
+    // Which change made each revision: the acknowledged ones, then those
+    // that were not acknowledged but show in the row or either log.
+    let mut made_by: BTreeMap<i64, &Attempt> = BTreeMap::new();
     for attempt in attempts {
         let Outcome::Acknowledged(revision) = attempt.outcome else {
             continue;
         };
         if revision != attempt.expected + 1 {
-            problem(format!(
-                "a change against revision {} was acknowledged as revision {revision}",
-                attempt.expected
-            ));
-        } else if content.get(&revision) != Some(&attempt.wrote) {
-            problem(format!(
-                "acknowledged revision {revision} ({}) is {}",
-                attempt.wrote,
-                content
-                    .get(&revision)
-                    .map_or("missing".into(), Value::to_string)
-            ));
-        } else if claimed.insert(revision, attempt).is_some() {
+            problem(format!("{} became revision {revision}", attempt.describe()));
+        }
+        if made_by.insert(revision, attempt).is_some() {
             problem(format!("revision {revision} was acknowledged twice"));
         }
     }
     let text = serde_json::to_string(&json!([
         found.stored.versions.values().collect::<Vec<_>>(),
         found.audit,
-        found
-            .changes
-            .iter()
-            .map(|(_, record)| record)
-            .collect::<Vec<_>>(),
+        logged.values().collect::<Vec<_>>(),
     ]))
     .expect("serialize");
     let mut landed = 0;
     for attempt in attempts {
         let revision = attempt.expected + 1;
-        let applied =
-            !claimed.contains_key(&revision) && content.get(&revision) == Some(&attempt.wrote);
-        match &attempt.outcome {
-            Outcome::Acknowledged(_) => continue,
-            Outcome::Cut if applied => {
-                claimed.insert(revision, attempt);
-                landed += 1;
-                continue;
-            }
-            Outcome::Refused(body) if applied => {
-                problem(format!("a refused change is revision {revision}: {body}"));
-                continue;
-            }
-            Outcome::Cut | Outcome::Refused(_) => {}
-        }
-        // Quoted, so that `crash-0-1` is not found in `crash-0-12`.
-        if let Some(marker) = &attempt.marker
-            && text.contains(&format!("\"{marker}\""))
+        if matches!(attempt.outcome, Outcome::Acknowledged(_))
+            // Sent again and acknowledged: so this one did not commit.
+            || made_by.get(&revision).is_some_and(|other| other.wrote == attempt.wrote)
         {
-            problem(format!(
-                "{marker}, not applied as revision {revision}, is in the row, its audit or its change log"
-            ));
+            continue;
+        }
+        let logged_here = logged
+            .get(&revision)
+            .is_some_and(|record| row.logged_summary(record) == attempt.wrote);
+        // Quoted, so that `crash-0-1` is not found in `crash-0-12`.
+        let marked = attempt
+            .marker
+            .as_ref()
+            .is_some_and(|marker| text.contains(&format!("\"{marker}\"")));
+        let shows = found.stored.versions.get(&revision) == Some(&attempt.wrote)
+            || audited.contains(&attempt.wrote)
+            || logged_here
+            || marked;
+        if !shows {
+            continue;
+        }
+        if let Outcome::Refused(body) = &attempt.outcome {
+            problem(format!("{} was applied: {body}", attempt.describe()));
+            continue;
+        }
+        match made_by.entry(revision) {
+            Entry::Occupied(_) => problem(format!(
+                "{} shows, but revision {revision} is another change's",
+                attempt.describe()
+            )),
+            Entry::Vacant(entry) => {
+                entry.insert(attempt);
+                landed += 1;
+            }
         }
     }
-    for revision in &made {
-        if !claimed.contains_key(revision) {
+    // Each change that was made is whole.
+    let mut audit_used = vec![false; audited.len()];
+    for (revision, attempt) in &made_by {
+        let change = attempt.describe();
+        let wrote = &attempt.wrote;
+        if *revision > last {
+            problem(format!(
+                "{change} made revision {revision}; the row is at {last}"
+            ));
+        }
+        match found.stored.versions.get(revision) {
+            Some(kept) if kept != wrote => {
+                problem(format!("{change}: revision {revision} holds {kept}"))
+            }
+            None if row.keeps_history() && *revision <= last => problem(format!(
+                "{change}: revision {revision} is not in the row's history"
+            )),
+            _ => {}
+        }
+        let entry = (0..audited.len()).find(|&i| !audit_used[i] && audited[i] == *wrote);
+        match entry {
+            Some(i) => audit_used[i] = true,
+            None => problem(format!("{change} has no audit entry")),
+        }
+        match logged.get(revision) {
+            None => problem(format!("{change} has no change-log entry")),
+            // A draft goes out as a retraction, without content.
+            Some(record) if record.is_null() => {
+                if wrote["status"] != "DRAFT" {
+                    problem(format!("{change} is retracted in the change log"));
+                }
+            }
+            Some(record) if row.logged_summary(record) != *wrote => problem(format!(
+                "{change}: the change log holds {}",
+                row.logged_summary(record)
+            )),
+            Some(_) => {}
+        }
+    }
+    // And nothing else was.
+    for revision in found.start.revision + 1..=last {
+        if !made_by.contains_key(&revision) {
             problem(format!("no change the test sent made revision {revision}"));
+        }
+    }
+    for (after, used) in found.audit.iter().zip(&audit_used) {
+        if !used {
+            problem(format!("the audit entry for {after} is of no change made"));
+        }
+    }
+    for revision in logged.keys() {
+        if !made_by.contains_key(revision) {
+            problem(format!(
+                "the change-log entry for revision {revision} is of no change made"
+            ));
         }
     }
     landed
@@ -844,6 +870,7 @@ async fn crash_test(backend: Backend) {
     writers.push((GUIDE_WRITERS, Writes::Catalogue { matter_percent }));
     let audited_before = audit_total(&client, &mut up).await;
     let (_, log_start) = changes_after(&client, &mut up, None).await;
+    let mut versions = vec![data_version(&database.url).await];
 
     let tasks: Vec<_> = writers
         .into_iter()
@@ -857,7 +884,6 @@ async fn crash_test(backend: Backend) {
             ))
         })
         .collect();
-    let mut versions = vec![data_version(&database.url).await];
     for generation in 1..=KILLS {
         tokio::time::sleep(Duration::from_millis(rng.within(RUN_MS))).await;
         let seen = version_seen(&client, &server.address).await;
