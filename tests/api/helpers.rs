@@ -61,6 +61,14 @@ pub struct TestApp {
     /// The app's database, for tests that run a `concord` command against it.
     pub database_url: String,
     pub client: reqwest::Client,
+    /// The database the app made for itself; `None` for an app beside another.
+    _database: Option<TestDatabase>,
+}
+
+/// A database for one test: an SQLite file in a temporary directory, or a
+/// PostgreSQL database made for the test and dropped with this value.
+pub struct TestDatabase {
+    pub url: String,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
@@ -125,34 +133,19 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Settings),
     ) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut postgres = None;
-        let url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("concord.db").display()),
-            Backend::Postgres => {
-                let admin = postgres_admin_url()?;
-                let name = format!("concord_test_{}", uuid_like());
-                admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
-                let url = with_database(&admin, &name);
-                postgres = Some((admin, name));
-                url
-            }
-        };
-        let mut app = Self::start(url, dir, configure).await;
-        app.postgres = postgres;
-        Some(app)
+        let database = TestDatabase::create(backend).await?;
+        Some(Self::start(database.url.clone(), Some(database), configure).await)
     }
 
     /// Starts a second server process's worth of app on this app's
     /// database, as a second `concord serve` behind a load balancer would run.
     pub async fn beside(&self, configure: impl FnOnce(&mut Settings)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        Self::start(self.database_url.clone(), dir, configure).await
+        Self::start(self.database_url.clone(), None, configure).await
     }
 
     async fn start(
         url: String,
-        dir: tempfile::TempDir,
+        database: Option<TestDatabase>,
         configure: impl FnOnce(&mut Settings),
     ) -> Self {
         init_tracing();
@@ -170,8 +163,7 @@ impl TestApp {
             address,
             database_url,
             client: reqwest::Client::new(),
-            _dir: dir,
-            postgres: None,
+            _database: database,
         }
     }
 
@@ -278,7 +270,32 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl TestDatabase {
+    /// Makes an empty database on `backend`, or returns `None` when the
+    /// backend is PostgreSQL and `CONCORD_TEST_POSTGRES_URL` is not set.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut postgres = None;
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("concord.db").display()),
+            Backend::Postgres => {
+                let admin = postgres_admin_url()?;
+                let name = format!("concord_test_{}", uuid_like());
+                admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
+                let url = with_database(&admin, &name);
+                postgres = Some((admin, name));
+                url
+            }
+        };
+        Some(Self {
+            url,
+            _dir: dir,
+            postgres,
+        })
+    }
+}
+
+impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.postgres.take() {
             // Drop runs outside async context: use a runtime of its own.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod alignment;
 mod cpsv_ap;
+mod crash;
 mod federation;
 mod freshness;
 mod graphql_http;
