@@ -556,3 +556,43 @@ storage_test!(a_procedure_keeps_its_revisions_like_a_guide, |app| {
     assert_eq!(fields, ["steps"], "{after}");
     assert_eq!(after["diff"][0]["new"][1]["name"], "办结");
 });
+
+storage_test!(an_imported_revision_keeps_the_version_it_replaced, |app| {
+    let history = "{ guide(region: \"330000\", matter: \"SI-CARD-APPLICATION\") {
+        revision timeLimitDays revisions { revision changedBy content } } }";
+    let before = app.data_as(As::National, history, json!({})).await["guide"].clone();
+    let revision = before["revision"].as_i64().unwrap();
+    let days = before["timeLimitDays"].as_i64().unwrap() + 4;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("guides.json");
+    std::fs::write(
+        &file,
+        json!({ "guides": [{ "region": "330000", "matter": "SI-CARD-APPLICATION",
+            "timeLimitDays": days, "fee": 0, "materials": ["居民身份证"], "channels": ["ONLINE"],
+            "status": "PUBLISHED" }] })
+        .to_string(),
+    )
+    .unwrap();
+    let (ok, out) = crate::helpers::run_concord(&[
+        "import",
+        "--database",
+        &app.database_url,
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    app.sees_latest_commit().await;
+    let after = app.data_as(As::National, history, json!({})).await["guide"].clone();
+    let revisions = after["revisions"].as_array().unwrap();
+    let kept = |r: i64| {
+        revisions
+            .iter()
+            .find(|v| v["revision"] == r)
+            .unwrap_or_else(|| panic!("revision {r} is not kept: {after}"))
+            .clone()
+    };
+    assert_eq!(after["revision"], revision + 1);
+    assert_eq!(kept(revision)["content"]["timeLimitDays"], days - 4);
+    let imported = kept(revision + 1);
+    assert_eq!(imported["content"]["timeLimitDays"], days);
+    assert_eq!(imported["changedBy"], "concord import");
+});

@@ -399,3 +399,45 @@ async fn a_follower_polls_a_peer_that_offers_no_stream() {
         "a peer without a stream is polled, not failed: {status}"
     );
 }
+
+#[tokio::test]
+async fn a_synced_revision_keeps_the_version_it_replaced() {
+    let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
+    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.node.region = Some("320000".into())
+    })
+    .await
+    .expect("node B");
+    let matter = "SI-CARD-APPLICATION";
+    let history = "query($m: String!) { guide(region: \"330000\", matter: $m) {
+        revision timeLimitDays revisions { revision changedBy content } } }";
+    let before = b
+        .data_as(As::National, history, json!({ "m": matter }))
+        .await["guide"]
+        .clone();
+    let days = before["timeLimitDays"].as_i64().unwrap() + 6;
+    let revision = publish_guide(&a, matter, days, before["revision"].as_i64()).await;
+    let (ok, out) = sync(&b, &format!("{}/graphql", a.address), &[]).await;
+    assert!(ok, "{out}");
+    let after = b
+        .data_as(As::National, history, json!({ "m": matter }))
+        .await["guide"]
+        .clone();
+    assert_eq!(after["revision"], revision);
+    let revisions = after["revisions"].as_array().unwrap();
+    let kept = |r: &Value| {
+        revisions
+            .iter()
+            .find(|v| v["revision"] == *r)
+            .unwrap_or_else(|| panic!("revision {r} is not kept on B: {after}"))
+            .clone()
+    };
+    assert_eq!(
+        kept(&before["revision"])["content"]["timeLimitDays"],
+        before["timeLimitDays"],
+        "the version the page replaced"
+    );
+    let synced = kept(&json!(revision));
+    assert_eq!(synced["content"]["timeLimitDays"], days);
+    assert_eq!(synced["changedBy"], "concord sync");
+}

@@ -19,9 +19,10 @@ use serde_json::{Value, json};
 use crate::StoreError;
 use crate::entity::{
     adoption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
-    service_guide, service_matter, standard, standard_matter,
+    row_revision, service_guide, service_matter, standard, standard_matter,
 };
 use crate::footprint::{Footprint, Topic};
+use crate::mutate::{self, Kind};
 use crate::queries::{Page, PageRequest};
 use crate::search::{self, Searched};
 
@@ -560,7 +561,7 @@ async fn plan<M, C>(
     conn: &C,
     changes: &[(usize, &IncomingChange)],
     retraction: Option<KeyOf<M>>,
-) -> Result<Vec<Applied<M>>, StoreError>
+) -> Result<Planned<M>, StoreError>
 where
     M: Replicated,
     C: ConnectionTrait,
@@ -629,12 +630,14 @@ where
     }
     // The revision each key has, as the changes before it in the page left it.
     let mut current: HashMap<M::Key, Option<i32>> = HashMap::with_capacity(keys.len());
+    let mut stored_rows = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         let matching = chunk
             .iter()
             .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
         for stored in M::Entity::find().filter(matching).all(conn).await? {
             current.insert(stored.key(), Some(stored.revision()));
+            stored_rows.insert(stored.key(), stored);
         }
     }
     let mut applied = Vec::new();
@@ -651,7 +654,102 @@ where
             applied.push(change);
         }
     }
-    Ok(applied)
+    Ok(Planned {
+        applied,
+        stored: stored_rows,
+    })
+}
+
+/// Who the history credits with a revision a sync page applied.
+const SYNCED_BY: &str = "concord sync";
+
+/// The versions one history-keeping kind's applied changes leave: the
+/// stored version of each key they change (a version the page itself made
+/// is kept as it is made), and the version each change with a row makes; a
+/// retraction (a guide gone back to a draft on its node) makes none.
+/// `snapshot` reads a row's content: of an applied change, or (`None`) as
+/// stored.
+fn versions<M: Replicated>(
+    kind: Kind,
+    applied: &[Applied<M>],
+    stored: &HashMap<M::Key, M>,
+    now: DateTime<Utc>,
+    out: &mut Vec<row_revision::ActiveModel>,
+    snapshot: impl Fn(Option<&Applied<M>>, &M) -> Value,
+) {
+    let version = |row: &M, content: Value, changed_by: Option<&str>| row_revision::ActiveModel {
+        kind: sea_orm::Set(kind.as_str().to_owned()),
+        row_key: sea_orm::Set(row.log_key()),
+        revision: sea_orm::Set(row.revision()),
+        snapshot: sea_orm::Set(content),
+        changed_by: sea_orm::Set(changed_by.map(str::to_owned)),
+        changed_at: sea_orm::Set(now),
+    };
+    // Keys the page has changed already: their version before is kept.
+    let mut seen = HashSet::new();
+    for change in applied {
+        if seen.insert(&change.key)
+            && let Some(before) = stored.get(&change.key)
+        {
+            out.push(version(before, snapshot(None, before), None));
+        }
+        if let Some(row) = &change.row {
+            out.push(version(row, snapshot(Some(change), row), Some(SYNCED_BY)));
+        }
+    }
+}
+
+/// Inserts kept versions, leaving any version kept already as it is.
+async fn keep<C: ConnectionTrait>(
+    conn: &C,
+    versions: Vec<row_revision::ActiveModel>,
+) -> Result<(), StoreError> {
+    let mut versions = versions.into_iter().peekable();
+    while versions.peek().is_some() {
+        let chunk: Vec<_> = versions.by_ref().take(KEYS_PER_STATEMENT).collect();
+        row_revision::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([
+                    row_revision::Column::Kind,
+                    row_revision::Column::RowKey,
+                    row_revision::Column::Revision,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The matters each of these stored standards links to, in code order.
+async fn stored_matter_links<C: ConnectionTrait>(
+    conn: &C,
+    standards: &HashMap<(String,), standard::Model>,
+) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    let codes: Vec<&str> = standards.values().map(|row| row.code.as_str()).collect();
+    let mut linked: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in codes.chunks(KEYS_PER_STATEMENT * 4) {
+        let links = standard_matter::Entity::find()
+            .filter(standard_matter::Column::StandardCode.is_in(chunk.iter().copied()))
+            .order_by_asc(standard_matter::Column::MatterCode)
+            .all(conn)
+            .await?;
+        for link in links {
+            linked
+                .entry(link.standard_code)
+                .or_default()
+                .push(link.matter_code);
+        }
+    }
+    Ok(linked)
+}
+
+/// One kind's changes that apply, and the rows they replace as stored.
+struct Planned<M: Replicated> {
+    applied: Vec<Applied<M>>,
+    stored: HashMap<M::Key, M>,
 }
 
 /// Writes what a kind's applied changes leave: for each key, the last one.
@@ -1044,18 +1142,34 @@ pub async fn apply_page<C: ConnectionTrait>(
         by_kind.entry(kind).or_default().push((at, change));
     }
     let mut of = |kind| by_kind.remove(&kind).unwrap_or_default();
-    let items = plan::<national_item::Model, _>(conn, &of(Replica::NationalItem), None).await?;
-    let matters = plan::<service_matter::Model, _>(conn, &of(Replica::Matter), None).await?;
-    let standards = plan::<standard::Model, _>(conn, &of(Replica::Standard), None).await?;
-    let guides =
-        plan::<service_guide::Model, _>(conn, &of(Replica::Guide), Some(guide_key)).await?;
-    let procedures =
-        plan::<operating_procedure::Model, _>(conn, &of(Replica::Procedure), None).await?;
-    let evaluations = plan::<evaluation::Model, _>(conn, &of(Replica::Evaluation), None).await?;
+    let items = plan::<national_item::Model, _>(conn, &of(Replica::NationalItem), None)
+        .await?
+        .applied;
+    let matters = plan::<service_matter::Model, _>(conn, &of(Replica::Matter), None)
+        .await?
+        .applied;
+    let Planned {
+        applied: standards,
+        stored: standards_before,
+    } = plan::<standard::Model, _>(conn, &of(Replica::Standard), None).await?;
+    let Planned {
+        applied: guides,
+        stored: guides_before,
+    } = plan::<service_guide::Model, _>(conn, &of(Replica::Guide), Some(guide_key)).await?;
+    let Planned {
+        applied: procedures,
+        stored: procedures_before,
+    } = plan::<operating_procedure::Model, _>(conn, &of(Replica::Procedure), None).await?;
+    let evaluations = plan::<evaluation::Model, _>(conn, &of(Replica::Evaluation), None)
+        .await?
+        .applied;
     let targets =
         plan::<collaborative_target::Model, _>(conn, &of(Replica::CollaborativeStandard), None)
-            .await?;
-    let adoptions = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None).await?;
+            .await?
+            .applied;
+    let adoptions = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None)
+        .await?
+        .applied;
     let links = Links::load(conn, page, &matters, &standards).await?;
     // A zone's proposed collaborative standard is public while a draft.
     let drafts: BTreeSet<&str> = standards
@@ -1112,6 +1226,45 @@ pub async fn apply_page<C: ConnectionTrait>(
     relay(page, &adoptions, &mut log, row_only, always)?;
     let applied = log.len() as u64;
     append(conn, log, now).await?;
+
+    // A synced revision keeps the version it replaced, as a mutation's
+    // does; read before the writes replace the rows and their links.
+    let mut history = Vec::new();
+    versions(
+        Kind::Guide,
+        &guides,
+        &guides_before,
+        now,
+        &mut history,
+        |_, row| mutate::guide_snapshot(row),
+    );
+    versions(
+        Kind::Procedure,
+        &procedures,
+        &procedures_before,
+        now,
+        &mut history,
+        |_, row| mutate::procedure_snapshot(row),
+    );
+    let linked_before = stored_matter_links(conn, &standards_before).await?;
+    versions(
+        Kind::Standard,
+        &standards,
+        &standards_before,
+        now,
+        &mut history,
+        |change, row| {
+            let matters: Vec<String> = match change {
+                Some(change) => Links::known(&links.matters, &change.linked, change.at)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                None => linked_before.get(&row.code).cloned().unwrap_or_default(),
+            };
+            mutate::standard_snapshot(row, &matters)
+        },
+    );
+    keep(conn, history).await?;
     let links = links.replacement();
 
     // The grams follow the rows: every key written is cut again.

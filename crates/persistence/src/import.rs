@@ -2210,6 +2210,7 @@ async fn apply(
 
     let mut report = ImportReport::default();
     for record in records {
+        let before = kept_version(conn, &record.entry).await?;
         let outcome = match &record.entry {
             Entry::Matter(matter) => match &matter.standards {
                 Some(list)
@@ -2246,6 +2247,13 @@ async fn apply(
             Entry::Procedure(procedure) => write::upsert_procedure(conn, procedure, now).await?,
         };
         if outcome != Outcome::Unchanged {
+            // An imported revision keeps the version it replaced, as a
+            // mutation's does.
+            if let Some((kind, key, after)) = kept_version(conn, &record.entry).await? {
+                let before = before.map(|(_, _, version)| version);
+                crate::mutate::keep_versions(conn, kind, &key, before, after, IMPORTED_BY, now)
+                    .await?;
+            }
             // Imported rows replicate like any other change.
             let (kind, parts) = match &record.entry {
                 Entry::Matter(m) => (Replica::Matter, vec![m.code.to_string()]),
@@ -2265,6 +2273,60 @@ async fn apply(
         report.counts_mut(record.entry.kind()).add(outcome);
     }
     Ok(report)
+}
+
+/// Who the history credits with an imported revision.
+const IMPORTED_BY: &str = "concord import";
+
+/// A history-keeping row of `entry` as stored now: its kind, its key, and
+/// its revision with the content its history keeps. `None` for a matter
+/// (matters keep no history) or a row not stored yet.
+async fn kept_version(
+    conn: &impl ConnectionTrait,
+    entry: &Entry,
+) -> Result<Option<(crate::mutate::Kind, String, (i32, serde_json::Value))>, StoreError> {
+    use sea_orm::EntityTrait;
+
+    use crate::entity::{operating_procedure, service_guide, standard};
+    use crate::mutate::{self, Kind};
+    let key = |region: &RegionCode, matter: &MatterCode| (region.to_string(), matter.to_string());
+    Ok(match entry {
+        Entry::Matter(_) => None,
+        Entry::Guide(guide) => service_guide::Entity::find_by_id(key(&guide.region, &guide.matter))
+            .one(conn)
+            .await?
+            .map(|row| {
+                let version = (row.revision, mutate::guide_snapshot(&row));
+                (
+                    Kind::Guide,
+                    format!("{}/{}", guide.region, guide.matter),
+                    version,
+                )
+            }),
+        Entry::Procedure(procedure) => {
+            operating_procedure::Entity::find_by_id(key(&procedure.region, &procedure.matter))
+                .one(conn)
+                .await?
+                .map(|row| {
+                    let version = (row.revision, mutate::procedure_snapshot(&row));
+                    let key = format!("{}/{}", procedure.region, procedure.matter);
+                    (Kind::Procedure, key, version)
+                })
+        }
+        Entry::Standard(record) => {
+            match standard::Entity::find_by_id(record.code.as_str())
+                .one(conn)
+                .await?
+            {
+                Some(row) => {
+                    let matters = mutate::matter_links(conn, record.code.as_str()).await?;
+                    let version = (row.revision, mutate::standard_snapshot(&row, &matters));
+                    Some((Kind::Standard, record.code.to_string(), version))
+                }
+                None => None,
+            }
+        }
+    })
 }
 
 #[cfg(test)]

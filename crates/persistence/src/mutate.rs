@@ -184,36 +184,16 @@ pub(crate) async fn keep_and_audit(
     now: DateTime<Utc>,
 ) -> Result<(), MutationError> {
     if change.kind.keeps_history() {
-        let mut versions = Vec::new();
-        if let Some((revision, snapshot)) = &change.before {
-            let kept = row_revision::Entity::find_by_id((
-                change.kind.as_str().to_owned(),
-                change.key.clone(),
-                *revision,
-            ))
-            .one(txn)
-            .await?;
-            if kept.is_none() {
-                versions.push((*revision, snapshot.clone(), None));
-            }
-        }
-        versions.push((
-            change.after.0,
-            change.after.1.clone(),
-            Some(actor.subject().to_owned()),
-        ));
-        for (revision, snapshot, changed_by) in versions {
-            row_revision::ActiveModel {
-                kind: Set(change.kind.as_str().to_owned()),
-                row_key: Set(change.key.clone()),
-                revision: Set(revision),
-                snapshot: Set(snapshot),
-                changed_by: Set(changed_by),
-                changed_at: Set(now),
-            }
-            .insert(txn)
-            .await?;
-        }
+        keep_versions(
+            txn,
+            change.kind,
+            &change.key,
+            change.before.clone(),
+            change.after.clone(),
+            actor.subject(),
+            now,
+        )
+        .await?;
     }
     if let Some(replica) = change.kind.replica() {
         let parts = crate::changes::split_key(replica, &change.key)?;
@@ -235,6 +215,45 @@ pub(crate) async fn keep_and_audit(
     }
     .insert(txn)
     .await?;
+    Ok(())
+}
+
+/// Keeps the version a row had before a change, unless it is kept already,
+/// and the version the change made, credited to `changed_by`: what every
+/// path that changes a history-keeping row (a mutation, an import, a sync
+/// page) leaves, so that `revisions` and `diff` work however the row changed.
+pub(crate) async fn keep_versions<C: ConnectionTrait>(
+    conn: &C,
+    kind: Kind,
+    key: &str,
+    before: Option<(i32, Value)>,
+    after: (i32, Value),
+    changed_by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut versions = Vec::new();
+    if let Some((revision, snapshot)) = before {
+        let kept =
+            row_revision::Entity::find_by_id((kind.as_str().to_owned(), key.to_owned(), revision))
+                .one(conn)
+                .await?;
+        if kept.is_none() {
+            versions.push((revision, snapshot, None));
+        }
+    }
+    versions.push((after.0, after.1, Some(changed_by.to_owned())));
+    for (revision, snapshot, changed_by) in versions {
+        row_revision::ActiveModel {
+            kind: Set(kind.as_str().to_owned()),
+            row_key: Set(key.to_owned()),
+            revision: Set(revision),
+            snapshot: Set(snapshot),
+            changed_by: Set(changed_by),
+            changed_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -308,7 +327,10 @@ fn evaluation_snapshot(row: &evaluation::Model) -> Value {
     })
 }
 
-async fn matter_links<C: ConnectionTrait>(conn: &C, code: &str) -> Result<Vec<String>, DbErr> {
+pub(crate) async fn matter_links<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> Result<Vec<String>, DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
     Ok(crate::entity::standard_matter::Entity::find()
         .filter(crate::entity::standard_matter::Column::StandardCode.eq(code))
