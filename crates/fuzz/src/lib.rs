@@ -1,9 +1,11 @@
 //! What Concord's fuzz targets share: their budget and seed from the
 //! environment, the committed corpus each replays before it generates, and
-//! near-valid mutations of text.
+//! near-valid mutations of text and of JSON ([`json`]).
 //!
 //! Test support only: crates list it under `[dev-dependencies]`, and it
-//! depends on proptest alone.
+//! depends on proptest and serde_json alone.
+
+pub mod json;
 
 use std::fmt::Debug;
 use std::hash::{BuildHasher, RandomState};

@@ -1,0 +1,274 @@
+//! JSON documents edited value by value: near-valid JSON, which reaches
+//! further into a reader than random text does.
+
+use proptest::prelude::*;
+
+/// A JSON document that may say what `serde_json::Value` cannot: the same
+/// key twice, numbers past `f64`, any text where a value goes.
+#[derive(Debug, Clone)]
+pub enum Json {
+    Raw(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// The document of `text`, or `None` when it is not JSON.
+    pub fn parse(text: &str) -> Option<Json> {
+        serde_json::from_str(text)
+            .ok()
+            .map(|value| Json::from_value(&value))
+    }
+
+    /// A string value.
+    pub fn string(text: &str) -> Json {
+        Json::Raw(serde_json::to_string(text).expect("a string"))
+    }
+
+    fn from_value(value: &serde_json::Value) -> Json {
+        match value {
+            serde_json::Value::Array(items) => {
+                Json::Array(items.iter().map(Json::from_value).collect())
+            }
+            serde_json::Value::Object(members) => Json::Object(
+                members
+                    .iter()
+                    .map(|(key, value)| (key.clone(), Json::from_value(value)))
+                    .collect(),
+            ),
+            scalar => Json::Raw(scalar.to_string()),
+        }
+    }
+
+    /// The document pretty-printed, so that a reader's problems land on
+    /// many different lines.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        out.push('\n');
+        out
+    }
+
+    fn write(&self, out: &mut String, indent: usize) {
+        let pad = |out: &mut String, n: usize| out.extend(std::iter::repeat_n(' ', n));
+        match self {
+            Json::Raw(text) => out.push_str(text),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    pad(out, indent + 2);
+                    item.write(out, indent + 2);
+                }
+                if !items.is_empty() {
+                    out.push('\n');
+                    pad(out, indent);
+                }
+                out.push(']');
+            }
+            Json::Object(members) => {
+                out.push('{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    pad(out, indent + 2);
+                    out.push_str(&serde_json::to_string(key).expect("a string"));
+                    out.push_str(": ");
+                    value.write(out, indent + 2);
+                }
+                if !members.is_empty() {
+                    out.push('\n');
+                    pad(out, indent);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// The number of values below this one.
+    fn count(&self) -> usize {
+        match self {
+            Json::Raw(_) => 0,
+            Json::Array(items) => items.iter().map(|item| 1 + item.count()).sum(),
+            Json::Object(members) => members.iter().map(|(_, value)| 1 + value.count()).sum(),
+        }
+    }
+
+    /// Applies `edit` to the value numbered `*target` below this one, in
+    /// document order; true once done.
+    fn edit(&mut self, target: &mut usize, edit: &JsonEdit) -> bool {
+        let len = match self {
+            Json::Raw(_) => return false,
+            Json::Array(items) => items.len(),
+            Json::Object(members) => members.len(),
+        };
+        for index in 0..len {
+            if *target == 0 {
+                self.edit_child(index, edit);
+                return true;
+            }
+            *target -= 1;
+            let child = match self {
+                Json::Array(items) => &mut items[index],
+                Json::Object(members) => &mut members[index].1,
+                Json::Raw(_) => unreachable!("a raw value has no children"),
+            };
+            if child.edit(target, edit) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn edit_child(&mut self, index: usize, edit: &JsonEdit) {
+        match (self, edit) {
+            (Json::Array(items), JsonEdit::Replace(_, value)) => items[index] = value.clone(),
+            (Json::Object(members), JsonEdit::Replace(_, value)) => {
+                members[index].1 = value.clone()
+            }
+            (Json::Array(items), JsonEdit::Remove(_)) => {
+                items.remove(index);
+            }
+            (Json::Object(members), JsonEdit::Remove(_)) => {
+                members.remove(index);
+            }
+            (Json::Array(items), JsonEdit::Copy(_)) => items.insert(index, items[index].clone()),
+            (Json::Object(members), JsonEdit::Copy(_)) => {
+                members.insert(index, members[index].clone())
+            }
+            (Json::Object(members), JsonEdit::Rename(_, key)) => members[index].0.clone_from(key),
+            (Json::Array(items), JsonEdit::Wrap(_)) => {
+                items[index] = Json::Array(vec![items[index].clone()])
+            }
+            (Json::Object(members), JsonEdit::Wrap(_)) => {
+                members[index].1 = Json::Array(vec![members[index].1.clone()])
+            }
+            (Json::Array(_), JsonEdit::Rename(..)) | (Json::Raw(_), _) => {}
+        }
+    }
+}
+
+/// One change to a JSON document, at the value of that number in document
+/// order (wrapping).
+#[derive(Debug, Clone)]
+pub enum JsonEdit {
+    Replace(usize, Json),
+    Remove(usize),
+    Copy(usize),
+    Rename(usize, String),
+    Wrap(usize),
+}
+
+impl JsonEdit {
+    fn target(&self) -> usize {
+        match self {
+            JsonEdit::Replace(at, _)
+            | JsonEdit::Remove(at)
+            | JsonEdit::Copy(at)
+            | JsonEdit::Rename(at, _)
+            | JsonEdit::Wrap(at) => *at,
+        }
+    }
+}
+
+/// Values where JSON readers go wrong: every type, numbers out of every
+/// range and past `f64`, an escaped NUL, a lone surrogate, empty and nested
+/// containers.
+pub const ODD: &[&str] = &[
+    "null",
+    "true",
+    "false",
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "250",
+    "251",
+    "2023",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "9223372036854775808",
+    "1e400",
+    "-1e400",
+    "1e3",
+    "1.0",
+    "12.345",
+    "12.50",
+    "0.1",
+    "\"\"",
+    "[]",
+    "{}",
+    "[[]]",
+    "[null]",
+    "{\"\": null}",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "\"\\uDBFF\\uDFFF\"",
+];
+
+/// An odd value: one of [`ODD`], one of `texts` as a string or a list of
+/// them, or arrays nested up to 200 deep.
+pub fn odd(texts: BoxedStrategy<String>) -> impl Strategy<Value = Json> {
+    prop_oneof![
+        3 => proptest::sample::select(ODD).prop_map(|raw| Json::Raw(raw.to_owned())),
+        4 => texts.clone().prop_map(|text| Json::string(&text)),
+        1 => (1..200usize).prop_map(|depth| Json::Raw(format!("{}{}", "[".repeat(depth), "]".repeat(depth)))),
+        1 => proptest::collection::vec(texts, 0..40).prop_map(|items| {
+            Json::Raw(serde_json::to_string(&items).expect("strings"))
+        }),
+    ]
+}
+
+/// A random [`JsonEdit`] that puts `values` in and renames to `keys`.
+pub fn edit(
+    values: impl Strategy<Value = Json> + 'static,
+    keys: &'static [&'static str],
+) -> impl Strategy<Value = JsonEdit> {
+    prop_oneof![
+        6 => (any::<usize>(), values).prop_map(|(at, value)| JsonEdit::Replace(at, value)),
+        2 => any::<usize>().prop_map(JsonEdit::Remove),
+        2 => any::<usize>().prop_map(JsonEdit::Copy),
+        1 => (any::<usize>(), proptest::sample::select(keys))
+            .prop_map(|(at, key)| JsonEdit::Rename(at, key.to_owned())),
+        1 => any::<usize>().prop_map(JsonEdit::Wrap),
+    ]
+}
+
+/// `text` with `edits` applied in turn, pretty-printed; unchanged when it
+/// is not JSON.
+pub fn apply(text: &str, edits: &[JsonEdit]) -> String {
+    let Some(mut document) = Json::parse(text) else {
+        return text.to_owned();
+    };
+    for edit in edits {
+        let count = document.count();
+        if count > 0 {
+            document.edit(&mut (edit.target() % count), edit);
+        }
+    }
+    document.text()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_can_say_what_a_value_cannot() {
+        let text = r#"{"a": [1, {"b": 2}]}"#;
+        let edits = [
+            JsonEdit::Copy(0),
+            JsonEdit::Replace(4, Json::Raw("1e400".into())),
+            JsonEdit::Rename(5, "c".into()),
+            JsonEdit::Remove(3),
+        ];
+        assert_eq!(
+            apply(text, &edits[..1]),
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ],\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ]\n}\n"
+        );
+        let edited = apply(text, &edits);
+        let compact: String = edited.split_whitespace().collect();
+        assert_eq!(compact, r#"{"c":[1,{}],"a":1e400}"#);
+        assert_eq!(apply("not json", &edits), "not json");
+    }
+}
