@@ -354,17 +354,40 @@ pub async fn post(
         }
         body.extend_from_slice(&chunk);
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch = match serde_json::from_slice::<BatchRequest>(&body) {
         Ok(batch) => batch,
-        Err(error) => {
-            return bad_request(
-                media,
-                &format!("the body is not a GraphQL request in JSON: {error}"),
-                "BAD_USER_INPUT",
-            );
-        }
+        Err(_) => return bad_request(media, &why_not_a_request(&body), "BAD_USER_INPUT"),
     };
     respond(&state, http.headers(), media, batch).await
+}
+
+const NOT_A_REQUEST: &str =
+    "the body must be a GraphQL request (a JSON object with a `query` string) or a list of them";
+
+/// Why a POST body is not a request or a batch. serde's own message names
+/// async-graphql's types where the shape is wrong (`untagged enum
+/// BatchRequest`, `struct Request`), so the shape is told here, and serde
+/// speaks only of the members of a request.
+fn why_not_a_request(body: &[u8]) -> String {
+    let member_error = |value: Value| {
+        serde_json::from_value::<Request>(value)
+            .err()
+            .map(|error| error.to_string())
+    };
+    let why = match serde_json::from_slice::<Value>(body) {
+        Err(error) => Some(format!("the body is not JSON: {error}")),
+        Ok(value @ Value::Object(_)) => member_error(value),
+        Ok(Value::Array(items)) => items.into_iter().enumerate().find_map(|(index, item)| {
+            let why = if item.is_object() {
+                member_error(item)?
+            } else {
+                NOT_A_REQUEST.to_owned()
+            };
+            Some(format!("request {} of the batch: {why}", index + 1))
+        }),
+        Ok(_) => None,
+    };
+    why.unwrap_or_else(|| NOT_A_REQUEST.to_owned())
 }
 
 /// The parameters of GET /graphql.
@@ -503,6 +526,38 @@ mod tests {
             Some(Media::Json)
         );
         assert_eq!(negotiate(&accept("text/plain")), None);
+    }
+
+    /// Found by fuzzing: serde's message for a body of the wrong shape was
+    /// `data did not match any variant of untagged enum BatchRequest`.
+    #[test]
+    fn a_body_that_is_no_request_is_told_without_type_names() {
+        for (body, expected) in [
+            ("1", NOT_A_REQUEST.to_owned()),
+            ("\"{ regions { code } }\"", NOT_A_REQUEST.to_owned()),
+            (
+                r#"[{"query": "{ a }"}, 1]"#,
+                format!("request 2 of the batch: {NOT_A_REQUEST}"),
+            ),
+            (
+                r#"[{"query": "{ a }"}, {"query": "{ a }", "variables": 1}]"#,
+                "request 2 of the batch: invalid type: integer `1`, expected a map".to_owned(),
+            ),
+            (
+                r#"{"query": 1}"#,
+                "invalid type: integer `1`, expected a string".to_owned(),
+            ),
+            (
+                "{",
+                "the body is not JSON: EOF while parsing an object at line 1 column 1".to_owned(),
+            ),
+        ] {
+            assert!(
+                serde_json::from_str::<BatchRequest>(body).is_err(),
+                "{body}"
+            );
+            assert_eq!(why_not_a_request(body.as_bytes()), expected, "{body}");
+        }
     }
 
     #[test]
