@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::error::QueryPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::Bytes;
@@ -393,7 +394,7 @@ fn why_not_a_request(body: &[u8]) -> String {
 /// The parameters of GET /graphql.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GetParams {
+struct GetParams {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
@@ -421,13 +422,28 @@ pub async fn get(
     state: web::Data<AppState>,
     pages: web::Data<Pages>,
     http: HttpRequest,
-    params: web::Query<GetParams>,
     payload: web::Payload,
 ) -> HttpResponse {
     if crate::ws::is_upgrade(&http) {
         return crate::ws::upgrade(state, http, payload).await;
     }
-    let params = params.into_inner();
+    // Read here rather than by an extractor, whose refusal is a plain-text
+    // 400 without a GraphQL error.
+    let params = match web::Query::<GetParams>::from_query(http.query_string()) {
+        Ok(params) => params.into_inner(),
+        Err(error) => {
+            let why = match error {
+                QueryPayloadError::Deserialize(error) => error.to_string(),
+                other => other.to_string(),
+            };
+            let media = negotiate(http.headers()).unwrap_or(Media::Json);
+            return bad_request(
+                media,
+                &format!("the query string cannot be read: {why}"),
+                "BAD_USER_INPUT",
+            );
+        }
+    };
     let Some(query) = params.query else {
         if state.settings.server.graphiql && accepts_html(http.headers()) {
             return pages.graphiql();
