@@ -1,7 +1,8 @@
-//! Refusing hostile queries before they run: tokens are counted before the
-//! document is parsed, so a huge document is cheap to refuse; depth, aliases
-//! and directives are counted on the parsed document; complexity is
-//! async-graphql's own check, given Concord's error code here.
+//! Refusing hostile queries before they run: tokens and the nesting of
+//! brackets are counted before the document is parsed, so a huge document
+//! is cheap to refuse and a deep one cannot overflow the parser's stack;
+//! depth, aliases and directives are counted on the parsed document;
+//! complexity is async-graphql's own check, given Concord's error code here.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -88,13 +89,36 @@ impl Executed {
     }
 }
 
-/// Counts GraphQL tokens without building a tree: punctuators, names,
-/// numbers and strings; whitespace, commas and comments are not tokens.
-pub fn count_tokens(source: &str) -> usize {
+/// Deepest nesting of brackets (`{`, `[`, `(`) a document may have. The
+/// parser recurses once per level of a list or object value, without a
+/// limit of its own, and overflowed a server thread's stack, aborting the
+/// process, near 5,000 levels; no real document nests a tenth as deep.
+const MAX_NESTING: usize = 128;
+
+/// What the text of a document holds, counted without building a tree.
+#[derive(Debug, PartialEq, Eq)]
+struct Text {
+    /// Punctuators, names, numbers and strings; whitespace, commas and
+    /// comments are not tokens.
+    tokens: usize,
+    /// The deepest nesting of brackets outside strings and comments.
+    nesting: usize,
+}
+
+fn scan(source: &str) -> Text {
     let bytes = source.as_bytes();
     let mut count = 0;
+    let (mut depth, mut nesting) = (0usize, 0usize);
     let mut i = 0;
     while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                nesting = nesting.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         match bytes[i] {
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
             b'#' => {
@@ -137,7 +161,24 @@ pub fn count_tokens(source: &str) -> usize {
             }
         }
     }
-    count
+    Text {
+        tokens: count,
+        nesting,
+    }
+}
+
+/// Refuses a document whose text alone breaks a limit: too many tokens, or
+/// brackets nested too deep to parse safely. Whatever parses a request's
+/// document calls this first.
+pub fn check_text(limits: &Limits, query: &str) -> Result<(), ServerError> {
+    let text = scan(query);
+    if text.tokens > limits.max_tokens {
+        return Err(limit_error("tokens", limits.max_tokens, Some(text.tokens)));
+    }
+    if text.nesting > MAX_NESTING {
+        return Err(limit_error("nesting", MAX_NESTING, Some(text.nesting)));
+    }
+    Ok(())
 }
 
 /// Depth, aliases and directives of a parsed document.
@@ -261,14 +302,7 @@ fn refused(error: ServerError) -> Response {
 /// Counts what the limits count and refuses a request that breaks one,
 /// before it runs.
 fn check(limits: &Limits, request: &mut Request) -> Result<(), Box<Response>> {
-    let tokens = count_tokens(&request.query);
-    if tokens > limits.max_tokens {
-        return Err(Box::new(refused(limit_error(
-            "tokens",
-            limits.max_tokens,
-            Some(tokens),
-        ))));
-    }
+    check_text(limits, &request.query).map_err(|error| Box::new(refused(error)))?;
     let document = request
         .parsed_query()
         .map_err(|error| Box::new(refused(error)))?;
@@ -389,6 +423,10 @@ where
 mod tests {
     use super::*;
 
+    fn count_tokens(source: &str) -> usize {
+        scan(source).tokens
+    }
+
     #[test]
     fn tokens_are_counted_like_a_lexer() {
         assert_eq!(count_tokens("{ regions { code } }"), 6);
@@ -399,6 +437,37 @@ mod tests {
             10
         );
         assert_eq!(count_tokens(&"{a}".repeat(1000)), 3000);
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        let nesting = |source: &str| scan(source).nesting;
+        assert_eq!(nesting("{ regions { code } }"), 2);
+        assert_eq!(nesting("{ a(x: [[1], {b: [2]}]) }"), 5);
+        assert_eq!(
+            nesting("{ a(s: \"[[[[\", t: \"\"\"{{{\"\"\") # ((((\n }"),
+            2
+        );
+        assert_eq!(nesting("]]]}}} { a }"), 1);
+    }
+
+    /// Found by fuzzing /graphql: a GET whose argument nested lists 5,000
+    /// deep overflowed the parser's stack and aborted the server, before
+    /// any limit was checked.
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let limits = Limits {
+            max_tokens: usize::MAX,
+            ..Limits::default()
+        };
+        let deep = format!("{{ a(x: {}1{}) }}", "[".repeat(5000), "]".repeat(5000));
+        let error = check_text(&limits, &deep).unwrap_err();
+        assert_eq!(
+            error.message,
+            "the request exceeds the nesting limit: 5002 > 128"
+        );
+        let fine = format!("{{ a(x: {}1{}) }}", "[".repeat(100), "]".repeat(100));
+        assert!(check_text(&limits, &fine).is_ok());
     }
 
     #[test]

@@ -459,7 +459,10 @@ pub async fn get(
         return HttpResponse::NotAcceptable()
             .body("accept application/graphql-response+json or application/json");
     };
-    if is_write(&query, params.operation_name.as_deref()) {
+    // A document past the limits on its text is not parsed here (a deep
+    // one would overflow the parser's stack): the run refuses it.
+    let parsable = concord_schema::check_text(&state.settings.graphql.limits, &query).is_ok();
+    if parsable && is_write(&query, params.operation_name.as_deref()) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .content_type(media.content_type())
