@@ -8,8 +8,8 @@
 //! back to the same text and parse to the same value; what it refuses must
 //! say which input and why.
 //!
-//! `CONCORD_FUZZ_CASES` sets the budget and `PROPTEST_RNG_SEED` the seed
-//! (printed with `--nocapture`, and with any failure).
+//! `CONCORD_FUZZ_SCALE` multiplies the budget and `PROPTEST_RNG_SEED` sets
+//! the seed (printed with `--nocapture`, and with any failure).
 
 use std::fmt::{Debug, Display};
 
@@ -230,14 +230,14 @@ fn fuzz_codes() {
         4 => concord_fuzz::mutated(seeds),
         4 => valid_code().prop_flat_map(|code| concord_fuzz::mutated(vec![code])),
     ];
-    concord_fuzz::run("codes", 2000, input, |raw| check_code(&raw));
+    concord_fuzz::run("codes", 5000, input, |raw| check_code(&raw));
 }
 
 #[test]
 fn fuzz_valid_standard_codes() {
     concord_fuzz::run(
         "standard-codes",
-        1000,
+        2000,
         standard_code(),
         |(raw, issuer, year)| {
             let code = StandardCode::try_from(raw.as_str())
@@ -328,7 +328,7 @@ fn fuzz_fee_texts() {
         "[0-9]{1,10}(\\.[0-9]{0,3})?",
         concord_fuzz::mutated(seeds),
     ];
-    concord_fuzz::run("fee-texts", 2000, input, |text| check_fee_text(&text));
+    concord_fuzz::run("fee-texts", 5000, input, |text| check_fee_text(&text));
 }
 
 #[test]
@@ -342,7 +342,7 @@ fn fuzz_fee_numbers() {
         ],
         -1.0..1_000_001.0f64,
     );
-    concord_fuzz::run("fee-numbers", 2000, input, |(yuan, other)| {
+    concord_fuzz::run("fee-numbers", 5000, input, |(yuan, other)| {
         check_fee_number(yuan)?;
         // No surprise in the order either: a larger amount is never cheaper.
         if let (Ok(a), Ok(b)) = (Fee::from_yuan(yuan), Fee::from_yuan(other)) {

@@ -142,7 +142,25 @@ impl Json {
             (Json::Object(members), JsonEdit::Wrap(_)) => {
                 members[index].1 = Json::Array(vec![members[index].1.clone()])
             }
-            (Json::Array(_), JsonEdit::Rename(..)) | (Json::Raw(_), _) => {}
+            // A number is renumbered by `apply`, which counts numbers only.
+            (_, JsonEdit::Renumber(..))
+            | (Json::Array(_), JsonEdit::Rename(..))
+            | (Json::Raw(_), _) => {}
+        }
+    }
+
+    /// The numbers of the document, in document order.
+    fn numbers(&mut self) -> Vec<&mut String> {
+        match self {
+            Json::Raw(text) if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
+                vec![text]
+            }
+            Json::Raw(_) => Vec::new(),
+            Json::Array(items) => items.iter_mut().flat_map(Json::numbers).collect(),
+            Json::Object(members) => members
+                .iter_mut()
+                .flat_map(|(_, value)| value.numbers())
+                .collect(),
         }
     }
 }
@@ -156,6 +174,10 @@ pub enum JsonEdit {
     Copy(usize),
     Rename(usize, String),
     Wrap(usize),
+    /// Writes the number of that position among the document's numbers
+    /// anew: where a reader expects a number, numbers at its edges reach
+    /// further than values of another type.
+    Renumber(usize, String),
 }
 
 impl JsonEdit {
@@ -165,10 +187,32 @@ impl JsonEdit {
             | JsonEdit::Remove(at)
             | JsonEdit::Copy(at)
             | JsonEdit::Rename(at, _)
-            | JsonEdit::Wrap(at) => *at,
+            | JsonEdit::Wrap(at)
+            | JsonEdit::Renumber(at, _) => *at,
         }
     }
 }
+
+/// Numbers at and past the edges of `i32`, `i64` and `f64`, and in forms
+/// that mean the same number.
+pub const NUMBERS: &[&str] = &[
+    "0",
+    "-0",
+    "-1",
+    "0.0",
+    "1.5",
+    "1e3",
+    "1E-7",
+    "2147483647",
+    "-2147483648",
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "1.7976931348623157e308",
+    "1e400",
+    "5e-324",
+];
 
 /// Values where JSON readers go wrong: every type, numbers out of every
 /// range and past `f64`, an escaped NUL, a lone surrogate, empty and nested
@@ -231,6 +275,8 @@ pub fn edit(
         1 => (any::<usize>(), proptest::sample::select(keys))
             .prop_map(|(at, key)| JsonEdit::Rename(at, key.to_owned())),
         1 => any::<usize>().prop_map(JsonEdit::Wrap),
+        3 => (any::<usize>(), proptest::sample::select(NUMBERS))
+            .prop_map(|(at, number)| JsonEdit::Renumber(at, number.to_owned())),
     ]
 }
 
@@ -241,6 +287,14 @@ pub fn apply(text: &str, edits: &[JsonEdit]) -> String {
         return text.to_owned();
     };
     for edit in edits {
+        if let JsonEdit::Renumber(at, number) = edit {
+            let mut numbers = document.numbers();
+            let count = numbers.len();
+            if count > 0 {
+                numbers[at % count].clone_from(number);
+            }
+            continue;
+        }
         let count = document.count();
         if count > 0 {
             document.edit(&mut (edit.target() % count), edit);
@@ -269,6 +323,9 @@ mod tests {
         let edited = apply(text, &edits);
         let compact: String = edited.split_whitespace().collect();
         assert_eq!(compact, r#"{"c":[1,{}],"a":1e400}"#);
+        let renumbered = apply(text, &[JsonEdit::Renumber(3, "-0".into())]);
+        let compact: String = renumbered.split_whitespace().collect();
+        assert_eq!(compact, r#"{"a":[1,{"b":-0}]}"#);
         assert_eq!(apply("not json", &edits), "not json");
     }
 }

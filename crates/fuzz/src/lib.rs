@@ -14,8 +14,10 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestCaseError, TestRunner};
 
-/// How many generated cases each target runs, overriding its default.
-pub const CASES_VAR: &str = "CONCORD_FUZZ_CASES";
+/// How many times its default number of generated cases each target runs:
+/// the targets differ a hundredfold in the cost of a case, so one factor
+/// gives each a budget in proportion.
+pub const SCALE_VAR: &str = "CONCORD_FUZZ_SCALE";
 /// The seed of the generated cases (proptest's own variable); random when unset.
 pub const SEED_VAR: &str = "PROPTEST_RNG_SEED";
 
@@ -29,20 +31,23 @@ fn from_env<T: std::str::FromStr>(name: &str) -> Option<T> {
     )
 }
 
-/// Runs `test` on `CONCORD_FUZZ_CASES` (else `default_cases`) values of
-/// `strategy`, from the seed in `PROPTEST_RNG_SEED` (else a random one),
-/// after replaying the failures saved in `proptest-regressions/{target}.txt`.
-/// The seed is printed, so that a failure can be run again; a failure saves
-/// its seed to that file, to be committed with the fix.
+/// Runs `test` on `default_cases` times `CONCORD_FUZZ_SCALE` (else 1)
+/// values of `strategy`, from the seed in `PROPTEST_RNG_SEED` (else a random
+/// one), after replaying the failures saved in
+/// `proptest-regressions/{target}.txt`. The seed is printed, so that a
+/// failure can be run again (the cases before it are the same whatever the
+/// budget); a failure saves its seed to that file, to be committed with the
+/// fix.
 pub fn run<S: Strategy>(
     target: &str,
     default_cases: u32,
     strategy: S,
     test: impl Fn(S::Value) -> Result<(), TestCaseError>,
 ) {
-    let cases = from_env(CASES_VAR).unwrap_or(default_cases);
+    let scale: u32 = from_env(SCALE_VAR).unwrap_or(1);
+    let cases = default_cases.saturating_mul(scale);
     let seed = from_env(SEED_VAR).unwrap_or_else(|| RandomState::new().hash_one(target));
-    eprintln!("fuzz {target}: {cases} cases, {SEED_VAR}={seed}");
+    eprintln!("fuzz {target}: {cases} cases ({SCALE_VAR}={scale}), {SEED_VAR}={seed}");
     // The regressions file is named per target, relative to the package
     // (the tests' working directory); proptest wants it for the whole run.
     let regressions: &'static str =
@@ -160,12 +165,14 @@ pub const NUMBERS: &[&str] = &[
     "１２",
 ];
 
-/// A text to put into another: a tricky character, a long run of one, any
-/// character, a few printable ASCII ones, or an odd number.
+/// A text to put into another: a tricky character, a run of one (now and
+/// then thousands long: brackets that deep overflow a recursive parser),
+/// any character, a few printable ASCII ones, or an odd number.
 pub fn piece() -> impl Strategy<Value = String> {
+    let run = prop_oneof![4 => 2..400usize, 1 => 400..10_000usize];
     prop_oneof![
         3 => proptest::sample::select(TRICKY).prop_map(String::from),
-        1 => (proptest::sample::select(TRICKY), 2..400usize)
+        1 => (proptest::sample::select(TRICKY), run)
             .prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
         2 => any::<char>().prop_map(String::from),
         2 => "[ -~]{1,6}",

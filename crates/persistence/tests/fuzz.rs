@@ -14,8 +14,8 @@
 //! problems on lines it has, with a message, in line order, and leaves every
 //! table as it was; a loaded file loads again with nothing changed.
 //!
-//! `CONCORD_FUZZ_CASES` sets the budget and `PROPTEST_RNG_SEED` the seed
-//! (printed with `--nocapture`, and with any failure).
+//! `CONCORD_FUZZ_SCALE` multiplies the budget and `PROPTEST_RNG_SEED` sets
+//! the seed (printed with `--nocapture`, and with any failure).
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -611,7 +611,7 @@ fn fuzz_import_corpus() {
 fn fuzz_import_parse() {
     concord_fuzz::run(
         "import-parse",
-        1000,
+        2000,
         (text_file(), kind_flag()),
         |((name, text), kind)| check_parse(&name, &text, kind),
     );
