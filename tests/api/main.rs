@@ -7,6 +7,7 @@ mod alignment;
 mod cpsv_ap;
 mod federation;
 mod freshness;
+mod fuzz;
 mod graphql_http;
 mod limits;
 mod mutations;
