@@ -1,7 +1,7 @@
 //! Service guides (服务指南) and operating procedures (操作规程): what a
 //! locality publishes for each matter, and the rules an entry must satisfy.
 
-use crate::text::{NAME_MAX, NOTE_MAX, distinct_channels, required_text};
+use crate::text::{NAME_MAX, NOTE_MAX, distinct_channels, optional_text, required_text};
 use crate::{Channel, Fee, ValidationError};
 
 /// Longest time limit a guide may state: a year of working days.
@@ -58,13 +58,13 @@ impl GuideDraft {
             errors.push(error);
             Vec::new()
         });
-        let legal_basis = self.legal_basis.trim().to_owned();
-        if legal_basis.chars().count() > NOTE_MAX {
-            errors.push(ValidationError::new(
-                "legalBasis",
-                format!("must be at most {NOTE_MAX} characters"),
-            ));
-        }
+        let legal_basis = match optional_text("legalBasis", &self.legal_basis, NOTE_MAX) {
+            Ok(legal_basis) => legal_basis,
+            Err(error) => {
+                errors.push(error);
+                String::new()
+            }
+        };
         let guarantee_level = match self.guarantee_level.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(level) => match required_text("guaranteeLevel", level, NAME_MAX) {
