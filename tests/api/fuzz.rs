@@ -1,4 +1,5 @@
-//! Fuzzing `/graphql` over HTTP, black-box, against a running app.
+//! Fuzzing `/graphql` over HTTP, black-box, against a running app on
+//! SQLite, and on PostgreSQL where `CONCORD_TEST_POSTGRES_URL` names one.
 //!
 //! The committed corpus (`tests/api/corpus/graphql/`, one POST body a file:
 //! queries, mutations, a batch, and requests past every limit) is replayed
@@ -6,9 +7,10 @@
 //! Then generated requests: GET, POST or another method; content types and
 //! `Accept` headers right, nearly right and wrong; no token, a token of each
 //! role, a damaged token or a header that is no token; bodies from the
-//! corpus edited value by value (odd variables, renamed and repeated keys),
-//! their documents edited as text, the bodies edited as bytes, or random;
-//! query strings from the corpus edited as text.
+//! corpus edited value by value (odd variables, numbers at the edges, texts
+//! spliced into strings, renamed and repeated keys), their documents edited
+//! as text or with a value nested thousands of lists deep, the bodies
+//! edited as bytes, or random; query strings from the corpus, edited.
 //!
 //! Whatever the request: no 5xx and no dropped connection; an answer that
 //! is not a success is JSON (but a 405, or the 406 for a client that takes
@@ -513,19 +515,20 @@ fn runtime() -> Runtime {
         .expect("a runtime")
 }
 
-/// The app, with a small body limit so that generated bodies reach it.
-async fn app() -> TestApp {
-    TestApp::spawn_with(Backend::Sqlite, |settings| {
+/// The app on `backend`, with a small body limit so that generated bodies
+/// reach it.
+fn app(runtime: &Runtime, backend: Backend) -> TestApp {
+    let app = TestApp::spawn_with(backend, |settings| {
         settings.server.body_limit = 16 * 1024;
-    })
-    .await
-    .expect("sqlite app")
+    });
+    runtime
+        .block_on(app)
+        .expect("CONCORD_TEST_POSTGRES_URL names the test server")
 }
 
-#[test]
-fn fuzz_graphql_corpus() {
+fn replay_corpus(backend: Backend) {
     let runtime = runtime();
-    let app = runtime.block_on(app());
+    let app = app(&runtime, backend);
     let national = token(As::National).map(|token| format!("Bearer {token}"));
     for (name, bytes) in corpus() {
         let post = |authorization: Option<String>| Call {
@@ -555,10 +558,9 @@ fn fuzz_graphql_corpus() {
     }
 }
 
-#[test]
-fn fuzz_graphql_http() {
+fn generate(target: &str, default_cases: u32, backend: Backend) {
     let runtime = runtime();
-    let app = runtime.block_on(app());
+    let app = app(&runtime, backend);
     let tokens: Vec<String> = [
         As::National,
         As::Viewer,
@@ -569,7 +571,37 @@ fn fuzz_graphql_http() {
     .into_iter()
     .filter_map(token)
     .collect();
-    concord_fuzz::run("graphql-http", 1000, call(tokens), |call| {
+    concord_fuzz::run(target, default_cases, call(tokens), |call| {
         runtime.block_on(check(&app, &call))
     });
+}
+
+#[test]
+fn fuzz_graphql_corpus() {
+    replay_corpus(Backend::Sqlite);
+}
+
+#[test]
+fn fuzz_graphql_http() {
+    generate("graphql-http", 1000, Backend::Sqlite);
+}
+
+// PostgreSQL refuses what SQLite takes (U+0000 in a text), so the requests
+// go to both.
+#[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
+fn fuzz_graphql_corpus_postgres() {
+    replay_corpus(Backend::Postgres);
+}
+
+#[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
+fn fuzz_graphql_http_postgres() {
+    generate("graphql-http-postgres", 300, Backend::Postgres);
 }

@@ -142,24 +142,26 @@ impl Json {
             (Json::Object(members), JsonEdit::Wrap(_)) => {
                 members[index].1 = Json::Array(vec![members[index].1.clone()])
             }
-            // A number is renumbered by `apply`, which counts numbers only.
-            (_, JsonEdit::Renumber(..))
+            // `apply` renumbers numbers and splices strings, counting those only.
+            (_, JsonEdit::Renumber(..) | JsonEdit::Splice(..))
             | (Json::Array(_), JsonEdit::Rename(..))
             | (Json::Raw(_), _) => {}
         }
     }
 
-    /// The numbers of the document, in document order.
-    fn numbers(&mut self) -> Vec<&mut String> {
+    /// The raw values of the document that `starts` says are of a kind,
+    /// in document order.
+    fn raws(&mut self, starts: fn(char) -> bool) -> Vec<&mut String> {
         match self {
-            Json::Raw(text) if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) => {
-                vec![text]
-            }
+            Json::Raw(text) if text.starts_with(starts) => vec![text],
             Json::Raw(_) => Vec::new(),
-            Json::Array(items) => items.iter_mut().flat_map(Json::numbers).collect(),
+            Json::Array(items) => items
+                .iter_mut()
+                .flat_map(|item| item.raws(starts))
+                .collect(),
             Json::Object(members) => members
                 .iter_mut()
-                .flat_map(|(_, value)| value.numbers())
+                .flat_map(|(_, value)| value.raws(starts))
                 .collect(),
         }
     }
@@ -178,6 +180,10 @@ pub enum JsonEdit {
     /// anew: where a reader expects a number, numbers at its edges reach
     /// further than values of another type.
     Renumber(usize, String),
+    /// Puts a text into the string of that position among the document's
+    /// strings, at a character position (wrapping): a valid value with a
+    /// tricky character reaches further than a value of the wrong type.
+    Splice(usize, usize, String),
 }
 
 impl JsonEdit {
@@ -188,7 +194,8 @@ impl JsonEdit {
             | JsonEdit::Copy(at)
             | JsonEdit::Rename(at, _)
             | JsonEdit::Wrap(at)
-            | JsonEdit::Renumber(at, _) => *at,
+            | JsonEdit::Renumber(at, _)
+            | JsonEdit::Splice(at, ..) => *at,
         }
     }
 }
@@ -277,6 +284,8 @@ pub fn edit(
         1 => any::<usize>().prop_map(JsonEdit::Wrap),
         3 => (any::<usize>(), proptest::sample::select(NUMBERS))
             .prop_map(|(at, number)| JsonEdit::Renumber(at, number.to_owned())),
+        3 => (any::<usize>(), any::<usize>(), crate::piece())
+            .prop_map(|(at, position, text)| JsonEdit::Splice(at, position, text)),
     ]
 }
 
@@ -288,10 +297,24 @@ pub fn apply(text: &str, edits: &[JsonEdit]) -> String {
     };
     for edit in edits {
         if let JsonEdit::Renumber(at, number) = edit {
-            let mut numbers = document.numbers();
+            let mut numbers = document.raws(|c| c == '-' || c.is_ascii_digit());
             let count = numbers.len();
             if count > 0 {
                 numbers[at % count].clone_from(number);
+            }
+            continue;
+        }
+        if let JsonEdit::Splice(at, position, text) = edit {
+            let mut strings = document.raws(|c| c == '"');
+            let count = strings.len();
+            if let Some(raw) = strings.get_mut(at % count.max(1))
+                && let Ok(string) = serde_json::from_str::<String>(raw)
+            {
+                let mut chars: Vec<char> = string.chars().collect();
+                let position = position % (chars.len() + 1);
+                chars.splice(position..position, text.chars());
+                let spliced: String = chars.into_iter().collect();
+                **raw = serde_json::to_string(&spliced).expect("a string");
             }
             continue;
         }
@@ -326,6 +349,9 @@ mod tests {
         let renumbered = apply(text, &[JsonEdit::Renumber(3, "-0".into())]);
         let compact: String = renumbered.split_whitespace().collect();
         assert_eq!(compact, r#"{"a":[1,{"b":-0}]}"#);
+        let spliced = apply(r#"["ab", "字"]"#, &[JsonEdit::Splice(3, 1, "\0\"".into())]);
+        let compact: String = spliced.split_whitespace().collect();
+        assert_eq!(compact, r#"["ab","字\u0000\""]"#);
         assert_eq!(apply("not json", &edits), "not json");
     }
 }

@@ -165,12 +165,14 @@ pub const NUMBERS: &[&str] = &[
     "１２",
 ];
 
-/// A text to put into another: a tricky character, a run of one (now and
-/// then thousands long: brackets that deep overflow a recursive parser),
-/// any character, a few printable ASCII ones, or an odd number.
+/// A text to put into another: a tricky character (often NUL, which C
+/// strings and PostgreSQL refuse), a run of one (now and then thousands
+/// long: brackets that deep overflow a recursive parser), any character, a
+/// few printable ASCII ones, or an odd number.
 pub fn piece() -> impl Strategy<Value = String> {
     let run = prop_oneof![4 => 2..400usize, 1 => 400..10_000usize];
     prop_oneof![
+        1 => Just("\0".to_owned()),
         3 => proptest::sample::select(TRICKY).prop_map(String::from),
         1 => (proptest::sample::select(TRICKY), run)
             .prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
