@@ -166,6 +166,56 @@ async fn get_serves_queries_graphiql_and_refuses_mutations() {
     assert_eq!(body["data"]["zone"]["code"], "GBA");
 }
 
+/// Found by fuzzing: a query string that cannot be read was refused by
+/// actix's extractor, in plain text and without `extensions.code`.
+#[tokio::test]
+async fn an_unreadable_query_string_gets_a_graphql_error() {
+    let app = app().await;
+    let response = app
+        .client
+        .get(format!(
+            "{}/graphql?query=%7B%20zones%20%7B%20code%20%7D%20%7D&query=x",
+            app.address
+        ))
+        .header("accept", "application/graphql-response+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the query string cannot be read: duplicate field `query`"
+    );
+}
+
+/// Found by fuzzing /graphql: a GET whose argument nested lists 5,000 deep
+/// overflowed the parser's stack, before any limit was checked, and
+/// aborted the server.
+#[tokio::test]
+async fn a_deeply_nested_get_is_refused_and_the_server_lives() {
+    let app = app().await;
+    let deep = format!(
+        "{{ zone(code: {}\"YRD\"{}) {{ code }} }}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", deep)])
+        .header("accept", "application/graphql-response+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    let zones = app.data("{ zones { code } }", json!({})).await;
+    assert_eq!(zones["zones"].as_array().unwrap().len(), 4);
+}
+
 #[tokio::test]
 async fn batches_run_each_operation() {
     let app = app().await;

@@ -8,6 +8,7 @@ mod cpsv_ap;
 mod crash;
 mod federation;
 mod freshness;
+mod fuzz;
 mod graphql_http;
 mod limits;
 mod mutations;

@@ -811,3 +811,26 @@ storage_test!(
         );
     }
 );
+
+/// Found by fuzzing /graphql: a document nested thousands of brackets deep
+/// overflowed the parser's stack and aborted the server. A subscription's
+/// document is parsed before it runs, so it is refused before that.
+#[tokio::test]
+async fn a_deeply_nested_subscription_is_refused_and_the_server_lives() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let mut client = Client::connect(&app, As::Anonymous).await;
+    let deep = format!(
+        "subscription {{ zoneAlignment(zone: {}\"YRD\"{}) {{ averageScore }} }}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    client.subscribe("deep", &deep, json!({})).await;
+    let refused = client.receive(SETTLE).await.unwrap();
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    client.subscribe("a", HEATMAP, json!({})).await;
+    client.next_of("a", Duration::from_secs(5)).await;
+}

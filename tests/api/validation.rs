@@ -108,3 +108,41 @@ storage_test!(
         }
     }
 );
+
+// Found by fuzzing: PostgreSQL can neither store nor compare U+0000, so a
+// search text or a name holding it failed in the database, an INTERNAL
+// error; it is the client's, and refused before anything runs or loads.
+storage_test!(a_nul_character_is_refused_both_ways_in, |app| {
+    let searched = app
+        .graphql(
+            "query($t: String) { matters(filter: { text: $t }, first: 1) { totalCount } }",
+            json!({ "t": "登记\u{0}" }),
+        )
+        .await;
+    assert_eq!(code(&searched), "BAD_USER_INPUT", "{searched}");
+    let literal = app
+        .graphql(
+            r#"{ standards(filter: { text: "\u0000" }, first: 1) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&literal), "BAD_USER_INPUT", "{literal}");
+
+    let saved = app
+        .graphql_as(
+            As::National,
+            SAVE_MATTER,
+            json!({ "c": "SKL-RULE-NUL", "en": "a\u{0}b" }),
+        )
+        .await;
+    assert_eq!(code(&saved), "BAD_USER_INPUT", "{saved}");
+    assert!(!matter_exists(&app, "SKL-RULE-NUL").await);
+
+    let (imported, out) = import_matter(&app, "SKL-RULE-NUL", "a\u{0}b");
+    assert!(!imported, "the importer took a NUL: {out}");
+    assert!(
+        out.contains("nameEn: must not contain the NUL character (U+0000)"),
+        "{out}"
+    );
+    assert!(!matter_exists(&app, "SKL-RULE-NUL").await);
+});

@@ -1,7 +1,7 @@
 //! Service guides (服务指南) and operating procedures (操作规程): what a
 //! locality publishes for each matter, and the rules an entry must satisfy.
 
-use crate::text::{NAME_MAX, NOTE_MAX, distinct_channels, required_text};
+use crate::text::{NAME_MAX, NOTE_MAX, distinct_channels, optional_text, required_text};
 use crate::{Channel, Fee, ValidationError};
 
 /// Longest time limit a guide may state: a year of working days.
@@ -58,13 +58,13 @@ impl GuideDraft {
             errors.push(error);
             Vec::new()
         });
-        let legal_basis = self.legal_basis.trim().to_owned();
-        if legal_basis.chars().count() > NOTE_MAX {
-            errors.push(ValidationError::new(
-                "legalBasis",
-                format!("must be at most {NOTE_MAX} characters"),
-            ));
-        }
+        let legal_basis = match optional_text("legalBasis", &self.legal_basis, NOTE_MAX) {
+            Ok(legal_basis) => legal_basis,
+            Err(error) => {
+                errors.push(error);
+                String::new()
+            }
+        };
         let guarantee_level = match self.guarantee_level.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(level) => match required_text("guaranteeLevel", level, NAME_MAX) {
@@ -136,15 +136,18 @@ pub fn validate_steps(
             (name, actor) => errors.extend(name.err().into_iter().chain(actor.err())),
         }
     }
-    let total: i32 = steps.iter().map(|s| s.time_limit_days.max(0)).sum();
+    // Summed only once every step is in range: unchecked, a few steps near
+    // `i32::MAX` overflow the sum.
     if let Some(limit) = guide_time_limit_days
         && errors.is_empty()
-        && total > limit
     {
-        errors.push(ValidationError::new(
-            "steps",
-            format!("the steps take {total} working days, more than the guide's {limit}"),
-        ));
+        let total: i32 = steps.iter().map(|s| s.time_limit_days).sum();
+        if total > limit {
+            errors.push(ValidationError::new(
+                "steps",
+                format!("the steps take {total} working days, more than the guide's {limit}"),
+            ));
+        }
     }
     if errors.is_empty() {
         Ok(clean)
@@ -224,5 +227,22 @@ mod tests {
             validate_steps(&[unnamed], None).unwrap_err()[0].field,
             "steps[0].name"
         );
+    }
+
+    /// Found by fuzzing the import: the time limits were summed before they
+    /// were checked, and two steps near `i32::MAX` overflowed the sum.
+    #[test]
+    fn steps_out_of_range_are_refused_without_overflow() {
+        let step = |days| ProcedureStep {
+            name: "受理".into(),
+            actor: "窗口".into(),
+            time_limit_days: days,
+        };
+        for limit in [None, Some(MAX_TIME_LIMIT_DAYS)] {
+            let errors =
+                validate_steps(&[step(i32::MAX), step(1), step(i32::MAX)], limit).unwrap_err();
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["steps[0].timeLimitDays", "steps[2].timeLimitDays"]);
+        }
     }
 }

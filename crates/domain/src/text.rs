@@ -35,8 +35,10 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Val
     Ok(trimmed)
 }
 
-/// Checks a text that may be empty: trimmed, at most `max` characters.
+/// Checks a text that may be empty: trimmed, at most `max` characters, and
+/// without U+0000, which PostgreSQL can neither store nor compare.
 pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    no_nul(field, value)?;
     let trimmed = value.trim();
     if trimmed.chars().count() > max {
         return Err(ValidationError::new(
@@ -45,6 +47,17 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String, Val
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Refuses a text holding U+0000.
+fn no_nul(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.contains('\0') {
+        return Err(ValidationError::new(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
 }
 
 /// A row's names: the Chinese one required, the English one empty where
@@ -113,6 +126,17 @@ mod tests {
         let errors = Names::validated("title", "", &"E".repeat(NAME_MAX + 1)).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["titleZh", "titleEn"]);
+    }
+
+    /// Found by fuzzing: PostgreSQL refuses U+0000 in a text, so a name
+    /// holding it failed in the database instead of being refused.
+    #[test]
+    fn a_nul_character_is_refused() {
+        for text in ["\0", "社保\0卡", "a\0"] {
+            let error = required_text("nameZh", text, NAME_MAX).unwrap_err();
+            assert_eq!(error.message, "must not contain the NUL character (U+0000)");
+            assert!(optional_text("nameEn", text, NAME_MAX).is_err());
+        }
     }
 
     #[test]

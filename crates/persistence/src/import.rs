@@ -17,6 +17,7 @@ use std::str::FromStr;
 use std::string::FromUtf8Error;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::guide::MAX_STEPS;
 use concord_domain::{
     CategoryCode, Channel, CodeError, Fee, GuideDraft, GuideStatus, MatterCode, NAME_MAX, NOTE_MAX,
     ProcedureStep, RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode, check_issuer,
@@ -1580,12 +1581,16 @@ fn group_steps<'t>(
     for mut fields in rows {
         let region = fields.required("region", code_value::<RegionCode>);
         let matter = fields.required("matter", code_value::<MatterCode>);
+        // Bounded by the most steps a procedure may have, so that the gaps
+        // reported below are few.
         let position = fields.required("step", |value| {
             whole::<i64>(value).and_then(|step| {
-                if step >= 1 {
+                if (1..=MAX_STEPS as i64).contains(&step) {
                     Ok(step)
                 } else {
-                    Err("must be 1 or more".to_owned())
+                    Err(format!(
+                        "must be between 1 and {MAX_STEPS} (a procedure has at most {MAX_STEPS} steps)"
+                    ))
                 }
             })
         });
@@ -2580,6 +2585,26 @@ region,matter,step,name,actor,time_limit_days
                 "line 5, column actor: must not be empty",
                 "line 5, column step: step 1 of this procedure is already on line 4",
                 "line 6, column time_limit_days: must be between 0 and 250 working days",
+            ]
+        );
+    }
+
+    /// Found by fuzzing: every position below a step's number was listed
+    /// as missing, so a step numbered in the billions took minutes and
+    /// gigabytes to refuse.
+    #[test]
+    fn a_step_number_past_the_most_steps_is_refused_at_once() {
+        let text = "\
+region,matter,step,name,actor,time_limit_days
+330000,EMP-TEST-ONE,1,受理,窗口,1
+330000,EMP-TEST-ONE,31,审核,经办机构,1
+330000,EMP-TEST-ONE,9223372036854775807,办结,经办机构,1
+";
+        assert_eq!(
+            csv(ImportKind::Procedures, text),
+            [
+                "line 3, column step: must be between 1 and 30 (a procedure has at most 30 steps)",
+                "line 4, column step: must be between 1 and 30 (a procedure has at most 30 steps)",
             ]
         );
     }

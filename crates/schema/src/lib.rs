@@ -28,7 +28,7 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::watch::DataWatch;
 
 pub use context::RequestScope;
-pub use limits::{Executed, Limits, limit_error, run, subscribe};
+pub use limits::{Executed, Limits, check_text, limit_error, run, subscribe};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::{OperationKind, STREAMED_FIELDS, Subscription, operation_kind};

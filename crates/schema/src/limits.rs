@@ -1,14 +1,19 @@
-//! Refusing hostile queries before they run: tokens are counted before the
-//! document is parsed, so a huge document is cheap to refuse; depth, aliases
-//! and directives are counted on the parsed document; complexity is
+//! Refusing hostile queries before they run: tokens and the nesting of
+//! brackets are counted before the document is parsed, so a huge document
+//! is cheap to refuse and a deep one cannot overflow the parser's stack;
+//! depth, aliases and directives are counted on the parsed document, and
+//! its strings and the variables searched for U+0000; complexity is
 //! async-graphql's own check, given Concord's error code here.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{Request, Response, ServerError};
+use async_graphql::parser::types::{
+    Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned, Request, Response, ServerError, Value};
 
 /// The limits a request must keep. Defaults follow the ranges that GraphQL
 /// Armor and Apollo Router ship with.
@@ -88,13 +93,36 @@ impl Executed {
     }
 }
 
-/// Counts GraphQL tokens without building a tree: punctuators, names,
-/// numbers and strings; whitespace, commas and comments are not tokens.
-pub fn count_tokens(source: &str) -> usize {
+/// Deepest nesting of brackets (`{`, `[`, `(`) a document may have. The
+/// parser recurses once per level of a list or object value, without a
+/// limit of its own, and overflowed a server thread's stack, aborting the
+/// process, near 5,000 levels; no real document nests a tenth as deep.
+const MAX_NESTING: usize = 128;
+
+/// What the text of a document holds, counted without building a tree.
+#[derive(Debug, PartialEq, Eq)]
+struct Text {
+    /// Punctuators, names, numbers and strings; whitespace, commas and
+    /// comments are not tokens.
+    tokens: usize,
+    /// The deepest nesting of brackets outside strings and comments.
+    nesting: usize,
+}
+
+fn scan(source: &str) -> Text {
     let bytes = source.as_bytes();
     let mut count = 0;
+    let (mut depth, mut nesting) = (0usize, 0usize);
     let mut i = 0;
     while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                nesting = nesting.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         match bytes[i] {
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
             b'#' => {
@@ -137,7 +165,93 @@ pub fn count_tokens(source: &str) -> usize {
             }
         }
     }
-    count
+    Text {
+        tokens: count,
+        nesting,
+    }
+}
+
+/// Refuses a document whose text alone breaks a limit: too many tokens, or
+/// brackets nested too deep to parse safely. Whatever parses a request's
+/// document calls this first.
+pub fn check_text(limits: &Limits, query: &str) -> Result<(), ServerError> {
+    let text = scan(query);
+    if text.tokens > limits.max_tokens {
+        return Err(limit_error("tokens", limits.max_tokens, Some(text.tokens)));
+    }
+    if text.nesting > MAX_NESTING {
+        return Err(limit_error("nesting", MAX_NESTING, Some(text.nesting)));
+    }
+    Ok(())
+}
+
+/// Whether a string in `value` holds U+0000, which PostgreSQL can neither
+/// store nor compare: such a request is refused before the run, whatever
+/// field the string is for, as the client's error.
+fn nul_in(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::List(items) => items.iter().any(nul_in),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(name, value)| name.contains('\0') || nul_in(value)),
+        _ => false,
+    }
+}
+
+/// Whether a string in the document holds U+0000 (see [`nul_in`]).
+fn nul_in_document(document: &ExecutableDocument) -> bool {
+    // A document's values may hold variables; async-graphql does not name
+    // their type, so each is looked at as a constant with its variables
+    // null (the variables are looked at apart).
+    fn null(_: Name) -> Result<Value, Infallible> {
+        Ok(Value::Null)
+    }
+    fn directives(directives: &[Positioned<Directive>]) -> bool {
+        directives.iter().any(|directive| {
+            directive.node.arguments.iter().any(|(_, argument)| {
+                argument
+                    .node
+                    .clone()
+                    .into_const_with(null)
+                    .is_ok_and(|value| nul_in(&value))
+            })
+        })
+    }
+    fn selections(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                field.node.arguments.iter().any(|(_, argument)| {
+                    argument
+                        .node
+                        .clone()
+                        .into_const_with(null)
+                        .is_ok_and(|value| nul_in(&value))
+                }) || directives(&field.node.directives)
+                    || selections(&field.node.selection_set.node)
+            }
+            Selection::FragmentSpread(spread) => directives(&spread.node.directives),
+            Selection::InlineFragment(fragment) => {
+                directives(&fragment.node.directives)
+                    || selections(&fragment.node.selection_set.node)
+            }
+        })
+    }
+    document.fragments.values().any(|fragment| {
+        directives(&fragment.node.directives) || selections(&fragment.node.selection_set.node)
+    }) || document.operations.iter().any(|(_, operation)| {
+        let operation = &operation.node;
+        directives(&operation.directives)
+            || operation.variable_definitions.iter().any(|definition| {
+                directives(&definition.node.directives)
+                    || definition
+                        .node
+                        .default_value
+                        .as_ref()
+                        .is_some_and(|default| nul_in(&default.node))
+            })
+            || selections(&operation.selection_set.node)
+    })
 }
 
 /// Depth, aliases and directives of a parsed document.
@@ -261,14 +375,8 @@ fn refused(error: ServerError) -> Response {
 /// Counts what the limits count and refuses a request that breaks one,
 /// before it runs.
 fn check(limits: &Limits, request: &mut Request) -> Result<(), Box<Response>> {
-    let tokens = count_tokens(&request.query);
-    if tokens > limits.max_tokens {
-        return Err(Box::new(refused(limit_error(
-            "tokens",
-            limits.max_tokens,
-            Some(tokens),
-        ))));
-    }
+    check_text(limits, &request.query).map_err(|error| Box::new(refused(error)))?;
+    let nul_in_variables = request.variables.values().any(nul_in);
     let document = request
         .parsed_query()
         .map_err(|error| Box::new(refused(error)))?;
@@ -282,6 +390,12 @@ fn check(limits: &Limits, request: &mut Request) -> Result<(), Box<Response>> {
         if found > max {
             return Err(Box::new(refused(limit_error(limit, max, Some(found)))));
         }
+    }
+    if nul_in_variables || nul_in_document(document) {
+        return Err(Box::new(refused(ServerError::new(
+            "a text in the request holds the NUL character (U+0000), which no field accepts",
+            None,
+        ))));
     }
     Ok(())
 }
@@ -389,6 +503,10 @@ where
 mod tests {
     use super::*;
 
+    fn count_tokens(source: &str) -> usize {
+        scan(source).tokens
+    }
+
     #[test]
     fn tokens_are_counted_like_a_lexer() {
         assert_eq!(count_tokens("{ regions { code } }"), 6);
@@ -399,6 +517,37 @@ mod tests {
             10
         );
         assert_eq!(count_tokens(&"{a}".repeat(1000)), 3000);
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        let nesting = |source: &str| scan(source).nesting;
+        assert_eq!(nesting("{ regions { code } }"), 2);
+        assert_eq!(nesting("{ a(x: [[1], {b: [2]}]) }"), 5);
+        assert_eq!(
+            nesting("{ a(s: \"[[[[\", t: \"\"\"{{{\"\"\") # ((((\n }"),
+            2
+        );
+        assert_eq!(nesting("]]]}}} { a }"), 1);
+    }
+
+    /// Found by fuzzing /graphql: a GET whose argument nested lists 5,000
+    /// deep overflowed the parser's stack and aborted the server, before
+    /// any limit was checked.
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let limits = Limits {
+            max_tokens: usize::MAX,
+            ..Limits::default()
+        };
+        let deep = format!("{{ a(x: {}1{}) }}", "[".repeat(5000), "]".repeat(5000));
+        let error = check_text(&limits, &deep).unwrap_err();
+        assert_eq!(
+            error.message,
+            "the request exceeds the nesting limit: 5002 > 128"
+        );
+        let fine = format!("{{ a(x: {}1{}) }}", "[".repeat(100), "]".repeat(100));
+        assert!(check_text(&limits, &fine).is_ok());
     }
 
     #[test]
@@ -416,6 +565,28 @@ mod tests {
                 directives: 1
             }
         );
+    }
+
+    /// Found by fuzzing: on PostgreSQL a search text or a name holding
+    /// U+0000 failed in the database, an INTERNAL error.
+    #[test]
+    fn nul_is_found_wherever_a_string_stands() {
+        let parse = |query: &str| async_graphql::parser::parse_query(query).unwrap();
+        for query in [
+            "{ matters(filter: { text: \"a\\u0000b\" }) { code } }",
+            "{ regions @skip(if: false) { guides(filter: { matter: [\"\\u0000\"] }) { totalCount } } }",
+            "query($t: String = \"\\u0000\") { matters(filter: { text: $t }) { code } }",
+            "{ ...F } fragment F on Query { zone(code: \"\\u0000\") { code } }",
+            "{ ... on Query { zone(code: \"\\u0000\") { code } } }",
+        ] {
+            assert!(nul_in_document(&parse(query)), "{query}");
+        }
+        let query = parse("query($t: String) { matters(filter: { text: $t }) { code } }");
+        assert!(!nul_in_document(&query));
+        let nested = Value::from_json(serde_json::json!({ "steps": [{ "name": "a\u{0}" }] }));
+        assert!(nul_in(&nested.unwrap()));
+        let clean = Value::from_json(serde_json::json!({ "t": "社保卡", "n": [1, null] }));
+        assert!(!nul_in(&clean.unwrap()));
     }
 
     #[test]

@@ -268,12 +268,15 @@ pub enum OperationKind {
 }
 
 /// The kind of the operation `request` would run, or why it cannot run: a
-/// document that does not parse, names no operation among several, or
-/// subscribes to other than exactly one root field.
+/// document past the `limits` on its text, that does not parse, names no
+/// operation among several, or subscribes to other than exactly one root
+/// field.
 pub fn operation_kind(
+    limits: &crate::Limits,
     request: &mut async_graphql::Request,
 ) -> Result<OperationKind, async_graphql::ServerError> {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
+    crate::check_text(limits, &request.query)?;
     let wanted = request.operation_name.clone();
     let document = request.parsed_query()?.clone();
     let operation = match (&document.operations, wanted.as_deref()) {

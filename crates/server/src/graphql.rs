@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::error::QueryPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::Bytes;
@@ -354,23 +355,46 @@ pub async fn post(
         }
         body.extend_from_slice(&chunk);
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch = match serde_json::from_slice::<BatchRequest>(&body) {
         Ok(batch) => batch,
-        Err(error) => {
-            return bad_request(
-                media,
-                &format!("the body is not a GraphQL request in JSON: {error}"),
-                "BAD_USER_INPUT",
-            );
-        }
+        Err(_) => return bad_request(media, &why_not_a_request(&body), "BAD_USER_INPUT"),
     };
     respond(&state, http.headers(), media, batch).await
+}
+
+const NOT_A_REQUEST: &str =
+    "the body must be a GraphQL request (a JSON object with a `query` string) or a list of them";
+
+/// Why a POST body is not a request or a batch. serde's own message names
+/// async-graphql's types where the shape is wrong (`untagged enum
+/// BatchRequest`, `struct Request`), so the shape is told here, and serde
+/// speaks only of the members of a request.
+fn why_not_a_request(body: &[u8]) -> String {
+    let member_error = |value: Value| {
+        serde_json::from_value::<Request>(value)
+            .err()
+            .map(|error| error.to_string())
+    };
+    let why = match serde_json::from_slice::<Value>(body) {
+        Err(error) => Some(format!("the body is not JSON: {error}")),
+        Ok(value @ Value::Object(_)) => member_error(value),
+        Ok(Value::Array(items)) => items.into_iter().enumerate().find_map(|(index, item)| {
+            let why = if item.is_object() {
+                member_error(item)?
+            } else {
+                NOT_A_REQUEST.to_owned()
+            };
+            Some(format!("request {} of the batch: {why}", index + 1))
+        }),
+        Ok(_) => None,
+    };
+    why.unwrap_or_else(|| NOT_A_REQUEST.to_owned())
 }
 
 /// The parameters of GET /graphql.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GetParams {
+struct GetParams {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
@@ -398,13 +422,28 @@ pub async fn get(
     state: web::Data<AppState>,
     pages: web::Data<Pages>,
     http: HttpRequest,
-    params: web::Query<GetParams>,
     payload: web::Payload,
 ) -> HttpResponse {
     if crate::ws::is_upgrade(&http) {
         return crate::ws::upgrade(state, http, payload).await;
     }
-    let params = params.into_inner();
+    // Read here rather than by an extractor, whose refusal is a plain-text
+    // 400 without a GraphQL error.
+    let params = match web::Query::<GetParams>::from_query(http.query_string()) {
+        Ok(params) => params.into_inner(),
+        Err(error) => {
+            let why = match error {
+                QueryPayloadError::Deserialize(error) => error.to_string(),
+                other => other.to_string(),
+            };
+            let media = negotiate(http.headers()).unwrap_or(Media::Json);
+            return bad_request(
+                media,
+                &format!("the query string cannot be read: {why}"),
+                "BAD_USER_INPUT",
+            );
+        }
+    };
     let Some(query) = params.query else {
         if state.settings.server.graphiql && accepts_html(http.headers()) {
             return pages.graphiql();
@@ -420,7 +459,10 @@ pub async fn get(
         return HttpResponse::NotAcceptable()
             .body("accept application/graphql-response+json or application/json");
     };
-    if is_write(&query, params.operation_name.as_deref()) {
+    // A document past the limits on its text is not parsed here (a deep
+    // one would overflow the parser's stack): the run refuses it.
+    let parsable = concord_schema::check_text(&state.settings.graphql.limits, &query).is_ok();
+    if parsable && is_write(&query, params.operation_name.as_deref()) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .content_type(media.content_type())
@@ -503,6 +545,38 @@ mod tests {
             Some(Media::Json)
         );
         assert_eq!(negotiate(&accept("text/plain")), None);
+    }
+
+    /// Found by fuzzing: serde's message for a body of the wrong shape was
+    /// `data did not match any variant of untagged enum BatchRequest`.
+    #[test]
+    fn a_body_that_is_no_request_is_told_without_type_names() {
+        for (body, expected) in [
+            ("1", NOT_A_REQUEST.to_owned()),
+            ("\"{ regions { code } }\"", NOT_A_REQUEST.to_owned()),
+            (
+                r#"[{"query": "{ a }"}, 1]"#,
+                format!("request 2 of the batch: {NOT_A_REQUEST}"),
+            ),
+            (
+                r#"[{"query": "{ a }"}, {"query": "{ a }", "variables": 1}]"#,
+                "request 2 of the batch: invalid type: integer `1`, expected a map".to_owned(),
+            ),
+            (
+                r#"{"query": 1}"#,
+                "invalid type: integer `1`, expected a string".to_owned(),
+            ),
+            (
+                "{",
+                "the body is not JSON: EOF while parsing an object at line 1 column 1".to_owned(),
+            ),
+        ] {
+            assert!(
+                serde_json::from_str::<BatchRequest>(body).is_err(),
+                "{body}"
+            );
+            assert_eq!(why_not_a_request(body.as_bytes()), expected, "{body}");
+        }
     }
 
     #[test]

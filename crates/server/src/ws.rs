@@ -390,10 +390,11 @@ impl Connection {
             let error = concord_schema::limit_error("subscriptions_per_connection", max, None);
             return refusal(vec![error_json(error)]);
         }
-        let kind = match concord_schema::operation_kind(&mut request) {
-            Ok(kind) => kind,
-            Err(error) => return refusal(vec![error_json(error)]),
-        };
+        let kind =
+            match concord_schema::operation_kind(&state.settings.graphql.limits, &mut request) {
+                Ok(kind) => kind,
+                Err(error) => return refusal(vec![error_json(error)]),
+            };
         match kind {
             OperationKind::Query | OperationKind::Mutation => once(state, principal, request),
             OperationKind::Live => {
