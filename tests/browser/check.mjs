@@ -277,6 +277,12 @@ try {
   );
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.getElementById('detail').open);
+  // The page puts the focus back in the dialog's `close` handler, a task
+  // after `open` turns false (sooner, the browser may have focused the body,
+  // when the cell that opened the view was re-rendered while it was open).
+  await page
+    .waitForFunction(() => document.activeElement?.matches('#heatmap td.cell'), null, { timeout: 2000 })
+    .catch(() => {});
   const focused = () => page.evaluate(() => ({ ...document.activeElement.dataset }));
   const returned = await focused();
   check(
