@@ -92,6 +92,10 @@ enum Command {
         #[arg(long, hide = true)]
         fail_after: Option<u64>,
     },
+    /// Print a checksum of each replicated table, one line each: the table,
+    /// its rows, and a SHA-256 over them. Nodes that hold the same
+    /// replicated data print the same lines, whichever database they run on.
+    Checksums,
     /// Fill an empty database with the benchmark's deterministic data set.
     BenchData {
         /// 1 gives 500 matters, 16,500 guides and 20,000 standards; N gives N times the matters and standards.
@@ -282,11 +286,17 @@ async fn main() -> anyhow::Result<()> {
                     token: tokens.get(i).unwrap_or(&tokens[0]).clone(),
                 })
                 .collect();
+            let settings = settings(&cli)?;
             let options = concord_sync::Options {
                 page_size: *page_size,
                 fail_after: *fail_after,
+                node: settings
+                    .node
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| concord_domain::Origin::NATIONAL_CODE.to_owned()),
             };
-            let db = open(&settings(&cli)?).await?;
+            let db = open(&settings).await?;
             if *follow {
                 let interval = concord_auth::parse_ttl(interval)?;
                 tokio::select! {
@@ -303,6 +313,12 @@ async fn main() -> anyhow::Result<()> {
                     "{} pages, {} changes received, {} applied",
                     report.pages, report.received, report.applied
                 );
+            }
+        }
+        Command::Checksums => {
+            let db = open(&settings(&cli)?).await?;
+            for sum in concord_persistence::changes::checksums(&db).await? {
+                println!("{} {} {}", sum.table, sum.rows, sum.sha256);
             }
         }
         Command::BenchData { scale } => {

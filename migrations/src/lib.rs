@@ -13,6 +13,7 @@ mod m20261129_000005_create_data_version;
 mod m20261202_180000_create_data_change;
 mod m20261203_090000_create_text_gram;
 mod m20261203_100000_create_guide_region_status_index;
+mod m20261206_090000_create_sync_conflict;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_180000_create_data_change::Migration),
             Box::new(m20261203_090000_create_text_gram::Migration),
             Box::new(m20261203_100000_create_guide_region_status_index::Migration),
+            Box::new(m20261206_090000_create_sync_conflict::Migration),
         ]
     }
 }

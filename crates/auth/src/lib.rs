@@ -20,7 +20,7 @@ pub use error::AuthError;
 pub use issue::{TokenRequest, generate_secret, issue_hs256, parse_ttl};
 pub use policy::{
     Action, AuditScope, Authorized, Denial, DraftScope, Node, Target, audit_scope, authorize,
-    draft_scope, may_attempt, may_read_changes,
+    conflict_scope, draft_scope, may_attempt, may_read_changes,
 };
 pub use settings::{AuthSettings, KeyAlgorithm, PublicKeyFile};
 pub use verify::{Verifier, bearer_token};

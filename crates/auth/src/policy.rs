@@ -64,6 +64,8 @@ pub enum Action {
     ProposeElevation,
     /// Move an elevation proposal to review, acceptance or decline.
     DecideElevation,
+    /// Settle a sync conflict on a row this node owns.
+    ResolveSyncConflict,
     /// Read the audit log.
     ReadAuditLog,
 }
@@ -87,6 +89,7 @@ impl Action {
         Action::DecideAdoption,
         Action::ProposeElevation,
         Action::DecideElevation,
+        Action::ResolveSyncConflict,
         Action::ReadAuditLog,
     ];
 
@@ -109,6 +112,7 @@ impl Action {
             Action::DecideAdoption => "decide the adoption of a collaborative standard",
             Action::ProposeElevation => "propose the elevation of a standard",
             Action::DecideElevation => "decide an elevation proposal",
+            Action::ResolveSyncConflict => "settle a sync conflict",
             Action::ReadAuditLog => "read the audit log",
         }
     }
@@ -120,7 +124,8 @@ impl Action {
             | Action::UnpublishGuide
             | Action::SaveProcedure
             | Action::RecordEvaluation
-            | Action::DecideAdoption => Kind::RegionRow,
+            | Action::DecideAdoption
+            | Action::ResolveSyncConflict => Kind::RegionRow,
             Action::CreateStandard
             | Action::ReviseStandard
             | Action::SetStandardStatus
@@ -355,6 +360,20 @@ pub fn audit_scope(principal: &Principal) -> Result<AuditScope, Denial> {
         (Some(Role::NationalAdmin), _) => Ok(AuditScope::All),
         (Some(Role::ProvinceAdmin), Some(region)) => Ok(AuditScope::Region(region.clone())),
         (Some(role), _) => Err(role_may_not(role, Action::ReadAuditLog)),
+    }
+}
+
+/// Whose sync conflicts a principal may list: every region's (None) for
+/// NATIONAL_ADMIN and SYNC_AGENT, its own region's for a PROVINCE_ADMIN,
+/// who settles them; nobody else's.
+pub fn conflict_scope(principal: &Principal) -> Result<Option<RegionCode>, Denial> {
+    match (principal.role, &principal.region) {
+        (None, _) => Err(Denial::Unauthenticated),
+        (Some(Role::NationalAdmin | Role::SyncAgent), _) => Ok(None),
+        (Some(Role::ProvinceAdmin), Some(region)) => Ok(Some(region.clone())),
+        (Some(role), _) => Err(Denial::Forbidden(format!(
+            "role {role} may not list sync conflicts"
+        ))),
     }
 }
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::StoreError;
 use crate::entity::{
     adoption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
-    row_revision, service_guide, service_matter, standard, standard_matter,
+    row_revision, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use crate::footprint::{Footprint, Topic};
 use crate::mutate::{self, Kind};
@@ -134,6 +134,44 @@ pub async fn log_current<C: ConnectionTrait>(
     parts: &[&str],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let (origin, revision, record) = current_record(conn, kind, parts).await?;
+    lock_log(conn).await?;
+    change_log::ActiveModel {
+        seq: sea_orm::NotSet,
+        kind: sea_orm::Set(kind.as_str().to_owned()),
+        row_key: sea_orm::Set(key(parts)),
+        origin: sea_orm::Set(origin),
+        revision: sea_orm::Set(revision),
+        record: sea_orm::Set(record),
+        committed_at: sea_orm::Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// On PostgreSQL, takes the lock that makes log order commit order:
+/// sequence numbers are handed out before commit, and holding this lock
+/// until commit means a reader that has seen change n has seen every
+/// change before it.
+async fn lock_log<C: ConnectionTrait>(conn: &C) -> Result<(), StoreError> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(7262737)",
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The row `parts` of `kind` as the log records it: its origin, its
+/// revision and its record, or no record while it is not published.
+pub(crate) async fn current_record<C: ConnectionTrait>(
+    conn: &C,
+    kind: Replica,
+    parts: &[&str],
+) -> Result<(String, i32, Option<Value>), StoreError> {
     let missing = || {
         corrupt(format!(
             "{} {} vanished within its transaction",
@@ -256,28 +294,7 @@ pub async fn log_current<C: ConnectionTrait>(
             )
         }
     };
-    if conn.get_database_backend() == DbBackend::Postgres {
-        // Sequence numbers are handed out before commit; holding this lock
-        // until commit makes log order commit order, so a reader that has
-        // seen change n has seen every change before it.
-        conn.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(7262737)",
-        ))
-        .await?;
-    }
-    change_log::ActiveModel {
-        seq: sea_orm::NotSet,
-        kind: sea_orm::Set(kind.as_str().to_owned()),
-        row_key: sea_orm::Set(key(parts)),
-        origin: sea_orm::Set(origin),
-        revision: sea_orm::Set(revision),
-        record: sea_orm::Set(record),
-        committed_at: sea_orm::Set(now),
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
+    Ok((origin, revision, record))
 }
 
 /// The log after `after`, in order, with the number of changes after
@@ -554,6 +571,71 @@ struct Applied<M: Replicated> {
 /// Reads a row's key from a change-log key.
 type KeyOf<M> = fn(&str) -> Result<<M as Replicated>::Key, StoreError>;
 
+/// How a page's changes apply.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mode<'a> {
+    /// A peer's page on the node whose own rows are those of origin `node`:
+    /// a newer revision of another origin's row applies; this node's own
+    /// rows are never overwritten, and a version of one that this node
+    /// did not write is contested.
+    Sync { node: &'a str },
+    /// A version that a settlement names as the row's: it replaces the
+    /// stored version unless that is newer and not the losing one
+    /// (`loser`, a content hash). History credits it to `credit`.
+    Install {
+        loser: Option<&'a str>,
+        credit: &'a str,
+    },
+}
+
+/// The losing versions this node knows of: (kind, key, revision, hash).
+pub(crate) type Judged = HashSet<(Replica, String, i32, String)>;
+
+/// A version of one of this node's own rows that a peer wrote and that
+/// lost to the stored one.
+struct Contest {
+    key: String,
+    origin: String,
+    loser_revision: i32,
+    loser_hash: String,
+    loser_record: Option<Value>,
+    winner_hash: String,
+}
+
+/// The content hash of a version: SHA-256 of the row as JSON, with its
+/// times cut to whole microseconds as PostgreSQL keeps them, so that every
+/// node hashes a version alike whichever database holds it.
+fn content_hash<M: Replicated>(row: &M) -> String {
+    let mut row = row.clone();
+    for time in row.timestamps() {
+        *time = as_postgres_keeps(*time);
+    }
+    hash_bytes(&serde_json::to_vec(&row).unwrap_or_default())
+}
+
+fn hash_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The content hash of a retraction: a guide withdrawn to a draft.
+pub(crate) fn retracted_hash() -> String {
+    hash_bytes(b"null")
+}
+
+/// The content hash of a logged record (`{ "row": … }`), or of a
+/// retraction when there is none.
+fn record_hash<M: Replicated>(record: Option<&Value>) -> Result<String, StoreError> {
+    match record {
+        None => Ok(retracted_hash()),
+        Some(record) => {
+            let Incoming::<M> { row, .. } = serde::Deserialize::deserialize(record)
+                .map_err(|e| corrupt(format!("a logged record cannot be read: {e}")))?;
+            Ok(content_hash(&row))
+        }
+    }
+}
+
 /// Decides which of one kind's changes apply, reading the stored revisions
 /// of all their keys in one go. `retraction` reads a record-less change's
 /// key for the kinds that a record-less change deletes (guides).
@@ -561,6 +643,8 @@ async fn plan<M, C>(
     conn: &C,
     changes: &[(usize, &IncomingChange)],
     retraction: Option<KeyOf<M>>,
+    mode: Mode<'_>,
+    judged: &Judged,
 ) -> Result<Planned<M>, StoreError>
 where
     M: Replicated,
@@ -605,7 +689,7 @@ where
                     row: Some(incoming),
                     linked,
                 };
-                parsed.push((applied, revision));
+                parsed.push((applied, revision, change));
             }
             (None, Some(key)) => {
                 let applied = Applied {
@@ -614,7 +698,7 @@ where
                     row: None,
                     linked: Vec::new(),
                 };
-                parsed.push((applied, change.revision));
+                parsed.push((applied, change.revision, change));
             }
             // Only guides are retracted to a replica: a standard goes
             // without a record only while a draft, which no replica has.
@@ -623,41 +707,135 @@ where
     }
     let mut keys: Vec<M::Key> = Vec::with_capacity(parsed.len());
     let mut seen = HashSet::with_capacity(parsed.len());
-    for (change, _) in &parsed {
+    for (change, _, _) in &parsed {
         if seen.insert(&change.key) {
             keys.push(change.key.clone());
         }
     }
-    // The revision each key has, as the changes before it in the page left it.
-    let mut current: HashMap<M::Key, Option<i32>> = HashMap::with_capacity(keys.len());
     let mut stored_rows = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         let matching = chunk
             .iter()
             .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
         for stored in M::Entity::find().filter(matching).all(conn).await? {
-            current.insert(stored.key(), Some(stored.revision()));
             stored_rows.insert(stored.key(), stored);
         }
     }
-    let mut applied = Vec::new();
-    for (change, revision) in parsed {
+    // Each key's version as the changes before it in the page left it: its
+    // revision, and the applied change that made it (none: as stored).
+    let mut current: HashMap<M::Key, Option<(i32, Option<usize>)>> = stored_rows
+        .iter()
+        .map(|(key, row)| (key.clone(), Some((row.revision(), None))))
+        .collect();
+    let mut losers = judged.clone();
+    let mut applied: Vec<Applied<M>> = Vec::new();
+    let mut contested = Vec::new();
+    // Contested versions older than the stored one: echoes of this node's
+    // own earlier versions unless its log says otherwise.
+    let mut older = Vec::new();
+    for (change, revision, incoming) in parsed {
+        let hash = change
+            .row
+            .as_ref()
+            .map_or_else(retracted_hash, content_hash);
+        let version = (M::KIND, incoming.key.clone(), revision, hash);
+        if losers.contains(&version) {
+            continue;
+        }
+        let (_, _, _, hash) = &version;
         let state = current.entry(change.key.clone()).or_insert(None);
-        let applies = match (&change.row, *state) {
-            (Some(_), None) => true,
-            (_, Some(stored)) => stored < revision,
-            // Nothing here to retract.
-            (None, None) => false,
+        let state_hash = |state: Option<usize>, applied: &[Applied<M>]| {
+            let row = match state {
+                Some(index) => applied[index].row.as_ref(),
+                None => stored_rows.get(&change.key),
+            };
+            row.map_or_else(retracted_hash, content_hash)
+        };
+        let applies = match (mode, *state) {
+            (_, None) => change.row.is_some(),
+            (Mode::Install { loser, .. }, Some((stored, by))) => {
+                let stored_hash = state_hash(by, &applied);
+                stored < revision
+                    || loser == Some(stored_hash.as_str())
+                    || (stored == revision && stored_hash != *hash)
+            }
+            (Mode::Sync { node }, Some((stored, by))) => {
+                let origin = match &change.row {
+                    Some(row) => row.origin(),
+                    None => split_key(M::KIND, &incoming.key)?[0],
+                };
+                if origin != node {
+                    stored < revision
+                } else {
+                    // This node's own row: only its own writes change it.
+                    let stored_hash = state_hash(by, &applied);
+                    if !(stored == revision && stored_hash == *hash) {
+                        let contest = Contest {
+                            key: incoming.key.clone(),
+                            origin: origin.to_owned(),
+                            loser_revision: revision,
+                            loser_hash: hash.clone(),
+                            loser_record: incoming
+                                .record
+                                .as_ref()
+                                .map(|raw| serde_json::from_str(raw.get()))
+                                .transpose()
+                                .map_err(corrupt)?,
+                            winner_hash: stored_hash,
+                        };
+                        if revision < stored {
+                            older.push(contest);
+                        } else {
+                            contested.push(contest);
+                        }
+                        losers.insert(version.clone());
+                    }
+                    false
+                }
+            }
         };
         if applies {
-            *state = change.row.as_ref().map(|_| revision);
+            *state = change.row.as_ref().map(|_| (revision, Some(applied.len())));
             applied.push(change);
         }
     }
+    contested.extend(not_logged_here::<M, C>(conn, older).await?);
     Ok(Planned {
         applied,
         stored: stored_rows,
+        contested,
     })
+}
+
+/// Of these versions of this node's own rows, those its log never held:
+/// the rest are its own earlier versions coming back through a relay.
+async fn not_logged_here<M: Replicated, C: ConnectionTrait>(
+    conn: &C,
+    versions: Vec<Contest>,
+) -> Result<Vec<Contest>, StoreError> {
+    let mut logged = HashSet::new();
+    for chunk in versions.chunks(KEYS_PER_STATEMENT) {
+        let matching = chunk.iter().fold(Condition::any(), |any, version| {
+            any.add(
+                Condition::all()
+                    .add(change_log::Column::RowKey.eq(version.key.as_str()))
+                    .add(change_log::Column::Revision.eq(version.loser_revision)),
+            )
+        });
+        let entries = change_log::Entity::find()
+            .filter(change_log::Column::Kind.eq(M::KIND.as_str()))
+            .filter(matching)
+            .all(conn)
+            .await?;
+        for entry in entries {
+            let hash = record_hash::<M>(entry.record.as_ref())?;
+            logged.insert((entry.row_key, entry.revision, hash));
+        }
+    }
+    Ok(versions
+        .into_iter()
+        .filter(|v| !logged.contains(&(v.key.clone(), v.loser_revision, v.loser_hash.clone())))
+        .collect())
 }
 
 /// Who the history credits with a revision a sync page applied.
@@ -673,7 +851,7 @@ fn versions<M: Replicated>(
     kind: Kind,
     applied: &[Applied<M>],
     stored: &HashMap<M::Key, M>,
-    now: DateTime<Utc>,
+    (credit, now): (&str, DateTime<Utc>),
     out: &mut Vec<row_revision::ActiveModel>,
     snapshot: impl Fn(Option<&Applied<M>>, &M) -> Value,
 ) {
@@ -694,7 +872,7 @@ fn versions<M: Replicated>(
             out.push(version(before, snapshot(None, before), None));
         }
         if let Some(row) = &change.row {
-            out.push(version(row, snapshot(Some(change), row), Some(SYNCED_BY)));
+            out.push(version(row, snapshot(Some(change), row), Some(credit)));
         }
     }
 }
@@ -746,10 +924,12 @@ async fn stored_matter_links<C: ConnectionTrait>(
     Ok(linked)
 }
 
-/// One kind's changes that apply, and the rows they replace as stored.
+/// One kind's changes that apply, the rows they replace as stored, and
+/// the versions of this node's own rows that lost.
 struct Planned<M: Replicated> {
     applied: Vec<Applied<M>>,
     stored: HashMap<M::Key, M>,
+    contested: Vec<Contest>,
 }
 
 /// Writes what a kind's applied changes leave: for each key, the last one.
@@ -998,11 +1178,12 @@ impl LinkReplacement {
     }
 }
 
-/// A change log entry of a page: its position, the change, and the
+/// A change log entry of a page: its position, its kind and key, and the
 /// record as JSON text (or none: a retraction).
 struct Entry<'a> {
     at: usize,
-    change: &'a IncomingChange,
+    kind: &'a str,
+    key: &'a str,
     origin: &'a str,
     revision: i32,
     record: Option<String>,
@@ -1023,7 +1204,8 @@ fn relay<'a, M: Replicated>(
         let entry = match &change.row {
             Some(row) => Entry {
                 at: change.at,
-                change: incoming,
+                kind: &incoming.kind,
+                key: &incoming.key,
                 origin: row.origin(),
                 revision: row.revision(),
                 record: published(change, row)
@@ -1033,7 +1215,8 @@ fn relay<'a, M: Replicated>(
             // The local copy is gone; relay the retraction as it came.
             None => Entry {
                 at: change.at,
-                change: incoming,
+                kind: &incoming.kind,
+                key: &incoming.key,
                 origin: split_key(Replica::Guide, &incoming.key)?[0],
                 revision: incoming.revision,
                 record: None,
@@ -1069,14 +1252,7 @@ async fn append<C: ConnectionTrait>(
     if entries.is_empty() {
         return Ok(());
     }
-    if backend == DbBackend::Postgres {
-        // As in `log_current`: log order is commit order.
-        conn.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(7262737)",
-        ))
-        .await?;
-    }
+    lock_log(conn).await?;
     entries.sort_by_key(|entry| entry.at);
     let mut entries = entries.into_iter().peekable();
     while entries.peek().is_some() {
@@ -1092,8 +1268,8 @@ async fn append<C: ConnectionTrait>(
         for entry in entries.by_ref().take(MAX_PARAMS / 6) {
             let record = Expr::val(entry.record);
             insert.values_panic([
-                Expr::val(entry.change.kind.as_str()),
-                Expr::val(entry.change.key.as_str()),
+                Expr::val(entry.kind),
+                Expr::val(entry.key),
                 Expr::val(entry.origin),
                 Expr::val(entry.revision),
                 if backend == DbBackend::Postgres {
@@ -1114,23 +1290,87 @@ fn guide_key(key: &str) -> Result<(String, String), StoreError> {
     Ok((parts[0].to_owned(), parts[1].to_owned()))
 }
 
-/// Applies a page of a peer's changes as if one at a time in page order:
-/// each change applies when its key is absent here or its revision is
-/// newer than the stored one; a guide without a record (a retraction)
-/// deletes an older local guide; standards and matters make their links
-/// exactly the listed ones known here. Every applied change is relayed
-/// into this node's log. Returns how many applied.
+/// Applies a page of a peer's changes as if one at a time in page order,
+/// on the node whose own rows are those of origin `node` (a region code, or
+/// `100000` on the national hub):
+///
+/// - a change of another origin's row applies when its key is absent here
+///   or its revision is newer than the stored one; a guide without a record
+///   (a retraction) deletes an older local guide;
+/// - a change of one of this node's own rows never applies (but to create
+///   it); a version this node did not write loses to the stored one, which
+///   is kept as a conflict and announced in the log with a `CONFLICT` entry;
+/// - a version some origin has ruled a loser never applies;
+/// - `CONFLICT` and `RESOLUTION` entries (an origin's verdicts and their
+///   settlements) are recorded, and install the version they name;
+/// - standards and matters link to every listed code known here.
+///
+/// Every applied change is relayed into this node's log. Returns how many
+/// applied.
 ///
 /// It reads what the page needs up front and writes each kind in bulk, in
 /// an order the foreign keys accept (no row of a page is ever deleted but
 /// guides, which nothing references), so the statements it runs do not
-/// grow with the page but for chunking. Run it in a transaction: on an
-/// error part of the page may have been written.
+/// grow with the page but for chunking and verdicts. Run it in a
+/// transaction: on an error part of the page may have been written.
 pub async fn apply_page<C: ConnectionTrait>(
     conn: &C,
     page: &[IncomingChange],
+    node: &str,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    let mut applied = 0;
+    let mut rows = 0;
+    for (at, change) in page.iter().enumerate() {
+        if let Some(verdict) = Verdict::parse(&change.kind) {
+            applied += apply_rows(conn, &page[rows..at], Mode::Sync { node }, now).await?;
+            applied += settle(conn, verdict, change, node, now).await?;
+            rows = at + 1;
+        }
+    }
+    applied += apply_rows(conn, &page[rows..], Mode::Sync { node }, now).await?;
+    Ok(applied)
+}
+
+/// The losing versions this node knows of among the keys of `page`.
+async fn judged<C: ConnectionTrait>(
+    conn: &C,
+    page: &[IncomingChange],
+) -> Result<Judged, StoreError> {
+    let keys: BTreeSet<&str> = page.iter().map(|change| change.key.as_str()).collect();
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let mut judged = Judged::new();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT * 4) {
+        let known = sync_conflict::Entity::find()
+            .filter(sync_conflict::Column::RowKey.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for conflict in known {
+            if let Some(kind) = Replica::parse(&conflict.kind) {
+                judged.insert((
+                    kind,
+                    conflict.row_key,
+                    conflict.loser_revision,
+                    conflict.loser_hash,
+                ));
+            }
+        }
+    }
+    Ok(judged)
+}
+
+/// Applies a run of row changes (no verdicts) in bulk; see [`apply_page`].
+/// Installing (`Mode::Install`) relays nothing: the verdict that installs
+/// is relayed itself.
+async fn apply_rows<C: ConnectionTrait>(
+    conn: &C,
+    page: &[IncomingChange],
+    mode: Mode<'_>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if page.is_empty() {
+        return Ok(0);
+    }
     let mut by_kind: HashMap<Replica, Vec<(usize, &IncomingChange)>> = HashMap::new();
     for (at, change) in page.iter().enumerate() {
         let Some(kind) = Replica::parse(&change.kind) else {
@@ -1141,35 +1381,77 @@ pub async fn apply_page<C: ConnectionTrait>(
         };
         by_kind.entry(kind).or_default().push((at, change));
     }
+    let judged = match mode {
+        Mode::Sync { .. } => judged(conn, page).await?,
+        Mode::Install { .. } => Judged::new(),
+    };
+    let credit = match mode {
+        Mode::Sync { .. } => SYNCED_BY,
+        Mode::Install { credit, .. } => credit,
+    };
     let mut of = |kind| by_kind.remove(&kind).unwrap_or_default();
-    let items = plan::<national_item::Model, _>(conn, &of(Replica::NationalItem), None)
-        .await?
-        .applied;
-    let matters = plan::<service_matter::Model, _>(conn, &of(Replica::Matter), None)
-        .await?
-        .applied;
+    let mut contested = Vec::new();
+    let Planned {
+        applied: items,
+        contested: lost,
+        ..
+    } = plan::<national_item::Model, _>(conn, &of(Replica::NationalItem), None, mode, &judged)
+        .await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::NationalItem, c)));
+    let Planned {
+        applied: matters,
+        contested: lost,
+        ..
+    } = plan::<service_matter::Model, _>(conn, &of(Replica::Matter), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Matter, c)));
     let Planned {
         applied: standards,
         stored: standards_before,
-    } = plan::<standard::Model, _>(conn, &of(Replica::Standard), None).await?;
+        contested: lost,
+    } = plan::<standard::Model, _>(conn, &of(Replica::Standard), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Standard, c)));
     let Planned {
         applied: guides,
         stored: guides_before,
-    } = plan::<service_guide::Model, _>(conn, &of(Replica::Guide), Some(guide_key)).await?;
+        contested: lost,
+    } = plan::<service_guide::Model, _>(conn, &of(Replica::Guide), Some(guide_key), mode, &judged)
+        .await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Guide, c)));
     let Planned {
         applied: procedures,
         stored: procedures_before,
-    } = plan::<operating_procedure::Model, _>(conn, &of(Replica::Procedure), None).await?;
-    let evaluations = plan::<evaluation::Model, _>(conn, &of(Replica::Evaluation), None)
-        .await?
-        .applied;
-    let targets =
-        plan::<collaborative_target::Model, _>(conn, &of(Replica::CollaborativeStandard), None)
-            .await?
-            .applied;
-    let adoptions = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None)
-        .await?
-        .applied;
+        contested: lost,
+    } = plan::<operating_procedure::Model, _>(conn, &of(Replica::Procedure), None, mode, &judged)
+        .await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Procedure, c)));
+    let Planned {
+        applied: evaluations,
+        contested: lost,
+        ..
+    } = plan::<evaluation::Model, _>(conn, &of(Replica::Evaluation), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Evaluation, c)));
+    let Planned {
+        applied: targets,
+        contested: lost,
+        ..
+    } = plan::<collaborative_target::Model, _>(
+        conn,
+        &of(Replica::CollaborativeStandard),
+        None,
+        mode,
+        &judged,
+    )
+    .await?;
+    contested.extend(
+        lost.into_iter()
+            .map(|c| (Replica::CollaborativeStandard, c)),
+    );
+    let Planned {
+        applied: adoptions,
+        contested: lost,
+        ..
+    } = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Adoption, c)));
     let links = Links::load(conn, page, &matters, &standards).await?;
     // A zone's proposed collaborative standard is public while a draft.
     let drafts: BTreeSet<&str> = standards
@@ -1189,9 +1471,8 @@ pub async fn apply_page<C: ConnectionTrait>(
 
     // Each relayed record is the state now stored, as `log_current` would
     // read it back right after that change: the row as applied, and the
-    // links it has here at that point. A linked code unknown here is left
-    // out, as it is left out of the links table, so the log serves what
-    // this node holds.
+    // links it has here at that point. A linked code unknown here is still
+    // relayed, so that a node further on that knows it links it.
     let mut log = Vec::with_capacity(page.len());
     relay(page, &items, &mut log, row_only, always)?;
     relay(
@@ -1199,7 +1480,7 @@ pub async fn apply_page<C: ConnectionTrait>(
         &matters,
         &mut log,
         |change, row| Logged {
-            standards: Some(Links::known(&links.standards, &change.linked, change.at)),
+            standards: Some(change.linked.iter().map(String::as_str).collect()),
             ..row_only(change, row)
         },
         always,
@@ -1209,7 +1490,7 @@ pub async fn apply_page<C: ConnectionTrait>(
         &standards,
         &mut log,
         |change, row| Logged {
-            matters: Some(Links::known(&links.matters, &change.linked, change.at)),
+            matters: Some(change.linked.iter().map(String::as_str).collect()),
             ..row_only(change, row)
         },
         |change, standard| {
@@ -1225,16 +1506,18 @@ pub async fn apply_page<C: ConnectionTrait>(
     relay(page, &targets, &mut log, row_only, always)?;
     relay(page, &adoptions, &mut log, row_only, always)?;
     let applied = log.len() as u64;
-    append(conn, log, now).await?;
+    if let Mode::Sync { .. } = mode {
+        append(conn, log, now).await?;
+    }
 
-    // A synced revision keeps the version it replaced, as a mutation's
+    // An applied revision keeps the version it replaced, as a mutation's
     // does; read before the writes replace the rows and their links.
     let mut history = Vec::new();
     versions(
         Kind::Guide,
         &guides,
         &guides_before,
-        now,
+        (credit, now),
         &mut history,
         |_, row| mutate::guide_snapshot(row),
     );
@@ -1242,7 +1525,7 @@ pub async fn apply_page<C: ConnectionTrait>(
         Kind::Procedure,
         &procedures,
         &procedures_before,
-        now,
+        (credit, now),
         &mut history,
         |_, row| mutate::procedure_snapshot(row),
     );
@@ -1251,7 +1534,7 @@ pub async fn apply_page<C: ConnectionTrait>(
         Kind::Standard,
         &standards,
         &standards_before,
-        now,
+        (credit, now),
         &mut history,
         |change, row| {
             let matters: Vec<String> = match change {
@@ -1281,5 +1564,352 @@ pub async fn apply_page<C: ConnectionTrait>(
     write(conn, evaluations).await?;
     write(conn, targets).await?;
     write(conn, adoptions).await?;
+    contest(conn, contested, now).await?;
     Ok(applied)
+}
+
+/// The entries an origin logs about versions of its rows: a `CONFLICT`
+/// when a peer's version lost to its own, a `RESOLUTION` when an
+/// administrator settled one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Conflict,
+    Resolution,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Conflict => "CONFLICT",
+            Verdict::Resolution => "RESOLUTION",
+        }
+    }
+
+    pub fn parse(kind: &str) -> Option<Self> {
+        [Verdict::Conflict, Verdict::Resolution]
+            .into_iter()
+            .find(|verdict| verdict.as_str() == kind)
+    }
+}
+
+/// One version of a row that a verdict names.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Version {
+    pub revision: i32,
+    pub hash: String,
+    /// The record as logged; null for a retraction or a draft.
+    pub record: Option<Value>,
+}
+
+/// A verdict's record in the log.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct VerdictRecord {
+    /// The kind of the row.
+    pub of: String,
+    /// The region that owns the row and ruled.
+    pub origin: String,
+    /// The version the row has at its origin: the one that won, or for a
+    /// resolution the one the settlement left.
+    pub winner: Version,
+    /// The version that lost; a resolution names it without its record.
+    pub loser: Version,
+    /// A resolution's choice: `WINNER` or `LOSER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+    /// Who settled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+/// Records the versions of this node's own rows that lost, and announces
+/// each in the log with the version that won, as the row now stands.
+async fn contest<C: ConnectionTrait>(
+    conn: &C,
+    contested: Vec<(Replica, Contest)>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (kind, lost) in contested {
+        let parts = split_key(kind, &lost.key)?;
+        let (_, revision, record) = current_record(conn, kind, &parts).await?;
+        let verdict = VerdictRecord {
+            of: kind.as_str().to_owned(),
+            origin: lost.origin,
+            winner: Version {
+                revision,
+                hash: lost.winner_hash,
+                record,
+            },
+            loser: Version {
+                revision: lost.loser_revision,
+                hash: lost.loser_hash,
+                record: lost.loser_record,
+            },
+            kept: None,
+            by: None,
+        };
+        record_conflict(conn, kind, &lost.key, &verdict, now).await?;
+        log_verdict(conn, Verdict::Conflict, &lost.key, &verdict, now).await?;
+    }
+    Ok(())
+}
+
+/// Stores an open conflict as `verdict` describes it.
+async fn record_conflict<C: ConnectionTrait>(
+    conn: &C,
+    kind: Replica,
+    key: &str,
+    verdict: &VerdictRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sync_conflict::ActiveModel {
+        kind: sea_orm::Set(kind.as_str().to_owned()),
+        row_key: sea_orm::Set(key.to_owned()),
+        loser_revision: sea_orm::Set(verdict.loser.revision),
+        loser_hash: sea_orm::Set(verdict.loser.hash.clone()),
+        origin: sea_orm::Set(verdict.origin.clone()),
+        loser_record: sea_orm::Set(verdict.loser.record.clone()),
+        winner_revision: sea_orm::Set(verdict.winner.revision),
+        winner_hash: sea_orm::Set(verdict.winner.hash.clone()),
+        winner_record: sea_orm::Set(verdict.winner.record.clone()),
+        detected_at: sea_orm::Set(now),
+        resolution: sea_orm::Set(verdict.kept.clone()),
+        resolved_by: sea_orm::Set(verdict.by.clone()),
+        resolved_at: sea_orm::Set(verdict.kept.as_ref().map(|_| now)),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends a verdict to this node's log.
+pub(crate) async fn log_verdict<C: ConnectionTrait>(
+    conn: &C,
+    verdict: Verdict,
+    key: &str,
+    record: &VerdictRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    lock_log(conn).await?;
+    change_log::ActiveModel {
+        seq: sea_orm::NotSet,
+        kind: sea_orm::Set(verdict.as_str().to_owned()),
+        row_key: sea_orm::Set(key.to_owned()),
+        origin: sea_orm::Set(record.origin.clone()),
+        revision: sea_orm::Set(record.winner.revision),
+        record: sea_orm::Set(Some(to_json(record)?)),
+        committed_at: sea_orm::Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies a peer's verdict about another origin's row: records the
+/// conflict (or its settlement), installs the version the row has at its
+/// origin, and relays the verdict. A verdict seen before changes nothing,
+/// and a node never takes a verdict about its own rows from a peer: it
+/// rules on those itself.
+async fn settle<C: ConnectionTrait>(
+    conn: &C,
+    verdict: Verdict,
+    change: &IncomingChange,
+    node: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let raw = change
+        .record
+        .as_ref()
+        .ok_or_else(|| corrupt(format!("a peer sent a {} without its record", change.kind)))?;
+    let record: VerdictRecord = serde_json::from_str(raw.get())
+        .map_err(|e| corrupt(format!("a peer sent a verdict this node cannot read: {e}")))?;
+    let kind = Replica::parse(&record.of)
+        .ok_or_else(|| corrupt(format!("a peer sent a verdict about a {}", record.of)))?;
+    split_key(kind, &change.key)?;
+    if record.origin == node {
+        return Ok(0);
+    }
+    let known = sync_conflict::Entity::find_by_id((
+        kind.as_str().to_owned(),
+        change.key.clone(),
+        record.loser.revision,
+        record.loser.hash.clone(),
+    ))
+    .one(conn)
+    .await?;
+    match (verdict, known) {
+        (Verdict::Conflict, Some(_)) => return Ok(0),
+        (Verdict::Resolution, Some(known)) if known.resolution.is_some() => return Ok(0),
+        (Verdict::Conflict, None) => record_conflict(conn, kind, &change.key, &record, now).await?,
+        (Verdict::Resolution, Some(known)) => {
+            let mut open = known.into_active_model();
+            open.resolution = sea_orm::Set(record.kept.clone());
+            open.resolved_by = sea_orm::Set(record.by.clone());
+            open.resolved_at = sea_orm::Set(Some(now));
+            open.update(conn).await?;
+        }
+        // Settled before its conflict arrived here: keep the settlement, so
+        // that the conflict, when it comes, finds it and changes nothing.
+        (Verdict::Resolution, None) => {
+            record_conflict(conn, kind, &change.key, &record, now).await?;
+        }
+    }
+    let named = IncomingChange {
+        kind: record.of.clone(),
+        key: change.key.clone(),
+        revision: record.winner.revision,
+        record: record
+            .winner
+            .record
+            .as_ref()
+            .map(|record| RawValue::from_string(record.to_string()))
+            .transpose()
+            .map_err(corrupt)?,
+    };
+    let install = Mode::Install {
+        loser: Some(&record.loser.hash),
+        credit: SYNCED_BY,
+    };
+    apply_rows(conn, std::slice::from_ref(&named), install, now).await?;
+    append(
+        conn,
+        vec![Entry {
+            at: 0,
+            kind: verdict.as_str(),
+            key: &change.key,
+            origin: &record.origin,
+            revision: change.revision,
+            record: Some(raw.get().to_owned()),
+        }],
+        now,
+    )
+    .await?;
+    Ok(1)
+}
+
+/// The content hash of a logged record of `kind` (see [`content_hash`]).
+pub(crate) fn hash_of_record(kind: Replica, record: Option<&Value>) -> Result<String, StoreError> {
+    match kind {
+        Replica::Matter => record_hash::<service_matter::Model>(record),
+        Replica::Standard => record_hash::<standard::Model>(record),
+        Replica::Guide => record_hash::<service_guide::Model>(record),
+        Replica::Procedure => record_hash::<operating_procedure::Model>(record),
+        Replica::NationalItem => record_hash::<national_item::Model>(record),
+        Replica::Evaluation => record_hash::<evaluation::Model>(record),
+        Replica::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
+        Replica::Adoption => record_hash::<adoption::Model>(record),
+    }
+}
+
+/// Installs `record` as the row `key` of `kind` at `revision`, whatever
+/// revision is stored: the version an administrator chose to settle a
+/// conflict, credited in the row's history to `credit`. It is not logged
+/// here; the caller logs the row as it then stands.
+pub(crate) async fn install<C: ConnectionTrait>(
+    conn: &C,
+    kind: Replica,
+    key: &str,
+    revision: i32,
+    record: &Value,
+    credit: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let change = IncomingChange {
+        kind: kind.as_str().to_owned(),
+        key: key.to_owned(),
+        revision,
+        record: Some(RawValue::from_string(record.to_string()).map_err(corrupt)?),
+    };
+    let mode = Mode::Install {
+        loser: None,
+        credit,
+    };
+    apply_rows(conn, std::slice::from_ref(&change), mode, now).await?;
+    Ok(())
+}
+
+/// A checksum of one replicated table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    pub table: &'static str,
+    pub rows: u64,
+    /// Hex SHA-256 over the rows in key order.
+    pub sha256: String,
+}
+
+/// A checksum of every replicated table: the rows of each kind (with times
+/// cut to whole microseconds, as PostgreSQL keeps them), the links of
+/// standards and matters, and the open sync conflicts. Two nodes that hold
+/// the same replicated data give the same checksums, whichever database
+/// each runs on; seed rows count, so nodes seeded alike compare alike.
+pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, StoreError> {
+    let mut sums = vec![
+        table_checksum::<service_matter::Model, _>(conn, "service_matter").await?,
+        table_checksum::<standard::Model, _>(conn, "standard").await?,
+        table_checksum::<service_guide::Model, _>(conn, "service_guide").await?,
+        table_checksum::<operating_procedure::Model, _>(conn, "operating_procedure").await?,
+        table_checksum::<national_item::Model, _>(conn, "national_item").await?,
+        table_checksum::<evaluation::Model, _>(conn, "evaluation").await?,
+        table_checksum::<collaborative_target::Model, _>(conn, "collaborative_target").await?,
+        table_checksum::<adoption::Model, _>(conn, "adoption").await?,
+    ];
+    let links: Vec<(String, String)> = standard_matter::Entity::find()
+        .order_by_asc(standard_matter::Column::StandardCode)
+        .order_by_asc(standard_matter::Column::MatterCode)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|link| (link.standard_code, link.matter_code))
+        .collect();
+    sums.push(Checksum {
+        table: "standard_matter",
+        rows: links.len() as u64,
+        sha256: hash_bytes(&serde_json::to_vec(&links).map_err(corrupt)?),
+    });
+    let open: Vec<Value> = sync_conflict::Entity::find()
+        .filter(sync_conflict::Column::Resolution.is_null())
+        .order_by_asc(sync_conflict::Column::Kind)
+        .order_by_asc(sync_conflict::Column::RowKey)
+        .order_by_asc(sync_conflict::Column::LoserRevision)
+        .order_by_asc(sync_conflict::Column::LoserHash)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|conflict| {
+            json!([
+                conflict.kind,
+                conflict.row_key,
+                conflict.loser_revision,
+                conflict.loser_hash,
+                conflict.origin,
+                conflict.winner_revision,
+                conflict.winner_hash,
+                conflict.loser_record,
+                conflict.winner_record,
+            ])
+        })
+        .collect();
+    sums.push(Checksum {
+        table: "sync_conflict",
+        rows: open.len() as u64,
+        sha256: hash_bytes(&serde_json::to_vec(&open).map_err(corrupt)?),
+    });
+    Ok(sums)
+}
+
+async fn table_checksum<M: Replicated, C: ConnectionTrait>(
+    conn: &C,
+    table: &'static str,
+) -> Result<Checksum, StoreError> {
+    let mut rows: Vec<(String, String)> = M::Entity::find()
+        .all(conn)
+        .await?
+        .iter()
+        .map(|row| (row.log_key(), content_hash(row)))
+        .collect();
+    rows.sort();
+    Ok(Checksum {
+        table,
+        rows: rows.len() as u64,
+        sha256: hash_bytes(&serde_json::to_vec(&rows).map_err(corrupt)?),
+    })
 }

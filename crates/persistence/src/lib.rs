@@ -6,6 +6,7 @@
 pub mod bench_data;
 pub mod changes;
 pub mod collaborate;
+pub mod conflicts;
 pub mod entity;
 mod error;
 pub mod export;

@@ -144,7 +144,7 @@ impl Kind {
     }
 
     /// The change-log kind of rows that replicate to peers.
-    fn replica(self) -> Option<crate::changes::Replica> {
+    pub(crate) fn replica(self) -> Option<crate::changes::Replica> {
         use crate::changes::Replica;
         match self {
             Kind::Guide => Some(Replica::Guide),
@@ -199,6 +199,16 @@ pub(crate) async fn keep_and_audit(
         let parts = crate::changes::split_key(replica, &change.key)?;
         crate::changes::log_current(txn, replica, &parts, now).await?;
     }
+    audit(txn, actor, change, now).await
+}
+
+/// Appends the audit entry of `change`, in the caller's transaction.
+pub(crate) async fn audit(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    change: Change<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
     audit_entry::ActiveModel {
         id: sea_orm::NotSet,
         at: Set(now),

@@ -59,7 +59,7 @@ pub struct PageRequest<K> {
 
 /// `first` rows of `select` and whether more follow; the rows of `counted`
 /// counted when it is given.
-async fn page<E, C>(
+pub(crate) async fn page<E, C>(
     conn: &C,
     select: Select<E>,
     first: u64,

@@ -9,11 +9,20 @@ mod illustrative;
 mod reference;
 mod workflows;
 
-use chrono::Utc;
+use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 
 use crate::StoreError;
 use crate::entity::region;
+
+/// The time every seeded row is stamped with. Seed data is the same on
+/// every node, so its rows must be the same to the byte too: replicas are
+/// compared by checksum, and a version's content hash covers its times.
+pub fn seeded_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
 
 /// What a seeding run inserted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +34,7 @@ pub struct SeedReport {
 /// Loads the reference facts and the illustrative data set, inserting only
 /// what is missing, in one transaction.
 pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, StoreError> {
-    let now = Utc::now();
+    let now = seeded_at();
     let txn = db.begin().await?;
     let reference_rows = reference::load(&txn, now).await?;
     let illustrative_rows = illustrative::load(&txn, now).await?;
@@ -41,7 +50,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, StoreError> {
 /// data set starts from them.
 pub async fn seed_reference(db: &DatabaseConnection) -> Result<u64, StoreError> {
     let txn = db.begin().await?;
-    let rows = reference::load(&txn, Utc::now()).await?;
+    let rows = reference::load(&txn, seeded_at()).await?;
     crate::version::commit(txn).await?;
     Ok(rows)
 }

@@ -13,9 +13,10 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use concord_domain::ProcedureStep;
 use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
+use concord_persistence::conflicts;
 use concord_persistence::entity::{
     StepList, TextList, adoption, change_log, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard, standard_matter,
+    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
@@ -266,10 +267,47 @@ async fn apply_one<C: ConnectionTrait>(
                 .insert(conn)
                 .await?;
             }
-            _ => log_current(conn, kind, &parts, now).await?,
+            _ => {
+                log_current(conn, kind, &parts, now).await?;
+                // A relay passes on every linked code as it was sent, known
+                // here or not, so that a node further on links it.
+                let field = match kind {
+                    Replica::Matter => Some("standards"),
+                    Replica::Standard => Some("matters"),
+                    _ => None,
+                };
+                if let (Some(field), Some(record)) = (field, &record) {
+                    let sent: BTreeSet<String> = list(record, field).into_iter().collect();
+                    relay_as_sent(conn, field, sent).await?;
+                }
+            }
         }
     }
     Ok(applied)
+}
+
+/// Replaces the link list of the log's last record with `sent`.
+async fn relay_as_sent<C: ConnectionTrait>(
+    conn: &C,
+    field: &str,
+    sent: BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let last = change_log::Entity::find()
+        .order_by_desc(change_log::Column::Seq)
+        .one(conn)
+        .await?
+        .ok_or_else(|| corrupt("the log is empty"))?;
+    // A withheld record (a draft standard) stays withheld.
+    let Some(mut record) = last.record.clone() else {
+        return Ok(());
+    };
+    if let Some(object) = record.as_object_mut() {
+        object.insert(field.to_owned(), json!(sent));
+    }
+    let mut entry = last.into_active_model();
+    entry.record = sea_orm::Set(Some(record));
+    entry.update(conn).await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -372,12 +410,51 @@ impl Node {
         applied
     }
 
+    /// Applies `page` in one transaction on the node that owns the rows of
+    /// `origin`; returns how many applied.
+    async fn apply_as(&self, origin: &str, page: &[IncomingChange], now: DateTime<Utc>) -> u64 {
+        let txn = self.db.begin().await.unwrap();
+        let applied = changes::apply_page(&txn, page, origin, now).await.unwrap();
+        txn.commit().await.unwrap();
+        applied
+    }
+
+    /// This node's log after `after`, as a peer reading its feed gets it.
+    async fn feed_after(&self, after: i64) -> Vec<IncomingChange> {
+        change_log::Entity::find()
+            .filter(change_log::Column::Seq.gt(after))
+            .order_by_asc(change_log::Column::Seq)
+            .all(&self.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|entry| IncomingChange {
+                kind: entry.kind,
+                key: entry.row_key,
+                revision: entry.revision,
+                record: entry
+                    .record
+                    .map(|r| serde_json::value::RawValue::from_string(r.to_string()).unwrap()),
+            })
+            .collect()
+    }
+
+    async fn conflicts(&self) -> Vec<sync_conflict::Model> {
+        sync_conflict::Entity::find()
+            .order_by_asc(sync_conflict::Column::LoserRevision)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+
     /// Applies `pages` a page at a time; returns how many applied.
     async fn apply_by_page(&self, pages: &[Vec<IncomingChange>], now: DateTime<Utc>) -> u64 {
         let mut applied = 0;
         for page in pages {
             let txn = self.db.begin().await.unwrap();
-            applied += changes::apply_page(&txn, page, now).await.unwrap();
+            applied += changes::apply_page(&txn, page, BYSTANDER, now)
+                .await
+                .unwrap();
             txn.commit().await.unwrap();
         }
         applied
@@ -752,6 +829,10 @@ const STANDARDS: [&str; 4] = [
 /// Codes linked to but never sent.
 const UNKNOWN: [&str; 2] = ["T-NOWHERE", "GB/T 999-1999"];
 const REGIONS: [&str; 3] = ["330000", "320000", "310000"];
+
+/// The node these pages are applied on: a province node that owns none of
+/// their rows, so that every change applies by revision alone.
+const BYSTANDER: &str = "650000";
 const PERIODS: [&str; 2] = ["2025-01", "2025-02"];
 
 /// Random changes that one-at-a-time application accepts: rows only refer
@@ -1046,7 +1127,7 @@ async fn repeated_keys_apply_in_order_and_stale_ones_not_at_all() {
 }
 
 #[tokio::test]
-async fn links_name_only_codes_known_here() {
+async fn links_name_only_codes_known_here_and_relays_keep_every_code() {
     let node = Node::sqlite().await;
     let t = at(1);
     let page = vec![
@@ -1072,16 +1153,14 @@ async fn links_name_only_codes_known_here() {
             ("T-NEW".to_owned(), "T-M2".to_owned())
         ]
     );
+    // The relayed records name every code as sent: a node further on that
+    // knows GB/T 999-1999 links it.
     let log = log_tail(&node, 3).await;
     assert_eq!(
         log[0].3.as_ref().unwrap()["standards"],
-        json!(["GB/T 33531-2017"])
+        json!(["GB/T 33531-2017", "GB/T 999-1999", "T-NEW"])
     );
-    assert_eq!(
-        log[1].3.as_ref().unwrap()["matters"],
-        json!([]),
-        "T-M2 came later"
-    );
+    assert_eq!(log[1].3.as_ref().unwrap()["matters"], json!(["T-M2"]));
     assert_eq!(log[2].3.as_ref().unwrap()["standards"], json!(["T-NEW"]));
     node.close().await;
 }
@@ -1095,13 +1174,17 @@ async fn a_change_of_an_unknown_kind_or_a_key_that_is_not_its_row_is_refused() {
         kind: "WIDGET".into(),
         ..unknown
     };
-    let error = changes::apply_page(&node.db, &[unknown], t)
+    let error = changes::apply_page(&node.db, &[unknown], BYSTANDER, t)
         .await
         .unwrap_err();
     assert!(error.to_string().contains("invalid"), "{error}");
     let mut wrong = matter("T-M1", 1, &[], t);
     wrong.key = "T-M2".into();
-    assert!(changes::apply_page(&node.db, &[wrong], t).await.is_err());
+    assert!(
+        changes::apply_page(&node.db, &[wrong], BYSTANDER, t)
+            .await
+            .is_err()
+    );
     node.close().await;
 }
 
@@ -1256,5 +1339,238 @@ fn a_key_with_the_wrong_parts_is_refused_not_padded() {
         (Replica::Matter, ""),
     ] {
         assert!(split_key(kind, key).is_err(), "{kind:?} `{key}`");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ownership: a node's own rows, and the verdicts about them.
+
+/// A guide of Zhejiang at `revision` whose content says who wrote it.
+fn written(by: &str, revision: i32, time: DateTime<Utc>) -> IncomingChange {
+    let mut change = guide("330000", "T-M1", revision, true, time);
+    let mut record: Value = serde_json::from_str(change.record.as_ref().unwrap().get()).unwrap();
+    record["row"]["legal_basis"] = json!(format!("written by {by}"));
+    change.record = Some(serde_json::value::RawValue::from_string(record.to_string()).unwrap());
+    change
+}
+
+async fn guide_basis(node: &Node) -> (i32, String) {
+    let row = service_guide::Entity::find_by_id(("330000".to_owned(), "T-M1".to_owned()))
+        .one(&node.db)
+        .await
+        .unwrap()
+        .unwrap();
+    (row.revision, row.legal_basis)
+}
+
+#[tokio::test]
+async fn a_nodes_own_rows_are_never_overwritten_and_the_losing_version_is_kept() {
+    let zhejiang = Node::sqlite().await;
+    // The row arrives from the hub before this node wrote it: creating is
+    // not overwriting.
+    let t = at(1);
+    zhejiang
+        .apply_as(
+            "330000",
+            &[matter("T-M1", 1, &[], t), written("330000", 1, t)],
+            t,
+        )
+        .await;
+    let seen = last_seq(&zhejiang).await;
+
+    // The hub's revision 2 of it loses, newer as it is; the conflict is
+    // kept and announced.
+    let hub = written("hub", 2, at(2));
+    assert_eq!(
+        zhejiang
+            .apply_as("330000", std::slice::from_ref(&hub), at(3))
+            .await,
+        0
+    );
+    assert_eq!(
+        guide_basis(&zhejiang).await,
+        (1, "written by 330000".into())
+    );
+    let conflicts = zhejiang.conflicts().await;
+    assert_eq!(conflicts.len(), 1);
+    let conflict = &conflicts[0];
+    assert_eq!((conflict.winner_revision, conflict.loser_revision), (1, 2));
+    assert_eq!(conflict.origin, "330000");
+    assert_eq!(
+        conflict.loser_record.as_ref().unwrap()["row"]["legal_basis"],
+        "written by hub"
+    );
+    assert!(conflict.resolution.is_none());
+    let log = zhejiang.feed_after(seen).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].kind.as_str(), log[0].key.as_str()),
+        ("CONFLICT", "330000/T-M1")
+    );
+    let verdict: Value = serde_json::from_str(log[0].record.as_ref().unwrap().get()).unwrap();
+    assert_eq!(
+        verdict["winner"]["record"]["row"]["legal_basis"],
+        "written by 330000"
+    );
+    assert_eq!(verdict["loser"]["revision"], 2);
+
+    // The same version again, and this node's own version coming back
+    // through a relay, change nothing.
+    let seen = last_seq(&zhejiang).await;
+    zhejiang
+        .apply_as("330000", &[hub, written("330000", 1, t)], at(4))
+        .await;
+    assert_eq!(zhejiang.conflicts().await.len(), 1);
+    assert_eq!(last_seq(&zhejiang).await, seen);
+
+    // Another version at the stored revision loses too: never overwritten
+    // by different content at the same revision.
+    zhejiang
+        .apply_as("330000", &[written("hub", 1, at(5))], at(6))
+        .await;
+    assert_eq!(zhejiang.conflicts().await.len(), 2);
+    assert_eq!(
+        guide_basis(&zhejiang).await,
+        (1, "written by 330000".into())
+    );
+    zhejiang.close().await;
+}
+
+#[tokio::test]
+async fn an_older_version_is_an_echo_only_if_this_node_logged_it() {
+    let zhejiang = Node::sqlite().await;
+    let (first, second) = (written("330000", 1, at(1)), written("330000", 2, at(2)));
+    zhejiang
+        .apply_as(
+            "330000",
+            &[matter("T-M1", 1, &[], at(1)), first.clone()],
+            at(1),
+        )
+        .await;
+    // Revision 2 of its own comes through a node that kept it (a restore).
+    zhejiang.apply_as(BYSTANDER, &[second], at(2)).await;
+    assert_eq!(guide_basis(&zhejiang).await.0, 2);
+    // Its revision 1 again: logged here, so an echo.
+    zhejiang.apply_as("330000", &[first], at(3)).await;
+    assert!(zhejiang.conflicts().await.is_empty());
+    // A revision 1 it never wrote: the hub's, on an old copy. It loses.
+    zhejiang
+        .apply_as("330000", &[written("hub", 1, at(4))], at(5))
+        .await;
+    let conflicts = zhejiang.conflicts().await;
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(
+        (conflicts[0].winner_revision, conflicts[0].loser_revision),
+        (2, 1)
+    );
+    zhejiang.close().await;
+}
+
+#[tokio::test]
+async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
+    let (zhejiang, jiangsu, shanghai) = (
+        Node::sqlite().await,
+        Node::sqlite().await,
+        Node::sqlite().await,
+    );
+    let t = at(1);
+    for node in [&zhejiang, &jiangsu, &shanghai] {
+        node.apply_as(
+            BYSTANDER,
+            &[matter("T-M1", 1, &[], t), written("330000", 1, t)],
+            t,
+        )
+        .await;
+    }
+    let (z0, j0) = (last_seq(&zhejiang).await, last_seq(&jiangsu).await);
+    // The hub's revision 2 reaches Jiangsu first, which takes it: not its row.
+    let hub = written("hub", 2, at(2));
+    assert_eq!(
+        jiangsu
+            .apply_as("320000", std::slice::from_ref(&hub), at(3))
+            .await,
+        1
+    );
+    assert_eq!(guide_basis(&jiangsu).await, (2, "written by hub".into()));
+    // Zhejiang rules, and its verdict reaches Jiangsu: the origin's version
+    // is installed there, and the conflict listed.
+    zhejiang
+        .apply_as("330000", std::slice::from_ref(&hub), at(3))
+        .await;
+    let verdict = zhejiang.feed_after(z0).await;
+    assert_eq!(jiangsu.apply_as("320000", &verdict, at(4)).await, 1);
+    assert_eq!(guide_basis(&jiangsu).await, (1, "written by 330000".into()));
+    assert_eq!(jiangsu.conflicts().await.len(), 1);
+    // The loser arriving again by another path stays out.
+    jiangsu.apply_as("320000", &[hub], at(5)).await;
+    assert_eq!(guide_basis(&jiangsu).await.0, 1);
+    assert_eq!(
+        changes::checksums(&jiangsu.db).await.unwrap(),
+        changes::checksums(&zhejiang.db).await.unwrap()
+    );
+
+    // Zhejiang's administrator keeps the hub's version: it becomes
+    // revision 3, past every version any node holds.
+    let admin = concord_auth::Principal {
+        subject: Some("zj-admin".into()),
+        role: Some(concord_auth::Role::ProvinceAdmin),
+        region: Some("330000".try_into().unwrap()),
+        zone: None,
+    };
+    let region = concord_domain::RegionCode::try_from("330000").unwrap();
+    let actor = concord_auth::authorize(
+        &admin,
+        concord_auth::Action::ResolveSyncConflict,
+        &concord_auth::Target {
+            region: Some(&region),
+            ..Default::default()
+        },
+        &concord_auth::Node {
+            region: Some(region.clone()),
+        },
+    )
+    .unwrap();
+    let conflict = &zhejiang.conflicts().await[0];
+    let key = conflicts::ConflictKey::of(conflict).unwrap();
+    let stale =
+        conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 0, at(6)).await;
+    assert!(matches!(
+        stale,
+        Err(concord_persistence::mutate::MutationError::Conflict { current: 1 })
+    ));
+    let z1 = last_seq(&zhejiang).await;
+    let settled = conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 1, at(6))
+        .await
+        .unwrap();
+    assert_eq!(settled.resolution.as_deref(), Some("LOSER"));
+    assert_eq!(guide_basis(&zhejiang).await, (3, "written by hub".into()));
+    let settlement = zhejiang.feed_after(z1).await;
+    assert_eq!(
+        settlement
+            .iter()
+            .map(|c| c.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["GUIDE", "RESOLUTION"]
+    );
+    jiangsu.apply_as("320000", &settlement, at(7)).await;
+    assert_eq!(guide_basis(&jiangsu).await, (3, "written by hub".into()));
+    assert!(jiangsu.conflicts().await[0].resolution.is_some());
+
+    // Shanghai hears of the settlement before the conflict, through
+    // Jiangsu's relay; the conflict, when it comes, stays settled.
+    let relayed = jiangsu.feed_after(j0).await;
+    let (conflict, rest): (Vec<_>, Vec<_>) =
+        relayed.into_iter().partition(|c| c.kind == "CONFLICT");
+    shanghai.apply_as("310000", &rest, at(8)).await;
+    shanghai.apply_as("310000", &conflict, at(9)).await;
+    assert_eq!(guide_basis(&shanghai).await, (3, "written by hub".into()));
+    for node in [&jiangsu, &shanghai] {
+        assert_eq!(
+            changes::checksums(&node.db).await.unwrap(),
+            changes::checksums(&zhejiang.db).await.unwrap()
+        );
+    }
+    for node in [zhejiang, jiangsu, shanghai] {
+        node.close().await;
     }
 }

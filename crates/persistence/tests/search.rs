@@ -582,7 +582,13 @@ async fn follows_revision_sync_and_import(db: &DatabaseConnection) {
         record: Some(serde_json::value::RawValue::from_string(record).unwrap()),
     };
     let txn = db.begin().await.unwrap();
-    assert_eq!(changes::apply_page(&txn, &[change], now).await.unwrap(), 1);
+    // Applied on a province node that does not own the standard.
+    assert_eq!(
+        changes::apply_page(&txn, &[change], "650000", now)
+            .await
+            .unwrap(),
+        1
+    );
     txn.commit().await.unwrap();
     assert_eq!(finds(db, "戊己").await, [code.to_string()]);
     assert!(finds(db, "丙丁").await.is_empty());

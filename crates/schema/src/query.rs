@@ -20,7 +20,7 @@ use crate::loader::{
 };
 use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
 use crate::reference::Reference;
-use crate::sync::SyncQuery;
+use crate::sync::{SyncConflictQuery, SyncQuery};
 use crate::types::load_one;
 use crate::types::{
     AuditEntry, Category, Evaluation, GuideStatus, NationalEdition, NationalItem, Region,
@@ -29,7 +29,7 @@ use crate::types::{
 
 /// The root of every read.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(CatalogueQuery, AlignmentQuery, SyncQuery);
+pub struct Query(CatalogueQuery, AlignmentQuery, SyncQuery, SyncConflictQuery);
 
 /// Narrows a list of service matters. Every given field must match.
 #[derive(InputObject, Default)]

@@ -1,14 +1,16 @@
 //! The change feed that peers' sync jobs read, and this node's own sync status.
 
-use async_graphql::{Context, Json, Object, SimpleObject};
-use concord_persistence::entity::{change_log, sync_peer};
+use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use concord_persistence::changes::Replica;
+use concord_persistence::conflicts;
+use concord_persistence::entity::{change_log, sync_conflict, sync_peer};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, PageRequest};
 use serde_json::Value;
 
 use crate::context::{RequestScope, reading};
 use crate::error::{ApiError, OrApiError};
-use crate::pagination::{Paged, connection, decode, encode, wants_total};
+use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
 
 /// The largest page of changes a peer may ask for.
 pub const MAX_CHANGES: i32 = 1000;
@@ -31,7 +33,10 @@ impl Change {
     }
 
     /// `MATTER`, `STANDARD`, `GUIDE`, `PROCEDURE`, `NATIONAL_ITEM`,
-    /// `EVALUATION`, `COLLABORATIVE_STANDARD` or `ADOPTION`.
+    /// `EVALUATION`, `COLLABORATIVE_STANDARD` or `ADOPTION`; or an origin's
+    /// verdict about one of its rows: `CONFLICT` (a peer's version lost to
+    /// the origin's; the record names both) or `RESOLUTION` (an
+    /// administrator settled one).
     async fn kind(&self) -> &str {
         &self.0.kind
     }
@@ -166,3 +171,208 @@ impl SyncQuery {
         Ok(rows.into_iter().map(PeerStatus::from).collect())
     }
 }
+
+/// Which version of a conflicted row a settlement keeps.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConflictChoice {
+    /// The version the row has: the conflict closes and the row stays.
+    Winner,
+    /// The version that lost: it becomes the row's next revision.
+    Loser,
+}
+
+impl ConflictChoice {
+    pub(crate) fn keep(self) -> conflicts::Keep {
+        match self {
+            ConflictChoice::Winner => conflicts::Keep::Winner,
+            ConflictChoice::Loser => conflicts::Keep::Loser,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "WINNER" => Some(ConflictChoice::Winner),
+            "LOSER" => Some(ConflictChoice::Loser),
+            _ => None,
+        }
+    }
+}
+
+/// One version of a conflicted row.
+#[derive(SimpleObject)]
+pub struct ConflictVersion {
+    /// The row's revision in this version.
+    revision: i32,
+    /// The version's content hash (hex SHA-256 of the row).
+    hash: String,
+    /// The row as logged; null for a guide withdrawn to a draft.
+    record: Option<Json<Value>>,
+}
+
+/// Two versions of one row that peers wrote concurrently: the one the
+/// row's origin holds (the winner) and one another node wrote (the loser).
+/// Every node lists the same conflicts, until an administrator of the
+/// origin settles them with `resolveSyncConflict`.
+pub struct SyncConflict(pub sync_conflict::Model);
+
+/// The ID of a conflict: its row and its losing version.
+pub(crate) fn conflict_id(row: &sync_conflict::Model) -> String {
+    encode(&[
+        &row.kind,
+        &row.row_key,
+        &row.loser_revision.to_string(),
+        &row.loser_hash,
+    ])
+}
+
+/// Reads a conflict's ID (or a cursor, which is the same), naming `field`.
+pub(crate) fn parse_conflict_id(
+    field: &str,
+    text: &str,
+) -> Result<conflicts::ConflictKey, ApiError> {
+    let invalid = || ApiError::bad_input(field, "is not a sync conflict's ID");
+    let parts = decode(text, 4).map_err(|_| invalid())?;
+    Ok(conflicts::ConflictKey {
+        kind: Replica::parse(&parts[0]).ok_or_else(invalid)?,
+        row_key: parts[1].clone(),
+        loser_revision: parts[2].parse().map_err(|_| invalid())?,
+        loser_hash: parts[3].clone(),
+    })
+}
+
+impl From<sync_conflict::Model> for SyncConflict {
+    fn from(row: sync_conflict::Model) -> Self {
+        Self(row)
+    }
+}
+
+/// Two versions of one row that peers wrote concurrently: the one the
+/// row's origin holds (the winner) and one another node wrote (the loser).
+#[Object]
+impl SyncConflict {
+    /// Names the conflict to `resolveSyncConflict`; the same on every node.
+    async fn id(&self) -> ID {
+        ID(conflict_id(&self.0))
+    }
+
+    /// The row's kind, as the change feed names it (`GUIDE`, `STANDARD`, …).
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// The row's key, as the change feed writes it.
+    async fn key(&self) -> &str {
+        &self.0.row_key
+    }
+
+    /// The region that owns the row and whose node decided.
+    async fn origin(&self) -> &str {
+        &self.0.origin
+    }
+
+    /// The version the origin holds.
+    async fn winner(&self) -> ConflictVersion {
+        ConflictVersion {
+            revision: self.0.winner_revision,
+            hash: self.0.winner_hash.clone(),
+            record: self.0.winner_record.clone().map(Json),
+        }
+    }
+
+    /// The version that lost, kept here.
+    async fn loser(&self) -> ConflictVersion {
+        ConflictVersion {
+            revision: self.0.loser_revision,
+            hash: self.0.loser_hash.clone(),
+            record: self.0.loser_record.clone().map(Json),
+        }
+    }
+
+    /// When this node learnt of the conflict.
+    async fn detected_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.detected_at
+    }
+
+    /// Which version the settlement kept; null while the conflict is open.
+    async fn resolution(&self) -> Option<ConflictChoice> {
+        self.0.resolution.as_deref().and_then(ConflictChoice::parse)
+    }
+
+    /// Who settled it.
+    async fn resolved_by(&self) -> Option<&str> {
+        self.0.resolved_by.as_deref()
+    }
+
+    /// When this node learnt of the settlement.
+    async fn resolved_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.resolved_at
+    }
+}
+
+#[Object]
+impl SyncConflictQuery {
+    /// Versions of rows that lost to the version their origin holds, in the
+    /// same order on every node. NATIONAL_ADMIN and SYNC_AGENT list every
+    /// region's; a PROVINCE_ADMIN its own region's.
+    #[graphql(complexity = "cost(first, child_complexity)")]
+    async fn sync_conflicts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Settled conflicts too, not only open ones.", default = false)]
+        settled: bool,
+        #[graphql(desc = "Only conflicts on rows of this region.")] origin: Option<String>,
+        #[graphql(desc = "How many conflicts to return: 20 unless given, at most 100.")]
+        first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> async_graphql::Result<Paged<SyncConflict>> {
+        let scope = ctx
+            .data::<RequestScope>()
+            .map_err(|_| ApiError::Internal("the request carries no scope".into()))
+            .or_api()?;
+        let origin = match concord_auth::conflict_scope(&scope.principal)
+            .map_err(ApiError::from)
+            .or_api()?
+        {
+            None => origin,
+            Some(own) => match origin {
+                Some(asked) if asked != own.as_str() => {
+                    return Err(ApiError::Forbidden(format!(
+                        "a PROVINCE_ADMIN of {own} lists only the sync conflicts of {own}"
+                    )))
+                    .or_api();
+                }
+                _ => Some(own.to_string()),
+            },
+        };
+        let request = PageRequest {
+            first: page_size(first).or_api()?,
+            count: wants_total(ctx),
+            after: after
+                .as_deref()
+                .map(|cursor| {
+                    parse_conflict_id("after", cursor).map_err(|_| {
+                        ApiError::bad_input("after", "is not a cursor returned by this API")
+                    })
+                })
+                .transpose()
+                .or_api()?,
+        };
+        let has_previous = request.after.is_some();
+        let filter = conflicts::ConflictFilter {
+            settled,
+            origins: origin.map(|origin| vec![origin]),
+        };
+        let page = conflicts::list(
+            reading(ctx, &Footprint::of(&[Topic::Sync])).or_api()?,
+            &filter,
+            request,
+        )
+        .await
+        .or_api()?;
+        Ok(connection(page, has_previous, conflict_id))
+    }
+}
+
+/// Reads of sync conflicts.
+#[derive(Default)]
+pub struct SyncConflictQuery;

@@ -38,6 +38,10 @@ pub struct Options {
     /// Fails after applying this many changes, before committing the page:
     /// a test hook that stands in for a crash.
     pub fail_after: Option<u64>,
+    /// Whose rows this node owns: its region's code on a province node,
+    /// `100000` on the national hub. A peer's version of an owned row never
+    /// overwrites it; it is kept as a conflict.
+    pub node: String,
 }
 
 impl Default for Options {
@@ -45,6 +49,7 @@ impl Default for Options {
         Self {
             page_size: 500,
             fail_after: None,
+            node: concord_domain::Origin::NATIONAL_CODE.to_owned(),
         }
     }
 }
@@ -287,7 +292,7 @@ async fn apply(
     if let Some(limit) = options.fail_after {
         let room = limit.saturating_sub(report.received);
         if (changes.len() as u64) > room {
-            changes::apply_page(&txn, &changes[..room as usize], now).await?;
+            changes::apply_page(&txn, &changes[..room as usize], &options.node, now).await?;
             // The page goes, as in a crash. Rolled back here rather than on
             // drop: a dropped transaction lets go of SQLite's write lock only
             // when its connection is next used, and the error is about to
@@ -296,7 +301,7 @@ async fn apply(
             return Err(SyncError::Interrupted(limit));
         }
     }
-    let applied = changes::apply_page(&txn, &changes, now).await?;
+    let applied = changes::apply_page(&txn, &changes, &options.node, now).await?;
     let received = changes.len() as i64;
     report.received += received as u64;
     report.applied += applied;

@@ -17,6 +17,7 @@ pub mod service_guide;
 pub mod service_matter;
 pub mod standard;
 pub mod standard_matter;
+pub mod sync_conflict;
 pub mod sync_peer;
 pub mod zone;
 pub mod zone_member;

@@ -6,6 +6,7 @@ mod catalogue;
 mod collaboration;
 mod guide;
 mod standard;
+mod sync;
 
 use async_graphql::{Context, MergedObject};
 use chrono::Utc;
@@ -23,6 +24,7 @@ pub struct Mutation(
     standard::StandardMutation,
     catalogue::CatalogueMutation,
     collaboration::CollaborationMutation,
+    sync::SyncMutation,
 );
 
 /// The first thing every mutation does: refuses a caller who could not do
