@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::helpers::{As, Backend, TEST_SECRET, TestDatabase, token};
+use crate::helpers::{As, Backend, Rng, TEST_SECRET, TestDatabase, token};
 
 /// The seed when `CONCORD_CRASH_SEED` is not set.
 const DEFAULT_SEED: u64 = 20_261_206;
@@ -30,29 +30,6 @@ const GUIDE_WRITERS: usize = 4;
 const REGION: &str = "330000";
 /// The matter the catalogue writer creates and then renames again and again.
 const CATALOGUE_MATTER: &str = "SI-CRASH-CATALOGUE";
-
-/// SplitMix64: a few lines, and the same numbers from the same seed
-/// on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn within(&mut self, range: RangeInclusive<u64>) -> u64 {
-        range.start() + self.next() % (range.end() - range.start() + 1)
-    }
-
-    /// A generator of its own, for a task that runs beside the others.
-    fn fork(&mut self) -> Rng {
-        Rng(self.next())
-    }
-}
 
 fn seed() -> u64 {
     std::env::var("CONCORD_CRASH_SEED").map_or(DEFAULT_SEED, |seed| {

@@ -1,3 +1,4 @@
+use std::ops::RangeInclusive;
 use std::process::Command;
 use std::sync::Once;
 
@@ -46,6 +47,29 @@ pub fn token(who: As) -> Option<String> {
         )
         .expect("token"),
     )
+}
+
+/// SplitMix64: a few lines, and the same numbers from the same seed
+/// on every platform.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn within(&mut self, range: RangeInclusive<u64>) -> u64 {
+        range.start() + self.next() % (range.end() - range.start() + 1)
+    }
+
+    /// A generator of its own, for a task that runs beside the others.
+    pub fn fork(&mut self) -> Rng {
+        Rng(self.next())
+    }
 }
 
 /// Which database a test runs on.

@@ -1836,21 +1836,37 @@ pub struct Checksum {
     pub sha256: String,
 }
 
-/// A checksum of every replicated table: the rows of each kind (with times
-/// cut to whole microseconds, as PostgreSQL keeps them), the links of
+/// A checksum of every replicated table: the rows of each kind that leave
+/// a node (drafts do not), with times cut to whole microseconds as
+/// PostgreSQL keeps them, the links of
 /// standards and matters, and the open sync conflicts. Two nodes that hold
 /// the same replicated data give the same checksums, whichever database
 /// each runs on; seed rows count, so nodes seeded alike compare alike.
 pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, StoreError> {
+    let proposals: HashSet<String> = collaborative_target::Entity::find()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|target| target.standard_code)
+        .collect();
     let mut sums = vec![
-        table_checksum::<service_matter::Model, _>(conn, "service_matter").await?,
-        table_checksum::<standard::Model, _>(conn, "standard").await?,
-        table_checksum::<service_guide::Model, _>(conn, "service_guide").await?,
-        table_checksum::<operating_procedure::Model, _>(conn, "operating_procedure").await?,
-        table_checksum::<national_item::Model, _>(conn, "national_item").await?,
-        table_checksum::<evaluation::Model, _>(conn, "evaluation").await?,
-        table_checksum::<collaborative_target::Model, _>(conn, "collaborative_target").await?,
-        table_checksum::<adoption::Model, _>(conn, "adoption").await?,
+        table_checksum::<service_matter::Model, _>(conn, "service_matter", |_| true).await?,
+        // What replicates of standards and guides: what leaves a node.
+        table_checksum::<standard::Model, _>(conn, "standard", |row| {
+            row.status != StandardStatus::Draft.as_str() || proposals.contains(&row.code)
+        })
+        .await?,
+        table_checksum::<service_guide::Model, _>(conn, "service_guide", |row| {
+            row.status == GuideStatus::Published.as_str()
+        })
+        .await?,
+        table_checksum::<operating_procedure::Model, _>(conn, "operating_procedure", |_| true)
+            .await?,
+        table_checksum::<national_item::Model, _>(conn, "national_item", |_| true).await?,
+        table_checksum::<evaluation::Model, _>(conn, "evaluation", |_| true).await?,
+        table_checksum::<collaborative_target::Model, _>(conn, "collaborative_target", |_| true)
+            .await?,
+        table_checksum::<adoption::Model, _>(conn, "adoption", |_| true).await?,
     ];
     let links: Vec<(String, String)> = standard_matter::Entity::find()
         .order_by_asc(standard_matter::Column::StandardCode)
@@ -1899,11 +1915,13 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
 async fn table_checksum<M: Replicated, C: ConnectionTrait>(
     conn: &C,
     table: &'static str,
+    replicates: impl Fn(&M) -> bool,
 ) -> Result<Checksum, StoreError> {
     let mut rows: Vec<(String, String)> = M::Entity::find()
         .all(conn)
         .await?
         .iter()
+        .filter(|row| replicates(row))
         .map(|row| (row.log_key(), content_hash(row)))
         .collect();
     rows.sort();
