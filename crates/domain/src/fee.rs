@@ -33,7 +33,19 @@ impl Fee {
     /// taken, not even surrounding spaces, so what is stored is exactly
     /// what was written.
     pub fn parse_yuan(text: &str) -> Result<Self, String> {
-        let quoted = || text.escape_debug().to_string();
+        // Quoted short: a refusal need not echo a megabyte back.
+        let quoted = || {
+            let mut quoted: String = text
+                .chars()
+                .take(24)
+                .collect::<String>()
+                .escape_debug()
+                .to_string();
+            if text.chars().nth(24).is_some() {
+                quoted.push('…');
+            }
+            quoted
+        };
         let bad = |why: &str| {
             Err(format!(
                 "`{}` is not an amount in yuan: {why} (write e.g. `0`, `20` or `12.50`)",
@@ -65,12 +77,12 @@ impl Fee {
             Some(fraction) => fraction,
         };
         if whole.len() > MAX_WHOLE_DIGITS {
-            return Err(too_large());
+            return bad(&too_large());
         }
         // Both parts are short runs of ASCII digits, so these cannot fail.
         let whole: i64 = whole.parse().map_err(|_| too_large())?;
         let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| too_large())?;
-        Self::from_fen(whole * 100 + fraction)
+        Self::from_fen(whole * 100 + fraction).or_else(|why| bad(&why))
     }
 
     pub fn fen(self) -> i64 {
@@ -162,6 +174,14 @@ mod tests {
             let message = Fee::parse_yuan(bad).unwrap_err();
             assert!(message.contains(why), "{bad:?}: {message}");
         }
+    }
+
+    #[test]
+    fn quotes_a_long_refusal_short() {
+        let long = "1".repeat(10_000) + "x";
+        let message = Fee::parse_yuan(&long).unwrap_err();
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains("111…"), "{message}");
     }
 
     #[test]
