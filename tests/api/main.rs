@@ -7,6 +7,7 @@ mod alignment;
 mod cpsv_ap;
 mod crash;
 mod federation;
+mod fees;
 mod freshness;
 mod fuzz;
 mod graphql_http;
