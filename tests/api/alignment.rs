@@ -540,7 +540,7 @@ async fn zone_matrix_statements(backend: Backend) {
         .await;
         app.data_as(
             As::Province("330000"),
-            "mutation($m: String!) { saveGuide(input: { region: \"330000\", matter: $m, timeLimitDays: 5, fee: 0, materials: [\"身份证\"], channels: [ONLINE] }) { revision } }",
+            "mutation($m: String!) { saveGuide(input: { region: \"330000\", matter: $m, timeLimitDays: 5, fee: \"0\", materials: [\"身份证\"], channels: [ONLINE] }) { revision } }",
             json!({ "m": format!("SKL-NEW-{i}") }),
         )
         .await;
@@ -605,7 +605,7 @@ async fn zone_matrix_is_kept_until_a_member_changes(backend: Backend) {
         .unwrap();
     app.data_as(
         As::Province("320000"),
-        "mutation($m: String!, $e: Int!) { saveGuide(input: { region: \"320000\", matter: $m, timeLimitDays: 19, fee: 0, materials: [\"居民身份证\"], channels: [ONLINE], expectedRevision: $e }) { revision } }",
+        "mutation($m: String!, $e: Int!) { saveGuide(input: { region: \"320000\", matter: $m, timeLimitDays: 19, fee: \"0\", materials: [\"居民身份证\"], channels: [ONLINE], expectedRevision: $e }) { revision } }",
         json!({ "m": matter, "e": revision }),
     )
     .await;

@@ -85,7 +85,7 @@ storage_test!(a_draft_is_never_exported, |app| {
             As::Province("330000"),
             "mutation($input: SaveGuideInput!) { saveGuide(input: $input) { status } }",
             json!({ "input": {
-                "region": "330000", "matter": MATTER, "timeLimitDays": 3, "fee": 0,
+                "region": "330000", "matter": MATTER, "timeLimitDays": 3, "fee": "0",
                 "materials": ["居民身份证"], "channels": ["COUNTER"], "expectedRevision": 1,
             } }),
         )

@@ -394,7 +394,7 @@ fn guide_change(
         expected: stored.revision,
         query: SAVE_GUIDE,
         variables: json!({ "input": {
-            "region": REGION, "matter": matter, "timeLimitDays": days, "fee": 0,
+            "region": REGION, "matter": matter, "timeLimitDays": days, "fee": "0",
             "materials": materials, "channels": ["COUNTER", "ONLINE"],
             "expectedRevision": stored.revision,
         } }),

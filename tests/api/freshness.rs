@@ -102,7 +102,7 @@ async fn guide_revision(app: &TestApp, region: &str, matter: &str) -> i64 {
 }
 
 const SAVE: &str = "mutation($r: String!, $m: String!, $d: Int!, $e: Int) { saveGuide(input: {
-    region: $r, matter: $m, timeLimitDays: $d, fee: 0, materials: [\"居民身份证\"],
+    region: $r, matter: $m, timeLimitDays: $d, fee: \"0\", materials: [\"居民身份证\"],
     channels: [ONLINE], expectedRevision: $e }) { revision } }";
 const PUBLISH: &str = "mutation($r: String!, $m: String!, $e: Int!) {
     publishGuide(region: $r, matter: $m, expectedRevision: $e) { revision } }";

@@ -8,6 +8,7 @@ mod convergence;
 mod cpsv_ap;
 mod crash;
 mod federation;
+mod fees;
 mod freshness;
 mod fuzz;
 mod graphql_http;

@@ -16,7 +16,7 @@ const GUIDE: &str = "query($r: String!, $m: String!) { guide(region: $r, matter:
 
 fn guide_input(region: &str, days: i32, material: &str, expected: Option<i64>) -> Value {
     json!({ "input": {
-        "region": region, "matter": MATTER, "timeLimitDays": days, "fee": 0,
+        "region": region, "matter": MATTER, "timeLimitDays": days, "fee": "0",
         "materials": ["居民身份证", material], "channels": ["COUNTER", "ONLINE"],
         "legalBasis": "《中华人民共和国就业促进法》", "expectedRevision": expected,
     } })
@@ -568,7 +568,7 @@ storage_test!(an_imported_revision_keeps_the_version_it_replaced, |app| {
     std::fs::write(
         &file,
         json!({ "guides": [{ "region": "330000", "matter": "SI-CARD-APPLICATION",
-            "timeLimitDays": days, "fee": 0, "materials": ["居民身份证"], "channels": ["ONLINE"],
+            "timeLimitDays": days, "fee": "0", "materials": ["居民身份证"], "channels": ["ONLINE"],
             "status": "PUBLISHED" }] })
         .to_string(),
     )

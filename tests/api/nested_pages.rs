@@ -97,7 +97,7 @@ storage_test!(zone_and_matter_pages_match_their_filters, |app| {
 
 storage_test!(a_nested_page_shows_drafts_only_to_their_owner, |app| {
     let save = "mutation { saveGuide(input: { region: \"330000\", matter: \"SI-CARD-APPLICATION\",
-        timeLimitDays: 15, fee: 0, materials: [\"居民身份证\"], channels: [ONLINE], expectedRevision: 1 }) { status } }";
+        timeLimitDays: 15, fee: \"0\", materials: [\"居民身份证\"], channels: [ONLINE], expectedRevision: 1 }) { status } }";
     let saved = app.data_as(As::Province("330000"), save, json!({})).await;
     assert_eq!(saved["saveGuide"]["status"], "DRAFT");
     let query = format!(

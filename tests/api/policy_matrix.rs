@@ -88,7 +88,7 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
         "saveGuide" => (
             "mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }",
             json!({ "input": {
-                "region": "330000", "matter": matter, "timeLimitDays": 30 + n as i64, "fee": 0,
+                "region": "330000", "matter": matter, "timeLimitDays": 30 + n as i64, "fee": "0",
                 "materials": ["居民身份证"], "channels": ["ONLINE"],
                 "expectedRevision": guide_revision(app, "330000", matter).await,
             } }),
@@ -323,7 +323,7 @@ async fn every_mutation_as_every_role() {
 /// Every mutation, with input that is wrong in every way a check could
 /// look at: malformed codes, unknown rows, out-of-range numbers.
 const GARBLED: [&str; 16] = [
-    "mutation { saveGuide(input: { region: \"x\", matter: \"?\", timeLimitDays: -1, fee: -1, materials: [], channels: [] }) { revision } }",
+    "mutation { saveGuide(input: { region: \"x\", matter: \"?\", timeLimitDays: -1, fee: \"0\", materials: [], channels: [] }) { revision } }",
     "mutation { publishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
     "mutation { unpublishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
     "mutation { saveProcedure(input: { region: \"x\", matter: \"?\", steps: [] }) { revision } }",

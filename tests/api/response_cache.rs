@@ -18,7 +18,7 @@ const PUBLISH: &str = "mutation($e: Int!) { publishGuide(region: \"330000\",
 
 fn save(days: i64, expected: i64) -> serde_json::Value {
     json!({ "input": {
-        "region": "330000", "matter": MATTER, "timeLimitDays": days, "fee": 0,
+        "region": "330000", "matter": MATTER, "timeLimitDays": days, "fee": "0",
         "materials": ["居民身份证"], "channels": ["ONLINE"],
         "legalBasis": "《中华人民共和国就业促进法》", "expectedRevision": expected,
     } })

@@ -50,7 +50,7 @@ async fn vary(app: &TestApp) {
             "mutation($input: SaveGuideInput!) { saveGuide(input: $input) { status fee } }",
             json!({ "input": {
                 "region": "330000", "matter": "EMP-UNEMPLOYMENT-REGISTRATION",
-                "timeLimitDays": 20, "fee": 0.3,
+                "timeLimitDays": 20, "fee": "0.3",
                 "materials": ["居民身份证", "失业证明, 原件"], "channels": ["COUNTER", "ONLINE"],
                 "legalBasis": "《失业保险条例》\"第十六条\"", "expectedRevision": 1,
             } }),

@@ -164,7 +164,7 @@ fn days_in(payload: &Value, region: &str, matter: &str) -> Option<i64> {
 }
 
 const SAVE: &str = "mutation($r: String!, $m: String!, $d: Int!, $e: Int) {
-    saveGuide(input: { region: $r, matter: $m, timeLimitDays: $d, fee: 0,
+    saveGuide(input: { region: $r, matter: $m, timeLimitDays: $d, fee: \"0\",
       materials: [\"居民身份证\"], channels: [ONLINE, CROSS_PROVINCE], expectedRevision: $e }) { revision } }";
 const PUBLISH: &str = "mutation($r: String!, $m: String!, $e: Int!) {
     publishGuide(region: $r, matter: $m, expectedRevision: $e) { revision } }";

@@ -63,7 +63,7 @@ async fn snapshot(app: &TestApp) -> Value {
     json!({ "guides": guides, "rest": rest })
 }
 
-const SAVE: &str = "mutation($m: String!, $d: Int!, $e: Int) { saveGuide(input: { region: \"330000\", matter: $m, timeLimitDays: $d, fee: 0, materials: [\"居民身份证\"], channels: [ONLINE, CROSS_PROVINCE], expectedRevision: $e }) { revision } }";
+const SAVE: &str = "mutation($m: String!, $d: Int!, $e: Int) { saveGuide(input: { region: \"330000\", matter: $m, timeLimitDays: $d, fee: \"0\", materials: [\"居民身份证\"], channels: [ONLINE, CROSS_PROVINCE], expectedRevision: $e }) { revision } }";
 const PUBLISH: &str = "mutation($m: String!, $e: Int!) { publishGuide(region: \"330000\", matter: $m, expectedRevision: $e) { revision } }";
 
 async fn publish_guide(a: &TestApp, matter: &str, days: i64, expected: Option<i64>) -> i64 {

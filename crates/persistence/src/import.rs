@@ -2410,6 +2410,49 @@ region,matter,time_limit_days,fee,materials,channels,legal_basis,status
     }
 
     #[test]
+    fn a_fee_follows_the_one_grammar_of_amounts() {
+        let text = "\
+region,matter,time_limit_days,fee,materials,channels
+330000,EMP-A,5,12.,身份证,COUNTER
+330000,EMP-B,5,12.345,身份证,COUNTER
+330000,EMP-C,5,-1,身份证,COUNTER
+330000,EMP-D,5,1e3,身份证,COUNTER
+";
+        let refused = csv(ImportKind::Guides, text);
+        assert_eq!(refused.len(), 4, "{refused:#?}");
+        for (problem, why) in refused.iter().zip([
+            "`12.` is not an amount in yuan: a point must be followed by one or two digits",
+            "`12.345` is not an amount in yuan: a fee has at most two decimals",
+            "`-1` is not an amount in yuan: it may hold only digits",
+            "`1e3` is not an amount in yuan: it may hold only digits",
+        ]) {
+            assert!(
+                problem.contains("column fee") && problem.contains(why),
+                "{problem}"
+            );
+        }
+        // A JSON number is read from its text: exact, and under the same grammar.
+        let number = |fee: &str| {
+            format!(
+                r#"{{ "guides": [{{ "region": "330000", "matter": "EMP-A", "timeLimitDays": 5,
+                    "fee": {fee}, "materials": [], "channels": ["ONLINE"] }}] }}"#
+            )
+        };
+        let entries = entries(None, Format::Json, &number("0.10"));
+        let [Entry::Guide(guide)] = entries.as_slice() else {
+            panic!("{entries:#?}");
+        };
+        assert_eq!(guide.guide.fee.to_string(), "0.10");
+        for bad in ["12.345", "1e3", "-0", "\"12.\""] {
+            let refused = json(&number(bad));
+            assert!(
+                refused.len() == 1 && refused[0].contains("is not an amount in yuan"),
+                "{bad}: {refused:#?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_bad_guides_csv_names_each_line_and_column() {
         let text = "\
 region,matter,time_limit_days,materials,channels

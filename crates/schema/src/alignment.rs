@@ -13,7 +13,7 @@ use concord_domain::alignment::{
     check_targets,
 };
 use concord_domain::{
-    Channel as DomainChannel, MatterCode, Period, RegionCode, StandardCode, ZoneCode,
+    Channel as DomainChannel, Fee, MatterCode, Period, RegionCode, StandardCode, ZoneCode,
 };
 use concord_persistence::entity::{
     adoption, collaborative_target, elevation_proposal, national_item, service_guide,
@@ -28,8 +28,8 @@ use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{RegionKey, StandardKey, ZoneKey};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
 use crate::types::{
-    Channel, Decision, ElevationStatus, ElevationTarget, NationalItem, ProposalStatus, Region,
-    ServiceGuide, ServiceMatter, Standard, Zone,
+    Channel, Decimal, Decision, ElevationStatus, ElevationTarget, NationalItem, ProposalStatus,
+    Region, ServiceGuide, ServiceMatter, Standard, Zone,
 };
 
 /// A stored channel list, read strictly: a value that is not a channel is
@@ -49,7 +49,7 @@ pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
     Ok(GuideValues {
         region: guide.region_code.clone(),
         time_limit_days: guide.time_limit_days,
-        fee_fen: guide.fee_fen,
+        fee: Fee::from_fen(guide.fee_fen).map_err(|e| ApiError::Internal(e.into()))?,
         materials: guide.materials.0.clone(),
         channels: stored_channels(&guide.channels.0)?,
     })
@@ -91,11 +91,41 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(values: &[f64], scale: f64) -> Option<Self> {
+    fn of(values: &[f64]) -> Option<Self> {
         maths::spread(values).map(|s| Spread {
-            min: s.min / scale,
-            max: s.max / scale,
-            median: s.median / scale,
+            min: s.min,
+            max: s.max,
+            median: s.median,
+        })
+    }
+}
+
+/// Lowest, highest and median of a set of fees, in yuan, exact.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct FeeSpread {
+    /// The lowest fee.
+    min: Decimal,
+    /// The highest fee.
+    max: Decimal,
+    /// The median fee; for an even count, halfway between the two middle
+    /// fees, which may take a third decimal (`"12.505"`).
+    median: Decimal,
+}
+
+impl FeeSpread {
+    fn of(fees: &mut [Fee]) -> Option<Self> {
+        fees.sort_unstable();
+        let (&min, &max) = (fees.first()?, fees.last()?);
+        let middle = fees.len() / 2;
+        let median = if fees.len() % 2 == 1 {
+            Decimal::from(fees[middle])
+        } else {
+            Decimal::midpoint(fees[middle - 1], fees[middle])
+        };
+        Some(FeeSpread {
+            min: min.into(),
+            max: max.into(),
+            median,
         })
     }
 }
@@ -275,13 +305,13 @@ impl Alignment {
             .iter()
             .map(|g| f64::from(g.time_limit_days))
             .collect();
-        Spread::of(&values, 1.0)
+        Spread::of(&values)
     }
 
     /// The spread of the guides' fees, in yuan.
-    async fn fee(&self) -> Option<Spread> {
-        let values: Vec<f64> = self.guides.iter().map(|g| g.fee_fen as f64).collect();
-        Spread::of(&values, 100.0)
+    async fn fee(&self) -> Option<FeeSpread> {
+        let mut fees: Vec<Fee> = self.values.iter().map(|v| v.fee).collect();
+        FeeSpread::of(&mut fees)
     }
 
     /// Materials every member's guide asks for.
@@ -364,7 +394,7 @@ pub struct AlignmentCell {
     /// The guide's time limit in working days.
     time_limit_days: Option<i32>,
     /// The guide's fee in yuan.
-    fee: Option<f64>,
+    fee: Option<Decimal>,
     /// How many materials the guide asks for.
     material_count: Option<i32>,
     /// The guide's channels.
@@ -650,7 +680,8 @@ pub struct Coverage {
 pub enum EqualizationMetric {
     /// Published guides' time limits, in working days.
     TimeLimit,
-    /// Published guides' fees, in yuan.
+    /// Published guides' fees, in yuan (the values and mean are Floats:
+    /// statistics, not amounts anyone pays).
     Fee,
     /// Evaluated satisfaction in a period.
     Satisfaction,
@@ -712,7 +743,7 @@ pub(crate) fn matter_row(
                 region: region.clone(),
                 has_guide: true,
                 time_limit_days: Some(g.time_limit_days),
-                fee: Some(g.fee_fen as f64 / 100.0),
+                fee: Some(g.fee.into()),
                 material_count: Some(g.materials.len() as i32),
                 channels: Some(g.channels.iter().copied().map(Channel::from).collect()),
             },
@@ -1262,6 +1293,9 @@ impl AlignmentQuery {
                 {
                     let value = match metric {
                         EqualizationMetric::TimeLimit => f64::from(guide.time_limit_days),
+                        // The index works on means, which a fee's exact
+                        // `Decimal` cannot hold (a third of 0.10 yuan); like
+                        // every metric's, they are statistics, so Floats.
                         _ => guide.fee_fen as f64 / 100.0,
                     };
                     per_region.entry(guide.region_code).or_default().push(value);

@@ -301,7 +301,7 @@ mod tests {
     use std::sync::Arc;
 
     use concord_domain::alignment::GuideValues;
-    use concord_domain::{Channel, ProcedureStep};
+    use concord_domain::{Channel, Fee, ProcedureStep};
     use concord_persistence::entity::{
         StepList, TextList, operating_procedure, region, service_guide, service_matter,
     };
@@ -439,7 +439,7 @@ mod tests {
             let values = GuideValues {
                 region: region.into(),
                 time_limit_days: days,
-                fee_fen,
+                fee: Fee::from_fen(fee_fen).unwrap(),
                 materials: vec!["居民身份证".into()],
                 channels: vec![Channel::Counter, Channel::Online],
             };

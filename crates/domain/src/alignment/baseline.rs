@@ -71,11 +71,11 @@ pub fn baseline_violations(baseline: &Baseline, guide: &GuideValues) -> Vec<Base
         });
     }
     if let Some(limit) = baseline.max_fee_fen
-        && guide.fee_fen > limit
+        && guide.fee.fen() > limit
     {
         violations.push(BaselineViolation::FeeExceeded {
             limit,
-            actual: guide.fee_fen,
+            actual: guide.fee.fen(),
         });
     }
     violations.extend(

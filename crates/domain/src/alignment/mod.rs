@@ -19,7 +19,7 @@ pub use targets::{TargetCheck, Targets, check_targets};
 
 use std::collections::BTreeSet;
 
-use crate::{Channel, GuideDraft, RegionCode};
+use crate::{Channel, Fee, GuideDraft, RegionCode};
 
 /// One member's published guide values, as alignment compares them.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +28,8 @@ pub struct GuideValues {
     pub region: String,
     /// Time limit in working days.
     pub time_limit_days: i32,
-    /// Fee in fen.
-    pub fee_fen: i64,
+    /// The fee.
+    pub fee: Fee,
     /// Materials the guide asks for.
     pub materials: Vec<String>,
     /// Channels through which the matter can be handled.
@@ -42,7 +42,7 @@ impl GuideValues {
         Self {
             region: region.as_str().to_owned(),
             time_limit_days: draft.time_limit_days,
-            fee_fen: draft.fee.fen(),
+            fee: draft.fee,
             materials: draft.materials.clone(),
             channels: draft.channels.clone(),
         }
@@ -62,8 +62,8 @@ fn missing_channels(required: &[Channel], offered: &[Channel]) -> Vec<Channel> {
 #[cfg(test)]
 mod testing {
     use super::GuideValues;
-    use crate::Channel;
     use crate::Channel::Counter;
+    use crate::{Channel, Fee};
 
     pub fn assert_close(actual: f64, expected: f64) {
         assert!(
@@ -82,7 +82,7 @@ mod testing {
         GuideValues {
             region: region.to_owned(),
             time_limit_days: days,
-            fee_fen: fee,
+            fee: Fee::from_fen(fee).expect("a fee in range"),
             materials: materials.iter().map(|m| (*m).to_owned()).collect(),
             channels: channels.to_vec(),
         }

@@ -92,10 +92,10 @@ pub fn compare_materials(guides: &[GuideValues]) -> MaterialsComparison {
 /// lowest fee, then lowest region code. None for no guides.
 pub fn best_practice(guides: &[GuideValues]) -> Option<&GuideValues> {
     guides.iter().min_by(|a, b| {
-        (a.time_limit_days, a.materials.len(), a.fee_fen, &a.region).cmp(&(
+        (a.time_limit_days, a.materials.len(), a.fee, &a.region).cmp(&(
             b.time_limit_days,
             b.materials.len(),
-            b.fee_fen,
+            b.fee,
             &b.region,
         ))
     })
@@ -163,7 +163,7 @@ pub fn alignment_score(members: usize, guides: &[GuideValues]) -> AlignmentScore
         .iter()
         .map(|g| i64::from(g.time_limit_days))
         .collect();
-    let fees: Vec<i64> = guides.iter().map(|g| g.fee_fen).collect();
+    let fees: Vec<i64> = guides.iter().map(|g| g.fee.fen()).collect();
     let parts = ScoreParts {
         coverage,
         time_limit: agreement(&time_limits),
@@ -209,9 +209,9 @@ fn jaccard<'a, T: Ord + 'a>(lists: impl Iterator<Item = &'a [T]>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Channel;
     use crate::Channel::{Counter, Online};
     use crate::alignment::testing::*;
+    use crate::{Channel, Fee};
     use proptest::prelude::*;
 
     #[test]
@@ -492,10 +492,10 @@ mod tests {
     }
 
     fn all_agree(guides: &[GuideValues]) -> bool {
-        fn key(g: &GuideValues) -> (i32, i64, BTreeSet<&String>, BTreeSet<&Channel>) {
+        fn key(g: &GuideValues) -> (i32, Fee, BTreeSet<&String>, BTreeSet<&Channel>) {
             (
                 g.time_limit_days,
-                g.fee_fen,
+                g.fee,
                 g.materials.iter().collect(),
                 g.channels.iter().collect(),
             )

@@ -8,7 +8,7 @@ use concord_persistence::write::MatterRecord;
 use super::{allow, gate, names, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
-use crate::types::{Channel, NationalItem, ServiceMatter};
+use crate::types::{Channel, Decimal, NationalItem, ServiceMatter};
 
 /// A service matter of the catalogue.
 #[derive(InputObject)]
@@ -66,8 +66,9 @@ pub struct SaveNationalItemInput {
     lead_department: String,
     /// The baseline's longest allowed time limit, in working days.
     max_time_limit_days: Option<i32>,
-    /// The baseline's highest allowed fee, in yuan.
-    max_fee: Option<f64>,
+    /// The baseline's highest allowed fee, in yuan, as a string with at
+    /// most two decimals (`"20.00"`).
+    max_fee: Option<Decimal>,
     /// The channels the baseline requires.
     #[graphql(default)]
     required_channels: Vec<Channel>,
@@ -186,7 +187,7 @@ impl CatalogueMutation {
                 "must be between 1 and 250 working days",
             ));
         }
-        let max_fee = match input.max_fee.map(Fee::from_yuan).transpose() {
+        let max_fee = match input.max_fee.map(Decimal::fee).transpose() {
             Ok(fee) => fee,
             Err(message) => {
                 errors.push(ValidationError::new("maxFee", message));

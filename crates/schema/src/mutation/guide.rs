@@ -1,7 +1,7 @@
 use async_graphql::{Context, InputObject, Object};
 use concord_auth::{Action, Target};
 use concord_domain::{
-    EvaluationValues, Fee, GuideDraft, GuideStatus, MatterCode, Period, ProcedureStep, RegionCode,
+    EvaluationValues, GuideDraft, GuideStatus, MatterCode, Period, ProcedureStep, RegionCode,
 };
 use concord_persistence::mutate;
 use concord_persistence::write::{GuideRecord, ProcedureRecord};
@@ -9,7 +9,7 @@ use concord_persistence::write::{GuideRecord, ProcedureRecord};
 use super::{allow, gate, now};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
-use crate::types::{Channel, Evaluation, OperatingProcedure, ServiceGuide};
+use crate::types::{Channel, Decimal, Evaluation, OperatingProcedure, ServiceGuide};
 
 /// A region's guide for a matter, saved as a draft.
 #[derive(InputObject)]
@@ -20,8 +20,9 @@ pub struct SaveGuideInput {
     matter: String,
     /// The promised time limit in working days (1 to 250).
     time_limit_days: i32,
-    /// The fee in yuan, at most two decimals; 0 when free.
-    fee: f64,
+    /// The fee in yuan, as a string with at most two decimals (`"12.50"`);
+    /// `"0"` when free.
+    fee: Decimal,
     /// The materials an applicant must provide, in order.
     materials: Vec<String>,
     /// Where the matter can be handled; at least one.
@@ -85,7 +86,9 @@ impl GuideMutation {
         gate(ctx, Action::SaveGuide).or_api()?;
         let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
         let actor = allow(ctx, Action::SaveGuide, &target(&region)).or_api()?;
-        let fee = Fee::from_yuan(input.fee)
+        let fee = input
+            .fee
+            .fee()
             .map_err(|e| ApiError::bad_input("input.fee", e))
             .or_api()?;
         let guide = GuideDraft {

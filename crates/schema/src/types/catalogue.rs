@@ -167,8 +167,8 @@ owned_object! {
         }
 
         /// The baseline's highest allowed fee, in yuan; null for none.
-        async fn max_fee(&self) -> Option<f64> {
-            self.0.max_fee_fen.map(|fen| fen as f64 / 100.0)
+        async fn max_fee(&self) -> async_graphql::Result<Option<super::Decimal>> {
+            self.0.max_fee_fen.map(super::stored_fee).transpose().or_api()
         }
 
         /// The channels the baseline requires every guide to offer.

@@ -65,9 +65,9 @@ owned_object! {
             self.0.time_limit_days
         }
 
-        /// The fee in yuan; 0 when the service is free.
-        async fn fee(&self) -> f64 {
-            self.0.fee_fen as f64 / 100.0
+        /// The fee in yuan, with two decimals; `"0.00"` when the service is free.
+        async fn fee(&self) -> async_graphql::Result<super::Decimal> {
+            super::stored_fee(self.0.fee_fen).or_api()
         }
 
         /// The fee in fen (0.01 yuan), exact.
@@ -159,7 +159,8 @@ impl Plain for ServiceGuide {
             "regionCode" => text(&row.region_code),
             "matterCode" => text(&row.matter_code),
             "timeLimitDays" => scalar(&row.time_limit_days),
-            "fee" => scalar(&(row.fee_fen as f64 / 100.0)),
+            // A corrupt amount takes the resolver's path, which reports it.
+            "fee" => scalar(&super::stored_fee(row.fee_fen).ok()?),
             "feeFen" => scalar(&row.fee_fen),
             "materials" => Value::List(row.materials.0.iter().map(|m| text(m)).collect()),
             "channels" => Value::List(

@@ -2,6 +2,7 @@
 //! field, so that the SQL schema and the API can change independently.
 
 mod catalogue;
+mod decimal;
 mod enums;
 mod geo;
 mod guide;
@@ -9,6 +10,8 @@ mod history;
 mod standard;
 
 pub use catalogue::{Category, NationalEdition, NationalItem, ServiceMatter};
+pub use decimal::Decimal;
+pub(crate) use decimal::stored_fee;
 pub use enums::{
     Channel, Decision, ElevationStatus, ElevationTarget, GuideStatus, ProposalStatus, RegionKind,
     StandardLevel, StandardStatus,

@@ -264,6 +264,14 @@ const t = (key) => TEXT[state.lang][key];
 const locale = () => (state.lang === 'zh' ? 'zh-CN' : 'en-GB');
 const number = (value, digits = 2) =>
   new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(value);
+// Fees come as the API's Decimal: a string of yuan such as "12.50", shown
+// as written. Arithmetic on them is done in whole fen, read from the
+// digits, so no binary float ever stands between the API and the page.
+const fen = (decimal) => {
+  const [whole, fraction = ''] = decimal.split('.');
+  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+};
+const yuanOfFen = (n) => `${Math.trunc(n / 100)}.${String(n % 100).padStart(2, '0')}`;
 const percent = (share) =>
   new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 1 }).format(share);
 const when = (iso) =>
@@ -522,10 +530,11 @@ function colour(distance) {
  */
 function distance(cell, best, row) {
   if (!cell.hasGuide || !best) return null;
-  const largest = (field) => Math.max(0, ...row.cells.filter((c) => c.hasGuide).map((c) => c[field]));
+  const value = (c, field) => (field === 'fee' ? fen(c.fee) : c[field]);
+  const largest = (field) => Math.max(0, ...row.cells.filter((c) => c.hasGuide).map((c) => value(c, field)));
   const gap = (field) => {
     const top = largest(field);
-    return top > 0 ? Math.abs(cell[field] - best[field]) / top : 0;
+    return top > 0 ? Math.abs(value(cell, field) - value(best, field)) / top : 0;
   };
   const mine = new Set(cell.channels);
   const theirs = new Set(best.channels);
@@ -1272,7 +1281,7 @@ function cellText(row, cell) {
   if (cell.region === row.bestPractice) parts.push(`★ ${t('best')}`);
   parts.push(`${t('distance')}: ${number(d, 2)}`);
   parts.push(`${t('timeLimit')}: ${t('days')(cell.timeLimitDays)}`);
-  parts.push(`${t('fee')}: ${t('yuan')(number(cell.fee))}`);
+  parts.push(`${t('fee')}: ${t('yuan')(cell.fee)}`);
   parts.push(`${t('materialCount')}: ${t('items')(cell.materialCount)}`);
   parts.push(`${t('channels')}: ${cell.channels.map(channelName).join('、')}`);
   return parts.join('; ');
@@ -1431,6 +1440,13 @@ function gap(value, bestValue) {
   return ` (${difference > 0 ? '+' : '−'}${number(Math.abs(difference))})`;
 }
 
+/** How a fee differs from the best practice's, in yuan, exactly. */
+function feeGap(value, bestValue) {
+  if (bestValue === undefined || value === bestValue) return '';
+  const difference = fen(value) - fen(bestValue);
+  return ` (${difference > 0 ? '+' : '−'}${yuanOfFen(Math.abs(difference))})`;
+}
+
 /** One guide field, with how it differs from the best practice. */
 function fieldCell(region, field, value, content, differs) {
   return h(
@@ -1536,7 +1552,7 @@ function renderDetail() {
         ),
       ),
       row(t('fee'), (code, g) =>
-        fieldCell(code, 'fee', g.fee, `${t('yuan')(number(g.fee))}${gap(g.fee, best?.fee)}`, best && g.fee !== best.fee),
+        fieldCell(code, 'fee', g.fee, `${t('yuan')(g.fee)}${feeGap(g.fee, best?.fee)}`, best && g.fee !== best.fee),
       ),
       row(t('materials'), (code, g) => listCell(code, 'materials', g.materials, best?.materials, (m) => m)),
       row(t('channels'), (code, g) => listCell(code, 'channels', g.channels, best?.channels, channelName)),
@@ -1730,7 +1746,7 @@ function violationText(v) {
   const cell = row?.cells.find((c) => c.region === v.region);
   const item = v.nationalItem;
   if (v.rule === 'TIME_LIMIT') return `${t('actual')} ${t('days')(cell?.timeLimitDays ?? '?')}，${t('baseline')} ${t('days')(item.maxTimeLimitDays)}`;
-  if (v.rule === 'FEE') return `${t('actual')} ${t('yuan')(cell ? number(cell.fee) : '?')}，${t('baseline')} ${t('yuan')(number(item.maxFee))}`;
+  if (v.rule === 'FEE') return `${t('actual')} ${t('yuan')(cell?.fee ?? '?')}，${t('baseline')} ${t('yuan')(item.maxFee)}`;
   return `${t('baseline')}：${item.requiredChannels.map(channelName).join('、')}；${t('actual')}：${(cell?.channels || []).map(channelName).join('、')}`;
 }
 
