@@ -322,7 +322,7 @@ async fn every_mutation_as_every_role() {
 
 /// Every mutation, with input that is wrong in every way a check could
 /// look at: malformed codes, unknown rows, out-of-range numbers.
-const GARBLED: [&str; 16] = [
+const GARBLED: [&str; 17] = [
     "mutation { saveGuide(input: { region: \"x\", matter: \"?\", timeLimitDays: -1, fee: \"0\", materials: [], channels: [] }) { revision } }",
     "mutation { publishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
     "mutation { unpublishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
@@ -339,6 +339,7 @@ const GARBLED: [&str; 16] = [
     "mutation { withdrawCollaborativeStandard(proposal: \"??\", expectedRevision: 0) { code } }",
     "mutation { proposeElevation(standard: \"??\", targetLevel: NATIONAL, rationale: \"\") { id } }",
     "mutation { decideElevation(id: -1, decision: ACCEPT, expectedRevision: 0) { id } }",
+    "mutation { resolveSyncConflict(id: \"??\", keep: LOSER, expectedRevision: -1) { id } }",
 ];
 
 #[tokio::test]
@@ -403,4 +404,87 @@ async fn a_draft_another_region_owns_is_refused_like_a_code_that_does_not_exist(
         national["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "a NATIONAL_ADMIN sees every row, so it is told: {national}"
     );
+}
+
+/// Settling a sync conflict as every role, on the node that owns the row:
+/// its own PROVINCE_ADMIN and NATIONAL_ADMIN may; a refusal changes nothing.
+#[tokio::test]
+async fn settling_a_sync_conflict_as_every_role() {
+    let hub = TestApp::spawn(Backend::Sqlite).await.expect("hub");
+    let zhejiang = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.node.region = Some("330000".into());
+    })
+    .await
+    .expect("Zhejiang's node");
+    // The hub changes Zhejiang's guide three times; Zhejiang's node keeps
+    // its own version each time, and each of the hub's versions lost.
+    let matter = "SI-PENSION-TRANSFER";
+    for days in [41, 42, 43] {
+        hub.data_as(
+            As::National,
+            "mutation($m: String!, $d: Int!, $e: Int) { saveGuide(input: { region: \"330000\", matter: $m, timeLimitDays: $d, fee: \"0\", materials: [\"居民身份证\"], channels: [ONLINE], expectedRevision: $e }) { revision } }",
+            json!({ "m": matter, "d": days, "e": guide_revision(&hub, "330000", matter).await }),
+        )
+        .await;
+    }
+    let synced = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args(["sync", "--database", &zhejiang.database_url])
+        .args(["--peer", &format!("{}/graphql", hub.address)])
+        .args(["--token", &crate::helpers::token(As::Sync).unwrap()])
+        .env("CONCORD__NODE__REGION", "330000")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run concord sync");
+    assert!(synced.status.success(), "{synced:?}");
+    zhejiang.sees_latest_commit().await;
+    let listed = zhejiang
+        .data_as(
+            As::National,
+            "{ syncConflicts(first: 10) { edges { node { id winner { revision } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut open: Vec<(String, i64)> = listed["syncConflicts"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["id"].as_str().unwrap().to_owned(),
+                e["node"]["winner"]["revision"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(open.len(), 3, "{listed}");
+
+    let own = As::Province("330000");
+    let mut mismatches = Vec::new();
+    for who in ROLES {
+        let (id, revision) = open.last().cloned().expect("a conflict left to settle");
+        let before = trail(&zhejiang).await;
+        let body = zhejiang
+            .graphql_as(
+                who,
+                "mutation($id: ID!, $e: Int!) { resolveSyncConflict(id: $id, keep: WINNER, expectedRevision: $e) { resolution } }",
+                json!({ "id": id, "e": revision }),
+            )
+            .await;
+        let outcome = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("OK")
+            .to_owned();
+        let after = trail(&zhejiang).await;
+        if outcome == "OK" {
+            assert_eq!(body["data"]["resolveSyncConflict"]["resolution"], "WINNER");
+            assert!(after.audit > before.audit && after.changes > before.changes);
+            open.pop();
+        } else {
+            assert_eq!(after, before, "refused as {who:?} but changed something");
+        }
+        let want = expected(&[own, As::National], who);
+        if outcome != want {
+            mismatches.push(format!("{who:?}: got {outcome}, want {want}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
 }

@@ -447,7 +447,11 @@ trait Replicated: Clone + serde::Serialize + serde::de::DeserializeOwned + Send 
     fn origin(&self) -> &str;
     /// Matches the row with primary key `key`.
     fn is_key(key: &Self::Key) -> Condition;
+    /// The key whose parts the log's key joins.
+    fn parse_key(parts: &[&str]) -> Result<Self::Key, StoreError>;
     fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>>;
+    /// Makes the row revision `revision`, changed at `now`.
+    fn touch(&mut self, revision: i32, now: DateTime<Utc>);
 }
 
 macro_rules! replicated {
@@ -472,11 +476,25 @@ macro_rules! replicated {
                 let ($($field,)+) = key;
                 Condition::all()$(.add($entity::Column::$column.eq($field.clone())))+
             }
+            fn parse_key(parts: &[&str]) -> Result<Self::Key, StoreError> {
+                let mut parts = parts.iter();
+                Ok(($(
+                    parts
+                        .next()
+                        .ok_or_else(|| corrupt(format!("a {} key lacks a part", Replica::$kind.as_str())))?
+                        .parse::<$ty>()
+                        .map_err(|e| corrupt(format!("a {} key part: {e}", Replica::$kind.as_str())))?,
+                )+))
+            }
             fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>> {
                 #[allow(unused_mut)]
                 let mut times = vec![$(&mut self.$time),+];
                 $(times.extend(self.$maybe.as_mut());)*
                 times
+            }
+            fn touch(&mut self, revision: i32, now: DateTime<Utc>) {
+                self.revision = revision;
+                self.updated_at = now;
             }
         }
     };
@@ -721,6 +739,19 @@ where
             stored_rows.insert(stored.key(), stored);
         }
     }
+    // A retraction deletes a guide here; the revision it came at stays in
+    // the log, and a version no newer than that is stale, not new.
+    let mut withdrawn: HashMap<String, i32> = HashMap::new();
+    if retraction.is_some() {
+        let absent: Vec<String> = parsed
+            .iter()
+            .filter(|(change, _, _)| !stored_rows.contains_key(&change.key))
+            .map(|(_, _, incoming)| incoming.key.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        withdrawn = last_logged(conn, M::KIND, &absent).await?;
+    }
     // Each key's version as the changes before it in the page left it: its
     // revision, and the applied change that made it (none: as stored).
     let mut current: HashMap<M::Key, Option<(i32, Option<usize>)>> = stored_rows
@@ -752,7 +783,12 @@ where
             row.map_or_else(retracted_hash, content_hash)
         };
         let applies = match (mode, *state) {
-            (_, None) => change.row.is_some(),
+            (_, None) => {
+                change.row.is_some()
+                    && withdrawn
+                        .get(&incoming.key)
+                        .is_none_or(|&gone| gone < revision)
+            }
             (Mode::Install { loser, .. }, Some((stored, by))) => {
                 let stored_hash = state_hash(by, &applied);
                 stored < revision
@@ -796,6 +832,9 @@ where
         };
         if applies {
             *state = change.row.as_ref().map(|_| (revision, Some(applied.len())));
+            if change.row.is_none() {
+                withdrawn.insert(incoming.key.clone(), revision);
+            }
             applied.push(change);
         }
     }
@@ -805,6 +844,33 @@ where
         stored: stored_rows,
         contested,
     })
+}
+
+/// The newest revision this node's log holds of each of these keys of `kind`.
+pub(crate) async fn last_logged<C: ConnectionTrait>(
+    conn: &C,
+    kind: Replica,
+    keys: &[String],
+) -> Result<HashMap<String, i32>, StoreError> {
+    let mut last = HashMap::new();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT * 4) {
+        let found: Vec<(String, Option<i32>)> = change_log::Entity::find()
+            .select_only()
+            .column(change_log::Column::RowKey)
+            .column_as(change_log::Column::Revision.max(), "last")
+            .filter(change_log::Column::Kind.eq(kind.as_str()))
+            .filter(change_log::Column::RowKey.is_in(chunk.iter().map(String::as_str)))
+            .group_by(change_log::Column::RowKey)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        last.extend(
+            found
+                .into_iter()
+                .filter_map(|(key, revision)| Some((key, revision?))),
+        );
+    }
+    Ok(last)
 }
 
 /// Of these versions of this node's own rows, those its log never held:
@@ -1184,7 +1250,7 @@ struct Entry<'a> {
     at: usize,
     kind: &'a str,
     key: &'a str,
-    origin: &'a str,
+    origin: String,
     revision: i32,
     record: Option<String>,
 }
@@ -1192,12 +1258,12 @@ struct Entry<'a> {
 /// The log entries of one kind's applied changes, each recording the row
 /// as that change left it: `record` is what the kind logs of a row, and
 /// `published` withholds the rows that are not published (a retraction).
-fn relay<'a, M: Replicated>(
+fn relay<'a, 'b, M: Replicated>(
     page: &'a [IncomingChange],
-    applied: &'a [Applied<M>],
+    applied: &'b [Applied<M>],
     log: &mut Vec<Entry<'a>>,
-    record: impl Fn(&'a Applied<M>, &'a M) -> Logged<'a, M>,
-    published: impl Fn(&'a Applied<M>, &'a M) -> bool,
+    record: impl Fn(&'b Applied<M>, &'b M) -> Logged<'b, M>,
+    published: impl Fn(&'b Applied<M>, &'b M) -> bool,
 ) -> Result<(), StoreError> {
     for change in applied {
         let incoming = &page[change.at];
@@ -1206,7 +1272,7 @@ fn relay<'a, M: Replicated>(
                 at: change.at,
                 kind: &incoming.kind,
                 key: &incoming.key,
-                origin: row.origin(),
+                origin: row.origin().to_owned(),
                 revision: row.revision(),
                 record: published(change, row)
                     .then(|| serde_json::to_string(&record(change, row)).map_err(corrupt))
@@ -1217,7 +1283,7 @@ fn relay<'a, M: Replicated>(
                 at: change.at,
                 kind: &incoming.kind,
                 key: &incoming.key,
-                origin: split_key(Replica::Guide, &incoming.key)?[0],
+                origin: split_key(Replica::Guide, &incoming.key)?[0].to_owned(),
                 revision: incoming.revision,
                 record: None,
             },
@@ -1270,7 +1336,7 @@ async fn append<C: ConnectionTrait>(
             insert.values_panic([
                 Expr::val(entry.kind),
                 Expr::val(entry.key),
-                Expr::val(entry.origin),
+                Expr::val(entry.origin.as_str()),
                 Expr::val(entry.revision),
                 if backend == DbBackend::Postgres {
                     record.cast_as("jsonb")
@@ -1321,15 +1387,41 @@ pub async fn apply_page<C: ConnectionTrait>(
 ) -> Result<u64, StoreError> {
     let mut applied = 0;
     let mut rows = 0;
+    // Every row first, the log last: a mutation locks its row, then the
+    // log, and PostgreSQL holds the log's lock to the end of a transaction,
+    // so a page that took it before a row could deadlock with a mutation.
+    let mut logged = Vec::new();
     for (at, change) in page.iter().enumerate() {
         if let Some(verdict) = Verdict::parse(&change.kind) {
-            applied += apply_rows(conn, &page[rows..at], Mode::Sync { node }, now).await?;
-            applied += settle(conn, verdict, change, node, now).await?;
+            applied +=
+                apply_rows(conn, &page[rows..at], Mode::Sync { node }, now, &mut logged).await?;
+            applied += settle(conn, verdict, change, node, now, &mut logged).await?;
             rows = at + 1;
         }
     }
-    applied += apply_rows(conn, &page[rows..], Mode::Sync { node }, now).await?;
+    applied += apply_rows(conn, &page[rows..], Mode::Sync { node }, now, &mut logged).await?;
+    for entry in logged {
+        match entry {
+            Pending::Relay(entries) => append(conn, entries, now).await?,
+            Pending::Current(kind, key) => {
+                log_current(conn, kind, &split_key(kind, &key)?, now).await?;
+            }
+            Pending::Verdict(key, record) => {
+                log_verdict(conn, Verdict::Conflict, &key, &record, now).await?;
+            }
+        }
+    }
     Ok(applied)
+}
+
+/// What a page logs, in order, once its rows are written.
+enum Pending<'a> {
+    /// Entries relayed as the page brought them.
+    Relay(Vec<Entry<'a>>),
+    /// This node's own row, as it now stands.
+    Current(Replica, String),
+    /// A version of this node's own row lost.
+    Verdict(String, Box<VerdictRecord>),
 }
 
 /// The losing versions this node knows of among the keys of `page`.
@@ -1359,14 +1451,15 @@ async fn judged<C: ConnectionTrait>(
     Ok(judged)
 }
 
-/// Applies a run of row changes (no verdicts) in bulk; see [`apply_page`].
-/// Installing (`Mode::Install`) relays nothing: the verdict that installs
-/// is relayed itself.
-async fn apply_rows<C: ConnectionTrait>(
+/// Applies a run of row changes (no verdicts) in bulk, and adds what the
+/// log is to record of them to `logged`; see [`apply_page`]. Installing
+/// (`Mode::Install`) relays nothing.
+async fn apply_rows<'a, C: ConnectionTrait>(
     conn: &C,
-    page: &[IncomingChange],
+    page: &'a [IncomingChange],
     mode: Mode<'_>,
     now: DateTime<Utc>,
+    logged: &mut Vec<Pending<'a>>,
 ) -> Result<u64, StoreError> {
     if page.is_empty() {
         return Ok(0);
@@ -1506,9 +1599,6 @@ async fn apply_rows<C: ConnectionTrait>(
     relay(page, &targets, &mut log, row_only, always)?;
     relay(page, &adoptions, &mut log, row_only, always)?;
     let applied = log.len() as u64;
-    if let Mode::Sync { .. } = mode {
-        append(conn, log, now).await?;
-    }
 
     // An applied revision keeps the version it replaced, as a mutation's
     // does; read before the writes replace the rows and their links.
@@ -1547,7 +1637,6 @@ async fn apply_rows<C: ConnectionTrait>(
             mutate::standard_snapshot(row, &matters)
         },
     );
-    keep(conn, history).await?;
     let links = links.replacement();
 
     // The grams follow the rows: every key written is cut again.
@@ -1564,7 +1653,15 @@ async fn apply_rows<C: ConnectionTrait>(
     write(conn, evaluations).await?;
     write(conn, targets).await?;
     write(conn, adoptions).await?;
-    contest(conn, contested, now).await?;
+    // Rows first, then their history and the log: a mutation locks its
+    // row, then writes history and the log, and taking them in another
+    // order could deadlock with one on PostgreSQL.
+    keep(conn, history).await?;
+    let restamped = restamp_contested(conn, &contested, now).await?;
+    if let Mode::Sync { .. } = mode {
+        logged.push(Pending::Relay(log));
+    }
+    announce(conn, contested, restamped, now, logged).await?;
     Ok(applied)
 }
 
@@ -1621,22 +1718,64 @@ pub(crate) struct VerdictRecord {
     pub by: Option<String>,
 }
 
+/// Stamps each of this node's own rows that a losing version reached or
+/// passed again, past the highest losing revision, and returns the new
+/// versions' content hashes.
+///
+/// A losing version at or above the row's revision would leave the peers
+/// that took it ahead of the origin, and that revision would later name two
+/// versions. Stamped past it, the origin's version replaces the losers
+/// everywhere as the newest, and the history shows both.
+async fn restamp_contested<C: ConnectionTrait>(
+    conn: &C,
+    contested: &[(Replica, Contest)],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(Replica, String), String>, StoreError> {
+    let mut highest: HashMap<(Replica, &str), i32> = HashMap::new();
+    for (kind, lost) in contested {
+        let top = highest
+            .entry((*kind, lost.key.as_str()))
+            .or_insert(i32::MIN);
+        *top = Ord::max(*top, lost.loser_revision);
+    }
+    let mut restamped = HashMap::new();
+    for ((kind, key), top) in highest {
+        let parts = split_key(kind, key)?;
+        let (_, revision, _) = current_record(conn, kind, &parts).await?;
+        if top >= revision {
+            let hash = restamp(conn, kind, &parts, top + 1, now).await?;
+            restamped.insert((kind, key.to_owned()), hash);
+        }
+    }
+    Ok(restamped)
+}
+
 /// Records the versions of this node's own rows that lost, and announces
-/// each in the log with the version that won, as the row now stands.
-async fn contest<C: ConnectionTrait>(
+/// each in the log with the version that won, as the row now stands, after
+/// the row's new revision where it was stamped again.
+async fn announce<C: ConnectionTrait>(
     conn: &C,
     contested: Vec<(Replica, Contest)>,
+    restamped: HashMap<(Replica, String), String>,
     now: DateTime<Utc>,
+    logged: &mut Vec<Pending<'_>>,
 ) -> Result<(), StoreError> {
+    for (kind, key) in restamped.keys() {
+        logged.push(Pending::Current(*kind, key.clone()));
+    }
     for (kind, lost) in contested {
         let parts = split_key(kind, &lost.key)?;
         let (_, revision, record) = current_record(conn, kind, &parts).await?;
+        let hash = restamped
+            .get(&(kind, lost.key.clone()))
+            .cloned()
+            .unwrap_or(lost.winner_hash);
         let verdict = VerdictRecord {
             of: kind.as_str().to_owned(),
             origin: lost.origin,
             winner: Version {
                 revision,
-                hash: lost.winner_hash,
+                hash,
                 record,
             },
             loser: Version {
@@ -1648,7 +1787,7 @@ async fn contest<C: ConnectionTrait>(
             by: None,
         };
         record_conflict(conn, kind, &lost.key, &verdict, now).await?;
-        log_verdict(conn, Verdict::Conflict, &lost.key, &verdict, now).await?;
+        logged.push(Pending::Verdict(lost.key, Box::new(verdict)));
     }
     Ok(())
 }
@@ -1709,12 +1848,13 @@ pub(crate) async fn log_verdict<C: ConnectionTrait>(
 /// origin, and relays the verdict. A verdict seen before changes nothing,
 /// and a node never takes a verdict about its own rows from a peer: it
 /// rules on those itself.
-async fn settle<C: ConnectionTrait>(
+async fn settle<'a, C: ConnectionTrait>(
     conn: &C,
     verdict: Verdict,
-    change: &IncomingChange,
+    change: &'a IncomingChange,
     node: &str,
     now: DateTime<Utc>,
+    logged: &mut Vec<Pending<'a>>,
 ) -> Result<u64, StoreError> {
     let raw = change
         .record
@@ -1769,20 +1909,23 @@ async fn settle<C: ConnectionTrait>(
         loser: Some(&record.loser.hash),
         credit: SYNCED_BY,
     };
-    apply_rows(conn, std::slice::from_ref(&named), install, now).await?;
-    append(
+    // Installing logs nothing: the verdict that installs is relayed itself.
+    apply_rows(
         conn,
-        vec![Entry {
-            at: 0,
-            kind: verdict.as_str(),
-            key: &change.key,
-            origin: &record.origin,
-            revision: change.revision,
-            record: Some(raw.get().to_owned()),
-        }],
+        std::slice::from_ref(&named),
+        install,
         now,
+        &mut Vec::new(),
     )
     .await?;
+    logged.push(Pending::Relay(vec![Entry {
+        at: 0,
+        kind: verdict.as_str(),
+        key: &change.key,
+        origin: record.origin.clone(),
+        revision: change.revision,
+        record: Some(raw.get().to_owned()),
+    }]));
     Ok(1)
 }
 
@@ -1823,7 +1966,14 @@ pub(crate) async fn install<C: ConnectionTrait>(
         loser: None,
         credit,
     };
-    apply_rows(conn, std::slice::from_ref(&change), mode, now).await?;
+    apply_rows(
+        conn,
+        std::slice::from_ref(&change),
+        mode,
+        now,
+        &mut Vec::new(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -1930,4 +2080,123 @@ async fn table_checksum<M: Replicated, C: ConnectionTrait>(
         rows: rows.len() as u64,
         sha256: hash_bytes(&serde_json::to_vec(&rows).map_err(corrupt)?),
     })
+}
+
+/// Who the history credits with a version an origin stamped again to keep
+/// it over a peer's.
+const KEPT_BY: &str = "concord sync (kept over a peer's version)";
+
+/// Stamps this node's own row `parts` of `kind` as revision `revision`,
+/// its content as it is, keeping the version it replaces; returns the
+/// new version's content hash. The caller logs it.
+async fn restamp<C: ConnectionTrait>(
+    conn: &C,
+    kind: Replica,
+    parts: &[&str],
+    revision: i32,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    match kind {
+        Replica::Matter => {
+            restamp_row::<service_matter::Model, _>(conn, parts, revision, now, None).await
+        }
+        Replica::Standard => {
+            let code = parts.first().copied().unwrap_or_default();
+            let matters = links(conn, standard_matter::Column::StandardCode, code, |l| {
+                l.matter_code
+            })
+            .await?;
+            restamp_row::<standard::Model, _>(
+                conn,
+                parts,
+                revision,
+                now,
+                Some((Kind::Standard, &|row| {
+                    mutate::standard_snapshot(row, &matters)
+                })),
+            )
+            .await
+        }
+        Replica::Guide => {
+            restamp_row::<service_guide::Model, _>(
+                conn,
+                parts,
+                revision,
+                now,
+                Some((Kind::Guide, &mutate::guide_snapshot)),
+            )
+            .await
+        }
+        Replica::Procedure => {
+            restamp_row::<operating_procedure::Model, _>(
+                conn,
+                parts,
+                revision,
+                now,
+                Some((Kind::Procedure, &mutate::procedure_snapshot)),
+            )
+            .await
+        }
+        Replica::NationalItem => {
+            restamp_row::<national_item::Model, _>(conn, parts, revision, now, None).await
+        }
+        Replica::Evaluation => {
+            restamp_row::<evaluation::Model, _>(conn, parts, revision, now, None).await
+        }
+        Replica::CollaborativeStandard => {
+            restamp_row::<collaborative_target::Model, _>(conn, parts, revision, now, None).await
+        }
+        Replica::Adoption => {
+            restamp_row::<adoption::Model, _>(conn, parts, revision, now, None).await
+        }
+    }
+}
+
+/// The snapshot a history-keeping kind keeps of a row.
+type Snapshot<'a, M> = (Kind, &'a (dyn Fn(&M) -> Value + Sync));
+
+async fn restamp_row<M, C>(
+    conn: &C,
+    parts: &[&str],
+    revision: i32,
+    now: DateTime<Utc>,
+    history: Option<Snapshot<'_, M>>,
+) -> Result<String, StoreError>
+where
+    M: Replicated + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    C: ConnectionTrait,
+{
+    let key = M::parse_key(parts)?;
+    // Locked first, as a mutation locks it, before its history is written.
+    let stored = mutate::for_update(
+        M::Entity::find().filter(M::is_key(&key)),
+        conn.get_database_backend(),
+    )
+    .one(conn)
+    .await?
+    .ok_or_else(|| corrupt(format!("{} {} vanished", M::KIND.as_str(), parts.join("/"))))?;
+    let mut row = stored.clone();
+    row.touch(revision, now);
+    let hash = content_hash(&row);
+    let applied = vec![Applied {
+        at: 0,
+        key: key.clone(),
+        row: Some(row),
+        linked: Vec::new(),
+    }];
+    if let Some((kind, snapshot)) = history {
+        let mut kept = Vec::new();
+        let before = HashMap::from([(key, stored)]);
+        versions(
+            kind,
+            &applied,
+            &before,
+            (KEPT_BY, now),
+            &mut kept,
+            |_, row| snapshot(row),
+        );
+        keep(conn, kept).await?;
+    }
+    write(conn, applied).await?;
+    Ok(hash)
 }

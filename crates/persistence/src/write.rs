@@ -222,6 +222,22 @@ pub async fn upsert_guide(
         (GuideStatus::Published, Some(stored)) if stored.status == published => stored.published_at,
         (GuideStatus::Published, _) => Some(now),
     };
+    // A replica deletes a guide its origin took back to a draft; the
+    // revisions it had stay in the log. A guide written here again starts
+    // after them, so that no revision names two versions.
+    let first_revision = match &stored {
+        Some(_) => 1,
+        None => {
+            let log_key = format!("{}/{}", key.0, key.1);
+            let logged = crate::changes::last_logged(
+                conn,
+                crate::changes::Replica::Guide,
+                std::slice::from_ref(&log_key),
+            )
+            .await?;
+            logged.get(&log_key).map_or(1, |last| last + 1)
+        }
+    };
     let guide = &record.guide;
     let fresh = service_guide::Model {
         region_code: key.0.clone(),
@@ -241,7 +257,7 @@ pub async fn upsert_guide(
         status: record.status.as_str().to_owned(),
         published_at,
         origin: key.0,
-        revision: 1,
+        revision: first_revision,
         illustrative: record.illustrative,
         created_at: now,
         updated_at: now,

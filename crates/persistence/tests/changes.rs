@@ -16,7 +16,8 @@ use concord_persistence::changes::{self, IncomingChange, Replica, log_current, s
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
     StepList, TextList, adoption, change_log, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
+    operating_procedure, row_revision, service_guide, service_matter, standard, standard_matter,
+    sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
@@ -204,7 +205,19 @@ async fn apply_one<C: ConnectionTrait>(
             ))
             .one(conn)
             .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            // A guide a retraction deleted comes back only newer than that.
+            let withdrawn_at = change_log::Entity::find()
+                .filter(change_log::Column::Kind.eq("GUIDE"))
+                .filter(change_log::Column::RowKey.eq(change.key.as_str()))
+                .order_by_desc(change_log::Column::Revision)
+                .one(conn)
+                .await?
+                .map(|entry| entry.revision);
+            if stored.is_none() && withdrawn_at.is_some_and(|at| at >= incoming.revision) {
+                false
+            } else {
+                upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            }
         }
         (Some(record), Replica::Procedure) => {
             let incoming: operating_procedure::Model = row(record)?;
@@ -1379,7 +1392,8 @@ async fn a_nodes_own_rows_are_never_overwritten_and_the_losing_version_is_kept()
     let seen = last_seq(&zhejiang).await;
 
     // The hub's revision 2 of it loses, newer as it is; the conflict is
-    // kept and announced.
+    // kept and announced, and this node's version is stamped again as
+    // revision 3, past the loser, so that it replaces the loser everywhere.
     let hub = written("hub", 2, at(2));
     assert_eq!(
         zhejiang
@@ -1387,14 +1401,12 @@ async fn a_nodes_own_rows_are_never_overwritten_and_the_losing_version_is_kept()
             .await,
         0
     );
-    assert_eq!(
-        guide_basis(&zhejiang).await,
-        (1, "written by 330000".into())
-    );
+    let ours = (3, "written by 330000".to_owned());
+    assert_eq!(guide_basis(&zhejiang).await, ours);
     let conflicts = zhejiang.conflicts().await;
     assert_eq!(conflicts.len(), 1);
     let conflict = &conflicts[0];
-    assert_eq!((conflict.winner_revision, conflict.loser_revision), (1, 2));
+    assert_eq!((conflict.winner_revision, conflict.loser_revision), (3, 2));
     assert_eq!(conflict.origin, "330000");
     assert_eq!(
         conflict.loser_record.as_ref().unwrap()["row"]["legal_basis"],
@@ -1402,23 +1414,37 @@ async fn a_nodes_own_rows_are_never_overwritten_and_the_losing_version_is_kept()
     );
     assert!(conflict.resolution.is_none());
     let log = zhejiang.feed_after(seen).await;
-    assert_eq!(log.len(), 1);
+    let logged: Vec<_> = log
+        .iter()
+        .map(|c| (c.kind.as_str(), c.key.as_str(), c.revision))
+        .collect();
     assert_eq!(
-        (log[0].kind.as_str(), log[0].key.as_str()),
-        ("CONFLICT", "330000/T-M1")
+        logged,
+        [("GUIDE", "330000/T-M1", 3), ("CONFLICT", "330000/T-M1", 3)]
     );
-    let verdict: Value = serde_json::from_str(log[0].record.as_ref().unwrap().get()).unwrap();
+    let verdict: Value = serde_json::from_str(log[1].record.as_ref().unwrap().get()).unwrap();
     assert_eq!(
         verdict["winner"]["record"]["row"]["legal_basis"],
         "written by 330000"
     );
     assert_eq!(verdict["loser"]["revision"], 2);
+    let history = sea_orm::PaginatorTrait::count(
+        row_revision::Entity::find().filter(row_revision::Column::RowKey.eq("330000/T-M1")),
+        &zhejiang.db,
+    )
+    .await
+    .unwrap();
+    assert_eq!(history, 2, "revisions 1 and 3 are kept");
 
-    // The same version again, and this node's own version coming back
+    // The same version again, and this node's own versions coming back
     // through a relay, change nothing.
     let seen = last_seq(&zhejiang).await;
     zhejiang
-        .apply_as("330000", &[hub, written("330000", 1, t)], at(4))
+        .apply_as(
+            "330000",
+            &[hub, written("330000", 1, t), log[0].clone()],
+            at(4),
+        )
         .await;
     assert_eq!(zhejiang.conflicts().await.len(), 1);
     assert_eq!(last_seq(&zhejiang).await, seen);
@@ -1426,12 +1452,12 @@ async fn a_nodes_own_rows_are_never_overwritten_and_the_losing_version_is_kept()
     // Another version at the stored revision loses too: never overwritten
     // by different content at the same revision.
     zhejiang
-        .apply_as("330000", &[written("hub", 1, at(5))], at(6))
+        .apply_as("330000", &[written("hub", 3, at(5))], at(6))
         .await;
     assert_eq!(zhejiang.conflicts().await.len(), 2);
     assert_eq!(
         guide_basis(&zhejiang).await,
-        (1, "written by 330000".into())
+        (4, "written by 330000".into())
     );
     zhejiang.close().await;
 }
@@ -1498,19 +1524,19 @@ async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
         .apply_as("330000", std::slice::from_ref(&hub), at(3))
         .await;
     let verdict = zhejiang.feed_after(z0).await;
-    assert_eq!(jiangsu.apply_as("320000", &verdict, at(4)).await, 1);
-    assert_eq!(guide_basis(&jiangsu).await, (1, "written by 330000".into()));
+    assert_eq!(jiangsu.apply_as("320000", &verdict, at(4)).await, 2);
+    assert_eq!(guide_basis(&jiangsu).await, (3, "written by 330000".into()));
     assert_eq!(jiangsu.conflicts().await.len(), 1);
     // The loser arriving again by another path stays out.
     jiangsu.apply_as("320000", &[hub], at(5)).await;
-    assert_eq!(guide_basis(&jiangsu).await.0, 1);
+    assert_eq!(guide_basis(&jiangsu).await.0, 3);
     assert_eq!(
         changes::checksums(&jiangsu.db).await.unwrap(),
         changes::checksums(&zhejiang.db).await.unwrap()
     );
 
     // Zhejiang's administrator keeps the hub's version: it becomes
-    // revision 3, past every version any node holds.
+    // revision 4, past every version any node holds.
     let admin = concord_auth::Principal {
         subject: Some("zj-admin".into()),
         role: Some(concord_auth::Role::ProvinceAdmin),
@@ -1536,14 +1562,14 @@ async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
         conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 0, at(6)).await;
     assert!(matches!(
         stale,
-        Err(concord_persistence::mutate::MutationError::Conflict { current: 1 })
+        Err(concord_persistence::mutate::MutationError::Conflict { current: 3 })
     ));
     let z1 = last_seq(&zhejiang).await;
-    let settled = conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 1, at(6))
+    let settled = conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 3, at(6))
         .await
         .unwrap();
     assert_eq!(settled.resolution.as_deref(), Some("LOSER"));
-    assert_eq!(guide_basis(&zhejiang).await, (3, "written by hub".into()));
+    assert_eq!(guide_basis(&zhejiang).await, (4, "written by hub".into()));
     let settlement = zhejiang.feed_after(z1).await;
     assert_eq!(
         settlement
@@ -1553,7 +1579,7 @@ async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
         ["GUIDE", "RESOLUTION"]
     );
     jiangsu.apply_as("320000", &settlement, at(7)).await;
-    assert_eq!(guide_basis(&jiangsu).await, (3, "written by hub".into()));
+    assert_eq!(guide_basis(&jiangsu).await, (4, "written by hub".into()));
     assert!(jiangsu.conflicts().await[0].resolution.is_some());
 
     // Shanghai hears of the settlement before the conflict, through
@@ -1563,7 +1589,7 @@ async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
         relayed.into_iter().partition(|c| c.kind == "CONFLICT");
     shanghai.apply_as("310000", &rest, at(8)).await;
     shanghai.apply_as("310000", &conflict, at(9)).await;
-    assert_eq!(guide_basis(&shanghai).await, (3, "written by hub".into()));
+    assert_eq!(guide_basis(&shanghai).await, (4, "written by hub".into()));
     for node in [&jiangsu, &shanghai] {
         assert_eq!(
             changes::checksums(&node.db).await.unwrap(),
