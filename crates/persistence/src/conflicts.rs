@@ -6,8 +6,10 @@
 //! belongs to the region that owns it; on the node of that region only its
 //! own writes change the row, and any other version of it (the national
 //! hub's edit, say) loses, whatever its revision, and is kept here beside
-//! the winner. The origin announces the verdict in its log, and every node
-//! that replicates it installs the winner and lists the same conflict.
+//! the winner. The origin stamps its version again past the loser, so that
+//! it is the newest everywhere, and announces the verdict in its log; every
+//! node that replicates it installs the winner and lists the same conflict,
+//! and never applies the losing version again.
 //! Where no node of the origin runs (a hub alone), nobody contests a
 //! version, and the newest revision is the row.
 
