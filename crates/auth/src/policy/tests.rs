@@ -132,6 +132,12 @@ fn every_action_as_every_role_on_the_national_hub() {
             "UFAFFAF",
         ),
         (
+            Action::ResolveSyncConflict,
+            "sync conflict on a row of 330000",
+            regional_row,
+            "UFAFFAF",
+        ),
+        (
             Action::DecideElevation,
             "elevation proposal",
             national_row,
