@@ -101,3 +101,20 @@ pub fn visibility<'a>(ctx: &Context<'a>) -> Result<&'a Visibility, ApiError> {
         .map(|scope| &scope.visibility)
         .map_err(|_| ApiError::Internal("the request carries no scope".into()))
 }
+
+/// The region a list is narrowed to: what the caller asked for, when its
+/// scope is every region (`own` is None); else its own region, and a
+/// request for any other is refused, naming what it `reads`.
+pub fn own_region_only(
+    own: Option<&concord_domain::RegionCode>,
+    asked: Option<String>,
+    reads: &str,
+) -> Result<Option<String>, ApiError> {
+    match (own, asked) {
+        (None, asked) => Ok(asked),
+        (Some(own), Some(asked)) if asked != own.as_str() => Err(ApiError::Forbidden(format!(
+            "a PROVINCE_ADMIN of {own} {reads} only of {own}"
+        ))),
+        (Some(own), _) => Ok(Some(own.to_string())),
+    }
+}

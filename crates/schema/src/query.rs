@@ -448,21 +448,16 @@ impl CatalogueQuery {
             .map_err(|_| ApiError::Internal("the request carries no scope".into()))
             .or_api()?;
         let filter = filter.unwrap_or_default();
-        let region = match concord_auth::audit_scope(&scope.principal)
+        let own = match concord_auth::audit_scope(&scope.principal)
             .map_err(ApiError::from)
             .or_api()?
         {
-            concord_auth::AuditScope::All => filter.region,
-            concord_auth::AuditScope::Region(own) => match filter.region {
-                Some(asked) if asked != own.as_str() => {
-                    return Err(ApiError::Forbidden(format!(
-                        "a PROVINCE_ADMIN of {own} reads only the audit entries of {own}"
-                    )))
-                    .or_api();
-                }
-                _ => Some(own.to_string()),
-            },
+            concord_auth::AuditScope::All => None,
+            concord_auth::AuditScope::Region(own) => Some(own),
         };
+        let region =
+            crate::context::own_region_only(own.as_ref(), filter.region, "reads the audit entries")
+                .or_api()?;
         let request = PageRequest {
             first: page_size(first).or_api()?,
             count: wants_total(ctx),

@@ -329,21 +329,12 @@ impl SyncConflictQuery {
             .data::<RequestScope>()
             .map_err(|_| ApiError::Internal("the request carries no scope".into()))
             .or_api()?;
-        let origin = match concord_auth::conflict_scope(&scope.principal)
+        let own = concord_auth::conflict_scope(&scope.principal)
             .map_err(ApiError::from)
-            .or_api()?
-        {
-            None => origin,
-            Some(own) => match origin {
-                Some(asked) if asked != own.as_str() => {
-                    return Err(ApiError::Forbidden(format!(
-                        "a PROVINCE_ADMIN of {own} lists only the sync conflicts of {own}"
-                    )))
-                    .or_api();
-                }
-                _ => Some(own.to_string()),
-            },
-        };
+            .or_api()?;
+        let origin =
+            crate::context::own_region_only(own.as_ref(), origin, "lists the sync conflicts")
+                .or_api()?;
         let request = PageRequest {
             first: page_size(first).or_api()?,
             count: wants_total(ctx),
