@@ -47,7 +47,7 @@ pub(super) const MAX_PARAMS: usize = 30_000;
 /// refuses an expression nested deeper than 1000.
 pub(super) const KEYS_PER_STATEMENT: usize = 250;
 
-/// A kind of replicated row, as [`apply_page`] needs it.
+/// A kind of replicated row, as [`apply_page`](super::apply_page) needs it.
 pub(super) trait Replicated:
     Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
 {
