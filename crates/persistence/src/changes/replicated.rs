@@ -1,0 +1,239 @@
+//! The replicated kinds of row as [`apply_page`](super::apply_page) sees
+//! them (the [`Replicated`] trait and its impls), and the content hashes
+//! that name a row's versions alike on every node.
+
+use std::hash::Hash;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait};
+use serde_json::Value;
+
+use crate::StoreError;
+use crate::entity::{
+    adoption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
+    service_matter, standard,
+};
+
+use super::{Replica, corrupt, key};
+
+/// A record as peers send it: the row, and for matters and standards the
+/// codes linked to it.
+#[derive(serde::Deserialize)]
+pub(super) struct Incoming<M> {
+    pub(super) row: M,
+    #[serde(default)]
+    pub(super) standards: Value,
+    #[serde(default)]
+    pub(super) matters: Value,
+}
+
+/// The strings of a list; anything else counts as no list.
+pub(super) fn list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Bound parameters per statement: SQLite allows 32,766 (since 3.32),
+/// PostgreSQL 65,535.
+pub(super) const MAX_PARAMS: usize = 30_000;
+/// Keys per lookup or delete. Each key is one `OR`ed term, and SQLite
+/// refuses an expression nested deeper than 1000.
+pub(super) const KEYS_PER_STATEMENT: usize = 250;
+
+/// A kind of replicated row, as [`apply_page`](super::apply_page) needs it.
+pub(super) trait Replicated:
+    Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
+{
+    type Entity: EntityTrait<Model = Self>;
+    type Key: Clone + Eq + Hash + Send + Sync;
+    const KIND: Replica;
+    fn key(&self) -> Self::Key;
+    /// The key as the log writes it.
+    fn log_key(&self) -> String;
+    fn revision(&self) -> i32;
+    fn origin(&self) -> &str;
+    /// Matches the row with primary key `key`.
+    fn is_key(key: &Self::Key) -> Condition;
+    /// The key whose parts the log's key joins.
+    fn parse_key(parts: &[&str]) -> Result<Self::Key, StoreError>;
+    fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>>;
+    /// Makes the row revision `revision`, changed at `now`.
+    fn touch(&mut self, revision: i32, now: DateTime<Utc>);
+}
+
+macro_rules! replicated {
+    ($entity:ident, $kind:ident, ($($field:ident: $ty:ty => $column:ident),+), [$($time:ident),+], [$($maybe:ident),*]) => {
+        impl Replicated for $entity::Model {
+            type Entity = $entity::Entity;
+            type Key = ($($ty,)+);
+            const KIND: Replica = Replica::$kind;
+            fn key(&self) -> Self::Key {
+                ($(self.$field.clone(),)+)
+            }
+            fn log_key(&self) -> String {
+                key(&[$(self.$field.to_string().as_str()),+])
+            }
+            fn revision(&self) -> i32 {
+                self.revision
+            }
+            fn origin(&self) -> &str {
+                &self.origin
+            }
+            fn is_key(key: &Self::Key) -> Condition {
+                let ($($field,)+) = key;
+                Condition::all()$(.add($entity::Column::$column.eq($field.clone())))+
+            }
+            fn parse_key(parts: &[&str]) -> Result<Self::Key, StoreError> {
+                let mut parts = parts.iter();
+                Ok(($(
+                    parts
+                        .next()
+                        .ok_or_else(|| corrupt(format!("a {} key lacks a part", Replica::$kind.as_str())))?
+                        .parse::<$ty>()
+                        .map_err(|e| corrupt(format!("a {} key part: {e}", Replica::$kind.as_str())))?,
+                )+))
+            }
+            fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>> {
+                #[allow(unused_mut)]
+                let mut times = vec![$(&mut self.$time),+];
+                $(times.extend(self.$maybe.as_mut());)*
+                times
+            }
+            fn touch(&mut self, revision: i32, now: DateTime<Utc>) {
+                self.revision = revision;
+                self.updated_at = now;
+            }
+        }
+    };
+}
+
+replicated!(
+    national_item,
+    NationalItem,
+    (edition: i32 => Edition, number: i32 => Number),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    service_matter,
+    Matter,
+    (code: String => Code),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    standard,
+    Standard,
+    (code: String => Code),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    service_guide,
+    Guide,
+    (region_code: String => RegionCode, matter_code: String => MatterCode),
+    [created_at, updated_at],
+    [published_at]
+);
+replicated!(
+    operating_procedure,
+    Procedure,
+    (region_code: String => RegionCode, matter_code: String => MatterCode),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    evaluation,
+    Evaluation,
+    (
+        region_code: String => RegionCode,
+        matter_code: String => MatterCode,
+        period: String => Period
+    ),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    collaborative_target,
+    CollaborativeStandard,
+    (standard_code: String => StandardCode),
+    [created_at, updated_at],
+    []
+);
+replicated!(
+    adoption,
+    Adoption,
+    (standard_code: String => StandardCode, region_code: String => RegionCode),
+    [created_at, updated_at],
+    [decided_at]
+);
+
+/// `time` as PostgreSQL keeps it: its driver sends whole microseconds
+/// since 2000-01-01, dropping the rest toward that epoch. SQLite keeps
+/// every nanosecond.
+pub(super) fn as_postgres_keeps(time: DateTime<Utc>) -> DateTime<Utc> {
+    let epoch = DateTime::<Utc>::from_naive_utc_and_offset(
+        chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .unwrap_or_default(),
+        Utc,
+    );
+    (time - epoch).num_microseconds().map_or(time, |micros| {
+        epoch + chrono::TimeDelta::microseconds(micros)
+    })
+}
+
+/// The content hash of a version: SHA-256 of the row as JSON, with its
+/// times cut to whole microseconds as PostgreSQL keeps them, so that every
+/// node hashes a version alike whichever database holds it.
+pub(super) fn content_hash<M: Replicated>(row: &M) -> String {
+    let mut row = row.clone();
+    for time in row.timestamps() {
+        *time = as_postgres_keeps(*time);
+    }
+    hash_bytes(&serde_json::to_vec(&row).unwrap_or_default())
+}
+
+pub(super) fn hash_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The content hash of a retraction: a guide withdrawn to a draft.
+pub(crate) fn retracted_hash() -> String {
+    hash_bytes(b"null")
+}
+
+/// The content hash of a logged record (`{ "row": … }`), or of a
+/// retraction when there is none.
+pub(super) fn record_hash<M: Replicated>(record: Option<&Value>) -> Result<String, StoreError> {
+    match record {
+        None => Ok(retracted_hash()),
+        Some(record) => {
+            let Incoming::<M> { row, .. } = serde::Deserialize::deserialize(record)
+                .map_err(|e| corrupt(format!("a logged record cannot be read: {e}")))?;
+            Ok(content_hash(&row))
+        }
+    }
+}
+
+/// The content hash of a logged record of `kind` (see [`content_hash`]).
+pub(crate) fn hash_of_record(kind: Replica, record: Option<&Value>) -> Result<String, StoreError> {
+    match kind {
+        Replica::Matter => record_hash::<service_matter::Model>(record),
+        Replica::Standard => record_hash::<standard::Model>(record),
+        Replica::Guide => record_hash::<service_guide::Model>(record),
+        Replica::Procedure => record_hash::<operating_procedure::Model>(record),
+        Replica::NationalItem => record_hash::<national_item::Model>(record),
+        Replica::Evaluation => record_hash::<evaluation::Model>(record),
+        Replica::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
+        Replica::Adoption => record_hash::<adoption::Model>(record),
+    }
+}

@@ -1,0 +1,223 @@
+//! The catalogue: regions, zones, categories, national editions and their
+//! items, and service matters.
+
+use std::collections::HashSet;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
+
+use crate::StoreError;
+use crate::entity::{
+    category, national_edition, national_item, region, service_matter, standard_matter, zone,
+    zone_member,
+};
+use crate::search::{Searched, Term};
+
+use super::{Page, PageRequest, count, page, term};
+
+pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
+    Ok(region::Entity::find()
+        .order_by_asc(region::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+pub async fn regions_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<region::Model>, StoreError> {
+    Ok(region::Entity::find()
+        .filter(region::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+pub async fn zones<C: ConnectionTrait>(conn: &C) -> Result<Vec<zone::Model>, StoreError> {
+    Ok(zone::Entity::find()
+        .order_by_asc(zone::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+pub async fn zones_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<zone::Model>, StoreError> {
+    Ok(zone::Entity::find()
+        .filter(zone::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// Memberships of the given zones.
+pub async fn members_of_zones<C: ConnectionTrait>(
+    conn: &C,
+    zones: &[String],
+) -> Result<Vec<zone_member::Model>, StoreError> {
+    Ok(zone_member::Entity::find()
+        .filter(zone_member::Column::ZoneCode.is_in(zones.iter().cloned()))
+        .order_by_asc(zone_member::Column::RegionCode)
+        .all(conn)
+        .await?)
+}
+
+pub async fn categories<C: ConnectionTrait>(conn: &C) -> Result<Vec<category::Model>, StoreError> {
+    Ok(category::Entity::find()
+        .order_by_asc(category::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+pub async fn categories_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<category::Model>, StoreError> {
+    Ok(category::Entity::find()
+        .filter(category::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+pub async fn editions<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<national_edition::Model>, StoreError> {
+    Ok(national_edition::Entity::find()
+        .order_by_asc(national_edition::Column::Edition)
+        .all(conn)
+        .await?)
+}
+
+pub async fn editions_by_years<C: ConnectionTrait>(
+    conn: &C,
+    years: &[i32],
+) -> Result<Vec<national_edition::Model>, StoreError> {
+    Ok(national_edition::Entity::find()
+        .filter(national_edition::Column::Edition.is_in(years.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// The national items of one edition, or of all editions.
+pub async fn national_items<C: ConnectionTrait>(
+    conn: &C,
+    edition: Option<i32>,
+) -> Result<Vec<national_item::Model>, StoreError> {
+    let mut select = national_item::Entity::find();
+    if let Some(edition) = edition {
+        select = select.filter(national_item::Column::Edition.eq(edition));
+    }
+    Ok(select
+        .order_by_asc(national_item::Column::Edition)
+        .order_by_asc(national_item::Column::Number)
+        .all(conn)
+        .await?)
+}
+
+pub async fn national_items_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[(i32, i32)],
+) -> Result<Vec<national_item::Model>, StoreError> {
+    let editions: HashSet<i32> = keys.iter().map(|k| k.0).collect();
+    let numbers: HashSet<i32> = keys.iter().map(|k| k.1).collect();
+    let wanted: HashSet<(i32, i32)> = keys.iter().copied().collect();
+    let rows = national_item::Entity::find()
+        .filter(national_item::Column::Edition.is_in(editions))
+        .filter(national_item::Column::Number.is_in(numbers))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.edition, row.number)))
+        .collect())
+}
+
+/// What to list service matters by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct MatterFilter {
+    pub category: Option<String>,
+    pub standard: Option<String>,
+    pub national_edition: Option<i32>,
+    pub national_number: Option<i32>,
+    pub text: Option<String>,
+}
+
+impl MatterFilter {
+    /// Whether the filter has nothing but its text.
+    fn only_text(&self) -> bool {
+        self.category.is_none()
+            && self.standard.is_none()
+            && self.national_edition.is_none()
+            && self.national_number.is_none()
+    }
+}
+
+fn matter_select(filter: &MatterFilter, term: Option<&Term>) -> Select<service_matter::Entity> {
+    let mut select = service_matter::Entity::find();
+    if let Some(category) = &filter.category {
+        select = select.filter(service_matter::Column::CategoryCode.eq(category.as_str()));
+    }
+    if let Some(edition) = filter.national_edition {
+        select = select.filter(service_matter::Column::NationalEdition.eq(edition));
+    }
+    if let Some(number) = filter.national_number {
+        select = select.filter(service_matter::Column::NationalNumber.eq(number));
+    }
+    if let Some(standard) = &filter.standard {
+        select = select.filter(
+            service_matter::Column::Code.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(standard_matter::Column::MatterCode)
+                    .from(standard_matter::Entity)
+                    .and_where(standard_matter::Column::StandardCode.eq(standard.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(term) = term {
+        select = select.filter(term.matching(Searched::Matter));
+    }
+    select
+}
+
+pub async fn matters<C: ConnectionTrait>(
+    conn: &C,
+    filter: &MatterFilter,
+    request: PageRequest<String>,
+) -> Result<Page<service_matter::Model>, StoreError> {
+    let term = term(conn, Searched::Matter, &filter.text).await?;
+    let mut select =
+        matter_select(filter, term.as_ref()).order_by_asc(service_matter::Column::Code);
+    if let Some(after) = request.after {
+        select = select.filter(service_matter::Column::Code.gt(after));
+    }
+    // A search by a short term alone is counted from the index.
+    let from_index = term
+        .as_ref()
+        .filter(|term| request.count && term.is_exact() && filter.only_text());
+    let counted =
+        (request.count && from_index.is_none()).then(|| matter_select(filter, term.as_ref()));
+    let mut page = page(conn, select, request.first, counted).await?;
+    if let Some(term) = from_index {
+        page.total = count(conn, term.holding(Searched::Matter)).await?;
+    }
+    Ok(page)
+}
+
+pub async fn matters_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<service_matter::Model>, StoreError> {
+    Ok(service_matter::Entity::find()
+        .filter(service_matter::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// Every matter of the catalogue, by code.
+pub async fn all_matters<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Vec<service_matter::Model>, StoreError> {
+    Ok(service_matter::Entity::find()
+        .order_by_asc(service_matter::Column::Code)
+        .all(conn)
+        .await?)
+}

@@ -1,0 +1,322 @@
+//! Service guides and operating procedures, each keyed by region and
+//! matter, and the pages of guides under a parent.
+
+use std::collections::{HashMap, HashSet};
+
+use concord_domain::GuideStatus;
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, Order, Query, UnionType,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
+};
+
+use crate::StoreError;
+use crate::entity::{operating_procedure, service_guide, service_matter, zone_member};
+
+use super::{Page, PageRequest, Visibility, page};
+
+/// What to list service guides by. Every field narrows the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct GuideFilter {
+    pub region: Option<String>,
+    /// Member regions of a zone, already resolved.
+    pub regions: Option<Vec<String>>,
+    pub matter: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<String>,
+}
+
+fn visible_guides(
+    select: Select<service_guide::Entity>,
+    visibility: &Visibility,
+) -> Select<service_guide::Entity> {
+    let published = service_guide::Column::Status.eq(GuideStatus::Published.as_str());
+    match visibility {
+        Visibility::All => select,
+        Visibility::Public => select.filter(published),
+        Visibility::OwnDrafts { regions, .. } => select.filter(
+            Condition::any()
+                .add(published)
+                .add(service_guide::Column::Origin.is_in(regions.iter().cloned())),
+        ),
+    }
+}
+
+fn guide_select(filter: &GuideFilter, visibility: &Visibility) -> Select<service_guide::Entity> {
+    let mut select = visible_guides(service_guide::Entity::find(), visibility);
+    if let Some(region) = &filter.region {
+        select = select.filter(service_guide::Column::RegionCode.eq(region.as_str()));
+    }
+    if let Some(regions) = &filter.regions {
+        select = select.filter(service_guide::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = &filter.matter {
+        select = select.filter(service_guide::Column::MatterCode.eq(matter.as_str()));
+    }
+    if let Some(status) = &filter.status {
+        select = select.filter(service_guide::Column::Status.eq(status.as_str()));
+    }
+    if let Some(category) = &filter.category {
+        select = select.filter(
+            service_guide::Column::MatterCode.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(service_matter::Column::Code)
+                    .from(service_matter::Entity)
+                    .and_where(service_matter::Column::CategoryCode.eq(category.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    select
+}
+
+/// A guide's key: region code, then matter code.
+pub type GuideKey = (String, String);
+
+pub async fn guides<C: ConnectionTrait>(
+    conn: &C,
+    filter: &GuideFilter,
+    visibility: &Visibility,
+    request: PageRequest<GuideKey>,
+) -> Result<Page<service_guide::Model>, StoreError> {
+    let mut select = guide_select(filter, visibility)
+        .order_by_asc(service_guide::Column::RegionCode)
+        .order_by_asc(service_guide::Column::MatterCode);
+    if let Some((region, matter)) = &request.after {
+        select = select.filter(after_guide(region, matter));
+    }
+    page(
+        conn,
+        select,
+        request.first,
+        request.count.then(|| guide_select(filter, visibility)),
+    )
+    .await
+}
+
+/// Whose guides a nested page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GuideParent {
+    /// A region's own guides.
+    Region,
+    /// The guides of a zone's member regions.
+    Zone,
+    /// Every region's guide for a matter.
+    Matter,
+}
+
+/// A page of guides for each of `parents` (region, zone or matter codes),
+/// with at most two statements however many parents there are: one reads
+/// every parent's page, each as its own index-ordered `LIMIT` arm of a
+/// `UNION ALL`, and one counts every parent's rows when the count is asked
+/// for. Every page starts after the same cursor, as a nested Relay
+/// connection asks.
+pub async fn guide_pages<C: ConnectionTrait>(
+    conn: &C,
+    parent: GuideParent,
+    parents: &[String],
+    filter: &GuideFilter,
+    visibility: &Visibility,
+    request: &PageRequest<GuideKey>,
+) -> Result<HashMap<String, Page<service_guide::Model>>, StoreError> {
+    let mut pages: HashMap<String, Page<service_guide::Model>> = parents
+        .iter()
+        .map(|code| {
+            let empty = Page {
+                items: Vec::new(),
+                has_next: false,
+                total: 0,
+            };
+            (code.clone(), empty)
+        })
+        .collect();
+    let Some((first, rest)) = parents.split_first() else {
+        return Ok(pages);
+    };
+    let backend = conn.get_database_backend();
+    let arm = |code: &String| {
+        let mut arm = owned_guides(parent, code, filter, visibility).into_query();
+        if let Some((after_region, after_matter)) = &request.after {
+            arm.and_where(after_guide(after_region, after_matter).into());
+        }
+        arm.order_by(
+            (service_guide::Entity, service_guide::Column::RegionCode),
+            Order::Asc,
+        )
+        .order_by(
+            (service_guide::Entity, service_guide::Column::MatterCode),
+            Order::Asc,
+        )
+        .limit(request.first + 1);
+        // An arm with its own ORDER BY and LIMIT must be a subquery in a
+        // compound statement.
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(arm, Alias::new("arm"))
+            .to_owned()
+    };
+    let mut union = arm(first);
+    for code in rest {
+        union.union(UnionType::All, arm(code));
+    }
+    for found in conn.query_all_raw(backend.build(&union)).await? {
+        let owner: String = found.try_get("", "page_owner")?;
+        if let Some(page) = pages.get_mut(&owner) {
+            if page.items.len() as u64 == request.first {
+                page.has_next = true;
+            } else {
+                page.items
+                    .push(service_guide::Model::from_query_result(&found, "")?);
+            }
+        }
+    }
+    if request.count {
+        let mut counts = guide_select(filter, visibility).into_query();
+        let owner = owner_column(parent, &mut counts);
+        counts
+            .clear_selects()
+            .expr_as(Expr::col(owner.clone()), Alias::new("page_owner"))
+            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("page_total"))
+            .and_where(Expr::col(owner.clone()).is_in(parents.iter().cloned()))
+            .group_by_col(owner);
+        for found in conn.query_all_raw(backend.build(&counts)).await? {
+            let owner: String = found.try_get("", "page_owner")?;
+            if let Some(page) = pages.get_mut(&owner) {
+                page.total = found.try_get::<i64>("", "page_total")? as u64;
+            }
+        }
+    }
+    Ok(pages)
+}
+
+/// Joins what `parent` needs to `select` and names the column that holds
+/// the parent's code.
+fn owner_column(
+    parent: GuideParent,
+    select: &mut sea_orm::sea_query::SelectStatement,
+) -> sea_orm::sea_query::ColumnRef {
+    match parent {
+        GuideParent::Region => {
+            (service_guide::Entity, service_guide::Column::RegionCode).into_column_ref()
+        }
+        GuideParent::Matter => {
+            (service_guide::Entity, service_guide::Column::MatterCode).into_column_ref()
+        }
+        GuideParent::Zone => {
+            select.join(
+                JoinType::InnerJoin,
+                zone_member::Entity,
+                Expr::col((zone_member::Entity, zone_member::Column::RegionCode))
+                    .equals((service_guide::Entity, service_guide::Column::RegionCode)),
+            );
+            (zone_member::Entity, zone_member::Column::ZoneCode).into_column_ref()
+        }
+    }
+}
+
+/// The guides of one parent, with the parent's code as `page_owner`.
+fn owned_guides(
+    parent: GuideParent,
+    code: &str,
+    filter: &GuideFilter,
+    visibility: &Visibility,
+) -> Select<service_guide::Entity> {
+    let mut select = guide_select(filter, visibility);
+    let query = QuerySelect::query(&mut select);
+    let owner = owner_column(parent, query);
+    query
+        .and_where(Expr::col(owner).eq(code))
+        .expr_as(Expr::val(code), Alias::new("page_owner"));
+    select
+}
+
+/// Guides after `(region, matter)` in key order.
+fn after_guide(region: &str, matter: &str) -> Condition {
+    Condition::any()
+        .add(service_guide::Column::RegionCode.gt(region))
+        .add(
+            Condition::all()
+                .add(service_guide::Column::RegionCode.eq(region))
+                .add(service_guide::Column::MatterCode.gt(matter)),
+        )
+}
+
+/// Guides by key that `visibility` lets the caller see.
+pub async fn guides_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[GuideKey],
+    visibility: &Visibility,
+) -> Result<Vec<service_guide::Model>, StoreError> {
+    let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let wanted: HashSet<&GuideKey> = keys.iter().collect();
+    let rows = visible_guides(service_guide::Entity::find(), visibility)
+        .filter(service_guide::Column::RegionCode.is_in(regions))
+        .filter(service_guide::Column::MatterCode.is_in(matters))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone())))
+        .collect())
+}
+
+pub async fn procedures_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[GuideKey],
+) -> Result<Vec<operating_procedure::Model>, StoreError> {
+    let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let wanted: HashSet<&GuideKey> = keys.iter().collect();
+    let rows = operating_procedure::Entity::find()
+        .filter(operating_procedure::Column::RegionCode.is_in(regions))
+        .filter(operating_procedure::Column::MatterCode.is_in(matters))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone())))
+        .collect())
+}
+
+/// Published guides of the given regions, for the given matters (all
+/// matters when `matters` is None), ordered by matter then region.
+pub async fn published_guides<C: ConnectionTrait>(
+    conn: &C,
+    regions: &[String],
+    matters: Option<&[String]>,
+) -> Result<Vec<service_guide::Model>, StoreError> {
+    let mut select = service_guide::Entity::find()
+        .filter(service_guide::Column::Status.eq(GuideStatus::Published.as_str()))
+        .filter(service_guide::Column::RegionCode.is_in(regions.iter().cloned()));
+    if let Some(matters) = matters {
+        select = select.filter(service_guide::Column::MatterCode.is_in(matters.iter().cloned()));
+    }
+    Ok(select
+        .order_by_asc(service_guide::Column::MatterCode)
+        .order_by_asc(service_guide::Column::RegionCode)
+        .all(conn)
+        .await?)
+}
+
+/// The keys of the procedures of the given regions, of one matter or of all.
+pub async fn procedure_keys<C: ConnectionTrait>(
+    conn: &C,
+    regions: Option<&[String]>,
+    matter: Option<&str>,
+) -> Result<Vec<GuideKey>, StoreError> {
+    let mut select = operating_procedure::Entity::find()
+        .select_only()
+        .column(operating_procedure::Column::RegionCode)
+        .column(operating_procedure::Column::MatterCode);
+    if let Some(regions) = regions {
+        select =
+            select.filter(operating_procedure::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = matter {
+        select = select.filter(operating_procedure::Column::MatterCode.eq(matter));
+    }
+    Ok(select.into_tuple::<(String, String)>().all(conn).await?)
+}

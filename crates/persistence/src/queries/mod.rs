@@ -1,0 +1,128 @@
+//! The reads the API makes: filtered, keyset-paginated lists, and batch
+//! look-ups by key for the DataLoaders. Every function here runs a fixed
+//! number of statements, whatever the number of rows or keys.
+//!
+//! Its files, by concern: `catalogue` (regions, zones, categories, national
+//! items, matters), `standards` (with collaborative standards, adoptions
+//! and elevations), `guides` (with procedures), `evaluations`, `history`
+//! (kept versions and the audit log) and `node` (readiness, sync peers).
+//! This file holds what they share: visibility and pagination.
+
+mod catalogue;
+mod evaluations;
+mod guides;
+mod history;
+mod node;
+mod standards;
+
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+
+use crate::StoreError;
+use crate::search::{Searched, Term};
+
+pub use catalogue::{
+    MatterFilter, all_matters, categories, categories_by_codes, editions, editions_by_years,
+    matters, matters_by_codes, members_of_zones, national_items, national_items_by_keys, regions,
+    regions_by_codes, zones, zones_by_codes,
+};
+pub use evaluations::{EvaluationFilter, EvaluationKey, evaluations, evaluations_in_period};
+pub use guides::{
+    GuideFilter, GuideKey, GuideParent, guide_pages, guides, guides_by_keys, procedure_keys,
+    procedures_by_keys, published_guides,
+};
+pub use history::{AuditFilter, audit_log, revisions};
+pub use node::{ping, sync_peers};
+pub use standards::{
+    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes, elevations,
+    standard_links, standards, standards_by_codes, superseding,
+};
+
+/// Which rows a caller may see beyond the published ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Published guides and standards that are not drafts.
+    #[default]
+    Public,
+    /// Also the drafts these regions own (by origin), and the draft
+    /// collaborative standards of these zones.
+    OwnDrafts {
+        regions: Vec<String>,
+        zones: Vec<String>,
+    },
+    /// Everything.
+    All,
+}
+
+/// One page of a list, and what a Relay connection needs around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+    /// Every matching row, when the request asked for the count; else 0.
+    pub total: u64,
+}
+
+/// Where a page starts and how long it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageRequest<K> {
+    pub after: Option<K>,
+    pub first: u64,
+    /// Whether to count every matching row for [`Page::total`]: a full scan
+    /// of the match, so only when the client asked for it.
+    pub count: bool,
+}
+
+/// `first` rows of `select` and whether more follow; the rows of `counted`
+/// counted when it is given.
+pub(crate) async fn page<E, C>(
+    conn: &C,
+    select: Select<E>,
+    first: u64,
+    counted: Option<Select<E>>,
+) -> Result<Page<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let total = match counted {
+        Some(counted) => counted.count(conn).await?,
+        None => 0,
+    };
+    let mut items = select.limit(first + 1).all(conn).await?;
+    let has_next = items.len() as u64 > first;
+    items.truncate(first as usize);
+    Ok(Page {
+        items,
+        has_next,
+        total,
+    })
+}
+
+/// The search term of a filter's text, unless it is blank.
+async fn term<C: ConnectionTrait>(
+    conn: &C,
+    searched: Searched,
+    text: &Option<String>,
+) -> Result<Option<Term>, StoreError> {
+    match text
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        Some(text) => Ok(Some(Term::prepare(conn, searched, text).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The one number that `select` (a single-column, single-row count) returns.
+async fn count<C: ConnectionTrait>(conn: &C, select: SelectStatement) -> Result<u64, StoreError> {
+    let statement = conn.get_database_backend().build(&select);
+    let row = conn
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a count returned no row".into()))?;
+    let total: i64 = row.try_get_by_index(0)?;
+    Ok(u64::try_from(total).unwrap_or_default())
+}

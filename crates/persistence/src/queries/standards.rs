@@ -1,0 +1,263 @@
+//! Standards and their links to matters, and what regions decide on them
+//! together: collaborative standards, adoptions, elevation proposals.
+
+use concord_domain::StandardStatus;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+};
+
+use crate::StoreError;
+use crate::entity::{
+    adoption, collaborative_target, elevation_proposal, service_matter, standard, standard_matter,
+};
+use crate::search::{Searched, Term};
+
+use super::{Page, PageRequest, Visibility, count, page, term};
+
+/// What to list standards by. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct StandardFilter {
+    pub level: Option<String>,
+    pub status: Option<String>,
+    pub region: Option<String>,
+    pub zone: Option<String>,
+    pub category: Option<String>,
+    pub matter: Option<String>,
+    pub text: Option<String>,
+}
+
+/// The standards `visibility` shows, when it hides any. Only drafts are
+/// ever hidden.
+fn visible_standards(visibility: &Visibility) -> Option<Condition> {
+    let not_draft = standard::Column::Status.ne(StandardStatus::Draft.as_str());
+    match visibility {
+        Visibility::All => None,
+        Visibility::Public => Some(Condition::all().add(not_draft)),
+        Visibility::OwnDrafts { regions, zones } => Some(
+            Condition::any()
+                .add(not_draft)
+                .add(standard::Column::Origin.is_in(regions.iter().cloned()))
+                .add(standard::Column::IssuingZone.is_in(zones.iter().cloned())),
+        ),
+    }
+}
+
+impl StandardFilter {
+    /// Whether the filter has nothing but its text.
+    fn only_text(&self) -> bool {
+        self.level.is_none()
+            && self.status.is_none()
+            && self.region.is_none()
+            && self.zone.is_none()
+            && self.category.is_none()
+            && self.matter.is_none()
+    }
+}
+
+fn standard_select(
+    filter: &StandardFilter,
+    visibility: &Visibility,
+    term: Option<&Term>,
+) -> Select<standard::Entity> {
+    let mut select = standard::Entity::find();
+    if let Some(visible) = visible_standards(visibility) {
+        select = select.filter(visible);
+    }
+    if let Some(level) = &filter.level {
+        select = select.filter(standard::Column::Level.eq(level.as_str()));
+    }
+    if let Some(status) = &filter.status {
+        select = select.filter(standard::Column::Status.eq(status.as_str()));
+    }
+    if let Some(region) = &filter.region {
+        select = select.filter(standard::Column::IssuingRegion.eq(region.as_str()));
+    }
+    if let Some(zone) = &filter.zone {
+        select = select.filter(standard::Column::IssuingZone.eq(zone.as_str()));
+    }
+    if let Some(matter) = &filter.matter {
+        select = select.filter(
+            standard::Column::Code.in_subquery(
+                Query::select()
+                    .column(standard_matter::Column::StandardCode)
+                    .from(standard_matter::Entity)
+                    .and_where(standard_matter::Column::MatterCode.eq(matter.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(category) = &filter.category {
+        select = select.filter(
+            standard::Column::Code.in_subquery(
+                Query::select()
+                    .column(standard_matter::Column::StandardCode)
+                    .from(standard_matter::Entity)
+                    .and_where(
+                        standard_matter::Column::MatterCode.in_subquery(
+                            Query::select()
+                                .column(service_matter::Column::Code)
+                                .from(service_matter::Entity)
+                                .and_where(
+                                    service_matter::Column::CategoryCode.eq(category.as_str()),
+                                )
+                                .to_owned(),
+                        ),
+                    )
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(term) = term {
+        select = select.filter(term.matching(Searched::Standard));
+    }
+    select
+}
+
+pub async fn standards<C: ConnectionTrait>(
+    conn: &C,
+    filter: &StandardFilter,
+    visibility: &Visibility,
+    request: PageRequest<String>,
+) -> Result<Page<standard::Model>, StoreError> {
+    let term = term(conn, Searched::Standard, &filter.text).await?;
+    let mut select =
+        standard_select(filter, visibility, term.as_ref()).order_by_asc(standard::Column::Code);
+    if let Some(after) = request.after {
+        select = select.filter(standard::Column::Code.gt(after));
+    }
+    let from_index = term
+        .as_ref()
+        .filter(|term| request.count && term.is_exact() && filter.only_text());
+    let counted = (request.count && from_index.is_none())
+        .then(|| standard_select(filter, visibility, term.as_ref()));
+    let mut page = page(conn, select, request.first, counted).await?;
+    if let Some(term) = from_index {
+        // The rows holding the term, less the drafts among them that the
+        // caller may not see: an index range and a few drafts, instead of
+        // a read of every matching row.
+        let mut total = Expr::SubQuery(
+            None,
+            Box::new(term.holding(Searched::Standard).into_sub_query_statement()),
+        );
+        if let Some(visible) = visible_standards(visibility) {
+            let hidden = Query::select()
+                .expr(Expr::col(standard::Column::Code).count())
+                .from(standard::Entity)
+                .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
+                .and_where(standard::Column::Code.in_subquery(term.keys(Searched::Standard)))
+                // Hidden is whatever the visibility does not show, NULL too.
+                .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
+                .to_owned();
+            total = total.sub(Expr::SubQuery(
+                None,
+                Box::new(hidden.into_sub_query_statement()),
+            ));
+        }
+        page.total = count(conn, Query::select().expr(total).to_owned()).await?;
+    }
+    Ok(page)
+}
+
+/// Standards by code, whatever their status: callers check visibility.
+pub async fn standards_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<standard::Model>, StoreError> {
+    Ok(standard::Entity::find()
+        .filter(standard::Column::Code.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// The standards that supersede any of `codes`.
+pub async fn superseding<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<standard::Model>, StoreError> {
+    Ok(standard::Entity::find()
+        .filter(standard::Column::Supersedes.is_in(codes.iter().cloned()))
+        .order_by_asc(standard::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+/// Links between standards and the matters they govern, for either side.
+pub async fn standard_links<C: ConnectionTrait>(
+    conn: &C,
+    standards: &[String],
+    matters: &[String],
+) -> Result<Vec<standard_matter::Model>, StoreError> {
+    Ok(standard_matter::Entity::find()
+        .filter(
+            Condition::any()
+                .add(standard_matter::Column::StandardCode.is_in(standards.iter().cloned()))
+                .add(standard_matter::Column::MatterCode.is_in(matters.iter().cloned())),
+        )
+        .order_by_asc(standard_matter::Column::StandardCode)
+        .order_by_asc(standard_matter::Column::MatterCode)
+        .all(conn)
+        .await?)
+}
+
+/// Collaborative standards, of one zone or all, optionally in one status.
+pub async fn collaborative_targets<C: ConnectionTrait>(
+    conn: &C,
+    zone: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<collaborative_target::Model>, StoreError> {
+    let mut select = collaborative_target::Entity::find();
+    if let Some(zone) = zone {
+        select = select.filter(collaborative_target::Column::ZoneCode.eq(zone));
+    }
+    if let Some(status) = status {
+        select = select.filter(collaborative_target::Column::Status.eq(status));
+    }
+    Ok(select
+        .order_by_asc(collaborative_target::Column::StandardCode)
+        .all(conn)
+        .await?)
+}
+
+/// Collaborative standards by code.
+pub async fn collaborative_targets_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<collaborative_target::Model>, StoreError> {
+    Ok(collaborative_target::Entity::find()
+        .filter(collaborative_target::Column::StandardCode.is_in(codes.iter().cloned()))
+        .all(conn)
+        .await?)
+}
+
+/// The members' decisions on the given collaborative standards.
+pub async fn adoptions<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<adoption::Model>, StoreError> {
+    Ok(adoption::Entity::find()
+        .filter(adoption::Column::StandardCode.is_in(codes.iter().cloned()))
+        .order_by_asc(adoption::Column::StandardCode)
+        .order_by_asc(adoption::Column::RegionCode)
+        .all(conn)
+        .await?)
+}
+
+/// Elevation proposals, optionally of one standard or in one status, newest first.
+pub async fn elevations<C: ConnectionTrait>(
+    conn: &C,
+    standard: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<elevation_proposal::Model>, StoreError> {
+    let mut select = elevation_proposal::Entity::find();
+    if let Some(standard) = standard {
+        select = select.filter(elevation_proposal::Column::StandardCode.eq(standard));
+    }
+    if let Some(status) = status {
+        select = select.filter(elevation_proposal::Column::Status.eq(status));
+    }
+    Ok(select
+        .order_by_desc(elevation_proposal::Column::Id)
+        .all(conn)
+        .await?)
+}
