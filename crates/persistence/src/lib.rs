@@ -5,7 +5,6 @@
 
 pub mod bench_data;
 pub mod changes;
-pub mod collaborate;
 pub mod conflicts;
 pub mod entity;
 mod error;

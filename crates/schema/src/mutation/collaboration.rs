@@ -7,7 +7,7 @@ use concord_domain::{
     MatterCode, NAME_MAX, NOTE_MAX, RegionCode, StandardCode, StandardLevel as Level,
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
-use concord_persistence::collaborate;
+use concord_persistence::mutate;
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
@@ -175,7 +175,7 @@ impl CollaborationMutation {
                 .map(Into::into)
                 .collect(),
         };
-        let row = collaborate::propose_collaborative(
+        let row = mutate::propose_collaborative(
             db(ctx).or_api()?,
             &actor,
             record,
@@ -231,7 +231,7 @@ impl CollaborationMutation {
             AdoptionChoice::Adopt => Decision::Adopted,
             AdoptionChoice::Reject => Decision::Rejected,
         };
-        let row = collaborate::decide_adoption(
+        let row = mutate::decide_adoption(
             db(ctx).or_api()?,
             &actor,
             &code,
@@ -262,7 +262,7 @@ impl CollaborationMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let row = collaborate::withdraw_collaborative(
+        let row = mutate::withdraw_collaborative(
             db(ctx).or_api()?,
             &actor,
             &code,
@@ -297,16 +297,10 @@ impl CollaborationMutation {
         )
         .or_api()?;
         let level = target_level.level();
-        let row = collaborate::propose_elevation(
-            db(ctx).or_api()?,
-            &actor,
-            &code,
-            level,
-            rationale,
-            now(),
-        )
-        .await
-        .or_api()?;
+        let row =
+            mutate::propose_elevation(db(ctx).or_api()?, &actor, &code, level, rationale, now())
+                .await
+                .or_api()?;
         Ok(ElevationProposal(row))
     }
 
@@ -335,7 +329,7 @@ impl CollaborationMutation {
             ElevationStep::Accept => ElevationDecision::Accept,
             ElevationStep::Decline => ElevationDecision::Decline,
         };
-        let row = collaborate::decide_elevation(
+        let row = mutate::decide_elevation(
             db(ctx).or_api()?,
             &actor,
             id,

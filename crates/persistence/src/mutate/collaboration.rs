@@ -18,10 +18,11 @@ use serde_json::{Value, json};
 use crate::entity::{
     TextList, adoption, collaborative_target, elevation_proposal, standard, zone_member,
 };
-use crate::mutate::{
+use crate::write::{self, StandardRecord};
+
+use super::{
     Actor, Change, Kind, MutationError, begin, for_update, keep_and_audit, record_standard_change,
 };
-use crate::write::{self, StandardRecord};
 
 fn targets_snapshot(row: &collaborative_target::Model, adoptions: &[adoption::Model]) -> Value {
     json!({

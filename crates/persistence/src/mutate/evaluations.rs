@@ -1,0 +1,71 @@
+//! Regions' evaluations of a matter for a period.
+
+use chrono::{DateTime, Utc};
+use concord_domain::{EvaluationValues, MatterCode, Period, RegionCode};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::entity::evaluation;
+use crate::footprint::Topic;
+
+use super::{
+    Actor, Change, Kind, MutationError, begin, check_revision, evaluation_snapshot, for_update,
+    keep_and_audit, require_region_and_matter, touched_in,
+};
+
+/// Records (or corrects) a region's evaluation of a matter for a period. A
+/// correction must name the revision it corrects (`expected`); a first
+/// record, none.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_evaluation(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    region: &RegionCode,
+    matter: &MatterCode,
+    period: &Period,
+    values: EvaluationValues,
+    expected: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<evaluation::Model, MutationError> {
+    let txn = begin(db).await?;
+    require_region_and_matter(&txn, region, matter).await?;
+    let id = (region.to_string(), matter.to_string(), period.to_string());
+    let stored = for_update(
+        evaluation::Entity::find_by_id(id),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?;
+    check_revision(stored.as_ref().map(|s| s.revision), expected)?;
+    let row = evaluation::Model {
+        region_code: region.to_string(),
+        matter_code: matter.to_string(),
+        period: period.to_string(),
+        satisfaction: values.satisfaction,
+        cases_handled: values.cases_handled,
+        average_days: values.average_days,
+        origin: region.to_string(),
+        revision: 1,
+        illustrative: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = crate::write::put(&txn, stored.as_ref(), row, now).await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "RECORD_EVALUATION",
+            kind: Kind::Evaluation,
+            key: format!("{region}/{matter}/{period}"),
+            owner: region.to_string(),
+            before: stored
+                .as_ref()
+                .map(|s| (s.revision, evaluation_snapshot(s))),
+            after: (row.revision, evaluation_snapshot(&row)),
+        },
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Evaluation, region)).await?;
+    Ok(row)
+}

@@ -1,0 +1,196 @@
+//! Service guides and their operating procedures: saving a guide, moving its
+//! status, saving its procedure.
+
+use chrono::{DateTime, Utc};
+use concord_domain::{GuideStatus, MatterCode, RegionCode};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
+};
+
+use crate::entity::{operating_procedure, service_guide};
+use crate::footprint::Topic;
+use crate::write::{self, GuideRecord, Outcome, ProcedureRecord};
+
+use super::{
+    Actor, Change, Kind, MutationError, begin, check_revision, for_update, guide_snapshot, invalid,
+    keep_and_audit, procedure_snapshot, require_region_and_matter, touched_in,
+};
+
+fn guide_key(region: &RegionCode, matter: &MatterCode) -> String {
+    format!("{region}/{matter}")
+}
+
+/// Creates or updates a region's guide for a matter, as a draft.
+pub async fn save_guide(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    record: GuideRecord,
+    expected: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<service_guide::Model, MutationError> {
+    let txn = begin(db).await?;
+    require_region_and_matter(&txn, &record.region, &record.matter).await?;
+    let id = (record.region.to_string(), record.matter.to_string());
+    let stored = for_update(
+        service_guide::Entity::find_by_id(id.clone()),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?;
+    check_revision(stored.as_ref().map(|s| s.revision), expected)?;
+    let procedure = operating_procedure::Entity::find_by_id(id.clone())
+        .one(&txn)
+        .await?;
+    if let Some(procedure) = procedure {
+        let total: i32 = procedure.steps.0.iter().map(|s| s.time_limit_days).sum();
+        if total > record.guide.time_limit_days {
+            return Err(invalid(
+                "timeLimitDays",
+                format!(
+                    "the guide's procedure takes {total} working days; shorten it first or allow at least that"
+                ),
+            ));
+        }
+    }
+    let outcome = write::upsert_guide(&txn, &record, now).await?;
+    let after = service_guide::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| MutationError::NotFound("guide".into()))?;
+    if outcome != Outcome::Unchanged {
+        let action = if stored.is_some() {
+            "UPDATE_GUIDE"
+        } else {
+            "CREATE_GUIDE"
+        };
+        record_guide(&txn, actor, action, stored.as_ref(), &after, now).await?;
+    }
+    crate::version::commit_touching(txn, &touched_in(Topic::Guide, &record.region)).await?;
+    Ok(after)
+}
+
+async fn record_guide(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&service_guide::Model>,
+    after: &service_guide::Model,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let region = RegionCode::try_from(after.region_code.as_str())
+        .map_err(|e| invalid("region", e.to_string()))?;
+    let matter = MatterCode::try_from(after.matter_code.as_str())
+        .map_err(|e| invalid("matter", e.to_string()))?;
+    keep_and_audit(
+        txn,
+        actor,
+        Change {
+            action,
+            kind: Kind::Guide,
+            key: guide_key(&region, &matter),
+            owner: after.origin.clone(),
+            before: before.map(|b| (b.revision, guide_snapshot(b))),
+            after: (after.revision, guide_snapshot(after)),
+        },
+        now,
+    )
+    .await
+}
+
+/// Publishes a guide or takes it back to draft.
+pub async fn set_guide_status(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    region: &RegionCode,
+    matter: &MatterCode,
+    status: GuideStatus,
+    expected: i32,
+    now: DateTime<Utc>,
+) -> Result<service_guide::Model, MutationError> {
+    let txn = begin(db).await?;
+    let id = (region.to_string(), matter.to_string());
+    let stored = for_update(
+        service_guide::Entity::find_by_id(id.clone()),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
+    check_revision(Some(stored.revision), Some(expected))?;
+    if stored.status == status.as_str() {
+        // Nothing changed, so the version stays.
+        txn.commit().await?;
+        return Ok(stored);
+    }
+    let mut row = stored.clone();
+    row.status = status.as_str().to_owned();
+    row.published_at = (status == GuideStatus::Published).then_some(now);
+    row.revision += 1;
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    let action = match status {
+        GuideStatus::Published => "PUBLISH_GUIDE",
+        GuideStatus::Draft => "UNPUBLISH_GUIDE",
+    };
+    record_guide(&txn, actor, action, Some(&stored), &row, now).await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Guide, region)).await?;
+    Ok(row)
+}
+
+/// Replaces the steps of a guide's operating procedure.
+pub async fn save_procedure(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    record: ProcedureRecord,
+    expected: Option<i32>,
+    now: DateTime<Utc>,
+) -> Result<operating_procedure::Model, MutationError> {
+    let txn = begin(db).await?;
+    let id = (record.region.to_string(), record.matter.to_string());
+    let guide = service_guide::Entity::find_by_id(id.clone())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| {
+            MutationError::NotFound(format!("guide of {} for {}", record.region, record.matter))
+        })?;
+    concord_domain::validate_steps(&record.steps, Some(guide.time_limit_days)).map_err(
+        |errors| {
+            let first = &errors[0];
+            invalid(&first.field, first.message.clone())
+        },
+    )?;
+    let stored = for_update(
+        operating_procedure::Entity::find_by_id(id.clone()),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?;
+    check_revision(stored.as_ref().map(|s| s.revision), expected)?;
+    let outcome = write::upsert_procedure(&txn, &record, now).await?;
+    let after = operating_procedure::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| MutationError::NotFound("procedure".into()))?;
+    if outcome != Outcome::Unchanged {
+        keep_and_audit(
+            &txn,
+            actor,
+            Change {
+                action: "SAVE_PROCEDURE",
+                kind: Kind::Procedure,
+                key: guide_key(&record.region, &record.matter),
+                owner: after.origin.clone(),
+                before: stored.as_ref().map(|s| (s.revision, procedure_snapshot(s))),
+                after: (after.revision, procedure_snapshot(&after)),
+            },
+            now,
+        )
+        .await?;
+    }
+    crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
+    Ok(after)
+}

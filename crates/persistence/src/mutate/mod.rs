@@ -1,0 +1,419 @@
+//! The writes administrators make through the API. Each runs in one
+//! transaction that also keeps the prior version of what it changes and
+//! appends an audit entry, so a change, its history and its audit trail are
+//! committed together or not at all.
+//!
+//! Who may make a change is decided before these are called (by `auth`'s
+//! policy); these check what only storage knows: that rows exist, that the
+//! caller saw the latest revision, that a status may move as asked.
+//!
+//! This file holds what every write shares (the transaction, revision
+//! checks, history and audit); the writes themselves have a file per group:
+//! `guides`, `standards`, `catalogue` (matters and national items),
+//! `evaluations` and `collaboration` (zones' collaborative standards and
+//! elevation proposals).
+
+use chrono::{DateTime, Utc};
+use concord_domain::{MatterCode, RegionCode};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QuerySelect, Select, Set, TransactionOptions, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::StoreError;
+use crate::entity::{
+    audit_entry, evaluation, national_item, operating_procedure, region, row_revision,
+    service_guide, service_matter, standard,
+};
+use crate::footprint::{Footprint, Topic};
+
+mod catalogue;
+mod collaboration;
+mod evaluations;
+mod guides;
+mod standards;
+
+pub use catalogue::{NationalItemRecord, save_matter, save_national_item};
+pub use collaboration::{
+    decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
+    withdraw_collaborative,
+};
+pub use evaluations::record_evaluation;
+pub use guides::{save_guide, save_procedure, set_guide_status};
+pub(crate) use standards::{
+    check_standard_references, force_standard_status, record_standard_change,
+};
+pub use standards::{create_standard, revise_standard, set_standard_status, supersede_standard};
+
+/// Who makes a change, as the audit log records it: the policy's proof that
+/// the caller may, which only `concord_auth::authorize` makes, so that no
+/// write can skip the check.
+pub type Actor = concord_auth::Authorized;
+
+/// Why a change was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MutationError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The caller's `expectedRevision` is not the stored one.
+    #[error("the row is at revision {current}, not the expected one; reload it and retry")]
+    Conflict { current: i32 },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DbErr> for MutationError {
+    fn from(error: DbErr) -> Self {
+        MutationError::Store(StoreError::Database(error))
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> MutationError {
+    MutationError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a transaction that read first and wrote later could
+/// otherwise fail to upgrade its lock when another writer got in between.
+pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// What an audited change of `topic` commits: the topic, the audit log and
+/// the change log.
+pub(crate) fn touched(topic: Topic) -> Footprint {
+    Footprint::of(&[topic, Topic::Audit, Topic::ChangeLog])
+}
+
+/// What an audited change of `topic` in one region commits.
+fn touched_in(topic: Topic, region: &RegionCode) -> Footprint {
+    let mut footprint = Footprint::of(&[Topic::Audit, Topic::ChangeLog]);
+    footprint.add_region(topic, region.as_str());
+    footprint
+}
+
+/// What a collaboration change commits: collaborative standards are
+/// standards too, and an adoption can bring one into force.
+pub(crate) fn touched_collaboration() -> Footprint {
+    let mut footprint = touched(Topic::Collaboration);
+    footprint.add(Topic::Standard);
+    footprint
+}
+
+/// Reads a row for update: on PostgreSQL the row stays locked until the
+/// transaction ends, so two writers cannot both pass the revision check.
+pub(crate) fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) -> Select<E> {
+    if backend == DbBackend::Postgres {
+        select.lock_exclusive()
+    } else {
+        select
+    }
+}
+
+/// The revision check: an existing row must be at `expected`; a new row
+/// must be expected at no revision (absent or 0).
+pub(crate) fn check_revision(
+    stored: Option<i32>,
+    expected: Option<i32>,
+) -> Result<(), MutationError> {
+    match (stored, expected) {
+        (Some(current), Some(expected)) if current == expected => Ok(()),
+        (Some(current), _) => Err(MutationError::Conflict { current }),
+        (None, None | Some(0)) => Ok(()),
+        (None, Some(_)) => Err(MutationError::Conflict { current: 0 }),
+    }
+}
+
+/// What kind of row a history entry or an audit entry is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Guide,
+    Procedure,
+    Standard,
+    Matter,
+    NationalItem,
+    Evaluation,
+    CollaborativeStandard,
+    Adoption,
+    Elevation,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Guide => "GUIDE",
+            Kind::Procedure => "PROCEDURE",
+            Kind::Standard => "STANDARD",
+            Kind::Matter => "MATTER",
+            Kind::NationalItem => "NATIONAL_ITEM",
+            Kind::Evaluation => "EVALUATION",
+            Kind::CollaborativeStandard => "COLLABORATIVE_STANDARD",
+            Kind::Adoption => "ADOPTION",
+            Kind::Elevation => "ELEVATION",
+        }
+    }
+
+    /// The change-log kind of rows that replicate to peers.
+    pub(crate) fn replica(self) -> Option<crate::changes::Replica> {
+        use crate::changes::Replica;
+        match self {
+            Kind::Guide => Some(Replica::Guide),
+            Kind::Procedure => Some(Replica::Procedure),
+            Kind::Standard => Some(Replica::Standard),
+            Kind::Matter => Some(Replica::Matter),
+            Kind::NationalItem => Some(Replica::NationalItem),
+            Kind::Evaluation => Some(Replica::Evaluation),
+            Kind::CollaborativeStandard => Some(Replica::CollaborativeStandard),
+            Kind::Adoption => Some(Replica::Adoption),
+            Kind::Elevation => None,
+        }
+    }
+
+    /// Whether every version of this kind of row is kept.
+    fn keeps_history(self) -> bool {
+        matches!(self, Kind::Guide | Kind::Standard | Kind::Procedure)
+    }
+}
+
+/// One change to record: the row before and after, with their revisions.
+pub(crate) struct Change<'a> {
+    pub action: &'a str,
+    pub kind: Kind,
+    pub key: String,
+    pub owner: String,
+    pub before: Option<(i32, Value)>,
+    pub after: (i32, Value),
+}
+
+/// Keeps the versions (the prior one too, when it was never kept, as for
+/// seeded rows) and appends the audit entry, in the caller's transaction.
+pub(crate) async fn keep_and_audit(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    change: Change<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    if change.kind.keeps_history() {
+        keep_versions(
+            txn,
+            change.kind,
+            &change.key,
+            change.before.clone(),
+            change.after.clone(),
+            actor.subject(),
+            now,
+        )
+        .await?;
+    }
+    if let Some(replica) = change.kind.replica() {
+        let parts = crate::changes::split_key(replica, &change.key)?;
+        crate::changes::log_current(txn, replica, &parts, now).await?;
+    }
+    audit(txn, actor, change, now).await
+}
+
+/// Appends the audit entry of `change`, in the caller's transaction.
+pub(crate) async fn audit(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    change: Change<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    audit_entry::ActiveModel {
+        id: sea_orm::NotSet,
+        at: Set(now),
+        subject: Set(actor.subject().to_owned()),
+        role: Set(actor.role().as_str().to_owned()),
+        actor_region: Set(actor.region().map(ToString::to_string)),
+        actor_zone: Set(actor.zone().map(ToString::to_string)),
+        action: Set(change.action.to_owned()),
+        target_kind: Set(change.kind.as_str().to_owned()),
+        target_key: Set(change.key),
+        target_region: Set(change.owner),
+        before: Set(change.before.map(|(_, snapshot)| snapshot)),
+        after: Set(Some(change.after.1)),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the version a row had before a change, unless it is kept already,
+/// and the version the change made, credited to `changed_by`: what every
+/// path that changes a history-keeping row (a mutation, an import, a sync
+/// page) leaves, so that `revisions` and `diff` work however the row changed.
+pub(crate) async fn keep_versions<C: ConnectionTrait>(
+    conn: &C,
+    kind: Kind,
+    key: &str,
+    before: Option<(i32, Value)>,
+    after: (i32, Value),
+    changed_by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut versions = Vec::new();
+    if let Some((revision, snapshot)) = before {
+        let kept =
+            row_revision::Entity::find_by_id((kind.as_str().to_owned(), key.to_owned(), revision))
+                .one(conn)
+                .await?;
+        if kept.is_none() {
+            versions.push((revision, snapshot, None));
+        }
+    }
+    versions.push((after.0, after.1, Some(changed_by.to_owned())));
+    for (revision, snapshot, changed_by) in versions {
+        row_revision::ActiveModel {
+            kind: Set(kind.as_str().to_owned()),
+            row_key: Set(key.to_owned()),
+            revision: Set(revision),
+            snapshot: Set(snapshot),
+            changed_by: Set(changed_by),
+            changed_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The content of a guide, as its history and the audit log keep it.
+pub fn guide_snapshot(row: &service_guide::Model) -> Value {
+    json!({
+        "timeLimitDays": row.time_limit_days,
+        "feeFen": row.fee_fen,
+        "materials": row.materials.0,
+        "channels": row.channels.0,
+        "legalBasis": row.legal_basis,
+        "guaranteeLevel": row.guarantee_level,
+        "status": row.status,
+    })
+}
+
+/// The content of a standard, as its history and the audit log keep it.
+pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
+    json!({
+        "titleZh": row.title_zh,
+        "titleEn": row.title_en,
+        "level": row.level,
+        "status": row.status,
+        "issuingRegion": row.issuing_region,
+        "issuingZone": row.issuing_zone,
+        "issuedOn": row.issued_on,
+        "effectiveOn": row.effective_on,
+        "supersedes": row.supersedes,
+        "note": row.note,
+        "matters": matters,
+    })
+}
+
+/// What a kept version of a procedure holds: its steps.
+pub fn procedure_snapshot(row: &operating_procedure::Model) -> Value {
+    json!({ "steps": row.steps.0 })
+}
+
+fn matter_snapshot(row: &service_matter::Model) -> Value {
+    json!({
+        "nameZh": row.name_zh,
+        "nameEn": row.name_en,
+        "category": row.category_code,
+        "nationalEdition": row.national_edition,
+        "nationalNumber": row.national_number,
+    })
+}
+
+fn item_snapshot(row: &national_item::Model) -> Value {
+    json!({
+        "nameZh": row.name_zh,
+        "nameEn": row.name_en,
+        "category": row.category_code,
+        "areaZh": row.area_zh,
+        "servedGroup": row.served_group,
+        "content": row.content,
+        "baselineStandard": row.baseline_standard,
+        "fundingResponsibility": row.funding_responsibility,
+        "leadDepartment": row.lead_department,
+        "maxTimeLimitDays": row.max_time_limit_days,
+        "maxFeeFen": row.max_fee_fen,
+        "requiredChannels": row.required_channels.as_ref().map(|c| &c.0),
+    })
+}
+
+fn evaluation_snapshot(row: &evaluation::Model) -> Value {
+    json!({
+        "satisfaction": row.satisfaction,
+        "casesHandled": row.cases_handled,
+        "averageDays": row.average_days,
+    })
+}
+
+pub(crate) async fn matter_links<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> Result<Vec<String>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    Ok(crate::entity::standard_matter::Entity::find()
+        .filter(crate::entity::standard_matter::Column::StandardCode.eq(code))
+        .order_by_asc(crate::entity::standard_matter::Column::MatterCode)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|link| link.matter_code)
+        .collect())
+}
+
+async fn require_region_and_matter(
+    txn: &DatabaseTransaction,
+    region: &RegionCode,
+    matter: &MatterCode,
+) -> Result<(), MutationError> {
+    if region::Entity::find_by_id(region.as_str())
+        .one(txn)
+        .await?
+        .is_none()
+    {
+        return Err(MutationError::NotFound(format!("region {region}")));
+    }
+    if service_matter::Entity::find_by_id(matter.as_str())
+        .one(txn)
+        .await?
+        .is_none()
+    {
+        return Err(MutationError::NotFound(format!("matter {matter}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revision_checks() {
+        assert!(check_revision(Some(3), Some(3)).is_ok());
+        assert!(matches!(
+            check_revision(Some(3), Some(2)),
+            Err(MutationError::Conflict { current: 3 })
+        ));
+        assert!(matches!(
+            check_revision(Some(3), None),
+            Err(MutationError::Conflict { current: 3 })
+        ));
+        assert!(check_revision(None, None).is_ok());
+        assert!(check_revision(None, Some(0)).is_ok());
+        assert!(matches!(
+            check_revision(None, Some(1)),
+            Err(MutationError::Conflict { current: 0 })
+        ));
+    }
+}

@@ -1,0 +1,322 @@
+//! Standards: creating, revising, moving their status and superseding one
+//! with another, each with the prior version kept and an audit entry.
+
+use chrono::{DateTime, Utc};
+use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    IntoActiveModel,
+};
+
+use crate::StoreError;
+use crate::entity::{region, service_matter, standard};
+use crate::footprint::Topic;
+use crate::write::{self, Outcome, StandardRecord};
+
+use super::{
+    Actor, Change, Kind, MutationError, begin, check_revision, for_update, invalid, keep_and_audit,
+    matter_links, standard_snapshot, touched,
+};
+
+/// Loads a standard with its matters, locking it when `lock` names the
+/// backend of a writer that will change it.
+async fn load_standard(
+    txn: &DatabaseTransaction,
+    lock: Option<DbBackend>,
+    code: &StandardCode,
+) -> Result<Option<(standard::Model, Vec<String>)>, MutationError> {
+    let select = standard::Entity::find_by_id(code.as_str());
+    let select = match lock {
+        Some(backend) => for_update(select, backend),
+        None => select,
+    };
+    let Some(row) = select.one(txn).await? else {
+        return Ok(None);
+    };
+    let matters = matter_links(txn, code.as_str()).await?;
+    Ok(Some((row, matters)))
+}
+
+async fn record_standard(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&(standard::Model, Vec<String>)>,
+    after: &(standard::Model, Vec<String>),
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    keep_and_audit(
+        txn,
+        actor,
+        Change {
+            action,
+            kind: Kind::Standard,
+            key: after.0.code.clone(),
+            owner: after.0.origin.clone(),
+            before: before.map(|(row, matters)| (row.revision, standard_snapshot(row, matters))),
+            after: (after.0.revision, standard_snapshot(&after.0, &after.1)),
+        },
+        now,
+    )
+    .await
+}
+
+/// Creates a standard as a draft; its code must be new.
+pub async fn create_standard(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    record: StandardRecord,
+    now: DateTime<Utc>,
+) -> Result<standard::Model, MutationError> {
+    let txn = begin(db).await?;
+    let backend = db.get_database_backend();
+    if let Some((existing, _)) = load_standard(&txn, Some(backend), &record.code).await? {
+        return Err(MutationError::Conflict {
+            current: existing.revision,
+        });
+    }
+    check_standard_references(&txn, &record).await?;
+    write::upsert_standard(&txn, &record, now).await?;
+    let after = load_standard(&txn, Some(backend), &record.code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound("standard".into()))?;
+    record_standard(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
+    Ok(after.0)
+}
+
+pub(crate) async fn check_standard_references(
+    txn: &DatabaseTransaction,
+    record: &StandardRecord,
+) -> Result<(), MutationError> {
+    if let Some(matters) = &record.matters {
+        for matter in matters {
+            if service_matter::Entity::find_by_id(matter.as_str())
+                .one(txn)
+                .await?
+                .is_none()
+            {
+                return Err(MutationError::NotFound(format!("matter {matter}")));
+            }
+        }
+    }
+    if let Some(region) = &record.issuing_region
+        && region::Entity::find_by_id(region.as_str())
+            .one(txn)
+            .await?
+            .is_none()
+    {
+        return Err(MutationError::NotFound(format!("region {region}")));
+    }
+    if let Some(zone) = &record.issuing_zone
+        && crate::entity::zone::Entity::find_by_id(zone.as_str())
+            .one(txn)
+            .await?
+            .is_none()
+    {
+        return Err(MutationError::NotFound(format!("zone {zone}")));
+    }
+    Ok(())
+}
+
+/// Revises a standard's content; its code, level, issuer and status stay.
+pub async fn revise_standard(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    mut record: StandardRecord,
+    expected: i32,
+    now: DateTime<Utc>,
+) -> Result<standard::Model, MutationError> {
+    let txn = begin(db).await?;
+    let backend = db.get_database_backend();
+    let before = load_standard(&txn, Some(backend), &record.code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {}", record.code)))?;
+    check_revision(Some(before.0.revision), Some(expected))?;
+    check_standard_references(&txn, &record).await?;
+    record.status = parse_status(&before.0.status)?;
+    record.supersedes = before
+        .0
+        .supersedes
+        .as_deref()
+        .and_then(|code| StandardCode::try_from(code).ok());
+    let outcome = write::upsert_standard(&txn, &record, now).await?;
+    let after = load_standard(&txn, Some(backend), &record.code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound("standard".into()))?;
+    if outcome != Outcome::Unchanged {
+        record_standard(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
+    }
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
+    Ok(after.0)
+}
+
+fn parse_status(text: &str) -> Result<StandardStatus, MutationError> {
+    text.parse()
+        .map_err(|error: concord_domain::ParseEnumError| {
+            MutationError::Store(StoreError::Corrupt(error.to_string()))
+        })
+}
+
+/// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or WITHDRAWN.
+pub async fn set_standard_status(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &StandardCode,
+    status: StandardStatus,
+    expected: i32,
+    now: DateTime<Utc>,
+) -> Result<standard::Model, MutationError> {
+    let txn = begin(db).await?;
+    let backend = db.get_database_backend();
+    let before = load_standard(&txn, Some(backend), code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    check_revision(Some(before.0.revision), Some(expected))?;
+    let from = parse_status(&before.0.status)?;
+    if !status_transition_allowed(from, status) {
+        return Err(invalid(
+            "status",
+            format!(
+                "a {from} standard cannot become {status}; allowed: DRAFT → IN_FORCE → SUPERSEDED or WITHDRAWN"
+            ),
+        ));
+    }
+    let after = change_status(&txn, &before, status, None, now).await?;
+    record_standard(
+        &txn,
+        actor,
+        "SET_STANDARD_STATUS",
+        Some(&before),
+        &after,
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
+    Ok(after.0)
+}
+
+async fn change_status(
+    txn: &DatabaseTransaction,
+    before: &(standard::Model, Vec<String>),
+    status: StandardStatus,
+    supersedes: Option<Option<String>>,
+    now: DateTime<Utc>,
+) -> Result<(standard::Model, Vec<String>), MutationError> {
+    let mut row = before.0.clone();
+    row.status = status.as_str().to_owned();
+    if let Some(supersedes) = supersedes {
+        row.supersedes = supersedes;
+    }
+    row.revision += 1;
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(txn)
+        .await?;
+    Ok((row, before.1.clone()))
+}
+
+/// Records the standard `code` as it now is, after `action` created it
+/// (`before` None) or changed it.
+pub(crate) async fn record_standard_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&(standard::Model, Vec<String>)>,
+    code: &StandardCode,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let after = load_standard(txn, None, code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    record_standard(txn, actor, action, before, &after, now).await
+}
+
+/// Sets a standard's status as a workflow decides it (a collaborative
+/// standard comes into force when its members adopt it, or is withdrawn
+/// while proposed), keeping its history.
+pub(crate) async fn force_standard_status(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    code: &StandardCode,
+    status: StandardStatus,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let before = load_standard(txn, None, code)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    let after = change_status(txn, &before, status, None, now).await?;
+    record_standard(
+        txn,
+        actor,
+        "SET_STANDARD_STATUS",
+        Some(&before),
+        &after,
+        now,
+    )
+    .await
+}
+
+/// Records that `new` replaces `old`: the old standard becomes SUPERSEDED and
+/// the new one names it. Both must be in force (the new one may be a draft
+/// about to come into force) and distinct, and at the revisions the caller
+/// last read (`expected`: old's, then new's).
+pub async fn supersede_standard(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    old: &StandardCode,
+    new: &StandardCode,
+    expected: (i32, i32),
+    now: DateTime<Utc>,
+) -> Result<(standard::Model, standard::Model), MutationError> {
+    if old == new {
+        return Err(invalid("new", "a standard cannot supersede itself"));
+    }
+    let txn = begin(db).await?;
+    let backend = db.get_database_backend();
+    let old_row = load_standard(&txn, Some(backend), old)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {old}")))?;
+    let new_row = load_standard(&txn, Some(backend), new)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {new}")))?;
+    check_revision(Some(old_row.0.revision), Some(expected.0))?;
+    check_revision(Some(new_row.0.revision), Some(expected.1))?;
+    if parse_status(&old_row.0.status)? != StandardStatus::InForce {
+        return Err(invalid(
+            "old",
+            format!("{old} is {}, not IN_FORCE", old_row.0.status),
+        ));
+    }
+    if parse_status(&new_row.0.status)? == StandardStatus::Superseded
+        || parse_status(&new_row.0.status)? == StandardStatus::Withdrawn
+    {
+        return Err(invalid("new", format!("{new} is {}", new_row.0.status)));
+    }
+    let old_after = change_status(&txn, &old_row, StandardStatus::Superseded, None, now).await?;
+    let new_status = parse_status(&new_row.0.status)?;
+    let new_after =
+        change_status(&txn, &new_row, new_status, Some(Some(old.to_string())), now).await?;
+    record_standard(
+        &txn,
+        actor,
+        "SUPERSEDE_STANDARD",
+        Some(&old_row),
+        &old_after,
+        now,
+    )
+    .await?;
+    record_standard(
+        &txn,
+        actor,
+        "SUPERSEDE_STANDARD",
+        Some(&new_row),
+        &new_after,
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
+    Ok((old_after.0, new_after.0))
+}
