@@ -219,6 +219,13 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// Whether the import inserted or updated any row.
+    pub fn changed(&self) -> bool {
+        [self.matters, self.standards, self.guides, self.procedures]
+            .iter()
+            .any(|counts| counts.inserted + counts.updated > 0)
+    }
+
     /// The counts of one kind.
     pub fn counts(&self, kind: ImportKind) -> Counts {
         match kind {
@@ -324,11 +331,17 @@ pub async fn import_file(
 
     let txn = db.begin().await.map_err(StoreError::from)?;
     match load(&txn, parsed, Utc::now()).await {
-        Ok(report) => {
+        Ok(report) if report.changed() => {
             crate::version::commit(txn)
                 .await
                 .map_err(StoreError::from)?;
             crate::analyze(db).await?;
+            Ok(report)
+        }
+        // Nothing changed: the data version stays, so that no reader
+        // drops a cached answer for nothing.
+        Ok(report) => {
+            txn.commit().await.map_err(StoreError::from)?;
             Ok(report)
         }
         Err(error) => {

@@ -98,7 +98,13 @@ async fn a_good_file_loads_and_loads_again_unchanged() {
     assert!(guide.published_at.is_some());
 
     let before = rows(&db).await;
+    let version = crate::version::current(&db).await.unwrap();
     let again = import_file(&db, &path, None).await.unwrap();
+    assert_eq!(
+        crate::version::current(&db).await.unwrap(),
+        version,
+        "an import that changed nothing leaves the data version, so no cached answer goes"
+    );
     let unchanged = counts(0, 0, 1);
     assert_eq!(
         again,
