@@ -41,6 +41,33 @@ async fn post_must_be_json() {
 }
 
 #[tokio::test]
+async fn a_refused_method_or_media_type_still_answers_a_coded_graphql_error() {
+    let app = app().await;
+    let url = format!("{}/graphql", app.address);
+    let put = app.client.put(&url).send().await.unwrap();
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["allow"], "GET, POST");
+    let body: Value = put.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+
+    let post = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "text/html")
+        .body(r#"{"query":"{ regions { code } }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 406);
+    let body: Value = post.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
+}
+
+#[tokio::test]
 async fn media_type_and_status_follow_accept() {
     let app = app().await;
     let post = |accept: &'static str, query: &'static str| {

@@ -322,8 +322,7 @@ pub async fn post(
     mut payload: web::Payload,
 ) -> HttpResponse {
     let Some(media) = negotiate(http.headers()) else {
-        return HttpResponse::NotAcceptable()
-            .body("accept application/graphql-response+json or application/json");
+        return not_acceptable();
     };
     let content_type = http
         .headers()
@@ -456,8 +455,7 @@ pub async fn get(
         );
     };
     let Some(media) = negotiate(http.headers()) else {
-        return HttpResponse::NotAcceptable()
-            .body("accept application/graphql-response+json or application/json");
+        return not_acceptable();
     };
     // A document past the limits on its text is not parsed here (a deep
     // one would overflow the parser's stack): the run refuses it.
@@ -507,7 +505,22 @@ pub async fn get(
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "GET, POST"))
-        .finish()
+        .content_type(JSON)
+        .json(json!({ "errors": [{
+            "message": "/graphql answers GET and POST only",
+            "extensions": { "code": "METHOD_NOT_ALLOWED" }
+        }] }))
+}
+
+/// A client that accepts none of the answer's types: told so in JSON all
+/// the same, the one type every GraphQL client reads.
+fn not_acceptable() -> HttpResponse {
+    HttpResponse::NotAcceptable()
+        .content_type(JSON)
+        .json(json!({ "errors": [{
+        "message": "accept application/graphql-response+json or application/json",
+        "extensions": { "code": "NOT_ACCEPTABLE" }
+    }] }))
 }
 
 #[cfg(test)]
