@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alignment;
+mod baselines;
 mod convergence;
 mod cpsv_ap;
 mod crash;

@@ -88,7 +88,8 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
         "saveGuide" => (
             "mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }",
             json!({ "input": {
-                "region": "330000", "matter": matter, "timeLimitDays": 30 + n as i64, "fee": "0",
+                // Within the national baseline (20 days, ONLINE), so that publishing it may succeed.
+                "region": "330000", "matter": matter, "timeLimitDays": 19 + (n % 2) as i64, "fee": "0",
                 "materials": ["居民身份证"], "channels": ["ONLINE"],
                 "expectedRevision": guide_revision(app, "330000", matter).await,
             } }),
@@ -123,6 +124,38 @@ async fn attempt(app: &TestApp, case: &str, who: As, n: usize) -> String {
                     ["guide"]["procedure"]["revision"],
             } }),
         ),
+        "publishProcedure" => {
+            // A published guide, and a fresh draft of its procedure that fits it.
+            ensure_status(app, "PUBLISHED").await;
+            let current = app.data_as(As::National,
+                "{ guide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\") { procedure { revision } } }", json!({})).await
+                ["guide"]["procedure"]["revision"].clone();
+            let draft = app.data_as(As::National,
+                "mutation($input: SaveProcedureInput!) { saveProcedure(input: $input) { revision } }",
+                json!({ "input": {
+                    "region": "330000", "matter": matter,
+                    "steps": [{ "name": "受理", "actor": "窗口", "timeLimitDays": 1 + (n % 5) as i64 }],
+                    "expectedRevision": current,
+                } })).await["saveProcedure"]["revision"].clone();
+            (
+                "mutation($e: Int!) { publishProcedure(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", expectedRevision: $e) { revision } }",
+                json!({ "e": draft }),
+            )
+        }
+        "grantBaselineExemption" => (
+            "mutation($from: NaiveDate!, $until: NaiveDate!) { grantBaselineExemption(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", rationale: \"过渡期\", validFrom: $from, validUntil: $until) { revision } }",
+            json!({ "from": format!("{}-01-01", 2100 + n), "until": format!("{}-12-31", 2100 + n) }),
+        ),
+        "revokeBaselineExemption" => {
+            let id = app.data_as(As::National,
+                "mutation($from: NaiveDate!, $until: NaiveDate!) { grantBaselineExemption(region: \"330000\", matter: \"SI-PENSION-TRANSFER\", rationale: \"过渡期\", validFrom: $from, validUntil: $until) { id } }",
+                json!({ "from": format!("{}-01-01", 2500 + n), "until": format!("{}-12-31", 2500 + n) })).await
+                ["grantBaselineExemption"]["id"].clone();
+            (
+                "mutation($id: String!) { revokeBaselineExemption(id: $id, expectedRevision: 1) { revision } }",
+                json!({ "id": id }),
+            )
+        }
         "recordEvaluation" => {
             let period = format!("2025-{:02}", n % 12 + 1);
             let stored = app
@@ -280,11 +313,12 @@ async fn collaborative(app: &TestApp, n: usize) -> String {
 async fn every_mutation_as_every_role() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
     let own = As::Province("330000");
-    let cases: [(&str, &[As]); 17] = [
+    let cases: [(&str, &[As]); 20] = [
         ("saveGuide", &[own, As::National]),
         ("publishGuide", &[own, As::National]),
         ("unpublishGuide", &[own, As::National]),
         ("saveProcedure", &[own, As::National]),
+        ("publishProcedure", &[own, As::National]),
         ("recordEvaluation", &[own, As::National]),
         ("createStandard", &[own, As::National]),
         ("createRegionalStandard", &[As::Zone("YRD"), As::National]),
@@ -293,6 +327,8 @@ async fn every_mutation_as_every_role() {
         ("supersedeStandard", &[own, As::National]),
         ("saveMatter", &[As::National]),
         ("saveNationalItem", &[As::National]),
+        ("grantBaselineExemption", &[As::National]),
+        ("revokeBaselineExemption", &[As::National]),
         (
             "proposeCollaborativeStandard",
             &[As::Zone("YRD"), As::National],
@@ -322,11 +358,14 @@ async fn every_mutation_as_every_role() {
 
 /// Every mutation, with input that is wrong in every way a check could
 /// look at: malformed codes, unknown rows, out-of-range numbers.
-const GARBLED: [&str; 17] = [
+const GARBLED: [&str; 20] = [
     "mutation { saveGuide(input: { region: \"x\", matter: \"?\", timeLimitDays: -1, fee: \"0\", materials: [], channels: [] }) { revision } }",
     "mutation { publishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
     "mutation { unpublishGuide(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
     "mutation { saveProcedure(input: { region: \"x\", matter: \"?\", steps: [] }) { revision } }",
+    "mutation { publishProcedure(region: \"x\", matter: \"?\", expectedRevision: -1) { revision } }",
+    "mutation { grantBaselineExemption(region: \"x\", matter: \"?\", rationale: \"\", validFrom: \"2030-01-01\", validUntil: \"2020-01-01\") { id } }",
+    "mutation { revokeBaselineExemption(id: \"??\", expectedRevision: -1) { id } }",
     "mutation { recordEvaluation(region: \"x\", matter: \"?\", period: \"never\", satisfaction: -5, casesHandled: -1, averageDays: -1) { revision } }",
     "mutation { createStandard(input: { code: \"??\", titleZh: \"\", level: LOCAL }) { code } }",
     "mutation { reviseStandard(code: \"DB99/T 0-0000\", input: { titleZh: \"\" }, expectedRevision: 0) { code } }",

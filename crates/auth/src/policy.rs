@@ -38,8 +38,10 @@ pub enum Action {
     PublishGuide,
     /// Take a guide back to draft.
     UnpublishGuide,
-    /// Save the operating procedure of a guide.
+    /// Save the operating procedure of a guide (as a draft).
     SaveProcedure,
+    /// Make an operating procedure public.
+    PublishProcedure,
     /// Create a standard.
     CreateStandard,
     /// Revise a standard's fields.
@@ -52,6 +54,10 @@ pub enum Action {
     SaveMatter,
     /// Create or update an item of the national basic public service standard.
     SaveNationalItem,
+    /// Let a region publish a matter's guide below its national baseline for a while.
+    GrantBaselineExemption,
+    /// End a baseline exemption.
+    RevokeBaselineExemption,
     /// Record a region's evaluation of a matter for a period.
     RecordEvaluation,
     /// Propose a zone's collaborative standard (a REGIONAL standard).
@@ -77,12 +83,15 @@ impl Action {
         Action::PublishGuide,
         Action::UnpublishGuide,
         Action::SaveProcedure,
+        Action::PublishProcedure,
         Action::CreateStandard,
         Action::ReviseStandard,
         Action::SetStandardStatus,
         Action::SupersedeStandard,
         Action::SaveMatter,
         Action::SaveNationalItem,
+        Action::GrantBaselineExemption,
+        Action::RevokeBaselineExemption,
         Action::RecordEvaluation,
         Action::ProposeCollaborativeStandard,
         Action::WithdrawCollaborativeStandard,
@@ -100,12 +109,15 @@ impl Action {
             Action::PublishGuide => "publish a service guide",
             Action::UnpublishGuide => "unpublish a service guide",
             Action::SaveProcedure => "save an operating procedure",
+            Action::PublishProcedure => "publish an operating procedure",
             Action::CreateStandard => "create a standard",
             Action::ReviseStandard => "revise a standard",
             Action::SetStandardStatus => "set a standard's status",
             Action::SupersedeStandard => "supersede a standard",
             Action::SaveMatter => "save a service matter",
             Action::SaveNationalItem => "save a national item",
+            Action::GrantBaselineExemption => "grant a baseline exemption",
+            Action::RevokeBaselineExemption => "revoke a baseline exemption",
             Action::RecordEvaluation => "record an evaluation",
             Action::ProposeCollaborativeStandard => "propose a collaborative standard",
             Action::WithdrawCollaborativeStandard => "withdraw a collaborative standard",
@@ -123,6 +135,7 @@ impl Action {
             | Action::PublishGuide
             | Action::UnpublishGuide
             | Action::SaveProcedure
+            | Action::PublishProcedure
             | Action::RecordEvaluation
             | Action::DecideAdoption
             | Action::ResolveSyncConflict => Kind::RegionRow,
@@ -133,9 +146,11 @@ impl Action {
             | Action::ProposeCollaborativeStandard
             | Action::WithdrawCollaborativeStandard
             | Action::ProposeElevation => Kind::Standard,
-            Action::SaveMatter | Action::SaveNationalItem | Action::DecideElevation => {
-                Kind::Catalogue
-            }
+            Action::SaveMatter
+            | Action::SaveNationalItem
+            | Action::GrantBaselineExemption
+            | Action::RevokeBaselineExemption
+            | Action::DecideElevation => Kind::Catalogue,
             Action::ReadAuditLog => Kind::AuditRead,
         }
     }
@@ -147,7 +162,8 @@ enum Kind {
     RegionRow,
     /// Standards of any level.
     Standard,
-    /// The national catalogue (matters, national items) and elevation decisions.
+    /// The national catalogue (matters, national items, baseline
+    /// exemptions) and elevation decisions.
     Catalogue,
     /// Reading the audit log, scoped by [`audit_scope`].
     AuditRead,

@@ -14,9 +14,10 @@ pub mod text;
 pub mod workflow;
 
 pub use alignment::{
-    AlignmentScore, Baseline, BaselineViolation, GuideValues, MaterialUse, MaterialsComparison,
+    AlignmentScore, Baseline, BaselineViolation, ExemptionGrant, GuideValues, MaterialUse, MaterialsComparison,
     ScoreParts, Spread, TargetCheck, Targets, alignment_score, baseline_violations, best_practice,
-    check_targets, coefficient_of_variation, compare_materials, spread,
+    check_targets, coefficient_of_variation, compare_materials, exemption_in_force,
+    publication_refusal, spread,
 };
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};

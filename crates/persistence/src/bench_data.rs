@@ -305,6 +305,7 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
                         time_limit_days: 1,
                     },
                 ]),
+                status: "PUBLISHED".into(),
                 origin: region.clone(),
                 revision: 1,
                 illustrative: true,

@@ -3,6 +3,7 @@
 //!
 //! Depends on `domain` and the migrations only; never on the GraphQL or HTTP layers.
 
+pub mod baselines;
 pub mod bench_data;
 pub mod changes;
 pub mod conflicts;

@@ -93,6 +93,8 @@ pub struct ProcedureRecord {
     pub matter: MatterCode,
     /// The steps in order, as returned by [`concord_domain::validate_steps`].
     pub steps: Vec<ProcedureStep>,
+    /// DRAFT when saved through the API; an import's are PUBLISHED.
+    pub status: GuideStatus,
     pub illustrative: bool,
 }
 
@@ -283,6 +285,7 @@ pub async fn upsert_procedure(
         region_code: key.0.clone(),
         matter_code: key.1,
         steps: StepList(record.steps.clone()),
+        status: record.status.as_str().to_owned(),
         origin: key.0,
         revision: 1,
         illustrative: record.illustrative,
@@ -724,6 +727,7 @@ mod tests {
             region: RegionCode::try_from("330000").unwrap(),
             matter: MatterCode::try_from("TEST-MATTER").unwrap(),
             steps: vec![step(1), step(2)],
+            status: GuideStatus::Published,
             illustrative: false,
         };
         assert_eq!(

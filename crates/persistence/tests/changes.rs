@@ -15,7 +15,7 @@ use concord_domain::ProcedureStep;
 use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
-    StepList, TextList, adoption, change_log, collaborative_target, evaluation, national_item,
+    StepList, TextList, adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item,
     operating_procedure, row_revision, service_guide, service_matter, standard, standard_matter,
     sync_conflict,
 };
@@ -259,6 +259,17 @@ async fn apply_one<C: ConnectionTrait>(
             let stored = adoption::Entity::find_by_id((
                 incoming.standard_code.clone(),
                 incoming.region_code.clone(),
+            ))
+            .one(conn)
+            .await?;
+            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::Exemption) => {
+            let incoming: baseline_exemption::Model = row(record)?;
+            let stored = baseline_exemption::Entity::find_by_id((
+                incoming.region_code.clone(),
+                incoming.matter_code.clone(),
+                incoming.valid_from,
             ))
             .one(conn)
             .await?;
@@ -677,6 +688,7 @@ fn procedure(region: &str, matter: &str, revision: i32, time: DateTime<Utc>) -> 
             actor: "窗口".to_owned(),
             time_limit_days: revision,
         }]),
+        status: "PUBLISHED".into(),
         origin: region.to_owned(),
         revision,
         illustrative: true,

@@ -16,11 +16,11 @@ use concord_domain::{
     Channel as DomainChannel, Fee, MatterCode, Period, RegionCode, StandardCode, ZoneCode,
 };
 use concord_persistence::entity::{
-    adoption, collaborative_target, elevation_proposal, national_item, service_guide,
+    adoption, baseline_exemption, collaborative_target, elevation_proposal, national_item, service_guide,
     service_matter,
 };
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries;
+use concord_persistence::{baselines, queries};
 
 use crate::context::reading;
 use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar, text};
@@ -44,15 +44,10 @@ fn stored_channels(stored: &[String]) -> Result<Vec<DomainChannel>, ApiError> {
         .collect()
 }
 
-/// The values alignment compares, read from a stored guide.
+/// The values alignment compares, read from a stored guide (as publishing
+/// reads them).
 pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
-    Ok(GuideValues {
-        region: guide.region_code.clone(),
-        time_limit_days: guide.time_limit_days,
-        fee: Fee::from_fen(guide.fee_fen).map_err(|e| ApiError::Internal(e.into()))?,
-        materials: guide.materials.0.clone(),
-        channels: stored_channels(&guide.channels.0)?,
-    })
+    Ok(baselines::guide_values(guide)?)
 }
 
 /// Required channels; a row without the column requires none.
@@ -72,11 +67,7 @@ pub fn targets(row: &collaborative_target::Model) -> Result<Targets, ApiError> {
 }
 
 fn baseline(item: &national_item::Model) -> Result<Baseline, ApiError> {
-    Ok(Baseline {
-        max_time_limit_days: item.max_time_limit_days,
-        max_fee_fen: item.max_fee_fen,
-        required_channels: channels(item.required_channels.as_ref())?,
-    })
+    Ok(baselines::item_baseline(item)?)
 }
 
 /// Lowest, highest and median of a set of values.
@@ -488,10 +479,63 @@ pub struct BaselineViolation {
     matter: String,
     /// The national item whose baseline is broken.
     national_item: NationalItem,
-    /// `TIME_LIMIT`, `FEE` or `CHANNEL`.
+    /// `TIME_LIMIT`, `FEE` or `CHANNEL`: the rule publishing names when it
+    /// refuses a guide like this one.
     rule: String,
+    /// The baseline's figure the guide breaks: working days, yuan, or the
+    /// channel required.
+    baseline: String,
     /// What is wrong, in a sentence.
     message: String,
+    /// The exemption in force today that lets the region publish the
+    /// guide anyway; null when none does.
+    exemption: Option<BaselineExemption>,
+}
+
+/// Leave for one region to publish one matter's guide below its national
+/// item's baseline, granted by a NATIONAL_ADMIN for a reason and a period.
+#[derive(SimpleObject, Clone)]
+pub struct BaselineExemption {
+    /// `region/matter/validFrom`: what `revokeBaselineExemption` names.
+    id: String,
+    /// The region exempted.
+    region: String,
+    /// The matter whose guide may fall below the baseline.
+    matter: String,
+    /// Why the exemption was granted.
+    rationale: String,
+    /// The first day it covers.
+    valid_from: chrono::NaiveDate,
+    /// The last day it covers.
+    valid_until: chrono::NaiveDate,
+    /// Who granted it (the token's subject).
+    granted_by: String,
+    /// Who revoked it, if anyone did.
+    revoked_by: Option<String>,
+    /// When it was revoked; a revoked exemption covers nothing.
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether it covers today: not revoked, and today within its period.
+    in_force: bool,
+    /// Raised by each change; `revokeBaselineExemption` names the one it read.
+    revision: i32,
+}
+
+impl From<baseline_exemption::Model> for BaselineExemption {
+    fn from(row: baseline_exemption::Model) -> Self {
+        Self {
+            id: concord_persistence::mutate::exemption_key(&row),
+            in_force: baselines::in_force(&row, chrono::Utc::now().date_naive()),
+            region: row.region_code,
+            matter: row.matter_code,
+            rationale: row.rationale,
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+            granted_by: row.granted_by,
+            revoked_by: row.revoked_by,
+            revoked_at: row.revoked_at,
+            revision: row.revision,
+        }
+    }
 }
 
 /// Where a member stands on a collaborative standard.
@@ -994,7 +1038,10 @@ impl AlignmentQuery {
 
     /// Published guides that break their national item's baseline: a time
     /// limit or fee above it, or a channel it requires missing. Of one
-    /// region, of a zone's members, or of every region.
+    /// region, of a zone's members, or of every region. Publishing such a
+    /// guide is refused, so these arrived otherwise: by import or sync, or
+    /// published before the baseline changed. A guide an exemption covers
+    /// is still listed, with the exemption.
     pub(crate) async fn baseline_violations(
         &self,
         ctx: &Context<'_>,
@@ -1029,6 +1076,20 @@ impl AlignmentQuery {
             .into_iter()
             .collect();
         let items = queries::national_items_by_keys(db, &keys).await.or_api()?;
+        let today = chrono::Utc::now().date_naive();
+        let exemptions: HashMap<(String, String), BaselineExemption> =
+            baselines::exemptions(db, Some(&regions), None)
+                .await
+                .or_api()?
+                .into_iter()
+                .filter(|row| baselines::in_force(row, today))
+                .map(|row| {
+                    (
+                        (row.region_code.clone(), row.matter_code.clone()),
+                        BaselineExemption::from(row),
+                    )
+                })
+                .collect();
         let mut out = Vec::new();
         for guide in &guides {
             let Some(matter) = matters.iter().find(|m| m.code == guide.matter_code) else {
@@ -1047,11 +1108,49 @@ impl AlignmentQuery {
                     matter: guide.matter_code.clone(),
                     national_item: NationalItem(item.clone()),
                     rule: violation.rule().to_owned(),
+                    baseline: violation.baseline(),
                     message: violation.describe(),
+                    exemption: exemptions
+                        .get(&(guide.region_code.clone(), guide.matter_code.clone()))
+                        .cloned(),
                 });
             }
         }
         Ok(out)
+    }
+
+    /// Baseline exemptions, revoked ones included, by region, matter and
+    /// first day: of one region and/or one matter, or all of them.
+    async fn baseline_exemptions(
+        &self,
+        ctx: &Context<'_>,
+        region: Option<String>,
+        matter: Option<String>,
+        #[graphql(
+            default = false,
+            desc = "Only the exemptions in force today."
+        )]
+        in_force: bool,
+    ) -> async_graphql::Result<Vec<BaselineExemption>> {
+        let region = region
+            .as_deref()
+            .map(|r| parse_arg::<RegionCode, _>("region", r).map(|r| vec![r.to_string()]))
+            .transpose()
+            .or_api()?;
+        let matter = matter
+            .as_deref()
+            .map(|m| parse_arg::<MatterCode, _>("matter", m))
+            .transpose()
+            .or_api()?;
+        let db = reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?;
+        let rows = baselines::exemptions(db, region.as_deref(), matter.as_ref().map(MatterCode::as_str))
+            .await
+            .or_api()?;
+        Ok(rows
+            .into_iter()
+            .map(BaselineExemption::from)
+            .filter(|exemption| !in_force || exemption.in_force)
+            .collect())
     }
 
     /// The collaborative standards of a zone (or of every zone), optionally

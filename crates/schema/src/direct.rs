@@ -351,6 +351,7 @@ mod tests {
             region_code: "330000".into(),
             matter_code: "SI-CARD".into(),
             steps: StepList(vec![step("受理", 1), step("办结", 6)]),
+            status: "PUBLISHED".into(),
             origin: "330000".into(),
             revision: 1,
             illustrative: false,

@@ -12,6 +12,16 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{message}")]
     BadUserInput { field: String, message: String },
+    /// Publishing a guide below its national item's baseline: a
+    /// BAD_USER_INPUT that also names the rule broken and the baseline's
+    /// figure, for a client to act on.
+    #[error("{message}")]
+    BelowBaseline {
+        field: &'static str,
+        rule: &'static str,
+        baseline: String,
+        message: String,
+    },
     /// A stale `expectedRevision`.
     #[error("{message}")]
     Conflict { current: i32, message: String },
@@ -39,7 +49,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
-            ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
+            ApiError::BadUserInput { .. } | ApiError::BelowBaseline { .. } => "BAD_USER_INPUT",
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::LimitExceeded { .. } => "LIMIT_EXCEEDED",
@@ -84,6 +94,18 @@ impl From<concord_persistence::mutate::MutationError> for ApiError {
                 ),
             },
             MutationError::Invalid { field, message } => ApiError::BadUserInput { field, message },
+            MutationError::BelowBaseline(violation) => ApiError::BelowBaseline {
+                field: violation.field(),
+                rule: violation.rule(),
+                baseline: violation.baseline(),
+                message: format!(
+                    "the guide falls below its national item's baseline ({} rule, baseline {}): {}; \
+                     a NATIONAL_ADMIN may grant an exemption for its region and matter",
+                    violation.rule(),
+                    violation.baseline(),
+                    violation.describe()
+                ),
+            },
             MutationError::Store(error) => error.into(),
         }
     }
@@ -124,6 +146,16 @@ impl ErrorExtensions for ApiError {
             extensions.set("code", self.code());
             match self {
                 ApiError::BadUserInput { field, .. } => extensions.set("field", field.as_str()),
+                ApiError::BelowBaseline {
+                    field,
+                    rule,
+                    baseline,
+                    ..
+                } => {
+                    extensions.set("field", *field);
+                    extensions.set("rule", *rule);
+                    extensions.set("baseline", baseline.as_str());
+                }
                 ApiError::LimitExceeded { limit, .. } => extensions.set("limit", *limit),
                 ApiError::Conflict { current, .. } => extensions.set("currentRevision", *current),
                 ApiError::Unauthenticated(_)

@@ -100,7 +100,7 @@ impl RowLoader {
                 .map(|row| (row.region_code.clone(), row.matter_code.clone()))
                 .collect();
             let read = regional(Topic::Procedure, &keys);
-            for procedure in queries::procedures_by_keys(self.reading(read), &keys)
+            for procedure in queries::procedures_by_keys(self.reading(read), &keys, &self.visibility)
                 .await
                 .map_err(Arc::new)?
             {
@@ -327,7 +327,8 @@ by_key!(
     operating_procedure::Model,
     |this, keys| queries::procedures_by_keys(
         this.reading(regional(Topic::Procedure, keys.iter().map(|k| &k.0))),
-        &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>()
+        &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
+        &this.visibility
     ),
     |row| ProcedureKey((row.region_code.clone(), row.matter_code.clone()))
 );

@@ -113,6 +113,24 @@ fn every_action_as_every_role_on_the_national_hub() {
             "UFAFFAF",
         ),
         (
+            Action::PublishProcedure,
+            "procedure of 330000",
+            regional_row,
+            "UFAFFAF",
+        ),
+        (
+            Action::GrantBaselineExemption,
+            "national row",
+            national_row,
+            "UFFFFAF",
+        ),
+        (
+            Action::RevokeBaselineExemption,
+            "national row",
+            national_row,
+            "UFFFFAF",
+        ),
+        (
             Action::RecordEvaluation,
             "evaluation of 330000",
             regional_row,

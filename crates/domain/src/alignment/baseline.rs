@@ -35,6 +35,25 @@ impl BaselineViolation {
         }
     }
 
+    /// The guide field that breaks the rule.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::TimeLimitExceeded { .. } => "timeLimitDays",
+            Self::FeeExceeded { .. } => "fee",
+            Self::MissingChannel(_) => "channels",
+        }
+    }
+
+    /// The baseline's figure that the guide breaks, as a client reads it:
+    /// working days, yuan with two decimals, or the channel required.
+    pub fn baseline(&self) -> String {
+        match self {
+            Self::TimeLimitExceeded { limit, .. } => limit.to_string(),
+            Self::FeeExceeded { limit, .. } => yuan(*limit),
+            Self::MissingChannel(channel) => channel.as_str().to_owned(),
+        }
+    }
+
     /// A sentence saying what is wrong, with the numbers.
     pub fn describe(&self) -> String {
         match self {
@@ -86,6 +105,21 @@ pub fn baseline_violations(baseline: &Baseline, guide: &GuideValues) -> Vec<Base
     violations
 }
 
+/// Why a guide may not be published: the first rule of `baseline` it
+/// breaks, unless an exemption for its region and matter is in force
+/// (`exempted`). The same rules as [`baseline_violations`], so what the
+/// report lists and what publishing refuses never differ.
+pub fn publication_refusal(
+    baseline: &Baseline,
+    guide: &GuideValues,
+    exempted: bool,
+) -> Option<BaselineViolation> {
+    if exempted {
+        return None;
+    }
+    baseline_violations(baseline, guide).into_iter().next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +167,19 @@ mod tests {
         );
         let rules: Vec<&str> = violations.iter().map(BaselineViolation::rule).collect();
         assert_eq!(rules, ["TIME_LIMIT", "FEE", "CHANNEL", "CHANNEL"]);
+        let figures: Vec<(&str, String)> = violations
+            .iter()
+            .map(|v| (v.field(), v.baseline()))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                ("timeLimitDays", "15".to_owned()),
+                ("fee", "20.00".to_owned()),
+                ("channels", "ONLINE".to_owned()),
+                ("channels", "MOBILE".to_owned()),
+            ]
+        );
         let sentences: Vec<String> = violations.iter().map(BaselineViolation::describe).collect();
         assert_eq!(
             sentences,
@@ -143,5 +190,25 @@ mod tests {
                 "the MOBILE channel the baseline requires is not offered",
             ]
         );
+    }
+
+    #[test]
+    fn publishing_is_refused_for_the_first_broken_rule_unless_exempted() {
+        let baseline = Baseline {
+            max_time_limit_days: Some(15),
+            max_fee_fen: Some(0),
+            required_channels: vec![Online],
+        };
+        let slow_and_costly = guide("310000", 20, 500, &["A"], &[Online]);
+        assert_eq!(
+            publication_refusal(&baseline, &slow_and_costly, false),
+            Some(BaselineViolation::TimeLimitExceeded {
+                limit: 15,
+                actual: 20
+            })
+        );
+        assert_eq!(publication_refusal(&baseline, &slow_and_costly, true), None);
+        let fine = guide("310000", 15, 0, &["A"], &[Online]);
+        assert_eq!(publication_refusal(&baseline, &fine, false), None);
     }
 }

@@ -1,15 +1,18 @@
 //! Cross-regional alignment (跨区域协同): how far a zone's members differ on a
-//! matter (`score`), whether guides meet a national baseline (`baseline`) or
+//! matter (`score`), whether guides meet a national baseline (`baseline`,
+//! unless an `exemption` is in force) or
 //! a collaborative standard's targets (`targets`), and how equal a metric is
 //! across regions (`equalization`). The workflows of adopting a
 //! collaborative standard and elevating a standard are in `crate::workflow`.
 
 mod baseline;
 mod equalization;
+mod exemption;
 mod score;
 mod targets;
 
-pub use baseline::{Baseline, BaselineViolation, baseline_violations};
+pub use baseline::{Baseline, BaselineViolation, baseline_violations, publication_refusal};
+pub use exemption::{ExemptionGrant, exemption_in_force};
 pub use equalization::coefficient_of_variation;
 pub use score::{
     AlignmentScore, MaterialUse, MaterialsComparison, ScoreParts, Spread, alignment_score,

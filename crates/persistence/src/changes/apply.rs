@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
+    adoption, baseline_exemption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
     service_matter, standard, sync_conflict,
 };
 use crate::mutate::{self, Kind};
@@ -247,6 +247,13 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         ..
     } = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None, mode, &judged).await?;
     contested.extend(lost.into_iter().map(|c| (Replica::Adoption, c)));
+    let Planned {
+        applied: exemptions,
+        stored: exemptions_before,
+        contested: lost,
+    } = plan::<baseline_exemption::Model, _>(conn, &of(Replica::Exemption), None, mode, &judged)
+        .await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Exemption, c)));
     let links = Links::load(conn, page, &matters, &standards).await?;
     // A zone's proposed collaborative standard is public while a draft.
     let drafts: BTreeSet<&str> = standards
@@ -300,6 +307,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     relay(page, &evaluations, &mut log, row_only, always)?;
     relay(page, &targets, &mut log, row_only, always)?;
     relay(page, &adoptions, &mut log, row_only, always)?;
+    relay(page, &exemptions, &mut log, row_only, always)?;
     let applied = log.len() as u64;
 
     // An applied revision keeps the version it replaced, as a mutation's
@@ -320,6 +328,14 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         (credit, now),
         &mut history,
         |_, row| mutate::procedure_snapshot(row),
+    );
+    versions(
+        Kind::Exemption,
+        &exemptions,
+        &exemptions_before,
+        (credit, now),
+        &mut history,
+        |_, row| mutate::exemption_snapshot(row),
     );
     let linked_before = stored_matter_links(conn, &standards_before).await?;
     versions(
@@ -355,6 +371,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     write(conn, evaluations).await?;
     write(conn, targets).await?;
     write(conn, adoptions).await?;
+    write(conn, exemptions).await?;
     // Rows first, then their history and the log: a mutation locks its
     // row, then writes history and the log, and taking them in another
     // order could deadlock with one on PostgreSQL.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
+    adoption, baseline_exemption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
     service_matter, standard, standard_matter, sync_conflict,
 };
 
@@ -55,6 +55,8 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
         table_checksum::<collaborative_target::Model, _>(conn, "collaborative_target", |_| true)
             .await?,
         table_checksum::<adoption::Model, _>(conn, "adoption", |_| true).await?,
+        table_checksum::<baseline_exemption::Model, _>(conn, "baseline_exemption", |_| true)
+            .await?,
     ];
     let links: Vec<(String, String)> = standard_matter::Entity::find()
         .order_by_asc(standard_matter::Column::StandardCode)

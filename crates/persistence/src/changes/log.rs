@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
+    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
     service_guide, service_matter, standard, standard_matter,
 };
 
@@ -199,6 +199,18 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
         }
         Replica::Adoption => {
             let row = adoption::Entity::find_by_id((part(0)?, part(1)?))
+                .one(conn)
+                .await?
+                .ok_or_else(missing)?;
+            (
+                row.origin.clone(),
+                row.revision,
+                Some(json!({ "row": to_json(&row)? })),
+            )
+        }
+        Replica::Exemption => {
+            let from: chrono::NaiveDate = part(2)?.parse().map_err(corrupt)?;
+            let row = baseline_exemption::Entity::find_by_id((part(0)?, part(1)?, from))
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;

@@ -46,6 +46,7 @@ pub enum Replica {
     Evaluation,
     CollaborativeStandard,
     Adoption,
+    Exemption,
 }
 
 impl Replica {
@@ -59,6 +60,7 @@ impl Replica {
             Replica::Evaluation => "EVALUATION",
             Replica::CollaborativeStandard => "COLLABORATIVE_STANDARD",
             Replica::Adoption => "ADOPTION",
+            Replica::Exemption => "BASELINE_EXEMPTION",
         }
     }
 
@@ -73,6 +75,7 @@ impl Replica {
             Replica::Evaluation,
             Replica::CollaborativeStandard,
             Replica::Adoption,
+            Replica::Exemption,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -97,7 +100,7 @@ pub fn split_key(kind: Replica, key: &str) -> Result<Vec<&str>, StoreError> {
         Replica::Guide | Replica::Procedure | Replica::NationalItem => {
             (key.split('/').collect(), 2)
         }
-        Replica::Evaluation => (key.split('/').collect(), 3),
+        Replica::Evaluation | Replica::Exemption => (key.split('/').collect(), 3),
     };
     if parts.len() == arity && parts.iter().all(|part| !part.is_empty()) {
         Ok(parts)
@@ -137,7 +140,7 @@ pub fn footprint_of(page: &[IncomingChange]) -> Footprint {
             Some(Replica::Guide) => Topic::Guide,
             Some(Replica::Procedure) => Topic::Procedure,
             Some(Replica::Evaluation) => Topic::Evaluation,
-            Some(Replica::Matter | Replica::NationalItem) => {
+            Some(Replica::Matter | Replica::NationalItem | Replica::Exemption) => {
                 footprint.add(Topic::Catalogue);
                 continue;
             }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
+    adoption, baseline_exemption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
     service_matter, standard,
 };
 
@@ -175,6 +175,18 @@ replicated!(
     [decided_at]
 );
 
+replicated!(
+    baseline_exemption,
+    Exemption,
+    (
+        region_code: String => RegionCode,
+        matter_code: String => MatterCode,
+        valid_from: chrono::NaiveDate => ValidFrom
+    ),
+    [created_at, updated_at],
+    [revoked_at]
+);
+
 /// `time` as PostgreSQL keeps it: its driver sends whole microseconds
 /// since 2000-01-01, dropping the rest toward that epoch. SQLite keeps
 /// every nanosecond.
@@ -235,5 +247,6 @@ pub(crate) fn hash_of_record(kind: Replica, record: Option<&Value>) -> Result<St
         Replica::Evaluation => record_hash::<evaluation::Model>(record),
         Replica::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
         Replica::Adoption => record_hash::<adoption::Model>(record),
+        Replica::Exemption => record_hash::<baseline_exemption::Model>(record),
     }
 }

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
+    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
     service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use crate::mutate::{self, Kind};
@@ -353,6 +353,16 @@ async fn restamp<C: ConnectionTrait>(
         }
         Replica::Adoption => {
             restamp_row::<adoption::Model, _>(conn, parts, revision, now, None).await
+        }
+        Replica::Exemption => {
+            restamp_row::<baseline_exemption::Model, _>(
+                conn,
+                parts,
+                revision,
+                now,
+                Some((Kind::Exemption, &mutate::exemption_snapshot)),
+            )
+            .await
         }
     }
 }

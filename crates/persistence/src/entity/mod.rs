@@ -3,6 +3,7 @@
 
 pub mod adoption;
 pub mod audit_entry;
+pub mod baseline_exemption;
 pub mod category;
 pub mod change_log;
 pub mod collaborative_target;

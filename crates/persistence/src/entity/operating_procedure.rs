@@ -11,6 +11,8 @@ pub struct Model {
     pub matter_code: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub steps: StepList,
+    /// DRAFT or PUBLISHED, as a guide's.
+    pub status: String,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

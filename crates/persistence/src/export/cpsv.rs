@@ -233,7 +233,8 @@ async fn assemble<C: ConnectionTrait>(
         .map(|g| (g.region_code.clone(), g.matter_code.clone()))
         .collect();
     let mut procedures: HashMap<queries::GuideKey, operating_procedure::Model> =
-        queries::procedures_by_keys(conn, &keys)
+        // Only what the public sees: a draft procedure is not exported.
+        queries::procedures_by_keys(conn, &keys, &queries::Visibility::Public)
             .await?
             .into_iter()
             .map(|p| ((p.region_code.clone(), p.matter_code.clone()), p))
@@ -729,6 +730,7 @@ mod tests {
                         time_limit_days: 3,
                     },
                 ]),
+                status: "PUBLISHED".into(),
                 origin: "330000".into(),
                 revision: 1,
                 illustrative: true,

@@ -229,6 +229,10 @@ impl PendingProcedure {
                     region: self.region,
                     matter: self.matter,
                     steps,
+                    // The official lists a province loads are in force:
+                    // checked against the guide's time limit here, as
+                    // publishing checks them.
+                    status: GuideStatus::Published,
                     illustrative: self.illustrative,
                 }),
                 places: self.places,

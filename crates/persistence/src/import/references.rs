@@ -175,7 +175,8 @@ pub(super) async fn check_references(
             .map(|row| ((row.region_code, row.matter_code), row.time_limit_days))
             .collect();
     let stored_procedures: HashMap<(String, String), i32> =
-        queries::procedures_by_keys(conn, &keys(&procedure_keys))
+        // A guide must fit its published procedure; a draft may not yet.
+        queries::procedures_by_keys(conn, &keys(&procedure_keys), &Visibility::Public)
             .await?
             .into_iter()
             .map(|row| {

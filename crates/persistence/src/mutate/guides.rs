@@ -1,12 +1,16 @@
-//! Service guides and their operating procedures: saving a guide, moving its
-//! status, saving its procedure.
+//! Service guides and their operating procedures: saving either as a
+//! draft, and publishing it. A guide is published only when it meets its
+//! national item's baseline or an exemption for its region and matter is
+//! in force; a procedure only when its guide is published and its steps
+//! fit the guide's time limit.
 
 use chrono::{DateTime, Utc};
-use concord_domain::{GuideStatus, MatterCode, RegionCode};
+use concord_domain::{GuideStatus, MatterCode, RegionCode, publication_refusal};
 use sea_orm::{
     ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
 };
 
+use crate::baselines;
 use crate::entity::{operating_procedure, service_guide};
 use crate::footprint::Topic;
 use crate::write::{self, GuideRecord, Outcome, ProcedureRecord};
@@ -41,13 +45,14 @@ pub async fn save_guide(
     let procedure = operating_procedure::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?;
-    if let Some(procedure) = procedure {
+    // A published procedure always fits its guide; a draft may not yet.
+    if let Some(procedure) = procedure.filter(|p| p.status == GuideStatus::Published.as_str()) {
         let total: i32 = procedure.steps.0.iter().map(|s| s.time_limit_days).sum();
         if total > record.guide.time_limit_days {
             return Err(invalid(
                 "timeLimitDays",
                 format!(
-                    "the guide's procedure takes {total} working days; shorten it first or allow at least that"
+                    "the guide's published procedure takes {total} working days; shorten it first or allow at least that"
                 ),
             ));
         }
@@ -122,6 +127,9 @@ pub async fn set_guide_status(
         txn.commit().await?;
         return Ok(stored);
     }
+    if status == GuideStatus::Published {
+        check_baseline(&txn, &stored, now).await?;
+    }
     let mut row = stored.clone();
     row.status = status.as_str().to_owned();
     row.published_at = (status == GuideStatus::Published).then_some(now);
@@ -141,7 +149,28 @@ pub async fn set_guide_status(
     Ok(row)
 }
 
-/// Replaces the steps of a guide's operating procedure.
+/// Refuses to publish `guide` when it breaks its national item's baseline
+/// and no exemption for its region and matter is in force today.
+async fn check_baseline(
+    txn: &DatabaseTransaction,
+    guide: &service_guide::Model,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let Some(baseline) = baselines::baseline_of_matter(txn, &guide.matter_code).await? else {
+        return Ok(());
+    };
+    let values = baselines::guide_values(guide)?;
+    let exempted =
+        baselines::exemption_covering(txn, &guide.region_code, &guide.matter_code, now.date_naive())
+            .await?
+            .is_some();
+    match publication_refusal(&baseline, &values, exempted) {
+        Some(violation) => Err(MutationError::BelowBaseline(violation)),
+        None => Ok(()),
+    }
+}
+
+/// Replaces the steps of a guide's operating procedure, as a draft.
 pub async fn save_procedure(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -151,18 +180,16 @@ pub async fn save_procedure(
 ) -> Result<operating_procedure::Model, MutationError> {
     let txn = begin(db).await?;
     let id = (record.region.to_string(), record.matter.to_string());
-    let guide = service_guide::Entity::find_by_id(id.clone())
+    if service_guide::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
-        .ok_or_else(|| {
-            MutationError::NotFound(format!("guide of {} for {}", record.region, record.matter))
-        })?;
-    concord_domain::validate_steps(&record.steps, Some(guide.time_limit_days)).map_err(
-        |errors| {
-            let first = &errors[0];
-            invalid(&first.field, first.message.clone())
-        },
-    )?;
+        .is_none()
+    {
+        return Err(MutationError::NotFound(format!(
+            "guide of {} for {}",
+            record.region, record.matter
+        )));
+    }
     let stored = for_update(
         operating_procedure::Entity::find_by_id(id.clone()),
         db.get_database_backend(),
@@ -176,21 +203,87 @@ pub async fn save_procedure(
         .await?
         .ok_or_else(|| MutationError::NotFound("procedure".into()))?;
     if outcome != Outcome::Unchanged {
-        keep_and_audit(
-            &txn,
-            actor,
-            Change {
-                action: "SAVE_PROCEDURE",
-                kind: Kind::Procedure,
-                key: guide_key(&record.region, &record.matter),
-                owner: after.origin.clone(),
-                before: stored.as_ref().map(|s| (s.revision, procedure_snapshot(s))),
-                after: (after.revision, procedure_snapshot(&after)),
-            },
-            now,
-        )
-        .await?;
+        record_procedure(&txn, actor, "SAVE_PROCEDURE", stored.as_ref(), &after, now).await?;
     }
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
     Ok(after)
+}
+
+async fn record_procedure(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&operating_procedure::Model>,
+    after: &operating_procedure::Model,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    keep_and_audit(
+        txn,
+        actor,
+        Change {
+            action,
+            kind: Kind::Procedure,
+            key: format!("{}/{}", after.region_code, after.matter_code),
+            owner: after.origin.clone(),
+            before: before.map(|s| (s.revision, procedure_snapshot(s))),
+            after: (after.revision, procedure_snapshot(after)),
+        },
+        now,
+    )
+    .await
+}
+
+/// Publishes a guide's operating procedure. The guide must be published,
+/// and the steps' time limits, added up, may not exceed the guide's.
+pub async fn publish_procedure(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    region: &RegionCode,
+    matter: &MatterCode,
+    expected: i32,
+    now: DateTime<Utc>,
+) -> Result<operating_procedure::Model, MutationError> {
+    let txn = begin(db).await?;
+    let id = (region.to_string(), matter.to_string());
+    let stored = for_update(
+        operating_procedure::Entity::find_by_id(id.clone()),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| MutationError::NotFound(format!("procedure of {region} for {matter}")))?;
+    check_revision(Some(stored.revision), Some(expected))?;
+    if stored.status == GuideStatus::Published.as_str() {
+        // Nothing changed, so the version stays.
+        txn.commit().await?;
+        return Ok(stored);
+    }
+    let guide = service_guide::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
+    if guide.status != GuideStatus::Published.as_str() {
+        return Err(invalid(
+            "matter",
+            format!("the guide of {region} for {matter} is a draft; publish it first"),
+        ));
+    }
+    concord_domain::validate_steps(&stored.steps.0, Some(guide.time_limit_days)).map_err(
+        |errors| {
+            let first = &errors[0];
+            invalid(&first.field, first.message.clone())
+        },
+    )?;
+    let mut row = stored.clone();
+    row.status = GuideStatus::Published.as_str().to_owned();
+    row.revision += 1;
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    record_procedure(&txn, actor, "PUBLISH_PROCEDURE", Some(&stored), &row, now).await?;
+    crate::version::commit_touching(txn, &touched_in(Topic::Procedure, region)).await?;
+    Ok(row)
 }

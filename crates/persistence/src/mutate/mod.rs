@@ -10,6 +10,7 @@
 //! This file holds what every write shares (the transaction, revision
 //! checks, history and audit); the writes themselves have a file per group:
 //! `guides`, `standards`, `catalogue` (matters and national items),
+//! `exemptions` (leave to publish below a national baseline),
 //! `evaluations` and `collaboration` (zones' collaborative standards and
 //! elevation proposals).
 
@@ -23,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    audit_entry, evaluation, national_item, operating_procedure, region, row_revision,
+    audit_entry, baseline_exemption, evaluation, national_item, operating_procedure, region, row_revision,
     service_guide, service_matter, standard,
 };
 use crate::footprint::{Footprint, Topic};
@@ -31,6 +32,7 @@ use crate::footprint::{Footprint, Topic};
 mod catalogue;
 mod collaboration;
 mod evaluations;
+mod exemptions;
 mod guides;
 mod standards;
 
@@ -40,7 +42,8 @@ pub use collaboration::{
     withdraw_collaborative,
 };
 pub use evaluations::record_evaluation;
-pub use guides::{save_guide, save_procedure, set_guide_status};
+pub use exemptions::{exemption_key, grant_exemption, revoke_exemption};
+pub use guides::{publish_procedure, save_guide, save_procedure, set_guide_status};
 pub(crate) use standards::{
     check_standard_references, force_standard_status, record_standard_change,
 };
@@ -61,6 +64,10 @@ pub enum MutationError {
     Conflict { current: i32 },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// Publishing a guide below its national item's baseline, without an
+    /// exemption in force.
+    #[error("{}", .0.describe())]
+    BelowBaseline(concord_domain::BaselineViolation),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -145,6 +152,7 @@ pub enum Kind {
     Evaluation,
     CollaborativeStandard,
     Adoption,
+    Exemption,
     Elevation,
 }
 
@@ -159,6 +167,7 @@ impl Kind {
             Kind::Evaluation => "EVALUATION",
             Kind::CollaborativeStandard => "COLLABORATIVE_STANDARD",
             Kind::Adoption => "ADOPTION",
+            Kind::Exemption => "BASELINE_EXEMPTION",
             Kind::Elevation => "ELEVATION",
         }
     }
@@ -175,13 +184,17 @@ impl Kind {
             Kind::Evaluation => Some(Replica::Evaluation),
             Kind::CollaborativeStandard => Some(Replica::CollaborativeStandard),
             Kind::Adoption => Some(Replica::Adoption),
+            Kind::Exemption => Some(Replica::Exemption),
             Kind::Elevation => None,
         }
     }
 
     /// Whether every version of this kind of row is kept.
     fn keeps_history(self) -> bool {
-        matches!(self, Kind::Guide | Kind::Standard | Kind::Procedure)
+        matches!(
+            self,
+            Kind::Guide | Kind::Standard | Kind::Procedure | Kind::Exemption
+        )
     }
 }
 
@@ -319,7 +332,18 @@ pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
 
 /// What a kept version of a procedure holds: its steps.
 pub fn procedure_snapshot(row: &operating_procedure::Model) -> Value {
-    json!({ "steps": row.steps.0 })
+    json!({ "steps": row.steps.0, "status": row.status })
+}
+
+/// What a kept version of a baseline exemption holds.
+pub fn exemption_snapshot(row: &baseline_exemption::Model) -> Value {
+    json!({
+        "validUntil": row.valid_until,
+        "rationale": row.rationale,
+        "grantedBy": row.granted_by,
+        "revokedBy": row.revoked_by,
+        "revokedAt": row.revoked_at,
+    })
 }
 
 fn matter_snapshot(row: &service_matter::Model) -> Value {

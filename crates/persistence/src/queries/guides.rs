@@ -263,14 +263,27 @@ pub async fn guides_by_keys<C: ConnectionTrait>(
         .collect())
 }
 
+/// Procedures by key that `visibility` lets the caller see: as for guides,
+/// drafts only for those who may read their region's drafts.
 pub async fn procedures_by_keys<C: ConnectionTrait>(
     conn: &C,
     keys: &[GuideKey],
+    visibility: &Visibility,
 ) -> Result<Vec<operating_procedure::Model>, StoreError> {
     let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
     let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
     let wanted: HashSet<&GuideKey> = keys.iter().collect();
-    let rows = operating_procedure::Entity::find()
+    let published = operating_procedure::Column::Status.eq(GuideStatus::Published.as_str());
+    let select = match visibility {
+        Visibility::All => operating_procedure::Entity::find(),
+        Visibility::Public => operating_procedure::Entity::find().filter(published),
+        Visibility::OwnDrafts { regions, .. } => operating_procedure::Entity::find().filter(
+            Condition::any()
+                .add(published)
+                .add(operating_procedure::Column::Origin.is_in(regions.iter().cloned())),
+        ),
+    };
+    let rows = select
         .filter(operating_procedure::Column::RegionCode.is_in(regions))
         .filter(operating_procedure::Column::MatterCode.is_in(matters))
         .all(conn)
@@ -301,13 +314,15 @@ pub async fn published_guides<C: ConnectionTrait>(
         .await?)
 }
 
-/// The keys of the procedures of the given regions, of one matter or of all.
+/// The keys of the published procedures of the given regions, of one
+/// matter or of all.
 pub async fn procedure_keys<C: ConnectionTrait>(
     conn: &C,
     regions: Option<&[String]>,
     matter: Option<&str>,
 ) -> Result<Vec<GuideKey>, StoreError> {
     let mut select = operating_procedure::Entity::find()
+        .filter(operating_procedure::Column::Status.eq(GuideStatus::Published.as_str()))
         .select_only()
         .column(operating_procedure::Column::RegionCode)
         .column(operating_procedure::Column::MatterCode);

@@ -252,6 +252,7 @@ pub(super) async fn load<C: ConnectionTrait>(
                 region_code: Set((*region).to_owned()),
                 matter_code: Set(template.code.clone()),
                 steps: Set(StepList(steps)),
+                status: Set(GuideStatus::Published.as_str().to_owned()),
                 origin: Set((*region).to_owned()),
                 revision: Set(1),
                 illustrative: Set(true),

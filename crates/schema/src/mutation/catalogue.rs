@@ -1,11 +1,16 @@
 use async_graphql::{Context, InputObject, Object};
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Baseline;
-use concord_domain::{CategoryCode, Fee, MatterCode, Names, StandardCode, ValidationError};
+use chrono::NaiveDate;
+use concord_domain::{
+    CategoryCode, ExemptionGrant, Fee, MatterCode, Names, RegionCode, StandardCode,
+    ValidationError,
+};
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
 
 use super::{allow, gate, names, now};
+use crate::alignment::BaselineExemption;
 use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, Decimal, NationalItem, ServiceMatter};
@@ -234,5 +239,67 @@ impl CatalogueMutation {
         .await
         .or_api()?;
         Ok(NationalItem(row))
+    }
+
+    /// Lets one region publish one matter's guide below its national item's
+    /// baseline from `validFrom` to `validUntil` (both included), for a
+    /// stated reason. Needs NATIONAL_ADMIN, on the national hub.
+    async fn grant_baseline_exemption(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region exempted, e.g. `330000`.")] region: String,
+        #[graphql(desc = "The matter whose guide may fall below the baseline.")] matter: String,
+        #[graphql(desc = "Why the region may fall below the baseline.")] rationale: String,
+        #[graphql(desc = "The first day the exemption covers.")] valid_from: NaiveDate,
+        #[graphql(desc = "The last day the exemption covers.")] valid_until: NaiveDate,
+    ) -> async_graphql::Result<BaselineExemption> {
+        gate(ctx, Action::GrantBaselineExemption).or_api()?;
+        let region: RegionCode = parse_arg("region", &region).or_api()?;
+        let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+        let actor = allow(ctx, Action::GrantBaselineExemption, &NATIONAL).or_api()?;
+        let grant = ExemptionGrant {
+            rationale,
+            valid_from,
+            valid_until,
+        }
+        .validated()
+        .map_err(|errors| invalid_input("", errors))
+        .or_api()?;
+        let row = mutate::grant_exemption(db(ctx).or_api()?, &actor, &region, &matter, grant, now())
+            .await
+            .or_api()?;
+        Ok(BaselineExemption::from(row))
+    }
+
+    /// Ends a baseline exemption: it covers nothing from now on, and the
+    /// region's guide can no longer be published below the baseline on it.
+    /// Needs NATIONAL_ADMIN, on the national hub.
+    async fn revoke_baseline_exemption(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The exemption's id, `region/matter/validFrom`.")] id: String,
+        #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
+    ) -> async_graphql::Result<BaselineExemption> {
+        gate(ctx, Action::RevokeBaselineExemption).or_api()?;
+        let malformed = || ApiError::bad_input("id", format!("`{id}` is not region/matter/validFrom"));
+        let mut parts = id.splitn(3, '/');
+        let (Some(region), Some(matter), Some(from)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed()).or_api();
+        };
+        let region: RegionCode = parse_arg("id", region).or_api()?;
+        let matter: MatterCode = parse_arg("id", matter).or_api()?;
+        let from: NaiveDate = from.parse().map_err(|_| malformed()).or_api()?;
+        let actor = allow(ctx, Action::RevokeBaselineExemption, &NATIONAL).or_api()?;
+        let row = mutate::revoke_exemption(
+            db(ctx).or_api()?,
+            &actor,
+            (&region, &matter, from),
+            expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(BaselineExemption::from(row))
     }
 }

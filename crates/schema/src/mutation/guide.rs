@@ -54,7 +54,9 @@ pub struct SaveProcedureInput {
     region: String,
     /// The guide's matter.
     matter: String,
-    /// The steps, in order; their time limits must fit the guide's.
+    /// The steps, in order. A draft may take longer than the guide allows;
+    /// publishing it needs their time limits to add up to no more than the
+    /// guide's.
     steps: Vec<ProcedureStepInput>,
     /// The revision the caller last read; omit (or 0) when creating.
     expected_revision: Option<i32>,
@@ -121,7 +123,11 @@ impl GuideMutation {
         Ok(ServiceGuide::from(row))
     }
 
-    /// Publishes a guide, making it visible to everyone.
+    /// Publishes a guide, making it visible to everyone. Refused with
+    /// BAD_USER_INPUT (`extensions.rule` and `extensions.baseline` name the
+    /// rule broken and the baseline's figure) when the guide falls below its
+    /// national item's baseline, unless an exemption for its region and
+    /// matter is in force today.
     async fn publish_guide(
         &self,
         ctx: &Context<'_>,
@@ -161,7 +167,9 @@ impl GuideMutation {
         .await
     }
 
-    /// Replaces the steps of a guide's operating procedure.
+    /// Replaces the steps of a guide's operating procedure, as a draft that
+    /// only those who may read the region's drafts see until it is
+    /// published.
     async fn save_procedure(
         &self,
         ctx: &Context<'_>,
@@ -186,6 +194,7 @@ impl GuideMutation {
             region,
             matter,
             steps,
+            status: GuideStatus::Draft,
             illustrative: false,
         };
         let row = mutate::save_procedure(
@@ -193,6 +202,33 @@ impl GuideMutation {
             &actor,
             record,
             input.expected_revision,
+            now(),
+        )
+        .await
+        .or_api()?;
+        Ok(OperatingProcedure(row))
+    }
+
+    /// Publishes a guide's operating procedure, making it visible to
+    /// everyone. Refused with BAD_USER_INPUT while the guide is a draft, or
+    /// when the steps' time limits add up to more working days than the
+    /// guide's time limit.
+    async fn publish_procedure(
+        &self,
+        ctx: &Context<'_>,
+        region: String,
+        matter: String,
+        #[graphql(desc = "The procedure's revision the caller last read.")] expected_revision: i32,
+    ) -> async_graphql::Result<OperatingProcedure> {
+        gate(ctx, Action::PublishProcedure).or_api()?;
+        let (region, matter) = guide_target(&region, &matter, "").or_api()?;
+        let actor = allow(ctx, Action::PublishProcedure, &target(&region)).or_api()?;
+        let row = mutate::publish_procedure(
+            db(ctx).or_api()?,
+            &actor,
+            &region,
+            &matter,
+            expected_revision,
             now(),
         )
         .await

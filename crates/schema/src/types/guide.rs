@@ -222,6 +222,7 @@ impl Plain for OperatingProcedure {
         match name {
             "steps" => plain_list(&self.step_list(), ctx),
             "totalTimeLimitDays" => Some(scalar(&self.total_days())),
+            "status" => stored_enum(&row.status, GuideStatus::parse_stored),
             _ => owned!(row).field(name),
         }
     }
@@ -263,6 +264,12 @@ owned_object! {
         /// The steps' time limits added up, in working days.
         async fn total_time_limit_days(&self) -> i32 {
             self.total_days()
+        }
+
+        /// Draft or published, as a guide: a draft is seen only by those
+        /// who may read the region's drafts.
+        async fn status(&self) -> async_graphql::Result<GuideStatus> {
+            GuideStatus::parse_stored(&self.0.status).or_api()
         }
 
         /// Every kept version of the procedure, oldest first, ending with the current one.

@@ -1,0 +1,94 @@
+//! Exemptions from a national item's baseline (底线标准): a NATIONAL_ADMIN
+//! lets one region publish one matter's guide below the baseline, for a
+//! stated reason and a dated period.
+
+use chrono::NaiveDate;
+
+use crate::text::{NOTE_MAX, required_text};
+use crate::ValidationError;
+
+/// What a grant states: why, and from which day to which day (both included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExemptionGrant {
+    pub rationale: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+}
+
+impl ExemptionGrant {
+    /// Returns the grant with its rationale trimmed, or every rule it breaks:
+    /// a rationale is required, and the period may not end before it starts.
+    pub fn validated(self) -> Result<Self, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        let rationale = required_text("rationale", &self.rationale, NOTE_MAX).unwrap_or_else(|e| {
+            errors.push(e);
+            String::new()
+        });
+        if self.valid_until < self.valid_from {
+            errors.push(ValidationError::new(
+                "validUntil",
+                format!(
+                    "{} is before validFrom {}",
+                    self.valid_until, self.valid_from
+                ),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(Self { rationale, ..self })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Whether an exemption valid from `valid_from` to `valid_until` (both
+/// included) is in force on `today`; a revoked one never is.
+pub fn exemption_in_force(
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    revoked: bool,
+    today: NaiveDate,
+) -> bool {
+    !revoked && valid_from <= today && today <= valid_until
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_grant_needs_a_reason_and_an_ordered_period() {
+        let grant = ExemptionGrant {
+            rationale: "  山区网点少  ".into(),
+            valid_from: day("2026-01-01"),
+            valid_until: day("2026-12-31"),
+        };
+        assert_eq!(grant.clone().validated().unwrap().rationale, "山区网点少");
+        let broken = ExemptionGrant {
+            rationale: " ".into(),
+            valid_until: day("2025-12-31"),
+            ..grant
+        };
+        let fields: Vec<String> = broken
+            .validated()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["rationale", "validUntil"]);
+    }
+
+    #[test]
+    fn an_exemption_is_in_force_on_the_days_it_names() {
+        let (from, until) = (day("2026-01-01"), day("2026-06-30"));
+        assert!(exemption_in_force(from, until, false, from));
+        assert!(exemption_in_force(from, until, false, until));
+        assert!(!exemption_in_force(from, until, false, day("2025-12-31")));
+        assert!(!exemption_in_force(from, until, false, day("2026-07-01")));
+        assert!(!exemption_in_force(from, until, true, day("2026-03-01")));
+    }
+}

@@ -1,0 +1,109 @@
+//! Stored rows as the domain's baseline rules read them: a guide's values,
+//! a national item's baseline, and the exemption in force for a region and
+//! matter. The report (`baselineViolations`) and the refusal to publish
+//! both read them from here, so they apply one rule to the same figures.
+
+use chrono::NaiveDate;
+use concord_domain::{Baseline, Channel, Fee, GuideValues, exemption_in_force};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::StoreError;
+use crate::entity::{TextList, baseline_exemption, national_item, service_guide, service_matter};
+
+fn corrupt(message: impl ToString) -> StoreError {
+    StoreError::Corrupt(message.to_string())
+}
+
+fn channels(stored: &[String]) -> Result<Vec<Channel>, StoreError> {
+    stored
+        .iter()
+        .map(|c| c.parse::<Channel>().map_err(corrupt))
+        .collect()
+}
+
+/// A stored guide's values.
+pub fn guide_values(guide: &service_guide::Model) -> Result<GuideValues, StoreError> {
+    Ok(GuideValues {
+        region: guide.region_code.clone(),
+        time_limit_days: guide.time_limit_days,
+        fee: Fee::from_fen(guide.fee_fen).map_err(corrupt)?,
+        materials: guide.materials.0.clone(),
+        channels: channels(&guide.channels.0)?,
+    })
+}
+
+/// A national item's baseline; an item without required channels requires none.
+pub fn item_baseline(item: &national_item::Model) -> Result<Baseline, StoreError> {
+    Ok(Baseline {
+        max_time_limit_days: item.max_time_limit_days,
+        max_fee_fen: item.max_fee_fen,
+        required_channels: item
+            .required_channels
+            .as_ref()
+            .map_or(Ok(Vec::new()), |list: &TextList| channels(&list.0))?,
+    })
+}
+
+/// The baseline of the national item a matter implements, if it has one.
+pub async fn baseline_of_matter<C: ConnectionTrait>(
+    conn: &C,
+    matter: &str,
+) -> Result<Option<Baseline>, StoreError> {
+    let Some(matter) = service_matter::Entity::find_by_id(matter).one(conn).await? else {
+        return Ok(None);
+    };
+    let Some(key) = matter.national_edition.zip(matter.national_number) else {
+        return Ok(None);
+    };
+    national_item::Entity::find_by_id(key)
+        .one(conn)
+        .await?
+        .as_ref()
+        .map(item_baseline)
+        .transpose()
+}
+
+/// Whether the stored exemption is in force on `today`.
+pub fn in_force(row: &baseline_exemption::Model, today: NaiveDate) -> bool {
+    exemption_in_force(
+        row.valid_from,
+        row.valid_until,
+        row.revoked_at.is_some(),
+        today,
+    )
+}
+
+/// The exemptions of the given regions (all when None), by region, matter
+/// and first day.
+pub async fn exemptions<C: ConnectionTrait>(
+    conn: &C,
+    regions: Option<&[String]>,
+    matter: Option<&str>,
+) -> Result<Vec<baseline_exemption::Model>, StoreError> {
+    let mut select = baseline_exemption::Entity::find();
+    if let Some(regions) = regions {
+        select = select.filter(baseline_exemption::Column::RegionCode.is_in(regions.iter().cloned()));
+    }
+    if let Some(matter) = matter {
+        select = select.filter(baseline_exemption::Column::MatterCode.eq(matter));
+    }
+    Ok(select
+        .order_by_asc(baseline_exemption::Column::RegionCode)
+        .order_by_asc(baseline_exemption::Column::MatterCode)
+        .order_by_asc(baseline_exemption::Column::ValidFrom)
+        .all(conn)
+        .await?)
+}
+
+/// The exemption for `region` and `matter` in force on `today`, if any.
+pub async fn exemption_covering<C: ConnectionTrait>(
+    conn: &C,
+    region: &str,
+    matter: &str,
+    today: NaiveDate,
+) -> Result<Option<baseline_exemption::Model>, StoreError> {
+    Ok(exemptions(conn, Some(&[region.to_owned()]), Some(matter))
+        .await?
+        .into_iter()
+        .find(|row| in_force(row, today)))
+}

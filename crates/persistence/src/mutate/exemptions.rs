@@ -1,0 +1,167 @@
+//! Baseline exemptions: a NATIONAL_ADMIN's leave for one region to publish
+//! one matter's guide below its national item's baseline, for a reason and
+//! a dated period. They belong to the nation, replicate like national
+//! items, and a revocation marks the row rather than deleting it, so that
+//! it replicates too.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::{ExemptionGrant, MatterCode, Origin, RegionCode};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel};
+
+use crate::entity::baseline_exemption;
+use crate::footprint::Topic;
+
+use super::{
+    Actor, Change, Kind, MutationError, begin, check_revision, exemption_snapshot, for_update,
+    invalid, keep_and_audit, require_region_and_matter, touched,
+};
+
+/// An exemption's key as the API and the change log write it:
+/// `region/matter/first day`.
+pub fn exemption_key(row: &baseline_exemption::Model) -> String {
+    format!("{}/{}/{}", row.region_code, row.matter_code, row.valid_from)
+}
+
+/// Grants an exemption for `region` and `matter`. One that starts the same
+/// day and is still in force must be revoked first; a revoked one is
+/// granted anew, as its next revision.
+pub async fn grant_exemption(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    region: &RegionCode,
+    matter: &MatterCode,
+    grant: ExemptionGrant,
+    now: DateTime<Utc>,
+) -> Result<baseline_exemption::Model, MutationError> {
+    let txn = begin(db).await?;
+    require_region_and_matter(&txn, region, matter).await?;
+    let stored = for_update(
+        baseline_exemption::Entity::find_by_id((
+            region.to_string(),
+            matter.to_string(),
+            grant.valid_from,
+        )),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?;
+    if let Some(stored) = &stored
+        && stored.revoked_at.is_none()
+    {
+        return Err(invalid(
+            "validFrom",
+            format!(
+                "an exemption {} is granted already; revoke it first",
+                exemption_key(stored)
+            ),
+        ));
+    }
+    let row = baseline_exemption::Model {
+        region_code: region.to_string(),
+        matter_code: matter.to_string(),
+        valid_from: grant.valid_from,
+        valid_until: grant.valid_until,
+        rationale: grant.rationale,
+        granted_by: actor.subject().to_owned(),
+        revoked_by: None,
+        revoked_at: None,
+        origin: Origin::National.as_str().to_owned(),
+        revision: stored.as_ref().map_or(1, |s| s.revision + 1),
+        created_at: stored.as_ref().map_or(now, |s| s.created_at),
+        updated_at: now,
+    };
+    let active = row.clone().into_active_model().reset_all();
+    if stored.is_some() {
+        active.update(&txn).await?;
+    } else {
+        active.insert(&txn).await?;
+    }
+    record(
+        &txn,
+        actor,
+        "GRANT_BASELINE_EXEMPTION",
+        stored.as_ref(),
+        &row,
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
+    Ok(row)
+}
+
+/// Revokes the exemption `region/matter/valid_from` at revision `expected`:
+/// from now on it covers nothing.
+pub async fn revoke_exemption(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    (region, matter, valid_from): (&RegionCode, &MatterCode, NaiveDate),
+    expected: i32,
+    now: DateTime<Utc>,
+) -> Result<baseline_exemption::Model, MutationError> {
+    let txn = begin(db).await?;
+    let stored = for_update(
+        baseline_exemption::Entity::find_by_id((
+            region.to_string(),
+            matter.to_string(),
+            valid_from,
+        )),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| {
+        MutationError::NotFound(format!("baseline exemption {region}/{matter}/{valid_from}"))
+    })?;
+    check_revision(Some(stored.revision), Some(expected))?;
+    if stored.revoked_at.is_some() {
+        return Err(invalid(
+            "id",
+            format!("the exemption {} is revoked already", exemption_key(&stored)),
+        ));
+    }
+    let mut row = stored.clone();
+    row.revoked_by = Some(actor.subject().to_owned());
+    row.revoked_at = Some(now);
+    row.revision += 1;
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    record(
+        &txn,
+        actor,
+        "REVOKE_BASELINE_EXEMPTION",
+        Some(&stored),
+        &row,
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
+    Ok(row)
+}
+
+async fn record(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&baseline_exemption::Model>,
+    after: &baseline_exemption::Model,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    keep_and_audit(
+        txn,
+        actor,
+        Change {
+            action,
+            kind: Kind::Exemption,
+            key: exemption_key(after),
+            owner: after.origin.clone(),
+            before: before.map(|b| (b.revision, exemption_snapshot(b))),
+            after: (after.revision, exemption_snapshot(after)),
+        },
+        now,
+    )
+    .await
+}
