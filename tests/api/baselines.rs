@@ -96,118 +96,120 @@ async fn refused(app: &TestApp, revision: i64, rule: &str, baseline: &str) {
     assert_eq!(app.audit_count().await, audit, "a refusal audits nothing");
 }
 
-storage_test!(publishing_below_a_baseline_is_refused_until_exempted, |app| {
-    baseline_matter(&app).await;
+storage_test!(
+    publishing_below_a_baseline_is_refused_until_exempted,
+    |app| {
+        baseline_matter(&app).await;
 
-    // Each rule, named with the baseline's figure; the drafts all save.
-    let revision = save(&app, 20, "0", &["ONLINE"]).await;
-    refused(&app, revision, "TIME_LIMIT", "15").await;
-    let revision = save(&app, 10, "30", &["ONLINE", "COUNTER"]).await;
-    refused(&app, revision, "FEE", "20.00").await;
-    let revision = save(&app, 10, "0", &["COUNTER"]).await;
-    refused(&app, revision, "CHANNEL", "ONLINE").await;
+        // Each rule, named with the baseline's figure; the drafts all save.
+        let revision = save(&app, 20, "0", &["ONLINE"]).await;
+        refused(&app, revision, "TIME_LIMIT", "15").await;
+        let revision = save(&app, 10, "30", &["ONLINE", "COUNTER"]).await;
+        refused(&app, revision, "FEE", "20.00").await;
+        let revision = save(&app, 10, "0", &["COUNTER"]).await;
+        refused(&app, revision, "CHANNEL", "ONLINE").await;
 
-    // Only a NATIONAL_ADMIN grants an exemption.
-    let dates = json!({ "r": "330000", "m": MATTER, "from": "2000-01-01", "until": "2999-12-31" });
-    for who in [ZHEJIANG, As::Zone("YRD"), As::Viewer, As::Sync] {
-        let body = app.graphql_as(who, GRANT, dates.clone()).await;
-        assert_eq!(code(&body), "FORBIDDEN", "{who:?}: {body}");
-    }
-    let body = app.graphql_as(As::Anonymous, GRANT, dates.clone()).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
-    let backwards = app
-        .graphql_as(
-            As::National,
-            GRANT,
-            json!({ "r": "330000", "m": MATTER, "from": "2030-01-01", "until": "2029-12-31" }),
-        )
-        .await;
-    assert_eq!(code(&backwards), "BAD_USER_INPUT", "{backwards}");
+        // Only a NATIONAL_ADMIN grants an exemption.
+        let dates =
+            json!({ "r": "330000", "m": MATTER, "from": "2000-01-01", "until": "2999-12-31" });
+        for who in [ZHEJIANG, As::Zone("YRD"), As::Viewer, As::Sync] {
+            let body = app.graphql_as(who, GRANT, dates.clone()).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{who:?}: {body}");
+        }
+        let body = app.graphql_as(As::Anonymous, GRANT, dates.clone()).await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+        let backwards = app
+            .graphql_as(
+                As::National,
+                GRANT,
+                json!({ "r": "330000", "m": MATTER, "from": "2030-01-01", "until": "2029-12-31" }),
+            )
+            .await;
+        assert_eq!(code(&backwards), "BAD_USER_INPUT", "{backwards}");
 
-    // An expired exemption does not help.
-    let expired = app
-        .data_as(
-            As::National,
-            GRANT,
-            json!({ "r": "330000", "m": MATTER, "from": "1999-01-01", "until": "2000-12-31" }),
-        )
-        .await;
-    assert_eq!(expired["grantBaselineExemption"]["inForce"], false);
-    refused(&app, revision, "CHANNEL", "ONLINE").await;
+        // An expired exemption does not help.
+        let expired = app
+            .data_as(
+                As::National,
+                GRANT,
+                json!({ "r": "330000", "m": MATTER, "from": "1999-01-01", "until": "2000-12-31" }),
+            )
+            .await;
+        assert_eq!(expired["grantBaselineExemption"]["inForce"], false);
+        refused(&app, revision, "CHANNEL", "ONLINE").await;
 
-    // One in force does: the guide publishes below the baseline.
-    let granted = app.data_as(As::National, GRANT, dates.clone()).await["grantBaselineExemption"].clone();
-    assert_eq!(
-        granted,
-        json!({ "id": "330000/SI-BASELINE-TEST/2000-01-01", "revision": 1, "inForce": true })
-    );
-    let again = app.graphql_as(As::National, GRANT, dates.clone()).await;
-    assert_eq!(code(&again), "BAD_USER_INPUT", "granted twice: {again}");
-    let published = app
-        .data_as(ZHEJIANG, PUBLISH, json!({ "e": revision }))
-        .await;
-    assert_eq!(published["publishGuide"]["status"], "PUBLISHED");
+        // One in force does: the guide publishes below the baseline.
+        let granted =
+            app.data_as(As::National, GRANT, dates.clone()).await["grantBaselineExemption"].clone();
+        assert_eq!(
+            granted,
+            json!({ "id": "330000/SI-BASELINE-TEST/2000-01-01", "revision": 1, "inForce": true })
+        );
+        let again = app.graphql_as(As::National, GRANT, dates.clone()).await;
+        assert_eq!(code(&again), "BAD_USER_INPUT", "granted twice: {again}");
+        let published = app
+            .data_as(ZHEJIANG, PUBLISH, json!({ "e": revision }))
+            .await;
+        assert_eq!(published["publishGuide"]["status"], "PUBLISHED");
 
-    // Still reported, with the exemption that covers it.
-    let report = app
+        // Still reported, with the exemption that covers it.
+        let report = app
         .data(
             "{ baselineViolations(region: \"330000\") { matter rule baseline exemption { id rationale } } }",
             json!({}),
         )
         .await;
-    let ours: Vec<&Value> = report["baselineViolations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["matter"] == MATTER)
-        .collect();
-    assert_eq!(
-        ours,
-        [&json!({ "matter": MATTER, "rule": "CHANNEL", "baseline": "ONLINE",
-            "exemption": { "id": "330000/SI-BASELINE-TEST/2000-01-01", "rationale": "山区网点不足，过渡期内放宽" } })]
-    );
-    let listed = app
-        .data(
-            "{ all: baselineExemptions(region: \"330000\") { id inForce }
+        let ours: Vec<&Value> = report["baselineViolations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["matter"] == MATTER)
+            .collect();
+        assert_eq!(
+            ours,
+            [
+                &json!({ "matter": MATTER, "rule": "CHANNEL", "baseline": "ONLINE",
+            "exemption": { "id": "330000/SI-BASELINE-TEST/2000-01-01", "rationale": "山区网点不足，过渡期内放宽" } })
+            ]
+        );
+        let listed = app
+            .data(
+                "{ all: baselineExemptions(region: \"330000\") { id inForce }
                live: baselineExemptions(matter: \"SI-BASELINE-TEST\", inForce: true) { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        listed,
-        json!({
-            "all": [
-                { "id": "330000/SI-BASELINE-TEST/1999-01-01", "inForce": false },
-                { "id": "330000/SI-BASELINE-TEST/2000-01-01", "inForce": true },
-            ],
-            "live": [{ "id": "330000/SI-BASELINE-TEST/2000-01-01" }],
-        })
-    );
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            listed,
+            json!({
+                "all": [
+                    { "id": "330000/SI-BASELINE-TEST/1999-01-01", "inForce": false },
+                    { "id": "330000/SI-BASELINE-TEST/2000-01-01", "inForce": true },
+                ],
+                "live": [{ "id": "330000/SI-BASELINE-TEST/2000-01-01" }],
+            })
+        );
 
-    // Revoked, it covers nothing: publishing again is refused.
-    let stale = app
-        .graphql_as(
-            As::National,
-            REVOKE,
-            json!({ "id": granted["id"], "e": 7 }),
-        )
-        .await;
-    assert_eq!(code(&stale), "CONFLICT", "{stale}");
-    let revoked = app
-        .data_as(As::National, REVOKE, json!({ "id": granted["id"], "e": 1 }))
-        .await["revokeBaselineExemption"]
-        .clone();
-    assert_eq!(revoked["revision"], 2);
-    assert_eq!(revoked["inForce"], false);
-    assert!(revoked["revokedAt"].is_string());
-    let current = guide(&app).await["revision"].as_i64().unwrap();
-    let draft = app
-        .data_as(ZHEJIANG, UNPUBLISH, json!({ "e": current }))
-        .await["unpublishGuide"]["revision"]
-        .as_i64()
-        .unwrap();
-    refused(&app, draft, "CHANNEL", "ONLINE").await;
-    let trail = app
+        // Revoked, it covers nothing: publishing again is refused.
+        let stale = app
+            .graphql_as(As::National, REVOKE, json!({ "id": granted["id"], "e": 7 }))
+            .await;
+        assert_eq!(code(&stale), "CONFLICT", "{stale}");
+        let revoked = app
+            .data_as(As::National, REVOKE, json!({ "id": granted["id"], "e": 1 }))
+            .await["revokeBaselineExemption"]
+            .clone();
+        assert_eq!(revoked["revision"], 2);
+        assert_eq!(revoked["inForce"], false);
+        assert!(revoked["revokedAt"].is_string());
+        let current = guide(&app).await["revision"].as_i64().unwrap();
+        let draft = app
+            .data_as(ZHEJIANG, UNPUBLISH, json!({ "e": current }))
+            .await["unpublishGuide"]["revision"]
+            .as_i64()
+            .unwrap();
+        refused(&app, draft, "CHANNEL", "ONLINE").await;
+        let trail = app
         .data_as(
             As::National,
             "{ auditLog(filter: { targetKey: \"330000/SI-BASELINE-TEST/2000-01-01\" }, first: 20) {
@@ -215,22 +217,23 @@ storage_test!(publishing_below_a_baseline_is_refused_until_exempted, |app| {
             json!({}),
         )
         .await;
-    let mut actions: Vec<&str> = trail["auditLog"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            assert_eq!(e["node"]["targetKind"], "BASELINE_EXEMPTION");
-            assert_eq!(e["node"]["targetRegion"], "100000");
-            e["node"]["action"].as_str().unwrap()
-        })
-        .collect();
-    actions.sort_unstable();
-    assert_eq!(
-        actions,
-        ["GRANT_BASELINE_EXEMPTION", "REVOKE_BASELINE_EXEMPTION"]
-    );
-});
+        let mut actions: Vec<&str> = trail["auditLog"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert_eq!(e["node"]["targetKind"], "BASELINE_EXEMPTION");
+                assert_eq!(e["node"]["targetRegion"], "100000");
+                e["node"]["action"].as_str().unwrap()
+            })
+            .collect();
+        actions.sort_unstable();
+        assert_eq!(
+            actions,
+            ["GRANT_BASELINE_EXEMPTION", "REVOKE_BASELINE_EXEMPTION"]
+        );
+    }
+);
 
 storage_test!(rows_that_arrived_by_import_are_still_reported, |app| {
     baseline_matter(&app).await;
@@ -267,8 +270,10 @@ storage_test!(rows_that_arrived_by_import_are_still_reported, |app| {
         .collect();
     assert_eq!(
         ours,
-        [&json!({ "matter": MATTER, "rule": "TIME_LIMIT", "baseline": "15",
-            "message": "time limit 30 working days exceeds the baseline's 15", "exemption": null })]
+        [
+            &json!({ "matter": MATTER, "rule": "TIME_LIMIT", "baseline": "15",
+            "message": "time limit 30 working days exceeds the baseline's 15", "exemption": null })
+        ]
     );
 });
 
@@ -353,14 +358,19 @@ fn steps(days: &[i64]) -> Value {
     Value::Array(
         days.iter()
             .enumerate()
-            .map(|(i, d)| json!({ "name": format!("步骤{i}"), "actor": "窗口", "timeLimitDays": d }))
+            .map(
+                |(i, d)| json!({ "name": format!("步骤{i}"), "actor": "窗口", "timeLimitDays": d }),
+            )
             .collect(),
     )
 }
 
 storage_test!(a_procedure_is_drafted_then_published, |app| {
     let seeded = app.data_as(ZHEJIANG, READ_PROCEDURE, json!({})).await["guide"].clone();
-    assert_eq!(seeded["procedure"]["status"], "PUBLISHED", "seeded procedures are public");
+    assert_eq!(
+        seeded["procedure"]["status"], "PUBLISHED",
+        "seeded procedures are public"
+    );
     let limit = seeded["timeLimitDays"].as_i64().unwrap();
     let revision = seeded["procedure"]["revision"].as_i64().unwrap();
 
@@ -426,7 +436,12 @@ storage_test!(a_procedure_is_drafted_then_published, |app| {
         .collect();
     assert_eq!(
         statuses,
-        [&json!("PUBLISHED"), &json!("DRAFT"), &json!("DRAFT"), &json!("PUBLISHED")]
+        [
+            &json!("PUBLISHED"),
+            &json!("DRAFT"),
+            &json!("DRAFT"),
+            &json!("PUBLISHED")
+        ]
     );
 
     // Only from a published guide.

@@ -14,10 +14,10 @@ pub mod text;
 pub mod workflow;
 
 pub use alignment::{
-    AlignmentScore, Baseline, BaselineViolation, ExemptionGrant, GuideValues, MaterialUse, MaterialsComparison,
-    ScoreParts, Spread, TargetCheck, Targets, alignment_score, baseline_violations, best_practice,
-    check_targets, coefficient_of_variation, compare_materials, exemption_in_force,
-    publication_refusal, spread,
+    AlignmentScore, Baseline, BaselineViolation, ExemptionGrant, GuideValues, MaterialUse,
+    MaterialsComparison, ScoreParts, Spread, TargetCheck, Targets, alignment_score,
+    baseline_violations, best_practice, check_targets, coefficient_of_variation, compare_materials,
+    exemption_in_force, publication_refusal, spread,
 };
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};

@@ -82,7 +82,8 @@ pub async fn exemptions<C: ConnectionTrait>(
 ) -> Result<Vec<baseline_exemption::Model>, StoreError> {
     let mut select = baseline_exemption::Entity::find();
     if let Some(regions) = regions {
-        select = select.filter(baseline_exemption::Column::RegionCode.is_in(regions.iter().cloned()));
+        select =
+            select.filter(baseline_exemption::Column::RegionCode.is_in(regions.iter().cloned()));
     }
     if let Some(matter) = matter {
         select = select.filter(baseline_exemption::Column::MatterCode.eq(matter));

@@ -15,9 +15,9 @@ use concord_domain::ProcedureStep;
 use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
-    StepList, TextList, adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item,
-    operating_procedure, row_revision, service_guide, service_matter, standard, standard_matter,
-    sync_conflict,
+    StepList, TextList, adoption, baseline_exemption, change_log, collaborative_target, evaluation,
+    national_item, operating_procedure, row_revision, service_guide, service_matter, standard,
+    standard_matter, sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};

@@ -16,8 +16,8 @@ use concord_domain::{
     Channel as DomainChannel, Fee, MatterCode, Period, RegionCode, StandardCode, ZoneCode,
 };
 use concord_persistence::entity::{
-    adoption, baseline_exemption, collaborative_target, elevation_proposal, national_item, service_guide,
-    service_matter,
+    adoption, baseline_exemption, collaborative_target, elevation_proposal, national_item,
+    service_guide, service_matter,
 };
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::{baselines, queries};
@@ -1126,11 +1126,7 @@ impl AlignmentQuery {
         ctx: &Context<'_>,
         region: Option<String>,
         matter: Option<String>,
-        #[graphql(
-            default = false,
-            desc = "Only the exemptions in force today."
-        )]
-        in_force: bool,
+        #[graphql(default = false, desc = "Only the exemptions in force today.")] in_force: bool,
     ) -> async_graphql::Result<Vec<BaselineExemption>> {
         let region = region
             .as_deref()
@@ -1143,9 +1139,13 @@ impl AlignmentQuery {
             .transpose()
             .or_api()?;
         let db = reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?;
-        let rows = baselines::exemptions(db, region.as_deref(), matter.as_ref().map(MatterCode::as_str))
-            .await
-            .or_api()?;
+        let rows = baselines::exemptions(
+            db,
+            region.as_deref(),
+            matter.as_ref().map(MatterCode::as_str),
+        )
+        .await
+        .or_api()?;
         Ok(rows
             .into_iter()
             .map(BaselineExemption::from)

@@ -100,9 +100,10 @@ impl RowLoader {
                 .map(|row| (row.region_code.clone(), row.matter_code.clone()))
                 .collect();
             let read = regional(Topic::Procedure, &keys);
-            for procedure in queries::procedures_by_keys(self.reading(read), &keys, &self.visibility)
-                .await
-                .map_err(Arc::new)?
+            for procedure in
+                queries::procedures_by_keys(self.reading(read), &keys, &self.visibility)
+                    .await
+                    .map_err(Arc::new)?
             {
                 let key = (procedure.region_code.clone(), procedure.matter_code.clone());
                 procedures.insert(key, OperatingProcedure(procedure));

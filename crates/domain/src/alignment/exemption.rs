@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 
-use crate::text::{NOTE_MAX, required_text};
 use crate::ValidationError;
+use crate::text::{NOTE_MAX, required_text};
 
 /// What a grant states: why, and from which day to which day (both included).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,8 +12,8 @@ mod score;
 mod targets;
 
 pub use baseline::{Baseline, BaselineViolation, baseline_violations, publication_refusal};
-pub use exemption::{ExemptionGrant, exemption_in_force};
 pub use equalization::coefficient_of_variation;
+pub use exemption::{ExemptionGrant, exemption_in_force};
 pub use score::{
     AlignmentScore, MaterialUse, MaterialsComparison, ScoreParts, Spread, alignment_score,
     best_practice, compare_materials, spread,

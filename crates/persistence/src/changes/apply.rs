@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
-    service_matter, standard, sync_conflict,
+    adoption, baseline_exemption, collaborative_target, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard, sync_conflict,
 };
 use crate::mutate::{self, Kind};
 use crate::search::{self, Searched};

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
-    service_matter, standard, standard_matter, sync_conflict,
+    adoption, baseline_exemption, collaborative_target, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 
 use super::corrupt;

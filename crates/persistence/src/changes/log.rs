@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
-    service_guide, service_matter, standard, standard_matter,
+    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard, standard_matter,
 };
 
 use super::apply::Applied;

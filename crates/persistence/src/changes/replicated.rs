@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
-    service_matter, standard,
+    adoption, baseline_exemption, collaborative_target, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard,
 };
 
 use super::{Replica, corrupt, key};

@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
-    service_guide, service_matter, standard, standard_matter, sync_conflict,
+    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use crate::mutate::{self, Kind};
 

@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use concord_domain::{ExemptionGrant, MatterCode, Origin, RegionCode};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
+};
 
 use crate::entity::baseline_exemption;
 use crate::footprint::Topic;
@@ -116,7 +118,10 @@ pub async fn revoke_exemption(
     if stored.revoked_at.is_some() {
         return Err(invalid(
             "id",
-            format!("the exemption {} is revoked already", exemption_key(&stored)),
+            format!(
+                "the exemption {} is revoked already",
+                exemption_key(&stored)
+            ),
         ));
     }
     let mut row = stored.clone();

@@ -160,10 +160,14 @@ async fn check_baseline(
         return Ok(());
     };
     let values = baselines::guide_values(guide)?;
-    let exempted =
-        baselines::exemption_covering(txn, &guide.region_code, &guide.matter_code, now.date_naive())
-            .await?
-            .is_some();
+    let exempted = baselines::exemption_covering(
+        txn,
+        &guide.region_code,
+        &guide.matter_code,
+        now.date_naive(),
+    )
+    .await?
+    .is_some();
     match publication_refusal(&baseline, &values, exempted) {
         Some(violation) => Err(MutationError::BelowBaseline(violation)),
         None => Ok(()),

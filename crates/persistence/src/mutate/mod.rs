@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    audit_entry, baseline_exemption, evaluation, national_item, operating_procedure, region, row_revision,
-    service_guide, service_matter, standard,
+    audit_entry, baseline_exemption, evaluation, national_item, operating_procedure, region,
+    row_revision, service_guide, service_matter, standard,
 };
 use crate::footprint::{Footprint, Topic};
 

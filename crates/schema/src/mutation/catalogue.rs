@@ -1,10 +1,9 @@
 use async_graphql::{Context, InputObject, Object};
+use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Baseline;
-use chrono::NaiveDate;
 use concord_domain::{
-    CategoryCode, ExemptionGrant, Fee, MatterCode, Names, RegionCode, StandardCode,
-    ValidationError,
+    CategoryCode, ExemptionGrant, Fee, MatterCode, Names, RegionCode, StandardCode, ValidationError,
 };
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
@@ -265,9 +264,10 @@ impl CatalogueMutation {
         .validated()
         .map_err(|errors| invalid_input("", errors))
         .or_api()?;
-        let row = mutate::grant_exemption(db(ctx).or_api()?, &actor, &region, &matter, grant, now())
-            .await
-            .or_api()?;
+        let row =
+            mutate::grant_exemption(db(ctx).or_api()?, &actor, &region, &matter, grant, now())
+                .await
+                .or_api()?;
         Ok(BaselineExemption::from(row))
     }
 
@@ -281,7 +281,8 @@ impl CatalogueMutation {
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<BaselineExemption> {
         gate(ctx, Action::RevokeBaselineExemption).or_api()?;
-        let malformed = || ApiError::bad_input("id", format!("`{id}` is not region/matter/validFrom"));
+        let malformed =
+            || ApiError::bad_input("id", format!("`{id}` is not region/matter/validFrom"));
         let mut parts = id.splitn(3, '/');
         let (Some(region), Some(matter), Some(from)) = (parts.next(), parts.next(), parts.next())
         else {
