@@ -277,20 +277,18 @@ storage_test!(rows_that_arrived_by_import_are_still_reported, |app| {
     );
 });
 
-/// Runs `concord sync` into `b` from `a`, and waits until `b` sees it.
+/// Runs `concord sync` into the province node `b` (Jiangsu's) from `a`,
+/// and waits until `b` sees it.
 async fn sync(b: &TestApp, a: &TestApp) {
-    let token = token(As::Sync).unwrap();
-    let peer = format!("{}/graphql", a.address);
-    let (ok, out) = run_concord(&[
-        "sync",
-        "--database",
-        &b.database_url,
-        "--peer",
-        &peer,
-        "--token",
-        &token,
-    ]);
-    assert!(ok, "{out}");
+    let synced = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args(["sync", "--database", &b.database_url])
+        .args(["--peer", &format!("{}/graphql", a.address)])
+        .args(["--token", &token(As::Sync).unwrap()])
+        .env("CONCORD__NODE__REGION", "320000")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run concord sync");
+    assert!(synced.status.success(), "{synced:?}");
     b.sees_latest_commit().await;
 }
 
