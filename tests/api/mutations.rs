@@ -43,7 +43,8 @@ storage_test!(
             .data_as(
                 As::Province("330000"),
                 SAVE_GUIDE,
-                guide_input("330000", 12, "失业证明", Some(current)),
+                // At the national baseline (5 working days), so that it publishes.
+                guide_input("330000", 5, "失业证明", Some(current)),
             )
             .await;
         assert_eq!(saved["saveGuide"]["status"], "DRAFT");
@@ -75,7 +76,7 @@ storage_test!(
             json!({ "status": "PUBLISHED", "revision": current + 2 })
         );
         let public = app.data(GUIDE, json!({ "r": "330000", "m": MATTER })).await;
-        assert_eq!(public["guide"]["timeLimitDays"], 12);
+        assert_eq!(public["guide"]["timeLimitDays"], 5);
 
         let before = app.audit_count().await;
         let other = revision_of(&app, "320000").await;
@@ -553,8 +554,10 @@ storage_test!(a_procedure_keeps_its_revisions_like_a_guide, |app| {
         .iter()
         .map(|change| change["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["steps"], "{after}");
-    assert_eq!(after["diff"][0]["new"][1]["name"], "办结");
+    // Saving the published procedure again makes it a draft, as for a guide.
+    assert_eq!(fields, ["status", "steps"], "{after}");
+    assert_eq!(after["diff"][0]["new"], "DRAFT");
+    assert_eq!(after["diff"][1]["new"][1]["name"], "办结");
 });
 
 storage_test!(an_imported_revision_keeps_the_version_it_replaced, |app| {

@@ -172,6 +172,24 @@ async fn apply_one<C: ConnectionTrait>(
                 _ => false,
             }
         }
+        (None, Replica::Procedure) => {
+            let id = (
+                parts.first().copied().unwrap_or_default().to_owned(),
+                parts.get(1).copied().unwrap_or_default().to_owned(),
+            );
+            match operating_procedure::Entity::find_by_id(id.clone())
+                .one(conn)
+                .await?
+            {
+                Some(stored) if stored.revision < change.revision => {
+                    operating_procedure::Entity::delete_by_id(id)
+                        .exec(conn)
+                        .await?;
+                    true
+                }
+                _ => false,
+            }
+        }
         (None, _) => false,
         (Some(record), Replica::Matter) => {
             let incoming: service_matter::Model = row(record)?;
@@ -278,7 +296,7 @@ async fn apply_one<C: ConnectionTrait>(
     };
     if applied {
         match kind {
-            Replica::Guide if record.is_none() => {
+            Replica::Guide | Replica::Procedure if record.is_none() => {
                 change_log::ActiveModel {
                     seq: sea_orm::NotSet,
                     kind: sea_orm::Set(kind.as_str().to_owned()),

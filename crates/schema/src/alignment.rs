@@ -1124,8 +1124,8 @@ impl AlignmentQuery {
     async fn baseline_exemptions(
         &self,
         ctx: &Context<'_>,
-        region: Option<String>,
-        matter: Option<String>,
+        #[graphql(desc = "Only this region's, e.g. `330000`.")] region: Option<String>,
+        #[graphql(desc = "Only this matter's.")] matter: Option<String>,
         #[graphql(default = false, desc = "Only the exemptions in force today.")] in_force: bool,
     ) -> async_graphql::Result<Vec<BaselineExemption>> {
         let region = region

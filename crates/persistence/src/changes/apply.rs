@@ -63,8 +63,8 @@ pub(crate) type Judged = HashSet<(Replica, String, i32, String)>;
 /// `100000` on the national hub):
 ///
 /// - a change of another origin's row applies when its key is absent here
-///   or its revision is newer than the stored one; a guide without a record
-///   (a retraction) deletes an older local guide;
+///   or its revision is newer than the stored one; a guide or procedure
+///   without a record (a retraction) deletes an older local copy;
 /// - a change of one of this node's own rows never applies (but to create
 ///   it); a version this node did not write loses to the stored one, which
 ///   is kept as a conflict and announced in the log with a `CONFLICT` entry;
@@ -78,7 +78,7 @@ pub(crate) type Judged = HashSet<(Replica, String, i32, String)>;
 ///
 /// It reads what the page needs up front and writes each kind in bulk, in
 /// an order the foreign keys accept (no row of a page is ever deleted but
-/// guides, which nothing references), so the statements it runs do not
+/// guides and procedures, which nothing references), so the statements it runs do not
 /// grow with the page but for chunking and verdicts. Run it in a
 /// transaction: on an error part of the page may have been written.
 pub async fn apply_page<C: ConnectionTrait>(
@@ -303,7 +303,9 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     relay(page, &guides, &mut log, row_only, |_, guide| {
         guide.status == GuideStatus::Published.as_str()
     })?;
-    relay(page, &procedures, &mut log, row_only, always)?;
+    relay(page, &procedures, &mut log, row_only, |_, procedure| {
+        procedure.status == GuideStatus::Published.as_str()
+    })?;
     relay(page, &evaluations, &mut log, row_only, always)?;
     relay(page, &targets, &mut log, row_only, always)?;
     relay(page, &adoptions, &mut log, row_only, always)?;

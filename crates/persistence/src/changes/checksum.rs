@@ -48,8 +48,10 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
             row.status == GuideStatus::Published.as_str()
         })
         .await?,
-        table_checksum::<operating_procedure::Model, _>(conn, "operating_procedure", |_| true)
-            .await?,
+        table_checksum::<operating_procedure::Model, _>(conn, "operating_procedure", |row| {
+            row.status == GuideStatus::Published.as_str()
+        })
+        .await?,
         table_checksum::<national_item::Model, _>(conn, "national_item", |_| true).await?,
         table_checksum::<evaluation::Model, _>(conn, "evaluation", |_| true).await?,
         table_checksum::<collaborative_target::Model, _>(conn, "collaborative_target", |_| true)

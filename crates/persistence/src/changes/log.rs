@@ -41,8 +41,8 @@ pub(super) async fn links<C: ConnectionTrait>(
 }
 
 /// Appends the row `parts` of `kind`, as it now is, to the change log.
-/// Rows that are not published (draft guides, draft standards) go out as a
-/// retraction: their key and revision without content.
+/// Rows that are not published (draft guides and procedures, draft
+/// standards) go out as a retraction: their key and revision without content.
 pub async fn log_current<C: ConnectionTrait>(
     conn: &C,
     kind: Replica,
@@ -156,11 +156,12 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
                 .one(conn)
                 .await?
                 .ok_or_else(missing)?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)? })),
-            )
+            // A draft procedure goes out as a retraction, as a draft guide does.
+            let published = row.status == GuideStatus::Published.as_str();
+            let record = published
+                .then(|| to_json(&row).map(|r| json!({ "row": r })))
+                .transpose()?;
+            (row.origin.clone(), row.revision, record)
         }
         Replica::NationalItem => {
             let edition: i32 = part(0)?.parse().map_err(corrupt)?;

@@ -216,8 +216,8 @@ impl GuideMutation {
     async fn publish_procedure(
         &self,
         ctx: &Context<'_>,
-        region: String,
-        matter: String,
+        #[graphql(desc = "The guide's region, e.g. `330000`.")] region: String,
+        #[graphql(desc = "The guide's matter.")] matter: String,
         #[graphql(desc = "The procedure's revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<OperatingProcedure> {
         gate(ctx, Action::PublishProcedure).or_api()?;
