@@ -347,6 +347,31 @@ async fn an_exemption_replicates_and_belongs_to_the_hub() {
     hub[0]["revokedAt"].take();
     assert_eq!(revoked, hub);
     assert_eq!(revoked[0]["revision"], 2);
+
+    // A procedure saved as a draft leaves peers as a retraction; published,
+    // it comes back.
+    let read = "{ guide(region: \"330000\", matter: \"SI-CARD-APPLICATION\") { procedure { revision status } } }";
+    let seeded =
+        a.data_as(As::National, read, json!({})).await["guide"]["procedure"]["revision"].clone();
+    let draft = a
+        .data_as(
+            As::National,
+            SAVE_PROCEDURE,
+            json!({ "steps": steps(&[1]), "e": seeded }),
+        )
+        .await["saveProcedure"]["revision"]
+        .clone();
+    sync(&b, &a).await;
+    let peer = b.data_as(As::National, read, json!({})).await;
+    assert_eq!(peer["guide"]["procedure"], Value::Null, "{peer}");
+    a.data_as(As::National, PUBLISH_PROCEDURE, json!({ "e": draft }))
+        .await;
+    sync(&b, &a).await;
+    let peer = b.data(read, json!({})).await;
+    assert_eq!(
+        peer["guide"]["procedure"],
+        json!({ "revision": draft.as_i64().unwrap() + 1, "status": "PUBLISHED" })
+    );
 }
 
 const SAVE_PROCEDURE: &str = "mutation($steps: [ProcedureStepInput!]!, $e: Int) {

@@ -209,15 +209,27 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         applied: guides,
         stored: guides_before,
         contested: lost,
-    } = plan::<service_guide::Model, _>(conn, &of(Replica::Guide), Some(guide_key), mode, &judged)
-        .await?;
+    } = plan::<service_guide::Model, _>(
+        conn,
+        &of(Replica::Guide),
+        Some(regional_key),
+        mode,
+        &judged,
+    )
+    .await?;
     contested.extend(lost.into_iter().map(|c| (Replica::Guide, c)));
     let Planned {
         applied: procedures,
         stored: procedures_before,
         contested: lost,
-    } = plan::<operating_procedure::Model, _>(conn, &of(Replica::Procedure), None, mode, &judged)
-        .await?;
+    } = plan::<operating_procedure::Model, _>(
+        conn,
+        &of(Replica::Procedure),
+        Some(regional_key),
+        mode,
+        &judged,
+    )
+    .await?;
     contested.extend(lost.into_iter().map(|c| (Replica::Procedure, c)));
     let Planned {
         applied: evaluations,
@@ -386,7 +398,8 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     Ok(applied)
 }
 
-fn guide_key(key: &str) -> Result<(String, String), StoreError> {
+/// The key of a guide or a procedure: region, then matter.
+fn regional_key(key: &str) -> Result<(String, String), StoreError> {
     let parts = split_key(Replica::Guide, key)?;
     Ok((parts[0].to_owned(), parts[1].to_owned()))
 }

@@ -38,7 +38,8 @@ pub(super) struct Planned<M: Replicated> {
 
 /// Decides which of one kind's changes apply, reading the stored revisions
 /// of all their keys in one go. `retraction` reads a record-less change's
-/// key for the kinds that a record-less change deletes (guides).
+/// key for the kinds that a record-less change deletes (guides and
+/// procedures).
 pub(super) async fn plan<M, C>(
     conn: &C,
     changes: &[(usize, &IncomingChange)],
@@ -100,8 +101,9 @@ where
                 };
                 parsed.push((applied, change.revision, change));
             }
-            // Only guides are retracted to a replica: a standard goes
-            // without a record only while a draft, which no replica has.
+            // Only guides and procedures are retracted to a replica: a
+            // standard goes without a record only while a draft, which no
+            // replica has.
             (None, None) => {}
         }
     }
@@ -121,7 +123,7 @@ where
             stored_rows.insert(stored.key(), stored);
         }
     }
-    // A retraction deletes a guide here; the revision it came at stays in
+    // A retraction deletes a guide or a procedure here; the revision it came at stays in
     // the log, and a version no newer than that is stale, not new.
     let mut withdrawn: HashMap<String, i32> = HashMap::new();
     if retraction.is_some() {
