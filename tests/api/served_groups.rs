@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, run_concord, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, storage_test, token};
 
 /// The regions the illustrative data gives a guide and a procedure for
 /// every matter: zone members and pilot provinces.
@@ -234,21 +234,30 @@ storage_test!(equalization_of_a_served_group_on_the_seed_data, |app| {
     assert!((zj - expected).abs() < 1e-9, "{zj} vs {expected}");
 });
 
-/// Runs `concord sync` into B's database and waits until B's server sees it.
+/// Runs `concord sync` into B's database as Jiangsu's node (so that the
+/// nation's rows are replicas there, not its own), and waits until B's
+/// server sees what it committed.
 async fn sync(b: &TestApp, a: &TestApp) -> (bool, String) {
     let token = token(As::Sync).unwrap();
     let peer = format!("{}/graphql", a.address);
-    let ran = run_concord(&[
-        "sync",
-        "--database",
-        &b.database_url,
-        "--peer",
-        &peer,
-        "--token",
-        &token,
-    ]);
+    let database = b.database_url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+            .args(["sync", "--database", &database, "--peer", &peer, "--token", &token])
+            .env("CONCORD__NODE__REGION", "320000")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run concord")
+    })
+    .await
+    .expect("the concord run");
     b.sees_latest_commit().await;
-    ran
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
 }
 
 #[tokio::test]
