@@ -93,6 +93,8 @@ owned_object! {
 #[derive(Clone, Copy)]
 pub struct ServedGroup(pub concord_domain::ServedGroup);
 
+/// A group of people or organisations a basic public service serves
+/// (服务对象), from Concord's one catalogue of groups.
 #[async_graphql::Object]
 impl ServedGroup {
     /// The group's code, e.g. `REGISTERED_UNEMPLOYED`: what import files and
