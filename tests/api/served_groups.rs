@@ -243,7 +243,15 @@ async fn sync(b: &TestApp, a: &TestApp) -> (bool, String) {
     let database = b.database_url.clone();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
-            .args(["sync", "--database", &database, "--peer", &peer, "--token", &token])
+            .args([
+                "sync",
+                "--database",
+                &database,
+                "--peer",
+                &peer,
+                "--token",
+                &token,
+            ])
             .env("CONCORD__NODE__REGION", "320000")
             .env("RUST_LOG", "warn")
             .output()
