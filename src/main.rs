@@ -40,12 +40,12 @@ enum Command {
         #[arg(long)]
         reference_only: bool,
     },
-    /// Load matters, standards, guides or procedures from a CSV or JSON file.
+    /// Load national items, matters, standards, guides or procedures from a CSV or JSON file.
     Import {
         /// The file: `.csv` (one kind per file) or `.json`.
         file: PathBuf,
         /// What a CSV file holds, when its name does not say:
-        /// matters, standards, guides or procedures.
+        /// national-items, matters, standards, guides or procedures.
         #[arg(long)]
         kind: Option<String>,
     },
@@ -354,7 +354,10 @@ async fn main() -> anyhow::Result<()> {
             }
             let kinds = match kind {
                 Some(kind) => vec![kind.parse::<ImportKind>()?],
-                None => ImportKind::ALL.to_vec(),
+                None => ImportKind::ALL
+                    .into_iter()
+                    .filter(|kind| *kind != ImportKind::NationalItems)
+                    .collect(),
             };
             let format = match format {
                 ExportFormat::Csv => Format::Csv,

@@ -16,6 +16,7 @@ mod m20261203_100000_create_guide_region_status_index;
 mod m20261206_090000_create_sync_conflict;
 mod m20261206_120000_create_baseline_exemption;
 mod m20261206_120100_add_procedure_status;
+mod m20261206_130000_add_served_groups;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_090000_create_sync_conflict::Migration),
             Box::new(m20261206_120000_create_baseline_exemption::Migration),
             Box::new(m20261206_120100_add_procedure_status::Migration),
+            Box::new(m20261206_130000_add_served_groups::Migration),
         ]
     }
 }

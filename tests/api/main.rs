@@ -22,6 +22,7 @@ mod read_api;
 mod response_cache;
 mod round_trip;
 mod schema_file;
+mod served_groups;
 mod statements;
 mod subscriptions;
 mod sync;

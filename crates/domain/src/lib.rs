@@ -9,6 +9,7 @@ pub mod enums;
 pub mod evaluation;
 pub mod fee;
 pub mod guide;
+pub mod national;
 pub mod standard;
 pub mod text;
 pub mod workflow;
@@ -24,6 +25,7 @@ pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel,
 pub use evaluation::{EvaluationValues, Period};
 pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
+pub use national::{ServedGroup, served_groups};
 pub use standard::{check_issuer, status_transition_allowed};
 pub use text::{
     NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text, required_text,

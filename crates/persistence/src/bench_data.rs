@@ -130,6 +130,7 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
             category_code: CATEGORIES[m % 4].to_owned(),
             national_edition: None,
             national_number: None,
+            served_groups: None,
             origin: national.to_owned(),
             revision: 1,
             illustrative: true,

@@ -12,9 +12,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::alignment::Baseline;
 use concord_domain::{
     CategoryCode, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, RegionCode,
-    StandardCode, StandardLevel, StandardStatus, ZoneCode,
+    ServedGroup, StandardCode, StandardLevel, StandardStatus, ZoneCode,
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait,
@@ -23,8 +24,8 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entity::{
-    StepList, TextList, operating_procedure, service_guide, service_matter, standard,
-    standard_matter,
+    StepList, TextList, national_item, operating_procedure, service_guide, service_matter,
+    standard, standard_matter,
 };
 use crate::search::{self, Searched};
 
@@ -51,7 +52,83 @@ pub struct MatterRecord {
     /// The standards the matter follows. `Some` sets the matter's links to
     /// exactly these; `None` leaves the stored links alone.
     pub standards: Option<Vec<StandardCode>>,
+    /// The groups the matter serves where they differ from its national
+    /// item's; `None` takes the item's.
+    pub served_groups: Option<Vec<ServedGroup>>,
     pub illustrative: bool,
+}
+
+/// An item of the national standard, with its five fields and its baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NationalItemRecord {
+    /// Within [`concord_domain::national::EDITIONS`].
+    pub edition: i32,
+    /// Within [`concord_domain::national::ITEM_NUMBERS`].
+    pub number: i32,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: CategoryCode,
+    pub area_zh: String,
+    /// The official wording of who is served (服务对象).
+    pub served_group: String,
+    /// The same, as groups of the catalogue, without repeats.
+    pub served_groups: Vec<ServedGroup>,
+    pub content: String,
+    pub baseline_standard: String,
+    pub funding_responsibility: String,
+    pub lead_department: String,
+    pub baseline: Baseline,
+    pub illustrative: bool,
+}
+
+/// A list of codes as stored: `None` for an empty list, so that "none
+/// listed" has one form.
+fn code_list<T: ToString>(items: &[T]) -> Option<TextList> {
+    (!items.is_empty()).then(|| TextList(items.iter().map(ToString::to_string).collect()))
+}
+
+/// The row of a national item as `record` describes it, owned by the nation,
+/// at revision 1 (the caller keeps a stored row's bookkeeping).
+pub(crate) fn national_item_row(
+    record: &NationalItemRecord,
+    now: DateTime<Utc>,
+) -> national_item::Model {
+    national_item::Model {
+        edition: record.edition,
+        number: record.number,
+        name_zh: record.name_zh.clone(),
+        name_en: record.name_en.clone(),
+        category_code: record.category.to_string(),
+        area_zh: record.area_zh.clone(),
+        served_group: record.served_group.clone(),
+        served_groups: code_list(&record.served_groups),
+        content: record.content.clone(),
+        baseline_standard: record.baseline_standard.clone(),
+        funding_responsibility: record.funding_responsibility.clone(),
+        lead_department: record.lead_department.clone(),
+        max_time_limit_days: record.baseline.max_time_limit_days,
+        max_fee_fen: record.baseline.max_fee_fen,
+        required_channels: code_list(&record.baseline.required_channels),
+        origin: Origin::National.as_str().to_owned(),
+        revision: 1,
+        illustrative: record.illustrative,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Inserts or updates an item of the national standard. An official record
+/// over an illustrative row replaces it: the row takes the record's
+/// content and its `illustrative` flag.
+pub async fn upsert_national_item(
+    conn: &impl ConnectionTrait,
+    record: &NationalItemRecord,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    let stored = national_item::Entity::find_by_id((record.edition, record.number))
+        .one(conn)
+        .await?;
+    save(conn, national_item_row(record, now), stored, false, now).await
 }
 
 /// A standard of any level.
@@ -125,6 +202,10 @@ pub async fn upsert_matter(
         category_code: record.category.as_str().to_owned(),
         national_edition: edition,
         national_number: number,
+        served_groups: record
+            .served_groups
+            .as_ref()
+            .map(|groups| TextList(groups.iter().map(ToString::to_string).collect())),
         origin: Origin::National.as_str().to_owned(),
         revision: 1,
         illustrative: record.illustrative,
@@ -327,7 +408,7 @@ bookkeeping!(
     standard::Model,
     service_guide::Model,
     operating_procedure::Model,
-    crate::entity::national_item::Model,
+    national_item::Model,
     crate::entity::evaluation::Model
 );
 
@@ -510,6 +591,7 @@ mod tests {
             category: CategoryCode::try_from("EMPLOYMENT").unwrap(),
             national_item: None,
             standards: None,
+            served_groups: None,
             illustrative: false,
         }
     }

@@ -423,6 +423,7 @@ fn matter_record(code: MatterCode, zh: &str, en: &str) -> MatterRecord {
         category: CategoryCode::try_from("EMPLOYMENT").unwrap(),
         national_item: None,
         standards: None,
+        served_groups: None,
         illustrative: true,
     }
 }

@@ -13,7 +13,8 @@ use concord_domain::alignment::{
     check_targets,
 };
 use concord_domain::{
-    Channel as DomainChannel, Fee, MatterCode, Period, RegionCode, StandardCode, ZoneCode,
+    Channel as DomainChannel, Fee, MatterCode, Period, RegionCode, ServedGroup, StandardCode,
+    ZoneCode,
 };
 use concord_persistence::entity::{
     adoption, baseline_exemption, collaborative_target, elevation_proposal, national_item,
@@ -707,7 +708,11 @@ pub struct Coverage {
     region: Option<String>,
     /// The matter, for region coverage.
     matter: Option<String>,
-    /// Matters in the catalogue (business coverage) or regions (region coverage).
+    /// The served group whose matters were counted, when one was asked for.
+    served_group: Option<String>,
+    /// Matters in the catalogue, or the group's (business coverage), or
+    /// regions (region coverage, and a served group's coverage of every
+    /// region).
     total: i32,
     /// Those with a published guide and an operating procedure.
     covered: i32,
@@ -715,8 +720,43 @@ pub struct Coverage {
     share: f64,
     /// Matters the region has no published guide and procedure for.
     missing_matters: Vec<String>,
-    /// Regions without a published guide and procedure for the matter.
+    /// Matters the region has a published guide and procedure for.
+    covered_matters: Vec<String>,
+    /// Regions without a published guide and procedure for the matter (or,
+    /// for a served group alone, for some of the group's matters).
     missing_regions: Vec<String>,
+    /// For a served group alone: each region's business coverage of the
+    /// group's matters, by region code.
+    regions: Vec<Coverage>,
+}
+
+/// The business coverage of `region` over `matters`: those it has a
+/// published guide and a procedure for (keys of `published` and
+/// `procedures`, region then matter).
+fn business_coverage(
+    region: &str,
+    matters: &[service_matter::Model],
+    published: &HashSet<(String, String)>,
+    procedures: &HashSet<(String, String)>,
+) -> Coverage {
+    let (covered, missing): (Vec<String>, Vec<String>) =
+        matters.iter().map(|m| m.code.clone()).partition(|code| {
+            let key = (region.to_owned(), code.clone());
+            published.contains(&key) && procedures.contains(&key)
+        });
+    let total = matters.len() as i32;
+    Coverage {
+        region: Some(region.to_owned()),
+        matter: None,
+        served_group: None,
+        total,
+        covered: covered.len() as i32,
+        share: share(covered.len() as i32, total),
+        missing_matters: missing,
+        covered_matters: covered,
+        missing_regions: Vec::new(),
+        regions: Vec::new(),
+    }
 }
 
 /// What an equalization index measures.
@@ -754,6 +794,8 @@ pub struct Equalization {
     period: Option<String>,
     /// The matter, when one was asked for.
     matter: Option<String>,
+    /// The served group, when one was asked for: only its matters count.
+    served_group: Option<String>,
     /// The coefficient of variation; null when no region has a value.
     coefficient_of_variation: Option<f64>,
     /// The mean of the regions' values.
@@ -895,6 +937,15 @@ async fn procedures_of(
         .or_api()?
         .into_iter()
         .collect())
+}
+
+/// A `servedGroup` argument: a code of the catalogue of groups.
+fn served_group_arg(raw: Option<&str>) -> Result<Option<ServedGroup>, ApiError> {
+    raw.map(|g| {
+        g.parse::<ServedGroup>()
+            .map_err(|e| ApiError::bad_input("servedGroup", e))
+    })
+    .transpose()
 }
 
 fn share(covered: i32, total: i32) -> f64 {
@@ -1251,15 +1302,23 @@ impl AlignmentQuery {
 
     /// Business coverage of a region (the share of catalogue matters it has a
     /// published guide and procedure for), or region coverage of a matter
-    /// (the share of regions that have one). Give exactly one.
+    /// (the share of regions that have one). Give exactly one of `region`
+    /// and `matter`; or `servedGroup`, alone for every region's coverage of
+    /// the group's matters (in `regions`), or with `region` for that
+    /// region's.
     pub(crate) async fn coverage(
         &self,
         ctx: &Context<'_>,
-        region: Option<String>,
-        matter: Option<String>,
+        #[graphql(desc = "A region's code, for its business coverage.")] region: Option<String>,
+        #[graphql(desc = "A matter's code, for its region coverage.")] matter: Option<String>,
+        #[graphql(
+            desc = "A served group's code (`servedGroups` query): only the matters that serve it."
+        )]
+        served_group: Option<String>,
     ) -> async_graphql::Result<Coverage> {
-        match (region, matter) {
-            (Some(region), None) => {
+        let group = served_group_arg(served_group.as_deref()).or_api()?;
+        match (region, matter, group) {
+            (Some(region), None, group) => {
                 let region: RegionCode = parse_arg("region", &region).or_api()?;
                 let db = reading(
                     ctx,
@@ -1267,34 +1326,25 @@ impl AlignmentQuery {
                         .in_regions(Topic::Procedure, [region.as_str()]),
                 )
                 .or_api()?;
-                let covered_keys = procedures_of(db, Some(&[region.to_string()]), None).await?;
-                let matters = queries::all_matters(db).await.or_api()?;
-                let guides = queries::published_guides(db, &[region.to_string()], None)
+                let regions = [region.to_string()];
+                let procedures = procedures_of(db, Some(&regions), None).await?;
+                let matters = match group {
+                    Some(group) => queries::matters_serving(db, group).await.or_api()?,
+                    None => queries::all_matters(db).await.or_api()?,
+                };
+                let guides = queries::published_guides(db, &regions, None)
                     .await
                     .or_api()?;
-                let published: HashSet<&str> =
-                    guides.iter().map(|g| g.matter_code.as_str()).collect();
-                let missing: Vec<String> = matters
-                    .iter()
-                    .filter(|m| {
-                        !(published.contains(m.code.as_str())
-                            && covered_keys.contains(&(region.to_string(), m.code.clone())))
-                    })
-                    .map(|m| m.code.clone())
+                let published = guides
+                    .into_iter()
+                    .map(|g| (g.region_code, g.matter_code))
                     .collect();
-                let total = matters.len() as i32;
-                let covered = total - missing.len() as i32;
-                Ok(Coverage {
-                    region: Some(region.to_string()),
-                    matter: None,
-                    total,
-                    covered,
-                    share: share(covered, total),
-                    missing_matters: missing,
-                    missing_regions: Vec::new(),
-                })
+                let mut coverage =
+                    business_coverage(region.as_str(), &matters, &published, &procedures);
+                coverage.served_group = group.map(|g| g.as_str().to_owned());
+                Ok(coverage)
             }
-            (None, Some(matter)) => {
+            (None, Some(matter), None) => {
                 let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
                 let db = reading(
                     ctx,
@@ -1326,16 +1376,78 @@ impl AlignmentQuery {
                 Ok(Coverage {
                     region: None,
                     matter: Some(matter.to_string()),
+                    served_group: None,
                     total,
                     covered,
                     share: share(covered, total),
                     missing_matters: Vec::new(),
+                    covered_matters: Vec::new(),
                     missing_regions: missing,
+                    regions: Vec::new(),
+                })
+            }
+            (None, None, Some(group)) => {
+                let db = reading(
+                    ctx,
+                    &Footprint::of(&[
+                        Topic::Reference,
+                        Topic::Catalogue,
+                        Topic::Guide,
+                        Topic::Procedure,
+                    ]),
+                )
+                .or_api()?;
+                let regions: Vec<String> = queries::regions(db)
+                    .await
+                    .or_api()?
+                    .into_iter()
+                    .map(|r| r.code)
+                    .collect();
+                let matters = queries::matters_serving(db, group).await.or_api()?;
+                let codes: Vec<String> = matters.iter().map(|m| m.code.clone()).collect();
+                let published = if codes.is_empty() {
+                    HashSet::new()
+                } else {
+                    queries::published_guides(db, &regions, Some(&codes))
+                        .await
+                        .or_api()?
+                        .into_iter()
+                        .map(|g| (g.region_code, g.matter_code))
+                        .collect()
+                };
+                let procedures = procedures_of(db, None, None).await?;
+                let per_region: Vec<Coverage> = regions
+                    .iter()
+                    .map(|region| {
+                        let mut coverage =
+                            business_coverage(region, &matters, &published, &procedures);
+                        coverage.served_group = Some(group.as_str().to_owned());
+                        coverage
+                    })
+                    .collect();
+                let missing: Vec<String> = per_region
+                    .iter()
+                    .filter(|c| c.covered < c.total)
+                    .filter_map(|c| c.region.clone())
+                    .collect();
+                let total = regions.len() as i32;
+                let covered = total - missing.len() as i32;
+                Ok(Coverage {
+                    region: None,
+                    matter: None,
+                    served_group: Some(group.as_str().to_owned()),
+                    total,
+                    covered,
+                    share: share(covered, total),
+                    missing_matters: Vec::new(),
+                    covered_matters: Vec::new(),
+                    missing_regions: missing,
+                    regions: per_region,
                 })
             }
             _ => Err(ApiError::bad_input(
                 "region",
-                "give exactly one of region or matter",
+                "give exactly one of region or matter, or a servedGroup alone or with a region",
             ))
             .or_api(),
         }
@@ -1352,7 +1464,12 @@ impl AlignmentQuery {
         #[graphql(desc = "The evaluation period, e.g. `2025-Q3`.")] period: Option<String>,
         #[graphql(desc = "One matter only; else each region's mean over its matters.")]
         matter: Option<String>,
+        #[graphql(
+            desc = "A served group's code (`servedGroups` query): only the matters that serve it."
+        )]
+        served_group: Option<String>,
     ) -> async_graphql::Result<Equalization> {
+        let group = served_group_arg(served_group.as_deref()).or_api()?;
         let db = reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?;
         let zone = zone
             .as_deref()
@@ -1382,10 +1499,25 @@ impl AlignmentQuery {
             &Footprint::default().in_regions(read, regions.iter().map(String::as_str)),
         )
         .or_api()?;
+        // The matters a served group restricts the index to (with `matter`,
+        // that one if it serves the group, else none).
+        let only: Option<Vec<String>> = match group {
+            Some(group) => {
+                let db = reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?;
+                let serving = queries::matters_serving(db, group).await.or_api()?;
+                Some(
+                    serving
+                        .into_iter()
+                        .map(|m| m.code)
+                        .filter(|code| matter.as_ref().is_none_or(|m| m.as_str() == code))
+                        .collect(),
+                )
+            }
+            None => matter.as_ref().map(|m| vec![m.to_string()]),
+        };
         let mut per_region: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let period = match metric {
             EqualizationMetric::TimeLimit | EqualizationMetric::Fee => {
-                let only = matter.as_ref().map(|m| vec![m.to_string()]);
                 for guide in queries::published_guides(db, &regions, only.as_deref())
                     .await
                     .or_api()?
@@ -1422,7 +1554,11 @@ impl AlignmentQuery {
                 )
                 .await
                 .or_api()?;
-                for row in rows {
+                let serving = |code: &str| {
+                    only.as_ref()
+                        .is_none_or(|codes| codes.iter().any(|c| c == code))
+                };
+                for row in rows.into_iter().filter(|row| serving(&row.matter_code)) {
                     let value = if metric == EqualizationMetric::Satisfaction {
                         row.satisfaction
                     } else {
@@ -1443,6 +1579,7 @@ impl AlignmentQuery {
             scope: zone.map_or_else(|| "NATION".to_owned(), |z| z.to_string()),
             period,
             matter: matter.map(|m| m.to_string()),
+            served_group: group.map(|g| g.as_str().to_owned()),
             coefficient_of_variation: maths::coefficient_of_variation(&numbers),
             mean: mean(&numbers),
             values,

@@ -368,6 +368,7 @@ mod tests {
             category_code: "SOCIAL_INSURANCE".into(),
             national_edition: None,
             national_number: None,
+            served_groups: None,
             origin: "100000".into(),
             revision: 2,
             illustrative: false,

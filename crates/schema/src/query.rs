@@ -24,7 +24,7 @@ use crate::sync::{SyncConflictQuery, SyncQuery};
 use crate::types::load_one;
 use crate::types::{
     AuditEntry, Category, Evaluation, GuideStatus, NationalEdition, NationalItem, Region,
-    ServiceGuide, ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
+    ServedGroup, ServiceGuide, ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
 };
 
 /// The root of every read.
@@ -192,6 +192,16 @@ impl CatalogueQuery {
             .await
             .or_api()?;
         Ok(rows.into_iter().map(NationalEdition).collect())
+    }
+
+    /// The catalogue of served groups (服务对象) that national items and
+    /// matters list, in a fixed order.
+    async fn served_groups(&self) -> Vec<ServedGroup> {
+        concord_domain::ServedGroup::ALL
+            .iter()
+            .copied()
+            .map(ServedGroup)
+            .collect()
     }
 
     /// The HR&SS items of the national standard, of one edition or of all.

@@ -151,15 +151,21 @@ impl Subscription {
             .await?))
     }
 
-    /// Business coverage of a region, or region coverage of a matter, live.
-    /// Give exactly one.
+    /// Business coverage of a region, or region coverage of a matter, or a
+    /// served group's coverage, live. The arguments are the query's.
     async fn coverage(
         &self,
         ctx: &Context<'_>,
-        region: Option<String>,
-        matter: Option<String>,
+        #[graphql(desc = "A region's code, for its business coverage.")] region: Option<String>,
+        #[graphql(desc = "A matter's code, for its region coverage.")] matter: Option<String>,
+        #[graphql(
+            desc = "A served group's code (`servedGroups` query): only the matters that serve it."
+        )]
+        served_group: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Coverage>> {
-        Ok(now(AlignmentQuery.coverage(ctx, region, matter).await?))
+        Ok(now(AlignmentQuery
+            .coverage(ctx, region, matter, served_group)
+            .await?))
     }
 
     /// How equal regions are on a metric, live.
@@ -171,9 +177,13 @@ impl Subscription {
         #[graphql(desc = "The evaluation period, e.g. `2025-Q3`.")] period: Option<String>,
         #[graphql(desc = "One matter only; else each region's mean over its matters.")]
         matter: Option<String>,
+        #[graphql(
+            desc = "A served group's code (`servedGroups` query): only the matters that serve it."
+        )]
+        served_group: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Equalization>> {
         Ok(now(AlignmentQuery
-            .equalization(ctx, metric, zone, period, matter)
+            .equalization(ctx, metric, zone, period, matter, served_group)
             .await?))
     }
 

@@ -13,8 +13,15 @@ pub struct Model {
     pub name_en: String,
     pub category_code: String,
     pub area_zh: String,
+    /// The official wording of who is served (服务对象).
     #[sea_orm(column_type = "Text")]
     pub served_group: String,
+    /// The codes of the groups served, from the domain's catalogue
+    /// (`ServedGroup`); `None` when none are listed. Replicas from a node
+    /// without the column read it as `None`.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    #[serde(default)]
+    pub served_groups: Option<TextList>,
     #[sea_orm(column_type = "Text")]
     pub content: String,
     #[sea_orm(column_type = "Text")]

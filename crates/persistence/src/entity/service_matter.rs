@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use super::TextList;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service_matter")]
 pub struct Model {
@@ -10,6 +12,11 @@ pub struct Model {
     pub category_code: String,
     pub national_edition: Option<i32>,
     pub national_number: Option<i32>,
+    /// The codes of the groups the matter serves when they differ from its
+    /// national item's; `None` means "as its item".
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    #[serde(default)]
+    pub served_groups: Option<TextList>,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

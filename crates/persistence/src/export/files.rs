@@ -40,6 +40,10 @@ pub enum ExportError {
         "{0}: a CSV list is `;`-separated, so an item that holds `;` cannot be written; export as JSON"
     )]
     Separator(String),
+    #[error(
+        "national items are not exported: they are the ministry's text, loaded from its files with `concord import`"
+    )]
+    NationalItems,
     #[error("cannot write CSV: {0}")]
     Csv(#[from] csv::Error),
     #[error("cannot write JSON: {0}")]
@@ -55,6 +59,8 @@ struct Matter {
     category: String,
     national_edition: Option<i32>,
     national_number: Option<i32>,
+    /// `None` where the matter takes its national item's groups.
+    served_groups: Option<Vec<String>>,
     illustrative: bool,
 }
 
@@ -128,6 +134,9 @@ pub async fn export<C: ConnectionTrait>(
     selection: &Selection,
     format: Format,
 ) -> Result<String, ExportError> {
+    if selection.kinds.contains(&ImportKind::NationalItems) {
+        return Err(ExportError::NationalItems);
+    }
     let records = read(conn, selection).await?;
     match format {
         Format::Json => Ok(serde_json::to_string_pretty(&records)? + "\n"),
@@ -153,6 +162,7 @@ async fn read<C: ConnectionTrait>(conn: &C, selection: &Selection) -> Result<Rec
                     category: m.category_code,
                     national_edition: m.national_edition,
                     national_number: m.national_number,
+                    served_groups: m.served_groups.map(|groups| groups.0),
                     illustrative: m.illustrative,
                 })
                 .collect(),
@@ -273,6 +283,7 @@ fn optional<T: ToString>(value: &Option<T>) -> String {
 fn csv_text(records: &Records, kind: ImportKind) -> Result<String, ExportError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     match kind {
+        ImportKind::NationalItems => return Err(ExportError::NationalItems),
         ImportKind::Matters => {
             out.write_record([
                 "code",
@@ -281,6 +292,7 @@ fn csv_text(records: &Records, kind: ImportKind) -> Result<String, ExportError> 
                 "category",
                 "national_edition",
                 "national_number",
+                "served_groups",
                 "illustrative",
             ])?;
             for m in records.matters.iter().flatten() {
@@ -291,6 +303,7 @@ fn csv_text(records: &Records, kind: ImportKind) -> Result<String, ExportError> 
                     m.category.clone(),
                     optional(&m.national_edition),
                     optional(&m.national_number),
+                    m.served_groups.as_deref().unwrap_or_default().join(";"),
                     m.illustrative.to_string(),
                 ])?;
             }

@@ -52,6 +52,7 @@ pub(super) async fn apply(
     for record in records {
         let before = kept_version(conn, &record.entry).await?;
         let outcome = match &record.entry {
+            Entry::NationalItem(item) => write::upsert_national_item(conn, item, now).await?,
             Entry::Matter(matter) => match &matter.standards {
                 Some(list)
                     if list
@@ -96,6 +97,10 @@ pub(super) async fn apply(
             }
             // Imported rows replicate like any other change.
             let (kind, parts) = match &record.entry {
+                Entry::NationalItem(i) => (
+                    Replica::NationalItem,
+                    vec![i.edition.to_string(), i.number.to_string()],
+                ),
                 Entry::Matter(m) => (Replica::Matter, vec![m.code.to_string()]),
                 Entry::Standard(s) => (Replica::Standard, vec![s.code.to_string()]),
                 Entry::Guide(g) => (
@@ -127,11 +132,21 @@ async fn kept_version(
 ) -> Result<Option<(crate::mutate::Kind, String, (i32, serde_json::Value))>, StoreError> {
     use sea_orm::EntityTrait;
 
-    use crate::entity::{operating_procedure, service_guide, standard};
+    use crate::entity::{national_item, operating_procedure, service_guide, standard};
     use crate::mutate::{self, Kind};
     let key = |region: &RegionCode, matter: &MatterCode| (region.to_string(), matter.to_string());
     Ok(match entry {
         Entry::Matter(_) => None,
+        // An official item over an illustrative one keeps the illustrative
+        // text in its history.
+        Entry::NationalItem(item) => national_item::Entity::find_by_id((item.edition, item.number))
+            .one(conn)
+            .await?
+            .map(|row| {
+                let version = (row.revision, mutate::item_snapshot(&row));
+                let key = format!("{}/{}", item.edition, item.number);
+                (Kind::NationalItem, key, version)
+            }),
         Entry::Guide(guide) => service_guide::Entity::find_by_id(key(&guide.region, &guide.matter))
             .one(conn)
             .await?

@@ -34,6 +34,25 @@ const fn optional(name: &'static str) -> Field {
     }
 }
 
+const NATIONAL_ITEM_FIELDS: &[Field] = &[
+    required("edition"),
+    required("number"),
+    required("name_zh"),
+    optional("name_en"),
+    required("category"),
+    optional("area_zh"),
+    optional("served_group"),
+    optional("served_groups"),
+    optional("content"),
+    optional("baseline_standard"),
+    optional("funding_responsibility"),
+    optional("lead_department"),
+    optional("max_time_limit_days"),
+    optional("max_fee"),
+    optional("required_channels"),
+    optional("illustrative"),
+];
+
 const MATTER_FIELDS: &[Field] = &[
     required("code"),
     required("name_zh"),
@@ -42,6 +61,7 @@ const MATTER_FIELDS: &[Field] = &[
     optional("national_edition"),
     optional("national_number"),
     optional("standards"),
+    optional("served_groups"),
     optional("illustrative"),
 ];
 
@@ -101,6 +121,7 @@ pub(super) const STEP_FIELDS: &[Field] = &[
 
 pub(super) fn fields_of(kind: ImportKind, format: Format) -> &'static [Field] {
     match (kind, format) {
+        (ImportKind::NationalItems, _) => NATIONAL_ITEM_FIELDS,
         (ImportKind::Matters, _) => MATTER_FIELDS,
         (ImportKind::Standards, _) => STANDARD_FIELDS,
         (ImportKind::Guides, _) => GUIDE_FIELDS,
@@ -239,6 +260,16 @@ pub(super) fn note(value: Value<'_>) -> Result<String, String> {
     optional_text("", &value.text()?, NOTE_MAX).map_err(|error| error.message)
 }
 
+/// A long text of the national standard (its content, baseline standard,
+/// funding responsibility...), which may be empty.
+pub(super) fn long_text(value: Value<'_>) -> Result<String, String> {
+    optional_text("", &value.text()?, LONG_TEXT_MAX).map_err(|error| error.message)
+}
+
+/// The longest text of a national item's field: the official texts run to
+/// a few hundred characters.
+const LONG_TEXT_MAX: usize = 4000;
+
 pub(super) fn date(value: Value<'_>) -> Result<NaiveDate, String> {
     let text = value.text()?;
     NaiveDate::parse_from_str(&text, "%Y-%m-%d")
@@ -284,6 +315,19 @@ impl<'t> Fields<'t> {
     pub(super) fn key(&self, name: &str) -> Option<String> {
         let value = self.values.get(name).filter(|value| !value.is_blank())?;
         value.text().ok().filter(|text| !text.is_empty())
+    }
+
+    /// The text of a numeric key as written (a CSV cell, a JSON number or
+    /// string): `None` when it is left out.
+    pub(super) fn number_key(&self, name: &str) -> Option<String> {
+        let text = match self.values.get(name).filter(|value| !value.is_blank())? {
+            Value::Cell(cell) => (*cell).to_owned(),
+            Value::Json(raw, _) => serde_json::from_str::<String>(raw.get())
+                .unwrap_or_else(|_| raw.get().to_owned())
+                .trim()
+                .to_owned(),
+        };
+        (!text.is_empty()).then_some(text)
     }
 
     /// A field that may be left out (absent, blank or null).

@@ -1,6 +1,6 @@
-//! `concord import FILE`: loading service matters, standards, service guides
-//! and operating procedures from a CSV or JSON file (formats in
-//! `docs/import.md`).
+//! `concord import FILE`: loading national items, service matters,
+//! standards, service guides and operating procedures from a CSV or JSON
+//! file (formats in `docs/import.md`).
 //!
 //! A file is checked whole before anything is written, and every problem is
 //! collected with the line and column where it was written: a file with any
@@ -24,7 +24,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use crate::StoreError;
-use crate::write::{GuideRecord, MatterRecord, Outcome, ProcedureRecord, StandardRecord};
+use crate::write::{
+    GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,
+};
 
 mod apply;
 mod fields;
@@ -43,6 +45,7 @@ use references::check_references;
 /// What an import file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ImportKind {
+    NationalItems,
     Matters,
     Standards,
     Guides,
@@ -52,16 +55,18 @@ pub enum ImportKind {
 impl ImportKind {
     /// Every kind, in the order a file's records are applied: each kind may
     /// refer to the ones before it.
-    pub const ALL: [ImportKind; 4] = [
+    pub const ALL: [ImportKind; 5] = [
+        ImportKind::NationalItems,
         ImportKind::Matters,
         ImportKind::Standards,
         ImportKind::Guides,
         ImportKind::Procedures,
     ];
 
-    /// The kind's name, as in `--kind` and the keys of a JSON file.
+    /// The kind's name, as in `--kind` and the start of a CSV file's name.
     pub fn as_str(self) -> &'static str {
         match self {
+            ImportKind::NationalItems => "national-items",
             ImportKind::Matters => "matters",
             ImportKind::Standards => "standards",
             ImportKind::Guides => "guides",
@@ -69,10 +74,23 @@ impl ImportKind {
         }
     }
 
+    /// The kind's key in a JSON file: its name in camelCase, as fields are.
+    pub fn json_key(self) -> &'static str {
+        match self {
+            ImportKind::NationalItems => "nationalItems",
+            other => other.as_str(),
+        }
+    }
+
     /// The kind a file's name announces: `guides.csv`, or the kind followed
-    /// by `-`, `_` or `.` and anything (`guides-330000.csv`).
+    /// by `-`, `_` or `.` and anything (`guides-330000.csv`). National items
+    /// may be written `national-items` or `national_items`.
     fn of_file(path: &Path) -> Option<ImportKind> {
-        let stem = path.file_stem()?.to_str()?.to_ascii_lowercase();
+        let stem = path.file_stem()?.to_str()?.to_ascii_lowercase().replacen(
+            "national_items",
+            "national-items",
+            1,
+        );
         Self::ALL.into_iter().find(|kind| {
             stem.strip_prefix(kind.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '.']))
@@ -88,7 +106,9 @@ impl fmt::Display for ImportKind {
 
 /// A name that is not a kind of import.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a kind of import: use matters, standards, guides or procedures")]
+#[error(
+    "`{0}` is not a kind of import: use national-items, matters, standards, guides or procedures"
+)]
 pub struct ParseKindError(String);
 
 impl FromStr for ImportKind {
@@ -106,8 +126,8 @@ impl FromStr for ImportKind {
 pub enum Format {
     /// UTF-8 CSV with a header row; one kind of record per file.
     Csv,
-    /// A JSON object with any of the keys `matters`, `standards`, `guides`
-    /// and `procedures`.
+    /// A JSON object with any of the keys `nationalItems`, `matters`,
+    /// `standards`, `guides` and `procedures`.
     Json,
 }
 
@@ -164,7 +184,7 @@ pub enum ImportError {
     #[error("`{}` is neither a .csv nor a .json file: import reads CSV (.csv) and JSON (.json)", .path.display())]
     UnsupportedFormat { path: PathBuf },
     #[error(
-        "cannot tell what `{}` holds: name the file after its kind (matters.csv, standards.csv, guides.csv, procedures.csv, or e.g. guides-330000.csv) or pass --kind",
+        "cannot tell what `{}` holds: name the file after its kind (national-items.csv, matters.csv, standards.csv, guides.csv, procedures.csv, or e.g. guides-330000.csv) or pass --kind",
         .path.display()
     )]
     UnknownKind { path: PathBuf },
@@ -212,6 +232,7 @@ impl Counts {
 /// What an import did, per kind of record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportReport {
+    pub national_items: Counts,
     pub matters: Counts,
     pub standards: Counts,
     pub guides: Counts,
@@ -221,14 +242,21 @@ pub struct ImportReport {
 impl ImportReport {
     /// Whether the import inserted or updated any row.
     pub fn changed(&self) -> bool {
-        [self.matters, self.standards, self.guides, self.procedures]
-            .iter()
-            .any(|counts| counts.inserted + counts.updated > 0)
+        [
+            self.national_items,
+            self.matters,
+            self.standards,
+            self.guides,
+            self.procedures,
+        ]
+        .iter()
+        .any(|counts| counts.inserted + counts.updated > 0)
     }
 
     /// The counts of one kind.
     pub fn counts(&self, kind: ImportKind) -> Counts {
         match kind {
+            ImportKind::NationalItems => self.national_items,
             ImportKind::Matters => self.matters,
             ImportKind::Standards => self.standards,
             ImportKind::Guides => self.guides,
@@ -238,6 +266,7 @@ impl ImportReport {
 
     fn counts_mut(&mut self, kind: ImportKind) -> &mut Counts {
         match kind {
+            ImportKind::NationalItems => &mut self.national_items,
             ImportKind::Matters => &mut self.matters,
             ImportKind::Standards => &mut self.standards,
             ImportKind::Guides => &mut self.guides,
@@ -279,6 +308,7 @@ pub struct Record {
 /// The data of a record, ready for [`crate::write`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
+    NationalItem(NationalItemRecord),
     Matter(MatterRecord),
     Standard(StandardRecord),
     Guide(GuideRecord),
@@ -288,6 +318,7 @@ pub enum Entry {
 impl Entry {
     pub fn kind(&self) -> ImportKind {
         match self {
+            Entry::NationalItem(_) => ImportKind::NationalItems,
             Entry::Matter(_) => ImportKind::Matters,
             Entry::Standard(_) => ImportKind::Standards,
             Entry::Guide(_) => ImportKind::Guides,
@@ -356,8 +387,8 @@ pub async fn import_file(
 /// Reads and checks the records of an import file's `text`, without the
 /// database: syntax, unknown and missing fields, every value through the
 /// domain's rules, duplicate keys, and the agreement of records in the same
-/// file. Returns the records in the order they are applied (matters,
-/// standards, guides, procedures), or every problem found.
+/// file. Returns the records in the order they are applied (national items,
+/// matters, standards, guides, procedures), or every problem found.
 ///
 /// `kind` is required for CSV, which holds one kind of record; for JSON it
 /// limits the keys the file may carry.

@@ -13,7 +13,9 @@ use super::fields::{
     Field, Fields, Reported, Value, camel, code_value, field_list, fields_of, whole,
 };
 use super::positions::{At, Lines, Places, json_message};
-use super::records::{PendingProcedure, guide, json_procedure, matter, standard, step};
+use super::records::{
+    PendingProcedure, guide, json_procedure, matter, national_item, standard, step,
+};
 use super::references::check_links;
 use super::{Entry, Format, ImportKind, Problem, Record};
 
@@ -46,6 +48,7 @@ impl Parsed {
         let line = at.line_number();
         let (first, second) = &key;
         let described = match kind {
+            ImportKind::NationalItems => format!("national item {second} of the {first} edition"),
             ImportKind::Matters => format!("matter `{first}`"),
             ImportKind::Standards => format!("standard `{first}`"),
             ImportKind::Guides => format!("the guide of region {first} for `{second}`"),
@@ -69,6 +72,12 @@ impl Parsed {
     fn add(&mut self, kind: ImportKind, fields: &mut Fields<'_>, entry: Option<Entry>) -> bool {
         self.problems.append(&mut fields.problems);
         let (key, key_field) = match kind {
+            ImportKind::NationalItems => (
+                fields
+                    .number_key("edition")
+                    .zip(fields.number_key("number")),
+                "number",
+            ),
             ImportKind::Matters | ImportKind::Standards => {
                 (fields.key("code").map(|code| (code, String::new())), "code")
             }
@@ -98,7 +107,7 @@ pub(super) fn parse_all(kind: Option<ImportKind>, format: Format, text: &str) ->
     match (format, kind) {
         (Format::Csv, Some(kind)) => read_csv(kind, text, &mut parsed, &mut pending),
         (Format::Csv, None) => parsed.problems.push(At::line(1).problem(
-            "a CSV file holds one kind of record: say which (matters, standards, guides or procedures)",
+            "a CSV file holds one kind of record: say which (national-items, matters, standards, guides or procedures)",
         )),
         (Format::Json, only) => {
             let lines = Lines::new(text);
@@ -207,9 +216,10 @@ fn read_csv(
     }
 }
 
-/// A matter, standard or guide from its fields.
+/// A national item, matter, standard or guide from its fields.
 fn build(kind: ImportKind, fields: &mut Fields<'_>) -> Option<Entry> {
     match kind {
+        ImportKind::NationalItems => national_item(fields).map(Entry::NationalItem),
         ImportKind::Matters => matter(fields).map(Entry::Matter),
         ImportKind::Standards => standard(fields).map(Entry::Standard),
         ImportKind::Guides => guide(fields).map(Entry::Guide),
@@ -424,7 +434,7 @@ fn read_json<'t>(
         Ok(top) => top,
         Err(error) if error.is_data() => {
             parsed.problems.push(lines.at_error(&error).problem(
-                "the file must be a JSON object with any of the keys matters, standards, guides and procedures",
+                "the file must be a JSON object with any of the keys nationalItems, matters, standards, guides and procedures",
             ));
             return;
         }
@@ -438,9 +448,12 @@ fn read_json<'t>(
     let mut seen = HashSet::new();
     for (key, raw) in top.0 {
         let at = lines.at(raw, key.clone());
-        let Ok(kind) = key.parse::<ImportKind>() else {
+        let Some(kind) = ImportKind::ALL
+            .into_iter()
+            .find(|kind| kind.json_key() == key)
+        else {
             parsed.problems.push(at.problem(
-                "unknown key (a file may carry matters, standards, guides and procedures)",
+                "unknown key (a file may carry nationalItems, matters, standards, guides and procedures)",
             ));
             continue;
         };

@@ -1,20 +1,111 @@
 //! Building one record of each kind from its fields.
 
+use concord_domain::alignment::Baseline;
+use concord_domain::guide::MAX_TIME_LIMIT_DAYS;
 use concord_domain::{
     CategoryCode, Channel, Fee, GuideDraft, GuideStatus, MatterCode, ProcedureStep, RegionCode,
-    StandardCode, StandardLevel, StandardStatus, ZoneCode, check_issuer, validate_steps,
+    ServedGroup, StandardCode, StandardLevel, StandardStatus, ZoneCode, check_issuer, national,
+    validate_steps,
 };
 use serde_json::value::RawValue;
 
-use crate::write::{GuideRecord, MatterRecord, ProcedureRecord, StandardRecord};
+use crate::write::{
+    GuideRecord, MatterRecord, NationalItemRecord, ProcedureRecord, StandardRecord,
+};
 
 use super::fields::{
-    Fields, Reported, STEP_FIELDS, Value, code_text, code_value, column, date, english, name, note,
-    one_of, snake, whole,
+    Fields, Reported, STEP_FIELDS, Value, code_text, code_value, column, date, english, long_text,
+    name, note, one_of, snake, whole,
 };
 use super::parse::json_fields;
 use super::positions::{At, Places};
 use super::{Entry, Problem, Record};
+
+/// A whole number within `range`.
+fn within(
+    range: std::ops::RangeInclusive<i32>,
+    unit: &'static str,
+) -> impl Fn(Value<'_>) -> Result<i32, String> {
+    move |value| {
+        let number = whole::<i32>(value)?;
+        if range.contains(&number) {
+            Ok(number)
+        } else {
+            Err(format!(
+                "must be between {} and {}{unit}",
+                range.start(),
+                range.end()
+            ))
+        }
+    }
+}
+
+/// A long text that may be left out, empty then.
+fn text(f: &mut Fields<'_>, field: &'static str) -> Result<String, Reported> {
+    f.optional(field, long_text).map(Option::unwrap_or_default)
+}
+
+/// A list of served groups, each a code of the catalogue, none repeated.
+fn served_groups(f: &mut Fields<'_>) -> Result<Option<Vec<ServedGroup>>, Reported> {
+    f.list("served_groups", |item| {
+        item.parse::<ServedGroup>()
+            .map_err(|error| error.to_string())
+    })
+    .and_then(|list| f.distinct("served_groups", list))
+}
+
+pub(super) fn national_item(f: &mut Fields<'_>) -> Option<NationalItemRecord> {
+    let edition = f.required("edition", within(national::EDITIONS, ""));
+    let number = f.required("number", within(national::ITEM_NUMBERS, ""));
+    let name_zh = f.required("name_zh", name);
+    let name_en = f
+        .optional("name_en", english)
+        .map(Option::unwrap_or_default);
+    let category = f.required("category", code_value::<CategoryCode>);
+    let area_zh = text(f, "area_zh");
+    let served_group = text(f, "served_group");
+    let groups = served_groups(f).map(Option::unwrap_or_default);
+    let content = text(f, "content");
+    let baseline_standard = text(f, "baseline_standard");
+    let funding_responsibility = text(f, "funding_responsibility");
+    let lead_department = text(f, "lead_department");
+    let max_time_limit_days = f.optional(
+        "max_time_limit_days",
+        within(1..=MAX_TIME_LIMIT_DAYS, " working days"),
+    );
+    let max_fee = f.optional("max_fee", Value::amount);
+    let required_channels = f
+        .list("required_channels", |item| {
+            item.parse::<Channel>().map_err(|error| error.to_string())
+        })
+        .and_then(|list| f.distinct("required_channels", list))
+        .map(|list| {
+            let mut channels = list.unwrap_or_default();
+            channels.sort();
+            channels
+        });
+    let illustrative = f.illustrative();
+    Some(NationalItemRecord {
+        edition: edition.ok()?,
+        number: number.ok()?,
+        name_zh: name_zh.ok()?,
+        name_en: name_en.ok()?,
+        category: category.ok()?,
+        area_zh: area_zh.ok()?,
+        served_group: served_group.ok()?,
+        served_groups: groups.ok()?,
+        content: content.ok()?,
+        baseline_standard: baseline_standard.ok()?,
+        funding_responsibility: funding_responsibility.ok()?,
+        lead_department: lead_department.ok()?,
+        baseline: Baseline {
+            max_time_limit_days: max_time_limit_days.ok()?,
+            max_fee_fen: max_fee.ok()?.map(Fee::fen),
+            required_channels: required_channels.ok()?,
+        },
+        illustrative: illustrative.ok()?,
+    })
+}
 
 pub(super) fn matter(f: &mut Fields<'_>) -> Option<MatterRecord> {
     let code = f.required("code", code_value::<MatterCode>);
@@ -49,6 +140,8 @@ pub(super) fn matter(f: &mut Fields<'_>) -> Option<MatterRecord> {
     let standards = f
         .list("standards", code_text::<StandardCode>)
         .and_then(|list| f.distinct("standards", list));
+    // A blank cell or a list left out takes the national item's groups.
+    let served_groups = served_groups(f).map(|list| list.filter(|groups| !groups.is_empty()));
     let illustrative = f.illustrative();
     Some(MatterRecord {
         code: code.ok()?,
@@ -57,6 +150,7 @@ pub(super) fn matter(f: &mut Fields<'_>) -> Option<MatterRecord> {
         category: category.ok()?,
         national_item: national_item.ok()?,
         standards: standards.ok()?,
+        served_groups: served_groups.ok()?,
         illustrative: illustrative.ok()?,
     })
 }

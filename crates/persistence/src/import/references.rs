@@ -89,19 +89,28 @@ pub(super) async fn check_references(
     conn: &impl ConnectionTrait,
     parsed: &Parsed,
 ) -> Result<(Vec<Problem>, HashSet<String>), StoreError> {
-    use ImportKind::{Guides, Matters, Procedures, Standards};
+    use ImportKind::{Guides, Matters, NationalItems, Procedures, Standards};
     let declared = &parsed.declared;
 
     let mut regions = BTreeSet::new();
     let mut zones = BTreeSet::new();
     let mut categories = BTreeSet::new();
     let mut items = BTreeSet::new();
+    let mut editions = BTreeSet::new();
+    // The file's own items, with their categories, which the file's
+    // matters are checked against before the stored ones.
+    let mut file_items: HashMap<(i32, i32), &str> = HashMap::new();
     let mut matters = BTreeSet::new();
     let mut standards = BTreeSet::new();
     let mut guide_keys = BTreeSet::new();
     let mut procedure_keys = BTreeSet::new();
     for record in &parsed.records {
         match &record.entry {
+            Entry::NationalItem(item) => {
+                categories.insert(item.category.to_string());
+                editions.insert(item.edition);
+                file_items.insert((item.edition, item.number), item.category.as_str());
+            }
             Entry::Matter(matter) => {
                 categories.insert(matter.category.to_string());
                 items.extend(matter.national_item);
@@ -158,6 +167,12 @@ pub(super) async fn check_references(
             .into_iter()
             .map(|row| ((row.edition, row.number), row.category_code))
             .collect();
+    let stored_editions: HashSet<i32> =
+        queries::editions_by_years(conn, &editions.into_iter().collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|row| row.edition)
+            .collect();
     let stored_matters: HashSet<String> = queries::matters_by_codes(conn, &list(&matters))
         .await?
         .into_iter()
@@ -194,6 +209,20 @@ pub(super) async fn check_references(
     for record in &parsed.records {
         let places = &record.places;
         match &record.entry {
+            Entry::NationalItem(item) => {
+                if !stored_editions.contains(&item.edition) {
+                    report(
+                        places.field("edition"),
+                        format!("edition {} is not in the database", item.edition),
+                    );
+                }
+                if !stored_categories.contains(item.category.as_str()) {
+                    report(
+                        places.field("category"),
+                        format!("category `{}` is not in the database", item.category),
+                    );
+                }
+            }
             Entry::Matter(matter) => {
                 if !stored_categories.contains(matter.category.as_str()) {
                     report(
@@ -202,11 +231,18 @@ pub(super) async fn check_references(
                     );
                 }
                 if let Some((edition, number)) = matter.national_item {
-                    match stored_items.get(&(edition, number)) {
+                    let category = match file_items.get(&(edition, number)) {
+                        Some(category) => Some(*category),
+                        None => stored_items.get(&(edition, number)).map(String::as_str),
+                    };
+                    let declared_with_problems =
+                        declared.has(NationalItems, &edition.to_string(), &number.to_string());
+                    match category {
+                        None if declared_with_problems => {}
                         None => report(
                             places.field("national_number"),
                             format!(
-                                "national item {number} of the {edition} edition is not in the database"
+                                "national item {number} of the {edition} edition is neither in this file nor in the database"
                             ),
                         ),
                         Some(category) if category != matter.category.as_str() => report(

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::{Format, ImportKind};
 
 mod loading;
+mod national;
 mod reading;
 
 #[test]
@@ -15,6 +16,11 @@ fn the_kind_and_format_come_from_the_file_name() {
     assert_eq!(kind("data/Guides-330000.CSV"), Some(ImportKind::Guides));
     assert_eq!(kind("procedures_zj.csv"), Some(ImportKind::Procedures));
     assert_eq!(kind("matters.2025.csv"), Some(ImportKind::Matters));
+    assert_eq!(
+        kind("national-items-2023.csv"),
+        Some(ImportKind::NationalItems)
+    );
+    assert_eq!(kind("National_Items.csv"), Some(ImportKind::NationalItems));
     assert_eq!(kind("standardsx.csv"), None);
     assert_eq!(kind("catalogue.csv"), None);
     assert_eq!(Format::of(Path::new("a.JSON")), Some(Format::Json));
@@ -22,6 +28,10 @@ fn the_kind_and_format_come_from_the_file_name() {
     assert_eq!(Format::of(Path::new("a.xlsx")), None);
     assert_eq!("guides".parse::<ImportKind>(), Ok(ImportKind::Guides));
     assert!("guide".parse::<ImportKind>().is_err());
+    assert_eq!(
+        "national-items".parse::<ImportKind>(),
+        Ok(ImportKind::NationalItems)
+    );
 }
 
 const GUIDES: &str = "\

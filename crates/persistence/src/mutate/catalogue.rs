@@ -1,12 +1,11 @@
 //! The catalogue: service matters and the national items they map to.
 
 use chrono::{DateTime, Utc};
-use concord_domain::Origin;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::entity::{national_item, service_matter, standard};
 use crate::footprint::Topic;
-use crate::write::{self, MatterRecord, Outcome};
+use crate::write::{self, MatterRecord, NationalItemRecord, Outcome};
 
 use super::{
     Actor, Change, Kind, MutationError, begin, check_revision, for_update, item_snapshot,
@@ -89,24 +88,6 @@ pub async fn save_matter(
     Ok(after)
 }
 
-/// The fields of a national item, as saved by NATIONAL_ADMIN.
-#[derive(Debug, Clone)]
-pub struct NationalItemRecord {
-    pub edition: i32,
-    pub number: i32,
-    pub name_zh: String,
-    pub name_en: String,
-    pub category: concord_domain::CategoryCode,
-    pub area_zh: String,
-    pub served_group: String,
-    pub content: String,
-    pub baseline_standard: String,
-    pub funding_responsibility: String,
-    pub lead_department: String,
-    pub baseline: concord_domain::alignment::Baseline,
-    pub illustrative: bool,
-}
-
 /// Creates or updates an item of the national standard.
 pub async fn save_national_item(
     db: &DatabaseConnection,
@@ -144,36 +125,7 @@ pub async fn save_national_item(
     .one(&txn)
     .await?;
     check_revision(stored.as_ref().map(|s| s.revision), expected)?;
-    let row = national_item::Model {
-        edition: record.edition,
-        number: record.number,
-        name_zh: record.name_zh,
-        name_en: record.name_en,
-        category_code: record.category.to_string(),
-        area_zh: record.area_zh,
-        served_group: record.served_group,
-        content: record.content,
-        baseline_standard: record.baseline_standard,
-        funding_responsibility: record.funding_responsibility,
-        lead_department: record.lead_department,
-        max_time_limit_days: record.baseline.max_time_limit_days,
-        max_fee_fen: record.baseline.max_fee_fen,
-        required_channels: (!record.baseline.required_channels.is_empty()).then(|| {
-            crate::entity::TextList(
-                record
-                    .baseline
-                    .required_channels
-                    .iter()
-                    .map(|c| c.as_str().to_owned())
-                    .collect(),
-            )
-        }),
-        origin: Origin::National.as_str().to_owned(),
-        revision: 1,
-        illustrative: record.illustrative,
-        created_at: now,
-        updated_at: now,
-    };
+    let row = write::national_item_row(&record, now);
     let row = crate::write::put(&txn, stored.as_ref(), row, now).await?;
     keep_and_audit(
         &txn,

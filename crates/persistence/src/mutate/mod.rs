@@ -36,7 +36,8 @@ mod exemptions;
 mod guides;
 mod standards;
 
-pub use catalogue::{NationalItemRecord, save_matter, save_national_item};
+pub use crate::write::NationalItemRecord;
+pub use catalogue::{save_matter, save_national_item};
 pub use collaboration::{
     decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
     withdraw_collaborative,
@@ -353,16 +354,21 @@ fn matter_snapshot(row: &service_matter::Model) -> Value {
         "category": row.category_code,
         "nationalEdition": row.national_edition,
         "nationalNumber": row.national_number,
+        "servedGroups": row.served_groups.as_ref().map(|g| &g.0),
     })
 }
 
-fn item_snapshot(row: &national_item::Model) -> Value {
+/// What a kept version of a national item holds: its fields, baseline and
+/// whether it is illustrative, so that an official row's history shows the
+/// illustrative one it replaced.
+pub(crate) fn item_snapshot(row: &national_item::Model) -> Value {
     json!({
         "nameZh": row.name_zh,
         "nameEn": row.name_en,
         "category": row.category_code,
         "areaZh": row.area_zh,
         "servedGroup": row.served_group,
+        "servedGroups": row.served_groups.as_ref().map(|g| &g.0),
         "content": row.content,
         "baselineStandard": row.baseline_standard,
         "fundingResponsibility": row.funding_responsibility,
@@ -370,6 +376,7 @@ fn item_snapshot(row: &national_item::Model) -> Value {
         "maxTimeLimitDays": row.max_time_limit_days,
         "maxFeeFen": row.max_fee_fen,
         "requiredChannels": row.required_channels.as_ref().map(|c| &c.0),
+        "illustrative": row.illustrative,
     })
 }
 

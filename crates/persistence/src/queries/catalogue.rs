@@ -1,14 +1,15 @@
 //! The catalogue: regions, zones, categories, national editions and their
 //! items, and service matters.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use concord_domain::{ServedGroup, served_groups};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use crate::StoreError;
 use crate::entity::{
-    category, national_edition, national_item, region, service_matter, standard_matter, zone,
-    zone_member,
+    TextList, category, national_edition, national_item, region, service_matter, standard_matter,
+    zone, zone_member,
 };
 use crate::search::{Searched, Term};
 
@@ -220,4 +221,60 @@ pub async fn all_matters<C: ConnectionTrait>(
         .order_by_asc(service_matter::Column::Code)
         .all(conn)
         .await?)
+}
+
+/// The matters that serve `group`: those that list it themselves, and those
+/// without a list of their own whose national item lists it. By code.
+pub async fn matters_serving<C: ConnectionTrait>(
+    conn: &C,
+    group: ServedGroup,
+) -> Result<Vec<service_matter::Model>, StoreError> {
+    let matters = all_matters(conn).await?;
+    let keys: Vec<(i32, i32)> = matters
+        .iter()
+        .filter(|matter| matter.served_groups.is_none())
+        .filter_map(|matter| matter.national_edition.zip(matter.national_number))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let items: HashMap<(i32, i32), Vec<ServedGroup>> = if keys.is_empty() {
+        HashMap::new()
+    } else {
+        national_items_by_keys(conn, &keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                Ok((
+                    (item.edition, item.number),
+                    stored_groups(item.served_groups.as_ref())?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?
+    };
+    let mut serving = Vec::new();
+    for matter in matters {
+        let own = match &matter.served_groups {
+            Some(list) => Some(stored_groups(Some(list))?),
+            None => None,
+        };
+        let item = matter
+            .national_edition
+            .zip(matter.national_number)
+            .and_then(|key| items.get(&key));
+        if served_groups(own.as_deref(), item.map(Vec::as_slice)).contains(&group) {
+            serving.push(matter);
+        }
+    }
+    Ok(serving)
+}
+
+/// A stored list of group codes; an unknown code is a storage fault.
+pub fn stored_groups(list: Option<&TextList>) -> Result<Vec<ServedGroup>, StoreError> {
+    list.map_or(&[][..], |list| &list.0)
+        .iter()
+        .map(|code| {
+            code.parse()
+                .map_err(|error| StoreError::Corrupt(format!("a served group: {error}")))
+        })
+        .collect()
 }

@@ -11,7 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use concord_domain::{
-    Channel, Fee, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, StandardCode,
+    Channel, Fee, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, ServedGroup,
+    StandardCode,
 };
 use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
@@ -205,6 +206,7 @@ pub(super) async fn load<C: ConnectionTrait>(
             category_code: Set(template.category.clone()),
             national_edition: Set(number.map(|_| edition)),
             national_number: Set(number),
+            served_groups: Set(None),
             origin: Set(national.clone()),
             revision: Set(1),
             illustrative: Set(true),
@@ -269,6 +271,7 @@ pub(super) async fn load<C: ConnectionTrait>(
     inserted += insert_missing(conn, procedures).await?;
     inserted += insert_missing(conn, evaluations).await?;
     set_baselines(conn, &templates, &items, edition).await?;
+    set_served_groups(conn).await?;
     inserted += super::workflows::load(conn, now).await?;
     Ok(inserted)
 }
@@ -356,9 +359,89 @@ async fn set_baselines<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Illustrative served groups for the national items named in the
+/// reference data, by name: the official lists were not found, so these are
+/// a plausible reading of each item's name, not the ministry's text.
+const SERVED_GROUPS: &[(&str, &[ServedGroup])] = {
+    use ServedGroup::*;
+    &[
+        (
+            "职业介绍、职业指导和创业开业指导",
+            &[
+                Workers,
+                RegisteredUnemployed,
+                CollegeGraduates,
+                MigrantWorkers,
+                Veterans,
+            ],
+        ),
+        (
+            "就业登记与失业登记",
+            &[Workers, RegisteredUnemployed, Employers],
+        ),
+        (
+            "流动人员人事档案管理服务",
+            &[MobilePersonnel, CollegeGraduates],
+        ),
+        ("就业见习服务", &[CollegeGraduates, UnemployedYouth]),
+        (
+            "就业援助",
+            &[EmploymentDifficulties, PeopleWithDisabilities],
+        ),
+        (
+            "职业技能培训",
+            &[Workers, MigrantWorkers, RegisteredUnemployed, Veterans],
+        ),
+        ("劳动关系协调", &[Workers, Employers]),
+        ("劳动人事争议调解仲裁", &[DisputeParties]),
+        ("劳动保障监察", &[Workers, Employers, MigrantWorkers]),
+        ("失业保险", &[InsuredPersons, RegisteredUnemployed]),
+        ("工伤保险", &[InsuredPersons, InjuredWorkers, Employers]),
+        (
+            "企业职工基本养老保险",
+            &[InsuredPersons, Retirees, Employers],
+        ),
+        ("城乡居民基本养老保险", &[Residents, Retirees]),
+    ]
+};
+
+/// Gives the illustrative national items of every edition their
+/// illustrative served groups, where they have none.
+async fn set_served_groups<C: ConnectionTrait>(conn: &C) -> Result<(), StoreError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    for (name, groups) in SERVED_GROUPS {
+        let codes = TextList(groups.iter().map(ToString::to_string).collect());
+        national_item::Entity::update_many()
+            .col_expr(
+                national_item::Column::ServedGroups,
+                Expr::value(serde_json::to_value(codes).map_err(invalid)?),
+            )
+            .filter(national_item::Column::NameZh.eq(*name))
+            .filter(national_item::Column::Illustrative.eq(true))
+            .filter(national_item::Column::ServedGroups.is_null())
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_named_national_item_has_illustrative_served_groups() {
+        let names: BTreeSet<String> = reference::national_items()
+            .unwrap()
+            .into_iter()
+            .map(|(_, name, _)| name)
+            .collect();
+        let grouped: BTreeSet<String> = SERVED_GROUPS
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
+        assert_eq!(grouped, names);
+    }
 
     #[test]
     fn the_catalogue_is_broad_enough() {

@@ -228,6 +228,7 @@ pub(super) async fn load<C: ConnectionTrait>(
                 category_code: Set(item.category.clone()),
                 area_zh: Set(item.area_zh.clone()),
                 served_group: Set(String::new()),
+                served_groups: Set(None),
                 content: Set(String::new()),
                 baseline_standard: Set(String::new()),
                 funding_responsibility: Set(String::new()),

@@ -3,7 +3,8 @@ use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Baseline;
 use concord_domain::{
-    CategoryCode, ExemptionGrant, Fee, MatterCode, Names, RegionCode, StandardCode, ValidationError,
+    CategoryCode, ExemptionGrant, Fee, MatterCode, Names, RegionCode, ServedGroup, StandardCode,
+    ValidationError,
 };
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
@@ -32,6 +33,9 @@ pub struct SaveMatterInput {
     national_number: Option<i32>,
     /// The standards it follows; omit to keep them.
     standards: Option<Vec<String>>,
+    /// The codes of the groups it serves (`servedGroups` query) where they
+    /// differ from its national item's; omit (or null) to take the item's.
+    served_groups: Option<Vec<String>>,
     /// The revision the caller last read; omit (or 0) when creating.
     expected_revision: Option<i32>,
 }
@@ -53,9 +57,13 @@ pub struct SaveNationalItemInput {
     /// The area of the national standard, e.g. 劳有所得.
     #[graphql(default)]
     area_zh: String,
-    /// Who is served (服务对象).
+    /// Who is served (服务对象), in the words of the official text.
     #[graphql(default)]
     served_group: String,
+    /// The same as codes of the catalogue of groups (`servedGroups` query),
+    /// none repeated.
+    #[graphql(default)]
+    served_groups: Vec<String>,
     /// What is provided (服务内容).
     #[graphql(default)]
     content: String,
@@ -81,6 +89,26 @@ pub struct SaveNationalItemInput {
     illustrative: bool,
     /// The revision the caller last read; omit (or 0) when creating.
     expected_revision: Option<i32>,
+}
+
+/// Served-group codes read from `field`, each checked against the
+/// catalogue and none repeated; every bad one is added to `errors`.
+fn groups(field: &str, codes: &[String], errors: &mut Vec<ValidationError>) -> Vec<ServedGroup> {
+    let mut groups = Vec::with_capacity(codes.len());
+    for (index, code) in codes.iter().enumerate() {
+        match code.trim().parse::<ServedGroup>() {
+            Ok(group) if groups.contains(&group) => errors.push(ValidationError::new(
+                format!("{field}[{index}]"),
+                format!("`{group}` is listed twice"),
+            )),
+            Ok(group) => groups.push(group),
+            Err(error) => errors.push(ValidationError::new(
+                format!("{field}[{index}]"),
+                error.to_string(),
+            )),
+        }
+    }
+    groups
 }
 
 const NATIONAL: Target<'static> = Target {
@@ -133,6 +161,9 @@ impl CatalogueMutation {
             Names::validated("name", &input.name_zh, &input.name_en),
             &mut errors,
         );
+        let served_groups = input
+            .served_groups
+            .map(|codes| groups("servedGroups", &codes, &mut errors));
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
@@ -144,6 +175,7 @@ impl CatalogueMutation {
             category,
             national_item,
             standards,
+            served_groups,
             illustrative: false,
         };
         let row = mutate::save_matter(
@@ -167,13 +199,13 @@ impl CatalogueMutation {
         gate(ctx, Action::SaveNationalItem).or_api()?;
         let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
         let mut errors = Vec::new();
-        if !(2000..=2100).contains(&input.edition) {
+        if !concord_domain::national::EDITIONS.contains(&input.edition) {
             errors.push(ValidationError::new(
                 "edition",
                 "must be a year between 2000 and 2100",
             ));
         }
-        if !(1..=999).contains(&input.number) {
+        if !concord_domain::national::ITEM_NUMBERS.contains(&input.number) {
             errors.push(ValidationError::new("number", "must be between 1 and 999"));
         }
         let Names {
@@ -205,6 +237,7 @@ impl CatalogueMutation {
             .collect();
         required_channels.sort();
         required_channels.dedup();
+        let served_groups = groups("servedGroups", &input.served_groups, &mut errors);
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
@@ -217,6 +250,7 @@ impl CatalogueMutation {
             category,
             area_zh: input.area_zh.trim().to_owned(),
             served_group: input.served_group.trim().to_owned(),
+            served_groups,
             content: input.content.trim().to_owned(),
             baseline_standard: input.baseline_standard.trim().to_owned(),
             funding_responsibility: input.funding_responsibility.trim().to_owned(),

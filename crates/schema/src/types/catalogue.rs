@@ -1,6 +1,6 @@
 use async_graphql::{Context, Value};
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
-use concord_persistence::queries::GuideParent;
+use concord_persistence::queries::{GuideParent, stored_groups};
 
 use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
 use crate::direct::{Direct, DirectPage, Plain, named, plain_one};
@@ -88,6 +88,32 @@ owned_object! {
     }
 }
 
+/// A group of people or organisations a basic public service serves
+/// (服务对象), from Concord's one catalogue of groups.
+#[derive(Clone, Copy)]
+pub struct ServedGroup(pub concord_domain::ServedGroup);
+
+/// A group of people or organisations a basic public service serves
+/// (服务对象), from Concord's one catalogue of groups.
+#[async_graphql::Object]
+impl ServedGroup {
+    /// The group's code, e.g. `REGISTERED_UNEMPLOYED`: what import files and
+    /// the `servedGroup` arguments use.
+    async fn code(&self) -> &'static str {
+        self.0.as_str()
+    }
+
+    /// Chinese name, e.g. 登记失业人员.
+    async fn name_zh(&self) -> &'static str {
+        self.0.name_zh()
+    }
+
+    /// English name, e.g. Registered unemployed people.
+    async fn name_en(&self) -> &'static str {
+        self.0.name_en()
+    }
+}
+
 fn known(text: &str) -> Option<&str> {
     (!text.is_empty()).then_some(text)
 }
@@ -136,9 +162,16 @@ owned_object! {
             Ok(load_one(ctx, CategoryKey(self.0.category_code.clone())).await?.map(Direct))
         }
 
-        /// Who is served (服务对象).
+        /// Who is served (服务对象), in the words of the official text;
+        /// `servedGroups` gives the same as groups of the catalogue.
         async fn served_group(&self) -> Option<&str> {
             known(&self.0.served_group)
+        }
+
+        /// The groups the item serves, from the catalogue of groups
+        /// (`servedGroups` query); empty where none are listed.
+        async fn served_groups(&self) -> async_graphql::Result<Vec<ServedGroup>> {
+            Ok(stored_groups(self.0.served_groups.as_ref()).or_api()?.into_iter().map(ServedGroup).collect())
         }
 
         /// What is provided (服务内容).
@@ -242,6 +275,27 @@ owned_object! {
                 (Some(edition), Some(number)) => load_one(ctx, ItemKey(edition, number)).await,
                 _ => Ok(None),
             }
+        }
+
+        /// The groups the matter serves: its own where it sets them, else its
+        /// national item's (see `servedGroupsInherited`).
+        async fn served_groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServedGroup>> {
+            let item = match (&self.0.served_groups, self.0.national_edition, self.0.national_number) {
+                (None, Some(edition), Some(number)) => {
+                    load_one::<_, national_item::Model>(ctx, ItemKey(edition, number)).await?
+                }
+                _ => None,
+            };
+            let own = stored_groups(self.0.served_groups.as_ref()).or_api()?;
+            let inherited = stored_groups(item.as_ref().and_then(|item| item.served_groups.as_ref())).or_api()?;
+            let groups = concord_domain::served_groups(self.0.served_groups.as_ref().map(|_| own.as_slice()), Some(&inherited));
+            Ok(groups.iter().copied().map(ServedGroup).collect())
+        }
+
+        /// True when the matter takes its served groups from its national
+        /// item; false when it sets its own.
+        async fn served_groups_inherited(&self) -> bool {
+            self.0.served_groups.is_none()
         }
 
         /// The standards the matter follows.

@@ -9,7 +9,7 @@ mod guide;
 mod history;
 mod standard;
 
-pub use catalogue::{Category, NationalEdition, NationalItem, ServiceMatter};
+pub use catalogue::{Category, NationalEdition, NationalItem, ServedGroup, ServiceMatter};
 pub use decimal::Decimal;
 pub(crate) use decimal::stored_fee;
 pub use enums::{

@@ -13,7 +13,7 @@ use crate::entity::{
 use crate::import::{Counts, ImportError, ImportKind, ImportReport, import_file};
 use crate::queries;
 
-async fn database() -> DatabaseConnection {
+pub(super) async fn database() -> DatabaseConnection {
     let (db, _) = crate::connect(&crate::ConnectOptions::new("sqlite::memory:"))
         .await
         .unwrap();
@@ -22,7 +22,7 @@ async fn database() -> DatabaseConnection {
     db
 }
 
-fn write_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+pub(super) fn write_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -39,7 +39,7 @@ async fn rows(db: &DatabaseConnection) -> [u64; 5] {
     ]
 }
 
-fn counts(inserted: u64, updated: u64, unchanged: u64) -> Counts {
+pub(super) fn counts(inserted: u64, updated: u64, unchanged: u64) -> Counts {
     Counts {
         inserted,
         updated,
@@ -58,6 +58,7 @@ async fn a_good_file_loads_and_loads_again_unchanged() {
     assert_eq!(
         first,
         ImportReport {
+            national_items: Counts::default(),
             matters: once,
             standards: once,
             guides: once,
@@ -109,6 +110,7 @@ async fn a_good_file_loads_and_loads_again_unchanged() {
     assert_eq!(
         again,
         ImportReport {
+            national_items: Counts::default(),
             matters: unchanged,
             standards: unchanged,
             guides: unchanged,
@@ -244,7 +246,7 @@ async fn references_are_checked_against_the_database() {
             "line 3, column 75: matters[0].category: category `NOPE` is not in the database",
             "line 3, column 97: matters[0].standards[0]: standard `GB/T 99999-2020` is neither in this file nor in the database",
             "line 4, column 128: matters[1].nationalNumber: national item 1 of the 2023 edition is in category EMPLOYMENT, not SKILLS",
-            "line 5, column 128: matters[2].nationalNumber: national item 99 of the 2023 edition is not in the database",
+            "line 5, column 128: matters[2].nationalNumber: national item 99 of the 2023 edition is neither in this file nor in the database",
             "line 8, column 106: standards[0].supersedes: standard `DB33/T 1-2010` is neither in this file nor in the database",
             "line 8, column 85: standards[0].issuingZone: zone `XYZ` is not in the database",
             "line 11, column 17: guides[0].region: region `330100` is not in the database",
@@ -319,21 +321,45 @@ async fn a_database_error_rolls_everything_back() {
 #[tokio::test]
 async fn the_documented_examples_load() {
     let guide = include_str!("../../../../../docs/import.md");
-    let block = |fence: &str| {
-        let start = guide.find(fence).map(|at| at + fence.len()).unwrap();
-        let end = guide[start..].find("```").unwrap();
-        guide[start..start + end].to_owned()
-    };
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/");
     let db = database().await;
-    let dir = TempDir::new().unwrap();
-    let guides = write_file(&dir, "guides-330000.csv", &block("```csv\n"));
-    let report = import_file(&db, &guides, None).await.unwrap();
-    assert_eq!(report.guides.total(), 2);
-    let catalogue = write_file(&dir, "catalogue.json", &block("```json\n"));
-    let report = import_file(&db, &catalogue, None).await.unwrap();
+    let mut loaded = Vec::new();
+    // Each example is introduced by its path, then shown in a fenced block.
+    for (at, _) in guide.match_indices("`docs/examples/") {
+        let rest = &guide[at + "`docs/examples/".len()..];
+        let name = &rest[..rest.find('`').unwrap()];
+        let fence = rest.find("```").unwrap();
+        let body = &rest[fence..];
+        let body = &body[body.find('\n').unwrap() + 1..];
+        let shown = &body[..body.find("```").unwrap()];
+        let path = PathBuf::from(examples).join(name);
+        let file = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(shown, file, "docs/import.md shows {name} as it is");
+        let report = import_file(&db, &path, None)
+            .await
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+        loaded.push((name.to_owned(), report));
+    }
+    let total = |name: &str, kind: ImportKind| {
+        let (_, report) = loaded.iter().find(|(n, _)| n == name).unwrap();
+        report.counts(kind).total()
+    };
     assert_eq!(
-        ImportKind::ALL.map(|kind| report.counts(kind).total()),
-        [1, 1, 1, 1]
+        loaded.len(),
+        6,
+        "one example of each kind, and one JSON file"
+    );
+    assert_eq!(
+        total("national-items-2023.csv", ImportKind::NationalItems),
+        2
+    );
+    assert_eq!(total("matters.csv", ImportKind::Matters), 2);
+    assert_eq!(total("standards.csv", ImportKind::Standards), 1);
+    assert_eq!(total("guides-330000.csv", ImportKind::Guides), 2);
+    assert_eq!(total("procedures-330000.csv", ImportKind::Procedures), 1);
+    assert_eq!(
+        ImportKind::ALL.map(|kind| total("catalogue.json", kind)),
+        [1, 1, 1, 1, 1]
     );
 }
 
