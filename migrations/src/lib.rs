@@ -14,6 +14,7 @@ mod m20261202_180000_create_data_change;
 mod m20261203_090000_create_text_gram;
 mod m20261203_100000_create_guide_region_status_index;
 mod m20261206_090000_create_sync_conflict;
+mod m20261206_140000_add_standard_review_and_elevation;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_090000_create_text_gram::Migration),
             Box::new(m20261203_100000_create_guide_region_status_index::Migration),
             Box::new(m20261206_090000_create_sync_conflict::Migration),
+            Box::new(m20261206_140000_add_standard_review_and_elevation::Migration),
         ]
     }
 }

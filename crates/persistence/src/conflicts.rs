@@ -154,6 +154,7 @@ fn history_kind(kind: Replica) -> Kind {
         Replica::Evaluation => Kind::Evaluation,
         Replica::CollaborativeStandard => Kind::CollaborativeStandard,
         Replica::Adoption => Kind::Adoption,
+        Replica::Elevation => Kind::Elevation,
     }
 }
 

@@ -612,6 +612,8 @@ fn standard(
         issued_on: NaiveDate::from_ymd_opt(2020 + revision % 5, 3, 1),
         effective_on: None,
         supersedes: None,
+        review_on: None,
+        elevated_from: None,
         note: String::new(),
         origin: "330000".to_owned(),
         revision,

@@ -1,13 +1,14 @@
 //! Cross-regional alignment (跨区域协同): how far a zone's members differ on a
 //! matter (`score`), whether guides meet a national baseline (`baseline`) or
 //! a collaborative standard's targets (`targets`), and how equal a metric is
-//! across regions (`equalization`). The workflows of adopting a
+//! across regions (`equalization`), and over time (`trend`). The workflows of adopting a
 //! collaborative standard and elevating a standard are in `crate::workflow`.
 
 mod baseline;
 mod equalization;
 mod score;
 mod targets;
+pub mod trend;
 
 pub use baseline::{Baseline, BaselineViolation, baseline_violations};
 pub use equalization::coefficient_of_variation;

@@ -46,6 +46,7 @@ pub enum Replica {
     Evaluation,
     CollaborativeStandard,
     Adoption,
+    Elevation,
 }
 
 impl Replica {
@@ -59,6 +60,7 @@ impl Replica {
             Replica::Evaluation => "EVALUATION",
             Replica::CollaborativeStandard => "COLLABORATIVE_STANDARD",
             Replica::Adoption => "ADOPTION",
+            Replica::Elevation => "ELEVATION",
         }
     }
 
@@ -73,6 +75,7 @@ impl Replica {
             Replica::Evaluation,
             Replica::CollaborativeStandard,
             Replica::Adoption,
+            Replica::Elevation,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -89,9 +92,11 @@ fn key(parts: &[&str]) -> String {
 pub fn split_key(kind: Replica, key: &str) -> Result<Vec<&str>, StoreError> {
     let (parts, arity): (Vec<&str>, usize) = match kind {
         Replica::Matter | Replica::Standard | Replica::CollaborativeStandard => (vec![key], 1),
-        Replica::Adoption => (
+        // A standard's code, then a region (adoptions) or a number
+        // (elevation proposals), which hold no `/`.
+        Replica::Adoption | Replica::Elevation => (
             key.rsplit_once('/')
-                .map_or_else(|| vec![key], |(code, region)| vec![code, region]),
+                .map_or_else(|| vec![key], |(code, last)| vec![code, last]),
             2,
         ),
         Replica::Guide | Replica::Procedure | Replica::NationalItem => {
@@ -145,7 +150,7 @@ pub fn footprint_of(page: &[IncomingChange]) -> Footprint {
                 footprint.add(Topic::Standard);
                 continue;
             }
-            Some(Replica::CollaborativeStandard | Replica::Adoption) => {
+            Some(Replica::CollaborativeStandard | Replica::Adoption | Replica::Elevation) => {
                 footprint.add(Topic::Collaboration).add(Topic::Standard);
                 continue;
             }

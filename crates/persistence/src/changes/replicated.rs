@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, collaborative_target, evaluation, national_item, operating_procedure, service_guide,
-    service_matter, standard,
+    adoption, collaborative_target, elevation_proposal, evaluation, national_item,
+    operating_procedure, service_guide, service_matter, standard,
 };
 
 use super::{Replica, corrupt, key};
@@ -174,6 +174,13 @@ replicated!(
     [created_at, updated_at],
     [decided_at]
 );
+replicated!(
+    elevation_proposal,
+    Elevation,
+    (standard_code: String => StandardCode, number: i32 => Number),
+    [created_at, updated_at],
+    [decided_at]
+);
 
 /// `time` as PostgreSQL keeps it: its driver sends whole microseconds
 /// since 2000-01-01, dropping the rest toward that epoch. SQLite keeps
@@ -235,5 +242,6 @@ pub(crate) fn hash_of_record(kind: Replica, record: Option<&Value>) -> Result<St
         Replica::Evaluation => record_hash::<evaluation::Model>(record),
         Replica::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
         Replica::Adoption => record_hash::<adoption::Model>(record),
+        Replica::Elevation => record_hash::<elevation_proposal::Model>(record),
     }
 }

@@ -11,7 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, change_log, collaborative_target, evaluation, national_item, operating_procedure,
+    adoption, change_log, collaborative_target, elevation_proposal, evaluation, national_item,
+    operating_procedure,
     service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use crate::mutate::{self, Kind};
@@ -353,6 +354,9 @@ async fn restamp<C: ConnectionTrait>(
         }
         Replica::Adoption => {
             restamp_row::<adoption::Model, _>(conn, parts, revision, now, None).await
+        }
+        Replica::Elevation => {
+            restamp_row::<elevation_proposal::Model, _>(conn, parts, revision, now, None).await
         }
     }
 }

@@ -55,6 +55,7 @@ const STANDARD_FIELDS: &[Field] = &[
     optional("issuing_zone"),
     optional("issued_on"),
     optional("effective_on"),
+    optional("review_on"),
     optional("supersedes"),
     optional("note"),
     optional("matters"),

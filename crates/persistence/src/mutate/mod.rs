@@ -36,7 +36,7 @@ mod standards;
 
 pub use catalogue::{NationalItemRecord, save_matter, save_national_item};
 pub use collaboration::{
-    decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
+    Elevated, decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
     withdraw_collaborative,
 };
 pub use evaluations::record_evaluation;
@@ -175,7 +175,7 @@ impl Kind {
             Kind::Evaluation => Some(Replica::Evaluation),
             Kind::CollaborativeStandard => Some(Replica::CollaborativeStandard),
             Kind::Adoption => Some(Replica::Adoption),
-            Kind::Elevation => None,
+            Kind::Elevation => Some(Replica::Elevation),
         }
     }
 
@@ -312,6 +312,8 @@ pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
         "issuedOn": row.issued_on,
         "effectiveOn": row.effective_on,
         "supersedes": row.supersedes,
+        "reviewOn": row.review_on,
+        "elevatedFrom": row.elevated_from,
         "note": row.note,
         "matters": matters,
     })

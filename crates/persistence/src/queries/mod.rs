@@ -14,6 +14,7 @@ mod guides;
 mod history;
 mod node;
 mod standards;
+mod trend;
 
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
@@ -32,10 +33,11 @@ pub use guides::{
     procedures_by_keys, published_guides,
 };
 pub use history::{AuditFilter, audit_log, revisions};
+pub use trend::{GuideFigures, evaluations_of, guide_versions};
 pub use node::{ping, sync_peers};
 pub use standards::{
     StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes, elevations,
-    standard_links, standards, standards_by_codes, superseding,
+    elevated_from, standard_links, standards, standards_by_codes, superseding,
 };
 
 /// Which rows a caller may see beyond the published ones.
