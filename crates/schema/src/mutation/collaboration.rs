@@ -320,13 +320,13 @@ impl CollaborationMutation {
         )]
         code: Option<String>,
         #[graphql(
-            default,
-            desc = "ACCEPT only: the local standard stays in force beside the new one instead of being superseded by it."
+            desc = "ACCEPT only: true keeps the local standard in force beside the new one instead of it being superseded (false when omitted)."
         )]
-        keep_local: bool,
+        keep_local: Option<bool>,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ElevationProposal> {
         gate(ctx, Action::DecideElevation).or_api()?;
+        let keep_local = keep_local.unwrap_or(false);
         let elevated = code
             .as_deref()
             .map(|code| parse_arg::<StandardCode, _>("code", code))
