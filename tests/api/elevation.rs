@@ -11,7 +11,8 @@ fn code(body: &Value) -> &str {
         .unwrap_or("none")
 }
 
-const DECIDE: &str = "mutation($id: Int!, $d: ElevationStep!, $e: Int!, $code: String, $keep: Boolean) {
+const DECIDE: &str =
+    "mutation($id: Int!, $d: ElevationStep!, $e: Int!, $code: String, $keep: Boolean) {
     decideElevation(id: $id, decision: $d, expectedRevision: $e, code: $code, keepLocal: $keep) {
         status revision keepLocal
         elevatedStandard { code level status elevatedFrom { code } matters { code } }
@@ -67,93 +68,122 @@ async fn come_into_force(app: &TestApp, code: &str) {
     .await;
 }
 
-storage_test!(an_accepted_elevation_creates_the_standard_that_supersedes_the_local_one, |app| {
-    let local = "DB33/T 9301-2025";
-    let id = under_review(&app, local, "NATIONAL").await;
-    let audited = app.audit_count().await;
+storage_test!(
+    an_accepted_elevation_creates_the_standard_that_supersedes_the_local_one,
+    |app| {
+        let local = "DB33/T 9301-2025";
+        let id = under_review(&app, local, "NATIONAL").await;
+        let audited = app.audit_count().await;
 
-    for (bad, field) in [
-        (json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "LD/T 301-2026" }), "code"),
-        (json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "DB33/T 9302-2026" }), "code"),
-        (json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T" }), "code"),
-        (json!({ "id": id, "d": "ACCEPT", "e": 2 }), "code"),
-        (json!({ "id": id, "d": "DECLINE", "e": 2, "code": "GB/T 45301-2026" }), "code"),
-    ] {
-        let refused = app.graphql_as(As::National, DECIDE, bad.clone()).await;
-        assert_eq!(code(&refused), "BAD_USER_INPUT", "{bad}: {refused}");
-        assert_eq!(refused["errors"][0]["extensions"]["field"], field, "{refused}");
-    }
-    assert_eq!(app.audit_count().await, audited, "a refused decision changes nothing");
-    let still = app
+        for (bad, field) in [
+            (
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "LD/T 301-2026" }),
+                "code",
+            ),
+            (
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "DB33/T 9302-2026" }),
+                "code",
+            ),
+            (
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T" }),
+                "code",
+            ),
+            (json!({ "id": id, "d": "ACCEPT", "e": 2 }), "code"),
+            (
+                json!({ "id": id, "d": "DECLINE", "e": 2, "code": "GB/T 45301-2026" }),
+                "code",
+            ),
+        ] {
+            let refused = app.graphql_as(As::National, DECIDE, bad.clone()).await;
+            assert_eq!(code(&refused), "BAD_USER_INPUT", "{bad}: {refused}");
+            assert_eq!(
+                refused["errors"][0]["extensions"]["field"], field,
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            app.audit_count().await,
+            audited,
+            "a refused decision changes nothing"
+        );
+        let still = app
         .data("{ elevations(standard: \"DB33/T 9301-2025\") { status revision elevatedStandard { code } } }", json!({}))
         .await;
-    assert_eq!(still["elevations"][0]["status"], "UNDER_REVIEW");
-    assert_eq!(still["elevations"][0]["revision"], 2);
-    assert!(standard(&app, "LD/T 301-2026").await.is_null());
+        assert_eq!(still["elevations"][0]["status"], "UNDER_REVIEW");
+        assert_eq!(still["elevations"][0]["revision"], 2);
+        assert!(standard(&app, "LD/T 301-2026").await.is_null());
 
-    let accepted = app
-        .data_as(
-            As::National,
-            DECIDE,
-            json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45301-2026" }),
-        )
-        .await["decideElevation"]
-        .clone();
-    assert_eq!(accepted["status"], "ACCEPTED");
-    assert_eq!(accepted["keepLocal"], false);
-    assert_eq!(
-        accepted["elevatedStandard"],
-        json!({
-            "code": "GB/T 45301-2026",
-            "level": "NATIONAL",
-            "status": "DRAFT",
-            "elevatedFrom": { "code": local },
-            "matters": [{ "code": "SI-CARD-APPLICATION" }, { "code": "SI-CARD-REPLACEMENT" }],
-        })
-    );
-    assert_eq!(
-        standard(&app, local).await["elevatedTo"],
-        json!([{ "code": "GB/T 45301-2026" }])
-    );
-    assert_eq!(standard(&app, local).await["status"], "IN_FORCE", "a draft supersedes nothing");
+        let accepted = app
+            .data_as(
+                As::National,
+                DECIDE,
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45301-2026" }),
+            )
+            .await["decideElevation"]
+            .clone();
+        assert_eq!(accepted["status"], "ACCEPTED");
+        assert_eq!(accepted["keepLocal"], false);
+        assert_eq!(
+            accepted["elevatedStandard"],
+            json!({
+                "code": "GB/T 45301-2026",
+                "level": "NATIONAL",
+                "status": "DRAFT",
+                "elevatedFrom": { "code": local },
+                "matters": [{ "code": "SI-CARD-APPLICATION" }, { "code": "SI-CARD-REPLACEMENT" }],
+            })
+        );
+        assert_eq!(
+            standard(&app, local).await["elevatedTo"],
+            json!([{ "code": "GB/T 45301-2026" }])
+        );
+        assert_eq!(
+            standard(&app, local).await["status"],
+            "IN_FORCE",
+            "a draft supersedes nothing"
+        );
 
-    come_into_force(&app, "GB/T 45301-2026").await;
-    let old = standard(&app, local).await;
-    assert_eq!(old["status"], "SUPERSEDED");
-    assert_eq!(old["supersededBy"], json!([{ "code": "GB/T 45301-2026" }]));
-    let new = standard(&app, "GB/T 45301-2026").await;
-    assert_eq!(new["status"], "IN_FORCE");
-    assert_eq!(new["supersedes"], json!({ "code": local }));
-});
+        come_into_force(&app, "GB/T 45301-2026").await;
+        let old = standard(&app, local).await;
+        assert_eq!(old["status"], "SUPERSEDED");
+        assert_eq!(old["supersededBy"], json!([{ "code": "GB/T 45301-2026" }]));
+        let new = standard(&app, "GB/T 45301-2026").await;
+        assert_eq!(new["status"], "IN_FORCE");
+        assert_eq!(new["supersedes"], json!({ "code": local }));
+    }
+);
 
-storage_test!(an_elevation_that_keeps_the_local_standard_leaves_it_in_force, |app| {
-    let local = "DB33/T 9311-2025";
-    let id = under_review(&app, local, "INDUSTRY").await;
-    let wrong_level = app
-        .graphql_as(
-            As::National,
-            DECIDE,
-            json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45311-2026" }),
-        )
-        .await;
-    assert_eq!(code(&wrong_level), "BAD_USER_INPUT", "{wrong_level}");
-    let accepted = app
-        .data_as(
-            As::National,
-            DECIDE,
-            json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "LD/T 311-2026", "keep": true }),
-        )
-        .await["decideElevation"]
-        .clone();
-    assert_eq!(accepted["keepLocal"], true);
-    assert_eq!(accepted["elevatedStandard"]["level"], "INDUSTRY");
-    come_into_force(&app, "LD/T 311-2026").await;
-    let old = standard(&app, local).await;
-    assert_eq!(old["status"], "IN_FORCE");
-    assert_eq!(old["supersededBy"], json!([]));
-    assert_eq!(old["elevatedTo"], json!([{ "code": "LD/T 311-2026" }]));
-    assert!(standard(&app, "LD/T 311-2026").await["supersedes"].is_null());
-});
+storage_test!(
+    an_elevation_that_keeps_the_local_standard_leaves_it_in_force,
+    |app| {
+        let local = "DB33/T 9311-2025";
+        let id = under_review(&app, local, "INDUSTRY").await;
+        let wrong_level = app
+            .graphql_as(
+                As::National,
+                DECIDE,
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45311-2026" }),
+            )
+            .await;
+        assert_eq!(code(&wrong_level), "BAD_USER_INPUT", "{wrong_level}");
+        let accepted = app
+            .data_as(
+                As::National,
+                DECIDE,
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "LD/T 311-2026", "keep": true }),
+            )
+            .await["decideElevation"]
+            .clone();
+        assert_eq!(accepted["keepLocal"], true);
+        assert_eq!(accepted["elevatedStandard"]["level"], "INDUSTRY");
+        come_into_force(&app, "LD/T 311-2026").await;
+        let old = standard(&app, local).await;
+        assert_eq!(old["status"], "IN_FORCE");
+        assert_eq!(old["supersededBy"], json!([]));
+        assert_eq!(old["elevatedTo"], json!([{ "code": "LD/T 311-2026" }]));
+        assert!(standard(&app, "LD/T 311-2026").await["supersedes"].is_null());
+    }
+);
 
 /// Runs `concord sync` from `a` into `b`'s database, as another process.
 async fn sync(a: &TestApp, b: &TestApp) -> (bool, String) {
@@ -200,7 +230,10 @@ async fn elevation_proposals_replicate_to_a_follower() {
         elevatedStandard { code status elevatedFrom { code } } standard { code status } } }";
     let on_a = a.data(query, json!({})).await;
     let on_b = b.data(query, json!({})).await;
-    assert_eq!(on_b, on_a, "the follower holds the proposal as its origin does");
+    assert_eq!(
+        on_b, on_a,
+        "the follower holds the proposal as its origin does"
+    );
     assert_eq!(on_b["elevations"][0]["status"], "ACCEPTED");
     assert_eq!(on_b["elevations"][0]["number"], 1);
     assert_eq!(

@@ -17,8 +17,14 @@ const MATTER: &str = "SI-TREND-TEST";
 /// days) and since when each stood (09:00 UTC that day).
 const HISTORY: [(&str, &[(i64, &str)]); 3] = [
     ("110000", &[(10, "2025-01-15"), (6, "2025-08-10")]),
-    ("120000", &[(20, "2025-02-01"), (12, "2025-05-20"), (6, "2025-07-02")]),
-    ("130000", &[(30, "2025-03-03"), (14, "2025-06-30"), (9, "2025-09-30")]),
+    (
+        "120000",
+        &[(20, "2025-02-01"), (12, "2025-05-20"), (6, "2025-07-02")],
+    ),
+    (
+        "130000",
+        &[(30, "2025-03-03"), (14, "2025-06-30"), (9, "2025-09-30")],
+    ),
 ];
 
 const TREND: &str = "query($m: EqualizationMetric!, $from: NaiveDate!, $to: NaiveDate!, $g: TrendGranularity!) {
@@ -77,8 +83,13 @@ async fn revise_over_three_quarters(app: &TestApp) {
 }
 
 fn assert_close(actual: &Value, expected: f64, what: &str) {
-    let actual = actual.as_f64().unwrap_or_else(|| panic!("{what}: {actual}"));
-    assert!((actual - expected).abs() < 5e-5, "{what}: {actual} ≠ {expected}");
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {actual}"));
+    assert!(
+        (actual - expected).abs() < 5e-5,
+        "{what}: {actual} ≠ {expected}"
+    );
 }
 
 storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
@@ -92,7 +103,10 @@ storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
         .clone();
     assert_eq!(trend["scope"], "JJJ");
     let points = trend["points"].as_array().unwrap();
-    let periods: Vec<&str> = points.iter().map(|p| p["period"].as_str().unwrap()).collect();
+    let periods: Vec<&str> = points
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
     assert_eq!(periods, ["2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3"]);
 
     // Before any guide: no data, not an index of zero.
@@ -100,7 +114,12 @@ storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
     assert!(points[0]["coefficientOfVariation"].is_null());
     assert!(points[0]["mean"].is_null());
     assert_eq!(points[0]["regions"], 0);
-    assert!(points[0]["reason"].as_str().unwrap().contains("no published guide"));
+    assert!(
+        points[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no published guide")
+    );
 
     // The README's worked example: 10, 20, 30; then 10, 12, 14; then 6, 6, 9.
     for (point, mean, cv) in [
@@ -112,7 +131,11 @@ storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
         assert!(point["reason"].is_null());
         assert_eq!(point["regions"], 3);
         assert_close(&point["mean"], mean, "mean");
-        assert_close(&point["coefficientOfVariation"], cv, "coefficient of variation");
+        assert_close(
+            &point["coefficientOfVariation"],
+            cv,
+            "coefficient of variation",
+        );
     }
     assert_eq!(points[3]["start"], "2025-07-01");
     assert_eq!(points[3]["end"], "2025-10-01");
@@ -135,7 +158,10 @@ storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
     for (from, to) in [("2025-01-01", "2025-04-01"), ("2016-01-01", "2026-01-01")] {
         let before = app.statements().await;
         let points = app
-            .data(TREND, json!({ "m": "FEE", "from": from, "to": to, "g": "MONTH" }))
+            .data(
+                TREND,
+                json!({ "m": "FEE", "from": from, "to": to, "g": "MONTH" }),
+            )
             .await["equalizationTrend"]["points"]
             .as_array()
             .unwrap()
@@ -143,7 +169,10 @@ storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
         counts.push((points, app.statements().await - before));
     }
     assert_eq!((counts[0].0, counts[1].0), (3, 120));
-    assert_eq!(counts[0].1, counts[1].1, "statements for 3 vs 120 periods: {counts:?}");
+    assert_eq!(
+        counts[0].1, counts[1].1,
+        "statements for 3 vs 120 periods: {counts:?}"
+    );
 
     for (from, to, g) in [
         ("2025-01-01", "2025-01-01", "MONTH"),
@@ -151,7 +180,10 @@ storage_test!(the_equalization_trend_follows_the_revision_history, |app| {
         ("2010-01-01", "2025-01-02", "MONTH"),
     ] {
         let refused = app
-            .graphql(TREND, json!({ "m": "TIME_LIMIT", "from": from, "to": to, "g": g }))
+            .graphql(
+                TREND,
+                json!({ "m": "TIME_LIMIT", "from": from, "to": to, "g": g }),
+            )
             .await;
         assert_eq!(code(&refused), "BAD_USER_INPUT", "{from}..{to}: {refused}");
     }
@@ -161,8 +193,7 @@ const DUE: &str = "query($due: Boolean) { standards(filter: { dueForReview: $due
     edges { node { code reviewOn } } } }";
 
 async fn due(app: &TestApp, flag: bool) -> Vec<String> {
-    app.data_as(As::National, DUE, json!({ "due": flag }))
-        .await["standards"]["edges"]
+    app.data_as(As::National, DUE, json!({ "due": flag })).await["standards"]["edges"]
         .as_array()
         .unwrap()
         .iter()
@@ -170,63 +201,93 @@ async fn due(app: &TestApp, flag: bool) -> Vec<String> {
         .collect()
 }
 
-storage_test!(standards_fall_due_for_review_five_years_after_they_come_into_force, |app| {
-    let create = "mutation($c: String!, $e: NaiveDate, $r: NaiveDate) { createStandard(input: { code: $c, titleZh: \"复审测试标准\", level: LOCAL, effectiveOn: $e, reviewOn: $r }) { reviewOn revision } }";
-    // Five years on from 2019 has passed; from 2024, not yet.
-    let old = app
-        .data_as(As::Province("330000"), create, json!({ "c": "DB33/T 9401-2019", "e": "2019-03-01" }))
-        .await;
-    assert_eq!(old["createStandard"]["reviewOn"], "2024-03-01");
-    let recent = app
-        .data_as(As::Province("330000"), create, json!({ "c": "DB33/T 9402-2024", "e": "2024-03-01" }))
-        .await;
-    assert_eq!(recent["createStandard"]["reviewOn"], "2029-03-01");
-    // A date set explicitly stands.
-    let set = app
-        .data_as(
-            As::Province("330000"),
-            create,
-            json!({ "c": "DB33/T 9403-2024", "e": "2024-03-01", "r": "2025-01-01" }),
-        )
-        .await;
-    assert_eq!(set["createStandard"]["reviewOn"], "2025-01-01");
-    let before = app
-        .graphql_as(
-            As::Province("330000"),
-            create,
-            json!({ "c": "DB33/T 9404-2024", "e": "2024-03-01", "r": "2023-01-01" }),
-        )
-        .await;
-    assert_eq!(code(&before), "BAD_USER_INPUT", "{before}");
+storage_test!(
+    standards_fall_due_for_review_five_years_after_they_come_into_force,
+    |app| {
+        let create = "mutation($c: String!, $e: NaiveDate, $r: NaiveDate) { createStandard(input: { code: $c, titleZh: \"复审测试标准\", level: LOCAL, effectiveOn: $e, reviewOn: $r }) { reviewOn revision } }";
+        // Five years on from 2019 has passed; from 2024, not yet.
+        let old = app
+            .data_as(
+                As::Province("330000"),
+                create,
+                json!({ "c": "DB33/T 9401-2019", "e": "2019-03-01" }),
+            )
+            .await;
+        assert_eq!(old["createStandard"]["reviewOn"], "2024-03-01");
+        let recent = app
+            .data_as(
+                As::Province("330000"),
+                create,
+                json!({ "c": "DB33/T 9402-2024", "e": "2024-03-01" }),
+            )
+            .await;
+        assert_eq!(recent["createStandard"]["reviewOn"], "2029-03-01");
+        // A date set explicitly stands.
+        let set = app
+            .data_as(
+                As::Province("330000"),
+                create,
+                json!({ "c": "DB33/T 9403-2024", "e": "2024-03-01", "r": "2025-01-01" }),
+            )
+            .await;
+        assert_eq!(set["createStandard"]["reviewOn"], "2025-01-01");
+        let before = app
+            .graphql_as(
+                As::Province("330000"),
+                create,
+                json!({ "c": "DB33/T 9404-2024", "e": "2024-03-01", "r": "2023-01-01" }),
+            )
+            .await;
+        assert_eq!(code(&before), "BAD_USER_INPUT", "{before}");
 
-    let listed = due(&app, true).await;
-    assert!(listed.contains(&"DB33/T 9401-2019".to_owned()), "{listed:?}");
-    assert!(listed.contains(&"DB33/T 9403-2024".to_owned()), "{listed:?}");
-    assert!(!listed.contains(&"DB33/T 9402-2024".to_owned()), "{listed:?}");
-    let not_due = due(&app, false).await;
-    assert!(not_due.contains(&"DB33/T 9402-2024".to_owned()), "{not_due:?}");
-    assert!(!not_due.contains(&"DB33/T 9401-2019".to_owned()), "{not_due:?}");
+        let listed = due(&app, true).await;
+        assert!(
+            listed.contains(&"DB33/T 9401-2019".to_owned()),
+            "{listed:?}"
+        );
+        assert!(
+            listed.contains(&"DB33/T 9403-2024".to_owned()),
+            "{listed:?}"
+        );
+        assert!(
+            !listed.contains(&"DB33/T 9402-2024".to_owned()),
+            "{listed:?}"
+        );
+        let not_due = due(&app, false).await;
+        assert!(
+            not_due.contains(&"DB33/T 9402-2024".to_owned()),
+            "{not_due:?}"
+        );
+        assert!(
+            !not_due.contains(&"DB33/T 9401-2019".to_owned()),
+            "{not_due:?}"
+        );
 
-    // A save that changes nothing keeps the date; a revision starts the
-    // five years again from its new effective date.
-    let revise = "mutation($c: String!, $e: NaiveDate, $r: Int!) { reviseStandard(code: $c, input: { titleZh: \"复审测试标准\", effectiveOn: $e }, expectedRevision: $r) { reviewOn revision } }";
-    let same = app
-        .data_as(
-            As::Province("330000"),
-            revise,
-            json!({ "c": "DB33/T 9403-2024", "e": "2024-03-01", "r": 1 }),
-        )
-        .await;
-    assert_eq!(same["reviseStandard"]["revision"], 1);
-    assert_eq!(same["reviseStandard"]["reviewOn"], "2025-01-01");
-    let revised = app
-        .data_as(
-            As::Province("330000"),
-            revise,
-            json!({ "c": "DB33/T 9401-2019", "e": "2026-01-01", "r": 1 }),
-        )
-        .await;
-    assert_eq!(revised["reviseStandard"]["revision"], 2);
-    assert_eq!(revised["reviseStandard"]["reviewOn"], "2031-01-01");
-    assert!(!due(&app, true).await.contains(&"DB33/T 9401-2019".to_owned()));
-});
+        // A save that changes nothing keeps the date; a revision starts the
+        // five years again from its new effective date.
+        let revise = "mutation($c: String!, $e: NaiveDate, $r: Int!) { reviseStandard(code: $c, input: { titleZh: \"复审测试标准\", effectiveOn: $e }, expectedRevision: $r) { reviewOn revision } }";
+        let same = app
+            .data_as(
+                As::Province("330000"),
+                revise,
+                json!({ "c": "DB33/T 9403-2024", "e": "2024-03-01", "r": 1 }),
+            )
+            .await;
+        assert_eq!(same["reviseStandard"]["revision"], 1);
+        assert_eq!(same["reviseStandard"]["reviewOn"], "2025-01-01");
+        let revised = app
+            .data_as(
+                As::Province("330000"),
+                revise,
+                json!({ "c": "DB33/T 9401-2019", "e": "2026-01-01", "r": 1 }),
+            )
+            .await;
+        assert_eq!(revised["reviseStandard"]["revision"], 2);
+        assert_eq!(revised["reviseStandard"]["reviewOn"], "2031-01-01");
+        assert!(
+            !due(&app, true)
+                .await
+                .contains(&"DB33/T 9401-2019".to_owned())
+        );
+    }
+);

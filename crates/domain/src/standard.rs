@@ -115,15 +115,23 @@ mod tests {
     fn an_elevated_code_fits_the_target_level() {
         let code = |c: &str| StandardCode::try_from(c).unwrap();
         let local = code("DB33/T 2030-2018");
-        assert!(check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::National, &local).is_ok());
-        assert!(check_elevated_code(&code("LD/T 99-2026"), StandardLevel::Industry, &local).is_ok());
+        assert!(
+            check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::National, &local).is_ok()
+        );
+        assert!(
+            check_elevated_code(&code("LD/T 99-2026"), StandardLevel::Industry, &local).is_ok()
+        );
         let wrong = check_elevated_code(&code("LD/T 99-2026"), StandardLevel::National, &local)
             .unwrap_err();
         assert_eq!(wrong.field, "code");
         assert!(wrong.message.contains("GB/T"), "{}", wrong.message);
-        assert!(check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::Industry, &local).is_err());
+        assert!(
+            check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::Industry, &local).is_err()
+        );
         assert!(check_elevated_code(&local, StandardLevel::National, &local).is_err());
-        assert!(check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::Local, &local).is_err());
+        assert!(
+            check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::Local, &local).is_err()
+        );
     }
 
     #[test]

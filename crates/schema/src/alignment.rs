@@ -624,7 +624,10 @@ impl ElevationProposal {
     }
 
     /// The standard its acceptance created, at the target level.
-    async fn elevated_standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+    async fn elevated_standard(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Standard>> {
         match &self.0.elevated_code {
             Some(code) => crate::types::load_one(ctx, StandardKey(code.clone())).await,
             None => Ok(None),
@@ -786,7 +789,10 @@ pub(crate) fn matter_row(
     }
 }
 
-pub(crate) async fn zone_members(ctx: &Context<'_>, zone: &ZoneCode) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn zone_members(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+) -> Result<Vec<String>, ApiError> {
     let members: Vec<String> = queries::members_of_zones(
         reading(ctx, &Footprint::of(&[Topic::Reference]))?,
         &[zone.to_string()],

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, Enum, SimpleObject};
 use chrono::NaiveDate;
-use concord_domain::alignment::trend::{self, Granularity, TrendPeriod, in_force_at};
 use concord_domain::alignment::coefficient_of_variation;
+use concord_domain::alignment::trend::{self, Granularity, TrendPeriod, in_force_at};
 use concord_domain::{MatterCode, Period, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
@@ -73,7 +73,11 @@ pub struct EqualizationTrend {
     points: Vec<EqualizationPoint>,
 }
 
-fn point(period: &TrendPeriod, per_region: &BTreeMap<String, Vec<f64>>, why: &str) -> EqualizationPoint {
+fn point(
+    period: &TrendPeriod,
+    per_region: &BTreeMap<String, Vec<f64>>,
+    why: &str,
+) -> EqualizationPoint {
     let values: Vec<f64> = per_region.values().filter_map(|v| mean(v)).collect();
     let no_data = values.is_empty();
     EqualizationPoint {
@@ -110,7 +114,11 @@ pub(crate) async fn equalization_trend(
     let db = reading(ctx, &Footprint::of(&[Topic::Reference]))?;
     let regions: Vec<String> = match &zone {
         Some(zone) => zone_members(ctx, zone).await?,
-        None => queries::regions(db).await?.into_iter().map(|r| r.code).collect(),
+        None => queries::regions(db)
+            .await?
+            .into_iter()
+            .map(|r| r.code)
+            .collect(),
     };
     let read = match metric {
         EqualizationMetric::TimeLimit | EqualizationMetric::Fee => Topic::Guide,
@@ -141,7 +149,11 @@ pub(crate) async fn equalization_trend(
                             per_region.entry(region.clone()).or_default().push(value);
                         }
                     }
-                    point(period, &per_region, "no published guide was in force at the period's end")
+                    point(
+                        period,
+                        &per_region,
+                        "no published guide was in force at the period's end",
+                    )
                 })
                 .collect()
         }
@@ -160,7 +172,10 @@ pub(crate) async fn equalization_trend(
                             } else {
                                 row.average_days
                             };
-                            per_region.entry(row.region_code.clone()).or_default().push(value);
+                            per_region
+                                .entry(row.region_code.clone())
+                                .or_default()
+                                .push(value);
                         }
                     }
                     point(period, &per_region, "no evaluation falls in the period")
@@ -175,4 +190,3 @@ pub(crate) async fn equalization_trend(
         points,
     })
 }
-

@@ -131,8 +131,8 @@ mod tests {
 
     #[test]
     fn periods_cover_the_range() {
-        let quarters = trend_periods(day(2024, 11, 5), day(2025, 10, 1), Granularity::Quarter)
-            .unwrap();
+        let quarters =
+            trend_periods(day(2024, 11, 5), day(2025, 10, 1), Granularity::Quarter).unwrap();
         let labels: Vec<&str> = quarters.iter().map(|p| p.label.as_str()).collect();
         assert_eq!(labels, ["2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3"]);
         assert_eq!(quarters[0].start, day(2024, 10, 1));
@@ -151,15 +151,15 @@ mod tests {
         assert!(trend_periods(today, today, Granularity::Month).is_err());
         assert!(trend_periods(day(2025, 2, 1), today, Granularity::Month).is_err());
         assert!(trend_periods(day(2015, 1, 1), day(2025, 1, 1), Granularity::Month).is_ok());
-        let error = trend_periods(day(2015, 1, 1), day(2025, 1, 2), Granularity::Month)
-            .unwrap_err();
+        let error =
+            trend_periods(day(2015, 1, 1), day(2025, 1, 2), Granularity::Month).unwrap_err();
         assert!(error.message.contains("120"), "{}", error.message);
     }
 
     #[test]
     fn evaluations_fall_in_the_periods_that_hold_them() {
-        let q3 = &trend_periods(day(2025, 7, 1), day(2025, 10, 1), Granularity::Quarter).unwrap()
-            [0];
+        let q3 =
+            &trend_periods(day(2025, 7, 1), day(2025, 10, 1), Granularity::Quarter).unwrap()[0];
         let period = |p: &str| Period::try_from(p).unwrap();
         assert!(q3.holds(&period("2025-Q3")));
         assert!(q3.holds(&period("2025-08")));
@@ -172,14 +172,34 @@ mod tests {
     fn the_version_in_force_is_the_latest_before_the_end() {
         let at = |m, d| day(2025, m, d).and_time(chrono::NaiveTime::MIN).and_utc();
         let versions = [
-            Version { since: at(1, 15), revision: 1, value: Some(10) },
-            Version { since: at(5, 20), revision: 2, value: None },
-            Version { since: at(5, 20), revision: 3, value: Some(12) },
-            Version { since: at(8, 1), revision: 4, value: None },
+            Version {
+                since: at(1, 15),
+                revision: 1,
+                value: Some(10),
+            },
+            Version {
+                since: at(5, 20),
+                revision: 2,
+                value: None,
+            },
+            Version {
+                since: at(5, 20),
+                revision: 3,
+                value: Some(12),
+            },
+            Version {
+                since: at(8, 1),
+                revision: 4,
+                value: None,
+            },
         ];
         assert_eq!(in_force_at(&versions, at(1, 15)), None);
         assert_eq!(in_force_at(&versions, at(4, 1)), Some(&10));
         assert_eq!(in_force_at(&versions, at(7, 1)), Some(&12));
-        assert_eq!(in_force_at(&versions, at(10, 1)), None, "withdrawn to a draft");
+        assert_eq!(
+            in_force_at(&versions, at(10, 1)),
+            None,
+            "withdrawn to a draft"
+        );
     }
 }

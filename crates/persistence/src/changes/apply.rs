@@ -413,7 +413,11 @@ async fn write_elevations<C: ConnectionTrait>(
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(KEYS_PER_STATEMENT).collect();
         elevation_proposal::Entity::insert_many(chunk)
-            .on_conflict(OnConflict::columns(key).update_columns(rest.clone()).to_owned())
+            .on_conflict(
+                OnConflict::columns(key)
+                    .update_columns(rest.clone())
+                    .to_owned(),
+            )
             .exec_without_returning(conn)
             .await?;
     }

@@ -12,8 +12,7 @@ use serde_json::value::RawValue;
 use crate::StoreError;
 use crate::entity::{
     adoption, change_log, collaborative_target, elevation_proposal, evaluation, national_item,
-    operating_procedure,
-    service_guide, service_matter, standard, standard_matter, sync_conflict,
+    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use crate::mutate::{self, Kind};
 

@@ -33,12 +33,12 @@ pub use guides::{
     procedures_by_keys, published_guides,
 };
 pub use history::{AuditFilter, audit_log, revisions};
-pub use trend::{GuideFigures, evaluations_of, guide_versions};
 pub use node::{ping, sync_peers};
 pub use standards::{
-    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes, elevations,
-    elevated_from, standard_links, standards, standards_by_codes, superseding,
+    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes,
+    elevated_from, elevations, standard_links, standards, standards_by_codes, superseding,
 };
+pub use trend::{GuideFigures, evaluations_of, guide_versions};
 
 /// Which rows a caller may see beyond the published ones.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

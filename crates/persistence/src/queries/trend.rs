@@ -34,11 +34,9 @@ pub async fn guide_versions<C: ConnectionTrait>(
     }
     let guides = guides.all(conn).await?;
     let keys = match matter {
-        Some(matter) => regions
-            .iter()
-            .fold(Condition::any(), |any, region| {
-                any.add(row_revision::Column::RowKey.eq(format!("{region}/{matter}")))
-            }),
+        Some(matter) => regions.iter().fold(Condition::any(), |any, region| {
+            any.add(row_revision::Column::RowKey.eq(format!("{region}/{matter}")))
+        }),
         None => regions.iter().fold(Condition::any(), |any, region| {
             any.add(row_revision::Column::RowKey.starts_with(format!("{region}/")))
         }),
