@@ -1280,7 +1280,7 @@ impl AlignmentQuery {
     pub(crate) async fn equalization_trend(
         &self,
         ctx: &Context<'_>,
-        metric: EqualizationMetric,
+        #[graphql(desc = "What the index measures.")] metric: EqualizationMetric,
         #[graphql(desc = "A zone's code; the nation when omitted.")] zone: Option<String>,
         #[graphql(desc = "One matter only; else each region's mean over its matters.")]
         matter: Option<String>,
