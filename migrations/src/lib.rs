@@ -17,6 +17,7 @@ mod m20261206_090000_create_sync_conflict;
 mod m20261206_120000_create_baseline_exemption;
 mod m20261206_120100_add_procedure_status;
 mod m20261206_130000_add_served_groups;
+mod m20261206_140000_add_standard_review_and_elevation;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_120000_create_baseline_exemption::Migration),
             Box::new(m20261206_120100_add_procedure_status::Migration),
             Box::new(m20261206_130000_add_served_groups::Migration),
+            Box::new(m20261206_140000_add_standard_review_and_elevation::Migration),
         ]
     }
 }

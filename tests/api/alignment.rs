@@ -359,7 +359,7 @@ storage_test!(elevation_moves_only_along_its_workflow, |app| {
         .await;
     assert_eq!(code(&again), "CONFLICT", "one open proposal per standard");
 
-    let decide = "mutation($id: Int!, $d: ElevationStep!, $e: Int!) { decideElevation(id: $id, decision: $d, expectedRevision: $e) { status revision } }";
+    let decide = "mutation($id: Int!, $d: ElevationStep!, $e: Int!, $code: String) { decideElevation(id: $id, decision: $d, expectedRevision: $e, code: $code) { status revision } }";
     let by_province = app
         .graphql_as(
             As::Province("330000"),
@@ -372,7 +372,7 @@ storage_test!(elevation_moves_only_along_its_workflow, |app| {
         .graphql_as(
             As::National,
             decide,
-            json!({ "id": id, "d": "ACCEPT", "e": 1 }),
+            json!({ "id": id, "d": "ACCEPT", "e": 1, "code": "LD/T 9101-2026" }),
         )
         .await;
     assert_eq!(
@@ -380,9 +380,16 @@ storage_test!(elevation_moves_only_along_its_workflow, |app| {
         "BAD_USER_INPUT",
         "PROPOSED cannot be accepted before review"
     );
-    for (e, step, status) in [(1, "REVIEW", "UNDER_REVIEW"), (2, "ACCEPT", "ACCEPTED")] {
+    for (e, step, status, code) in [
+        (1, "REVIEW", "UNDER_REVIEW", None),
+        (2, "ACCEPT", "ACCEPTED", Some("LD/T 9101-2026")),
+    ] {
         let moved = app
-            .data_as(As::National, decide, json!({ "id": id, "d": step, "e": e }))
+            .data_as(
+                As::National,
+                decide,
+                json!({ "id": id, "d": step, "e": e, "code": code }),
+            )
             .await;
         assert_eq!(moved["decideElevation"]["status"], status);
         assert_eq!(moved["decideElevation"]["revision"], e + 1);

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use chrono::{Months, NaiveDate};
+
 use crate::ValidationError;
 
 /// A reporting period: a year (`2025`), a half (`2025-H1`), a quarter
@@ -12,6 +14,23 @@ pub struct Period(String);
 impl Period {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The days the period covers: from its first (inclusive) to the first
+    /// after it (exclusive).
+    pub fn span(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let year: i32 = self.0.get(..4)?.parse().ok()?;
+        let (month, months) = match self.0.get(4..).unwrap_or_default() {
+            "" => (1, 12),
+            "-H1" => (1, 6),
+            "-H2" => (7, 6),
+            rest => match rest.strip_prefix("-Q") {
+                Some(quarter) => (quarter.parse::<u32>().ok()? * 3 - 2, 3),
+                None => (rest.strip_prefix('-')?.parse().ok()?, 1),
+            },
+        };
+        let start = NaiveDate::from_ymd_opt(year, month, 1)?;
+        Some((start, start.checked_add_months(Months::new(months))?))
     }
 }
 
@@ -111,6 +130,18 @@ mod tests {
             assert!(Period::try_from(bad).is_err(), "{bad}");
         }
         assert!(Period::try_from("2025-Q1").unwrap() < Period::try_from("2025-Q2").unwrap());
+    }
+
+    #[test]
+    fn period_spans() {
+        let span = |p: &str| {
+            let (start, end) = Period::try_from(p).unwrap().span().unwrap();
+            (start.to_string(), end.to_string())
+        };
+        assert_eq!(span("2025"), ("2025-01-01".into(), "2026-01-01".into()));
+        assert_eq!(span("2025-H2"), ("2025-07-01".into(), "2026-01-01".into()));
+        assert_eq!(span("2025-Q2"), ("2025-04-01".into(), "2025-07-01".into()));
+        assert_eq!(span("2025-12"), ("2025-12-01".into(), "2026-01-01".into()));
     }
 
     #[test]

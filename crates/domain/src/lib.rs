@@ -26,7 +26,9 @@ pub use evaluation::{EvaluationValues, Period};
 pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use national::{ServedGroup, served_groups};
-pub use standard::{check_issuer, status_transition_allowed};
+pub use standard::{
+    check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
+};
 pub use text::{
     NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text, required_text,
 };

@@ -1,5 +1,7 @@
 //! The life cycle of a standard.
 
+use chrono::{Months, NaiveDate};
+
 use crate::ValidationError;
 use crate::{RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
 
@@ -11,6 +13,51 @@ pub fn status_transition_allowed(from: StandardStatus, to: StandardStatus) -> bo
         (from, to),
         (Draft, InForce) | (InForce, Superseded) | (InForce, Withdrawn)
     )
+}
+
+/// How long a standard stands before it is due for review, as is usual for
+/// Chinese standards (GB/T 1.1 and the SAC's rules review a standard within
+/// five years of it coming into force).
+pub const REVIEW_AFTER_MONTHS: u32 = 60;
+
+/// When a standard that comes into force on `effective_on` is due for
+/// review by default: five years on (a 29 February comes due on 28
+/// February). `None` only past the calendar's end.
+pub fn default_review_on(effective_on: NaiveDate) -> Option<NaiveDate> {
+    effective_on.checked_add_months(Months::new(REVIEW_AFTER_MONTHS))
+}
+
+/// Checks the code an administrator gives the standard an accepted
+/// elevation creates: a code of the target `level` (national `GB/T …`,
+/// industry a sector prefix such as `LD/T …`), not the local one's.
+pub fn check_elevated_code(
+    code: &StandardCode,
+    level: StandardLevel,
+    local: &StandardCode,
+) -> Result<(), ValidationError> {
+    if !matches!(level, StandardLevel::National | StandardLevel::Industry) {
+        return Err(ValidationError::new(
+            "code",
+            format!("a standard is elevated to NATIONAL or INDUSTRY level, not {level}"),
+        ));
+    }
+    if !code.fits_level(level) {
+        let expected = match level {
+            StandardLevel::National => "a national code such as `GB/T 33531-2017`",
+            _ => "an industry code with a sector prefix such as `LD/T 01-2020`",
+        };
+        return Err(ValidationError::new(
+            "code",
+            format!("`{code}` cannot be the code of a {level} standard; give {expected}"),
+        ));
+    }
+    if code == local {
+        return Err(ValidationError::new(
+            "code",
+            "the elevated standard needs a code of its own",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that a standard's code, level and issuer agree: the code's prefix
@@ -63,6 +110,36 @@ pub fn check_issuer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_elevated_code_fits_the_target_level() {
+        let code = |c: &str| StandardCode::try_from(c).unwrap();
+        let local = code("DB33/T 2030-2018");
+        assert!(
+            check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::National, &local).is_ok()
+        );
+        assert!(
+            check_elevated_code(&code("LD/T 99-2026"), StandardLevel::Industry, &local).is_ok()
+        );
+        let wrong = check_elevated_code(&code("LD/T 99-2026"), StandardLevel::National, &local)
+            .unwrap_err();
+        assert_eq!(wrong.field, "code");
+        assert!(wrong.message.contains("GB/T"), "{}", wrong.message);
+        assert!(
+            check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::Industry, &local).is_err()
+        );
+        assert!(check_elevated_code(&local, StandardLevel::National, &local).is_err());
+        assert!(
+            check_elevated_code(&code("GB/T 45001-2026"), StandardLevel::Local, &local).is_err()
+        );
+    }
+
+    #[test]
+    fn review_falls_due_five_years_after_coming_into_force() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(default_review_on(day(2018, 7, 1)), Some(day(2023, 7, 1)));
+        assert_eq!(default_review_on(day(2024, 2, 29)), Some(day(2029, 2, 28)));
+    }
 
     #[test]
     fn issuers_must_agree_with_code_and_level() {

@@ -193,6 +193,8 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
             issued_on: NaiveDate::from_ymd_opt(year, 1 + (hash % 12) as u32, 1),
             effective_on: NaiveDate::from_ymd_opt(year, 1 + (hash % 12) as u32, 1),
             supersedes: None,
+            review_on: None,
+            elevated_from: None,
             note: String::new(),
             origin: origin.clone(),
             revision: 2,

@@ -155,6 +155,7 @@ fn history_kind(kind: Replica) -> Kind {
         Replica::CollaborativeStandard => Kind::CollaborativeStandard,
         Replica::Adoption => Kind::Adoption,
         Replica::Exemption => Kind::Exemption,
+        Replica::Elevation => Kind::Elevation,
     }
 }
 

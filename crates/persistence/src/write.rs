@@ -145,6 +145,10 @@ pub struct StandardRecord {
     pub issued_on: Option<NaiveDate>,
     pub effective_on: Option<NaiveDate>,
     pub supersedes: Option<StandardCode>,
+    /// When the standard is due for review, when set explicitly; else five
+    /// years after `effective_on` ([`concord_domain::default_review_on`]),
+    /// kept while the standard does not change.
+    pub review_on: Option<NaiveDate>,
     pub note: String,
     /// The matters the standard governs. `Some` sets the standard's links to
     /// exactly these; `None` leaves the stored links alone.
@@ -263,6 +267,8 @@ pub async fn upsert_standard(
         issued_on: record.issued_on,
         effective_on: record.effective_on,
         supersedes: record.supersedes.clone().map(String::from),
+        review_on: record.review_on,
+        elevated_from: stored.as_ref().and_then(|row| row.elevated_from.clone()),
         note: record.note.clone(),
         origin: origin.as_str().to_owned(),
         revision: 1,
@@ -271,6 +277,7 @@ pub async fn upsert_standard(
         updated_at: now,
     };
     let relinked = links.as_ref().is_some_and(|links| !links.is_empty());
+    let fresh = with_review_date(fresh, stored.as_ref(), record.review_on.is_some(), relinked);
     let outcome = save(conn, fresh, stored, relinked, now).await?;
     if let Some(links) = links {
         links.apply(conn).await?;
@@ -279,6 +286,32 @@ pub async fn upsert_standard(
         search::reindex(conn, Searched::Standard, &[code.to_owned()]).await?;
     }
     Ok(outcome)
+}
+
+/// `fresh` with its review date: the one set explicitly; else the stored
+/// one while the standard does not change; else (a new standard, or a
+/// revision) five years after it comes into force.
+fn with_review_date(
+    mut fresh: standard::Model,
+    stored: Option<&standard::Model>,
+    explicit: bool,
+    relinked: bool,
+) -> standard::Model {
+    if explicit {
+        return fresh;
+    }
+    if let Some(stored) = stored {
+        fresh.review_on = stored.review_on;
+        let mut same = fresh.clone();
+        same.keep_bookkeeping(stored);
+        if !relinked && same == *stored {
+            return fresh;
+        }
+    }
+    fresh.review_on = fresh
+        .effective_on
+        .and_then(concord_domain::default_review_on);
+    fresh
 }
 
 /// Inserts or updates a region's service guide. The guide belongs to its
@@ -702,6 +735,7 @@ mod tests {
             issued_on: None,
             effective_on: None,
             supersedes: None,
+            review_on: None,
             note: "cited by GB/T 33531-2017; committee SAC/TC292".into(),
             matters: Some(vec![MatterCode::try_from("TEST-MATTER").unwrap()]),
             illustrative: false,
@@ -737,6 +771,7 @@ mod tests {
             issued_on: None,
             effective_on: None,
             supersedes: None,
+            review_on: None,
             note: String::new(),
             matters: None,
             illustrative: false,

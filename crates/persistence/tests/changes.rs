@@ -15,9 +15,9 @@ use concord_domain::ProcedureStep;
 use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
-    StepList, TextList, adoption, baseline_exemption, change_log, collaborative_target, evaluation,
-    national_item, operating_procedure, row_revision, service_guide, service_matter, standard,
-    standard_matter, sync_conflict,
+    StepList, TextList, adoption, baseline_exemption, change_log, collaborative_target,
+    elevation_proposal, evaluation, national_item, operating_procedure, row_revision,
+    service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
 use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
@@ -292,6 +292,32 @@ async fn apply_one<C: ConnectionTrait>(
             .one(conn)
             .await?;
             upsert_newer(conn, stored, incoming, |m| m.revision).await?
+        }
+        (Some(record), Replica::Elevation) => {
+            // A proposal's id is each node's own: keep the stored one, or
+            // let this node give one.
+            let mut incoming: elevation_proposal::Model = row(record)?;
+            let stored = elevation_proposal::Entity::find()
+                .filter(
+                    elevation_proposal::Column::StandardCode.eq(incoming.standard_code.as_str()),
+                )
+                .filter(elevation_proposal::Column::Number.eq(incoming.number))
+                .one(conn)
+                .await?;
+            match stored {
+                None => {
+                    let mut row = incoming.into_active_model();
+                    row.id = sea_orm::NotSet;
+                    elevation_proposal::Entity::insert(row)
+                        .exec_without_returning(conn)
+                        .await?;
+                    true
+                }
+                Some(stored) => {
+                    incoming.id = stored.id;
+                    upsert_newer(conn, Some(stored), incoming, |m| m.revision).await?
+                }
+            }
         }
     };
     if applied {
@@ -642,6 +668,8 @@ fn standard(
         issued_on: NaiveDate::from_ymd_opt(2020 + revision % 5, 3, 1),
         effective_on: None,
         supersedes: None,
+        review_on: None,
+        elevated_from: None,
         note: String::new(),
         origin: "330000".to_owned(),
         revision,

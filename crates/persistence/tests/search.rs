@@ -408,6 +408,7 @@ fn standard_record(code: StandardCode, zh: &str, en: &str, draft: bool) -> Stand
         issuing_zone: None,
         issued_on: None,
         effective_on: None,
+        review_on: None,
         supersedes: None,
         note: String::new(),
         matters: None,

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputType, Object, SimpleObject, Value};
+use chrono::NaiveDate;
 use concord_domain::alignment::{
     self as maths, AlignmentScore, Baseline, GuideValues, Targets, baseline_violations,
     check_targets,
@@ -28,6 +29,7 @@ use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar,
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::loader::{RegionKey, StandardKey, ZoneKey};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
+use crate::trend::{EqualizationTrend, TrendGranularity};
 use crate::types::{
     Channel, Decimal, Decision, ElevationStatus, ElevationTarget, NationalItem, ProposalStatus,
     Region, ServiceGuide, ServiceMatter, Standard, Zone,
@@ -650,7 +652,7 @@ pub struct ElevationProposal(pub elevation_proposal::Model);
 /// A proposal to raise a local or regional standard to a national or industry one.
 #[Object]
 impl ElevationProposal {
-    /// The proposal's number.
+    /// This node's number for the proposal, which `decideElevation` takes.
     async fn id(&self) -> i64 {
         self.0.id
     }
@@ -658,6 +660,28 @@ impl ElevationProposal {
     /// The standard proposed for elevation.
     async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
         crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+    }
+
+    /// Its place among its standard's proposals, from 1; with the
+    /// standard's code it names the proposal on every node.
+    async fn number(&self) -> i32 {
+        self.0.number
+    }
+
+    /// The standard its acceptance created, at the target level.
+    async fn elevated_standard(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Standard>> {
+        match &self.0.elevated_code {
+            Some(code) => crate::types::load_one(ctx, StandardKey(code.clone())).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the local standard stays in force beside the elevated one.
+    async fn keep_local(&self) -> bool {
+        self.0.keep_local
     }
 
     /// The level the standard would be raised to.
@@ -851,7 +875,10 @@ pub(crate) fn matter_row(
     }
 }
 
-async fn zone_members(ctx: &Context<'_>, zone: &ZoneCode) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn zone_members(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+) -> Result<Vec<String>, ApiError> {
     let members: Vec<String> = queries::members_of_zones(
         reading(ctx, &Footprint::of(&[Topic::Reference]))?,
         &[zone.to_string()],
@@ -956,7 +983,7 @@ fn share(covered: i32, total: i32) -> f64 {
     }
 }
 
-fn mean(values: &[f64]) -> Option<f64> {
+pub(crate) fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
@@ -1451,6 +1478,30 @@ impl AlignmentQuery {
             ))
             .or_api(),
         }
+    }
+
+    /// The equalization index period by period, from `from` (inclusive) to
+    /// `to` (exclusive), at most 120 periods. TIME_LIMIT and FEE take each
+    /// guide's published version in force at a period's end (from its
+    /// revision history); SATISFACTION and AVERAGE_DAYS take the
+    /// evaluations whose period falls in it (a month or quarter in its
+    /// quarter or year). A period without data says so (`noData`) and has
+    /// no index.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn equalization_trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What the index measures.")] metric: EqualizationMetric,
+        #[graphql(desc = "A zone's code; the nation when omitted.")] zone: Option<String>,
+        #[graphql(desc = "One matter only; else each region's mean over its matters.")]
+        matter: Option<String>,
+        #[graphql(desc = "The first day of the range; its period is the first.")] from: NaiveDate,
+        #[graphql(desc = "The day after the range; it must be after `from`.")] to: NaiveDate,
+        #[graphql(desc = "How long each period is.")] granularity: TrendGranularity,
+    ) -> async_graphql::Result<EqualizationTrend> {
+        crate::trend::equalization_trend(ctx, metric, zone, matter, (from, to), granularity)
+            .await
+            .or_api()
     }
 
     /// How equal regions are on a metric, over a zone's members or the

@@ -17,6 +17,7 @@ mod query;
 mod reference;
 mod subscription;
 mod sync;
+mod trend;
 mod types;
 
 use std::sync::Arc;

@@ -246,6 +246,10 @@ pub struct MattersOfStandard(pub String);
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SupersededBy(pub String);
 
+/// The standards raised from a local standard by accepted elevations.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ElevatedTo(pub String);
+
 fn strings<K>(keys: &[K], f: impl Fn(&K) -> &String) -> Vec<String> {
     keys.iter().map(|k| f(k).clone()).collect()
 }
@@ -562,6 +566,29 @@ impl Loader<SupersededBy> for RowLoader {
             rows.into_iter()
                 .filter(|row| visible_standard(&self.visibility, row))
                 .filter_map(|row| row.supersedes.clone().map(|old| (SupersededBy(old), row))),
+        ))
+    }
+}
+
+impl Loader<ElevatedTo> for RowLoader {
+    type Value = Vec<standard::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ElevatedTo],
+    ) -> Result<HashMap<ElevatedTo, Vec<standard::Model>>, LoadError> {
+        let rows = queries::elevated_from(
+            self.reading(Footprint::of(&[Topic::Standard])),
+            &strings(keys, |k| &k.0),
+        )
+        .await
+        .map_err(Arc::new)?;
+        Ok(grouped(
+            keys,
+            rows.into_iter()
+                .filter(|row| visible_standard(&self.visibility, row))
+                .filter_map(|row| row.elevated_from.clone().map(|old| (ElevatedTo(old), row))),
         ))
     }
 }

@@ -63,6 +63,9 @@ pub struct StandardFilterInput {
     matter: Option<String>,
     /// Text found in the Chinese or English title or the code, ignoring case.
     text: Option<String>,
+    /// `true`: only standards whose review date has passed (as of today,
+    /// UTC); `false`: only those not yet due or without a review date.
+    due_for_review: Option<bool>,
 }
 
 /// Narrows the audit log. Every given field must match.
@@ -317,6 +320,9 @@ impl CatalogueQuery {
                 .or_api()?,
             matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
             text: filter.text,
+            due_for_review: filter
+                .due_for_review
+                .map(|due| (due, chrono::Utc::now().date_naive())),
         };
         let page = queries::standards(
             reading(ctx, &Footprint::of(&[Topic::Standard, Topic::Catalogue])).or_api()?,

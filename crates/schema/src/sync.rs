@@ -33,7 +33,7 @@ impl Change {
     }
 
     /// `MATTER`, `STANDARD`, `GUIDE`, `PROCEDURE`, `NATIONAL_ITEM`,
-    /// `EVALUATION`, `COLLABORATIVE_STANDARD` or `ADOPTION`; or an origin's
+    /// `EVALUATION`, `COLLABORATIVE_STANDARD`, `ADOPTION` or `ELEVATION`; or an origin's
     /// verdict about one of its rows: `CONFLICT` (a peer's version lost to
     /// the origin's; the record names both) or `RESOLUTION` (an
     /// administrator settled one).

@@ -15,9 +15,9 @@
 //! started touched what it read; otherwise it might mix two states.
 //!
 //! Only operations that are queries, ran to the end and had no errors are
-//! kept. The key is the caller (subject, role and scope: what a caller may
-//! see depends on nothing else), the operation name, the variables and the
-//! query text; a request with protocol extensions is never cached. Entries
+//! kept. The key is the day (UTC), the caller (subject, role and scope:
+//! what a caller may see depends on nothing else), the operation name, the
+//! variables and the query text; a request with protocol extensions is never cached. Entries
 //! leave in the order they came once the cache holds `capacity` bytes, and
 //! one response larger than an eighth of it is not kept at all, so that a
 //! sync job's large pages do not push out the dashboards' answers.
@@ -101,8 +101,12 @@ impl ResponseCache {
             return None;
         }
         let variables = serde_json::to_string(&request.variables).ok()?;
+        // Some answers depend on the day as well as the data (the
+        // standards due for review as of today), and no commit marks
+        // midnight: yesterday's answers are simply never asked for again.
+        let today = chrono::Utc::now().date_naive();
         Some(format!(
-            "{principal:?}\u{0}{:?}\u{0}{variables}\u{0}{}",
+            "{today}\u{0}{principal:?}\u{0}{:?}\u{0}{variables}\u{0}{}",
             request.operation_name, request.query
         ))
     }

@@ -2,7 +2,7 @@
 //! matter (`score`), whether guides meet a national baseline (`baseline`,
 //! unless an `exemption` is in force) or
 //! a collaborative standard's targets (`targets`), and how equal a metric is
-//! across regions (`equalization`). The workflows of adopting a
+//! across regions (`equalization`), and over time (`trend`). The workflows of adopting a
 //! collaborative standard and elevating a standard are in `crate::workflow`.
 
 mod baseline;
@@ -10,6 +10,7 @@ mod equalization;
 mod exemption;
 mod score;
 mod targets;
+pub mod trend;
 
 pub use baseline::{Baseline, BaselineViolation, baseline_violations, publication_refusal};
 pub use equalization::coefficient_of_variation;

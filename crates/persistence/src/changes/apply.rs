@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard, sync_conflict,
+    adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
+    national_item, operating_procedure, service_guide, service_matter, standard, sync_conflict,
 };
 use crate::mutate::{self, Kind};
 use crate::search::{self, Searched};
@@ -266,6 +266,13 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     } = plan::<baseline_exemption::Model, _>(conn, &of(Replica::Exemption), None, mode, &judged)
         .await?;
     contested.extend(lost.into_iter().map(|c| (Replica::Exemption, c)));
+    let Planned {
+        applied: elevations,
+        contested: lost,
+        ..
+    } = plan::<elevation_proposal::Model, _>(conn, &of(Replica::Elevation), None, mode, &judged)
+        .await?;
+    contested.extend(lost.into_iter().map(|c| (Replica::Elevation, c)));
     let links = Links::load(conn, page, &matters, &standards).await?;
     // A zone's proposed collaborative standard is public while a draft.
     let drafts: BTreeSet<&str> = standards
@@ -322,6 +329,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     relay(page, &targets, &mut log, row_only, always)?;
     relay(page, &adoptions, &mut log, row_only, always)?;
     relay(page, &exemptions, &mut log, row_only, always)?;
+    relay(page, &elevations, &mut log, row_only, always)?;
     let applied = log.len() as u64;
 
     // An applied revision keeps the version it replaced, as a mutation's
@@ -386,6 +394,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     write(conn, targets).await?;
     write(conn, adoptions).await?;
     write(conn, exemptions).await?;
+    write_elevations(conn, elevations).await?;
     // Rows first, then their history and the log: a mutation locks its
     // row, then writes history and the log, and taking them in another
     // order could deadlock with one on PostgreSQL.
@@ -396,6 +405,54 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     }
     announce(conn, contested, restamped, now, logged).await?;
     Ok(applied)
+}
+
+/// Writes what elevation proposals' changes leave: for each key, the last
+/// one. A proposal is matched by its standard and number, which name it on
+/// every node; its `id` is this node's own, given on insert and kept.
+async fn write_elevations<C: ConnectionTrait>(
+    conn: &C,
+    applied: Vec<Applied<elevation_proposal::Model>>,
+) -> Result<(), StoreError> {
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{IdenStatic, IntoActiveModel, Iterable};
+
+    let mut done = HashSet::with_capacity(applied.len());
+    let mut rows = Vec::with_capacity(applied.len());
+    for change in applied.into_iter().rev() {
+        if done.insert(change.key.clone())
+            && let Some(row) = change.row
+        {
+            let mut row = row.into_active_model();
+            row.id = sea_orm::NotSet;
+            rows.push(row);
+        }
+    }
+    rows.reverse();
+    let key = [
+        elevation_proposal::Column::StandardCode,
+        elevation_proposal::Column::Number,
+    ];
+    let rest: Vec<_> = elevation_proposal::Column::iter()
+        .filter(|column| {
+            let name = column.as_str();
+            name != elevation_proposal::Column::Id.as_str()
+                && !key.iter().any(|k| k.as_str() == name)
+        })
+        .collect();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(KEYS_PER_STATEMENT).collect();
+        elevation_proposal::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns(key)
+                    .update_columns(rest.clone())
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The key of a guide or a procedure: region, then matter.

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
+    adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
+    national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
+    sync_conflict,
 };
 
 use super::corrupt;
@@ -37,6 +38,14 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
         .into_iter()
         .map(|target| target.standard_code)
         .collect();
+    // Proposals of draft standards stay on their node, as the drafts do.
+    let published: HashSet<String> = standard::Entity::find()
+        .filter(standard::Column::Status.ne(StandardStatus::Draft.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| row.code)
+        .collect();
     let mut sums = vec![
         table_checksum::<service_matter::Model, _>(conn, "service_matter", |_| true).await?,
         // What replicates of standards and guides: what leaves a node.
@@ -59,6 +68,10 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
         table_checksum::<adoption::Model, _>(conn, "adoption", |_| true).await?,
         table_checksum::<baseline_exemption::Model, _>(conn, "baseline_exemption", |_| true)
             .await?,
+        table_checksum::<elevation_proposal::Model, _>(conn, "elevation_proposal", |row| {
+            published.contains(&row.standard_code)
+        })
+        .await?,
     ];
     let links: Vec<(String, String)> = standard_matter::Entity::find()
         .order_by_asc(standard_matter::Column::StandardCode)

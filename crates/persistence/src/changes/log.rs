@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard, standard_matter,
+    adoption, baseline_exemption, change_log, collaborative_target, elevation_proposal, evaluation,
+    national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
 };
 
 use super::apply::Applied;
@@ -220,6 +220,24 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
                 row.revision,
                 Some(json!({ "row": to_json(&row)? })),
             )
+        }
+        Replica::Elevation => {
+            let number: i32 = part(1)?.parse().map_err(corrupt)?;
+            let row = elevation_proposal::Entity::find()
+                .filter(elevation_proposal::Column::StandardCode.eq(part(0)?))
+                .filter(elevation_proposal::Column::Number.eq(number))
+                .one(conn)
+                .await?
+                .ok_or_else(missing)?;
+            // A draft standard stays on its node, and its proposals with it.
+            let published = standard::Entity::find_by_id(row.standard_code.clone())
+                .one(conn)
+                .await?
+                .is_some_and(|standard| standard.status != StandardStatus::Draft.as_str());
+            let record = published
+                .then(|| to_json(&row).map(|r| json!({ "row": r })))
+                .transpose()?;
+            (row.origin.clone(), row.revision, record)
         }
     };
     Ok((origin, revision, record))

@@ -47,6 +47,7 @@ pub enum Replica {
     CollaborativeStandard,
     Adoption,
     Exemption,
+    Elevation,
 }
 
 impl Replica {
@@ -61,6 +62,7 @@ impl Replica {
             Replica::CollaborativeStandard => "COLLABORATIVE_STANDARD",
             Replica::Adoption => "ADOPTION",
             Replica::Exemption => "BASELINE_EXEMPTION",
+            Replica::Elevation => "ELEVATION",
         }
     }
 
@@ -76,6 +78,7 @@ impl Replica {
             Replica::CollaborativeStandard,
             Replica::Adoption,
             Replica::Exemption,
+            Replica::Elevation,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -92,9 +95,11 @@ fn key(parts: &[&str]) -> String {
 pub fn split_key(kind: Replica, key: &str) -> Result<Vec<&str>, StoreError> {
     let (parts, arity): (Vec<&str>, usize) = match kind {
         Replica::Matter | Replica::Standard | Replica::CollaborativeStandard => (vec![key], 1),
-        Replica::Adoption => (
+        // A standard's code, then a region (adoptions) or a number
+        // (elevation proposals), which hold no `/`.
+        Replica::Adoption | Replica::Elevation => (
             key.rsplit_once('/')
-                .map_or_else(|| vec![key], |(code, region)| vec![code, region]),
+                .map_or_else(|| vec![key], |(code, last)| vec![code, last]),
             2,
         ),
         Replica::Guide | Replica::Procedure | Replica::NationalItem => {
@@ -148,7 +153,7 @@ pub fn footprint_of(page: &[IncomingChange]) -> Footprint {
                 footprint.add(Topic::Standard);
                 continue;
             }
-            Some(Replica::CollaborativeStandard | Replica::Adoption) => {
+            Some(Replica::CollaborativeStandard | Replica::Adoption | Replica::Elevation) => {
                 footprint.add(Topic::Collaboration).add(Topic::Standard);
                 continue;
             }

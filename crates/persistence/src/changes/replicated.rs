@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard,
+    adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
+    national_item, operating_procedure, service_guide, service_matter, standard,
 };
 
 use super::{Replica, corrupt, key};
@@ -174,6 +174,13 @@ replicated!(
     [created_at, updated_at],
     [decided_at]
 );
+replicated!(
+    elevation_proposal,
+    Elevation,
+    (standard_code: String => StandardCode, number: i32 => Number),
+    [created_at, updated_at],
+    [decided_at]
+);
 
 replicated!(
     baseline_exemption,
@@ -248,5 +255,6 @@ pub(crate) fn hash_of_record(kind: Replica, record: Option<&Value>) -> Result<St
         Replica::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
         Replica::Adoption => record_hash::<adoption::Model>(record),
         Replica::Exemption => record_hash::<baseline_exemption::Model>(record),
+        Replica::Elevation => record_hash::<elevation_proposal::Model>(record),
     }
 }

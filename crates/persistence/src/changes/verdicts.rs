@@ -11,8 +11,9 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, change_log, collaborative_target, evaluation, national_item,
-    operating_procedure, service_guide, service_matter, standard, standard_matter, sync_conflict,
+    adoption, baseline_exemption, change_log, collaborative_target, elevation_proposal, evaluation,
+    national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
+    sync_conflict,
 };
 use crate::mutate::{self, Kind};
 
@@ -363,6 +364,9 @@ async fn restamp<C: ConnectionTrait>(
                 Some((Kind::Exemption, &mutate::exemption_snapshot)),
             )
             .await
+        }
+        Replica::Elevation => {
+            restamp_row::<elevation_proposal::Model, _>(conn, parts, revision, now, None).await
         }
     }
 }

@@ -14,6 +14,10 @@ pub struct Model {
     pub issued_on: Option<Date>,
     pub effective_on: Option<Date>,
     pub supersedes: Option<String>,
+    /// When the standard is due for review.
+    pub review_on: Option<Date>,
+    /// The local standard an accepted elevation raised this one from.
+    pub elevated_from: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub note: String,
     pub origin: String,

@@ -75,6 +75,7 @@ const STANDARD_FIELDS: &[Field] = &[
     optional("issuing_zone"),
     optional("issued_on"),
     optional("effective_on"),
+    optional("review_on"),
     optional("supersedes"),
     optional("note"),
     optional("matters"),

@@ -169,6 +169,7 @@ pub(super) fn standard(f: &mut Fields<'_>) -> Option<StandardRecord> {
     let issuing_zone = f.optional("issuing_zone", code_value::<ZoneCode>);
     let issued_on = f.optional("issued_on", date);
     let effective_on = f.optional("effective_on", date);
+    let review_on = f.optional("review_on", date);
     let supersedes = f.optional("supersedes", code_value::<StandardCode>);
     let note = f.optional("note", note).map(Option::unwrap_or_default);
     let matters = f
@@ -201,6 +202,13 @@ pub(super) fn standard(f: &mut Fields<'_>) -> Option<StandardRecord> {
         f.report(f.places.field("effective_on"), message);
         consistent = false;
     }
+    if let (Ok(Some(effective)), Ok(Some(review))) = (&effective_on, &review_on)
+        && review < effective
+    {
+        let message = format!("is before {} ({effective})", f.name("effective_on"));
+        f.report(f.places.field("review_on"), message);
+        consistent = false;
+    }
     if let (Ok(code), Ok(Some(superseded))) = (&code, &supersedes)
         && code == superseded
     {
@@ -224,6 +232,7 @@ pub(super) fn standard(f: &mut Fields<'_>) -> Option<StandardRecord> {
         issued_on: issued_on.ok()?,
         effective_on: effective_on.ok()?,
         supersedes: supersedes.ok()?,
+        review_on: review_on.ok()?,
         note: note.ok()?,
         matters: matters.ok()?,
         illustrative: illustrative.ok()?,

@@ -39,7 +39,7 @@ mod standards;
 pub use crate::write::NationalItemRecord;
 pub use catalogue::{save_matter, save_national_item};
 pub use collaboration::{
-    decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
+    Elevated, decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
     withdraw_collaborative,
 };
 pub use evaluations::record_evaluation;
@@ -186,7 +186,7 @@ impl Kind {
             Kind::CollaborativeStandard => Some(Replica::CollaborativeStandard),
             Kind::Adoption => Some(Replica::Adoption),
             Kind::Exemption => Some(Replica::Exemption),
-            Kind::Elevation => None,
+            Kind::Elevation => Some(Replica::Elevation),
         }
     }
 
@@ -326,6 +326,8 @@ pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
         "issuedOn": row.issued_on,
         "effectiveOn": row.effective_on,
         "supersedes": row.supersedes,
+        "reviewOn": row.review_on,
+        "elevatedFrom": row.elevated_from,
         "note": row.note,
         "matters": matters,
     })

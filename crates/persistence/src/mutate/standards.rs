@@ -2,14 +2,15 @@
 //! with another, each with the prior version kept and an audit entry.
 
 use chrono::{DateTime, Utc};
+use concord_domain::workflow::ElevationStatus;
 use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 
 use crate::StoreError;
-use crate::entity::{region, service_matter, standard};
+use crate::entity::{elevation_proposal, region, service_matter, standard};
 use crate::footprint::Topic;
 use crate::write::{self, Outcome, StandardRecord};
 
@@ -158,7 +159,9 @@ fn parse_status(text: &str) -> Result<StandardStatus, MutationError> {
         })
 }
 
-/// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or WITHDRAWN.
+/// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or
+/// WITHDRAWN. A standard an accepted elevation created supersedes its local
+/// standard as it comes into force, unless the decision kept that one.
 pub async fn set_standard_status(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -182,7 +185,12 @@ pub async fn set_standard_status(
             ),
         ));
     }
-    let after = change_status(&txn, &before, status, None, now).await?;
+    let replaced = match status {
+        StandardStatus::InForce => elevated_replaces(&txn, backend, &before.0).await?,
+        _ => None,
+    };
+    let supersedes = replaced.as_ref().map(|local| Some(local.0.code.clone()));
+    let after = change_status(&txn, &before, status, supersedes, now).await?;
     record_standard(
         &txn,
         actor,
@@ -192,8 +200,54 @@ pub async fn set_standard_status(
         now,
     )
     .await?;
+    if let Some(local) = replaced {
+        let local_after =
+            change_status(&txn, &local, StandardStatus::Superseded, None, now).await?;
+        record_standard(
+            &txn,
+            actor,
+            "SUPERSEDE_STANDARD",
+            Some(&local),
+            &local_after,
+            now,
+        )
+        .await?;
+    }
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(after.0)
+}
+
+/// The local standard that `elevated` supersedes as it comes into force:
+/// the one an accepted elevation raised it from, unless that decision
+/// kept the local standard, or it is no longer in force.
+async fn elevated_replaces(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    elevated: &standard::Model,
+) -> Result<Option<(standard::Model, Vec<String>)>, MutationError> {
+    let Some(local) = &elevated.elevated_from else {
+        return Ok(None);
+    };
+    let kept = elevation_proposal::Entity::find()
+        .filter(elevation_proposal::Column::StandardCode.eq(local.as_str()))
+        .filter(elevation_proposal::Column::ElevatedCode.eq(elevated.code.as_str()))
+        .filter(elevation_proposal::Column::Status.eq(ElevationStatus::Accepted.as_str()))
+        .one(txn)
+        .await?
+        .is_none_or(|proposal| proposal.keep_local);
+    if kept {
+        return Ok(None);
+    }
+    let Ok(code) = StandardCode::try_from(local.as_str()) else {
+        return Err(MutationError::Store(StoreError::Corrupt(format!(
+            "standard {}: elevated from `{local}`",
+            elevated.code
+        ))));
+    };
+    let Some(local) = load_standard(txn, Some(backend), &code).await? else {
+        return Ok(None);
+    };
+    Ok((parse_status(&local.0.status)? == StandardStatus::InForce).then_some(local))
 }
 
 async fn change_status(

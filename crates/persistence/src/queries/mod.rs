@@ -14,6 +14,7 @@ mod guides;
 mod history;
 mod node;
 mod standards;
+mod trend;
 
 use sea_orm::sea_query::SelectStatement;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
@@ -34,9 +35,10 @@ pub use guides::{
 pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};
 pub use standards::{
-    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes, elevations,
-    standard_links, standards, standards_by_codes, superseding,
+    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes,
+    elevated_from, elevations, standard_links, standards, standards_by_codes, superseding,
 };
+pub use trend::{GuideFigures, evaluations_of, guide_versions};
 
 /// Which rows a caller may see beyond the published ones.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -25,6 +25,9 @@ pub struct StandardFilter {
     pub category: Option<String>,
     pub matter: Option<String>,
     pub text: Option<String>,
+    /// Only standards whose review date has passed as of the day given
+    /// (`true`), or only those not due (`false`: none set, or not passed).
+    pub due_for_review: Option<(bool, chrono::NaiveDate)>,
 }
 
 /// The standards `visibility` shows, when it hides any. Only drafts are
@@ -52,6 +55,7 @@ impl StandardFilter {
             && self.zone.is_none()
             && self.category.is_none()
             && self.matter.is_none()
+            && self.due_for_review.is_none()
     }
 }
 
@@ -75,6 +79,17 @@ fn standard_select(
     }
     if let Some(zone) = &filter.zone {
         select = select.filter(standard::Column::IssuingZone.eq(zone.as_str()));
+    }
+    match filter.due_for_review {
+        Some((true, today)) => select = select.filter(standard::Column::ReviewOn.lt(today)),
+        Some((false, today)) => {
+            select = select.filter(
+                Condition::any()
+                    .add(standard::Column::ReviewOn.is_null())
+                    .add(standard::Column::ReviewOn.gte(today)),
+            );
+        }
+        None => {}
     }
     if let Some(matter) = &filter.matter {
         select = select.filter(
@@ -177,6 +192,18 @@ pub async fn superseding<C: ConnectionTrait>(
 ) -> Result<Vec<standard::Model>, StoreError> {
     Ok(standard::Entity::find()
         .filter(standard::Column::Supersedes.is_in(codes.iter().cloned()))
+        .order_by_asc(standard::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+/// The standards that accepted elevations raised from these.
+pub async fn elevated_from<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<standard::Model>, StoreError> {
+    Ok(standard::Entity::find()
+        .filter(standard::Column::ElevatedFrom.is_in(codes.iter().cloned()))
         .order_by_asc(standard::Column::Code)
         .all(conn)
         .await?)

@@ -261,9 +261,12 @@ pub(super) async fn load<C: ConnectionTrait>(
         let origin = issuing_region
             .as_ref()
             .map_or_else(|| national.clone(), |r| r.as_str().to_owned());
+        let effective_on = date_after(&row.note, "in force ");
         standards.push(standard::ActiveModel {
             issued_on: Set(date_after(&row.note, "published ")),
-            effective_on: Set(date_after(&row.note, "in force ")),
+            effective_on: Set(effective_on),
+            review_on: Set(effective_on.and_then(concord_domain::default_review_on)),
+            elevated_from: Set(None),
             code: Set(row.code),
             title_zh: Set(row.title_zh),
             title_en: Set(row.title_en),

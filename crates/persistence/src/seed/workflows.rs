@@ -94,6 +94,8 @@ pub(super) async fn load<C: ConnectionTrait>(
             issued_on: Set(None),
             effective_on: Set(None),
             supersedes: Set(None),
+            review_on: Set(None),
+            elevated_from: Set(None),
             note: Set("illustrative collaborative standard; the code is invented".to_owned()),
             origin: Set(national.clone()),
             revision: Set(1),
@@ -158,6 +160,7 @@ pub(super) async fn load<C: ConnectionTrait>(
         elevation_proposal::Entity::insert(elevation_proposal::ActiveModel {
             id: sea_orm::NotSet,
             standard_code: Set(ELEVATED.to_owned()),
+            number: Set(1),
             target_level: Set(StandardLevel::Industry.as_str().to_owned()),
             rationale: Set(
                 "基层服务阵地建设指南经广元市实践检验，可为全国人社基层服务平台建设提供统一指引（示例）".to_owned(),
@@ -166,6 +169,8 @@ pub(super) async fn load<C: ConnectionTrait>(
             proposed_by: Set("illustrative".to_owned()),
             decided_by: Set(None),
             decided_at: Set(None),
+            elevated_code: Set(None),
+            keep_local: Set(false),
             origin: Set("510000".to_owned()),
             revision: Set(2),
             illustrative: Set(true),

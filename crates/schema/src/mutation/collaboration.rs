@@ -160,6 +160,7 @@ impl CollaborationMutation {
             issued_on: None,
             effective_on: None,
             supersedes: None,
+            review_on: None,
             note: String::new(),
             matters: Some(matters),
             illustrative: false,
@@ -305,15 +306,40 @@ impl CollaborationMutation {
     }
 
     /// Moves an elevation proposal: PROPOSED → UNDER_REVIEW → ACCEPTED or
-    /// DECLINED. Needs NATIONAL_ADMIN.
+    /// DECLINED. Needs NATIONAL_ADMIN. An acceptance creates a DRAFT
+    /// standard at the target level under `code`, raised from the local
+    /// standard (`elevatedFrom`) and governing its matters; when it comes
+    /// into force the local standard is superseded by it unless `keepLocal`.
     async fn decide_elevation(
         &self,
         ctx: &Context<'_>,
         id: i64,
         decision: ElevationStep,
+        #[graphql(
+            desc = "The code of the standard an ACCEPT creates, of the target level: national `GB/T …`, industry e.g. `LD/T …`. Required for ACCEPT only."
+        )]
+        code: Option<String>,
+        #[graphql(
+            desc = "ACCEPT only: true keeps the local standard in force beside the new one instead of it being superseded (false when omitted)."
+        )]
+        keep_local: Option<bool>,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ElevationProposal> {
         gate(ctx, Action::DecideElevation).or_api()?;
+        let keep_local = keep_local.unwrap_or(false);
+        let elevated = code
+            .as_deref()
+            .map(|code| parse_arg::<StandardCode, _>("code", code))
+            .transpose()
+            .or_api()?
+            .map(|code| mutate::Elevated { code, keep_local });
+        if keep_local && elevated.is_none() {
+            return Err(ApiError::bad_input(
+                "keepLocal",
+                "keepLocal goes with an ACCEPT and its code",
+            ))
+            .or_api();
+        }
         let actor = allow(
             ctx,
             Action::DecideElevation,
@@ -334,6 +360,7 @@ impl CollaborationMutation {
             &actor,
             id,
             decision,
+            elevated,
             expected_revision,
             now(),
         )

@@ -35,6 +35,8 @@ pub struct CreateStandardInput {
     issued_on: Option<NaiveDate>,
     /// When it comes into force.
     effective_on: Option<NaiveDate>,
+    /// When it is due for review; five years after `effectiveOn` when omitted.
+    review_on: Option<NaiveDate>,
     /// Notes.
     #[graphql(default)]
     note: String,
@@ -54,6 +56,9 @@ pub struct ReviseStandardInput {
     issued_on: Option<NaiveDate>,
     /// When it comes into force.
     effective_on: Option<NaiveDate>,
+    /// When it is due for review. Omitted, it stays while nothing else
+    /// changes, and a revision sets it to five years after `effectiveOn`.
+    review_on: Option<NaiveDate>,
     /// Notes.
     #[graphql(default)]
     note: String,
@@ -81,14 +86,29 @@ fn matters(raw: Option<Vec<String>>) -> Result<Option<Vec<MatterCode>>, ApiError
     .transpose()
 }
 
-fn dates(issued_on: Option<NaiveDate>, effective_on: Option<NaiveDate>) -> Vec<ValidationError> {
-    match (issued_on, effective_on) {
-        (Some(issued), Some(effective)) if effective < issued => vec![ValidationError::new(
+fn dates(
+    issued_on: Option<NaiveDate>,
+    effective_on: Option<NaiveDate>,
+    review_on: Option<NaiveDate>,
+) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    if let (Some(issued), Some(effective)) = (issued_on, effective_on)
+        && effective < issued
+    {
+        errors.push(ValidationError::new(
             "effectiveOn",
             "a standard cannot come into force before it is published",
-        )],
-        _ => Vec::new(),
+        ));
     }
+    if let (Some(effective), Some(review)) = (effective_on, review_on)
+        && review < effective
+    {
+        errors.push(ValidationError::new(
+            "reviewOn",
+            "a standard cannot be due for review before it comes into force",
+        ));
+    }
+    errors
 }
 
 /// Who owns a stored standard, for the policy.
@@ -180,7 +200,7 @@ impl StandardMutation {
         {
             errors.append(&mut found);
         }
-        errors.extend(dates(input.issued_on, input.effective_on));
+        errors.extend(dates(input.issued_on, input.effective_on, input.review_on));
         let Names {
             zh: title_zh,
             en: title_en,
@@ -210,6 +230,7 @@ impl StandardMutation {
             issued_on: input.issued_on,
             effective_on: input.effective_on,
             supersedes: None,
+            review_on: input.review_on,
             note: input.note.trim().to_owned(),
             matters: matters(input.matters).or_api()?,
             illustrative: false,
@@ -230,7 +251,7 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         gate(ctx, Action::ReviseStandard).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let mut errors = dates(input.issued_on, input.effective_on);
+        let mut errors = dates(input.issued_on, input.effective_on, input.review_on);
         let Names {
             zh: title_zh,
             en: title_en,
@@ -258,6 +279,7 @@ impl StandardMutation {
             issued_on: input.issued_on,
             effective_on: input.effective_on,
             supersedes: None,
+            review_on: input.review_on,
             note: input.note.trim().to_owned(),
             matters: matters(input.matters).or_api()?,
             illustrative: row.illustrative,

@@ -8,7 +8,8 @@ use super::{
 };
 use crate::error::OrApiError;
 use crate::loader::{
-    MatterKey, MattersOfStandard, RegionKey, RevisionsOf, StandardKey, SupersededBy, ZoneKey,
+    ElevatedTo, MatterKey, MattersOfStandard, RegionKey, RevisionsOf, StandardKey, SupersededBy,
+    ZoneKey,
 };
 
 /// A standard at any level: national, industry, local, regional, group or internal.
@@ -93,6 +94,26 @@ owned_object! {
         /// The standards that replace this one.
         async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
             let rows = load_one::<_, Vec<standard::Model>>(ctx, SupersededBy(self.0.code.clone())).await?;
+            Ok(rows.unwrap_or_default().into_iter().map(Standard).collect())
+        }
+
+        /// When the standard is due for review: five years after it came
+        /// into force unless set; a revision starts the five years again.
+        async fn review_on(&self) -> Option<NaiveDate> {
+            self.0.review_on
+        }
+
+        /// The local standard an accepted elevation raised this one from.
+        async fn elevated_from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+            match &self.0.elevated_from {
+                Some(code) => load_one(ctx, StandardKey(code.clone())).await,
+                None => Ok(None),
+            }
+        }
+
+        /// The national or industry standards accepted elevations raised from this one.
+        async fn elevated_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
+            let rows = load_one::<_, Vec<standard::Model>>(ctx, ElevatedTo(self.0.code.clone())).await?;
             Ok(rows.unwrap_or_default().into_iter().map(Standard).collect())
         }
 

@@ -1,0 +1,256 @@
+//! An accepted elevation creates its national or industry standard, which
+//! supersedes the local one as it comes into force; proposals replicate.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{As, Backend, TestApp, run_concord, storage_test, token};
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+const DECIDE: &str =
+    "mutation($id: Int!, $d: ElevationStep!, $e: Int!, $code: String, $keep: Boolean) {
+    decideElevation(id: $id, decision: $d, expectedRevision: $e, code: $code, keepLocal: $keep) {
+        status revision keepLocal
+        elevatedStandard { code level status elevatedFrom { code } matters { code } }
+    } }";
+
+const STANDARD: &str = "query($c: String!) { standard(code: $c) {
+    code status revision supersedes { code } supersededBy { code } elevatedTo { code } } }";
+
+/// A Zhejiang standard in force, governing two matters, proposed for
+/// elevation to `level` and taken under review; the proposal's id.
+async fn under_review(app: &TestApp, local: &str, level: &str) -> Value {
+    app.data_as(
+        As::Province("330000"),
+        "mutation($c: String!) { createStandard(input: { code: $c, titleZh: \"社会保障卡服务规范\", level: LOCAL, matters: [\"SI-CARD-APPLICATION\", \"SI-CARD-REPLACEMENT\"] }) { code } }",
+        json!({ "c": local }),
+    )
+    .await;
+    app.data_as(
+        As::Province("330000"),
+        "mutation($c: String!) { setStandardStatus(code: $c, status: IN_FORCE, expectedRevision: 1) { code } }",
+        json!({ "c": local }),
+    )
+    .await;
+    let proposed = app
+        .data_as(
+            As::Province("330000"),
+            "mutation($c: String!, $l: ElevationTarget!) { proposeElevation(standard: $c, targetLevel: $l, rationale: \"全省实践三年\") { id } }",
+            json!({ "c": local, "l": level }),
+        )
+        .await;
+    let id = proposed["proposeElevation"]["id"].clone();
+    app.data_as(
+        As::National,
+        DECIDE,
+        json!({ "id": id, "d": "REVIEW", "e": 1 }),
+    )
+    .await;
+    id
+}
+
+async fn standard(app: &TestApp, code: &str) -> Value {
+    app.data_as(As::National, STANDARD, json!({ "c": code }))
+        .await["standard"]
+        .clone()
+}
+
+async fn come_into_force(app: &TestApp, code: &str) {
+    app.data_as(
+        As::National,
+        "mutation($c: String!) { setStandardStatus(code: $c, status: IN_FORCE, expectedRevision: 1) { code } }",
+        json!({ "c": code }),
+    )
+    .await;
+}
+
+storage_test!(
+    an_accepted_elevation_creates_the_standard_that_supersedes_the_local_one,
+    |app| {
+        let local = "DB33/T 9301-2025";
+        let id = under_review(&app, local, "NATIONAL").await;
+        let audited = app.audit_count().await;
+
+        for (bad, field) in [
+            (
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "LD/T 301-2026" }),
+                "code",
+            ),
+            (
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "DB33/T 9302-2026" }),
+                "code",
+            ),
+            (
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T" }),
+                "code",
+            ),
+            (json!({ "id": id, "d": "ACCEPT", "e": 2 }), "code"),
+            (
+                json!({ "id": id, "d": "DECLINE", "e": 2, "code": "GB/T 45301-2026" }),
+                "code",
+            ),
+        ] {
+            let refused = app.graphql_as(As::National, DECIDE, bad.clone()).await;
+            assert_eq!(code(&refused), "BAD_USER_INPUT", "{bad}: {refused}");
+            assert_eq!(
+                refused["errors"][0]["extensions"]["field"], field,
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            app.audit_count().await,
+            audited,
+            "a refused decision changes nothing"
+        );
+        let still = app
+        .data("{ elevations(standard: \"DB33/T 9301-2025\") { status revision elevatedStandard { code } } }", json!({}))
+        .await;
+        assert_eq!(still["elevations"][0]["status"], "UNDER_REVIEW");
+        assert_eq!(still["elevations"][0]["revision"], 2);
+        assert!(standard(&app, "LD/T 301-2026").await.is_null());
+
+        let accepted = app
+            .data_as(
+                As::National,
+                DECIDE,
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45301-2026" }),
+            )
+            .await["decideElevation"]
+            .clone();
+        assert_eq!(accepted["status"], "ACCEPTED");
+        assert_eq!(accepted["keepLocal"], false);
+        assert_eq!(
+            accepted["elevatedStandard"],
+            json!({
+                "code": "GB/T 45301-2026",
+                "level": "NATIONAL",
+                "status": "DRAFT",
+                "elevatedFrom": { "code": local },
+                "matters": [{ "code": "SI-CARD-APPLICATION" }, { "code": "SI-CARD-REPLACEMENT" }],
+            })
+        );
+        assert_eq!(
+            standard(&app, local).await["elevatedTo"],
+            json!([{ "code": "GB/T 45301-2026" }])
+        );
+        assert_eq!(
+            standard(&app, local).await["status"],
+            "IN_FORCE",
+            "a draft supersedes nothing"
+        );
+
+        come_into_force(&app, "GB/T 45301-2026").await;
+        let old = standard(&app, local).await;
+        assert_eq!(old["status"], "SUPERSEDED");
+        assert_eq!(old["supersededBy"], json!([{ "code": "GB/T 45301-2026" }]));
+        let new = standard(&app, "GB/T 45301-2026").await;
+        assert_eq!(new["status"], "IN_FORCE");
+        assert_eq!(new["supersedes"], json!({ "code": local }));
+    }
+);
+
+storage_test!(
+    an_elevation_that_keeps_the_local_standard_leaves_it_in_force,
+    |app| {
+        let local = "DB33/T 9311-2025";
+        let id = under_review(&app, local, "INDUSTRY").await;
+        let wrong_level = app
+            .graphql_as(
+                As::National,
+                DECIDE,
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45311-2026" }),
+            )
+            .await;
+        assert_eq!(code(&wrong_level), "BAD_USER_INPUT", "{wrong_level}");
+        let accepted = app
+            .data_as(
+                As::National,
+                DECIDE,
+                json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "LD/T 311-2026", "keep": true }),
+            )
+            .await["decideElevation"]
+            .clone();
+        assert_eq!(accepted["keepLocal"], true);
+        assert_eq!(accepted["elevatedStandard"]["level"], "INDUSTRY");
+        come_into_force(&app, "LD/T 311-2026").await;
+        let old = standard(&app, local).await;
+        assert_eq!(old["status"], "IN_FORCE");
+        assert_eq!(old["supersededBy"], json!([]));
+        assert_eq!(old["elevatedTo"], json!([{ "code": "LD/T 311-2026" }]));
+        assert!(standard(&app, "LD/T 311-2026").await["supersedes"].is_null());
+    }
+);
+
+/// Runs `concord sync` from `a` into `b`'s database, as another process.
+async fn sync(a: &TestApp, b: &TestApp) -> (bool, String) {
+    let token = token(As::Sync).unwrap();
+    let peer = format!("{}/graphql", a.address);
+    let ran = run_concord(&[
+        "sync",
+        "--database",
+        &b.database_url,
+        "--peer",
+        &peer,
+        "--token",
+        &token,
+    ]);
+    b.sees_latest_commit().await;
+    ran
+}
+
+#[tokio::test]
+async fn elevation_proposals_replicate_to_a_follower() {
+    let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
+    let backend = if crate::helpers::postgres_admin_url().is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let b = TestApp::spawn_with(backend, |settings| {
+        settings.node.region = Some("320000".into())
+    })
+    .await
+    .expect("node B");
+    let id = under_review(&a, "DB33/T 9321-2025", "NATIONAL").await;
+    a.data_as(
+        As::National,
+        DECIDE,
+        json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45321-2026", "keep": true }),
+    )
+    .await;
+    come_into_force(&a, "GB/T 45321-2026").await;
+
+    let (ok, out) = sync(&a, &b).await;
+    assert!(ok, "{out}");
+    let query = "{ elevations(standard: \"DB33/T 9321-2025\") { number status revision keepLocal targetLevel
+        elevatedStandard { code status elevatedFrom { code } } standard { code status } } }";
+    let on_a = a.data(query, json!({})).await;
+    let on_b = b.data(query, json!({})).await;
+    assert_eq!(
+        on_b, on_a,
+        "the follower holds the proposal as its origin does"
+    );
+    assert_eq!(on_b["elevations"][0]["status"], "ACCEPTED");
+    assert_eq!(on_b["elevations"][0]["number"], 1);
+    assert_eq!(
+        on_b["elevations"][0]["elevatedStandard"]["elevatedFrom"]["code"],
+        "DB33/T 9321-2025"
+    );
+
+    // Replaying the feed applies nothing twice.
+    {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(&b.database_url).await.unwrap();
+        db.execute_unprepared("UPDATE sync_peer SET cursor = NULL")
+            .await
+            .unwrap();
+    }
+    let (ok, out) = sync(&a, &b).await;
+    assert!(ok, "{out}");
+    assert!(out.contains(" 0 applied"), "{out}");
+    assert_eq!(b.data(query, json!({})).await, on_a);
+}
