@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, run_concord, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, storage_test, token};
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -185,23 +185,6 @@ storage_test!(
     }
 );
 
-/// Runs `concord sync` from `a` into `b`'s database, as another process.
-async fn sync(a: &TestApp, b: &TestApp) -> (bool, String) {
-    let token = token(As::Sync).unwrap();
-    let peer = format!("{}/graphql", a.address);
-    let ran = run_concord(&[
-        "sync",
-        "--database",
-        &b.database_url,
-        "--peer",
-        &peer,
-        "--token",
-        &token,
-    ]);
-    b.sees_latest_commit().await;
-    ran
-}
-
 #[tokio::test]
 async fn elevation_proposals_replicate_to_a_follower() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
@@ -224,8 +207,7 @@ async fn elevation_proposals_replicate_to_a_follower() {
     .await;
     come_into_force(&a, "GB/T 45321-2026").await;
 
-    let (ok, out) = sync(&a, &b).await;
-    assert!(ok, "{out}");
+    pull(&a, &b, Some("320000")).await;
     let query = "{ elevations(standard: \"DB33/T 9321-2025\") { number status revision keepLocal targetLevel
         elevatedStandard { code status elevatedFrom { code } } standard { code status } } }";
     let on_a = a.data(query, json!({})).await;
@@ -249,8 +231,98 @@ async fn elevation_proposals_replicate_to_a_follower() {
             .await
             .unwrap();
     }
-    let (ok, out) = sync(&a, &b).await;
-    assert!(ok, "{out}");
+    let out = pull(&a, &b, Some("320000")).await;
     assert!(out.contains(" 0 applied"), "{out}");
     assert_eq!(b.data(query, json!({})).await, on_a);
+}
+
+/// Runs `concord sync` into `into` from `from`, as the node of `region`
+/// (the hub when `None`), and waits until `into` sees it; what it printed.
+async fn pull(from: &TestApp, into: &TestApp, region: Option<&str>) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_concord"));
+    command
+        .args(["sync", "--database", &into.database_url])
+        .args(["--peer", &format!("{}/graphql", from.address)])
+        .args(["--token", &token(As::Sync).unwrap()])
+        .env("RUST_LOG", "warn");
+    match region {
+        Some(region) => command.env("CONCORD__NODE__REGION", region),
+        None => command.env_remove("CONCORD__NODE__REGION"),
+    };
+    let synced = command.output().expect("run concord sync");
+    assert!(synced.status.success(), "{synced:?}");
+    into.sees_latest_commit().await;
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&synced.stdout),
+        String::from_utf8_lossy(&synced.stderr)
+    )
+}
+
+/// A province proposes on its own node and the national administration
+/// decides on the hub. The proposal is the national administration's to
+/// decide, so the decision reaches the province as a newer version of it,
+/// not as a conflict the province's node would win.
+#[tokio::test]
+async fn a_proposal_made_on_a_province_node_is_decided_on_the_hub() {
+    let hub = TestApp::spawn(Backend::Sqlite).await.expect("hub");
+    let province = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.node.region = Some("330000".into())
+    })
+    .await
+    .expect("Zhejiang's node");
+    let local = "DB33/T 9322-2025";
+    province
+        .data_as(
+            As::Province("330000"),
+            "mutation($c: String!) { createStandard(input: { code: $c, titleZh: \"就业登记服务规范\", level: LOCAL, matters: [\"SI-CARD-APPLICATION\"] }) { code } }",
+            json!({ "c": local }),
+        )
+        .await;
+    province
+        .data_as(
+            As::Province("330000"),
+            "mutation($c: String!) { setStandardStatus(code: $c, status: IN_FORCE, expectedRevision: 1) { code } }",
+            json!({ "c": local }),
+        )
+        .await;
+    province
+        .data_as(
+            As::Province("330000"),
+            "mutation($c: String!) { proposeElevation(standard: $c, targetLevel: NATIONAL, rationale: \"全省实践三年\") { id } }",
+            json!({ "c": local }),
+        )
+        .await;
+
+    pull(&province, &hub, None).await;
+    let query = "query($c: String!) { elevations(standard: $c) { id number status revision elevatedStandard { code } } }";
+    let arrived = hub.data(query, json!({ "c": local })).await;
+    let id = arrived["elevations"][0]["id"].clone();
+    assert_eq!(arrived["elevations"][0]["status"], "PROPOSED", "{arrived}");
+    hub.data_as(
+        As::National,
+        DECIDE,
+        json!({ "id": id, "d": "REVIEW", "e": 1 }),
+    )
+    .await;
+    hub.data_as(
+        As::National,
+        DECIDE,
+        json!({ "id": id, "d": "ACCEPT", "e": 2, "code": "GB/T 45322-2026" }),
+    )
+    .await;
+
+    pull(&hub, &province, Some("330000")).await;
+    let on_province = province.data(query, json!({ "c": local })).await;
+    assert_eq!(on_province["elevations"][0]["status"], "ACCEPTED");
+    assert_eq!(on_province["elevations"][0]["revision"], 3);
+    let open = "{ syncConflicts { edges { node { kind key } } } }";
+    for node in [&hub, &province] {
+        let conflicts = node.data_as(As::National, open, json!({})).await;
+        assert_eq!(
+            conflicts["syncConflicts"]["edges"],
+            json!([]),
+            "{conflicts}"
+        );
+    }
 }

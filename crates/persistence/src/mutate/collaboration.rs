@@ -458,7 +458,12 @@ pub async fn propose_elevation(
         proposed_by: Set(actor.subject().to_owned()),
         decided_by: Set(None),
         decided_at: Set(None),
-        origin: Set(standard.origin.clone()),
+        // A proposal is addressed to the national administration, which
+        // alone decides it: its versions are the hub's, so a decision made
+        // there reaches the proposing province as a newer version rather
+        // than as a conflict that the province's node would win. (A row
+        // created on another node may still arrive at its origin.)
+        origin: Set(Origin::National.as_str().to_owned()),
         revision: Set(1),
         illustrative: Set(false),
         created_at: Set(now),
@@ -473,7 +478,8 @@ pub async fn propose_elevation(
             action: "PROPOSE_ELEVATION",
             kind: Kind::Elevation,
             key: elevation_key(&row),
-            owner: row.origin.clone(),
+            // Audited as the standard's, so that its province reads it.
+            owner: standard.origin.clone(),
             before: None,
             after: (row.revision, elevation_snapshot(&row)),
         },
@@ -508,6 +514,10 @@ pub async fn decide_elevation(
     .await?
     .ok_or_else(|| MutationError::NotFound(format!("elevation proposal {id}")))?;
     crate::mutate::check_revision(Some(stored.revision), Some(expected))?;
+    let proposer = standard::Entity::find_by_id(stored.standard_code.as_str())
+        .one(&txn)
+        .await?
+        .map_or_else(|| stored.origin.clone(), |local| local.origin);
     let current: ElevationStatus =
         stored
             .status
@@ -559,7 +569,7 @@ pub async fn decide_elevation(
             action: "DECIDE_ELEVATION",
             kind: Kind::Elevation,
             key: elevation_key(&row),
-            owner: row.origin.clone(),
+            owner: proposer,
             before: Some((stored.revision, elevation_snapshot(&stored))),
             after: (row.revision, elevation_snapshot(&row)),
         },
