@@ -131,6 +131,34 @@ pub(super) fn fields_of(kind: ImportKind, format: Format) -> &'static [Field] {
     }
 }
 
+/// The headings of the tables in which the National Basic Public Service
+/// Standards are published, each taken as the national-items column it is,
+/// so that a ministry's own table loads once its edition and category
+/// columns are added.
+const OFFICIAL_HEADINGS: &[(&str, &str)] = &[
+    ("版本", "edition"),
+    ("序号", "number"),
+    ("服务项目", "name_zh"),
+    ("类别", "category"),
+    ("服务对象", "served_group"),
+    ("服务内容", "content"),
+    ("服务标准", "baseline_standard"),
+    ("支出责任", "funding_responsibility"),
+    ("牵头负责单位", "lead_department"),
+];
+
+/// The column a CSV header names: itself, or for national items the column
+/// an official heading stands for.
+pub(super) fn column_named(kind: ImportKind, header: &str) -> &str {
+    if kind != ImportKind::NationalItems {
+        return header;
+    }
+    OFFICIAL_HEADINGS
+        .iter()
+        .find(|(heading, _)| *heading == header)
+        .map_or(header, |(_, column)| column)
+}
+
 pub(super) fn field_list(fields: &[Field], at: &At) -> String {
     fields
         .iter()

@@ -10,7 +10,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::fields::{
-    Field, Fields, Reported, Value, camel, code_value, field_list, fields_of, whole,
+    Field, Fields, Reported, Value, camel, code_value, column_named, field_list, fields_of, whole,
 };
 use super::positions::{At, Lines, Places, json_message};
 use super::records::{
@@ -146,7 +146,8 @@ fn read_csv(
     let header_at = At::line(1);
     let mut columns = Vec::with_capacity(headers.len());
     for header in &headers {
-        let known = spec.iter().find(|field| field.name == header);
+        let column = column_named(kind, header);
+        let known = spec.iter().find(|field| field.name == column);
         let repeated = known.is_some_and(|field| columns.contains(&Some(field.name)));
         if known.is_none() {
             parsed

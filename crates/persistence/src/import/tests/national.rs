@@ -282,3 +282,42 @@ async fn a_csv_of_items_needs_its_kind_and_a_json_key_its_camel_case() {
         "13 illustrative items in each of two editions, and the one inserted"
     );
 }
+
+#[tokio::test]
+async fn a_table_with_the_official_headings_loads_as_national_items() {
+    let db = database().await;
+    let dir = TempDir::new().unwrap();
+    let table = "\
+版本,序号,服务项目,类别,服务对象,服务内容,服务标准,支出责任,牵头负责单位,max_time_limit_days
+2023,91,职业技能提升补贴,SKILLS,企业职工,按规定给予补贴,符合条件的按标准发放,地方人民政府负责,人力资源社会保障部,20
+";
+    let path = write_file(&dir, "official.csv", table);
+    let report = import_file(&db, &path, Some(ImportKind::NationalItems))
+        .await
+        .unwrap();
+    assert_eq!(report.national_items.total(), 1);
+    let loaded = item(&db, 91).await;
+    assert_eq!(loaded.name_zh, "职业技能提升补贴");
+    assert_eq!(loaded.served_group, "企业职工");
+    assert_eq!(loaded.content, "按规定给予补贴");
+    assert_eq!(loaded.baseline_standard, "符合条件的按标准发放");
+    assert_eq!(loaded.funding_responsibility, "地方人民政府负责");
+    assert_eq!(loaded.lead_department, "人力资源社会保障部");
+    assert_eq!(loaded.max_time_limit_days, Some(20));
+
+    // A heading that is neither a column nor an official one is refused.
+    let path = write_file(
+        &dir,
+        "odd.csv",
+        "版本,序号,服务项目,类别,备注\n2023,92,某项目,SKILLS,无\n",
+    );
+    let Err(ImportError::Invalid(problems)) =
+        import_file(&db, &path, Some(ImportKind::NationalItems)).await
+    else {
+        panic!("an unknown heading was accepted");
+    };
+    assert!(
+        problems[0].message.contains("unknown column"),
+        "{problems:?}"
+    );
+}
