@@ -72,8 +72,23 @@ async function publishTimeLimit(region, matter, days) {
   return guide.timeLimitDays;
 }
 
-/** A time limit different from `days`, within the API's bounds. */
-const changed = (days) => (days + 37 <= 250 ? days + 37 : days - 37);
+/**
+ * A time limit as far from `days` as publishing `region`'s guide for
+ * `matter` allows: no shorter than its published procedure's steps add up
+ * to, no longer than its national item's baseline (else the API's 250).
+ */
+async function changed(region, matter, days) {
+  const { guide } = await api(
+    `query($region: String!, $matter: String!) { guide(region: $region, matter: $matter) {
+      procedure { totalTimeLimitDays } matter { nationalItem { maxTimeLimitDays } } } }`,
+    { region, matter },
+  );
+  const low = Math.max(1, guide.procedure?.totalTimeLimitDays ?? 1);
+  const high = guide.matter?.nationalItem?.maxTimeLimitDays ?? 250;
+  const limit = high - days >= days - low ? high : low;
+  if (limit === days) throw new Error(`${region}/${matter}: no time limit but ${days} can be published`);
+  return limit;
+}
 
 function provinceToken(region) {
   return execFileSync(
@@ -261,7 +276,7 @@ try {
   const liveSide = `#detail[open] #detail-table td[data-region="${LIVE_REGION}"][data-field="timeLimitDays"]`;
   await page.waitForSelector(liveSide);
   const oldLimit = Number(await page.$eval(liveCell, (td) => td.dataset.timeLimit));
-  const liveLimit = changed(oldLimit);
+  const liveLimit = await changed(LIVE_REGION, liveMatter, oldLimit);
   await publishTimeLimit(LIVE_REGION, liveMatter, liveLimit);
   await page.waitForSelector(`${liveCell}[data-time-limit="${liveLimit}"]`, { timeout: 5000 });
   check(
@@ -290,7 +305,7 @@ try {
     'closing the view puts the focus back on the cell that opened it, wherever its row went',
   );
   // Again, with the focus on that cell: the update keeps it there.
-  const againLimit = changed(liveLimit);
+  const againLimit = await changed(LIVE_REGION, liveMatter, liveLimit);
   await publishTimeLimit(LIVE_REGION, liveMatter, againLimit);
   await page.waitForSelector(`${liveCell}[data-time-limit="${againLimit}"]`, { timeout: 5000 });
   const kept = await focused();
@@ -307,7 +322,7 @@ try {
   await page.waitForSelector('#live[data-state="offline"]');
   check((await page.textContent('#live')).includes('未实时'), 'when the socket drops, the live indicator says 未实时 (not live)');
   const before = await page.$eval(cellSelector, (td) => ({ distance: td.dataset.distance, timeLimit: td.dataset.timeLimit }));
-  const newLimit = changed(Number(before.timeLimit));
+  const newLimit = await changed(region, matter, Number(before.timeLimit));
   await publishTimeLimit(region, matter, newLimit);
   await page.click('#refresh');
   await page.waitForSelector(`${cellSelector}[data-time-limit="${newLimit}"]`);
@@ -319,7 +334,7 @@ try {
 
   // A change published while the socket is down reaches the page when the
   // socket comes back (the backoff waits up to 30 s), still without Refresh.
-  const missedLimit = changed(againLimit);
+  const missedLimit = await changed(LIVE_REGION, liveMatter, againLimit);
   await publishTimeLimit(LIVE_REGION, liveMatter, missedLimit);
   refuseSockets = false;
   await page.waitForSelector('#live[data-state="live"]', { timeout: 45000 });
