@@ -10,7 +10,7 @@ use concord_persistence::queries::{
     self, GuideFilter, MatterFilter, Page, PageRequest, StandardFilter,
 };
 
-use crate::alignment::AlignmentQuery;
+use crate::alignment::{AlignmentQuery, CollaborationQuery, PolicyQuery};
 use crate::context::{loader, reading, visibility};
 use crate::direct::{Direct, DirectPage};
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
@@ -29,7 +29,14 @@ use crate::types::{
 
 /// The root of every read.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(CatalogueQuery, AlignmentQuery, SyncQuery, SyncConflictQuery);
+pub struct Query(
+    CatalogueQuery,
+    AlignmentQuery,
+    PolicyQuery,
+    CollaborationQuery,
+    SyncQuery,
+    SyncConflictQuery,
+);
 
 /// Narrows a list of service matters. Every given field must match.
 #[derive(InputObject, Default)]

@@ -20,7 +20,7 @@ use futures::stream;
 
 use crate::alignment::{
     Alignment, AlignmentQuery, BaselineViolation, Coverage, Equalization, EqualizationMetric,
-    ZoneAlignment,
+    PolicyQuery, ZoneAlignment,
 };
 use crate::context::visibility;
 use crate::direct::{Direct, DirectPage};
@@ -146,7 +146,7 @@ impl Subscription {
         region: Option<String>,
         zone: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Vec<BaselineViolation>>> {
-        Ok(now(AlignmentQuery
+        Ok(now(PolicyQuery
             .baseline_violations(ctx, region, zone)
             .await?))
     }
@@ -163,7 +163,7 @@ impl Subscription {
         )]
         served_group: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Coverage>> {
-        Ok(now(AlignmentQuery
+        Ok(now(PolicyQuery
             .coverage(ctx, region, matter, served_group)
             .await?))
     }
@@ -182,7 +182,7 @@ impl Subscription {
         )]
         served_group: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Equalization>> {
-        Ok(now(AlignmentQuery
+        Ok(now(PolicyQuery
             .equalization(ctx, metric, zone, period, matter, served_group)
             .await?))
     }

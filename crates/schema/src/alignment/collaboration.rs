@@ -1,0 +1,279 @@
+//! Standards that regions make together or raise: a zone's collaborative
+//! standards with their adoptions, and elevation proposals.
+
+use async_graphql::{Context, Object, SimpleObject};
+use concord_domain::{StandardCode, ZoneCode};
+use concord_persistence::entity::{adoption, collaborative_target, elevation_proposal};
+use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries;
+
+use crate::context::reading;
+use crate::error::{ApiError, OrApiError, parse_arg};
+use crate::loader::{StandardKey, ZoneKey};
+use crate::types::{
+    Channel, Decision, ElevationStatus, ElevationTarget, ProposalStatus, Standard, Zone,
+};
+
+use super::channels;
+
+/// Where a member stands on a collaborative standard.
+#[derive(SimpleObject)]
+pub struct Adoption {
+    /// The member region.
+    pub(super) region: String,
+    /// Pending until the member answers.
+    pub(super) decision: Decision,
+    /// Why it rejected.
+    pub(super) reason: Option<String>,
+    /// Who decided (the token's subject).
+    pub(super) decided_by: Option<String>,
+    /// When it decided.
+    pub(super) decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Raised by each decision; `decideAdoption` names the one it read.
+    pub(super) revision: i32,
+}
+
+impl TryFrom<adoption::Model> for Adoption {
+    type Error = ApiError;
+
+    fn try_from(row: adoption::Model) -> Result<Self, ApiError> {
+        Ok(Adoption {
+            region: row.region_code,
+            decision: Decision::parse_stored(&row.decision)?,
+            reason: row.reason,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at,
+            revision: row.revision,
+        })
+    }
+}
+
+/// A zone's collaborative standard: a REGIONAL standard with targets that
+/// its members adopt. It comes into force when every member has adopted it.
+pub struct CollaborativeStandard(pub collaborative_target::Model);
+
+/// A zone's collaborative standard: a REGIONAL standard with targets that
+/// its members adopt. It comes into force when every member has adopted it.
+#[Object]
+impl CollaborativeStandard {
+    /// The REGIONAL standard's code.
+    async fn code(&self) -> &str {
+        &self.0.standard_code
+    }
+
+    /// The standard itself, with its titles, matters and revisions.
+    async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+    }
+
+    /// The zone.
+    async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
+        crate::types::load_one(ctx, ZoneKey(self.0.zone_code.clone())).await
+    }
+
+    /// Proposed, in force or withdrawn.
+    async fn status(&self) -> async_graphql::Result<ProposalStatus> {
+        ProposalStatus::parse_stored(&self.0.status).or_api()
+    }
+
+    /// The longest time limit a member's guide may state.
+    async fn max_time_limit_days(&self) -> Option<i32> {
+        self.0.max_time_limit_days
+    }
+
+    /// The unified materials list: a member's guide may ask for nothing else.
+    async fn materials(&self) -> Option<&[String]> {
+        self.0.materials.as_ref().map(|m| m.0.as_slice())
+    }
+
+    /// The channels every member must offer.
+    async fn required_channels(&self) -> async_graphql::Result<Vec<Channel>> {
+        Ok(channels(self.0.required_channels.as_ref())
+            .or_api()?
+            .into_iter()
+            .map(Channel::from)
+            .collect())
+    }
+
+    /// Each member's decision.
+    async fn adoptions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Adoption>> {
+        let rows = crate::types::load_one::<_, Vec<adoption::Model>>(
+            ctx,
+            crate::loader::AdoptionsOf(self.0.standard_code.clone()),
+        )
+        .await?;
+        // A standard nobody has answered yet has no adoption rows.
+        rows.unwrap_or_default()
+            .into_iter()
+            .map(Adoption::try_from)
+            .collect::<Result<_, _>>()
+            .or_api()
+    }
+
+    /// The revision of the proposal's status and targets.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+
+    /// True when this is illustrative sample data.
+    async fn illustrative(&self) -> bool {
+        self.0.illustrative
+    }
+}
+
+/// A proposal to raise a local or regional standard to a national or industry one.
+pub struct ElevationProposal(pub elevation_proposal::Model);
+
+/// A proposal to raise a local or regional standard to a national or industry one.
+#[Object]
+impl ElevationProposal {
+    /// This node's number for the proposal, which `decideElevation` takes.
+    async fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    /// The standard proposed for elevation.
+    async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
+        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+    }
+
+    /// Its place among its standard's proposals, from 1; with the
+    /// standard's code it names the proposal on every node.
+    async fn number(&self) -> i32 {
+        self.0.number
+    }
+
+    /// The standard its acceptance created, at the target level.
+    async fn elevated_standard(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Standard>> {
+        match &self.0.elevated_code {
+            Some(code) => crate::types::load_one(ctx, StandardKey(code.clone())).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the local standard stays in force beside the elevated one.
+    async fn keep_local(&self) -> bool {
+        self.0.keep_local
+    }
+
+    /// The level the standard would be raised to.
+    async fn target_level(&self) -> async_graphql::Result<ElevationTarget> {
+        ElevationTarget::parse_stored(&self.0.target_level).or_api()
+    }
+
+    /// Why it should be elevated.
+    async fn rationale(&self) -> &str {
+        &self.0.rationale
+    }
+
+    /// Where the proposal stands.
+    async fn status(&self) -> async_graphql::Result<ElevationStatus> {
+        ElevationStatus::parse_stored(&self.0.status).or_api()
+    }
+
+    /// Who proposed it.
+    async fn proposed_by(&self) -> &str {
+        &self.0.proposed_by
+    }
+
+    /// Who accepted or declined it.
+    async fn decided_by(&self) -> Option<&str> {
+        self.0.decided_by.as_deref()
+    }
+
+    /// When it was proposed.
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
+    }
+
+    /// Grows by one with each step.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+
+    /// True when this is illustrative sample data.
+    async fn illustrative(&self) -> bool {
+        self.0.illustrative
+    }
+}
+
+#[derive(Default)]
+pub struct CollaborationQuery;
+
+/// Reads of collaborative standards and elevation proposals.
+#[Object]
+impl CollaborationQuery {
+    /// The collaborative standards of a zone (or of every zone), optionally
+    /// in one status.
+    async fn collaborative_standards(
+        &self,
+        ctx: &Context<'_>,
+        zone: Option<String>,
+        status: Option<ProposalStatus>,
+    ) -> async_graphql::Result<Vec<CollaborativeStandard>> {
+        let zone = zone
+            .as_deref()
+            .map(|z| parse_arg::<ZoneCode, _>("zone", z))
+            .transpose()
+            .or_api()?;
+        let status = status.map(|s| concord_domain::ProposalStatus::from(s).as_str());
+        let rows = queries::collaborative_targets(
+            reading(
+                ctx,
+                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+            )
+            .or_api()?,
+            zone.as_ref().map(|z| z.as_str()),
+            status,
+        )
+        .await
+        .or_api()?;
+        Ok(rows.into_iter().map(CollaborativeStandard).collect())
+    }
+
+    /// One collaborative standard by its code.
+    async fn collaborative_standard(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<CollaborativeStandard>> {
+        let code: StandardCode = parse_arg("code", &code).or_api()?;
+        let rows = queries::collaborative_targets_by_codes(
+            reading(
+                ctx,
+                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+            )
+            .or_api()?,
+            &[code.to_string()],
+        )
+        .await
+        .or_api()?;
+        Ok(rows.into_iter().next().map(CollaborativeStandard))
+    }
+
+    /// Elevation proposals, newest first, optionally of one standard or in one status.
+    async fn elevations(
+        &self,
+        ctx: &Context<'_>,
+        standard: Option<String>,
+        status: Option<ElevationStatus>,
+    ) -> async_graphql::Result<Vec<ElevationProposal>> {
+        let standard = standard
+            .as_deref()
+            .map(|s| parse_arg::<StandardCode, _>("standard", s))
+            .transpose()
+            .or_api()?;
+        let status = status.map(|s| concord_domain::ElevationStatus::from(s).as_str());
+        let rows = queries::elevations(
+            reading(ctx, &Footprint::of(&[Topic::Collaboration])).or_api()?,
+            standard.as_ref().map(|s| s.as_str()),
+            status,
+        )
+        .await
+        .or_api()?;
+        Ok(rows.into_iter().map(ElevationProposal).collect())
+    }
+}

@@ -1,0 +1,389 @@
+//! Cross-regional comparison. The maths is `concord_domain::alignment`;
+//! these modules gather the rows in a fixed number of statements and map
+//! the answers. Here: a zone's alignment on a matter, its whole matrix and
+//! compliance with collaborative standards, and the reads they share;
+//! `answers` holds what those reads return. `policy` reads the policy's
+//! measures (baselines, coverage, equalization) into the types of
+//! `measures`; `collaboration` reads collaborative standards and elevation
+//! proposals.
+
+mod answers;
+mod collaboration;
+mod measures;
+mod policy;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_graphql::{Context, Object};
+use concord_domain::alignment::{self as maths, Baseline, GuideValues, Targets};
+use concord_domain::{Channel as DomainChannel, MatterCode, ServedGroup, StandardCode, ZoneCode};
+use concord_persistence::entity::{
+    collaborative_target, national_item, service_guide, service_matter,
+};
+use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::{baselines, queries};
+
+use crate::context::reading;
+use crate::direct::Direct;
+use crate::error::{ApiError, OrApiError, parse_arg};
+use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
+use crate::types::{Channel, ServiceMatter};
+
+use answers::compliance_of;
+pub use answers::{Alignment, AlignmentCell, MatterAlignment, MemberCompliance, ZoneAlignment};
+pub use collaboration::{CollaborationQuery, CollaborativeStandard, ElevationProposal};
+pub use measures::{
+    BaselineExemption, BaselineViolation, Coverage, Equalization, EqualizationMetric,
+};
+pub use policy::PolicyQuery;
+
+/// A stored channel list, read strictly: a value that is not a channel is
+/// a storage fault, never a channel quietly left out.
+fn stored_channels(stored: &[String]) -> Result<Vec<DomainChannel>, ApiError> {
+    stored
+        .iter()
+        .map(|c| {
+            c.parse::<DomainChannel>()
+                .map_err(|e| ApiError::Internal(Box::new(e)))
+        })
+        .collect()
+}
+
+/// The values alignment compares, read from a stored guide (as publishing
+/// reads them).
+pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
+    Ok(baselines::guide_values(guide)?)
+}
+
+/// Required channels; a row without the column requires none.
+fn channels(
+    stored: Option<&concord_persistence::entity::TextList>,
+) -> Result<Vec<DomainChannel>, ApiError> {
+    stored.map_or(Ok(Vec::new()), |list| stored_channels(&list.0))
+}
+
+/// A collaborative standard's targets, read from storage.
+pub fn targets(row: &collaborative_target::Model) -> Result<Targets, ApiError> {
+    Ok(Targets {
+        max_time_limit_days: row.max_time_limit_days,
+        materials: row.materials.as_ref().map(|m| m.0.clone()),
+        required_channels: channels(row.required_channels.as_ref())?,
+    })
+}
+
+fn baseline(item: &national_item::Model) -> Result<Baseline, ApiError> {
+    Ok(baselines::item_baseline(item)?)
+}
+
+/// What reading `topics` and the published guides of `regions` records.
+fn guides_of(topics: &[Topic], regions: &[String]) -> Footprint {
+    Footprint::of(topics).in_regions(Topic::Guide, regions.iter().map(String::as_str))
+}
+
+/// One row of a zone's matrix: each member's guide for `matter`, in member
+/// order, with the zone's score and best practice on it.
+pub(crate) fn matter_row(
+    matter: service_matter::Model,
+    members: &[String],
+    values: &HashMap<String, MemberGuides>,
+) -> MatterAlignment {
+    let guides: Vec<GuideValues> = members
+        .iter()
+        .filter_map(|member| values.get(member)?.get(&matter.code).cloned())
+        .collect();
+    let score = maths::alignment_score(members.len(), &guides).score;
+    let best_practice = maths::best_practice(&guides).map(|g| g.region.clone());
+    let cells = members
+        .iter()
+        .map(|region| match guides.iter().find(|g| &g.region == region) {
+            Some(g) => AlignmentCell {
+                region: region.clone(),
+                has_guide: true,
+                time_limit_days: Some(g.time_limit_days),
+                fee: Some(g.fee.into()),
+                material_count: Some(g.materials.len() as i32),
+                channels: Some(g.channels.iter().copied().map(Channel::from).collect()),
+            },
+            None => AlignmentCell {
+                region: region.clone(),
+                has_guide: false,
+                time_limit_days: None,
+                fee: None,
+                material_count: None,
+                channels: None,
+            },
+        })
+        .collect();
+    MatterAlignment {
+        matter: Direct(ServiceMatter::from(matter)),
+        score,
+        best_practice,
+        cells,
+    }
+}
+
+pub(crate) async fn zone_members(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+) -> Result<Vec<String>, ApiError> {
+    let members: Vec<String> = queries::members_of_zones(
+        reading(ctx, &Footprint::of(&[Topic::Reference]))?,
+        &[zone.to_string()],
+    )
+    .await?
+    .into_iter()
+    .map(|m| m.region_code)
+    .collect();
+    if members.is_empty() {
+        return Err(ApiError::NotFound(format!("zone {zone}")));
+    }
+    Ok(members)
+}
+
+/// The collaborative standards in force in a zone, by the matters they govern.
+async fn in_force_by_matter(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+) -> Result<HashMap<String, collaborative_target::Model>, ApiError> {
+    let db = reading(
+        ctx,
+        &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+    )?;
+    let targets = queries::collaborative_targets(db, Some(zone.as_str()), Some("IN_FORCE")).await?;
+    let codes: Vec<String> = targets.iter().map(|t| t.standard_code.clone()).collect();
+    let links = if codes.is_empty() {
+        Vec::new()
+    } else {
+        queries::standard_links(db, &codes, &[]).await?
+    };
+    let mut by_matter = HashMap::new();
+    for link in links {
+        if let Some(target) = targets
+            .iter()
+            .find(|t| t.standard_code == link.standard_code)
+        {
+            by_matter.insert(link.matter_code, target.clone());
+        }
+    }
+    Ok(by_matter)
+}
+
+/// The compliance of every member with a collaborative standard, on every matter it governs.
+async fn compliance(
+    ctx: &Context<'_>,
+    target: &collaborative_target::Model,
+) -> Result<Vec<MemberCompliance>, ApiError> {
+    let zone = ZoneCode::try_from(target.zone_code.as_str())
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let members = zone_members(ctx, &zone).await?;
+    let db = reading(ctx, &guides_of(&[Topic::Standard], &members))?;
+    let matters: Vec<String> =
+        queries::standard_links(db, std::slice::from_ref(&target.standard_code), &[])
+            .await?
+            .into_iter()
+            .map(|l| l.matter_code)
+            .collect();
+    let guides: HashMap<(String, String), GuideValues> =
+        queries::published_guides(db, &members, Some(&matters))
+            .await?
+            .into_iter()
+            .map(|g| Ok(((g.region_code.clone(), g.matter_code.clone()), values(&g)?)))
+            .collect::<Result<_, ApiError>>()?;
+    let targets = targets(target)?;
+    let mut out = Vec::new();
+    for matter in &matters {
+        for region in &members {
+            let guide = guides.get(&(region.clone(), matter.clone()));
+            out.push(compliance_of(&targets, region, matter, guide));
+        }
+    }
+    Ok(out)
+}
+
+/// The keys of the procedures a coverage question needs, and no more.
+async fn procedures_of(
+    db: &concord_persistence::DatabaseConnection,
+    regions: Option<&[String]>,
+    matter: Option<&str>,
+) -> async_graphql::Result<HashSet<(String, String)>> {
+    Ok(queries::procedure_keys(db, regions, matter)
+        .await
+        .or_api()?
+        .into_iter()
+        .collect())
+}
+
+/// A `servedGroup` argument: a code of the catalogue of groups.
+fn served_group_arg(raw: Option<&str>) -> Result<Option<ServedGroup>, ApiError> {
+    raw.map(|g| {
+        g.parse::<ServedGroup>()
+            .map_err(|e| ApiError::bad_input("servedGroup", e))
+    })
+    .transpose()
+}
+
+fn share(covered: i32, total: i32) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        f64::from(covered) / f64::from(total)
+    }
+}
+
+pub(crate) fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The root of every alignment read.
+#[derive(Default)]
+pub struct AlignmentQuery;
+
+/// Reads that compare a zone's members: alignment on a matter, the zone's
+/// matrix, and compliance with collaborative standards.
+#[Object]
+impl AlignmentQuery {
+    /// A zone's members side by side on one matter.
+    pub(crate) async fn alignment(
+        &self,
+        ctx: &Context<'_>,
+        zone: String,
+        matter: String,
+    ) -> async_graphql::Result<Alignment> {
+        let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+        let members = zone_members(ctx, &zone).await.or_api()?;
+        let db = reading(ctx, &guides_of(&[Topic::Catalogue], &members)).or_api()?;
+        let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
+            .await
+            .or_api()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))
+            .or_api()?;
+        let guides = queries::published_guides(db, &members, Some(&[matter.to_string()]))
+            .await
+            .or_api()?;
+        let collaborative = in_force_by_matter(ctx, &zone)
+            .await
+            .or_api()?
+            .remove(matter.as_str());
+        Ok(Alignment {
+            zone: zone.to_string(),
+            matter: matter_row,
+            members,
+            values: guides
+                .iter()
+                .map(values)
+                .collect::<Result<_, _>>()
+                .or_api()?,
+            guides,
+            collaborative,
+        })
+    }
+
+    /// A zone's whole alignment matrix: every matter by every member, with
+    /// each matter's score. Runs a fixed number of statements.
+    pub(crate) async fn zone_alignment(
+        &self,
+        ctx: &Context<'_>,
+        zone: String,
+    ) -> async_graphql::Result<Direct<ZoneAlignment>> {
+        let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
+        if let Some(matrix) = kept.and_then(|kept| kept.get(zone.as_str())) {
+            let members: Vec<String> = matrix.members.iter().map(|m| m.code.clone()).collect();
+            reading(
+                ctx,
+                &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
+            )
+            .or_api()?;
+            return Ok(Direct(ZoneAlignment(matrix)));
+        }
+        let members = zone_members(ctx, &zone).await.or_api()?;
+        let db = reading(
+            ctx,
+            &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
+        )
+        .or_api()?;
+        let (epoch, mut values) = match kept.map(|kept| kept.start(zone.as_str(), &members)) {
+            Some(Start::Kept(matrix)) => return Ok(Direct(ZoneAlignment(matrix))),
+            Some(Start::Build { epoch, values }) => (Some(epoch), values),
+            None => (None, HashMap::new()),
+        };
+        let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
+            .await
+            .or_api()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
+            .or_api()?;
+        let mut regions = queries::regions_by_codes(db, &members).await.or_api()?;
+        regions.sort_by(|a, b| a.code.cmp(&b.code));
+        let matters = queries::all_matters(db).await.or_api()?;
+        let missing: Vec<String> = members
+            .iter()
+            .filter(|member| !values.contains_key(*member))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let mut loaded: HashMap<String, HashMap<String, GuideValues>> = missing
+                .iter()
+                .map(|member| (member.clone(), HashMap::new()))
+                .collect();
+            for guide in queries::published_guides(db, &missing, None)
+                .await
+                .or_api()?
+            {
+                if let Some(member) = loaded.get_mut(&guide.region_code) {
+                    member.insert(guide.matter_code.clone(), self::values(&guide).or_api()?);
+                }
+            }
+            values.extend(
+                loaded
+                    .into_iter()
+                    .map(|(member, guides)| (member, Arc::new(guides))),
+            );
+        }
+        let rows: Vec<MatterAlignment> = matters
+            .into_iter()
+            .map(|matter| matter_row(matter, &members, &values))
+            .collect();
+        let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
+        let matrix = Arc::new(Matrix {
+            zone: zone_row,
+            members: regions,
+            rows,
+            average_score: mean(&scores).unwrap_or(0.0),
+        });
+        if let (Some(kept), Some(epoch)) = (kept, epoch) {
+            kept.store(zone.as_str(), epoch, values, Arc::clone(&matrix));
+        }
+        Ok(Direct(ZoneAlignment(matrix)))
+    }
+
+    /// Per member and matter, whether its published guide meets each target
+    /// of a collaborative standard.
+    async fn compliance(
+        &self,
+        ctx: &Context<'_>,
+        proposal: String,
+    ) -> async_graphql::Result<Vec<MemberCompliance>> {
+        let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
+        let target = queries::collaborative_targets_by_codes(
+            reading(
+                ctx,
+                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+            )
+            .or_api()?,
+            &[code.to_string()],
+        )
+        .await
+        .or_api()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("collaborative standard {code}")))
+        .or_api()?;
+        compliance(ctx, &target).await.or_api()
+    }
+}
