@@ -11,8 +11,8 @@
 //! checks, history and audit); the writes themselves have a file per group:
 //! `guides`, `standards`, `catalogue` (matters and national items),
 //! `exemptions` (leave to publish below a national baseline),
-//! `evaluations` and `collaboration` (zones' collaborative standards and
-//! elevation proposals).
+//! `evaluations`, `collaboration` (zones' collaborative standards and
+//! adoptions) and `elevation` (proposals to raise a standard's level).
 
 use chrono::{DateTime, Utc};
 use concord_domain::{MatterCode, RegionCode};
@@ -31,6 +31,7 @@ use crate::footprint::{Footprint, Topic};
 
 mod catalogue;
 mod collaboration;
+mod elevation;
 mod evaluations;
 mod exemptions;
 mod guides;
@@ -38,10 +39,8 @@ mod standards;
 
 pub use crate::write::NationalItemRecord;
 pub use catalogue::{save_matter, save_national_item};
-pub use collaboration::{
-    Elevated, decide_adoption, decide_elevation, propose_collaborative, propose_elevation,
-    withdraw_collaborative,
-};
+pub use collaboration::{decide_adoption, propose_collaborative, withdraw_collaborative};
+pub use elevation::{Elevated, decide_elevation, propose_elevation};
 pub use evaluations::record_evaluation;
 pub use exemptions::{exemption_key, grant_exemption, revoke_exemption};
 pub use guides::{publish_procedure, save_guide, save_procedure, set_guide_status};

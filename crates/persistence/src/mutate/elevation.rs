@@ -1,0 +1,316 @@
+//! Elevation proposals: a LOCAL or REGIONAL standard proposed for a wider
+//! level, and the decision that creates the elevated standard. Each change
+//! is one transaction with its audit entry, as in [`crate::mutate`].
+
+use chrono::{DateTime, Utc};
+use concord_domain::workflow::{ElevationDecision, ElevationStatus, next_elevation_status};
+use concord_domain::{
+    MatterCode, Origin, StandardCode, StandardLevel, StandardStatus, check_elevated_code,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, Set,
+};
+use serde_json::{Value, json};
+
+use crate::entity::{elevation_proposal, standard};
+use crate::write::{self, StandardRecord};
+
+use super::{
+    Actor, Change, Kind, MutationError, begin, for_update, keep_and_audit, record_standard_change,
+};
+
+fn elevation_snapshot(row: &elevation_proposal::Model) -> Value {
+    json!({
+        "standard": row.standard_code,
+        "number": row.number,
+        "targetLevel": row.target_level,
+        "rationale": row.rationale,
+        "status": row.status,
+        "elevatedCode": row.elevated_code,
+        "keepLocal": row.keep_local,
+    })
+}
+
+/// A proposal's key in the change log and the audit log.
+fn elevation_key(row: &elevation_proposal::Model) -> String {
+    format!("{}/{}", row.standard_code, row.number)
+}
+
+/// What an accepted elevation creates: the standard's code at the target
+/// level, and whether the local standard stays in force beside it.
+#[derive(Debug, Clone)]
+pub struct Elevated {
+    pub code: StandardCode,
+    pub keep_local: bool,
+}
+
+/// Proposes raising a LOCAL or REGIONAL standard to `target` level.
+pub async fn propose_elevation(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &StandardCode,
+    target: StandardLevel,
+    rationale: String,
+    now: DateTime<Utc>,
+) -> Result<elevation_proposal::Model, MutationError> {
+    let txn = begin(db).await?;
+    let standard = standard::Entity::find_by_id(code.as_str())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
+    // A level that does not parse is a storage fault, not a national standard.
+    let level: StandardLevel =
+        standard
+            .level
+            .parse()
+            .map_err(|e: concord_domain::ParseEnumError| {
+                MutationError::Store(crate::StoreError::Corrupt(format!("standard {code}: {e}")))
+            })?;
+    if !matches!(level, StandardLevel::Local | StandardLevel::Regional) {
+        return Err(MutationError::Invalid {
+            field: "standard".into(),
+            message: format!(
+                "{code} is a {level} standard; only LOCAL and REGIONAL standards are elevated"
+            ),
+        });
+    }
+    if !matches!(target, StandardLevel::National | StandardLevel::Industry) {
+        return Err(MutationError::Invalid {
+            field: "targetLevel".into(),
+            message: "a standard is elevated to NATIONAL or INDUSTRY level".into(),
+        });
+    }
+    if standard.status == StandardStatus::Withdrawn.as_str()
+        || standard.status == StandardStatus::Superseded.as_str()
+    {
+        return Err(MutationError::Invalid {
+            field: "standard".into(),
+            message: format!("{code} is {}", standard.status),
+        });
+    }
+    let open = elevation_proposal::Entity::find()
+        .filter(elevation_proposal::Column::StandardCode.eq(code.as_str()))
+        .filter(elevation_proposal::Column::Status.is_in([
+            ElevationStatus::Proposed.as_str(),
+            ElevationStatus::UnderReview.as_str(),
+        ]))
+        .one(&txn)
+        .await?;
+    if let Some(open) = open {
+        return Err(MutationError::Conflict {
+            current: open.revision,
+        });
+    }
+    // Only the standard's own node proposes its elevation, so its code and
+    // this number name the proposal alike on every node.
+    let earlier = elevation_proposal::Entity::find()
+        .filter(elevation_proposal::Column::StandardCode.eq(code.as_str()))
+        .count(&txn)
+        .await?;
+    let row = elevation_proposal::ActiveModel {
+        id: sea_orm::NotSet,
+        standard_code: Set(code.to_string()),
+        number: Set(i32::try_from(earlier).unwrap_or(i32::MAX - 1) + 1),
+        elevated_code: Set(None),
+        keep_local: Set(false),
+        target_level: Set(target.as_str().to_owned()),
+        rationale: Set(rationale),
+        status: Set(ElevationStatus::Proposed.as_str().to_owned()),
+        proposed_by: Set(actor.subject().to_owned()),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        // A proposal is addressed to the national administration, which
+        // alone decides it: its versions are the hub's, so a decision made
+        // there reaches the proposing province as a newer version rather
+        // than as a conflict that the province's node would win. (A row
+        // created on another node may still arrive at its origin.)
+        origin: Set(Origin::National.as_str().to_owned()),
+        revision: Set(1),
+        illustrative: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "PROPOSE_ELEVATION",
+            kind: Kind::Elevation,
+            key: elevation_key(&row),
+            // Audited as the standard's, so that its province reads it.
+            owner: standard.origin.clone(),
+            before: None,
+            after: (row.revision, elevation_snapshot(&row)),
+        },
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
+    Ok(row)
+}
+
+/// Moves an elevation proposal, at the revision the caller last read
+/// (`expected`): to review, then to acceptance or decline. An acceptance
+/// (`elevated`, required then and only then) creates a DRAFT standard at
+/// the target level, raised from the local one and governing its matters;
+/// when that comes into force the local one is superseded by it, unless
+/// the decision keeps it (see `set_standard_status`).
+pub async fn decide_elevation(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    decision: ElevationDecision,
+    elevated: Option<Elevated>,
+    expected: i32,
+    now: DateTime<Utc>,
+) -> Result<elevation_proposal::Model, MutationError> {
+    let txn = begin(db).await?;
+    let stored = for_update(
+        elevation_proposal::Entity::find_by_id(id),
+        db.get_database_backend(),
+    )
+    .one(&txn)
+    .await?
+    .ok_or_else(|| MutationError::NotFound(format!("elevation proposal {id}")))?;
+    crate::mutate::check_revision(Some(stored.revision), Some(expected))?;
+    let proposer = standard::Entity::find_by_id(stored.standard_code.as_str())
+        .one(&txn)
+        .await?
+        .map_or_else(|| stored.origin.clone(), |local| local.origin);
+    let current: ElevationStatus =
+        stored
+            .status
+            .parse()
+            .map_err(|e: concord_domain::ParseEnumError| {
+                MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
+            })?;
+    let next = next_elevation_status(current, decision).map_err(|e| MutationError::Invalid {
+        field: e.field,
+        message: e.message,
+    })?;
+    let mut row = stored.clone();
+    row.status = next.as_str().to_owned();
+    row.revision += 1;
+    row.updated_at = now;
+    if matches!(next, ElevationStatus::Accepted | ElevationStatus::Declined) {
+        row.decided_by = Some(actor.subject().to_owned());
+        row.decided_at = Some(now);
+    }
+    match (next, elevated) {
+        (ElevationStatus::Accepted, Some(elevated)) => {
+            create_elevated(&txn, actor, &stored, &elevated, now).await?;
+            row.elevated_code = Some(elevated.code.to_string());
+            row.keep_local = elevated.keep_local;
+        }
+        (ElevationStatus::Accepted, None) => {
+            return Err(MutationError::Invalid {
+                field: "code".into(),
+                message: "an acceptance needs the code of the standard it creates".into(),
+            });
+        }
+        (_, Some(_)) => {
+            return Err(MutationError::Invalid {
+                field: "code".into(),
+                message: "only an acceptance creates a standard; give no code".into(),
+            });
+        }
+        (_, None) => {}
+    }
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await?;
+    keep_and_audit(
+        &txn,
+        actor,
+        Change {
+            action: "DECIDE_ELEVATION",
+            kind: Kind::Elevation,
+            key: elevation_key(&row),
+            owner: proposer,
+            before: Some((stored.revision, elevation_snapshot(&stored))),
+            after: (row.revision, elevation_snapshot(&row)),
+        },
+        now,
+    )
+    .await?;
+    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
+    Ok(row)
+}
+
+/// Creates the DRAFT standard an accepted elevation of `proposal` makes:
+/// `elevated.code` at the target level, with the local standard's titles
+/// and matters, raised from it.
+async fn create_elevated(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    proposal: &elevation_proposal::Model,
+    elevated: &Elevated,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    let corrupt = |e: &dyn std::fmt::Display| {
+        MutationError::Store(crate::StoreError::Corrupt(format!(
+            "elevation proposal {}: {e}",
+            elevation_key(proposal)
+        )))
+    };
+    let level: StandardLevel = proposal.target_level.parse().map_err(|e| corrupt(&e))?;
+    let local_code =
+        StandardCode::try_from(proposal.standard_code.as_str()).map_err(|e| corrupt(&e))?;
+    check_elevated_code(&elevated.code, level, &local_code).map_err(|e| {
+        MutationError::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    })?;
+    if standard::Entity::find_by_id(elevated.code.as_str())
+        .one(txn)
+        .await?
+        .is_some()
+    {
+        return Err(MutationError::Invalid {
+            field: "code".into(),
+            message: format!("a standard {} exists already", elevated.code),
+        });
+    }
+    let local = standard::Entity::find_by_id(local_code.as_str())
+        .one(txn)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("standard {local_code}")))?;
+    let matters = crate::mutate::matter_links(txn, local_code.as_str())
+        .await?
+        .iter()
+        .map(|m| MatterCode::try_from(m.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| corrupt(&e))?;
+    let record = StandardRecord {
+        code: elevated.code.clone(),
+        title_zh: local.title_zh.clone(),
+        title_en: local.title_en.clone(),
+        level,
+        status: StandardStatus::Draft,
+        issuing_region: None,
+        issuing_zone: None,
+        issued_on: None,
+        effective_on: None,
+        supersedes: None,
+        review_on: None,
+        note: format!("elevated from {local_code}"),
+        matters: Some(matters),
+        illustrative: local.illustrative,
+    };
+    write::upsert_standard(txn, &record, now).await?;
+    standard::Entity::update_many()
+        .col_expr(
+            standard::Column::ElevatedFrom,
+            sea_orm::sea_query::Expr::value(local_code.as_str()),
+        )
+        .filter(standard::Column::Code.eq(elevated.code.as_str()))
+        .exec(txn)
+        .await?;
+    record_standard_change(txn, actor, "ELEVATE_STANDARD", None, &elevated.code, now).await
+}
