@@ -12,7 +12,7 @@ use crate::entity::change_log;
 use super::apply::{Applied, Judged, KeyOf, Mode};
 use super::log::last_logged;
 use super::replicated::{
-    Incoming, KEYS_PER_STATEMENT, Replicated, as_postgres_keeps, content_hash, list, record_hash,
+    Incoming, KEYS_PER_STATEMENT, Replicated, as_postgres_keeps, content_hash, record_hash,
     retracted_hash,
 };
 use super::{IncomingChange, Replica, corrupt, split_key};
@@ -78,8 +78,8 @@ where
                     }
                 }
                 let linked = match M::KIND {
-                    Replica::Matter => list(&standards),
-                    Replica::Standard => list(&matters),
+                    Replica::Matter => standards,
+                    Replica::Standard => matters,
                     _ => Vec::new(),
                 };
                 // A record's revision is its row's, as for stored rows.

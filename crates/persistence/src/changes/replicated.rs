@@ -17,27 +17,15 @@ use crate::entity::{
 use super::{Replica, corrupt, key};
 
 /// A record as peers send it: the row, and for matters and standards the
-/// codes linked to it.
+/// codes linked to it. A link list that is not a list of codes makes the
+/// whole record unreadable rather than silently unlinked.
 #[derive(serde::Deserialize)]
 pub(super) struct Incoming<M> {
     pub(super) row: M,
     #[serde(default)]
-    pub(super) standards: Value,
+    pub(super) standards: Vec<String>,
     #[serde(default)]
-    pub(super) matters: Value,
-}
-
-/// The strings of a list; anything else counts as no list.
-pub(super) fn list(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    pub(super) matters: Vec<String>,
 }
 
 /// Bound parameters per statement: SQLite allows 32,766 (since 3.32),
@@ -217,6 +205,9 @@ pub(super) fn content_hash<M: Replicated>(row: &M) -> String {
     for time in row.timestamps() {
         *time = as_postgres_keeps(*time);
     }
+    // A derived `Serialize` over strings, numbers, times and JSON values
+    // with string keys has no value serde_json refuses, so there is no
+    // error to carry; an empty hash would only ever mean a new column type.
     hash_bytes(&serde_json::to_vec(&row).unwrap_or_default())
 }
 

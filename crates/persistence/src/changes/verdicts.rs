@@ -307,7 +307,10 @@ async fn restamp<C: ConnectionTrait>(
             restamp_row::<service_matter::Model, _>(conn, parts, revision, now, None).await
         }
         Replica::Standard => {
-            let code = parts.first().copied().unwrap_or_default();
+            let code = parts
+                .first()
+                .copied()
+                .ok_or_else(|| corrupt("a verdict about a standard names no code".to_owned()))?;
             let matters = links(conn, standard_matter::Column::StandardCode, code, |l| {
                 l.matter_code
             })
