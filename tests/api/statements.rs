@@ -88,3 +88,88 @@ async fn the_count_runs_only_when_asked_sqlite() {
 async fn the_count_runs_only_when_asked_postgres() {
     the_count_runs_only_when_asked(Backend::Postgres).await;
 }
+
+/// Batching waits for the request itself, not for the scheduler: on a
+/// multi-threaded runtime, with sixteen pages of 100 guides resolved at
+/// once and other threads keeping every core busy, each page costs the
+/// statements that one page of 10 costs alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_hold_every_key_on_a_busy_multi_threaded_runtime() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("concord.db").display());
+    let (db, counter) =
+        concord_persistence::connect(&concord_persistence::ConnectOptions::new(url))
+            .await
+            .unwrap();
+    concord_persistence::migrate(&db).await.unwrap();
+    concord_persistence::seed::seed(&db).await.unwrap();
+    let watch = concord_persistence::watch::DataWatch::new(db.clone())
+        .await
+        .unwrap();
+    let settings = concord_schema::SchemaSettings::default();
+    let node = concord_auth::Node { region: None };
+    let schema = concord_schema::build_schema(db.clone(), node, &settings, &watch);
+    let kept = concord_schema::Kept::new(&watch);
+    let page = |n: i64| {
+        let (db, settings, kept, schema) =
+            (db.clone(), settings.clone(), kept.clone(), schema.clone());
+        async move {
+            let request = async_graphql::Request::new(GUIDE_PAGE)
+                .variables(async_graphql::Variables::from_json(json!({ "n": n })));
+            let (request, executed) = concord_schema::prepare(
+                &db,
+                &settings,
+                &kept,
+                concord_auth::Principal::anonymous(),
+                request,
+            )
+            .await
+            .unwrap();
+            let response = concord_schema::run(&schema, &settings.limits, request, &executed).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+            let data = response.data.into_json().unwrap();
+            assert_eq!(
+                data["guides"]["edges"].as_array().unwrap().len(),
+                n as usize
+            );
+        }
+    };
+    // The first request also reads the reference tables, which are then kept.
+    page(1).await;
+    let before = counter.get();
+    page(10).await;
+    let alone = counter.get() - before;
+    // Guides, their count, matters, national items, standard links,
+    // standards and procedures: one statement each.
+    assert_eq!(alone, 7, "a page of 10 alone");
+
+    let busy = Arc::new(AtomicBool::new(true));
+    let burners: Vec<_> = (0..4)
+        .map(|_| {
+            let busy = busy.clone();
+            std::thread::spawn(move || {
+                while busy.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let before = counter.get();
+    let pages: Vec<_> = (0..16).map(|_| tokio::spawn(page(100))).collect();
+    for page in pages {
+        page.await.unwrap();
+    }
+    let together = counter.get() - before;
+    busy.store(false, Ordering::Relaxed);
+    for burner in burners {
+        burner.join().unwrap();
+    }
+    assert_eq!(
+        together,
+        16 * alone,
+        "one page of 10 alone: {alone} statements"
+    );
+}

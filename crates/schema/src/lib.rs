@@ -15,6 +15,7 @@ mod mutation;
 mod pagination;
 mod query;
 mod reference;
+mod settle;
 mod subscription;
 mod sync;
 mod trend;
@@ -50,8 +51,8 @@ pub struct SchemaSettings {
     pub suggestions: bool,
     /// How long, in microseconds, a batch loader waits for more keys once
     /// the request has stopped adding them. 0 (the default) takes the batch
-    /// at once: the loader's yields already gather every key a level adds,
-    /// and any wait is added to the latency of every level of a query.
+    /// at once: waiting for the request to stall already gathers every key
+    /// a level adds, and any wait is added to the latency of every level.
     pub batch_delay_us: u64,
     /// Keeps each zone's alignment matrix between requests, brought up to
     /// date member by member as guides change. Off, every request builds
@@ -155,6 +156,7 @@ pub async fn prepare(
         kept.reference.clone(),
         scope.visibility.clone(),
         reads.clone(),
+        executed.stalls(),
         delay,
     );
     Ok((

@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::settle::Settled;
 use async_graphql::parser::types::{
     Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
@@ -71,9 +72,15 @@ pub struct Executed {
     executed: Arc<AtomicBool>,
     read_only: Arc<AtomicBool>,
     reads: crate::context::Reads,
+    stalls: crate::settle::Stalls,
 }
 
 impl Executed {
+    /// When the request's batch loads may be taken.
+    pub(crate) fn stalls(&self) -> crate::settle::Stalls {
+        self.stalls.clone()
+    }
+
     /// What the request's resolvers read, as far as they said.
     pub fn reads(&self) -> concord_persistence::footprint::Footprint {
         self.reads.footprint()
@@ -455,7 +462,7 @@ where
     // Until the answer says otherwise, it ran: a request cut off by the
     // timeout was executing.
     executed.executed.store(true, Ordering::Relaxed);
-    let mut response = schema.execute(request).await;
+    let mut response = Settled::new(schema.execute(request), executed.stalls()).await;
     let ran = !refused_before_running(&mut response, limits);
     executed.executed.store(ran, Ordering::Relaxed);
     ensure_codes(&mut response);
@@ -486,8 +493,7 @@ where
     let executed = executed.clone();
     let limits = limits.clone();
     let mut first = true;
-    schema
-        .execute_stream(request)
+    Settled::new(schema.execute_stream(request), executed.stalls())
         .map(move |mut response| {
             if std::mem::take(&mut first) {
                 let ran = !refused_before_running(&mut response, &limits);

@@ -19,11 +19,8 @@ use concord_persistence::{DatabaseConnection, StoreError};
 
 use crate::context::Reads;
 use crate::reference::{KeptReference, Reference};
+use crate::settle::Stalls;
 use crate::types::{Category, GuideRelations, OperatingProcedure, ServiceGuide, ServiceMatter};
-
-/// Yields before a batch is taken: each lets the resolver add up to one
-/// chunk (32 items) of a list, so 64 cover a list of 2,048 on one level.
-const SETTLE_YIELDS: usize = 64;
 
 /// Loads rows by key for one request, recording what it read.
 pub struct RowLoader {
@@ -39,16 +36,15 @@ impl RowLoader {
     ///
     /// async-graphql resolves a list's items in chunks, yielding between
     /// them, so a wall-clock window alone splits a large list into several
-    /// batches whenever the machine is busy. The batch task therefore first
-    /// yields [`SETTLE_YIELDS`] times: on the single-threaded runtime of an
-    /// actix worker every ready task runs between two yields, so the
-    /// resolver has enqueued all its keys before the batch is taken, however
-    /// slow the machine.
+    /// batches whenever the machine is busy. Each batch therefore waits for
+    /// the request to stall ([`Stalls`]): by then every resolver that could
+    /// run has enqueued its keys, on any runtime and under any load.
     pub fn loader(
         db: DatabaseConnection,
         reference: Arc<KeptReference>,
         visibility: Visibility,
         reads: Reads,
+        stalls: Stalls,
         delay: Duration,
     ) -> DataLoader<RowLoader> {
         DataLoader::new(
@@ -58,11 +54,10 @@ impl RowLoader {
                 visibility,
                 reads,
             },
-            |batch| {
+            move |batch| {
+                let settled = stalls.next();
                 tokio::spawn(async move {
-                    for _ in 0..SETTLE_YIELDS {
-                        tokio::task::yield_now().await;
-                    }
+                    settled.await;
                     batch.await;
                 })
             },
