@@ -347,34 +347,49 @@ storage_test!(a_tag_never_outlives_the_data_version, |app| {
     assert!(body["data"]["guide"].is_null(), "{body}");
 });
 
-const MANIFEST_OPERATIONS: &[(&str, &str, &str)] = &[
-    ("Guide", "query", GUIDE),
-    ("Regions", "query", REGIONS),
-    ("Heatmap", "subscription", HEATMAP),
-    ("SaveGuide", "mutation", SAVE_GUIDE),
-];
+/// The example manifest of the README, which these tests lock a server to.
+const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/operations.json");
 
 fn manifest() -> Value {
-    let operations: Vec<Value> = MANIFEST_OPERATIONS
-        .iter()
-        .map(|(name, kind, body)| {
-            json!({ "id": sha256(body), "name": name, "type": kind, "body": body })
-        })
-        .collect();
-    json!({ "format": "apollo-persisted-query-manifest", "version": 1, "operations": operations })
+    serde_json::from_str(&std::fs::read_to_string(MANIFEST).expect("the example manifest"))
+        .expect("JSON")
 }
 
-/// An app locked to `manifest()`, and the directory holding the file.
-async fn locked() -> (TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("operations.json");
-    std::fs::write(&path, manifest().to_string()).unwrap();
-    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
-        settings.persisted.operations = Some(path);
+#[test]
+fn the_example_manifest_lists_what_the_tests_send_by_its_hash() {
+    let manifest = manifest();
+    let listed: Vec<(&str, &str, &str)> = manifest["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| {
+            (
+                op["id"].as_str().unwrap(),
+                op["type"].as_str().unwrap(),
+                op["body"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for (kind, body) in [
+        ("query", GUIDE),
+        ("query", REGIONS),
+        ("subscription", HEATMAP),
+        ("mutation", SAVE_GUIDE),
+    ] {
+        assert!(
+            listed.contains(&(sha256(body).as_str(), kind, body)),
+            "{body}"
+        );
+    }
+}
+
+/// An app locked to the example manifest.
+async fn locked() -> TestApp {
+    TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.persisted.operations = Some(MANIFEST.into());
     })
     .await
-    .expect("sqlite");
-    (app, dir)
+    .expect("sqlite")
 }
 
 const UNLISTED: &[&str] = &[
@@ -392,7 +407,7 @@ fn assert_not_in_list(body: &Value, what: &str) {
 
 #[tokio::test]
 async fn a_locked_server_runs_its_manifest_and_refuses_everything_else_over_http() {
-    let (app, _dir) = locked().await;
+    let app = locked().await;
     let listed = |who, body| post(&app, who, body);
 
     let (status, by_id) = listed(
@@ -544,7 +559,7 @@ async fn receive(socket: &mut Socket) -> Value {
 
 #[tokio::test]
 async fn a_locked_server_refuses_unlisted_operations_over_websocket() {
-    let (app, _dir) = locked().await;
+    let app = locked().await;
     let url = format!("{}/graphql", app.address.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(

@@ -289,7 +289,7 @@ async fn respond(
     match batch {
         BatchRequest::Single(mut request) => {
             if let Err(refusal) = state.persisted.resolve(limits, &mut request) {
-                return request_errors(media, refusal.status, vec![refusal.error]);
+                return request_errors(media, refusal.status, vec![*refusal.error]);
             }
             let (body, request_error) = execute(state, principal, request).await;
             let status = if request_error && media == Media::GraphqlResponse {
@@ -507,7 +507,7 @@ pub async fn get(
     let limits = &state.settings.graphql.limits;
     let origin = match state.persisted.resolve(limits, &mut request) {
         Ok(origin) => origin,
-        Err(refusal) => return request_errors(media, refusal.status, vec![refusal.error]),
+        Err(refusal) => return request_errors(media, refusal.status, vec![*refusal.error]),
     };
     // A document past the limits on its text is not parsed here (a deep
     // one would overflow the parser's stack): the run refuses it.

@@ -93,7 +93,8 @@ pub(crate) enum Origin {
 /// A request refused before anything ran.
 pub(crate) struct Refusal {
     pub status: StatusCode,
-    pub error: ServerError,
+    /// Boxed: a refusal travels in a `Result` on every request's path.
+    pub error: Box<ServerError>,
 }
 
 impl Refusal {
@@ -102,7 +103,10 @@ impl Refusal {
         let mut extensions = ErrorExtensionValues::default();
         extensions.set("code", code);
         error.extensions = Some(extensions);
-        Self { status, error }
+        Self {
+            status,
+            error: Box::new(error),
+        }
     }
 
     /// Apollo clients send the text again on exactly this message and code;
@@ -150,7 +154,7 @@ impl Refusal {
 
     /// The refusal as the body of a request that ran nothing.
     pub fn body(self) -> Bytes {
-        graphql::to_bytes(&serde_json::json!({ "errors": [graphql::error_json(self.error)] }))
+        graphql::to_bytes(&serde_json::json!({ "errors": [graphql::error_json(*self.error)] }))
     }
 }
 

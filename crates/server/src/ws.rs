@@ -395,7 +395,7 @@ impl Connection {
             .persisted
             .resolve(&state.settings.graphql.limits, &mut request)
         {
-            return refusal(vec![error_json(refused.error)]);
+            return refusal(vec![error_json(*refused.error)]);
         }
         let kind =
             match concord_schema::operation_kind(&state.settings.graphql.limits, &mut request) {
