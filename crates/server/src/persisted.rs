@@ -16,7 +16,7 @@
 //! again with `If-None-Match` and get `304 Not Modified` without the query
 //! running. See the README's "Persisted operations" for what a client sees.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -162,7 +162,15 @@ impl Persisted {
     /// Reads the manifest when one is configured.
     pub fn build(settings: &PersistedSettings, limits: &Limits) -> Result<Self, ManifestError> {
         let mode = match &settings.operations {
-            Some(path) => Mode::Listed(Manifest::load(path, limits)?),
+            Some(path) => {
+                let manifest = Manifest::load(path, limits)?;
+                tracing::info!(
+                    manifest = %path.display(),
+                    operations = manifest.bodies_by_id.len(),
+                    "locked to the manifest's operations"
+                );
+                Mode::Listed(manifest)
+            }
             None => Mode::Automatic(
                 (settings.cache_mb > 0).then(|| QueryStore::new(settings.cache_mb << 20)),
             ),
@@ -336,7 +344,7 @@ struct ListedOperation {
 /// The operations of a manifest, by id and by body.
 struct Manifest {
     bodies_by_id: HashMap<String, Arc<str>>,
-    bodies: std::collections::HashSet<Arc<str>>,
+    bodies: HashSet<Arc<str>>,
 }
 
 const MANIFEST_FORMAT: &str = "apollo-persisted-query-manifest";
