@@ -30,6 +30,10 @@ enum Command {
         /// The address to listen on, e.g. 127.0.0.1:8080.
         #[arg(long)]
         bind: Option<String>,
+        /// Run only the operations of this Apollo persisted query manifest
+        /// (see README, "Persisted operations").
+        #[arg(long, value_name = "FILE")]
+        operations: Option<PathBuf>,
     },
     /// Apply pending migrations and exit.
     Migrate,
@@ -187,10 +191,13 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve { bind } => {
+        Command::Serve { bind, operations } => {
             let mut settings = settings(&cli)?;
             if let Some(bind) = bind {
                 settings.server.bind = bind.clone();
+            }
+            if let Some(operations) = operations {
+                settings.persisted.operations = Some(operations.clone());
             }
             let url = settings.database.url.clone();
             let app = Application::build(settings).await?;

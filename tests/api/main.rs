@@ -19,6 +19,7 @@ mod mutations;
 mod nested_pages;
 mod over_time;
 mod pages;
+mod persisted;
 mod policy_matrix;
 mod read_api;
 mod response_cache;

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::cache::ResponseCache;
 use crate::pages::Pages;
+use crate::persisted::Origin;
 use crate::startup::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -33,13 +34,13 @@ pub fn requests_served() -> u64 {
 
 /// The media type the client will get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(crate) enum Media {
     GraphqlResponse,
     Json,
 }
 
 impl Media {
-    fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
             Media::Json => "application/json; charset=utf-8",
@@ -143,7 +144,7 @@ enum Lookup<'a> {
 /// itself; while its follower is down, each request asks the database what
 /// it missed, so that nothing kept between requests (answers, zone matrices,
 /// the reference tables) outlives the watch's bound.
-async fn caught_up(state: &AppState) -> bool {
+pub(crate) async fn caught_up(state: &AppState) -> bool {
     if state.watch.is_live() {
         return true;
     }
@@ -245,7 +246,10 @@ pub(crate) async fn execute(
 /// The caller: anonymous without an `Authorization` header, else what its
 /// token proves. A header that proves nothing is refused, even for a query
 /// that anyone could run, so a client learns at once that its token is bad.
-fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, concord_auth::AuthError> {
+pub(crate) fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, concord_auth::AuthError> {
     let Some(header) = headers.get(header::AUTHORIZATION) else {
         return Ok(Principal::anonymous());
     };
@@ -260,7 +264,7 @@ pub(crate) fn unauthenticated_json(error: &concord_auth::AuthError) -> HttpRespo
     unauthenticated(Media::Json, error)
 }
 
-fn unauthenticated(media: Media, error: &concord_auth::AuthError) -> HttpResponse {
+pub(crate) fn unauthenticated(media: Media, error: &concord_auth::AuthError) -> HttpResponse {
     let mut server_error = ServerError::new(error.to_string(), None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", "UNAUTHENTICATED");
@@ -281,8 +285,12 @@ async fn respond(
         Ok(principal) => principal,
         Err(error) => return unauthenticated(media, &error),
     };
+    let limits = &state.settings.graphql.limits;
     match batch {
-        BatchRequest::Single(request) => {
+        BatchRequest::Single(mut request) => {
+            if let Err(refusal) = state.persisted.resolve(limits, &mut request) {
+                return request_errors(media, refusal.status, vec![*refusal.error]);
+            }
             let (body, request_error) = execute(state, principal, request).await;
             let status = if request_error && media == Media::GraphqlResponse {
                 StatusCode::BAD_REQUEST
@@ -301,11 +309,15 @@ async fn respond(
             }
             let mut bodies = Vec::with_capacity(2 + 64 * requests.len());
             bodies.push(b'[');
-            for (i, request) in requests.into_iter().enumerate() {
+            for (i, mut request) in requests.into_iter().enumerate() {
                 if i > 0 {
                     bodies.push(b',');
                 }
-                bodies.extend_from_slice(&execute(state, principal.clone(), request).await.0);
+                let body = match state.persisted.resolve(limits, &mut request) {
+                    Ok(_) => execute(state, principal.clone(), request).await.0,
+                    Err(refusal) => refusal.body(),
+                };
+                bodies.extend_from_slice(&body);
             }
             bodies.push(b']');
             HttpResponse::Ok()
@@ -443,8 +455,14 @@ pub async fn get(
             );
         }
     };
-    let Some(query) = params.query else {
-        if state.settings.server.graphiql && accepts_html(http.headers()) {
+    // A persisted query may come as its hash alone, in `extensions`.
+    if params.query.is_none() && params.extensions.is_none() {
+        // GraphiQL runs whatever is typed into it: not where only a
+        // manifest's operations may run.
+        if state.settings.server.graphiql
+            && !state.persisted.locked()
+            && accepts_html(http.headers())
+        {
             return pages.graphiql();
         }
         let media = negotiate(http.headers()).unwrap_or(Media::Json);
@@ -457,19 +475,7 @@ pub async fn get(
     let Some(media) = negotiate(http.headers()) else {
         return not_acceptable();
     };
-    // A document past the limits on its text is not parsed here (a deep
-    // one would overflow the parser's stack): the run refuses it.
-    let parsable = concord_schema::check_text(&state.settings.graphql.limits, &query).is_ok();
-    if parsable && is_write(&query, params.operation_name.as_deref()) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "POST"))
-            .content_type(media.content_type())
-            .json(json!({ "errors": [{
-                "message": "mutations must be sent with POST",
-                "extensions": { "code": "BAD_USER_INPUT" }
-            }] }));
-    }
-    let mut request = Request::new(query);
+    let mut request = Request::new(params.query.unwrap_or_default());
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -497,6 +503,26 @@ pub async fn get(
                 );
             }
         }
+    }
+    let limits = &state.settings.graphql.limits;
+    let origin = match state.persisted.resolve(limits, &mut request) {
+        Ok(origin) => origin,
+        Err(refusal) => return request_errors(media, refusal.status, vec![*refusal.error]),
+    };
+    // A document past the limits on its text is not parsed here (a deep
+    // one would overflow the parser's stack): the run refuses it.
+    let parsable = concord_schema::check_text(limits, &request.query).is_ok();
+    if parsable && is_write(&request.query, request.operation_name.as_deref()) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .content_type(media.content_type())
+            .json(json!({ "errors": [{
+                "message": "mutations must be sent with POST",
+                "extensions": { "code": "BAD_USER_INPUT" }
+            }] }));
+    }
+    if origin == Origin::Persisted {
+        return crate::persisted::respond_get(&state, http.headers(), media, request).await;
     }
     respond(&state, http.headers(), media, BatchRequest::Single(request)).await
 }

@@ -10,6 +10,7 @@ mod cache;
 mod graphql;
 mod live;
 mod pages;
+mod persisted;
 mod recent;
 mod secret;
 mod services;
@@ -18,6 +19,7 @@ mod startup;
 mod ws;
 
 pub use pages::PageError;
+pub use persisted::{ManifestError, PersistedSettings};
 pub use secret::{SecretError, fallback_secret, secret_path};
 pub use settings::{
     DatabaseSettings, ExportSettings, NodeSettings, ServerSettings, Settings, SettingsError,

@@ -15,6 +15,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub graphql: SchemaSettings,
+    pub persisted: crate::persisted::PersistedSettings,
     pub auth: concord_auth::AuthSettings,
     pub node: NodeSettings,
     pub export: ExportSettings,

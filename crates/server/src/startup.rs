@@ -17,6 +17,7 @@ use crate::cache::ResponseCache;
 use crate::graphql;
 use crate::live::{Hub, Runner};
 use crate::pages::{self, PageError, Pages};
+use crate::persisted::Persisted;
 use crate::services;
 use crate::settings::{Settings, SettingsError};
 
@@ -29,6 +30,8 @@ pub enum StartupError {
     Secret(#[from] crate::secret::SecretError),
     #[error("the token configuration is unusable: {0}")]
     Auth(#[from] concord_auth::AuthError),
+    #[error(transparent)]
+    Operations(#[from] crate::persisted::ManifestError),
     #[error("cannot render the browser pages: {0}")]
     Pages(#[from] PageError),
     #[error("cannot open, migrate or seed the database")]
@@ -49,6 +52,8 @@ pub(crate) struct AppState {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub cache: Option<Arc<ResponseCache>>,
+    /// Persisted queries, and the manifest that may lock the server to them.
+    pub persisted: Persisted,
     pub watch: Arc<DataWatch>,
     /// The live reads that subscriptions share.
     pub live: Arc<Hub>,
@@ -73,6 +78,7 @@ impl Application {
         settings.validate()?;
         let node = settings.node()?;
         let base_iri = settings.base_iri()?;
+        let persisted = Persisted::build(&settings.persisted, &settings.graphql.limits)?;
         let secret = crate::secret::fallback_secret(&settings)?;
         let pages = web::Data::new(Pages::build()?);
         let verifier = concord_auth::Verifier::new(&settings.auth, secret)?;
@@ -151,6 +157,7 @@ impl Application {
             db,
             statements,
             cache,
+            persisted,
             watch,
             live,
             shutdown,

@@ -390,6 +390,13 @@ impl Connection {
             let error = concord_schema::limit_error("subscriptions_per_connection", max, None);
             return refusal(vec![error_json(error)]);
         }
+        // A server locked to a manifest runs nothing else here either.
+        if let Err(refused) = state
+            .persisted
+            .resolve(&state.settings.graphql.limits, &mut request)
+        {
+            return refusal(vec![error_json(*refused.error)]);
+        }
         let kind =
             match concord_schema::operation_kind(&state.settings.graphql.limits, &mut request) {
                 Ok(kind) => kind,
