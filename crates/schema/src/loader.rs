@@ -16,6 +16,7 @@ use concord_persistence::queries::{
     self, GuideFilter, GuideKey, GuideParent, Page, PageRequest, Visibility,
 };
 use concord_persistence::{DatabaseConnection, StoreError};
+use tracing::Instrument;
 
 use crate::context::Reads;
 use crate::reference::{KeptReference, Reference};
@@ -51,6 +52,9 @@ impl RowLoader {
         reads: Reads,
         delay: Duration,
     ) -> DataLoader<RowLoader> {
+        // The batch runs in a task of its own: its span names the request's
+        // as its parent by hand, so that its statements show under it.
+        let request = tracing::Span::current();
         DataLoader::new(
             RowLoader {
                 db,
@@ -58,13 +62,17 @@ impl RowLoader {
                 visibility,
                 reads,
             },
-            |batch| {
-                tokio::spawn(async move {
-                    for _ in 0..SETTLE_YIELDS {
-                        tokio::task::yield_now().await;
+            move |batch| {
+                let span = tracing::info_span!(parent: &request, "batch load");
+                tokio::spawn(
+                    async move {
+                        for _ in 0..SETTLE_YIELDS {
+                            tokio::task::yield_now().await;
+                        }
+                        batch.await;
                     }
-                    batch.await;
-                })
+                    .instrument(span),
+                )
             },
         )
         .delay(delay)
