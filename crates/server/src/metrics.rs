@@ -10,7 +10,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use concord_persistence::watch::DataWatch;
 use concord_persistence::{StatementCounter, StatementObserver};
@@ -27,8 +28,11 @@ use crate::live::Hub;
 use crate::startup::AppState;
 
 /// The media type of the OpenMetrics text format, which Prometheus asks for
-/// first; its classic text parser reads the same lines.
+/// first.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The media type of Prometheus's classic text format, for every other client.
+const CLASSIC: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Operation names a process labels its latency by; any further names are
 /// counted as `other`, since clients choose them and each is a time series.
@@ -254,8 +258,42 @@ impl Collector for Parts {
     }
 }
 
-/// GET /metrics.
-pub(crate) async fn scrape(state: web::Data<AppState>) -> HttpResponse {
+/// The classic text format from the OpenMetrics text. The two differ only
+/// where the classic parsers would misread: a counter's family is named
+/// with its samples' `_total` suffix, and there is no `# EOF` (nor
+/// `# UNIT`). Without this, a classic parser reads each counter as an empty
+/// family beside an untyped `…_total` one.
+fn classic(openmetrics: &str) -> String {
+    let counters: HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let counter = ["# HELP ", "# TYPE "].into_iter().find_map(|comment| {
+            let (name, rest) = line.strip_prefix(comment)?.split_once(' ')?;
+            counters.contains(name).then_some((comment, name, rest))
+        });
+        match counter {
+            Some((comment, name, rest)) => {
+                text.push_str(comment);
+                text.push_str(name);
+                text.push_str("_total ");
+                text.push_str(rest);
+            }
+            None => text.push_str(line),
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// GET /metrics: OpenMetrics when the client asks for it (as Prometheus
+/// does), else the classic text format.
+pub(crate) async fn scrape(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
     let metrics = &state.metrics;
     // What `concord sync` recorded of each peer, read now: the sync job is
     // another process, and this one serves what it wrote.
@@ -279,7 +317,20 @@ pub(crate) async fn scrape(state: web::Data<AppState>) -> HttpResponse {
     }
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {
-        Ok(()) => HttpResponse::Ok().content_type(OPENMETRICS).body(body),
+        Ok(()) => {
+            let openmetrics = http
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+            if openmetrics {
+                HttpResponse::Ok().content_type(OPENMETRICS).body(body)
+            } else {
+                HttpResponse::Ok()
+                    .content_type(CLASSIC)
+                    .body(classic(&body))
+            }
+        }
         Err(_) => {
             tracing::error!("cannot encode the metrics");
             HttpResponse::InternalServerError().finish()
@@ -323,5 +374,21 @@ pub(crate) fn operation(
             },
         ),
         None => invalid(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classic_text_names_counter_families_by_their_samples() {
+        let openmetrics = "# HELP a_things Things.\n# TYPE a_things counter\na_things_total 3\n\
+            # HELP b_bytes Bytes.\n# TYPE b_bytes gauge\n# UNIT b_bytes bytes\nb_bytes 7\n# EOF\n";
+        assert_eq!(
+            classic(openmetrics),
+            "# HELP a_things_total Things.\n# TYPE a_things_total counter\na_things_total 3\n\
+             # HELP b_bytes Bytes.\n# TYPE b_bytes gauge\nb_bytes 7\n"
+        );
     }
 }
