@@ -477,3 +477,166 @@ async fn the_sync_follower_stops_cleanly_on_sigterm_and_sigint() {
         );
     }
 }
+
+/// A stand-in OpenTelemetry collector on a free port: each OTLP/HTTP post
+/// it receives goes down the channel as its path, content type and body.
+fn collector() -> (String, std::sync::mpsc::Receiver<(String, String, Vec<u8>)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream);
+                loop {
+                    let mut head = Vec::new();
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push(line.trim_end().to_owned());
+                    }
+                    let header = |name: &str| {
+                        head.iter().find_map(|line| {
+                            let (key, value) = line.split_once(':')?;
+                            key.eq_ignore_ascii_case(name)
+                                .then(|| value.trim().to_owned())
+                        })
+                    };
+                    let length = header("content-length").map_or(0, |n| n.parse().unwrap());
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let path = head[0].split(' ').nth(1).unwrap_or_default().to_owned();
+                    let _ = sender.send((path, header("content-type").unwrap_or_default(), body));
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if reader.get_mut().write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (address, receiver)
+}
+
+#[tokio::test]
+async fn traces_go_to_the_otlp_endpoint_one_span_per_request_batch_and_statement() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    use prost::Message as _;
+
+    let (endpoint, posts) = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let server = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+        ])
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("concord.db").display()
+        ))
+        .env("CONCORD__AUTH__JWT_SECRET", TEST_SECRET)
+        .env("CONCORD__TELEMETRY__OTLP_ENDPOINT", &endpoint)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start concord serve");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..600 {
+        if let Ok(response) = client.get(format!("{address}/readyz")).send().await
+            && response.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "concord serve never became ready");
+    let answer: Value = client
+        .post(format!("{address}/graphql"))
+        .header("x-request-id", "traced-1")
+        .json(&json!({ "query":
+            "query Traced { regions { code guides(first: 2) { nodes { revision } } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer.get("errors").is_none(), "{answer}");
+    // Stopping sends the spans still queued.
+    signal(&server, "INT");
+    assert!(exit(server, "INT").await.success());
+
+    let mut spans = Vec::new();
+    while let Ok((path, media, body)) = posts.recv_timeout(Duration::from_secs(2)) {
+        assert_eq!(path, "/v1/traces");
+        assert_eq!(media, "application/x-protobuf");
+        let export = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+        for resource in export.resource_spans {
+            let service = resource
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|a| a.key == "service.name")
+                .and_then(|a| a.value.clone()?.value);
+            assert_eq!(service, Some(Any::StringValue("concord".into())));
+            spans.extend(resource.scope_spans.into_iter().flat_map(|s| s.spans));
+        }
+    }
+    let attribute = |span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str| {
+        span.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .and_then(|a| a.value.clone()?.value)
+    };
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    let request = spans
+        .iter()
+        .find(|s| attribute(s, "request_id") == Some(Any::StringValue("traced-1".into())))
+        .unwrap_or_else(|| panic!("no span of the request among {names:?}"));
+    assert_eq!(request.name, "POST /graphql");
+    assert_eq!(
+        attribute(request, "graphql.operation.name"),
+        Some(Any::StringValue("Traced".into()))
+    );
+    let of_request: Vec<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == request.trace_id && s.span_id != request.span_id)
+        .collect();
+    let batches: Vec<_> = of_request
+        .iter()
+        .filter(|s| s.name == "batch load")
+        .collect();
+    assert!(!batches.is_empty(), "no batch load among {names:?}");
+    assert!(batches.iter().all(|s| s.parent_span_id == request.span_id));
+    let statements: Vec<_> = of_request.iter().filter(|s| s.name == "sql").collect();
+    assert!(
+        statements
+            .iter()
+            .any(|s| batches.iter().any(|b| b.span_id == s.parent_span_id)),
+        "no statement under a batch load among {names:?}"
+    );
+    assert!(statements.iter().all(|s| s.end_time_unix_nano >= s.start_time_unix_nano
+        && matches!(attribute(s, "db.query.text"), Some(Any::StringValue(sql)) if !sql.is_empty())));
+    // Nothing else: no span per field.
+    assert_eq!(
+        of_request.len(),
+        batches.len() + statements.len(),
+        "{names:?}"
+    );
+}
