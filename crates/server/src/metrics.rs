@@ -14,7 +14,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use concord_persistence::watch::DataWatch;
-use concord_persistence::{StatementCounter, StatementObserver};
+use concord_persistence::{DatabaseConnection, StatementCounter, StatementObserver};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -74,6 +74,8 @@ pub(crate) struct Metrics {
     statements: Histogram,
     sync_lag: Family<PeerLabels, Gauge>,
     sync_age: Family<PeerLabels, Gauge<f64, AtomicU64>>,
+    /// Where the sync peers are read at each scrape, once the parts are known.
+    peers_from: Option<DatabaseConnection>,
 }
 
 impl Metrics {
@@ -112,6 +114,7 @@ impl Metrics {
             statements,
             sync_lag,
             sync_age,
+            peers_from: None,
         }
     }
 
@@ -126,6 +129,7 @@ impl Metrics {
 
     /// Adds the counters the application's parts keep themselves.
     pub(crate) fn register_parts(&mut self, parts: Parts) {
+        self.peers_from = Some(parts.db.clone());
         self.registry.register_collector(Box::new(parts));
     }
 
@@ -155,6 +159,8 @@ impl Metrics {
 /// scrape.
 pub(crate) struct Parts {
     pub statements: StatementCounter,
+    /// A connection whose statements are not counted as the requests'.
+    pub db: DatabaseConnection,
     pub cache: Option<Arc<ResponseCache>>,
     pub live: Arc<Hub>,
     pub watch: Arc<DataWatch>,
@@ -297,7 +303,11 @@ pub(crate) async fn scrape(state: web::Data<AppState>, http: HttpRequest) -> Htt
     let metrics = &state.metrics;
     // What `concord sync` recorded of each peer, read now: the sync job is
     // another process, and this one serves what it wrote.
-    match concord_persistence::queries::sync_peers(&state.db).await {
+    let peers = match &metrics.peers_from {
+        Some(db) => concord_persistence::queries::sync_peers(db).await,
+        None => Ok(Vec::new()),
+    };
+    match peers {
         Ok(peers) => {
             metrics.sync_lag.clear();
             metrics.sync_age.clear();

@@ -115,7 +115,10 @@ impl Application {
         }
         let workers = settings.server.workers;
         let shutdown_secs = settings.server.shutdown_timeout_secs;
-        let watch = DataWatch::new(watch_connection(&options, &db).await?)
+        // Its connection serves the reads of `/metrics` too, which are then
+        // not counted among the requests' statements.
+        let background = watch_connection(&options, &db).await?;
+        let watch = DataWatch::new(background.clone())
             .await
             .map_err(StartupError::Database)?;
         let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch);
@@ -148,6 +151,7 @@ impl Application {
         watch.follow();
         metrics.register_parts(Parts {
             statements,
+            db: background,
             cache: cache.clone(),
             live: live.clone(),
             watch: watch.clone(),
