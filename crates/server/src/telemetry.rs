@@ -208,3 +208,43 @@ pub(crate) fn statement_span(info: &concord_persistence::StatementInfo<'_>) {
     }
     span.end_with_timestamp(end);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_formats_and_endpoints_are_checked() {
+        assert_eq!("json".parse::<LogFormat>(), Ok(LogFormat::Json));
+        assert_eq!("text".parse::<LogFormat>(), Ok(LogFormat::Text));
+        assert!("yaml".parse::<LogFormat>().unwrap_err().contains("yaml"));
+        let mut settings = TelemetrySettings::default();
+        assert_eq!(settings.problem(), None);
+        settings.otlp_endpoint = Some("http://127.0.0.1:4318".into());
+        assert_eq!(settings.problem(), None);
+        settings.otlp_endpoint = Some("127.0.0.1:4318".into());
+        assert!(
+            settings
+                .problem()
+                .is_some_and(|problem| problem.contains("telemetry.otlp_endpoint"))
+        );
+    }
+
+    #[test]
+    fn the_telemetry_section_is_read_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[telemetry]\nlog_format = \"json\"\nmetrics = false\notlp_endpoint = \"http://collector:4318\"\n",
+        )
+        .unwrap();
+        let settings = crate::Settings::load(Some(&path)).unwrap();
+        assert_eq!(settings.telemetry.log_format, LogFormat::Json);
+        assert!(!settings.telemetry.metrics);
+        assert_eq!(
+            settings.telemetry.otlp_endpoint.as_deref(),
+            Some("http://collector:4318")
+        );
+    }
+}
