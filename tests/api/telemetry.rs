@@ -89,6 +89,19 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happened() {
     assert!(media.starts_with("text/plain; version=0.0.4"), "{media}");
     app.data(REGIONS, json!({})).await;
     app.data(REGIONS, json!({})).await;
+    // A kept answer that a write then evicts.
+    let matter = json!({ "r": "330000", "m": "EMP-UNEMPLOYMENT-REGISTRATION" });
+    let guide =
+        "query Guide($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }";
+    let revision = app.data(guide, matter.clone()).await["guide"]["revision"].clone();
+    let save = "mutation Save($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }";
+    let input = json!({ "input": {
+        "region": "330000", "matter": "EMP-UNEMPLOYMENT-REGISTRATION", "timeLimitDays": 9,
+        "fee": "0", "materials": ["居民身份证"], "channels": ["ONLINE"],
+        "legalBasis": "《中华人民共和国就业促进法》", "expectedRevision": revision,
+    } });
+    app.data_as(As::Province("330000"), save, input).await;
+    app.sees_latest_commit().await;
     let (_, text, after) = scrape(&app, None).await;
 
     for family in [
@@ -114,6 +127,10 @@ async fn metrics_parse_as_prometheus_text_and_count_what_happened() {
     assert_eq!(counter(&after, hits), counter(&before, hits) + 1.0);
     let misses = "concord_response_cache_misses_total";
     assert!(counter(&after, misses) > counter(&before, misses));
+    let evictions = "concord_response_cache_evictions_total";
+    assert!(counter(&after, evictions) > counter(&before, evictions));
+    let mutation = [("operation", "Save"), ("type", "mutation")];
+    assert_eq!(observations(&after, latency, &mutation), 1.0);
     assert_eq!(
         sample(&after, "concord_sync_peer_lag_changes", &[("peer", peer)]),
         Some(&Sample::Gauge(7.0))
