@@ -77,11 +77,19 @@ pub(crate) async fn observe(
         request_id = %id,
         method = %request.method(),
         path = %request.path(),
-        otel.name = %format!("{} {}", request.method(), request.path()),
-        otel.kind = "server",
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
         graphql.operation.name = tracing::field::Empty,
     );
+    if crate::telemetry::exporting() {
+        // For the trace only: the log lines show method and path already.
+        span.record(
+            "otel.name",
+            format!("{} {}", request.method(), request.path()).as_str(),
+        );
+        span.record("otel.kind", "server");
+    }
     let current = Rc::new(Current {
         id: id.clone(),
         outcome: RefCell::new(Outcome::default()),
@@ -107,8 +115,6 @@ pub(crate) async fn observe(
     span.in_scope(|| {
         tracing::info!(
             target: "concord::access",
-            method = %response.request().method(),
-            path = %response.request().path(),
             status,
             operation,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,

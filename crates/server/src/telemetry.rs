@@ -169,6 +169,11 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     })
 }
 
+/// Whether spans are sent to a collector.
+pub(crate) fn exporting() -> bool {
+    TRACING.get().is_some()
+}
+
 /// Longest SQL text a statement's span carries.
 const MAX_SQL: usize = 2048;
 
@@ -177,7 +182,7 @@ const MAX_SQL: usize = 2048;
 /// statement only once it has run, so the span is made with its start
 /// time set back by its duration rather than entered around it.
 pub(crate) fn statement_span(info: &concord_persistence::StatementInfo<'_>) {
-    if TRACING.get().is_none() {
+    if !exporting() {
         return;
     }
     let parent = tracing::Span::current().context();
