@@ -227,17 +227,20 @@ impl Stop {
         *self.0.borrow()
     }
 
-    /// Returns once a stop is asked for, or its sender is gone.
+    /// Returns once a stop is asked for; never once its sender is gone
+    /// without asking.
     async fn requested(&self) {
         let mut receiver = self.0.clone();
-        let _ = receiver.wait_for(|stop| *stop).await;
+        if receiver.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 
-    /// Waits `delay`; whether a stop came first.
-    async fn sleep(&self, delay: Duration) -> bool {
+    /// Waits `delay`, or until a stop is asked for.
+    async fn sleep(&self, delay: Duration) {
         tokio::select! {
-            () = tokio::time::sleep(delay) => false,
-            () = self.requested() => true,
+            () = tokio::time::sleep(delay) => {}
+            () = self.requested() => {}
         }
     }
 }
