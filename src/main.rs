@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use concord_server::telemetry::{LogFormat, TelemetrySettings};
 use concord_server::{Application, Settings};
 
 #[derive(Parser)]
@@ -19,6 +20,10 @@ struct Cli {
     /// The database URL, overriding the configuration (sqlite://FILE or postgres://...).
     #[arg(long, global = true)]
     database: Option<String>,
+    /// How log lines are written to standard error: text or json
+    /// (default: the configuration's telemetry.log_format).
+    #[arg(long, global = true, value_parser = str::parse::<LogFormat>)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -180,16 +185,23 @@ fn write_export(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<
     Ok(())
 }
 
+/// How to log and trace: the configuration's settings (the defaults when it
+/// cannot be read, which the command then reports), `--log-format` over them.
+fn telemetry_settings(cli: &Cli) -> TelemetrySettings {
+    let mut telemetry = Settings::load(cli.config.as_deref())
+        .map(|settings| settings.telemetry)
+        .unwrap_or_default();
+    if let Some(format) = cli.log_format {
+        telemetry.log_format = format;
+    }
+    telemetry
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // Kept to the end: dropping it sends the last spans.
+    let _telemetry = concord_server::telemetry::init(&telemetry_settings(&cli))?;
     match &cli.command {
         Command::Serve { bind, operations } => {
             let mut settings = settings(&cli)?;
@@ -306,12 +318,19 @@ async fn main() -> anyhow::Result<()> {
             let db = open(&settings).await?;
             if *follow {
                 let interval = concord_auth::parse_ttl(interval)?;
-                tokio::select! {
-                    error = concord_sync::follow(&db, &peers, &options, interval) => {
-                        anyhow::bail!(concord_sync::error_chain(&error));
+                let (stop, stopping) = concord_sync::Stop::new();
+                let following = concord_sync::follow(&db, &peers, &options, interval, stopping);
+                let mut following = std::pin::pin!(following);
+                let followed = tokio::select! {
+                    followed = &mut following => followed,
+                    () = concord_server::stop_signal() => {
+                        tracing::info!("stopping after the page in flight");
+                        stop.send_replace(true);
+                        following.await
                     }
-                    _ = tokio::signal::ctrl_c() => tracing::info!("stopped"),
-                }
+                };
+                followed.map_err(|error| anyhow::anyhow!(concord_sync::error_chain(&error)))?;
+                tracing::info!("stopped");
             } else {
                 let report = concord_sync::sync_all(&db, &peers, &options)
                     .await

@@ -29,4 +29,5 @@ mod served_groups;
 mod statements;
 mod subscriptions;
 mod sync;
+mod telemetry;
 mod validation;

@@ -24,4 +24,7 @@ pub mod write;
 
 pub use error::StoreError;
 pub use sea_orm::{DatabaseConnection, DbBackend};
-pub use store::{ConnectOptions, StatementCounter, analyze, connect, migrate};
+pub use store::{
+    ConnectOptions, StatementCounter, StatementInfo, StatementObserver, analyze, connect,
+    connect_observed, migrate,
+};

@@ -47,9 +47,24 @@ impl StatementCounter {
     }
 }
 
+/// Told of every statement a connection runs once it has run: its SQL,
+/// how long it took and whether it failed (metrics and traces).
+pub type StatementObserver = Arc<dyn Fn(&StatementInfo<'_>) + Send + Sync>;
+
+/// What a connection reports of a statement it has run.
+pub type StatementInfo<'a> = sea_orm::metric::Info<'a>;
+
 /// Opens the database and returns it with a counter of its statements.
 pub async fn connect(
     options: &ConnectOptions,
+) -> Result<(DatabaseConnection, StatementCounter), StoreError> {
+    connect_observed(options, None).await
+}
+
+/// [`connect`], telling `observer` of every statement too.
+pub async fn connect_observed(
+    options: &ConnectOptions,
+    observer: Option<StatementObserver>,
 ) -> Result<(DatabaseConnection, StatementCounter), StoreError> {
     let url = options.url.as_str();
     let sqlite = options.is_sqlite();
@@ -92,6 +107,9 @@ pub async fn connect(
     let count = counter.0.clone();
     db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
+        if let Some(observe) = &observer {
+            observe(info);
+        }
         tracing::trace!(target: "concord::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
     });
     Ok((db, counter))

@@ -16,6 +16,7 @@ use concord_persistence::queries::{
     self, GuideFilter, GuideKey, GuideParent, Page, PageRequest, Visibility,
 };
 use concord_persistence::{DatabaseConnection, StoreError};
+use tracing::Instrument;
 
 use crate::context::Reads;
 use crate::reference::{KeptReference, Reference};
@@ -47,6 +48,9 @@ impl RowLoader {
         stalls: Stalls,
         delay: Duration,
     ) -> DataLoader<RowLoader> {
+        // The batch runs in a task of its own: its span names the request's
+        // as its parent by hand, so that its statements show under it.
+        let request = tracing::Span::current();
         DataLoader::new(
             RowLoader {
                 db,
@@ -56,10 +60,14 @@ impl RowLoader {
             },
             move |batch| {
                 let settled = stalls.next();
-                tokio::spawn(async move {
-                    settled.await;
-                    batch.await;
-                })
+                let span = tracing::info_span!(parent: &request, "batch load");
+                tokio::spawn(
+                    async move {
+                        settled.await;
+                        batch.await;
+                    }
+                    .instrument(span),
+                )
             },
         )
         .delay(delay)

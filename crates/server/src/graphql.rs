@@ -4,7 +4,7 @@
 //! answers `application/graphql-response+json`, which Apollo tooling rejects.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::error::QueryPayloadError;
 use actix_web::http::StatusCode;
@@ -96,7 +96,8 @@ fn request_errors(media: Media, status: StatusCode, errors: Vec<ServerError>) ->
         .json(json!({ "errors": errors }))
 }
 
-pub(crate) fn error_json(error: ServerError) -> Value {
+pub(crate) fn error_json(mut error: ServerError) -> Value {
+    crate::requests::tag_errors(std::slice::from_mut(&mut error));
     serde_json::to_value(&error).unwrap_or_else(
         |_| json!({ "message": "internal error", "extensions": { "code": "INTERNAL" } }),
     )
@@ -180,16 +181,29 @@ fn look_up<'a>(
     }
 }
 
-/// Runs one request and renders it as JSON, with whether it was a request error.
+/// Runs one request and renders it as JSON, with whether it was a request
+/// error; its latency is counted and its name noted for the access log.
 pub(crate) async fn execute(
     state: &AppState,
     principal: Principal,
     request: Request,
 ) -> (Bytes, bool) {
+    let (name, kind) = crate::metrics::operation(&state.settings.graphql.limits, &request);
+    let started = Instant::now();
+    let (body, request_error, cache_hit) = answer(state, principal, request).await;
+    state
+        .metrics
+        .observe_operation(&name, kind, started.elapsed());
+    crate::requests::answered(&name, cache_hit);
+    (body, request_error)
+}
+
+/// [`execute`], telling too whether the answer came from the cache.
+async fn answer(state: &AppState, principal: Principal, request: Request) -> (Bytes, bool, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
     let fresh = caught_up(state).await;
     let slot = match look_up(state, fresh, &principal, &request) {
-        Lookup::Hit(body) => return (body, false),
+        Lookup::Hit(body) => return (body, false, true),
         Lookup::Miss(slot) => slot,
     };
     let (request, executed) = match concord_schema::prepare(
@@ -202,7 +216,13 @@ pub(crate) async fn execute(
     .await
     {
         Ok(prepared) => prepared,
-        Err(error) => return (to_bytes(&json!({ "errors": [error_json(error)] })), false),
+        Err(error) => {
+            return (
+                to_bytes(&json!({ "errors": [error_json(error)] })),
+                false,
+                false,
+            );
+        }
     };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
     let run = concord_schema::run(
@@ -211,7 +231,7 @@ pub(crate) async fn execute(
         request,
         &executed,
     );
-    let response = match tokio::time::timeout(timeout, run).await {
+    let mut response = match tokio::time::timeout(timeout, run).await {
         Ok(response) => response,
         Err(_) => Response::from_errors(vec![concord_schema::limit_error(
             "timeout_ms",
@@ -230,8 +250,9 @@ pub(crate) async fn execute(
     if !executed.get() {
         // A request error has no `data` entry at all.
         let errors: Vec<Value> = response.errors.into_iter().map(error_json).collect();
-        return (to_bytes(&json!({ "errors": errors })), true);
+        return (to_bytes(&json!({ "errors": errors })), true, false);
     }
+    crate::requests::tag_errors(&mut response.errors);
     let body = to_bytes(&response);
     if let Some(slot) = slot
         && executed.read_only()
@@ -240,7 +261,7 @@ pub(crate) async fn execute(
         slot.cache
             .put(slot.key, body.clone(), executed.reads(), slot.since);
     }
-    (body, false)
+    (body, false, false)
 }
 
 /// The caller: anonymous without an `Authorization` header, else what its
@@ -345,10 +366,10 @@ pub async fn post(
     if content_type.as_deref() != Some(JSON) {
         return HttpResponse::UnsupportedMediaType()
             .content_type(media.content_type())
-            .json(json!({ "errors": [{
+            .json(crate::requests::tag_json(json!({ "errors": [{
                 "message": "a POST to /graphql must have content-type application/json",
                 "extensions": { "code": "BAD_USER_INPUT" }
-            }] }));
+            }] })));
     }
     let limit = state.settings.server.body_limit;
     let mut body = web::BytesMut::new();
@@ -516,10 +537,10 @@ pub async fn get(
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .content_type(media.content_type())
-            .json(json!({ "errors": [{
+            .json(crate::requests::tag_json(json!({ "errors": [{
                 "message": "mutations must be sent with POST",
                 "extensions": { "code": "BAD_USER_INPUT" }
-            }] }));
+            }] })));
     }
     if origin == Origin::Persisted {
         return crate::persisted::respond_get(&state, http.headers(), media, request).await;
@@ -532,10 +553,10 @@ pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "GET, POST"))
         .content_type(JSON)
-        .json(json!({ "errors": [{
+        .json(crate::requests::tag_json(json!({ "errors": [{
             "message": "/graphql answers GET and POST only",
             "extensions": { "code": "METHOD_NOT_ALLOWED" }
-        }] }))
+        }] })))
 }
 
 /// A client that accepts none of the answer's types: told so in JSON all
@@ -543,10 +564,10 @@ pub async fn method_not_allowed() -> HttpResponse {
 fn not_acceptable() -> HttpResponse {
     HttpResponse::NotAcceptable()
         .content_type(JSON)
-        .json(json!({ "errors": [{
+        .json(crate::requests::tag_json(json!({ "errors": [{
         "message": "accept application/graphql-response+json or application/json",
         "extensions": { "code": "NOT_ACCEPTABLE" }
-    }] }))
+    }] })))
 }
 
 #[cfg(test)]

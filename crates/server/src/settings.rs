@@ -20,6 +20,7 @@ pub struct Settings {
     pub node: NodeSettings,
     pub export: ExportSettings,
     pub subscriptions: SubscriptionSettings,
+    pub telemetry: crate::telemetry::TelemetrySettings,
 }
 
 /// GraphQL subscriptions over WebSocket on `/graphql`.
@@ -162,6 +163,8 @@ pub enum SettingsError {
     PublicUrl(String),
     #[error("subscriptions.{0} must be at least 1")]
     Subscriptions(&'static str),
+    #[error("{0}")]
+    Telemetry(String),
 }
 
 impl Settings {
@@ -210,6 +213,9 @@ impl Settings {
             if value == 0 {
                 return Err(SettingsError::Subscriptions(name));
             }
+        }
+        if let Some(problem) = self.telemetry.problem() {
+            return Err(SettingsError::Telemetry(problem));
         }
         if let Some(url) = &self.export.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

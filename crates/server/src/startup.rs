@@ -10,12 +10,13 @@ use actix_web::middleware::Compress;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use concord_persistence::export::cpsv::BaseIri;
 use concord_persistence::watch::DataWatch;
-use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
+use concord_persistence::{ConnectOptions, DatabaseConnection, StoreError};
 use concord_schema::ConcordSchema;
 
 use crate::cache::ResponseCache;
 use crate::graphql;
 use crate::live::{Hub, Runner};
+use crate::metrics::{Metrics, Parts};
 use crate::pages::{self, PageError, Pages};
 use crate::persisted::Persisted;
 use crate::services;
@@ -50,7 +51,6 @@ pub(crate) struct AppState {
     pub kept: concord_schema::Kept,
     pub verifier: concord_auth::Verifier,
     pub db: DatabaseConnection,
-    pub statements: StatementCounter,
     pub cache: Option<Arc<ResponseCache>>,
     /// Persisted queries, and the manifest that may lock the server to them.
     pub persisted: Persisted,
@@ -62,6 +62,7 @@ pub(crate) struct AppState {
     /// The prefix of the IRIs in CPSV-AP exports, parsed once at start-up.
     pub base_iri: BaseIri,
     pub settings: Settings,
+    pub metrics: Metrics,
 }
 
 /// A built, bound, not yet running server.
@@ -84,9 +85,11 @@ impl Application {
         let verifier = concord_auth::Verifier::new(&settings.auth, secret)?;
         let mut options = ConnectOptions::new(settings.database.url.clone());
         options.max_connections = settings.database.max_connections;
-        let (db, statements) = concord_persistence::connect(&options)
-            .await
-            .map_err(StartupError::Database)?;
+        let mut metrics = Metrics::new();
+        let (db, statements) =
+            concord_persistence::connect_observed(&options, Some(metrics.statement_observer()))
+                .await
+                .map_err(StartupError::Database)?;
         concord_persistence::migrate(&db)
             .await
             .map_err(StartupError::Database)?;
@@ -118,7 +121,10 @@ impl Application {
         }
         let workers = settings.server.workers;
         let shutdown_secs = settings.server.shutdown_timeout_secs;
-        let watch = DataWatch::new(watch_connection(&options, &db).await?)
+        // Its connection serves the reads of `/metrics` too, which are then
+        // not counted among the requests' statements.
+        let background = watch_connection(&options, &db).await?;
+        let watch = DataWatch::new(background.clone())
             .await
             .map_err(StartupError::Database)?;
         let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch);
@@ -149,13 +155,20 @@ impl Application {
         );
         watch.observe(live.clone());
         watch.follow();
+        metrics.register_parts(Parts {
+            statements,
+            db: background,
+            cache: cache.clone(),
+            live: live.clone(),
+            watch: watch.clone(),
+        });
+        let serve_metrics = settings.telemetry.metrics;
         let (shutdown_sender, shutdown) = tokio::sync::watch::channel(false);
         let state = web::Data::new(AppState {
             schema,
             kept,
             verifier,
             db,
-            statements,
             cache,
             persisted,
             watch,
@@ -163,9 +176,11 @@ impl Application {
             shutdown,
             base_iri,
             settings,
+            metrics,
         });
         let mut server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
+                .wrap(actix_web::middleware::from_fn(crate::requests::observe))
                 .app_data(state.clone())
                 .app_data(pages.clone())
                 .route("/", web::get().to(pages::dashboard))
@@ -187,8 +202,12 @@ impl Application {
                 )
                 .route(services::CONTEXT_PATH, web::get().to(services::context))
                 .route("/healthz", web::get().to(healthz))
-                .route("/readyz", web::get().to(readyz))
-                .route("/metrics", web::get().to(metrics))
+                .route("/readyz", web::get().to(readyz));
+            if serve_metrics {
+                app.route("/metrics", web::get().to(crate::metrics::scrape))
+            } else {
+                app
+            }
         })
         .shutdown_timeout(shutdown_secs)
         // Signals are handled in `run_until_stopped`, which closes the
@@ -241,7 +260,7 @@ impl Application {
 }
 
 /// SIGINT or SIGTERM.
-async fn stop_signal() {
+pub async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -297,58 +316,4 @@ async fn watch_connection(
         .await
         .map_err(StartupError::Database)?;
     Ok(watch_db)
-}
-
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let mut body = format!(
-        "# HELP concord_sql_statements_total SQL statements run since start.\n\
-         # TYPE concord_sql_statements_total counter\n\
-         concord_sql_statements_total {}\n\
-         # HELP concord_graphql_requests_total GraphQL operations served since start.\n\
-         # TYPE concord_graphql_requests_total counter\n\
-         concord_graphql_requests_total {}\n\
-         # HELP concord_data_version_seen The last commit this process has seen.\n\
-         # TYPE concord_data_version_seen gauge\n\
-         concord_data_version_seen {}\n",
-        state.statements.get(),
-        graphql::requests_served(),
-        state.watch.version(),
-    );
-    let live = state.live.stats();
-    body.push_str(&format!(
-        "# HELP concord_subscriptions Subscriptions open now.\n\
-         # TYPE concord_subscriptions gauge\n\
-         concord_subscriptions {}\n\
-         # HELP concord_live_reads Distinct live reads kept up to date for the subscriptions.\n\
-         # TYPE concord_live_reads gauge\n\
-         concord_live_reads {}\n\
-         # HELP concord_live_evaluations_total Evaluations of live reads.\n\
-         # TYPE concord_live_evaluations_total counter\n\
-         concord_live_evaluations_total {}\n\
-         # HELP concord_live_changes_total Evaluations whose answer changed and was pushed.\n\
-         # TYPE concord_live_changes_total counter\n\
-         concord_live_changes_total {}\n",
-        live.subscriptions, live.distinct, live.evaluations, live.changes,
-    ));
-    if let Some(cache) = &state.cache {
-        let stats = cache.stats();
-        body.push_str(&format!(
-            "# HELP concord_response_cache_hits_total Query responses served from the cache.\n\
-             # TYPE concord_response_cache_hits_total counter\n\
-             concord_response_cache_hits_total {}\n\
-             # HELP concord_response_cache_misses_total Cacheable requests the cache could not answer.\n\
-             # TYPE concord_response_cache_misses_total counter\n\
-             concord_response_cache_misses_total {}\n\
-             # HELP concord_response_cache_evictions_total Answers evicted because a commit touched what they read.\n\
-             # TYPE concord_response_cache_evictions_total counter\n\
-             concord_response_cache_evictions_total {}\n\
-             # HELP concord_response_cache_bytes Bytes of keys and responses the cache holds.\n\
-             # TYPE concord_response_cache_bytes gauge\n\
-             concord_response_cache_bytes {}\n",
-            stats.hits, stats.misses, stats.evictions, stats.bytes,
-        ));
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(body)
 }

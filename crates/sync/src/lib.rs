@@ -212,15 +212,50 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Pulls and applies pages from `peer` until it has nothing newer. Each page
-/// is applied in one transaction that also stores the peer's cursor.
+/// Tells [`follow`] to stop once the page in flight is applied: send `true`
+/// through the sender [`Stop::new`] returns.
+#[derive(Debug, Clone)]
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    pub fn new() -> (tokio::sync::watch::Sender<bool>, Self) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (sender, Self(receiver))
+    }
+
+    fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once a stop is asked for; never once its sender is gone
+    /// without asking.
+    async fn requested(&self) {
+        let mut receiver = self.0.clone();
+        if receiver.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Waits `delay`, or until a stop is asked for.
+    async fn sleep(&self, delay: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = self.requested() => {}
+        }
+    }
+}
+
+/// Pulls and applies pages from `peer` until it has nothing newer (or a
+/// stop is asked for). Each page is applied in one transaction that also
+/// stores the peer's cursor.
 pub async fn sync_peer(
     db: &DatabaseConnection,
     client: &reqwest::Client,
     peer: &Peer,
     options: &Options,
+    stop: &Stop,
 ) -> Result<Report, SyncError> {
-    let result = pull(db, client, peer, options).await;
+    let result = pull(db, client, peer, options, stop).await;
     if let Err(error) = &result {
         record_error(db, &peer.url, error).await?;
     }
@@ -258,6 +293,7 @@ async fn pull(
     client: &reqwest::Client,
     peer: &Peer,
     options: &Options,
+    stop: &Stop,
 ) -> Result<Report, SyncError> {
     let first = options.page_size.min(1000);
     let mut report = Report::default();
@@ -271,6 +307,10 @@ async fn pull(
             next = Some(Prefetch::start(client, peer, cursor.clone(), first));
         }
         apply(db, peer, page, cursor.clone(), options, &mut report).await?;
+        if stop.is_requested() {
+            // The page fetched ahead is dropped, which stops its fetch.
+            break;
+        }
     }
     Ok(report)
 }
@@ -327,9 +367,10 @@ pub async fn sync_all(
     options: &Options,
 ) -> Result<Report, SyncError> {
     let client = client()?;
+    let (_never, stop) = Stop::new();
     let mut total = Report::default();
     for peer in peers {
-        let report = sync_peer(db, &client, peer, options).await?;
+        let report = sync_peer(db, &client, peer, options, &stop).await?;
         total.pages += report.pages;
         total.received += report.received;
         total.applied += report.applied;
@@ -349,28 +390,26 @@ fn client() -> Result<reqwest::Client, SyncError> {
 /// Keeps every peer in sync, each on its own: catches up, then follows the
 /// peer's change stream; when the peer offers none, polls every `interval`.
 /// After a failure it waits, doubling the wait up to five minutes. Runs
-/// until the process stops; it returns only when it cannot start.
+/// until `stop` is asked for, and then returns once each peer's page in
+/// flight is applied; it fails only when it cannot start.
 pub async fn follow(
     db: &DatabaseConnection,
     peers: &[Peer],
     options: &Options,
     interval: Duration,
-) -> SyncError {
-    let client = match client() {
-        Ok(client) => client,
-        Err(error) => return error,
-    };
-    let followed = futures::future::join_all(
+    stop: Stop,
+) -> Result<(), SyncError> {
+    if peers.is_empty() {
+        return Err(SyncError::NoPeers);
+    }
+    let client = client()?;
+    futures::future::join_all(
         peers
             .iter()
-            .map(|peer| follow_peer(db, &client, peer, options, interval)),
+            .map(|peer| follow_peer(db, &client, peer, options, interval, &stop)),
     )
     .await;
-    // Following a peer never ends, so this is reached only without peers.
-    match followed.into_iter().next() {
-        Some(never) => match never {},
-        None => SyncError::NoPeers,
-    }
+    Ok(())
 }
 
 const LONGEST_WAIT: Duration = Duration::from_secs(300);
@@ -381,32 +420,37 @@ async fn follow_peer(
     peer: &Peer,
     options: &Options,
     interval: Duration,
-) -> std::convert::Infallible {
+    stop: &Stop,
+) {
     let mut delay = interval;
     let failed = |error: &SyncError, delay: &mut Duration| {
         *delay = (*delay * 2).min(LONGEST_WAIT);
         tracing::warn!(peer = %peer.url, retry_in = ?delay, error = %error_chain(error), "sync failed");
     };
-    loop {
-        if let Err(error) = sync_peer(db, client, peer, options).await {
+    while !stop.is_requested() {
+        if let Err(error) = sync_peer(db, client, peer, options, stop).await {
             failed(&error, &mut delay);
-            tokio::time::sleep(delay).await;
+            stop.sleep(delay).await;
             continue;
         }
-        match stream::follow(db, peer, options).await {
-            // The peer ended the stream: catch up and subscribe again.
+        if stop.is_requested() {
+            break;
+        }
+        match stream::follow(db, peer, options, stop).await {
+            // The peer ended the stream, or a stop was asked for: catch up
+            // and subscribe again unless stopping.
             Ok(_) => delay = interval,
             Err(stream::StreamEnd::NotOffered(why)) => {
                 delay = interval;
                 tracing::info!(peer = %peer.url, %why, every = ?interval, "no change stream; polling");
-                tokio::time::sleep(interval).await;
+                stop.sleep(interval).await;
             }
             Err(stream::StreamEnd::Failed(error)) => {
                 if let Err(store) = record_error(db, &peer.url, &error).await {
                     tracing::warn!(error = %error_chain(&store), "cannot record the sync error");
                 }
                 failed(&error, &mut delay);
-                tokio::time::sleep(delay).await;
+                stop.sleep(delay).await;
             }
         }
     }

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::{ChangePage, Options, Peer, Report, SyncError, apply};
+use crate::{ChangePage, Options, Peer, Report, Stop, SyncError, apply};
 
 const SUBSCRIPTION: &str =
     "subscription($after: String, $first: Int!) { changes(after: $after, first: $first) {
@@ -78,11 +78,12 @@ fn socket_url(url: &str) -> Result<String, StreamEnd> {
 
 /// Applies the pages the peer streams, from the local cursor on, until the
 /// stream ends. Returns what was applied when the peer ended the stream
-/// itself.
+/// itself, or when `stop` was asked for (between pages, never during one).
 pub(crate) async fn follow(
     db: &DatabaseConnection,
     peer: &Peer,
     options: &Options,
+    stop: &Stop,
 ) -> Result<Report, StreamEnd> {
     let mut request = socket_url(&peer.url)?
         .into_client_request()
@@ -136,7 +137,14 @@ pub(crate) async fn follow(
     let mut report = Report::default();
     let mut cursor = cursor;
     loop {
-        let message = receive(&mut socket, SILENCE).await?;
+        let message = tokio::select! {
+            message = receive(&mut socket, SILENCE) => message?,
+            () = stop.requested() => {
+                // Says goodbye; the stop goes ahead whatever the peer makes of it.
+                let _ = socket.close(None).await;
+                return Ok(report);
+            }
+        };
         match message["type"].as_str() {
             Some("ping") => {
                 socket
