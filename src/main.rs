@@ -51,7 +51,7 @@ enum Command {
     },
     /// Print a token signed with the configured HS256 secret, for development and tests.
     Token {
-        /// VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN or SYNC_AGENT.
+        /// VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN, SYNC_AGENT or FEDERATION.
         #[arg(long)]
         role: String,
         /// The region of a PROVINCE_ADMIN, e.g. 330000.
