@@ -131,12 +131,16 @@ impl Subscription {
     }
 
     /// A zone's whole alignment matrix, live: the heatmap of a dashboard.
+    /// It reads the replicas (source REPLICA), since only local commits
+    /// push a new answer.
     async fn zone_alignment(
         &self,
         ctx: &Context<'_>,
         zone: String,
     ) -> async_graphql::Result<impl Stream<Item = Direct<ZoneAlignment>>> {
-        Ok(now(AlignmentQuery.zone_alignment(ctx, zone).await?))
+        Ok(now(AlignmentQuery
+            .zone_alignment(ctx, zone, Some(crate::zone_parts::ZoneSource::Replica))
+            .await?))
     }
 
     /// Published guides that break their national item's baseline, live.

@@ -234,6 +234,7 @@ pub(crate) async fn execute(
     let body = to_bytes(&response);
     if let Some(slot) = slot
         && executed.read_only()
+        && executed.cacheable()
         && response.errors.is_empty()
     {
         slot.cache

@@ -10,6 +10,7 @@ mod cache;
 mod graphql;
 mod live;
 mod pages;
+mod peers;
 mod recent;
 mod secret;
 mod services;

@@ -31,6 +31,8 @@ pub enum StartupError {
     Auth(#[from] concord_auth::AuthError),
     #[error("cannot render the browser pages: {0}")]
     Pages(#[from] PageError),
+    #[error(transparent)]
+    Peers(concord_federation::PeerError),
     #[error("cannot open, migrate or seed the database")]
     Database(#[source] StoreError),
     #[error("cannot listen on {addr}")]
@@ -115,7 +117,9 @@ impl Application {
         let watch = DataWatch::new(watch_connection(&options, &db).await?)
             .await
             .map_err(StartupError::Database)?;
-        let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch);
+        let peers = Arc::new(crate::peers::peers(&settings, &db).await?);
+        let schema =
+            concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch, peers);
         let kept = concord_schema::Kept::new(&watch);
         let cache = match settings.server.response_cache_mb {
             0 => None,
@@ -179,6 +183,10 @@ impl Application {
                     web::get().to(services::guide),
                 )
                 .route(services::CONTEXT_PATH, web::get().to(services::context))
+                .route(
+                    concord_federation::PART_PATH,
+                    web::get().to(crate::peers::part),
+                )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))
