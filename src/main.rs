@@ -54,7 +54,7 @@ enum Command {
         /// VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN, SYNC_AGENT or FEDERATION.
         #[arg(long)]
         role: String,
-        /// The region of a PROVINCE_ADMIN, e.g. 330000.
+        /// The region of a PROVINCE_ADMIN, or of the calling node for FEDERATION, e.g. 330000.
         #[arg(long, conflicts_with = "zone")]
         region: Option<String>,
         /// The zone of a ZONE_COORDINATOR, e.g. YRD.
