@@ -198,6 +198,10 @@ pub struct Alignment {
     /// The guides as the alignment maths reads them, converted once.
     pub(super) values: Vec<GuideValues>,
     pub(super) collaborative: Option<collaborative_target::Model>,
+    pub(super) source: Source,
+    /// Each member's provenance when the parts were gathered for this
+    /// answer; a `REPLICA` answer reads it only when asked.
+    pub(super) parts: Option<Arc<Vec<MemberPart>>>,
 }
 
 /// A zone's members side by side on one matter.
@@ -213,7 +217,7 @@ impl Alignment {
         ServiceMatter::from(self.matter.clone())
     }
 
-    /// Every member, with its published guide or null.
+    /// Every member present, with its published guide or null.
     async fn members(&self) -> Vec<AlignmentMember> {
         self.members
             .iter()
@@ -296,6 +300,26 @@ impl Alignment {
     /// The parts of the score.
     async fn score_parts(&self) -> ScoreParts {
         maths::alignment_score(self.members.len(), &self.values).into()
+    }
+
+    /// Where the members' parts were read from, as asked (or the node's default).
+    async fn source(&self) -> ZoneSource {
+        self.source.into()
+    }
+
+    /// How many members' parts the answer holds; `members`, the spreads,
+    /// the score and the best practice are over these only.
+    async fn members_present(&self) -> i32 {
+        self.members.len() as i32
+    }
+
+    /// Every member of the zone, present or not, with where its part came
+    /// from, the data version and time it reflects, and any error.
+    async fn parts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberPart>> {
+        if let Some(parts) = &self.parts {
+            return Ok(parts.as_ref().clone());
+        }
+        local_parts(ctx, &self.members).await.or_api()
     }
 
     /// The zone's collaborative standard in force for this matter, if any.

@@ -291,6 +291,46 @@ async fn live_matrix(
     }))
 }
 
+/// A zone's alignment on one matter over the parts `source` gathers.
+async fn live_alignment(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+    matter: &MatterCode,
+    source: Source,
+) -> Result<Alignment, ApiError> {
+    let members = zone_members(ctx, zone).await?;
+    let gathered = gather(ctx, &members, source).await?;
+    let db = reading(ctx, &Footprint::of(&[Topic::Catalogue]))?;
+    let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))?;
+    let guides: Vec<service_guide::Model> = gathered
+        .present
+        .iter()
+        .filter_map(|member| {
+            gathered
+                .guides
+                .get(member)?
+                .iter()
+                .find(|g| g.matter_code == matter.as_str())
+                .cloned()
+        })
+        .collect();
+    let collaborative = in_force_by_matter(ctx, zone).await?.remove(matter.as_str());
+    Ok(Alignment {
+        zone: zone.to_string(),
+        matter: matter_row,
+        members: gathered.present,
+        values: guides.iter().map(values).collect::<Result<_, _>>()?,
+        guides,
+        collaborative,
+        source,
+        parts: Some(Arc::new(gathered.parts)),
+    })
+}
+
 /// The root of every alignment read.
 #[derive(Default)]
 pub struct AlignmentQuery;
@@ -305,9 +345,17 @@ impl AlignmentQuery {
         ctx: &Context<'_>,
         zone: String,
         matter: String,
+        #[graphql(
+            desc = "Where the other members' parts come from; the node's `federation.source` (REPLICA unless configured) when omitted."
+        )]
+        source: Option<ZoneSource>,
     ) -> async_graphql::Result<Alignment> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
         let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+        let source = source_of(ctx, source);
+        if source != Source::Replica {
+            return live_alignment(ctx, &zone, &matter, source).await.or_api();
+        }
         let members = zone_members(ctx, &zone).await.or_api()?;
         let db = reading(ctx, &guides_of(&[Topic::Catalogue], &members)).or_api()?;
         let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
@@ -335,6 +383,8 @@ impl AlignmentQuery {
                 .or_api()?,
             guides,
             collaborative,
+            source,
+            parts: None,
         })
     }
 
