@@ -60,10 +60,10 @@ enum Command {
     },
     /// Print a token signed with the configured HS256 secret, for development and tests.
     Token {
-        /// VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN or SYNC_AGENT.
+        /// VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN, SYNC_AGENT or FEDERATION.
         #[arg(long)]
         role: String,
-        /// The region of a PROVINCE_ADMIN, e.g. 330000.
+        /// The region of a PROVINCE_ADMIN, or of the calling node for FEDERATION, e.g. 330000.
         #[arg(long, conflicts_with = "zone")]
         region: Option<String>,
         /// The zone of a ZONE_COORDINATOR, e.g. YRD.

@@ -19,6 +19,8 @@ pub enum As {
     Zone(&'static str),
     National,
     Sync,
+    /// FEDERATION, for a node of the given region calling a peer.
+    Federation(&'static str),
 }
 
 /// A signed token for `who`, or `None` for anonymous.
@@ -31,6 +33,7 @@ pub fn token(who: As) -> Option<String> {
         As::Zone(zone) => (Role::ZoneCoordinator, None, Some(zone)),
         As::National => (Role::NationalAdmin, None, None),
         As::Sync => (Role::SyncAgent, None, None),
+        As::Federation(region) => (Role::Federation, Some(region), None),
     };
     let request = TokenRequest {
         role,

@@ -15,6 +15,7 @@ mod freshness;
 mod fuzz;
 mod graphql_http;
 mod limits;
+mod live_zones;
 mod mutations;
 mod nested_pages;
 mod over_time;

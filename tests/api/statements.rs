@@ -111,7 +111,14 @@ async fn batches_hold_every_key_on_a_busy_multi_threaded_runtime() {
         .unwrap();
     let settings = concord_schema::SchemaSettings::default();
     let node = concord_auth::Node { region: None };
-    let schema = concord_schema::build_schema(db.clone(), node, &settings, &watch);
+    let peers = concord_federation::Peers::new(
+        &concord_federation::FederationSettings::default(),
+        &[],
+        None,
+        &Default::default(),
+    )
+    .unwrap();
+    let schema = concord_schema::build_schema(db.clone(), node, &settings, &watch, Arc::new(peers));
     let kept = concord_schema::Kept::new(&watch);
     let page = |n: i64| {
         let (db, settings, kept, schema) =

@@ -50,7 +50,7 @@ pub enum AuthError {
     },
     /// A role name that is not one of Concord's roles.
     #[error(
-        "`{0}` is not a role; use one of VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN, SYNC_AGENT"
+        "`{0}` is not a role; use one of VIEWER, PROVINCE_ADMIN, ZONE_COORDINATOR, NATIONAL_ADMIN, SYNC_AGENT, FEDERATION"
     )]
     UnknownRole(String),
     /// A role without the region or zone it needs, or with one it cannot have.

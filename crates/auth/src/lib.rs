@@ -20,7 +20,7 @@ pub use error::AuthError;
 pub use issue::{TokenRequest, generate_secret, issue_hs256, parse_ttl};
 pub use policy::{
     Action, AuditScope, Authorized, Denial, DraftScope, Node, Target, audit_scope, authorize,
-    conflict_scope, draft_scope, may_attempt, may_read_changes,
+    conflict_scope, draft_scope, federation_part, may_attempt, may_query, may_read_changes,
 };
 pub use settings::{AuthSettings, KeyAlgorithm, PublicKeyFile};
 pub use verify::{Verifier, bearer_token};
@@ -38,6 +38,9 @@ pub enum Role {
     NationalAdmin,
     /// Reads the change feed for province-to-province sync.
     SyncAgent,
+    /// Another node of the zone asking for this node's part of a live zone
+    /// query; its token names the caller's region.
+    Federation,
 }
 
 impl Role {
@@ -48,6 +51,7 @@ impl Role {
         Role::ZoneCoordinator,
         Role::NationalAdmin,
         Role::SyncAgent,
+        Role::Federation,
     ];
 
     /// The spelling used in tokens, the audit log and the CLI.
@@ -58,6 +62,7 @@ impl Role {
             Role::ZoneCoordinator => "ZONE_COORDINATOR",
             Role::NationalAdmin => "NATIONAL_ADMIN",
             Role::SyncAgent => "SYNC_AGENT",
+            Role::Federation => "FEDERATION",
         }
     }
 }
@@ -87,7 +92,7 @@ pub struct Principal {
     pub subject: Option<String>,
     /// The token's `role`; None when anonymous.
     pub role: Option<Role>,
-    /// The region of a PROVINCE_ADMIN.
+    /// The region of a PROVINCE_ADMIN, or the calling node's region for FEDERATION.
     pub region: Option<RegionCode>,
     /// The zone of a ZONE_COORDINATOR.
     pub zone: Option<ZoneCode>,
@@ -105,7 +110,8 @@ impl Principal {
     }
 
     /// An authenticated principal whose region and zone fit its role: a
-    /// PROVINCE_ADMIN names a region, a ZONE_COORDINATOR a zone, others neither.
+    /// PROVINCE_ADMIN or FEDERATION names a region, a ZONE_COORDINATOR a
+    /// zone, others neither.
     fn scoped(
         subject: String,
         role: Role,
@@ -113,10 +119,13 @@ impl Principal {
         zone: Option<ZoneCode>,
     ) -> Result<Self, AuthError> {
         let misfit = match (role, &region, &zone) {
-            (Role::ProvinceAdmin, Some(_), None) | (Role::ZoneCoordinator, None, Some(_)) => None,
+            (Role::ProvinceAdmin | Role::Federation, Some(_), None)
+            | (Role::ZoneCoordinator, None, Some(_)) => None,
             (Role::Viewer | Role::NationalAdmin | Role::SyncAgent, None, None) => None,
-            (Role::ProvinceAdmin, None, _) => Some("must name its region"),
-            (Role::ProvinceAdmin, Some(_), Some(_)) => Some("names a region, not a zone"),
+            (Role::ProvinceAdmin | Role::Federation, None, _) => Some("must name its region"),
+            (Role::ProvinceAdmin | Role::Federation, Some(_), Some(_)) => {
+                Some("names a region, not a zone")
+            }
             (Role::ZoneCoordinator, _, None) => Some("must name its zone"),
             (Role::ZoneCoordinator, Some(_), Some(_)) => Some("names a zone, not a region"),
             (Role::Viewer | Role::NationalAdmin | Role::SyncAgent, _, _) => {
@@ -164,6 +173,9 @@ mod tests {
         let scoped = |role, region, zone| Principal::scoped("someone".into(), role, region, zone);
 
         assert!(scoped(Role::ProvinceAdmin, region(), None).is_ok());
+        assert!(scoped(Role::Federation, region(), None).is_ok());
+        assert!(scoped(Role::Federation, None, None).is_err());
+        assert!(scoped(Role::Federation, None, zone()).is_err());
         assert!(scoped(Role::ZoneCoordinator, None, zone()).is_ok());
         for role in [Role::Viewer, Role::NationalAdmin, Role::SyncAgent] {
             assert!(scoped(role, None, None).is_ok());

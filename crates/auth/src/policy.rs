@@ -220,7 +220,7 @@ pub fn may_attempt(principal: &Principal, action: Action) -> Result<(), Denial> 
         (Role::NationalAdmin, _) => true,
         (Role::ProvinceAdmin, kind) => !matches!(kind, Kind::Catalogue),
         (Role::ZoneCoordinator, kind) => matches!(kind, Kind::Standard),
-        (Role::Viewer | Role::SyncAgent, _) => false,
+        (Role::Viewer | Role::SyncAgent | Role::Federation, _) => false,
     };
     if possible {
         Ok(())
@@ -289,7 +289,9 @@ pub fn authorize(
         Role::NationalAdmin => {}
         Role::ProvinceAdmin => province_admin(principal.region.as_ref(), action, target)?,
         Role::ZoneCoordinator => zone_coordinator(principal.zone.as_ref(), action, target)?,
-        Role::Viewer | Role::SyncAgent => return Err(role_may_not(role, action)),
+        Role::Viewer | Role::SyncAgent | Role::Federation => {
+            return Err(role_may_not(role, action));
+        }
     }
     // A province node holds peers' rows only as replicas, and the national
     // catalogue belongs to the hub: whatever the token, it writes its own rows only.
@@ -401,6 +403,38 @@ pub fn may_read_changes(principal: &Principal) -> Result<(), Denial> {
         Some(Role::SyncAgent | Role::NationalAdmin) => Ok(()),
         Some(role) => Err(Denial::Forbidden(format!(
             "role {role} may not read the change feed; it is for SYNC_AGENT and NATIONAL_ADMIN"
+        ))),
+    }
+}
+
+/// Whether a principal may send GraphQL requests: everyone but
+/// FEDERATION. The GraphQL API shows every region's published rows this
+/// node holds, replicas included, and a peer node may read only what this
+/// node itself publishes ([`federation_part`]).
+pub fn may_query(principal: &Principal) -> Result<(), Denial> {
+    match principal.role {
+        Some(Role::Federation) => Err(Denial::Forbidden(
+            "a FEDERATION token reads only this node's part (/federation/part), not /graphql"
+                .to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The region whose published rows a principal may read as this node's
+/// part of a live zone query: always this node's own region, and only for
+/// a FEDERATION token. A national hub publishes no member part.
+pub fn federation_part(principal: &Principal, node: &Node) -> Result<RegionCode, Denial> {
+    match principal.role {
+        None => Err(Denial::Unauthenticated),
+        Some(Role::Federation) => node.region.clone().ok_or_else(|| {
+            Denial::Forbidden(
+                "this node is a national hub (node.region is unset) and serves no member part"
+                    .to_owned(),
+            )
+        }),
+        Some(role) => Err(Denial::Forbidden(format!(
+            "role {role} may not read a member part; it is for FEDERATION tokens"
         ))),
     }
 }

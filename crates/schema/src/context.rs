@@ -1,5 +1,6 @@
 //! What every resolver may ask of the request it runs in.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
@@ -16,12 +17,17 @@ use crate::loader::RowLoader;
 /// commit touches something in it. Shared by the request's resolvers and
 /// its batch loader.
 #[derive(Clone, Default)]
-pub struct Reads(Arc<Mutex<Footprint>>);
+pub struct Reads {
+    footprint: Arc<Mutex<Footprint>>,
+    /// Whether the request read another node's data, which no local commit
+    /// announces.
+    elsewhere: Arc<AtomicBool>,
+}
 
 impl Reads {
     /// Adds `footprint` to what the request has read.
     pub fn record(&self, footprint: &Footprint) {
-        self.0
+        self.footprint
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .extend(footprint);
@@ -29,10 +35,20 @@ impl Reads {
 
     /// Everything recorded so far.
     pub fn footprint(&self) -> Footprint {
-        self.0
+        self.footprint
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Notes that the request read a peer node's data.
+    pub fn record_elsewhere(&self) {
+        self.elsewhere.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the request read a peer node's data.
+    pub fn read_elsewhere(&self) -> bool {
+        self.elsewhere.load(Ordering::Relaxed)
     }
 }
 

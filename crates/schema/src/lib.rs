@@ -20,6 +20,7 @@ mod subscription;
 mod sync;
 mod trend;
 mod types;
+mod zone_parts;
 
 use std::sync::Arc;
 
@@ -73,7 +74,8 @@ impl Default for SchemaSettings {
 }
 
 /// Builds the schema over a database, for a node that writes the rows of
-/// `node.region` only, or every row when it is a national hub.
+/// `node.region` only, or every row when it is a national hub, and that
+/// asks `peers` for their parts of live zone reads.
 ///
 /// The schema keeps derived views (zone matrices) between requests; the
 /// `watch` tells them of every commit, so they never outlive what they read,
@@ -83,9 +85,11 @@ pub fn build_schema(
     node: concord_auth::Node,
     settings: &SchemaSettings,
     watch: &DataWatch,
+    peers: Arc<concord_federation::Peers>,
 ) -> ConcordSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(db)
+        .data(peers)
         .data(watch.versions())
         .data(node)
         .enable_federation()
@@ -142,10 +146,12 @@ pub async fn prepare(
     principal: Principal,
     request: async_graphql::Request,
 ) -> Result<(async_graphql::Request, Executed), async_graphql::ServerError> {
-    let scope = RequestScope::new(db, principal).await.map_err(|error| {
+    let refuse = |error: error::ApiError| {
         let error = async_graphql::ErrorExtensions::extend(&error);
         error.into_server_error(async_graphql::Pos::default())
-    })?;
+    };
+    concord_auth::may_query(&principal).map_err(|denial| refuse(denial.into()))?;
+    let scope = RequestScope::new(db, principal).await.map_err(refuse)?;
     let executed = Executed::default();
     let reads = executed.reads_handle();
     // The scope reads zone memberships, which only seeding changes.

@@ -90,6 +90,13 @@ impl Executed {
         self.reads.clone()
     }
 
+    /// Whether the answer may be kept until a local commit touches what it
+    /// read: not when it holds a peer's live part, since no local commit
+    /// tells when that changes.
+    pub fn cacheable(&self) -> bool {
+        !self.reads.read_elsewhere()
+    }
+
     pub fn get(&self) -> bool {
         self.executed.load(Ordering::Relaxed)
     }

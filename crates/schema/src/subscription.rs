@@ -120,23 +120,35 @@ impl Subscription {
             .await?))
     }
 
-    /// A zone's members side by side on one matter, live.
+    /// A zone's members side by side on one matter, live. It reads the
+    /// replicas (source REPLICA), since only local commits push a new answer.
     async fn alignment(
         &self,
         ctx: &Context<'_>,
         zone: String,
         matter: String,
     ) -> async_graphql::Result<impl Stream<Item = Alignment>> {
-        Ok(now(AlignmentQuery.alignment(ctx, zone, matter).await?))
+        Ok(now(AlignmentQuery
+            .alignment(
+                ctx,
+                zone,
+                matter,
+                Some(crate::zone_parts::ZoneSource::Replica),
+            )
+            .await?))
     }
 
     /// A zone's whole alignment matrix, live: the heatmap of a dashboard.
+    /// It reads the replicas (source REPLICA), since only local commits
+    /// push a new answer.
     async fn zone_alignment(
         &self,
         ctx: &Context<'_>,
         zone: String,
     ) -> async_graphql::Result<impl Stream<Item = Direct<ZoneAlignment>>> {
-        Ok(now(AlignmentQuery.zone_alignment(ctx, zone).await?))
+        Ok(now(AlignmentQuery
+            .zone_alignment(ctx, zone, Some(crate::zone_parts::ZoneSource::Replica))
+            .await?))
     }
 
     /// Published guides that break their national item's baseline, live.

@@ -183,27 +183,50 @@ fn look_up<'a>(
 
 /// Runs one request and renders it as JSON, with whether it was a request
 /// error; its latency is counted and its name noted for the access log.
-pub(crate) async fn execute(
-    state: &AppState,
-    principal: Principal,
-    request: Request,
-) -> (Bytes, bool) {
+pub(crate) async fn execute(state: &AppState, principal: Principal, request: Request) -> Answer {
     let (name, kind) = crate::metrics::operation(&state.settings.graphql.limits, &request);
     let started = Instant::now();
-    let (body, request_error, cache_hit) = answer(state, principal, request).await;
+    let (answer, cache_hit) = answer(state, principal, request).await;
     state
         .metrics
         .observe_operation(&name, kind, started.elapsed());
     crate::requests::answered(&name, cache_hit);
-    (body, request_error)
+    answer
+}
+
+/// What [`execute`] answers.
+pub(crate) struct Answer {
+    pub(crate) body: Bytes,
+    /// Nothing ran: the body holds request errors only.
+    pub(crate) request_error: bool,
+    /// The answer holds only what local commits change, and no error, so it
+    /// may be kept (or tagged for HTTP caches) until the data version moves.
+    pub(crate) keepable: bool,
+}
+
+impl Answer {
+    fn not_kept(body: Bytes, request_error: bool) -> Self {
+        Self {
+            body,
+            request_error,
+            keepable: false,
+        }
+    }
 }
 
 /// [`execute`], telling too whether the answer came from the cache.
-async fn answer(state: &AppState, principal: Principal, request: Request) -> (Bytes, bool, bool) {
+async fn answer(state: &AppState, principal: Principal, request: Request) -> (Answer, bool) {
     SERVED.fetch_add(1, Ordering::Relaxed);
     let fresh = caught_up(state).await;
     let slot = match look_up(state, fresh, &principal, &request) {
-        Lookup::Hit(body) => return (body, false, true),
+        Lookup::Hit(body) => {
+            let answer = Answer {
+                body,
+                request_error: false,
+                keepable: true,
+            };
+            return (answer, true);
+        }
         Lookup::Miss(slot) => slot,
     };
     let (request, executed) = match concord_schema::prepare(
@@ -217,11 +240,8 @@ async fn answer(state: &AppState, principal: Principal, request: Request) -> (By
     {
         Ok(prepared) => prepared,
         Err(error) => {
-            return (
-                to_bytes(&json!({ "errors": [error_json(error)] })),
-                false,
-                false,
-            );
+            let body = to_bytes(&json!({ "errors": [error_json(error)] }));
+            return (Answer::not_kept(body, false), false);
         }
     };
     let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
@@ -250,18 +270,24 @@ async fn answer(state: &AppState, principal: Principal, request: Request) -> (By
     if !executed.get() {
         // A request error has no `data` entry at all.
         let errors: Vec<Value> = response.errors.into_iter().map(error_json).collect();
-        return (to_bytes(&json!({ "errors": errors })), true, false);
+        let body = to_bytes(&json!({ "errors": errors }));
+        return (Answer::not_kept(body, true), false);
     }
     crate::requests::tag_errors(&mut response.errors);
     let body = to_bytes(&response);
+    let keepable = executed.read_only() && executed.cacheable() && response.errors.is_empty();
     if let Some(slot) = slot
-        && executed.read_only()
-        && response.errors.is_empty()
+        && keepable
     {
         slot.cache
             .put(slot.key, body.clone(), executed.reads(), slot.since);
     }
-    (body, false, false)
+    let answer = Answer {
+        body,
+        request_error: false,
+        keepable,
+    };
+    (answer, false)
 }
 
 /// The caller: anonymous without an `Authorization` header, else what its
@@ -312,7 +338,11 @@ async fn respond(
             if let Err(refusal) = state.persisted.resolve(limits, &mut request) {
                 return request_errors(media, refusal.status, vec![*refusal.error]);
             }
-            let (body, request_error) = execute(state, principal, request).await;
+            let Answer {
+                body,
+                request_error,
+                ..
+            } = execute(state, principal, request).await;
             let status = if request_error && media == Media::GraphqlResponse {
                 StatusCode::BAD_REQUEST
             } else {
@@ -335,7 +365,7 @@ async fn respond(
                     bodies.push(b',');
                 }
                 let body = match state.persisted.resolve(limits, &mut request) {
-                    Ok(_) => execute(state, principal.clone(), request).await.0,
+                    Ok(_) => execute(state, principal.clone(), request).await.body,
                     Err(refusal) => refusal.body(),
                 };
                 bodies.extend_from_slice(&body);

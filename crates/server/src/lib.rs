@@ -11,6 +11,7 @@ mod graphql;
 mod live;
 mod metrics;
 mod pages;
+mod peers;
 mod persisted;
 mod recent;
 mod requests;

@@ -21,6 +21,7 @@ pub struct Settings {
     pub export: ExportSettings,
     pub subscriptions: SubscriptionSettings,
     pub telemetry: crate::telemetry::TelemetrySettings,
+    pub federation: concord_federation::FederationSettings,
 }
 
 /// GraphQL subscriptions over WebSocket on `/graphql`.
@@ -85,6 +86,8 @@ pub struct NodeSettings {
     /// A province node's region code; unset for a national hub. A province
     /// node writes only its own region's rows, whatever a token allows.
     pub region: Option<String>,
+    /// The zone peers live zone reads ask (`[[node.peers]]`).
+    pub peers: Vec<concord_federation::PeerSettings>,
 }
 
 /// The HTTP side.

@@ -35,6 +35,8 @@ pub enum StartupError {
     Operations(#[from] crate::persisted::ManifestError),
     #[error("cannot render the browser pages: {0}")]
     Pages(#[from] PageError),
+    #[error(transparent)]
+    Peers(concord_federation::PeerError),
     #[error("cannot open, migrate or seed the database")]
     Database(#[source] StoreError),
     #[error("cannot listen on {addr}")]
@@ -127,7 +129,9 @@ impl Application {
         let watch = DataWatch::new(background.clone())
             .await
             .map_err(StartupError::Database)?;
-        let schema = concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch);
+        let peers = Arc::new(crate::peers::peers(&settings, &db).await?);
+        let schema =
+            concord_schema::build_schema(db.clone(), node, &settings.graphql, &watch, peers);
         let kept = concord_schema::Kept::new(&watch);
         let cache = match settings.server.response_cache_mb {
             0 => None,
@@ -201,6 +205,10 @@ impl Application {
                     web::get().to(services::guide),
                 )
                 .route(services::CONTEXT_PATH, web::get().to(services::context))
+                .route(
+                    concord_federation::PART_PATH,
+                    web::get().to(crate::peers::part),
+                )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz));
             if serve_metrics {

@@ -462,7 +462,11 @@ fn once(
     request: Request,
 ) -> BoxStream<'static, Outgoing> {
     futures::stream::once(async move {
-        let (body, request_error) = graphql::execute(&state, principal, request).await;
+        let graphql::Answer {
+            body,
+            request_error,
+            ..
+        } = graphql::execute(&state, principal, request).await;
         if request_error {
             let errors = serde_json::from_slice::<Value>(&body)
                 .ok()

@@ -28,7 +28,7 @@ fn principal(role: Role, region_code: Option<&str>, zone_code: Option<&str>) -> 
 }
 
 /// The callers of the table, in the order of its expectation strings.
-fn callers() -> [(&'static str, Principal); 7] {
+fn callers() -> [(&'static str, Principal); 8] {
     [
         ("anonymous", Principal::anonymous()),
         ("VIEWER", principal(Role::Viewer, None, None)),
@@ -46,6 +46,10 @@ fn callers() -> [(&'static str, Principal); 7] {
         ),
         ("NATIONAL_ADMIN", principal(Role::NationalAdmin, None, None)),
         ("SYNC_AGENT", principal(Role::SyncAgent, None, None)),
+        (
+            "FEDERATION 320000",
+            principal(Role::Federation, Some("320000"), None),
+        ),
     ]
 }
 
@@ -92,76 +96,76 @@ fn every_action_as_every_role_on_the_national_hub() {
             Action::SaveGuide,
             "guide of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::PublishGuide,
             "guide of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::UnpublishGuide,
             "guide of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::SaveProcedure,
             "procedure of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::PublishProcedure,
             "procedure of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::GrantBaselineExemption,
             "national row",
             national_row,
-            "UFFFFAF",
+            "UFFFFAFF",
         ),
         (
             Action::RevokeBaselineExemption,
             "national row",
             national_row,
-            "UFFFFAF",
+            "UFFFFAFF",
         ),
         (
             Action::RecordEvaluation,
             "evaluation of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
-        (Action::SaveMatter, "national row", national_row, "UFFFFAF"),
+        (Action::SaveMatter, "national row", national_row, "UFFFFAFF"),
         (
             Action::SaveNationalItem,
             "national row",
             national_row,
-            "UFFFFAF",
+            "UFFFFAFF",
         ),
         (
             Action::DecideAdoption,
             "adoption of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::ResolveSyncConflict,
             "sync conflict on a row of 330000",
             regional_row,
-            "UFAFFAF",
+            "UFAFFAFF",
         ),
         (
             Action::DecideElevation,
             "elevation proposal",
             national_row,
-            "UFFFFAF",
+            "UFFFFAFF",
         ),
-        (Action::ReadAuditLog, "audit log", national_row, "UFAAFAF"),
+        (Action::ReadAuditLog, "audit log", national_row, "UFAAFAFF"),
     ];
     for action in [
         Action::CreateStandard,
@@ -177,16 +181,16 @@ fn every_action_as_every_role_on_the_national_hub() {
                 action,
                 "LOCAL standard of 330000",
                 local_standard,
-                "UFAFFAF",
+                "UFAFFAFF",
             ),
             (
                 action,
                 "REGIONAL standard of YRD",
                 regional_standard,
-                "UFFFAAF",
+                "UFFFAAFF",
             ),
-            (action, "NATIONAL standard", national_standard, "UFFFFAF"),
-            (action, "INDUSTRY standard", industry_standard, "UFFFFAF"),
+            (action, "NATIONAL standard", national_standard, "UFFFFAFF"),
+            (action, "INDUSTRY standard", industry_standard, "UFFFFAFF"),
         ]);
     }
     for action in Action::ALL {
@@ -481,8 +485,8 @@ fn only_sync_agents_and_national_admins_read_the_change_feed() {
         .iter()
         .map(|(_, caller)| outcome(&may_read_changes(caller)))
         .collect();
-    //                   anon VIEWER PA-own PA-other ZC NA SYNC
-    assert_eq!(outcomes, "UFFFFAA");
+    //                   anon VIEWER PA-own PA-other ZC NA SYNC FED
+    assert_eq!(outcomes, "UFFFFAAF");
 }
 
 #[test]
@@ -504,4 +508,43 @@ fn the_proof_names_the_caller_it_was_given_for() {
     assert_eq!(proof.role(), Role::ProvinceAdmin);
     assert_eq!(proof.region(), Some(&zhejiang));
     assert_eq!(proof.zone(), None);
+}
+
+#[test]
+fn a_federation_token_reads_only_the_serving_nodes_published_part() {
+    let jiangsu_node = Node {
+        region: Some(region("320000")),
+    };
+    let outcomes: String = callers()
+        .iter()
+        .map(|(_, caller)| outcome(&federation_part(caller, &jiangsu_node).map(|_| ())))
+        .collect();
+    //                   anon VIEWER PA-own PA-other ZC NA SYNC FED
+    assert_eq!(outcomes, "UFFFFFFA");
+    let caller = principal(Role::Federation, Some("330000"), None);
+    assert_eq!(
+        federation_part(&caller, &jiangsu_node),
+        Ok(region("320000")),
+        "the serving node's own region, whoever calls"
+    );
+    assert!(matches!(
+        federation_part(&caller, &Node::default()),
+        Err(Denial::Forbidden(_))
+    ));
+    // Nothing else: no drafts, no GraphQL reads (which would show every
+    // region's replicas), no change feed, no writes.
+    assert_eq!(draft_scope(&caller), DraftScope::None);
+    assert!(matches!(may_query(&caller), Err(Denial::Forbidden(_))));
+    assert!(matches!(
+        may_read_changes(&caller),
+        Err(Denial::Forbidden(_))
+    ));
+    for action in Action::ALL {
+        assert!(may_attempt(&caller, *action).is_err(), "{action:?}");
+    }
+    let outcomes: String = callers()
+        .iter()
+        .map(|(_, caller)| outcome(&may_query(caller)))
+        .collect();
+    assert_eq!(outcomes, "AAAAAAAF");
 }

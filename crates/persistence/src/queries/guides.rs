@@ -335,3 +335,29 @@ pub async fn procedure_keys<C: ConnectionTrait>(
     }
     Ok(select.into_tuple::<(String, String)>().all(conn).await?)
 }
+
+/// When each region's published guides last changed: the newest
+/// `updated_at` among them, for the regions that have any.
+pub async fn published_guide_times<C: ConnectionTrait>(
+    conn: &C,
+    regions: &[String],
+) -> Result<HashMap<String, chrono::DateTime<chrono::Utc>>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Newest {
+        region_code: String,
+        changed: chrono::DateTime<chrono::Utc>,
+    }
+    Ok(service_guide::Entity::find()
+        .select_only()
+        .column(service_guide::Column::RegionCode)
+        .column_as(service_guide::Column::UpdatedAt.max(), "changed")
+        .filter(service_guide::Column::Status.eq(GuideStatus::Published.as_str()))
+        .filter(service_guide::Column::RegionCode.is_in(regions.iter().cloned()))
+        .group_by(service_guide::Column::RegionCode)
+        .into_model::<Newest>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.region_code, row.changed))
+        .collect())
+}

@@ -15,6 +15,8 @@ use crate::error::OrApiError;
 use crate::loader::{RegionKey, ZoneKey};
 use crate::matrix::Matrix;
 use crate::types::{Channel, Decimal, Region, ServiceGuide, ServiceMatter, Zone};
+use crate::zone_parts::{MemberPart, ZoneSource, local_parts};
+use concord_federation::Source;
 
 use super::{CollaborativeStandard, targets};
 
@@ -196,6 +198,10 @@ pub struct Alignment {
     /// The guides as the alignment maths reads them, converted once.
     pub(super) values: Vec<GuideValues>,
     pub(super) collaborative: Option<collaborative_target::Model>,
+    pub(super) source: Source,
+    /// Each member's provenance when the parts were gathered for this
+    /// answer; a `REPLICA` answer reads it only when asked.
+    pub(super) parts: Option<Arc<Vec<MemberPart>>>,
 }
 
 /// A zone's members side by side on one matter.
@@ -211,7 +217,7 @@ impl Alignment {
         ServiceMatter::from(self.matter.clone())
     }
 
-    /// Every member, with its published guide or null.
+    /// Every member present, with its published guide or null.
     async fn members(&self) -> Vec<AlignmentMember> {
         self.members
             .iter()
@@ -294,6 +300,26 @@ impl Alignment {
     /// The parts of the score.
     async fn score_parts(&self) -> ScoreParts {
         maths::alignment_score(self.members.len(), &self.values).into()
+    }
+
+    /// Where the members' parts were read from, as asked (or the node's default).
+    async fn source(&self) -> ZoneSource {
+        self.source.into()
+    }
+
+    /// How many members' parts the answer holds; `members`, the spreads,
+    /// the score and the best practice are over these only.
+    async fn members_present(&self) -> i32 {
+        self.members.len() as i32
+    }
+
+    /// Every member of the zone, present or not, with where its part came
+    /// from, the data version and time it reflects, and any error.
+    async fn parts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberPart>> {
+        if let Some(parts) = &self.parts {
+            return Ok(parts.as_ref().clone());
+        }
+        local_parts(ctx, &self.members).await.or_api()
     }
 
     /// The zone's collaborative standard in force for this matter, if any.
@@ -382,13 +408,20 @@ impl Plain for MatterAlignment {
 }
 
 /// A zone's whole alignment matrix: every matter by every member.
-pub struct ZoneAlignment(pub(super) Arc<Matrix>);
+pub struct ZoneAlignment {
+    pub(super) matrix: Arc<Matrix>,
+    pub(super) source: Source,
+    /// Each member's provenance, when the parts were gathered for this
+    /// answer; a `REPLICA` answer (perhaps a kept matrix) reads it only when asked.
+    pub(super) parts: Option<Arc<Vec<MemberPart>>>,
+}
 
 impl Plain for ZoneAlignment {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
         match ctx.item.node.name.node.as_str() {
-            "matters" => plain_list(&self.0.rows, ctx),
-            "averageScore" => Some(scalar(&self.0.average_score)),
+            "matters" => plain_list(&self.matrix.rows, ctx),
+            "averageScore" => Some(scalar(&self.matrix.average_score)),
+            "membersPresent" => Some(scalar(&(self.matrix.members.len() as i32))),
             _ => None,
         }
     }
@@ -399,21 +432,42 @@ impl Plain for ZoneAlignment {
 impl ZoneAlignment {
     /// The zone.
     async fn zone(&self) -> Zone {
-        Zone(self.0.zone.clone())
+        Zone(self.matrix.zone.clone())
     }
 
-    /// The members, in column order.
+    /// The members whose part is in the answer, in column order.
     async fn members(&self) -> Vec<Region> {
-        self.0.members.iter().cloned().map(Region).collect()
+        self.matrix.members.iter().cloned().map(Region).collect()
     }
 
-    /// One row per matter of the catalogue.
+    /// One row per matter of the catalogue, over the members present.
     async fn matters(&self) -> &[MatterAlignment] {
-        &self.0.rows
+        &self.matrix.rows
     }
 
     /// The mean of the matters' scores.
     async fn average_score(&self) -> f64 {
-        self.0.average_score
+        self.matrix.average_score
+    }
+
+    /// Where the members' parts were read from, as asked (or the node's default).
+    async fn source(&self) -> ZoneSource {
+        self.source.into()
+    }
+
+    /// How many members' parts the answer holds; scores and best practices
+    /// are computed over these only.
+    async fn members_present(&self) -> i32 {
+        self.matrix.members.len() as i32
+    }
+
+    /// Every member of the zone, present or not, with where its part came
+    /// from, the data version and time it reflects, and any error.
+    async fn parts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberPart>> {
+        if let Some(parts) = &self.parts {
+            return Ok(parts.as_ref().clone());
+        }
+        let members: Vec<String> = self.matrix.members.iter().map(|m| m.code.clone()).collect();
+        local_parts(ctx, &members).await.or_api()
     }
 }

@@ -29,6 +29,8 @@ use crate::direct::Direct;
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
 use crate::types::{Channel, ServiceMatter};
+use crate::zone_parts::{ZoneSource, gather, source_of};
+use concord_federation::Source;
 
 use answers::compliance_of;
 pub use answers::{Alignment, AlignmentCell, MatterAlignment, MemberCompliance, ZoneAlignment};
@@ -235,6 +237,100 @@ pub(crate) fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
+/// A zone's matrix over `members` (those present, in order), whose guide
+/// values are `values`.
+fn build_matrix(
+    zone: concord_persistence::entity::zone::Model,
+    mut regions: Vec<concord_persistence::entity::region::Model>,
+    matters: Vec<service_matter::Model>,
+    members: &[String],
+    values: &HashMap<String, MemberGuides>,
+) -> Matrix {
+    regions.sort_by(|a, b| a.code.cmp(&b.code));
+    let rows: Vec<MatterAlignment> = matters
+        .into_iter()
+        .map(|matter| matter_row(matter, members, values))
+        .collect();
+    let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
+    Matrix {
+        zone,
+        members: regions,
+        rows,
+        average_score: mean(&scores).unwrap_or(0.0),
+    }
+}
+
+/// A zone's matrix over the parts `source` gathers: scores and best
+/// practices over the members present, and each member's provenance.
+async fn live_matrix(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+    source: Source,
+) -> Result<Direct<ZoneAlignment>, ApiError> {
+    let members = zone_members(ctx, zone).await?;
+    let gathered = gather(ctx, &members, source).await?;
+    let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue]))?;
+    let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))?;
+    let regions = queries::regions_by_codes(db, &gathered.present).await?;
+    let matters = queries::all_matters(db).await?;
+    let matrix = build_matrix(
+        zone_row,
+        regions,
+        matters,
+        &gathered.present,
+        &gathered.values,
+    );
+    Ok(Direct(ZoneAlignment {
+        matrix: Arc::new(matrix),
+        source,
+        parts: Some(Arc::new(gathered.parts)),
+    }))
+}
+
+/// A zone's alignment on one matter over the parts `source` gathers.
+async fn live_alignment(
+    ctx: &Context<'_>,
+    zone: &ZoneCode,
+    matter: &MatterCode,
+    source: Source,
+) -> Result<Alignment, ApiError> {
+    let members = zone_members(ctx, zone).await?;
+    let gathered = gather(ctx, &members, source).await?;
+    let db = reading(ctx, &Footprint::of(&[Topic::Catalogue]))?;
+    let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))?;
+    let guides: Vec<service_guide::Model> = gathered
+        .present
+        .iter()
+        .filter_map(|member| {
+            gathered
+                .guides
+                .get(member)?
+                .iter()
+                .find(|g| g.matter_code == matter.as_str())
+                .cloned()
+        })
+        .collect();
+    let collaborative = in_force_by_matter(ctx, zone).await?.remove(matter.as_str());
+    Ok(Alignment {
+        zone: zone.to_string(),
+        matter: matter_row,
+        members: gathered.present,
+        values: guides.iter().map(values).collect::<Result<_, _>>()?,
+        guides,
+        collaborative,
+        source,
+        parts: Some(Arc::new(gathered.parts)),
+    })
+}
+
 /// The root of every alignment read.
 #[derive(Default)]
 pub struct AlignmentQuery;
@@ -249,9 +345,17 @@ impl AlignmentQuery {
         ctx: &Context<'_>,
         zone: String,
         matter: String,
+        #[graphql(
+            desc = "Where the other members' parts come from; the node's `federation.source` (REPLICA unless configured) when omitted."
+        )]
+        source: Option<ZoneSource>,
     ) -> async_graphql::Result<Alignment> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
         let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
+        let source = source_of(ctx, source);
+        if source != Source::Replica {
+            return live_alignment(ctx, &zone, &matter, source).await.or_api();
+        }
         let members = zone_members(ctx, &zone).await.or_api()?;
         let db = reading(ctx, &guides_of(&[Topic::Catalogue], &members)).or_api()?;
         let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
@@ -279,17 +383,36 @@ impl AlignmentQuery {
                 .or_api()?,
             guides,
             collaborative,
+            source,
+            parts: None,
         })
     }
 
     /// A zone's whole alignment matrix: every matter by every member, with
-    /// each matter's score. Runs a fixed number of statements.
+    /// each matter's score. Runs a fixed number of statements, and with
+    /// `LIVE` or `FRESHEST` one conditional call to each member's node, all
+    /// at once.
     pub(crate) async fn zone_alignment(
         &self,
         ctx: &Context<'_>,
         zone: String,
+        #[graphql(
+            desc = "Where the other members' parts come from; the node's `federation.source` (REPLICA unless configured) when omitted."
+        )]
+        source: Option<ZoneSource>,
     ) -> async_graphql::Result<Direct<ZoneAlignment>> {
         let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let source = source_of(ctx, source);
+        if source != Source::Replica {
+            return live_matrix(ctx, &zone, source).await.or_api();
+        }
+        let replica = |matrix| {
+            Direct(ZoneAlignment {
+                matrix,
+                source,
+                parts: None,
+            })
+        };
         let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
         if let Some(matrix) = kept.and_then(|kept| kept.get(zone.as_str())) {
             let members: Vec<String> = matrix.members.iter().map(|m| m.code.clone()).collect();
@@ -298,7 +421,7 @@ impl AlignmentQuery {
                 &guides_of(&[Topic::Reference, Topic::Catalogue], &members),
             )
             .or_api()?;
-            return Ok(Direct(ZoneAlignment(matrix)));
+            return Ok(replica(matrix));
         }
         let members = zone_members(ctx, &zone).await.or_api()?;
         let db = reading(
@@ -307,7 +430,7 @@ impl AlignmentQuery {
         )
         .or_api()?;
         let (epoch, mut values) = match kept.map(|kept| kept.start(zone.as_str(), &members)) {
-            Some(Start::Kept(matrix)) => return Ok(Direct(ZoneAlignment(matrix))),
+            Some(Start::Kept(matrix)) => return Ok(replica(matrix)),
             Some(Start::Build { epoch, values }) => (Some(epoch), values),
             None => (None, HashMap::new()),
         };
@@ -318,8 +441,7 @@ impl AlignmentQuery {
             .next()
             .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
             .or_api()?;
-        let mut regions = queries::regions_by_codes(db, &members).await.or_api()?;
-        regions.sort_by(|a, b| a.code.cmp(&b.code));
+        let regions = queries::regions_by_codes(db, &members).await.or_api()?;
         let matters = queries::all_matters(db).await.or_api()?;
         let missing: Vec<String> = members
             .iter()
@@ -345,21 +467,11 @@ impl AlignmentQuery {
                     .map(|(member, guides)| (member, Arc::new(guides))),
             );
         }
-        let rows: Vec<MatterAlignment> = matters
-            .into_iter()
-            .map(|matter| matter_row(matter, &members, &values))
-            .collect();
-        let scores: Vec<f64> = rows.iter().map(|r| r.score).collect();
-        let matrix = Arc::new(Matrix {
-            zone: zone_row,
-            members: regions,
-            rows,
-            average_score: mean(&scores).unwrap_or(0.0),
-        });
+        let matrix = Arc::new(build_matrix(zone_row, regions, matters, &members, &values));
         if let (Some(kept), Some(epoch)) = (kept, epoch) {
             kept.store(zone.as_str(), epoch, values, Arc::clone(&matrix));
         }
-        Ok(Direct(ZoneAlignment(matrix)))
+        Ok(replica(matrix))
     }
 
     /// Per member and matter, whether its published guide meets each target

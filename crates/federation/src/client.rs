@@ -1,0 +1,306 @@
+//! Asking peers for their parts: in parallel, within one budget per query
+//! (concurrency, total time, body size), conditionally on the last answer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use concord_domain::RegionCode;
+use concord_domain::alignment::GuideValues;
+use concord_persistence::baselines::guide_values;
+use concord_persistence::entity::service_guide;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::{ETAG, IF_NONE_MATCH};
+use secrecy::ExposeSecret;
+
+use crate::part::Part;
+use crate::settings::{FederationSettings, Peer, PeerError, PeerSettings};
+
+/// A peer's part as this node last received it.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The tag to send back, when the peer gave one.
+    etag: Option<String>,
+    /// The peer's data version the part was read at.
+    pub data_version: i64,
+    /// When the part last changed on the peer.
+    pub committed_at: Option<DateTime<Utc>>,
+    /// The published guides of the peer's region, and of no other.
+    pub guides: Arc<Vec<service_guide::Model>>,
+    /// The same guides as alignment reads them, by matter code.
+    pub values: Arc<HashMap<String, GuideValues>>,
+    /// Rows of other regions (or unpublished ones) the peer sent and this
+    /// node dropped.
+    pub dropped: usize,
+}
+
+/// Why a peer's part is not there (or not whole).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartFailure {
+    #[error("no peer is configured for this member")]
+    NoPeer,
+    #[error("the peer could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the peer did not answer within the query's budget of {0} ms")]
+    Timeout(u64),
+    #[error("the peer refused this node's token (HTTP {0})")]
+    Refused(u16),
+    #[error("the peer's answer is unusable: {0}")]
+    BadAnswer(String),
+    #[error(
+        "the peer's answer is longer than federation.max_body_bytes ({0} bytes) and was cut off"
+    )]
+    TooLarge(usize),
+    #[error("the peer sent {0} rows that are not its own published rows; they were dropped")]
+    ForeignRows(usize),
+}
+
+impl PartFailure {
+    /// A stable name for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PartFailure::NoPeer => "NO_PEER",
+            PartFailure::Unreachable(_) => "UNREACHABLE",
+            PartFailure::Timeout(_) => "TIMEOUT",
+            PartFailure::Refused(_) => "REFUSED",
+            PartFailure::BadAnswer(_) => "BAD_ANSWER",
+            PartFailure::TooLarge(_) => "TOO_LARGE",
+            PartFailure::ForeignRows(_) => "FOREIGN_ROWS",
+        }
+    }
+}
+
+/// What asking one peer came to.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The part, when the peer gave a usable one (a part with rows dropped
+    /// is usable: what remains is the peer's own).
+    pub part: Option<Arc<Fetched>>,
+    /// Why the part is missing or not whole.
+    pub failure: Option<PartFailure>,
+    /// How long the call took; `None` when no call was made.
+    pub latency: Option<Duration>,
+    /// True when the peer answered "unchanged" and the last part was reused.
+    pub not_modified: bool,
+}
+
+impl Outcome {
+    fn failed(failure: PartFailure, latency: Option<Duration>) -> Self {
+        Self {
+            part: None,
+            failure: Some(failure),
+            latency,
+            not_modified: false,
+        }
+    }
+}
+
+/// This node's zone peers and the last part each sent.
+pub struct Peers {
+    peers: Vec<Peer>,
+    settings: FederationSettings,
+    client: reqwest::Client,
+    last: Mutex<HashMap<String, Arc<Fetched>>>,
+}
+
+impl Peers {
+    /// Checks the configured peers against the regions this node knows.
+    pub fn new(
+        settings: &FederationSettings,
+        peers: &[PeerSettings],
+        own: Option<&RegionCode>,
+        known: &HashSet<String>,
+    ) -> Result<Self, PeerError> {
+        let peers = settings.check(peers, own, known)?;
+        let budget = Duration::from_millis(settings.budget_ms);
+        let client = reqwest::Client::builder()
+            .connect_timeout(budget)
+            .timeout(budget)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| PeerError::Client(e.to_string()))?;
+        Ok(Self {
+            peers,
+            settings: settings.clone(),
+            client,
+            last: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The default source of zone reads.
+    pub fn default_source(&self) -> crate::Source {
+        self.settings.source
+    }
+
+    /// The base URL of `region`'s peer, if one is configured.
+    pub fn base_url(&self, region: &str) -> Option<&str> {
+        self.peer(region).map(|peer| peer.base.as_str())
+    }
+
+    fn peer(&self, region: &str) -> Option<&Peer> {
+        self.peers
+            .iter()
+            .find(|peer| peer.region.as_str() == region)
+    }
+
+    /// Asks the peer of each of `regions` for its part, at most
+    /// `max_concurrency` at once and all within `budget_ms` from now.
+    /// Never fails: each region gets its outcome.
+    pub async fn fetch(&self, regions: &[String]) -> HashMap<String, Outcome> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(self.settings.budget_ms);
+        let mut outcomes = HashMap::new();
+        let mut calls: Vec<Peer> = Vec::new();
+        for region in regions {
+            match self.peer(region) {
+                Some(peer) => calls.push(peer.clone()),
+                None => {
+                    outcomes.insert(region.clone(), Outcome::failed(PartFailure::NoPeer, None));
+                }
+            }
+        }
+        let answered: Vec<(String, Outcome)> = futures::stream::iter(calls)
+            .map(|peer: Peer| async move {
+                let started = Instant::now();
+                let outcome = match tokio::time::timeout_at(deadline, self.call(&peer)).await {
+                    Ok(Ok((part, not_modified))) => Outcome {
+                        failure: (part.dropped > 0).then(|| PartFailure::ForeignRows(part.dropped)),
+                        part: Some(part),
+                        latency: Some(started.elapsed()),
+                        not_modified,
+                    },
+                    Ok(Err(failure)) => Outcome::failed(failure, Some(started.elapsed())),
+                    Err(_) => Outcome::failed(
+                        PartFailure::Timeout(self.settings.budget_ms),
+                        Some(started.elapsed()),
+                    ),
+                };
+                (peer.region.to_string(), outcome)
+            })
+            .buffer_unordered(self.settings.max_concurrency)
+            .collect()
+            .await;
+        outcomes.extend(answered);
+        outcomes
+    }
+
+    fn last(&self, region: &str) -> Option<Arc<Fetched>> {
+        self.last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(region)
+            .cloned()
+    }
+
+    /// One conditional request: the peer's part, and whether it was the
+    /// last one, confirmed unchanged.
+    async fn call(&self, peer: &Peer) -> Result<(Arc<Fetched>, bool), PartFailure> {
+        let last = self.last(peer.region.as_str());
+        let mut request = self
+            .client
+            .get(peer.part_url.clone())
+            .bearer_auth(peer.token.expose_secret());
+        if let Some(etag) = last.as_ref().and_then(|l| l.etag.as_deref()) {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        let mut response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                PartFailure::Timeout(self.settings.budget_ms)
+            } else {
+                PartFailure::Unreachable(without_url(&e))
+            }
+        })?;
+        match response.status() {
+            StatusCode::NOT_MODIFIED => {
+                return match last {
+                    Some(last) if last.etag.is_some() => Ok((last, true)),
+                    _ => Err(PartFailure::BadAnswer(
+                        "\"not modified\" to a request that named no version".into(),
+                    )),
+                };
+            }
+            StatusCode::OK => {}
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(PartFailure::Refused(response.status().as_u16()));
+            }
+            other => return Err(PartFailure::BadAnswer(format!("HTTP {}", other.as_u16()))),
+        }
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let limit = self.settings.max_body_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(PartFailure::TooLarge(limit));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| PartFailure::Unreachable(without_url(&e)))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(PartFailure::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let part: Part = serde_json::from_slice(&body)
+            .map_err(|e| PartFailure::BadAnswer(format!("not a part: {e}")))?;
+        let fetched = Arc::new(accept(peer, part, etag)?);
+        self.last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(peer.region.to_string(), Arc::clone(&fetched));
+        Ok((fetched, false))
+    }
+}
+
+/// The part as far as it can be trusted: only the peer's own region, only
+/// published rows.
+fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, PartFailure> {
+    if part.region != peer.region.as_str() {
+        return Err(PartFailure::BadAnswer(format!(
+            "it is the part of region {}, not of {}",
+            part.region, peer.region
+        )));
+    }
+    let total = part.guides.len();
+    let guides: Vec<service_guide::Model> = part
+        .guides
+        .into_iter()
+        .filter(|g| g.region_code == peer.region.as_str() && g.status == "PUBLISHED")
+        .collect();
+    let mut values = HashMap::with_capacity(guides.len());
+    for guide in &guides {
+        let value = guide_values(guide)
+            .map_err(|e| PartFailure::BadAnswer(format!("guide {}: {e}", guide.matter_code)))?;
+        if values.insert(guide.matter_code.clone(), value).is_some() {
+            return Err(PartFailure::BadAnswer(format!(
+                "two guides for matter {}",
+                guide.matter_code
+            )));
+        }
+    }
+    Ok(Fetched {
+        etag,
+        data_version: part.data_version,
+        committed_at: part.committed_at,
+        dropped: total - guides.len(),
+        guides: Arc::new(guides),
+        values: Arc::new(values),
+    })
+}
+
+/// A client error without the URL, which the answer's provenance need not repeat.
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(&format!(" for url ({url})"), "");
+    }
+    match std::error::Error::source(error) {
+        Some(source) => format!("{text}: {source}"),
+        None => text,
+    }
+}
