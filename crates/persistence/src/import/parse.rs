@@ -389,7 +389,7 @@ fn group_steps<'t>(
 /// Reads a JSON object's members against `spec`, reporting unknown, repeated
 /// and missing ones. `None` when the value is not an object.
 pub(super) fn json_fields<'t>(
-    lines: &'t Lines<'t>,
+    lines: &'t Lines,
     raw: &'t RawValue,
     path: String,
     spec: &[Field],
@@ -427,11 +427,11 @@ pub(super) fn json_fields<'t>(
 
 fn read_json<'t>(
     only: Option<ImportKind>,
-    lines: &'t Lines<'t>,
+    lines: &'t Lines,
     parsed: &mut Parsed,
     pending: &mut Vec<PendingProcedure>,
 ) {
-    let top = match serde_json::from_str::<Members>(lines.text) {
+    let top = match serde_json::from_str::<Members>(lines.text()) {
         Ok(top) => top,
         Err(error) if error.is_data() => {
             parsed.problems.push(lines.at_error(&error).problem(
