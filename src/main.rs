@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use concord_server::{Application, Settings};
 
+mod progress;
+
 #[derive(Parser)]
 #[command(
     name = "concord",
@@ -19,6 +21,9 @@ struct Cli {
     /// The database URL, overriding the configuration (sqlite://FILE or postgres://...).
     #[arg(long, global = true)]
     database: Option<String>,
+    /// Show no progress (`import`, `bench-data` and `sync` show it on standard error).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -230,8 +235,12 @@ async fn main() -> anyhow::Result<()> {
                 .map(str::parse::<concord_persistence::import::ImportKind>)
                 .transpose()
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
-            let report = concord_persistence::import::import_file(&db, file, kind)
-                .await
+            let progress = progress::Reporter::new(cli.quiet);
+            let report =
+                concord_persistence::import::import_file_reporting(&db, file, kind, &progress)
+                    .await;
+            progress.finish();
+            let report = report
                 .with_context(|| format!("{} was not imported; nothing changed", file.display()))?;
             println!("{report}");
         }
@@ -306,9 +315,11 @@ async fn main() -> anyhow::Result<()> {
                     _ = tokio::signal::ctrl_c() => tracing::info!("stopped"),
                 }
             } else {
-                let report = concord_sync::sync_all(&db, &peers, &options)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(concord_sync::error_chain(&e)))?;
+                let progress = progress::Reporter::new(cli.quiet);
+                let report =
+                    concord_sync::sync_all_reporting(&db, &peers, &options, &progress).await;
+                progress.finish();
+                let report = report.map_err(|e| anyhow::anyhow!(concord_sync::error_chain(&e)))?;
                 println!(
                     "{} pages, {} changes received, {} applied",
                     report.pages, report.received, report.applied
@@ -324,9 +335,11 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchData { scale } => {
             let db = open(&settings(&cli)?).await?;
             let started = std::time::Instant::now();
-            let report = concord_persistence::bench_data::generate(&db, *scale)
-                .await
-                .context("cannot generate the benchmark data")?;
+            let progress = progress::Reporter::new(cli.quiet);
+            let report =
+                concord_persistence::bench_data::generate_reporting(&db, *scale, &progress).await;
+            progress.finish();
+            let report = report.context("cannot generate the benchmark data")?;
             println!(
                 "scale {scale}: {} matters, {} guides, {} standards, {} evaluations, {} changes in {:.1}s",
                 report.matters,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::Utc;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::peers;
-use concord_persistence::{DatabaseConnection, StoreError};
+use concord_persistence::{DatabaseConnection, Progress, StoreError};
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::json;
@@ -220,7 +220,18 @@ pub async fn sync_peer(
     peer: &Peer,
     options: &Options,
 ) -> Result<Report, SyncError> {
-    let result = pull(db, client, peer, options).await;
+    sync_peer_reporting(db, client, peer, options, &()).await
+}
+
+/// [`sync_peer`], reporting the changes received to `progress`.
+async fn sync_peer_reporting(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    peer: &Peer,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, SyncError> {
+    let result = pull(db, client, peer, options, progress).await;
     if let Err(error) = &result {
         record_error(db, &peer.url, error).await?;
     }
@@ -258,6 +269,7 @@ async fn pull(
     client: &reqwest::Client,
     peer: &Peer,
     options: &Options,
+    progress: &dyn Progress,
 ) -> Result<Report, SyncError> {
     let first = options.page_size.min(1000);
     let mut report = Report::default();
@@ -271,6 +283,7 @@ async fn pull(
             next = Some(Prefetch::start(client, peer, cursor.clone(), first));
         }
         apply(db, peer, page, cursor.clone(), options, &mut report).await?;
+        progress.advanced(report.received);
     }
     Ok(report)
 }
@@ -326,10 +339,21 @@ pub async fn sync_all(
     peers: &[Peer],
     options: &Options,
 ) -> Result<Report, SyncError> {
+    sync_all_reporting(db, peers, options, &()).await
+}
+
+/// [`sync_all`], reporting to `progress` the changes received from each peer.
+pub async fn sync_all_reporting(
+    db: &DatabaseConnection,
+    peers: &[Peer],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, SyncError> {
     let client = client()?;
     let mut total = Report::default();
     for peer in peers {
-        let report = sync_peer(db, &client, peer, options).await?;
+        progress.stage(&format!("syncing {}", peer.url), None);
+        let report = sync_peer_reporting(db, &client, peer, options, progress).await?;
         total.pages += report.pages;
         total.received += report.received;
         total.applied += report.applied;
