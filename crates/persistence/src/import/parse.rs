@@ -425,9 +425,9 @@ pub(super) fn json_fields<'t>(
     Some(fields)
 }
 
-fn read_json<'t>(
+fn read_json(
     only: Option<ImportKind>,
-    lines: &'t Lines,
+    lines: &Lines,
     parsed: &mut Parsed,
     pending: &mut Vec<PendingProcedure>,
 ) {
