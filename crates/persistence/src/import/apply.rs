@@ -72,8 +72,8 @@ pub(super) async fn apply(
     let matter_codes = import.matters(&matters, &mut links).await?;
     let standard_codes = import.standards(&standards, &mut links).await?;
     links.write(conn).await?;
-    search::reindex(conn, Searched::Matter, &matter_codes).await?;
-    search::reindex(conn, Searched::Standard, &standard_codes).await?;
+    reindex(conn, Searched::Matter, &matter_codes).await?;
+    reindex(conn, Searched::Standard, &standard_codes).await?;
     import.guides(&guides).await?;
     import.procedures(&procedures).await?;
     // Rows first, then their history and the log, in the order a mutation
@@ -81,6 +81,24 @@ pub(super) async fn apply(
     let Import { report, trail, .. } = import;
     trail.write(conn, now).await?;
     Ok(report)
+}
+
+/// Past this many changed rows of a kind, its search grams are cut afresh
+/// in one statement rather than a chunk of keys at a time: on PostgreSQL
+/// each chunk's delete scans a gram table that the chunks before it grew.
+const REBUILD_GRAMS_PAST: usize = 2_000;
+
+/// Cuts the search grams of the changed rows `keys` of a kind.
+async fn reindex(
+    conn: &impl ConnectionTrait,
+    searched: Searched,
+    keys: &[String],
+) -> Result<(), StoreError> {
+    if keys.len() > REBUILD_GRAMS_PAST {
+        search::rebuild(conn, searched).await
+    } else {
+        search::reindex(conn, searched, keys).await
+    }
 }
 
 /// The link table has foreign keys to both matters and standards, and
