@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use concord_server::telemetry::{LogFormat, TelemetrySettings};
 use concord_server::{Application, Settings};
 
+mod progress;
+
 #[derive(Parser)]
 #[command(
     name = "concord",
@@ -24,6 +26,9 @@ struct Cli {
     /// (default: the configuration's telemetry.log_format).
     #[arg(long, global = true, value_parser = str::parse::<LogFormat>)]
     log_format: Option<LogFormat>,
+    /// Show no progress (`import`, `bench-data` and `sync` show it on standard error).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -249,8 +254,12 @@ async fn main() -> anyhow::Result<()> {
                 .map(str::parse::<concord_persistence::import::ImportKind>)
                 .transpose()
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
-            let report = concord_persistence::import::import_file(&db, file, kind)
-                .await
+            let progress = progress::Reporter::new(cli.quiet);
+            let report =
+                concord_persistence::import::import_file_reporting(&db, file, kind, &progress)
+                    .await;
+            progress.finish();
+            let report = report
                 .with_context(|| format!("{} was not imported; nothing changed", file.display()))?;
             println!("{report}");
         }
@@ -332,9 +341,11 @@ async fn main() -> anyhow::Result<()> {
                 followed.map_err(|error| anyhow::anyhow!(concord_sync::error_chain(&error)))?;
                 tracing::info!("stopped");
             } else {
-                let report = concord_sync::sync_all(&db, &peers, &options)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(concord_sync::error_chain(&e)))?;
+                let progress = progress::Reporter::new(cli.quiet);
+                let report =
+                    concord_sync::sync_all_reporting(&db, &peers, &options, &progress).await;
+                progress.finish();
+                let report = report.map_err(|e| anyhow::anyhow!(concord_sync::error_chain(&e)))?;
                 println!(
                     "{} pages, {} changes received, {} applied",
                     report.pages, report.received, report.applied
@@ -350,9 +361,11 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchData { scale } => {
             let db = open(&settings(&cli)?).await?;
             let started = std::time::Instant::now();
-            let report = concord_persistence::bench_data::generate(&db, *scale)
-                .await
-                .context("cannot generate the benchmark data")?;
+            let progress = progress::Reporter::new(cli.quiet);
+            let report =
+                concord_persistence::bench_data::generate_reporting(&db, *scale, &progress).await;
+            progress.finish();
+            let report = report.context("cannot generate the benchmark data")?;
             println!(
                 "scale {scale}: {} matters, {} guides, {} standards, {} evaluations, {} changes in {:.1}s",
                 report.matters,

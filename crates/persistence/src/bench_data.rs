@@ -10,12 +10,12 @@ use concord_domain::{Channel, GuideStatus, Origin, ProcedureStep, StandardLevel,
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
 use serde_json::json;
 
-use crate::StoreError;
 use crate::entity::{
     StepList, TextList, change_log, evaluation, operating_procedure, region, row_revision,
     service_guide, service_matter, standard, standard_matter,
 };
 use crate::search::Searched;
+use crate::{Progress, StoreError};
 
 /// What the generator wrote.
 #[derive(Debug, Default, Clone, Copy)]
@@ -99,6 +99,16 @@ fn to_json<T: serde::Serialize>(row: &T) -> Result<serde_json::Value, StoreError
 /// Fills an empty, migrated database. Refuses a database that already
 /// holds matters, so it never mixes with real data.
 pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport, StoreError> {
+    generate_reporting(db, scale, &()).await
+}
+
+/// [`generate`], reporting to `progress` the records written (matters,
+/// standards, guides, procedures and evaluations).
+pub async fn generate_reporting(
+    db: &DatabaseConnection,
+    scale: u32,
+    progress: &dyn Progress,
+) -> Result<BenchReport, StoreError> {
     let scale = scale.max(1) as usize;
     if service_matter::Entity::find().one(db).await?.is_some() {
         return Err(StoreError::Corrupt(
@@ -117,6 +127,12 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
     let mut report = BenchReport::default();
     let matters = 500 * scale;
     let matter_code = |m: usize| format!("BENCH-M{m:05}");
+    let standards = 20_000 * scale;
+    let per_region = matters * (2 + MONTHS);
+    progress.stage(
+        "generating",
+        Some((matters + standards + regions.len() * per_region) as u64),
+    );
 
     // Matters first, then standards that link to them, then per-matter rows.
     let txn = db.begin().await?;
@@ -149,8 +165,8 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
     }
     insert_all(&txn, matter_rows, 1000).await?;
     report.matters = matters as u64;
+    progress.advanced(matters as u64);
 
-    let standards = 20_000 * scale;
     let mut standard_rows = Vec::with_capacity(standards);
     let mut links = Vec::with_capacity(standards);
     let mut revisions = Vec::with_capacity(standards * 2);
@@ -236,6 +252,8 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
     report.changes += changes.len() as u64;
     insert_all(&txn, std::mem::take(&mut changes), 3000).await?;
     crate::version::commit(txn).await?;
+    let mut done = matters + standards;
+    progress.advanced(done as u64);
 
     // Guides, procedures and evaluations, one region per transaction so
     // memory stays flat at any scale. Region by region is also the order a
@@ -368,6 +386,8 @@ pub async fn generate(db: &DatabaseConnection, scale: u32) -> Result<BenchReport
         insert_all(&txn, evaluations, 2000).await?;
         insert_all(&txn, std::mem::take(&mut changes), 3000).await?;
         crate::version::commit(txn).await?;
+        done += per_region;
+        progress.advanced(done as u64);
     }
     crate::analyze(db).await?;
     Ok(report)

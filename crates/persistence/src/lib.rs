@@ -14,6 +14,7 @@ pub mod footprint;
 pub mod import;
 pub mod mutate;
 pub mod peers;
+pub mod progress;
 pub mod queries;
 pub mod search;
 pub mod seed;
@@ -23,6 +24,7 @@ pub mod watch;
 pub mod write;
 
 pub use error::StoreError;
+pub use progress::Progress;
 pub use sea_orm::{DatabaseConnection, DbBackend};
 pub use store::{
     ConnectOptions, StatementCounter, StatementInfo, StatementObserver, analyze, connect,

@@ -179,6 +179,29 @@ pub struct ProcedureRecord {
     pub illustrative: bool,
 }
 
+/// The row of a matter as `record` describes it, owned by the nation, at
+/// revision 1 (the caller keeps a stored row's bookkeeping).
+pub(crate) fn matter_row(record: &MatterRecord, now: DateTime<Utc>) -> service_matter::Model {
+    let (edition, number) = record.national_item.unzip();
+    service_matter::Model {
+        code: record.code.as_str().to_owned(),
+        name_zh: record.name_zh.clone(),
+        name_en: record.name_en.clone(),
+        category_code: record.category.as_str().to_owned(),
+        national_edition: edition,
+        national_number: number,
+        served_groups: record
+            .served_groups
+            .as_ref()
+            .map(|groups| TextList(groups.iter().map(ToString::to_string).collect())),
+        origin: Origin::National.as_str().to_owned(),
+        revision: 1,
+        illustrative: record.illustrative,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Inserts or updates a service matter, and its links to standards when the
 /// record lists them. Matters belong to the nation.
 ///
@@ -198,24 +221,7 @@ pub async fn upsert_matter(
         }
         None => None,
     };
-    let (edition, number) = record.national_item.unzip();
-    let fresh = service_matter::Model {
-        code: code.to_owned(),
-        name_zh: record.name_zh.clone(),
-        name_en: record.name_en.clone(),
-        category_code: record.category.as_str().to_owned(),
-        national_edition: edition,
-        national_number: number,
-        served_groups: record
-            .served_groups
-            .as_ref()
-            .map(|groups| TextList(groups.iter().map(ToString::to_string).collect())),
-        origin: Origin::National.as_str().to_owned(),
-        revision: 1,
-        illustrative: record.illustrative,
-        created_at: now,
-        updated_at: now,
-    };
+    let fresh = matter_row(record, now);
     let relinked = links.as_ref().is_some_and(|links| !links.is_empty());
     // The row first: the links' foreign key points at it.
     let outcome = save(conn, fresh, stored, relinked, now).await?;
@@ -249,6 +255,27 @@ pub async fn upsert_standard(
         }
         None => None,
     };
+    let relinked = links.as_ref().is_some_and(|links| !links.is_empty());
+    let fresh = standard_row(record, stored.as_ref(), relinked, now);
+    let outcome = save(conn, fresh, stored, relinked, now).await?;
+    if let Some(links) = links {
+        links.apply(conn).await?;
+    }
+    if outcome != Outcome::Unchanged {
+        search::reindex(conn, Searched::Standard, &[code.to_owned()]).await?;
+    }
+    Ok(outcome)
+}
+
+/// The row of a standard as `record` describes it, over `stored` when there
+/// is one (whose elevation and review date it may keep), at revision 1 (the
+/// caller keeps a stored row's bookkeeping). `relinked`: its links change.
+pub(crate) fn standard_row(
+    record: &StandardRecord,
+    stored: Option<&standard::Model>,
+    relinked: bool,
+    now: DateTime<Utc>,
+) -> standard::Model {
     let origin = match record.level {
         StandardLevel::Local => record
             .code
@@ -257,7 +284,7 @@ pub async fn upsert_standard(
         _ => Origin::National,
     };
     let fresh = standard::Model {
-        code: code.to_owned(),
+        code: record.code.as_str().to_owned(),
         title_zh: record.title_zh.clone(),
         title_en: record.title_en.clone(),
         level: record.level.as_str().to_owned(),
@@ -268,7 +295,7 @@ pub async fn upsert_standard(
         effective_on: record.effective_on,
         supersedes: record.supersedes.clone().map(String::from),
         review_on: record.review_on,
-        elevated_from: stored.as_ref().and_then(|row| row.elevated_from.clone()),
+        elevated_from: stored.and_then(|row| row.elevated_from.clone()),
         note: record.note.clone(),
         origin: origin.as_str().to_owned(),
         revision: 1,
@@ -276,16 +303,7 @@ pub async fn upsert_standard(
         created_at: now,
         updated_at: now,
     };
-    let relinked = links.as_ref().is_some_and(|links| !links.is_empty());
-    let fresh = with_review_date(fresh, stored.as_ref(), record.review_on.is_some(), relinked);
-    let outcome = save(conn, fresh, stored, relinked, now).await?;
-    if let Some(links) = links {
-        links.apply(conn).await?;
-    }
-    if outcome != Outcome::Unchanged {
-        search::reindex(conn, Searched::Standard, &[code.to_owned()]).await?;
-    }
-    Ok(outcome)
+    with_review_date(fresh, stored, record.review_on.is_some(), relinked)
 }
 
 /// `fresh` with its review date: the one set explicitly; else the stored
@@ -314,6 +332,48 @@ fn with_review_date(
     fresh
 }
 
+/// The row of a region's guide as `record` describes it, over `stored` when
+/// there is one (whose publication date it may keep), at `first_revision`
+/// (the caller keeps a stored row's bookkeeping).
+pub(crate) fn guide_row(
+    record: &GuideRecord,
+    stored: Option<&service_guide::Model>,
+    first_revision: i32,
+    now: DateTime<Utc>,
+) -> service_guide::Model {
+    let published = GuideStatus::Published.as_str();
+    let published_at = match (record.status, stored) {
+        (GuideStatus::Draft, _) => None,
+        (GuideStatus::Published, Some(stored)) if stored.status == published => stored.published_at,
+        (GuideStatus::Published, _) => Some(now),
+    };
+    let guide = &record.guide;
+    let region = record.region.as_str().to_owned();
+    service_guide::Model {
+        region_code: region.clone(),
+        matter_code: record.matter.as_str().to_owned(),
+        time_limit_days: guide.time_limit_days,
+        fee_fen: guide.fee.fen(),
+        materials: TextList(guide.materials.clone()),
+        channels: TextList(
+            guide
+                .channels
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        ),
+        legal_basis: guide.legal_basis.clone(),
+        guarantee_level: guide.guarantee_level.clone(),
+        status: record.status.as_str().to_owned(),
+        published_at,
+        origin: region,
+        revision: first_revision,
+        illustrative: record.illustrative,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Inserts or updates a region's service guide. The guide belongs to its
 /// region.
 ///
@@ -332,12 +392,6 @@ pub async fn upsert_guide(
     let stored = service_guide::Entity::find_by_id(key.clone())
         .one(conn)
         .await?;
-    let published = GuideStatus::Published.as_str();
-    let published_at = match (record.status, &stored) {
-        (GuideStatus::Draft, _) => None,
-        (GuideStatus::Published, Some(stored)) if stored.status == published => stored.published_at,
-        (GuideStatus::Published, _) => Some(now),
-    };
     // A replica deletes a guide its origin took back to a draft; the
     // revisions it had stay in the log. A guide written here again starts
     // after them, so that no revision names two versions.
@@ -354,30 +408,7 @@ pub async fn upsert_guide(
             logged.get(&log_key).map_or(1, |last| last + 1)
         }
     };
-    let guide = &record.guide;
-    let fresh = service_guide::Model {
-        region_code: key.0.clone(),
-        matter_code: key.1,
-        time_limit_days: guide.time_limit_days,
-        fee_fen: guide.fee.fen(),
-        materials: TextList(guide.materials.clone()),
-        channels: TextList(
-            guide
-                .channels
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect(),
-        ),
-        legal_basis: guide.legal_basis.clone(),
-        guarantee_level: guide.guarantee_level.clone(),
-        status: record.status.as_str().to_owned(),
-        published_at,
-        origin: key.0,
-        revision: first_revision,
-        illustrative: record.illustrative,
-        created_at: now,
-        updated_at: now,
-    };
+    let fresh = guide_row(record, stored.as_ref(), first_revision, now);
     save(conn, fresh, stored, false, now).await
 }
 
@@ -395,18 +426,27 @@ pub async fn upsert_procedure(
     let stored = operating_procedure::Entity::find_by_id(key.clone())
         .one(conn)
         .await?;
-    let fresh = operating_procedure::Model {
-        region_code: key.0.clone(),
-        matter_code: key.1,
+    save(conn, procedure_row(record, now), stored, false, now).await
+}
+
+/// The row of a region's procedure as `record` describes it, at revision 1
+/// (the caller keeps a stored row's bookkeeping).
+pub(crate) fn procedure_row(
+    record: &ProcedureRecord,
+    now: DateTime<Utc>,
+) -> operating_procedure::Model {
+    let region = record.region.as_str().to_owned();
+    operating_procedure::Model {
+        region_code: region.clone(),
+        matter_code: record.matter.as_str().to_owned(),
         steps: StepList(record.steps.clone()),
         status: record.status.as_str().to_owned(),
-        origin: key.0,
+        origin: region,
         revision: 1,
         illustrative: record.illustrative,
         created_at: now,
         updated_at: now,
-    };
-    save(conn, fresh, stored, false, now).await
+    }
 }
 
 /// The columns that record a row's history rather than its content.
@@ -478,9 +518,30 @@ where
     Ok(row)
 }
 
+/// What storing `fresh` over `stored` does, and the row it leaves: `fresh`
+/// when nothing is stored; else `fresh` over the stored row, keeping its
+/// origin and creation time and taking the next revision, when its content
+/// differs or `other_changes` says something tied to it (its links)
+/// changed. An unchanged row is not to be written.
+pub(crate) fn decide<M: Bookkeeping + PartialEq>(
+    mut fresh: M,
+    stored: Option<&M>,
+    other_changes: bool,
+    now: DateTime<Utc>,
+) -> (Outcome, M) {
+    let Some(stored) = stored else {
+        return (Outcome::Inserted, fresh);
+    };
+    fresh.keep_bookkeeping(stored);
+    if fresh == *stored && !other_changes {
+        return (Outcome::Unchanged, fresh);
+    }
+    fresh.bump(now);
+    (Outcome::Updated, fresh)
+}
+
 /// Inserts `fresh` when nothing is stored, or updates the stored row when
-/// its content differs from `fresh` or `other_changes` says something tied
-/// to it (its links) changed.
+/// [`decide`] says so.
 async fn save<C, A, M>(
     conn: &C,
     fresh: M,
@@ -493,17 +554,22 @@ where
     A: ActiveModelTrait + ActiveModelBehavior + Send,
     M: IntoActiveModel<A> + Bookkeeping + PartialEq + Clone,
 {
-    let Some(stored) = stored else {
-        put(conn, None, fresh, now).await?;
-        return Ok(Outcome::Inserted);
-    };
-    let mut row = fresh;
-    row.keep_bookkeeping(&stored);
-    if row == stored && !other_changes {
-        return Ok(Outcome::Unchanged);
+    let (outcome, row) = decide(fresh, stored.as_ref(), other_changes, now);
+    match outcome {
+        Outcome::Unchanged => {}
+        Outcome::Inserted => {
+            <A::Entity as EntityTrait>::insert(row.into_active_model())
+                .exec_without_returning(conn)
+                .await?;
+        }
+        Outcome::Updated => {
+            row.into_active_model()
+                .reset_all()
+                .update_without_returning(conn)
+                .await?;
+        }
     }
-    put(conn, Some(&stored), row, now).await?;
-    Ok(Outcome::Updated)
+    Ok(outcome)
 }
 
 /// Which side of `standard_matter` owns a list of links.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::Utc;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::peers;
-use concord_persistence::{DatabaseConnection, StoreError};
+use concord_persistence::{DatabaseConnection, Progress, StoreError};
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::json;
@@ -255,7 +255,19 @@ pub async fn sync_peer(
     options: &Options,
     stop: &Stop,
 ) -> Result<Report, SyncError> {
-    let result = pull(db, client, peer, options, stop).await;
+    sync_peer_reporting(db, client, peer, options, stop, &()).await
+}
+
+/// [`sync_peer`], reporting the changes received to `progress`.
+async fn sync_peer_reporting(
+    db: &DatabaseConnection,
+    client: &reqwest::Client,
+    peer: &Peer,
+    options: &Options,
+    stop: &Stop,
+    progress: &dyn Progress,
+) -> Result<Report, SyncError> {
+    let result = pull(db, client, peer, options, stop, progress).await;
     if let Err(error) = &result {
         record_error(db, &peer.url, error).await?;
     }
@@ -294,6 +306,7 @@ async fn pull(
     peer: &Peer,
     options: &Options,
     stop: &Stop,
+    progress: &dyn Progress,
 ) -> Result<Report, SyncError> {
     let first = options.page_size.min(1000);
     let mut report = Report::default();
@@ -307,6 +320,7 @@ async fn pull(
             next = Some(Prefetch::start(client, peer, cursor.clone(), first));
         }
         apply(db, peer, page, cursor.clone(), options, &mut report).await?;
+        progress.advanced(report.received);
         if stop.is_requested() {
             // The page fetched ahead is dropped, which stops its fetch.
             break;
@@ -366,11 +380,22 @@ pub async fn sync_all(
     peers: &[Peer],
     options: &Options,
 ) -> Result<Report, SyncError> {
+    sync_all_reporting(db, peers, options, &()).await
+}
+
+/// [`sync_all`], reporting to `progress` the changes received from each peer.
+pub async fn sync_all_reporting(
+    db: &DatabaseConnection,
+    peers: &[Peer],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, SyncError> {
     let client = client()?;
     let (_never, stop) = Stop::new();
     let mut total = Report::default();
     for peer in peers {
-        let report = sync_peer(db, &client, peer, options, &stop).await?;
+        progress.stage(&format!("syncing {}", peer.url), None);
+        let report = sync_peer_reporting(db, &client, peer, options, &stop, progress).await?;
         total.pages += report.pages;
         total.received += report.received;
         total.applied += report.applied;

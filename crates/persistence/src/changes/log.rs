@@ -282,13 +282,13 @@ pub(super) struct Logged<'a, M> {
 
 /// A change log entry of a page: its position, its kind and key, and the
 /// record as JSON text (or none: a retraction).
-pub(super) struct Entry<'a> {
-    pub(super) at: usize,
-    pub(super) kind: &'a str,
-    pub(super) key: &'a str,
-    pub(super) origin: String,
-    pub(super) revision: i32,
-    pub(super) record: Option<String>,
+pub(crate) struct Entry<'a> {
+    pub(crate) at: usize,
+    pub(crate) kind: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) origin: String,
+    pub(crate) revision: i32,
+    pub(crate) record: Option<String>,
 }
 
 /// The log entries of one kind's applied changes, each recording the row
@@ -345,7 +345,7 @@ pub(super) fn always<M: Replicated>(_: &Applied<M>, _: &M) -> bool {
 /// Appends `entries` to the log in page order. The records go in as JSON
 /// text: binding them as JSON values would copy every record twice over
 /// on the way to the driver.
-pub(super) async fn append<C: ConnectionTrait>(
+pub(crate) async fn append<C: ConnectionTrait>(
     conn: &C,
     mut entries: Vec<Entry<'_>>,
     now: DateTime<Utc>,

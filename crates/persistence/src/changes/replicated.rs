@@ -30,10 +30,10 @@ pub(super) struct Incoming<M> {
 
 /// Bound parameters per statement: SQLite allows 32,766 (since 3.32),
 /// PostgreSQL 65,535.
-pub(super) const MAX_PARAMS: usize = 30_000;
+pub(crate) const MAX_PARAMS: usize = 30_000;
 /// Keys per lookup or delete. Each key is one `OR`ed term, and SQLite
 /// refuses an expression nested deeper than 1000.
-pub(super) const KEYS_PER_STATEMENT: usize = 250;
+pub(crate) const KEYS_PER_STATEMENT: usize = 250;
 
 /// A kind of replicated row, as [`apply_page`](super::apply_page) needs it.
 pub(super) trait Replicated:

@@ -58,7 +58,7 @@ pub(super) fn versions<M: Replicated>(
 }
 
 /// Inserts kept versions, leaving any version kept already as it is.
-pub(super) async fn keep<C: ConnectionTrait>(
+pub(crate) async fn keep<C: ConnectionTrait>(
     conn: &C,
     versions: Vec<row_revision::ActiveModel>,
 ) -> Result<(), StoreError> {
@@ -128,20 +128,29 @@ where
             .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
         M::Entity::delete_many().filter(matching).exec(conn).await?;
     }
-    let keys: Vec<_> = <M::Entity as EntityTrait>::PrimaryKey::iter()
-        .map(|key| key.into_column())
-        .collect();
-    let rest: Vec<_> = <M::Entity as EntityTrait>::Column::iter()
+    upsert::<M::Entity, C>(conn, rows).await
+}
+
+/// Inserts `rows`, or over a stored row with the same key, every column of
+/// it: as many rows a statement as stay under the bind limit.
+pub(crate) async fn upsert<E, C>(conn: &C, rows: Vec<E::Model>) -> Result<(), StoreError>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    let keys: Vec<_> = E::PrimaryKey::iter().map(|key| key.into_column()).collect();
+    let rest: Vec<_> = E::Column::iter()
         .filter(|column| !keys.iter().any(|key| key.as_str() == column.as_str()))
         .collect();
-    let per_statement = MAX_PARAMS / <M::Entity as EntityTrait>::Column::iter().count().max(1);
+    let per_statement = MAX_PARAMS / E::Column::iter().count().max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk = rows
             .by_ref()
             .take(per_statement)
             .map(IntoActiveModel::into_active_model);
-        M::Entity::insert_many(chunk)
+        E::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns(keys.iter().copied())
                     .update_columns(rest.iter().copied())

@@ -1,185 +1,711 @@
-//! Writing checked records through [`crate::write`] and counting what each
-//! write did.
+//! Writing checked records in bulk. Each kind's stored rows are read up
+//! front; what each record does is worked out as [`crate::write`]'s upserts
+//! would one at a time; then the rows, their links, their search grams, the
+//! versions they replace and their change log entries are written in
+//! statements that stay under the bind limit of either backend, however
+//! many records there are.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use concord_domain::{MatterCode, RegionCode};
-use sea_orm::ConnectionTrait;
+use concord_domain::{GuideStatus, MatterCode, StandardStatus};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use serde_json::{Value, json};
 
-use crate::StoreError;
-use crate::changes::Replica;
-use crate::write::{self, MatterRecord, Outcome, StandardRecord};
+use crate::changes::{KEYS_PER_STATEMENT, LogEntry, MAX_PARAMS, Replica};
+use crate::entity::{
+    collaborative_target, national_item, operating_procedure, row_revision, service_guide,
+    service_matter, standard, standard_matter,
+};
+use crate::mutate::{self, Kind};
+use crate::search::{self, Searched};
+use crate::write::{
+    self, GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,
+};
+use crate::{Progress, StoreError};
 
-use super::{Entry, ImportReport, Record};
+use super::{Entry, ImportKind, ImportReport, Record};
 
-/// Writes every record, in order, and counts what each write did.
+/// Who the history credits with an imported revision.
+const IMPORTED_BY: &str = "concord import";
+
+/// Rows written between two reports of progress.
+const ROWS_PER_REPORT: usize = 10_000;
+
+/// Writes every record and counts what each did, as if each were upserted
+/// in order.
 pub(super) async fn apply(
     conn: &impl ConnectionTrait,
     records: &[Record],
     stored_standards: &HashSet<String>,
     now: DateTime<Utc>,
+    progress: &dyn Progress,
 ) -> Result<ImportReport, StoreError> {
-    // The link table has foreign keys to both matters and standards, and
-    // matters are written first, so a matter cannot link to a standard that
-    // this same file creates. Such a link is written with the new standard
-    // instead (`check_links` has made sure a standard that lists its
-    // matters lists this one too).
-    let new_standards: HashSet<&str> = records
-        .iter()
-        .filter_map(|record| match &record.entry {
-            Entry::Standard(standard) if !stored_standards.contains(standard.code.as_str()) => {
-                Some(standard.code.as_str())
-            }
-            _ => None,
-        })
-        .collect();
-    let mut listed_by: HashMap<&str, Vec<MatterCode>> = HashMap::new();
+    let mut items = Vec::new();
+    let mut matters = Vec::new();
+    let mut standards = Vec::new();
+    let mut guides = Vec::new();
+    let mut procedures = Vec::new();
     for record in records {
-        if let Entry::Matter(matter) = &record.entry {
-            for code in matter.standards.iter().flatten() {
-                if new_standards.contains(code.as_str()) {
-                    listed_by
-                        .entry(code.as_str())
-                        .or_default()
-                        .push(matter.code.clone());
-                }
-            }
+        match &record.entry {
+            Entry::NationalItem(item) => items.push(item),
+            Entry::Matter(matter) => matters.push(matter.clone()),
+            Entry::Standard(standard) => standards.push(standard.clone()),
+            Entry::Guide(guide) => guides.push(guide),
+            Entry::Procedure(procedure) => procedures.push(procedure),
         }
     }
+    link_new_standards(&mut matters, &mut standards, stored_standards);
 
-    let mut report = ImportReport::default();
-    for record in records {
-        let before = kept_version(conn, &record.entry).await?;
-        let outcome = match &record.entry {
-            Entry::NationalItem(item) => write::upsert_national_item(conn, item, now).await?,
-            Entry::Matter(matter) => match &matter.standards {
-                Some(list)
-                    if list
-                        .iter()
-                        .any(|code| new_standards.contains(code.as_str())) =>
-                {
-                    let stored = list
-                        .iter()
-                        .filter(|code| !new_standards.contains(code.as_str()))
-                        .cloned()
-                        .collect();
-                    let record = MatterRecord {
-                        standards: Some(stored),
-                        ..matter.clone()
-                    };
-                    write::upsert_matter(conn, &record, now).await?
-                }
-                _ => write::upsert_matter(conn, matter, now).await?,
-            },
-            Entry::Standard(standard) => {
-                match (&standard.matters, listed_by.get(standard.code.as_str())) {
-                    (None, Some(matters)) => {
-                        let record = StandardRecord {
-                            matters: Some(matters.clone()),
-                            ..standard.clone()
-                        };
-                        write::upsert_standard(conn, &record, now).await?
-                    }
-                    _ => write::upsert_standard(conn, standard, now).await?,
-                }
-            }
-            Entry::Guide(guide) => write::upsert_guide(conn, guide, now).await?,
-            Entry::Procedure(procedure) => write::upsert_procedure(conn, procedure, now).await?,
-        };
-        if outcome != Outcome::Unchanged {
-            // An imported revision keeps the version it replaced, as a
-            // mutation's does.
-            if let Some((kind, key, after)) = kept_version(conn, &record.entry).await? {
-                let before = before.map(|(_, _, version)| version);
-                crate::mutate::keep_versions(conn, kind, &key, before, after, IMPORTED_BY, now)
-                    .await?;
-            }
-            // Imported rows replicate like any other change.
-            let (kind, parts) = match &record.entry {
-                Entry::NationalItem(i) => (
-                    Replica::NationalItem,
-                    vec![i.edition.to_string(), i.number.to_string()],
-                ),
-                Entry::Matter(m) => (Replica::Matter, vec![m.code.to_string()]),
-                Entry::Standard(s) => (Replica::Standard, vec![s.code.to_string()]),
-                Entry::Guide(g) => (
-                    Replica::Guide,
-                    vec![g.region.to_string(), g.matter.to_string()],
-                ),
-                Entry::Procedure(p) => (
-                    Replica::Procedure,
-                    vec![p.region.to_string(), p.matter.to_string()],
-                ),
-            };
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            crate::changes::log_current(conn, kind, &parts, now).await?;
-        }
-        report.counts_mut(record.entry.kind()).add(outcome);
-    }
+    let mut import = Import {
+        conn,
+        now,
+        report: ImportReport::default(),
+        trail: Trail::default(),
+        done: 0,
+        progress,
+    };
+    // In the order of the foreign keys: a matter refers to its national
+    // item, a link to its matter and standard, a guide to its matter.
+    import.national_items(&items).await?;
+    let mut links = Links::load(conn, &matters, &standards).await?;
+    let matter_codes = import.matters(&matters, &mut links).await?;
+    let standard_codes = import.standards(&standards, &mut links).await?;
+    links.write(conn).await?;
+    reindex(conn, Searched::Matter, &matter_codes).await?;
+    reindex(conn, Searched::Standard, &standard_codes).await?;
+    import.guides(&guides).await?;
+    import.procedures(&procedures).await?;
+    // Rows first, then their history and the log, in the order a mutation
+    // takes them, so that an import cannot deadlock with one on PostgreSQL.
+    let Import { report, trail, .. } = import;
+    trail.write(conn, now).await?;
     Ok(report)
 }
 
-/// Who the history credits with an imported revision.
-const IMPORTED_BY: &str = "concord import";
+/// Past this many changed rows of a kind, its search grams are cut afresh
+/// in one statement rather than a chunk of keys at a time: on PostgreSQL
+/// each chunk's delete scans a gram table that the chunks before it grew.
+const REBUILD_GRAMS_PAST: usize = 2_000;
 
-/// A history-keeping row of `entry` as stored now: its kind, its key, and
-/// its revision with the content its history keeps. `None` for a matter
-/// (matters keep no history) or a row not stored yet.
-async fn kept_version(
+/// Cuts the search grams of the changed rows `keys` of a kind.
+async fn reindex(
     conn: &impl ConnectionTrait,
-    entry: &Entry,
-) -> Result<Option<(crate::mutate::Kind, String, (i32, serde_json::Value))>, StoreError> {
-    use sea_orm::EntityTrait;
+    searched: Searched,
+    keys: &[String],
+) -> Result<(), StoreError> {
+    if keys.len() > REBUILD_GRAMS_PAST {
+        search::rebuild(conn, searched).await
+    } else {
+        search::reindex(conn, searched, keys).await
+    }
+}
 
-    use crate::entity::{national_item, operating_procedure, service_guide, standard};
-    use crate::mutate::{self, Kind};
-    let key = |region: &RegionCode, matter: &MatterCode| (region.to_string(), matter.to_string());
-    Ok(match entry {
-        Entry::Matter(_) => None,
-        // An official item over an illustrative one keeps the illustrative
-        // text in its history.
-        Entry::NationalItem(item) => national_item::Entity::find_by_id((item.edition, item.number))
-            .one(conn)
-            .await?
-            .map(|row| {
-                let version = (row.revision, mutate::item_snapshot(&row));
-                let key = format!("{}/{}", item.edition, item.number);
-                (Kind::NationalItem, key, version)
-            }),
-        Entry::Guide(guide) => service_guide::Entity::find_by_id(key(&guide.region, &guide.matter))
-            .one(conn)
-            .await?
-            .map(|row| {
-                let version = (row.revision, mutate::guide_snapshot(&row));
-                (
-                    Kind::Guide,
-                    format!("{}/{}", guide.region, guide.matter),
-                    version,
-                )
-            }),
-        Entry::Procedure(procedure) => {
-            operating_procedure::Entity::find_by_id(key(&procedure.region, &procedure.matter))
-                .one(conn)
-                .await?
-                .map(|row| {
-                    let version = (row.revision, mutate::procedure_snapshot(&row));
-                    let key = format!("{}/{}", procedure.region, procedure.matter);
-                    (Kind::Procedure, key, version)
-                })
-        }
-        Entry::Standard(record) => {
-            match standard::Entity::find_by_id(record.code.as_str())
-                .one(conn)
-                .await?
-            {
-                Some(row) => {
-                    let matters = mutate::matter_links(conn, record.code.as_str()).await?;
-                    let version = (row.revision, mutate::standard_snapshot(&row, &matters));
-                    Some((Kind::Standard, record.code.to_string(), version))
-                }
-                None => None,
+/// The link table has foreign keys to both matters and standards, and
+/// matters are written first, so a matter cannot link to a standard that
+/// this same file creates. Such a link is written with the new standard
+/// instead (`check_links` has made sure a standard that lists its matters
+/// lists this one too).
+fn link_new_standards(
+    matters: &mut [MatterRecord],
+    standards: &mut [StandardRecord],
+    stored_standards: &HashSet<String>,
+) {
+    let new_standards: HashSet<String> = standards
+        .iter()
+        .map(|standard| standard.code.to_string())
+        .filter(|code| !stored_standards.contains(code))
+        .collect();
+    let mut listed_by: HashMap<String, Vec<MatterCode>> = HashMap::new();
+    for matter in matters.iter_mut() {
+        let Some(list) = &mut matter.standards else {
+            continue;
+        };
+        list.retain(|code| {
+            let new = new_standards.contains(code.as_str());
+            if new {
+                listed_by
+                    .entry(code.to_string())
+                    .or_default()
+                    .push(matter.code.clone());
             }
+            !new
+        });
+    }
+    for standard in standards.iter_mut() {
+        if standard.matters.is_none() {
+            standard.matters = listed_by.remove(standard.code.as_str());
         }
-    })
+    }
+}
+
+/// An import under way: where it writes, what it has done so far, and the
+/// history and log entries it owes.
+struct Import<'a, C> {
+    conn: &'a C,
+    now: DateTime<Utc>,
+    report: ImportReport,
+    trail: Trail,
+    /// Records written so far.
+    done: u64,
+    progress: &'a dyn Progress,
+}
+
+impl<C: ConnectionTrait> Import<'_, C> {
+    /// Counts what a record did.
+    fn count(&mut self, kind: ImportKind, outcome: Outcome) {
+        self.report.counts_mut(kind).add(outcome);
+    }
+
+    /// Writes the changed rows of a kind's `records`, reporting progress
+    /// in records as the rows go.
+    async fn write<E>(&mut self, rows: Vec<E::Model>, records: usize) -> Result<(), StoreError>
+    where
+        E: EntityTrait,
+        E::Model: IntoActiveModel<E::ActiveModel>,
+    {
+        let (records, changed) = (records as u64, rows.len() as u64);
+        let mut written = 0;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_REPORT).collect();
+            written += chunk.len() as u64;
+            crate::changes::upsert::<E, C>(self.conn, chunk).await?;
+            self.progress
+                .advanced(self.done + records * written / changed);
+        }
+        self.done += records;
+        self.progress.advanced(self.done);
+        Ok(())
+    }
+
+    async fn national_items(&mut self, items: &[&NationalItemRecord]) -> Result<(), StoreError> {
+        let editions: BTreeSet<i32> = items.iter().map(|item| item.edition).collect();
+        let stored: HashMap<(i32, i32), national_item::Model> =
+            stored_rows::<national_item::Entity, _, _>(
+                self.conn,
+                national_item::Column::Edition,
+                editions,
+            )
+            .await?
+            .into_iter()
+            .map(|row| ((row.edition, row.number), row))
+            .collect();
+        let mut rows = Vec::new();
+        for item in items {
+            let before = stored.get(&(item.edition, item.number));
+            let fresh = write::national_item_row(item, self.now);
+            let (outcome, row) = write::decide(fresh, before, false, self.now);
+            self.count(ImportKind::NationalItems, outcome);
+            if outcome == Outcome::Unchanged {
+                continue;
+            }
+            let key = format!("{}/{}", item.edition, item.number);
+            self.trail.keep(
+                Kind::NationalItem,
+                &key,
+                before.map(|row| (row.revision, mutate::item_snapshot(row))),
+                (row.revision, mutate::item_snapshot(&row)),
+                self.now,
+            );
+            let record = json!({ "row": to_json(&row)? });
+            self.trail.log(
+                Replica::NationalItem,
+                key,
+                &row.origin,
+                row.revision,
+                Some(record),
+            );
+            rows.push(row);
+        }
+        self.write::<national_item::Entity>(rows, items.len()).await
+    }
+
+    /// Writes the matters; returns the codes of those that changed.
+    async fn matters(
+        &mut self,
+        matters: &[MatterRecord],
+        links: &mut Links,
+    ) -> Result<Vec<String>, StoreError> {
+        let codes = matters.iter().map(|matter| matter.code.to_string());
+        let stored: HashMap<String, service_matter::Model> =
+            stored_rows::<service_matter::Entity, _, _>(
+                self.conn,
+                service_matter::Column::Code,
+                codes,
+            )
+            .await?
+            .into_iter()
+            .map(|row| (row.code.clone(), row))
+            .collect();
+        let mut rows = Vec::new();
+        for matter in matters {
+            let code = matter.code.as_str();
+            let relinked = matter.standards.as_ref().is_some_and(|list| {
+                let wanted = list.iter().map(ToString::to_string).collect();
+                links.set(Side::Matter, code, wanted)
+            });
+            let fresh = write::matter_row(matter, self.now);
+            let (outcome, row) = write::decide(fresh, stored.get(code), relinked, self.now);
+            self.count(ImportKind::Matters, outcome);
+            if outcome == Outcome::Unchanged {
+                continue;
+            }
+            // Matters keep no history; the log records the links as they
+            // are once the matter is written, before any standard's.
+            let record = json!({
+                "row": to_json(&row)?,
+                "standards": links.of(Side::Matter, code),
+            });
+            self.trail.log(
+                Replica::Matter,
+                code.to_owned(),
+                &row.origin,
+                row.revision,
+                Some(record),
+            );
+            rows.push(row);
+        }
+        let changed = rows.iter().map(|row| row.code.clone()).collect();
+        self.write::<service_matter::Entity>(rows, matters.len())
+            .await?;
+        Ok(changed)
+    }
+
+    /// Writes the standards; returns the codes of those that changed.
+    async fn standards(
+        &mut self,
+        standards: &[StandardRecord],
+        links: &mut Links,
+    ) -> Result<Vec<String>, StoreError> {
+        let codes = standards.iter().map(|standard| standard.code.to_string());
+        let stored: HashMap<String, standard::Model> =
+            stored_rows::<standard::Entity, _, _>(self.conn, standard::Column::Code, codes)
+                .await?
+                .into_iter()
+                .map(|row| (row.code.clone(), row))
+                .collect();
+        let mut changed = Vec::new();
+        for record in standards {
+            let code = record.code.as_str();
+            let before = stored.get(code);
+            let linked_before = links.of(Side::Standard, code);
+            let relinked = record.matters.as_ref().is_some_and(|list| {
+                let wanted = list.iter().map(ToString::to_string).collect();
+                links.set(Side::Standard, code, wanted)
+            });
+            let fresh = write::standard_row(record, before, relinked, self.now);
+            let (outcome, row) = write::decide(fresh, before, relinked, self.now);
+            self.count(ImportKind::Standards, outcome);
+            if outcome == Outcome::Unchanged {
+                continue;
+            }
+            let matters = links.of(Side::Standard, code);
+            self.trail.keep(
+                Kind::Standard,
+                code,
+                before.map(|row| (row.revision, mutate::standard_snapshot(row, &linked_before))),
+                (row.revision, mutate::standard_snapshot(&row, &matters)),
+                self.now,
+            );
+            changed.push((row, matters));
+        }
+        // A zone's proposed collaborative standard is public while a draft.
+        let drafts = changed
+            .iter()
+            .filter(|(row, _)| row.status == StandardStatus::Draft.as_str())
+            .map(|(row, _)| row.code.clone());
+        let proposed: HashSet<String> = stored_rows::<collaborative_target::Entity, _, _>(
+            self.conn,
+            collaborative_target::Column::StandardCode,
+            drafts,
+        )
+        .await?
+        .into_iter()
+        .map(|target| target.standard_code)
+        .collect();
+        let mut rows = Vec::with_capacity(changed.len());
+        for (row, matters) in changed {
+            let published =
+                row.status != StandardStatus::Draft.as_str() || proposed.contains(&row.code);
+            let record = published
+                .then(|| Ok::<_, StoreError>(json!({ "row": to_json(&row)?, "matters": matters })))
+                .transpose()?;
+            self.trail.log(
+                Replica::Standard,
+                row.code.clone(),
+                &row.origin,
+                row.revision,
+                record,
+            );
+            rows.push(row);
+        }
+        let changed = rows.iter().map(|row| row.code.clone()).collect();
+        self.write::<standard::Entity>(rows, standards.len())
+            .await?;
+        Ok(changed)
+    }
+
+    async fn guides(&mut self, guides: &[&GuideRecord]) -> Result<(), StoreError> {
+        let regions: BTreeSet<String> = guides.iter().map(|g| g.region.to_string()).collect();
+        let stored: HashMap<(String, String), service_guide::Model> =
+            stored_rows::<service_guide::Entity, _, _>(
+                self.conn,
+                service_guide::Column::RegionCode,
+                regions,
+            )
+            .await?
+            .into_iter()
+            .map(|row| ((row.region_code.clone(), row.matter_code.clone()), row))
+            .collect();
+        // A replica deletes a guide its origin took back to a draft; the
+        // revisions it had stay in the log. A guide written here again
+        // starts after them, so that no revision names two versions.
+        let new: Vec<String> = guides
+            .iter()
+            .map(|guide| (guide.region.to_string(), guide.matter.to_string()))
+            .filter(|key| !stored.contains_key(key))
+            .map(|(region, matter)| format!("{region}/{matter}"))
+            .collect();
+        let logged = crate::changes::last_logged(self.conn, Replica::Guide, &new).await?;
+        let mut rows = Vec::new();
+        for guide in guides {
+            let key = (guide.region.to_string(), guide.matter.to_string());
+            let log_key = format!("{}/{}", key.0, key.1);
+            let before = stored.get(&key);
+            let first_revision = logged.get(&log_key).map_or(1, |last| last + 1);
+            let fresh = write::guide_row(guide, before, first_revision, self.now);
+            let (outcome, row) = write::decide(fresh, before, false, self.now);
+            self.count(ImportKind::Guides, outcome);
+            if outcome == Outcome::Unchanged {
+                continue;
+            }
+            self.trail.keep(
+                Kind::Guide,
+                &log_key,
+                before.map(|row| (row.revision, mutate::guide_snapshot(row))),
+                (row.revision, mutate::guide_snapshot(&row)),
+                self.now,
+            );
+            let record = (row.status == GuideStatus::Published.as_str())
+                .then(|| to_json(&row).map(|row| json!({ "row": row })))
+                .transpose()?;
+            self.trail
+                .log(Replica::Guide, log_key, &row.origin, row.revision, record);
+            rows.push(row);
+        }
+        self.write::<service_guide::Entity>(rows, guides.len())
+            .await
+    }
+
+    async fn procedures(&mut self, procedures: &[&ProcedureRecord]) -> Result<(), StoreError> {
+        let regions: BTreeSet<String> = procedures.iter().map(|p| p.region.to_string()).collect();
+        let stored: HashMap<(String, String), operating_procedure::Model> =
+            stored_rows::<operating_procedure::Entity, _, _>(
+                self.conn,
+                operating_procedure::Column::RegionCode,
+                regions,
+            )
+            .await?
+            .into_iter()
+            .map(|row| ((row.region_code.clone(), row.matter_code.clone()), row))
+            .collect();
+        let mut rows = Vec::new();
+        for procedure in procedures {
+            let key = (procedure.region.to_string(), procedure.matter.to_string());
+            let before = stored.get(&key);
+            let fresh = write::procedure_row(procedure, self.now);
+            let (outcome, row) = write::decide(fresh, before, false, self.now);
+            self.count(ImportKind::Procedures, outcome);
+            if outcome == Outcome::Unchanged {
+                continue;
+            }
+            let log_key = format!("{}/{}", key.0, key.1);
+            self.trail.keep(
+                Kind::Procedure,
+                &log_key,
+                before.map(|row| (row.revision, mutate::procedure_snapshot(row))),
+                (row.revision, mutate::procedure_snapshot(&row)),
+                self.now,
+            );
+            // A draft procedure goes out as a retraction, as a draft guide does.
+            let record = (row.status == GuideStatus::Published.as_str())
+                .then(|| to_json(&row).map(|row| json!({ "row": row })))
+                .transpose()?;
+            self.trail.log(
+                Replica::Procedure,
+                log_key,
+                &row.origin,
+                row.revision,
+                record,
+            );
+            rows.push(row);
+        }
+        self.write::<operating_procedure::Entity>(rows, procedures.len())
+            .await
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, StoreError> {
+    serde_json::to_value(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// The stored rows of `E` whose `column` is one of `values`, read a chunk
+/// of values at a time.
+async fn stored_rows<E, C, V>(
+    conn: &C,
+    column: E::Column,
+    values: impl IntoIterator<Item = V>,
+) -> Result<Vec<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    V: Into<sea_orm::Value>,
+{
+    let values: Vec<sea_orm::Value> = values.into_iter().map(Into::into).collect();
+    let mut rows = Vec::new();
+    for chunk in values.chunks(KEYS_PER_STATEMENT * 4) {
+        rows.extend(
+            E::find()
+                .filter(column.is_in(chunk.iter().cloned()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The versions and log entries an import owes, in the order of its records.
+#[derive(Default)]
+struct Trail {
+    history: Vec<row_revision::ActiveModel>,
+    log: Vec<Logged>,
+}
+
+/// A change log entry: a row's kind, key, origin and revision, and its
+/// record (none: a retraction).
+struct Logged {
+    kind: Replica,
+    key: String,
+    origin: String,
+    revision: i32,
+    record: Option<Value>,
+}
+
+impl Trail {
+    /// Keeps the version a changed row replaces, unless kept already, and
+    /// the one it makes, as a mutation's does.
+    fn keep(
+        &mut self,
+        kind: Kind,
+        key: &str,
+        before: Option<(i32, Value)>,
+        after: (i32, Value),
+        now: DateTime<Utc>,
+    ) {
+        let before = before.map(|(revision, snapshot)| (revision, snapshot, None));
+        let after = (after.0, after.1, Some(IMPORTED_BY.to_owned()));
+        for (revision, snapshot, changed_by) in before.into_iter().chain([after]) {
+            self.history.push(row_revision::ActiveModel {
+                kind: sea_orm::Set(kind.as_str().to_owned()),
+                row_key: sea_orm::Set(key.to_owned()),
+                revision: sea_orm::Set(revision),
+                snapshot: sea_orm::Set(snapshot),
+                changed_by: sea_orm::Set(changed_by),
+                changed_at: sea_orm::Set(now),
+            });
+        }
+    }
+
+    /// Imported rows replicate like any other change.
+    fn log(
+        &mut self,
+        kind: Replica,
+        key: String,
+        origin: &str,
+        revision: i32,
+        record: Option<Value>,
+    ) {
+        self.log.push(Logged {
+            kind,
+            key,
+            origin: origin.to_owned(),
+            revision,
+            record,
+        });
+    }
+
+    async fn write<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        crate::changes::keep_versions(conn, self.history).await?;
+        let entries = self
+            .log
+            .iter()
+            .enumerate()
+            .map(|(at, logged)| {
+                Ok(LogEntry {
+                    at,
+                    kind: logged.kind.as_str(),
+                    key: &logged.key,
+                    origin: logged.origin.clone(),
+                    revision: logged.revision,
+                    record: logged
+                        .record
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        crate::changes::append_to_log(conn, entries, now).await
+    }
+}
+
+/// Which side of a link a list belongs to.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Matter,
+    Standard,
+}
+
+/// The links of the file's matters and standards: as stored, and as the
+/// records so far leave them, from either side.
+struct Links {
+    stored: BTreeSet<(String, String)>,
+    standards_of: HashMap<String, BTreeSet<String>>,
+    matters_of: HashMap<String, BTreeSet<String>>,
+}
+
+impl Links {
+    async fn load(
+        conn: &impl ConnectionTrait,
+        matters: &[MatterRecord],
+        standards: &[StandardRecord],
+    ) -> Result<Self, StoreError> {
+        let mut stored = BTreeSet::new();
+        let by_matter = stored_rows::<standard_matter::Entity, _, _>(
+            conn,
+            standard_matter::Column::MatterCode,
+            matters.iter().map(|matter| matter.code.to_string()),
+        )
+        .await?;
+        let by_standard = stored_rows::<standard_matter::Entity, _, _>(
+            conn,
+            standard_matter::Column::StandardCode,
+            standards.iter().map(|standard| standard.code.to_string()),
+        )
+        .await?;
+        for link in by_matter.into_iter().chain(by_standard) {
+            stored.insert((link.standard_code, link.matter_code));
+        }
+        let mut links = Self {
+            stored: BTreeSet::new(),
+            standards_of: HashMap::new(),
+            matters_of: HashMap::new(),
+        };
+        for (standard, matter) in &stored {
+            links.link(standard, matter);
+        }
+        links.stored = stored;
+        Ok(links)
+    }
+
+    fn link(&mut self, standard: &str, matter: &str) {
+        self.standards_of
+            .entry(matter.to_owned())
+            .or_default()
+            .insert(standard.to_owned());
+        self.matters_of
+            .entry(standard.to_owned())
+            .or_default()
+            .insert(matter.to_owned());
+    }
+
+    fn unlink(&mut self, standard: &str, matter: &str) {
+        if let Some(set) = self.standards_of.get_mut(matter) {
+            set.remove(standard);
+        }
+        if let Some(set) = self.matters_of.get_mut(standard) {
+            set.remove(matter);
+        }
+    }
+
+    /// The codes `code` links to now, in order.
+    fn of(&self, side: Side, code: &str) -> Vec<String> {
+        let map = match side {
+            Side::Matter => &self.standards_of,
+            Side::Standard => &self.matters_of,
+        };
+        map.get(code)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Makes `code`'s links exactly `wanted`; returns whether they changed.
+    fn set(&mut self, side: Side, code: &str, wanted: BTreeSet<String>) -> bool {
+        let current: BTreeSet<String> = self.of(side, code).into_iter().collect();
+        let pair = |other: &str| match side {
+            Side::Matter => (other.to_owned(), code.to_owned()),
+            Side::Standard => (code.to_owned(), other.to_owned()),
+        };
+        let mut changed = false;
+        for other in current.difference(&wanted) {
+            let (standard, matter) = pair(other);
+            self.unlink(&standard, &matter);
+            changed = true;
+        }
+        for other in wanted.difference(&current) {
+            let (standard, matter) = pair(other);
+            self.link(&standard, &matter);
+            changed = true;
+        }
+        changed
+    }
+
+    /// Writes the difference between the links now and as stored.
+    async fn write(self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+        let now: BTreeSet<(String, String)> = self
+            .matters_of
+            .into_iter()
+            .flat_map(|(standard, matters)| {
+                matters
+                    .into_iter()
+                    .map(move |matter| (standard.clone(), matter))
+            })
+            .collect();
+        let gone: Vec<_> = self.stored.difference(&now).collect();
+        for chunk in gone.chunks(KEYS_PER_STATEMENT) {
+            let matching = chunk
+                .iter()
+                .fold(Condition::any(), |any, (standard, matter)| {
+                    any.add(
+                        Condition::all()
+                            .add(standard_matter::Column::StandardCode.eq(standard.as_str()))
+                            .add(standard_matter::Column::MatterCode.eq(matter.as_str())),
+                    )
+                });
+            standard_matter::Entity::delete_many()
+                .filter(matching)
+                .exec(conn)
+                .await?;
+        }
+        let new: Vec<_> = now.difference(&self.stored).collect();
+        for chunk in new.chunks(MAX_PARAMS / 2) {
+            let links = chunk.iter().map(|(standard_code, matter_code)| {
+                standard_matter::Model {
+                    standard_code: standard_code.clone(),
+                    matter_code: matter_code.clone(),
+                }
+                .into_active_model()
+            });
+            standard_matter::Entity::insert_many(links)
+                .exec_without_returning(conn)
+                .await?;
+        }
+        Ok(())
+    }
 }

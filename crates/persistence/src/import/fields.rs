@@ -173,7 +173,7 @@ pub(super) enum Value<'t> {
     /// A CSV cell, trimmed.
     Cell(&'t str),
     /// A JSON value, with the text it was parsed from to locate list items.
-    Json(&'t RawValue, &'t Lines<'t>),
+    Json(&'t RawValue, &'t Lines),
 }
 
 impl Value<'_> {

@@ -20,13 +20,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::string::FromUtf8Error;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
-use crate::StoreError;
 use crate::write::{
     GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,
 };
+use crate::{Progress, StoreError};
 
 mod apply;
 mod fields;
@@ -328,16 +328,28 @@ impl Entry {
 }
 
 /// Loads `path` into the database: all of it in one transaction, or, when
-/// any record has a problem, nothing.
+/// any record has a problem, nothing. See [`import_file_reporting`].
+pub async fn import_file(
+    db: &DatabaseConnection,
+    path: &Path,
+    kind: Option<ImportKind>,
+) -> Result<ImportReport, ImportError> {
+    import_file_reporting(db, path, kind, &()).await
+}
+
+/// Loads `path` into the database: all of it in one transaction, or, when
+/// any record has a problem, nothing. Reports its stages to `progress`:
+/// reading and checking the file, then writing it, in records.
 ///
 /// The format comes from the extension (`.csv`, `.json`). A CSV file holds
 /// one kind of record: `kind` when given, else the kind its name starts with
 /// (`guides.csv`, `guides-330000.csv`). A JSON file names its kinds by its
 /// keys; `kind`, when given, is the only key it may carry.
-pub async fn import_file(
+pub async fn import_file_reporting(
     db: &DatabaseConnection,
     path: &Path,
     kind: Option<ImportKind>,
+    progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let format = Format::of(path).ok_or_else(|| ImportError::UnsupportedFormat {
         path: path.to_owned(),
@@ -350,6 +362,7 @@ pub async fn import_file(
         })?),
         Format::Json => kind,
     };
+    progress.stage("checking", None);
     // One read before any database work: nothing else is waiting on this
     // task, so a blocking read costs nothing.
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
@@ -361,7 +374,10 @@ pub async fn import_file(
     let parsed = parse_all(kind, format, &text);
 
     let txn = db.begin().await.map_err(StoreError::from)?;
-    match load(&txn, parsed, Utc::now()).await {
+    // Rows are logged as written, not read back: at the precision that
+    // PostgreSQL keeps, the logged times are the stored ones.
+    let now = Utc::now().trunc_subsecs(6);
+    match load(&txn, parsed, now, progress).await {
         Ok(report) if report.changed() => {
             crate::version::commit(txn)
                 .await
@@ -420,6 +436,7 @@ async fn load(
     txn: &impl ConnectionTrait,
     parsed: Parsed,
     now: DateTime<Utc>,
+    progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let (found, stored_standards) = check_references(txn, &parsed).await?;
     let mut problems = parsed.problems;
@@ -428,5 +445,6 @@ async fn load(
         problems.sort_by_key(|problem| problem.line);
         return Err(ImportError::Invalid(problems));
     }
-    Ok(apply(txn, &parsed.records, &stored_standards, now).await?)
+    progress.stage("writing", Some(parsed.records.len() as u64));
+    Ok(apply(txn, &parsed.records, &stored_standards, now, progress).await?)
 }

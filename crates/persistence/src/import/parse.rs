@@ -389,7 +389,7 @@ fn group_steps<'t>(
 /// Reads a JSON object's members against `spec`, reporting unknown, repeated
 /// and missing ones. `None` when the value is not an object.
 pub(super) fn json_fields<'t>(
-    lines: &'t Lines<'t>,
+    lines: &'t Lines,
     raw: &'t RawValue,
     path: String,
     spec: &[Field],
@@ -425,13 +425,13 @@ pub(super) fn json_fields<'t>(
     Some(fields)
 }
 
-fn read_json<'t>(
+fn read_json(
     only: Option<ImportKind>,
-    lines: &'t Lines<'t>,
+    lines: &Lines,
     parsed: &mut Parsed,
     pending: &mut Vec<PendingProcedure>,
 ) {
-    let top = match serde_json::from_str::<Members>(lines.text) {
+    let top = match serde_json::from_str::<Members>(lines.text()) {
         Ok(top) => top,
         Err(error) if error.is_data() => {
             parsed.problems.push(lines.at_error(&error).problem(

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
@@ -19,10 +20,13 @@ pub(super) enum At {
         column: Option<String>,
         item: Option<usize>,
     },
-    /// A JSON value's line and character column, and its path from the top.
+    /// A JSON value's byte offset in its text, and its path from the top.
+    /// The line and character column are worked out only for a problem:
+    /// counting characters for every value would be quadratic on a file
+    /// written as one long line.
     Json {
-        line: usize,
-        column: usize,
+        text: Source,
+        offset: usize,
         path: String,
     },
 }
@@ -39,7 +43,8 @@ impl At {
     /// The line this place is on.
     pub(super) fn line_number(&self) -> usize {
         match self {
-            At::Csv { line, .. } | At::Json { line, .. } => *line,
+            At::Csv { line, .. } => *line,
+            At::Json { text, offset, .. } => text.line(*offset),
         }
     }
 
@@ -53,9 +58,9 @@ impl At {
                 column: Some(name.to_owned()),
                 item: None,
             },
-            At::Json { line, column, path } => At::Json {
-                line: *line,
-                column: *column,
+            At::Json { text, offset, path } => At::Json {
+                text: text.clone(),
+                offset: *offset,
                 path: format!("{path}.{}", camel(name)),
             },
         }
@@ -69,9 +74,9 @@ impl At {
                 column: column.clone(),
                 item: Some(index + 1),
             },
-            At::Json { line, column, path } => At::Json {
-                line: *line,
-                column: *column,
+            At::Json { text, offset, path } => At::Json {
+                text: text.clone(),
+                offset: *offset,
                 path: format!("{path}[{index}]"),
             },
         }
@@ -95,9 +100,9 @@ impl At {
                     None => message.to_string(),
                 },
             },
-            At::Json { line, column, path } => Problem {
-                line: *line,
-                column: column.to_string(),
+            At::Json { text, offset, path } => Problem {
+                line: text.line(*offset),
+                column: text.column(*offset).to_string(),
                 message: if path.is_empty() {
                     message.to_string()
                 } else {
@@ -141,48 +146,99 @@ impl Places {
     }
 }
 
-/// Line starts of a JSON text, to turn the byte offset of a value into a
-/// line and a character column.
-pub(super) struct Lines<'t> {
-    pub(super) text: &'t str,
+/// A JSON text and where its lines start, shared by the places in it, to
+/// turn a value's byte offset into a line and a character column.
+#[derive(Clone)]
+pub(super) struct Source(Arc<Text>);
+
+struct Text {
+    text: String,
     starts: Vec<usize>,
 }
 
-impl<'t> Lines<'t> {
-    pub(super) fn new(text: &'t str) -> Self {
+impl Source {
+    /// The 1-based line of the byte at `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.0.starts.partition_point(|start| *start <= offset)
+    }
+
+    /// The 1-based character column of the byte at `offset`.
+    fn column(&self, offset: usize) -> usize {
+        let start = self.0.starts[self.line(offset) - 1];
+        self.0.text[start..offset].chars().count() + 1
+    }
+}
+
+/// Sources are the same when they are one text read once.
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Source {}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Source({} bytes)", self.0.text.len())
+    }
+}
+
+/// A JSON text being read, and the source its places point into.
+pub(super) struct Lines {
+    source: Source,
+}
+
+impl Lines {
+    pub(super) fn new(text: &str) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(index, _)| index + 1))
             .collect();
-        Self { text, starts }
+        Self {
+            source: Source(Arc::new(Text {
+                text: text.to_owned(),
+                starts,
+            })),
+        }
     }
 
-    /// The place of `raw`, which must have been parsed from this text:
+    /// The text, which the values read borrow from.
+    pub(super) fn text(&self) -> &str {
+        &self.source.0.text
+    }
+
+    /// The place of `raw`, which must have been parsed from [`Self::text`]:
     /// its bytes lie inside the text, so the difference of the addresses is
     /// its offset.
     pub(super) fn at(&self, raw: &RawValue, path: String) -> At {
+        let text = self.text();
         let offset = (raw.get().as_ptr() as usize)
-            .checked_sub(self.text.as_ptr() as usize)
-            .filter(|offset| *offset <= self.text.len())
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|offset| *offset <= text.len())
             .unwrap_or(0);
-        let line = self.starts.partition_point(|start| *start <= offset);
-        let start = self.starts[line - 1];
-        let column = self.text[start..offset].chars().count() + 1;
-        At::Json { line, column, path }
+        At::Json {
+            text: self.source.clone(),
+            offset,
+            path,
+        }
     }
 
-    /// Converts serde_json's 1-based line and byte column into a place.
+    /// Converts serde_json's 1-based line and byte column into a place: the
+    /// start of the character the column falls in (the first one, if none).
     pub(super) fn at_error(&self, error: &serde_json::Error) -> At {
-        let line = error.line().clamp(1, self.starts.len());
-        let start = self.starts[line - 1];
-        let end = self.starts.get(line).copied().unwrap_or(self.text.len());
-        let column = self.text[start..end]
+        let starts = &self.source.0.starts;
+        let text = self.text();
+        let line = error.line().clamp(1, starts.len());
+        let start = starts[line - 1];
+        let end = starts.get(line).copied().unwrap_or(text.len());
+        let within = text[start..end]
             .char_indices()
             .take_while(|(index, _)| *index < error.column())
-            .count()
-            .max(1);
+            .last()
+            .map_or(0, |(index, _)| index);
         At::Json {
-            line,
-            column,
+            text: self.source.clone(),
+            offset: start + within,
             path: String::new(),
         }
     }
