@@ -525,4 +525,48 @@ async fn live_equals_replica_in_sync_shows_a_publication_at_once_and_costs_one_3
         true
     );
     assert_eq!(matrix(&again), matrix(&live));
+
+    // Sent as a persisted query by GET, a REPLICA answer is tagged for HTTP
+    // caches and a LIVE one is not: this node's data version does not
+    // follow its peers' data.
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(MATRIX.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let register = shanghai
+        .client
+        .post(format!("{}/graphql", shanghai.address))
+        .json(
+            &json!({ "query": MATRIX, "variables": { "s": "REPLICA" }, "extensions": extensions }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), 200);
+    for (source, tagged) in [("REPLICA", true), ("LIVE", false)] {
+        let response = shanghai
+            .client
+            .get(format!("{}/graphql", shanghai.address))
+            .query(&[
+                ("extensions", extensions.to_string()),
+                ("variables", json!({ "s": source }).to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{source}");
+        let headers = response.headers().clone();
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("errors").is_none(), "{source}: {body}");
+        assert_eq!(
+            headers.contains_key(reqwest::header::ETAG),
+            tagged,
+            "{source}: {headers:?}"
+        );
+        if !tagged {
+            assert_eq!(headers[reqwest::header::CACHE_CONTROL], "no-store");
+        }
+    }
 }
