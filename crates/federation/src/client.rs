@@ -2,6 +2,7 @@
 //! (concurrency, total time, body size), conditionally on the last answer.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,7 @@ pub enum PartFailure {
     #[error("the peer's answer is unusable: {0}")]
     BadAnswer(String),
     #[error(
-        "the peer's answer is longer than federation.max_body_bytes ({0} bytes) and was cut off"
+        "the peers' answers to this query came to more than federation.max_body_bytes ({0} bytes); this one was cut off"
     )]
     TooLarge(usize),
     #[error("the peer sent {0} rows that are not its own published rows; they were dropped")]
@@ -150,6 +151,9 @@ impl Peers {
     /// Never fails: each region gets its outcome.
     pub async fn fetch(&self, regions: &[String]) -> HashMap<String, Outcome> {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(self.settings.budget_ms);
+        // One body budget for the whole query, shared by its calls, so
+        // that more peers cannot make the node take in more bytes.
+        let room = AtomicUsize::new(self.settings.max_body_bytes);
         let mut outcomes = HashMap::new();
         let mut calls: Vec<Peer> = Vec::new();
         for region in regions {
@@ -161,22 +165,27 @@ impl Peers {
             }
         }
         let answered: Vec<(String, Outcome)> = futures::stream::iter(calls)
-            .map(|peer: Peer| async move {
-                let started = Instant::now();
-                let outcome = match tokio::time::timeout_at(deadline, self.call(&peer)).await {
-                    Ok(Ok((part, not_modified))) => Outcome {
-                        failure: (part.dropped > 0).then(|| PartFailure::ForeignRows(part.dropped)),
-                        part: Some(part),
-                        latency: Some(started.elapsed()),
-                        not_modified,
-                    },
-                    Ok(Err(failure)) => Outcome::failed(failure, Some(started.elapsed())),
-                    Err(_) => Outcome::failed(
-                        PartFailure::Timeout(self.settings.budget_ms),
-                        Some(started.elapsed()),
-                    ),
-                };
-                (peer.region.to_string(), outcome)
+            .map(|peer: Peer| {
+                let room = &room;
+                async move {
+                    let started = Instant::now();
+                    let outcome =
+                        match tokio::time::timeout_at(deadline, self.call(&peer, room)).await {
+                            Ok(Ok((part, not_modified))) => Outcome {
+                                failure: (part.dropped > 0)
+                                    .then(|| PartFailure::ForeignRows(part.dropped)),
+                                part: Some(part),
+                                latency: Some(started.elapsed()),
+                                not_modified,
+                            },
+                            Ok(Err(failure)) => Outcome::failed(failure, Some(started.elapsed())),
+                            Err(_) => Outcome::failed(
+                                PartFailure::Timeout(self.settings.budget_ms),
+                                Some(started.elapsed()),
+                            ),
+                        };
+                    (peer.region.to_string(), outcome)
+                }
             })
             .buffer_unordered(self.settings.max_concurrency)
             .collect()
@@ -194,8 +203,13 @@ impl Peers {
     }
 
     /// One conditional request: the peer's part, and whether it was the
-    /// last one, confirmed unchanged.
-    async fn call(&self, peer: &Peer) -> Result<(Arc<Fetched>, bool), PartFailure> {
+    /// last one, confirmed unchanged. Its body is taken out of `room`, the
+    /// bytes the query may still receive.
+    async fn call(
+        &self,
+        peer: &Peer,
+        room: &AtomicUsize,
+    ) -> Result<(Arc<Fetched>, bool), PartFailure> {
         let last = self.last(peer.region.as_str());
         let mut request = self
             .client
@@ -232,7 +246,10 @@ impl Peers {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let limit = self.settings.max_body_bytes;
-        if response.content_length().is_some_and(|n| n > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|n| n > room.load(Ordering::Acquire) as u64)
+        {
             return Err(PartFailure::TooLarge(limit));
         }
         let mut body = Vec::new();
@@ -241,9 +258,10 @@ impl Peers {
             .await
             .map_err(|e| PartFailure::Unreachable(without_url(&e)))?
         {
-            if body.len() + chunk.len() > limit {
-                return Err(PartFailure::TooLarge(limit));
-            }
+            room.fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(chunk.len())
+            })
+            .map_err(|_| PartFailure::TooLarge(limit))?;
             body.extend_from_slice(&chunk);
         }
         let part: Part = serde_json::from_slice(&body)
@@ -302,5 +320,87 @@ fn without_url(error: &reqwest::Error) -> String {
     match std::error::Error::source(error) {
         Some(source) => format!("{text}: {source}"),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A peer that answers every request with `size` bytes.
+    async fn peer_sending(size: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = [0u8; 4096];
+                    let _ = stream.read(&mut head).await;
+                    let body = "x".repeat(size);
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                         content-length: {size}\r\nconnection: close\r\n\r\n{body}"
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        address
+    }
+
+    async fn peers(urls: &[(&str, String)], max_body_bytes: usize) -> Peers {
+        let settings = FederationSettings {
+            max_body_bytes,
+            ..FederationSettings::default()
+        };
+        let configured: Vec<PeerSettings> = urls
+            .iter()
+            .map(|(region, url)| PeerSettings {
+                region: (*region).to_owned(),
+                url: url.clone(),
+                token: "a token".to_owned().into(),
+            })
+            .collect();
+        let known = urls
+            .iter()
+            .map(|(region, _)| (*region).to_owned())
+            .collect();
+        Peers::new(&settings, &configured, None, &known).unwrap()
+    }
+
+    fn codes(outcomes: &HashMap<String, Outcome>) -> Vec<&'static str> {
+        let mut codes: Vec<_> = outcomes
+            .values()
+            .filter_map(|outcome| outcome.failure.as_ref().map(PartFailure::code))
+            .collect();
+        codes.sort_unstable();
+        codes
+    }
+
+    #[tokio::test]
+    async fn one_body_budget_covers_every_peer_of_a_query() {
+        let urls = [
+            ("320000", peer_sending(3_000).await),
+            ("330000", peer_sending(3_000).await),
+        ];
+        let regions: Vec<String> = urls.iter().map(|(r, _)| (*r).to_owned()).collect();
+
+        // Room for both: each body is read (and, not being a part, refused).
+        let roomy = peers(&urls, 8_000).await;
+        assert_eq!(
+            codes(&roomy.fetch(&regions).await),
+            ["BAD_ANSWER", "BAD_ANSWER"]
+        );
+
+        // Room for one body of the two, not both, though each alone is
+        // within the limit: whichever goes past it is cut off.
+        let tight = peers(&urls, 4_000).await;
+        assert!(
+            codes(&tight.fetch(&regions).await).contains(&"TOO_LARGE"),
+            "two bodies of 3,000 bytes in a budget of 4,000"
+        );
     }
 }

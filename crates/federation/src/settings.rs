@@ -42,8 +42,8 @@ pub struct FederationSettings {
     pub budget_ms: u64,
     /// Peers one query asks at once.
     pub max_concurrency: usize,
-    /// Largest part a peer may send, in bytes; a longer body is cut off
-    /// and its part reported as an error.
+    /// Bytes one query may receive from all its peers together; the part
+    /// that goes past it is cut off and reported as `TOO_LARGE`.
     pub max_body_bytes: usize,
 }
 
