@@ -9,13 +9,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use concord_domain::{GuideStatus, MatterCode, StandardStatus};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::changes::{KEYS_PER_STATEMENT, LogEntry, MAX_PARAMS, Replica};
+use crate::changes::{KEYS_PER_STATEMENT, Replica};
 use crate::entity::{
-    collaborative_target, national_item, operating_procedure, row_revision, service_guide,
-    service_matter, standard, standard_matter,
+    collaborative_target, national_item, operating_procedure, service_guide, service_matter,
+    standard,
 };
 use crate::mutate::{self, Kind};
 use crate::search::{self, Searched};
@@ -25,6 +25,12 @@ use crate::write::{
 use crate::{Progress, StoreError};
 
 use super::{Entry, ImportKind, ImportReport, Record};
+
+mod links;
+mod trail;
+
+use links::{Links, Side};
+use trail::Trail;
 
 /// Who the history credits with an imported revision.
 const IMPORTED_BY: &str = "concord import";
@@ -473,239 +479,4 @@ where
         );
     }
     Ok(rows)
-}
-
-/// The versions and log entries an import owes, in the order of its records.
-#[derive(Default)]
-struct Trail {
-    history: Vec<row_revision::ActiveModel>,
-    log: Vec<Logged>,
-}
-
-/// A change log entry: a row's kind, key, origin and revision, and its
-/// record (none: a retraction).
-struct Logged {
-    kind: Replica,
-    key: String,
-    origin: String,
-    revision: i32,
-    record: Option<Value>,
-}
-
-impl Trail {
-    /// Keeps the version a changed row replaces, unless kept already, and
-    /// the one it makes, as a mutation's does.
-    fn keep(
-        &mut self,
-        kind: Kind,
-        key: &str,
-        before: Option<(i32, Value)>,
-        after: (i32, Value),
-        now: DateTime<Utc>,
-    ) {
-        let before = before.map(|(revision, snapshot)| (revision, snapshot, None));
-        let after = (after.0, after.1, Some(IMPORTED_BY.to_owned()));
-        for (revision, snapshot, changed_by) in before.into_iter().chain([after]) {
-            self.history.push(row_revision::ActiveModel {
-                kind: sea_orm::Set(kind.as_str().to_owned()),
-                row_key: sea_orm::Set(key.to_owned()),
-                revision: sea_orm::Set(revision),
-                snapshot: sea_orm::Set(snapshot),
-                changed_by: sea_orm::Set(changed_by),
-                changed_at: sea_orm::Set(now),
-            });
-        }
-    }
-
-    /// Imported rows replicate like any other change.
-    fn log(
-        &mut self,
-        kind: Replica,
-        key: String,
-        origin: &str,
-        revision: i32,
-        record: Option<Value>,
-    ) {
-        self.log.push(Logged {
-            kind,
-            key,
-            origin: origin.to_owned(),
-            revision,
-            record,
-        });
-    }
-
-    async fn write<C: ConnectionTrait>(
-        self,
-        conn: &C,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        crate::changes::keep_versions(conn, self.history).await?;
-        let entries = self
-            .log
-            .iter()
-            .enumerate()
-            .map(|(at, logged)| {
-                Ok(LogEntry {
-                    at,
-                    kind: logged.kind.as_str(),
-                    key: &logged.key,
-                    origin: logged.origin.clone(),
-                    revision: logged.revision,
-                    record: logged
-                        .record
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()
-                        .map_err(|error| StoreError::Corrupt(error.to_string()))?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        crate::changes::append_to_log(conn, entries, now).await
-    }
-}
-
-/// Which side of a link a list belongs to.
-#[derive(Debug, Clone, Copy)]
-enum Side {
-    Matter,
-    Standard,
-}
-
-/// The links of the file's matters and standards: as stored, and as the
-/// records so far leave them, from either side.
-struct Links {
-    stored: BTreeSet<(String, String)>,
-    standards_of: HashMap<String, BTreeSet<String>>,
-    matters_of: HashMap<String, BTreeSet<String>>,
-}
-
-impl Links {
-    async fn load(
-        conn: &impl ConnectionTrait,
-        matters: &[MatterRecord],
-        standards: &[StandardRecord],
-    ) -> Result<Self, StoreError> {
-        let mut stored = BTreeSet::new();
-        let by_matter = stored_rows::<standard_matter::Entity, _, _>(
-            conn,
-            standard_matter::Column::MatterCode,
-            matters.iter().map(|matter| matter.code.to_string()),
-        )
-        .await?;
-        let by_standard = stored_rows::<standard_matter::Entity, _, _>(
-            conn,
-            standard_matter::Column::StandardCode,
-            standards.iter().map(|standard| standard.code.to_string()),
-        )
-        .await?;
-        for link in by_matter.into_iter().chain(by_standard) {
-            stored.insert((link.standard_code, link.matter_code));
-        }
-        let mut links = Self {
-            stored: BTreeSet::new(),
-            standards_of: HashMap::new(),
-            matters_of: HashMap::new(),
-        };
-        for (standard, matter) in &stored {
-            links.link(standard, matter);
-        }
-        links.stored = stored;
-        Ok(links)
-    }
-
-    fn link(&mut self, standard: &str, matter: &str) {
-        self.standards_of
-            .entry(matter.to_owned())
-            .or_default()
-            .insert(standard.to_owned());
-        self.matters_of
-            .entry(standard.to_owned())
-            .or_default()
-            .insert(matter.to_owned());
-    }
-
-    fn unlink(&mut self, standard: &str, matter: &str) {
-        if let Some(set) = self.standards_of.get_mut(matter) {
-            set.remove(standard);
-        }
-        if let Some(set) = self.matters_of.get_mut(standard) {
-            set.remove(matter);
-        }
-    }
-
-    /// The codes `code` links to now, in order.
-    fn of(&self, side: Side, code: &str) -> Vec<String> {
-        let map = match side {
-            Side::Matter => &self.standards_of,
-            Side::Standard => &self.matters_of,
-        };
-        map.get(code)
-            .map(|set| set.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// Makes `code`'s links exactly `wanted`; returns whether they changed.
-    fn set(&mut self, side: Side, code: &str, wanted: BTreeSet<String>) -> bool {
-        let current: BTreeSet<String> = self.of(side, code).into_iter().collect();
-        let pair = |other: &str| match side {
-            Side::Matter => (other.to_owned(), code.to_owned()),
-            Side::Standard => (code.to_owned(), other.to_owned()),
-        };
-        let mut changed = false;
-        for other in current.difference(&wanted) {
-            let (standard, matter) = pair(other);
-            self.unlink(&standard, &matter);
-            changed = true;
-        }
-        for other in wanted.difference(&current) {
-            let (standard, matter) = pair(other);
-            self.link(&standard, &matter);
-            changed = true;
-        }
-        changed
-    }
-
-    /// Writes the difference between the links now and as stored.
-    async fn write(self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
-        let now: BTreeSet<(String, String)> = self
-            .matters_of
-            .into_iter()
-            .flat_map(|(standard, matters)| {
-                matters
-                    .into_iter()
-                    .map(move |matter| (standard.clone(), matter))
-            })
-            .collect();
-        let gone: Vec<_> = self.stored.difference(&now).collect();
-        for chunk in gone.chunks(KEYS_PER_STATEMENT) {
-            let matching = chunk
-                .iter()
-                .fold(Condition::any(), |any, (standard, matter)| {
-                    any.add(
-                        Condition::all()
-                            .add(standard_matter::Column::StandardCode.eq(standard.as_str()))
-                            .add(standard_matter::Column::MatterCode.eq(matter.as_str())),
-                    )
-                });
-            standard_matter::Entity::delete_many()
-                .filter(matching)
-                .exec(conn)
-                .await?;
-        }
-        let new: Vec<_> = now.difference(&self.stored).collect();
-        for chunk in new.chunks(MAX_PARAMS / 2) {
-            let links = chunk.iter().map(|(standard_code, matter_code)| {
-                standard_matter::Model {
-                    standard_code: standard_code.clone(),
-                    matter_code: matter_code.clone(),
-                }
-                .into_active_model()
-            });
-            standard_matter::Entity::insert_many(links)
-                .exec_without_returning(conn)
-                .await?;
-        }
-        Ok(())
-    }
 }
