@@ -11,6 +11,7 @@ use concord_persistence::queries::{
 };
 
 use crate::alignment::{AlignmentQuery, CollaborationQuery, PolicyQuery};
+
 use crate::context::{loader, reading, visibility};
 use crate::direct::{Direct, DirectPage};
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
@@ -23,14 +24,19 @@ use crate::reference::Reference;
 use crate::sync::{SyncConflictQuery, SyncQuery};
 use crate::types::load_one;
 use crate::types::{
-    AuditEntry, Category, Evaluation, GuideStatus, NationalEdition, NationalItem, Region,
-    ServedGroup, ServiceGuide, ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
+    Category, GuideStatus, NationalEdition, NationalItem, Region, ServedGroup, ServiceGuide,
+    ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
 };
+
+mod records;
+
+use records::RecordsQuery;
 
 /// The root of every read.
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     CatalogueQuery,
+    RecordsQuery,
     AlignmentQuery,
     PolicyQuery,
     CollaborationQuery,
@@ -73,34 +79,6 @@ pub struct StandardFilterInput {
     /// `true`: only standards whose review date has passed (as of today,
     /// UTC); `false`: only those not yet due or without a review date.
     due_for_review: Option<bool>,
-}
-
-/// Narrows the audit log. Every given field must match.
-#[derive(InputObject, Default)]
-pub struct AuditFilterInput {
-    /// Only changes to rows this region owns (`100000` for national rows).
-    region: Option<String>,
-    /// Only this action, e.g. `PUBLISH_GUIDE`.
-    action: Option<String>,
-    /// Only this kind of row, e.g. `GUIDE` or `STANDARD`.
-    target_kind: Option<String>,
-    /// Only this row, e.g. `330000/SI-PENSION-TRANSFER`.
-    target_key: Option<String>,
-    /// Only changes by this token subject.
-    subject: Option<String>,
-}
-
-/// Narrows a list of evaluations. Every given field must match.
-#[derive(InputObject, Default)]
-pub struct EvaluationFilterInput {
-    /// Only this region's evaluations.
-    region: Option<String>,
-    /// Only the evaluations of this zone's members.
-    zone: Option<String>,
-    /// Only evaluations of this matter.
-    matter: Option<String>,
-    /// Only this period, e.g. `2025-Q3`.
-    period: Option<String>,
 }
 
 /// Narrows a list of service guides. Every given field must match.
@@ -453,138 +431,6 @@ impl CatalogueQuery {
             has_previous,
             guide_cursor_of,
         ))
-    }
-
-    /// The audit log, newest first. NATIONAL_ADMIN reads every entry;
-    /// PROVINCE_ADMIN the entries about its own region's rows.
-    #[graphql(complexity = "cost(first, child_complexity)")]
-    async fn audit_log(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<AuditFilterInput>,
-        #[graphql(desc = "How many entries to return: 20 unless given, at most 100.")]
-        first: Option<i32>,
-        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Paged<AuditEntry>> {
-        let scope = ctx
-            .data::<crate::context::RequestScope>()
-            .map_err(|_| ApiError::Internal("the request carries no scope".into()))
-            .or_api()?;
-        let filter = filter.unwrap_or_default();
-        let own = match concord_auth::audit_scope(&scope.principal)
-            .map_err(ApiError::from)
-            .or_api()?
-        {
-            concord_auth::AuditScope::All => None,
-            concord_auth::AuditScope::Region(own) => Some(own),
-        };
-        let region =
-            crate::context::own_region_only(own.as_ref(), filter.region, "reads the audit entries")
-                .or_api()?;
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: after
-                .as_ref()
-                .map(|cursor| {
-                    decode(cursor, 1).and_then(|parts| {
-                        parts[0].parse::<i64>().map_err(|_| {
-                            ApiError::bad_input("after", "is not a cursor returned by this API")
-                        })
-                    })
-                })
-                .transpose()
-                .or_api()?,
-        };
-        let has_previous = request.after.is_some();
-        let filter = queries::AuditFilter {
-            target_region: region,
-            action: filter.action,
-            target_kind: filter.target_kind,
-            target_key: filter.target_key,
-            subject: filter.subject,
-        };
-        let page = queries::audit_log(
-            reading(ctx, &Footprint::of(&[Topic::Audit])).or_api()?,
-            &filter,
-            request,
-        )
-        .await
-        .or_api()?;
-        Ok(connection(page, has_previous, |row| {
-            encode(&[&row.id.to_string()])
-        }))
-    }
-
-    /// Evaluations of regions' services, by region, matter and period.
-    #[graphql(complexity = "cost(first, child_complexity)")]
-    async fn evaluations(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<EvaluationFilterInput>,
-        #[graphql(desc = "How many evaluations to return: 20 unless given, at most 100.")]
-        first: Option<i32>,
-        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Paged<Evaluation>> {
-        let filter = filter.unwrap_or_default();
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: after
-                .as_ref()
-                .map(|cursor| {
-                    decode(cursor, 3).map(|mut parts| {
-                        let period = parts.remove(2);
-                        let matter = parts.remove(1);
-                        (parts.remove(0), matter, period)
-                    })
-                })
-                .transpose()
-                .or_api()?,
-        };
-        let has_previous = request.after.is_some();
-        let db = reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?;
-        let mut regions = optional::<RegionCode, _>("filter.region", filter.region.as_ref())
-            .or_api()?
-            .map(|region| vec![region]);
-        if let Some(zone) = optional::<ZoneCode, _>("filter.zone", filter.zone.as_ref()).or_api()? {
-            let members: Vec<String> = queries::members_of_zones(db, &[zone])
-                .await
-                .or_api()?
-                .into_iter()
-                .map(|m| m.region_code)
-                .collect();
-            regions = Some(match regions {
-                Some(only) => only.into_iter().filter(|r| members.contains(r)).collect(),
-                None => members,
-            });
-        }
-        let period = filter
-            .period
-            .as_deref()
-            .map(|p| {
-                concord_domain::Period::try_from(p)
-                    .map(|p| p.to_string())
-                    .map_err(|e| ApiError::bad_input("filter.period", e.message))
-            })
-            .transpose()
-            .or_api()?;
-        let filter = queries::EvaluationFilter {
-            regions,
-            matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
-            period,
-        };
-        let read = match &filter.regions {
-            Some(regions) => Footprint::default()
-                .in_regions(Topic::Evaluation, regions.iter().map(String::as_str)),
-            None => Footprint::of(&[Topic::Evaluation]),
-        };
-        let page = queries::evaluations(reading(ctx, &read).or_api()?, &filter, request)
-            .await
-            .or_api()?;
-        Ok(connection(page, has_previous, |row| {
-            encode(&[&row.region_code, &row.matter_code, &row.period])
-        }))
     }
 
     /// Resolves a Region entity for a federation gateway.
