@@ -24,6 +24,45 @@ const MATRIX: &str = "query($s: ZoneSource) { zoneAlignment(zone: \"YRD\", sourc
 const ONE_MATTER: &str = "query($s: ZoneSource) { alignment(zone: \"YRD\", matter: \"SI-CARD-APPLICATION\", source: $s) {
     membersPresent score members { region { code } guide { timeLimitDays } } parts { region source error { code } } } }";
 
+const GUIDE_PAGE: &str = "query($s: ZoneSource, $f: GuideFilterInput!, $after: String) {
+    guides(filter: $f, first: 7, after: $after, source: $s) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { regionCode matterCode status timeLimitDays fee materials channels
+            matter { code category { code } } procedure { totalTimeLimitDays steps { position name actor timeLimitDays } } } } }";
+
+const VIOLATIONS: &str = "query($s: ZoneSource) { baselineViolations(zone: \"YRD\", source: $s) { region matter rule baseline } }";
+
+/// Every zone read of the API in one query, with the parts they read.
+const EVERY_READ: &str = "query($s: ZoneSource) {
+    zoneAlignment(zone: \"YRD\", source: $s) { membersPresent }
+    alignment(zone: \"YRD\", matter: \"SI-CARD-APPLICATION\", source: $s) { membersPresent }
+    guides(filter: { zone: \"YRD\", matter: \"SI-CARD-APPLICATION\" }, source: $s) { nodes { regionCode timeLimitDays } }
+    baselineViolations(zone: \"YRD\", source: $s) { region }
+    zoneParts(zone: \"YRD\", source: $s) { region source notModified error { code } } }";
+
+/// Every guide of a zone page by page, as `source` reads them, with the
+/// count each page gave.
+async fn every_guide(app: &TestApp, source: &str, filter: Value) -> (Vec<Value>, Vec<i64>) {
+    let mut guides = Vec::new();
+    let mut counts = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app
+            .data(
+                GUIDE_PAGE,
+                json!({ "s": source, "f": filter, "after": after }),
+            )
+            .await;
+        let page = &page["guides"];
+        guides.extend(page["nodes"].as_array().unwrap().iter().cloned());
+        counts.push(page["totalCount"].as_i64().unwrap());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (guides, counts);
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
 /// What a proxy saw of one request: whether it was conditional, and the
 /// status the upstream answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +254,10 @@ async fn a_live_read_answers_within_the_budget_whatever_the_peers_do() {
         guide["region_code"] = json!("340000");
         guide["origin"] = json!("340000");
     }
+    for procedure in hostile["procedures"].as_array_mut().unwrap() {
+        procedure["region_code"] = json!("340000");
+        procedure["origin"] = json!("340000");
+    }
     let own_rows = hostile["guides"].as_array().unwrap().len();
     assert!(own_rows > 0, "Jiangsu's seed has published guides");
     hostile["guides"].as_array_mut().unwrap().push(foreign);
@@ -320,6 +363,18 @@ async fn a_live_read_answers_within_the_budget_whatever_the_peers_do() {
     }
     assert_eq!(part(&parts, "340000")["source"], "LIVE");
     assert_eq!(freshest["zoneAlignment"]["membersPresent"], 4);
+
+    // A source is for zone reads only.
+    for query in [
+        "{ guides(source: LIVE) { totalCount } }",
+        "{ baselineViolations(region: \"310000\", source: LIVE) { region } }",
+    ] {
+        let refused = shanghai.graphql(query, json!({})).await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{query}: {refused}"
+        );
+    }
 
     // REPLICA asks nobody, and says so. (The slow link relays the calls
     // above late; let it finish first.)
@@ -453,6 +508,34 @@ async fn live_equals_replica_in_sync_shows_a_publication_at_once_and_costs_one_3
         );
         assert!(part["latencyMs"].as_f64().unwrap() < BUDGET_MS as f64);
     }
+    // Guide pages and baseline checks over the same parts: in sync, LIVE
+    // lists what REPLICA lists, page by page, procedures included.
+    let zone = json!({ "zone": "YRD" });
+    let (live_guides, live_counts) = every_guide(&shanghai, "LIVE", zone.clone()).await;
+    let (replica_guides, replica_counts) = every_guide(&shanghai, "REPLICA", zone.clone()).await;
+    assert_eq!(live_guides, replica_guides);
+    assert!(live_counts.len() > 2, "several pages: {live_counts:?}");
+    assert!(live_counts.iter().all(|n| *n == live_guides.len() as i64));
+    assert_eq!(live_counts, replica_counts);
+    assert!(live_guides.iter().any(|g| g["procedure"].is_object()));
+    let category = live_guides[0]["matter"]["category"]["code"].clone();
+    let narrow = json!({ "zone": "YRD", "category": category, "region": "330000" });
+    let (live_narrow, _) = every_guide(&shanghai, "LIVE", narrow.clone()).await;
+    assert!(!live_narrow.is_empty());
+    assert_eq!(
+        live_narrow,
+        every_guide(&shanghai, "REPLICA", narrow).await.0
+    );
+    let drafts = json!({ "zone": "YRD", "status": "DRAFT" });
+    assert_eq!(
+        every_guide(&shanghai, "LIVE", drafts).await.0,
+        Vec::<Value>::new()
+    );
+    assert_eq!(
+        shanghai.data(VIOLATIONS, json!({ "s": "LIVE" })).await,
+        shanghai.data(VIOLATIONS, json!({ "s": "REPLICA" })).await
+    );
+
     let replica_parts = parts_by_region(&replica);
     for region in ["320000", "330000", "340000"] {
         assert_eq!(part(&replica_parts, region)["source"], "REPLICA");
@@ -508,6 +591,11 @@ async fn live_equals_replica_in_sync_shows_a_publication_at_once_and_costs_one_3
         before,
         "the replica waits for sync"
     );
+    let card = json!({ "zone": "YRD", "matter": "SI-CARD-APPLICATION", "region": "330000" });
+    let (live_card, _) = every_guide(&shanghai, "LIVE", card.clone()).await;
+    assert_eq!(live_card[0]["timeLimitDays"], 29);
+    let (replica_card, _) = every_guide(&shanghai, "REPLICA", card).await;
+    assert_eq!(replica_card[0]["timeLimitDays"], before);
 
     // Nothing changed on Zhejiang's node since: one conditional request,
     // answered 304, and the last part reused.
@@ -525,6 +613,60 @@ async fn live_equals_replica_in_sync_shows_a_publication_at_once_and_costs_one_3
         true
     );
     assert_eq!(matrix(&again), matrix(&live));
+
+    // The matrix over unchanged parts is kept: reusing it runs no statement.
+    let statements = shanghai.statements().await;
+    let kept = shanghai.data(MATRIX, json!({ "s": "LIVE" })).await;
+    assert_eq!(matrix(&kept), matrix(&live));
+    assert_eq!(
+        shanghai.statements().await,
+        statements,
+        "a LIVE read whose peers all answered 304"
+    );
+
+    // One query with every zone read asks each peer once, and its parts
+    // are the ones those reads used.
+    link.seen.lock().unwrap().clear();
+    let every = shanghai.data(EVERY_READ, json!({ "s": "LIVE" })).await;
+    assert_eq!(
+        *link.seen.lock().unwrap(),
+        [Seen {
+            conditional: true,
+            status: 304
+        }]
+    );
+    assert_eq!(every["zoneAlignment"]["membersPresent"], 4);
+    assert_eq!(every["alignment"]["membersPresent"], 4);
+    let zhejiang_row = every["guides"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["regionCode"] == "330000")
+        .unwrap()
+        .clone();
+    assert_eq!(zhejiang_row["timeLimitDays"], 29);
+    let sources: Vec<(&str, &str)> = every["zoneParts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["region"].as_str().unwrap(), p["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("310000", "LOCAL"),
+            ("320000", "LIVE"),
+            ("330000", "LIVE"),
+            ("340000", "LIVE")
+        ]
+    );
+    assert!(
+        every["zoneParts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["error"].is_null())
+    );
 
     // Sent as a persisted query by GET, a REPLICA answer is tagged for HTTP
     // caches and a LIVE one is not: this node's data version does not

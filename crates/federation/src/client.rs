@@ -3,18 +3,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use concord_domain::RegionCode;
 use concord_domain::alignment::GuideValues;
 use concord_persistence::baselines::guide_values;
-use concord_persistence::entity::service_guide;
-use futures::StreamExt;
+use concord_persistence::entity::{operating_procedure, service_guide};
 use reqwest::StatusCode;
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use secrecy::ExposeSecret;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::part::Part;
 use crate::settings::{FederationSettings, Peer, PeerError, PeerSettings};
@@ -32,6 +32,8 @@ pub struct Fetched {
     pub guides: Arc<Vec<service_guide::Model>>,
     /// The same guides as alignment reads them, by matter code.
     pub values: Arc<HashMap<String, GuideValues>>,
+    /// The published procedures of the peer's region, by matter code.
+    pub procedures: Arc<HashMap<String, operating_procedure::Model>>,
     /// Rows of other regions (or unpublished ones) the peer sent and this
     /// node dropped.
     pub dropped: usize,
@@ -74,7 +76,7 @@ impl PartFailure {
 }
 
 /// What asking one peer came to.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     /// The part, when the peer gave a usable one (a part with rows dropped
     /// is usable: what remains is the peer's own).
@@ -95,6 +97,34 @@ impl Outcome {
             latency,
             not_modified: false,
         }
+    }
+}
+
+/// What one query may spend on its peers, shared by every zone read in it.
+struct Budget {
+    deadline: tokio::time::Instant,
+    /// The bytes the query may still receive.
+    room: AtomicUsize,
+    /// Calls in flight.
+    slots: Semaphore,
+}
+
+/// One query's outbound calls: its budget, set at its first call, and each
+/// peer's outcome, so that every zone read in the query sees the same parts
+/// and no peer is asked twice.
+#[derive(Default)]
+pub struct Fanout {
+    budget: OnceLock<Budget>,
+    answers: Mutex<HashMap<String, Arc<OnceCell<Outcome>>>>,
+}
+
+impl Fanout {
+    fn answer(&self, region: &str) -> Arc<OnceCell<Outcome>> {
+        let mut answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(answers.entry(region.to_owned()).or_default())
     }
 }
 
@@ -146,52 +176,53 @@ impl Peers {
             .find(|peer| peer.region.as_str() == region)
     }
 
-    /// Asks the peer of each of `regions` for its part, at most
-    /// `max_concurrency` at once and all within `budget_ms` from now.
-    /// Never fails: each region gets its outcome.
-    pub async fn fetch(&self, regions: &[String]) -> HashMap<String, Outcome> {
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(self.settings.budget_ms);
-        // One body budget for the whole query, shared by its calls, so
-        // that more peers cannot make the node take in more bytes.
-        let room = AtomicUsize::new(self.settings.max_body_bytes);
-        let mut outcomes = HashMap::new();
-        let mut calls: Vec<Peer> = Vec::new();
-        for region in regions {
-            match self.peer(region) {
-                Some(peer) => calls.push(peer.clone()),
-                None => {
-                    outcomes.insert(region.clone(), Outcome::failed(PartFailure::NoPeer, None));
-                }
+    /// Asks the peer of each of `regions` for its part within `query`'s
+    /// budget: at most `max_concurrency` calls at once and all within
+    /// `budget_ms` of the query's first call, whatever else the query asks.
+    /// A peer the query already asked is not asked again: its first outcome
+    /// stands for the whole query. Never fails: each region gets its outcome.
+    pub async fn fetch(&self, query: &Fanout, regions: &[String]) -> HashMap<String, Outcome> {
+        let budget = query.budget.get_or_init(|| Budget {
+            deadline: tokio::time::Instant::now() + Duration::from_millis(self.settings.budget_ms),
+            room: AtomicUsize::new(self.settings.max_body_bytes),
+            slots: Semaphore::new(self.settings.max_concurrency),
+        });
+        let asked = regions.iter().map(|region| {
+            let answer = query.answer(region);
+            async move {
+                let outcome = answer
+                    .get_or_init(|| self.ask(region, budget))
+                    .await
+                    .clone();
+                (region.clone(), outcome)
             }
+        });
+        futures::future::join_all(asked).await.into_iter().collect()
+    }
+
+    /// One peer's outcome, within the query's budget.
+    async fn ask(&self, region: &str, budget: &Budget) -> Outcome {
+        let Some(peer) = self.peer(region) else {
+            return Outcome::failed(PartFailure::NoPeer, None);
+        };
+        let timeout = || PartFailure::Timeout(self.settings.budget_ms);
+        // Waiting for a free slot is not the peer's latency, but it is
+        // within the query's time.
+        let Ok(Ok(_slot)) = tokio::time::timeout_at(budget.deadline, budget.slots.acquire()).await
+        else {
+            return Outcome::failed(timeout(), None);
+        };
+        let started = Instant::now();
+        match tokio::time::timeout_at(budget.deadline, self.call(peer, &budget.room)).await {
+            Ok(Ok((part, not_modified))) => Outcome {
+                failure: (part.dropped > 0).then(|| PartFailure::ForeignRows(part.dropped)),
+                part: Some(part),
+                latency: Some(started.elapsed()),
+                not_modified,
+            },
+            Ok(Err(failure)) => Outcome::failed(failure, Some(started.elapsed())),
+            Err(_) => Outcome::failed(timeout(), Some(started.elapsed())),
         }
-        let answered: Vec<(String, Outcome)> = futures::stream::iter(calls)
-            .map(|peer: Peer| {
-                let room = &room;
-                async move {
-                    let started = Instant::now();
-                    let outcome =
-                        match tokio::time::timeout_at(deadline, self.call(&peer, room)).await {
-                            Ok(Ok((part, not_modified))) => Outcome {
-                                failure: (part.dropped > 0)
-                                    .then(|| PartFailure::ForeignRows(part.dropped)),
-                                part: Some(part),
-                                latency: Some(started.elapsed()),
-                                not_modified,
-                            },
-                            Ok(Err(failure)) => Outcome::failed(failure, Some(started.elapsed())),
-                            Err(_) => Outcome::failed(
-                                PartFailure::Timeout(self.settings.budget_ms),
-                                Some(started.elapsed()),
-                            ),
-                        };
-                    (peer.region.to_string(), outcome)
-                }
-            })
-            .buffer_unordered(self.settings.max_concurrency)
-            .collect()
-            .await;
-        outcomes.extend(answered);
-        outcomes
     }
 
     fn last(&self, region: &str) -> Option<Arc<Fetched>> {
@@ -284,12 +315,26 @@ fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, Part
             part.region, peer.region
         )));
     }
-    let total = part.guides.len();
+    let total = part.guides.len() + part.procedures.len();
+    let published = concord_domain::GuideStatus::Published.as_str();
+    let own = |region: &str, status: &str| region == peer.region.as_str() && status == published;
     let guides: Vec<service_guide::Model> = part
         .guides
         .into_iter()
-        .filter(|g| g.region_code == peer.region.as_str() && g.status == "PUBLISHED")
+        .filter(|g| own(&g.region_code, &g.status))
         .collect();
+    let mut procedures = HashMap::new();
+    for procedure in part.procedures {
+        if !own(&procedure.region_code, &procedure.status) {
+            continue;
+        }
+        let matter = procedure.matter_code.clone();
+        if procedures.insert(matter.clone(), procedure).is_some() {
+            return Err(PartFailure::BadAnswer(format!(
+                "two procedures for matter {matter}"
+            )));
+        }
+    }
     let mut values = HashMap::with_capacity(guides.len());
     for guide in &guides {
         let value = guide_values(guide)
@@ -305,9 +350,10 @@ fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, Part
         etag,
         data_version: part.data_version,
         committed_at: part.committed_at,
-        dropped: total - guides.len(),
+        dropped: total - guides.len() - procedures.len(),
         guides: Arc::new(guides),
         values: Arc::new(values),
+        procedures: Arc::new(procedures),
     })
 }
 
@@ -391,7 +437,7 @@ mod tests {
         // Room for both: each body is read (and, not being a part, refused).
         let roomy = peers(&urls, 8_000).await;
         assert_eq!(
-            codes(&roomy.fetch(&regions).await),
+            codes(&roomy.fetch(&Fanout::default(), &regions).await),
             ["BAD_ANSWER", "BAD_ANSWER"]
         );
 
@@ -399,7 +445,7 @@ mod tests {
         // within the limit: whichever goes past it is cut off.
         let tight = peers(&urls, 4_000).await;
         assert!(
-            codes(&tight.fetch(&regions).await).contains(&"TOO_LARGE"),
+            codes(&tight.fetch(&Fanout::default(), &regions).await).contains(&"TOO_LARGE"),
             "two bodies of 3,000 bytes in a budget of 4,000"
         );
     }

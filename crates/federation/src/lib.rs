@@ -9,6 +9,6 @@ mod client;
 mod part;
 mod settings;
 
-pub use client::{Fetched, Outcome, PartFailure, Peers};
+pub use client::{Fanout, Fetched, Outcome, PartFailure, Peers};
 pub use part::{PART_PATH, Part, etag};
 pub use settings::{FederationSettings, PeerError, PeerSettings, Source};

@@ -1,14 +1,14 @@
 //! What a node answers when a peer asks for its part of a zone read.
 
 use chrono::{DateTime, Utc};
-use concord_persistence::entity::service_guide;
+use concord_persistence::entity::{operating_procedure, service_guide};
 use serde::{Deserialize, Serialize};
 
 /// Where a node serves its part.
 pub const PART_PATH: &str = "/federation/part";
 
-/// A member's part: the published guides of the serving node's own region,
-/// as of one data version of that node.
+/// A member's part: the published guides and procedures of the serving
+/// node's own region, as of one data version of that node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Part {
@@ -20,13 +20,15 @@ pub struct Part {
     pub committed_at: Option<DateTime<Utc>>,
     /// The published guides.
     pub guides: Vec<service_guide::Model>,
+    /// The published operating procedures.
+    pub procedures: Vec<operating_procedure::Model>,
 }
 
 /// The entity tag of `region`'s part at data version `version`. Any commit
 /// on the serving node raises its version, so an unchanged tag means an
 /// unchanged part; the format number changes with [`Part`]'s shape.
 pub fn etag(region: &str, version: i64) -> String {
-    format!("\"part-1-{region}-{version}\"")
+    format!("\"part-2-{region}-{version}\"")
 }
 
 #[cfg(test)]
@@ -35,7 +37,7 @@ mod tests {
 
     #[test]
     fn tags_differ_by_region_and_version() {
-        assert_eq!(etag("320000", 7), "\"part-1-320000-7\"");
+        assert_eq!(etag("320000", 7), "\"part-2-320000-7\"");
         assert_ne!(etag("320000", 7), etag("320000", 8));
         assert_ne!(etag("320000", 7), etag("330000", 7));
     }

@@ -20,6 +20,7 @@ mod subscription;
 mod sync;
 mod trend;
 mod types;
+mod zone_guides;
 mod zone_parts;
 
 use std::sync::Arc;
@@ -170,6 +171,7 @@ pub async fn prepare(
             .data(scope)
             .data(loader)
             .data(reads)
+            .data(concord_federation::Fanout::default())
             .data(executed.clone()),
         executed,
     ))

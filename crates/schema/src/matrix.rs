@@ -17,16 +17,27 @@
 //! Each drop raises the zone's epoch. A read that began at an older epoch
 //! still answers with what it read (the database's state when it read), but
 //! does not keep it: a commit may have landed between its reads.
+//!
+//! A matrix over live parts (`source: LIVE` or `FRESHEST`) is kept too, one
+//! per zone and source, with the [`Ingredients`] it was built from: the
+//! parts the peers sent and this node's data version. A read whose peers
+//! all answer "unchanged" and whose node has not committed since has the
+//! same ingredients and reuses the matrix; any other read builds afresh and
+//! keeps its own. No commit observer is needed: the data version in the
+//! ingredients moves with every commit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
 use concord_domain::alignment::GuideValues;
+use concord_federation::Source;
 use concord_persistence::entity::{region, zone};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::watch::{Commit, CommitObserver};
 
 use crate::alignment::MatterAlignment;
+use crate::zone_parts::Ingredients;
 
 /// A member's published guide values, by matter code.
 pub type MemberGuides = Arc<HashMap<String, GuideValues>>;
@@ -73,10 +84,21 @@ pub enum Start {
     },
 }
 
+/// When each locally read member's part last changed, by member.
+pub type PartTimes = Arc<HashMap<String, DateTime<Utc>>>;
+
+/// A matrix over live parts, with what it was built from.
+struct KeptLive {
+    ingredients: Ingredients,
+    matrix: Arc<Matrix>,
+    times: PartTimes,
+}
+
 /// Every zone's kept matrix.
 #[derive(Default)]
 pub struct ZoneMatrices {
     zones: Mutex<HashMap<String, Kept>>,
+    live: Mutex<HashMap<(String, Source), KeptLive>>,
 }
 
 impl ZoneMatrices {
@@ -126,6 +148,42 @@ impl ZoneMatrices {
             kept.values = values;
             kept.matrix = Some(matrix);
         }
+    }
+}
+
+impl ZoneMatrices {
+    /// The live matrix of `zone` under `source` built from exactly
+    /// `ingredients`, with its locally read members' times, if one is kept.
+    pub fn live(
+        &self,
+        zone: &str,
+        source: Source,
+        ingredients: &Ingredients,
+    ) -> Option<(Arc<Matrix>, PartTimes)> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = live.get(&(zone.to_owned(), source))?;
+        (kept.ingredients == *ingredients)
+            .then(|| (Arc::clone(&kept.matrix), Arc::clone(&kept.times)))
+    }
+
+    /// Keeps the live matrix of `zone` under `source`, in place of the one
+    /// kept before.
+    pub fn keep_live(
+        &self,
+        zone: &str,
+        source: Source,
+        ingredients: Ingredients,
+        matrix: Arc<Matrix>,
+        times: PartTimes,
+    ) {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            (zone.to_owned(), source),
+            KeptLive {
+                ingredients,
+                matrix,
+                times,
+            },
+        );
     }
 }
 

@@ -27,6 +27,9 @@ use crate::types::{
     Category, GuideStatus, NationalEdition, NationalItem, Region, ServedGroup, ServiceGuide,
     ServiceMatter, Standard, StandardLevel, StandardStatus, Zone,
 };
+use crate::zone_guides;
+use crate::zone_parts::{ZoneSource, gather, source_of};
+use concord_federation::Source;
 
 mod records;
 
@@ -94,6 +97,13 @@ pub struct GuideFilterInput {
     category: Option<String>,
     /// Only guides in this status.
     pub(crate) status: Option<GuideStatus>,
+}
+
+impl GuideFilterInput {
+    /// Whether the filter reads a zone's members.
+    pub(crate) fn names_zone(&self) -> bool {
+        self.zone.is_some()
+    }
 }
 
 fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
@@ -373,8 +383,19 @@ impl CatalogueQuery {
             i32,
         >,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+        #[graphql(
+            desc = "With `filter.zone`: where the other members' guides come from; the node's `federation.source` (REPLICA unless configured) when omitted. LIVE and FRESHEST list published guides only, as each member publishes them; `zoneParts` in the same request says where each member's came from."
+        )]
+        source: Option<ZoneSource>,
     ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
         let filter = filter.unwrap_or_default();
+        if source.is_some() && filter.zone.is_none() {
+            return Err(ApiError::bad_input(
+                "source",
+                "a source is for zone reads: give filter.zone too",
+            ))
+            .or_api();
+        }
         let request = PageRequest {
             first: page_size(first).or_api()?,
             count: wants_total(ctx),
@@ -382,7 +403,8 @@ impl CatalogueQuery {
         };
         let has_previous = request.after.is_some();
         let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue])).or_api()?;
-        let regions = match optional::<ZoneCode, _>("filter.zone", filter.zone.as_ref()).or_api()? {
+        let zone = optional::<ZoneCode, _>("filter.zone", filter.zone.as_ref()).or_api()?;
+        let regions = match zone {
             Some(zone) => Some(
                 queries::members_of_zones(db, &[zone])
                     .await
@@ -410,6 +432,20 @@ impl CatalogueQuery {
             }
             (None, None) => Footprint::of(&[Topic::Guide]),
         };
+        if let Some(members) = &filter.regions {
+            let source = source_of(ctx, source);
+            if source != Source::Replica {
+                let gathered = gather(ctx, members, source).await.or_api()?;
+                let page = zone_guides::page(ctx, &gathered, &filter, request)
+                    .await
+                    .or_api()?;
+                return Ok(DirectPage::new(
+                    Arc::new(page),
+                    has_previous,
+                    guide_cursor_of,
+                ));
+            }
+        }
         let db = reading(ctx, &read).or_api()?;
         let page = queries::guides(db, &filter, visibility(ctx).or_api()?, request)
             .await

@@ -95,8 +95,13 @@ impl Subscription {
             .as_ref()
             .is_some_and(|filter| filter.status == Some(GuideStatus::Draft));
         may_watch_drafts(ctx, drafts).or_api()?;
+        // A subscription follows this node's commits, so it reads replicas.
+        let source = filter
+            .as_ref()
+            .is_some_and(GuideFilterInput::names_zone)
+            .then_some(crate::zone_parts::ZoneSource::Replica);
         Ok(now(CatalogueQuery
-            .guides(ctx, filter, first, after)
+            .guides(ctx, filter, first, after, source)
             .await?))
     }
 
@@ -158,8 +163,12 @@ impl Subscription {
         region: Option<String>,
         zone: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = Vec<BaselineViolation>>> {
+        // A subscription follows this node's commits, so it reads replicas.
+        let source = zone
+            .is_some()
+            .then_some(crate::zone_parts::ZoneSource::Replica);
         Ok(now(PolicyQuery
-            .baseline_violations(ctx, region, zone)
+            .baseline_violations(ctx, region, zone, source)
             .await?))
     }
 

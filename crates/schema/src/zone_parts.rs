@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
-use concord_federation::{Outcome, PartFailure, Peers, Source};
-use concord_persistence::entity::service_guide;
+use concord_federation::{Fanout, Fetched, Outcome, PartFailure, Peers, Source};
+use concord_persistence::entity::{operating_procedure, service_guide};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 
@@ -123,6 +123,11 @@ pub struct Gathered {
     pub values: HashMap<String, MemberGuides>,
     /// Each present member's published guides.
     pub guides: HashMap<String, Arc<Vec<service_guide::Model>>>,
+    /// Each live member's published procedures, by matter.
+    pub procedures: HashMap<String, Arc<HashMap<String, operating_procedure::Model>>>,
+    /// When each locally read member's part last changed, for those that
+    /// have a published guide.
+    pub times: HashMap<String, DateTime<Utc>>,
     /// One provenance per member, in member order.
     pub parts: Vec<MemberPart>,
 }
@@ -229,12 +234,19 @@ fn millis(latency: std::time::Duration) -> f64 {
     latency.as_secs_f64() * 1000.0
 }
 
-/// Every member's part, from where `source` says, with its provenance.
-pub async fn gather(
-    ctx: &Context<'_>,
-    members: &[String],
-    source: Source,
-) -> Result<Gathered, ApiError> {
+/// The peers' answers to one zone read, before anything local is read.
+pub struct Asked {
+    members: Vec<String>,
+    own: Option<String>,
+    outcomes: HashMap<String, Outcome>,
+    /// The members read from this node's database: the own region, every
+    /// replica asked for, and under FRESHEST each peer that gave no part.
+    local: Vec<String>,
+}
+
+/// Asks each member's node for its part, as `source` says, in parallel.
+/// Never fails: a peer that does not answer is an outcome like any other.
+pub async fn ask(ctx: &Context<'_>, members: &[String], source: Source) -> Asked {
     let own = own_region(ctx);
     let remote: Vec<String> = match source {
         Source::Replica => Vec::new(),
@@ -249,13 +261,19 @@ pub async fn gather(
             if let Ok(reads) = ctx.data::<Reads>() {
                 reads.record_elsewhere();
             }
-            peers.fetch(&remote).await
+            let fresh;
+            let fanout = match ctx.data_opt::<Fanout>() {
+                Some(fanout) => fanout,
+                None => {
+                    fresh = Fanout::default();
+                    &fresh
+                }
+            };
+            peers.fetch(fanout, &remote).await
         }
         _ => HashMap::new(),
     };
-    // The members read locally: the own region, every replica asked for,
-    // and under FRESHEST each peer that gave no part.
-    let local: Vec<String> = members
+    let local = members
         .iter()
         .filter(|m| match outcomes.get(*m) {
             Some(outcome) => outcome.part.is_none() && source == Source::Freshest,
@@ -263,81 +281,158 @@ pub async fn gather(
         })
         .cloned()
         .collect();
-    let mut rows: HashMap<String, Vec<service_guide::Model>> = HashMap::new();
-    if !local.is_empty() {
-        let db = reading(
-            ctx,
-            &Footprint::default().in_regions(Topic::Guide, local.iter().map(String::as_str)),
-        )?;
-        for guide in queries::published_guides(db, &local, None).await? {
-            rows.entry(guide.region_code.clone())
-                .or_default()
-                .push(guide);
-        }
+    Asked {
+        members: members.to_vec(),
+        own,
+        outcomes,
+        local,
     }
-    let synced = synced_at(ctx, &local).await?;
-    let version = local_version(ctx);
-    let mut gathered = Gathered {
-        present: Vec::new(),
-        values: HashMap::new(),
-        guides: HashMap::new(),
-        parts: Vec::with_capacity(members.len()),
-    };
-    for member in members {
-        let outcome = outcomes.get(member);
-        if local.contains(member) {
-            let guides = rows.remove(member).unwrap_or_default();
-            let mut values = HashMap::with_capacity(guides.len());
-            for guide in &guides {
-                values.insert(guide.matter_code.clone(), crate::alignment::values(guide)?);
-            }
-            let times: HashMap<String, DateTime<Utc>> = guides
-                .iter()
-                .map(|g| g.updated_at)
-                .max()
-                .map(|t| (member.clone(), t))
-                .into_iter()
-                .collect();
-            gathered.parts.push(local_part(
-                member,
-                own.as_deref(),
-                version,
-                &times,
-                &synced,
-                outcome,
-            ));
-            gathered.present.push(member.clone());
-            gathered.values.insert(member.clone(), Arc::new(values));
-            gathered.guides.insert(member.clone(), Arc::new(guides));
-            continue;
+}
+
+/// What an answer over a zone's parts is built from. Two reads with equal
+/// ingredients have equal parts: the same parts received from the same
+/// peers (a peer that answers "unchanged" hands back the very part it sent
+/// before), and the rest read from this node at the same data version.
+pub struct Ingredients {
+    /// This node's data version: it covers every part read locally and the
+    /// catalogue and reference rows the answer joins them with.
+    local_version: i64,
+    /// The members present, in member order, each with the part its node
+    /// sent or `None` when read locally.
+    present: Vec<(String, Option<Arc<Fetched>>)>,
+}
+
+impl PartialEq for Ingredients {
+    fn eq(&self, other: &Self) -> bool {
+        self.local_version == other.local_version
+            && self.present.len() == other.present.len()
+            && self.present.iter().zip(&other.present).all(|(a, b)| {
+                a.0 == b.0
+                    && match (&a.1, &b.1) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+    }
+}
+
+impl Asked {
+    /// What an answer over these parts is built from, when this node's
+    /// data version is known.
+    pub fn ingredients(&self, ctx: &Context<'_>) -> Option<Ingredients> {
+        let local_version = local_version(ctx)?;
+        let present = self
+            .members
+            .iter()
+            .filter_map(|member| {
+                if self.local.contains(member) {
+                    return Some((member.clone(), None));
+                }
+                let part = self.outcomes.get(member)?.part.as_ref()?;
+                Some((member.clone(), Some(Arc::clone(part))))
+            })
+            .collect();
+        Some(Ingredients {
+            local_version,
+            present,
+        })
+    }
+
+    /// Every member's provenance, given when each locally read member's
+    /// part last changed (`times`).
+    pub async fn parts(
+        &self,
+        ctx: &Context<'_>,
+        times: &HashMap<String, DateTime<Utc>>,
+    ) -> Result<Vec<MemberPart>, ApiError> {
+        let synced = synced_at(ctx, &self.local).await?;
+        let version = local_version(ctx);
+        Ok(self
+            .members
+            .iter()
+            .map(|member| self.part(member, version, times, &synced))
+            .collect())
+    }
+
+    fn part(
+        &self,
+        member: &str,
+        version: Option<i64>,
+        times: &HashMap<String, DateTime<Utc>>,
+        synced: &HashMap<String, DateTime<Utc>>,
+    ) -> MemberPart {
+        let outcome = self.outcomes.get(member);
+        if self.local.iter().any(|m| m == member) {
+            return local_part(member, self.own.as_deref(), version, times, synced, outcome);
         }
+        let missing = |latency_ms, error| MemberPart {
+            region: member.to_owned(),
+            source: PartSource::Missing,
+            data_version: None,
+            committed_at: None,
+            synced_at: None,
+            latency_ms,
+            not_modified: false,
+            error,
+        };
         let Some(outcome) = outcome else {
-            gathered.parts.push(MemberPart {
-                region: member.clone(),
-                source: PartSource::Missing,
-                data_version: None,
-                committed_at: None,
-                synced_at: None,
-                latency_ms: None,
-                not_modified: false,
-                error: Some(PartError::from(&PartFailure::NoPeer)),
-            });
-            continue;
+            return missing(None, Some(PartError::from(&PartFailure::NoPeer)));
         };
         let error = outcome.failure.as_ref().map(PartError::from);
         let latency_ms = outcome.latency.map(millis);
         match &outcome.part {
-            Some(part) => {
-                gathered.parts.push(MemberPart {
-                    region: member.clone(),
-                    source: PartSource::Live,
-                    data_version: Some(part.data_version),
-                    committed_at: part.committed_at,
-                    synced_at: None,
-                    latency_ms,
-                    not_modified: outcome.not_modified,
-                    error,
-                });
+            Some(part) => MemberPart {
+                region: member.to_owned(),
+                source: PartSource::Live,
+                data_version: Some(part.data_version),
+                committed_at: part.committed_at,
+                synced_at: None,
+                latency_ms,
+                not_modified: outcome.not_modified,
+                error,
+            },
+            None => missing(latency_ms, error),
+        }
+    }
+
+    /// Reads the locally read members' guides and gathers every part.
+    pub async fn gather(self, ctx: &Context<'_>) -> Result<Gathered, ApiError> {
+        let mut rows: HashMap<String, Vec<service_guide::Model>> = HashMap::new();
+        if !self.local.is_empty() {
+            let db = reading(
+                ctx,
+                &Footprint::default()
+                    .in_regions(Topic::Guide, self.local.iter().map(String::as_str)),
+            )?;
+            for guide in queries::published_guides(db, &self.local, None).await? {
+                rows.entry(guide.region_code.clone())
+                    .or_default()
+                    .push(guide);
+            }
+        }
+        let mut gathered = Gathered {
+            present: Vec::new(),
+            values: HashMap::new(),
+            guides: HashMap::new(),
+            procedures: HashMap::new(),
+            times: HashMap::new(),
+            parts: Vec::new(),
+        };
+        for member in &self.members {
+            if self.local.contains(member) {
+                let guides = rows.remove(member).unwrap_or_default();
+                let mut values = HashMap::with_capacity(guides.len());
+                for guide in &guides {
+                    values.insert(guide.matter_code.clone(), crate::alignment::values(guide)?);
+                }
+                if let Some(newest) = guides.iter().map(|g| g.updated_at).max() {
+                    gathered.times.insert(member.clone(), newest);
+                }
+                gathered.present.push(member.clone());
+                gathered.values.insert(member.clone(), Arc::new(values));
+                gathered.guides.insert(member.clone(), Arc::new(guides));
+            } else if let Some(part) = self.outcomes.get(member).and_then(|o| o.part.as_ref()) {
                 gathered.present.push(member.clone());
                 gathered
                     .values
@@ -345,18 +440,21 @@ pub async fn gather(
                 gathered
                     .guides
                     .insert(member.clone(), Arc::clone(&part.guides));
+                gathered
+                    .procedures
+                    .insert(member.clone(), Arc::clone(&part.procedures));
             }
-            None => gathered.parts.push(MemberPart {
-                region: member.clone(),
-                source: PartSource::Missing,
-                data_version: None,
-                committed_at: None,
-                synced_at: None,
-                latency_ms,
-                not_modified: false,
-                error,
-            }),
         }
+        gathered.parts = self.parts(ctx, &gathered.times).await?;
+        Ok(gathered)
     }
-    Ok(gathered)
+}
+
+/// Every member's part, from where `source` says, with its provenance.
+pub async fn gather(
+    ctx: &Context<'_>,
+    members: &[String],
+    source: Source,
+) -> Result<Gathered, ApiError> {
+    ask(ctx, members, source).await.gather(ctx).await
 }

@@ -142,6 +142,7 @@ async fn read(db: &DatabaseConnection, region: &str) -> Result<Part, StoreError>
     loop {
         let before = version::current(db).await?;
         let guides = queries::published_guides(db, &regions, None).await?;
+        let procedures = queries::published_procedures(db, &regions).await?;
         tries += 1;
         if tries == 3 || version::current(db).await? == before {
             return Ok(Part {
@@ -149,6 +150,7 @@ async fn read(db: &DatabaseConnection, region: &str) -> Result<Part, StoreError>
                 data_version: before,
                 committed_at: guides.iter().map(|g| g.updated_at).max(),
                 guides,
+                procedures,
             });
         }
     }

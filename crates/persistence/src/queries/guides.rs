@@ -314,6 +314,20 @@ pub async fn published_guides<C: ConnectionTrait>(
         .await?)
 }
 
+/// The published procedures of `regions`, by region and matter.
+pub async fn published_procedures<C: ConnectionTrait>(
+    conn: &C,
+    regions: &[String],
+) -> Result<Vec<operating_procedure::Model>, StoreError> {
+    Ok(operating_procedure::Entity::find()
+        .filter(operating_procedure::Column::Status.eq(GuideStatus::Published.as_str()))
+        .filter(operating_procedure::Column::RegionCode.is_in(regions.iter().cloned()))
+        .order_by_asc(operating_procedure::Column::RegionCode)
+        .order_by_asc(operating_procedure::Column::MatterCode)
+        .all(conn)
+        .await?)
+}
+
 /// The keys of the published procedures of the given regions, of one
 /// matter or of all.
 pub async fn procedure_keys<C: ConnectionTrait>(

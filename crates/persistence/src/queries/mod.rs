@@ -30,7 +30,7 @@ pub use catalogue::{
 pub use evaluations::{EvaluationFilter, EvaluationKey, evaluations, evaluations_in_period};
 pub use guides::{
     GuideFilter, GuideKey, GuideParent, guide_pages, guides, guides_by_keys, procedure_keys,
-    procedures_by_keys, published_guide_times, published_guides,
+    procedures_by_keys, published_guide_times, published_guides, published_procedures,
 };
 pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};

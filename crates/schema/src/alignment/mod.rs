@@ -24,12 +24,12 @@ use concord_persistence::entity::{
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::{baselines, queries};
 
-use crate::context::reading;
+use crate::context::{loader, reading};
 use crate::direct::Direct;
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
 use crate::types::{Channel, ServiceMatter};
-use crate::zone_parts::{ZoneSource, gather, source_of};
+use crate::zone_parts::{MemberPart, ZoneSource, ask, gather, local_parts, source_of};
 use concord_federation::Source;
 
 use answers::compliance_of;
@@ -129,18 +129,14 @@ pub(crate) async fn zone_members(
     ctx: &Context<'_>,
     zone: &ZoneCode,
 ) -> Result<Vec<String>, ApiError> {
-    let members: Vec<String> = queries::members_of_zones(
-        reading(ctx, &Footprint::of(&[Topic::Reference]))?,
-        &[zone.to_string()],
-    )
-    .await?
-    .into_iter()
-    .map(|m| m.region_code)
-    .collect();
+    // Memberships are reference data, kept in memory between commits.
+    reading(ctx, &Footprint::of(&[Topic::Reference]))?;
+    let reference = loader(ctx)?.loader().reference().await?;
+    let members = reference.members(zone.as_str());
     if members.is_empty() {
         return Err(ApiError::NotFound(format!("zone {zone}")));
     }
-    Ok(members)
+    Ok(members.to_vec())
 }
 
 /// The collaborative standards in force in a zone, by the matters they govern.
@@ -261,14 +257,29 @@ fn build_matrix(
 }
 
 /// A zone's matrix over the parts `source` gathers: scores and best
-/// practices over the members present, and each member's provenance.
+/// practices over the members present, and each member's provenance. A
+/// matrix built from the same parts at the same local data version is
+/// reused, so a read whose peers all answer "unchanged" reads nothing here.
 async fn live_matrix(
     ctx: &Context<'_>,
     zone: &ZoneCode,
     source: Source,
 ) -> Result<Direct<ZoneAlignment>, ApiError> {
     let members = zone_members(ctx, zone).await?;
-    let gathered = gather(ctx, &members, source).await?;
+    let asked = ask(ctx, &members, source).await;
+    let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
+    let ingredients = asked.ingredients(ctx);
+    if let (Some(kept), Some(ingredients)) = (kept, &ingredients)
+        && let Some((matrix, times)) = kept.live(zone.as_str(), source, ingredients)
+    {
+        let parts = asked.parts(ctx, &times).await?;
+        return Ok(Direct(ZoneAlignment {
+            matrix,
+            source,
+            parts: Some(Arc::new(parts)),
+        }));
+    }
+    let gathered = asked.gather(ctx).await?;
     let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue]))?;
     let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
         .await?
@@ -277,15 +288,24 @@ async fn live_matrix(
         .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))?;
     let regions = queries::regions_by_codes(db, &gathered.present).await?;
     let matters = queries::all_matters(db).await?;
-    let matrix = build_matrix(
+    let matrix = Arc::new(build_matrix(
         zone_row,
         regions,
         matters,
         &gathered.present,
         &gathered.values,
-    );
+    ));
+    if let (Some(kept), Some(ingredients)) = (kept, ingredients) {
+        kept.keep_live(
+            zone.as_str(),
+            source,
+            ingredients,
+            Arc::clone(&matrix),
+            Arc::new(gathered.times),
+        );
+    }
     Ok(Direct(ZoneAlignment {
-        matrix: Arc::new(matrix),
+        matrix,
         source,
         parts: Some(Arc::new(gathered.parts)),
     }))
@@ -472,6 +492,29 @@ impl AlignmentQuery {
             kept.store(zone.as_str(), epoch, values, Arc::clone(&matrix));
         }
         Ok(replica(matrix))
+    }
+
+    /// Each member's part of a zone as this request reads it: where it came
+    /// from, the data version and time it reflects, the latency of the live
+    /// call and any error. A request asks each peer once, so asked beside
+    /// `guides(filter: { zone })` or `baselineViolations(zone)` with the
+    /// same source, it describes the very parts those read.
+    async fn zone_parts(
+        &self,
+        ctx: &Context<'_>,
+        zone: String,
+        #[graphql(
+            desc = "Where the other members' parts come from; the node's `federation.source` (REPLICA unless configured) when omitted."
+        )]
+        source: Option<ZoneSource>,
+    ) -> async_graphql::Result<Vec<MemberPart>> {
+        let zone: ZoneCode = parse_arg("zone", &zone).or_api()?;
+        let source = source_of(ctx, source);
+        let members = zone_members(ctx, &zone).await.or_api()?;
+        if source == Source::Replica {
+            return local_parts(ctx, &members).await.or_api();
+        }
+        Ok(gather(ctx, &members, source).await.or_api()?.parts)
     }
 
     /// Per member and matter, whether its published guide meets each target

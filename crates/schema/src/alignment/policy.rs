@@ -15,6 +15,9 @@ use crate::context::reading;
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::trend::{EqualizationTrend, TrendGranularity};
 use crate::types::NationalItem;
+use crate::zone_guides;
+use crate::zone_parts::{ZoneSource, gather, source_of};
+use concord_federation::Source;
 
 use super::measures::{
     BaselineExemption, BaselineViolation, Coverage, Equalization, EqualizationMetric, RegionValue,
@@ -42,7 +45,22 @@ impl PolicyQuery {
         ctx: &Context<'_>,
         region: Option<String>,
         zone: Option<String>,
+        #[graphql(
+            desc = "With `zone`: where the other members' guides come from; the node's `federation.source` (REPLICA unless configured) when omitted. `zoneParts` in the same request says where each member's came from."
+        )]
+        source: Option<ZoneSource>,
     ) -> async_graphql::Result<Vec<BaselineViolation>> {
+        if source.is_some() && zone.is_none() {
+            return Err(ApiError::bad_input(
+                "source",
+                "a source is for zone reads: give zone too",
+            ))
+            .or_api();
+        }
+        let source = match zone {
+            Some(_) => source_of(ctx, source),
+            None => Source::Replica,
+        };
         let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue])).or_api()?;
         let mut regions: Vec<String> = match zone.as_deref() {
             Some(zone) => zone_members(ctx, &parse_arg("zone", zone).or_api()?)
@@ -59,10 +77,15 @@ impl PolicyQuery {
             let region: RegionCode = parse_arg("region", region).or_api()?;
             regions.retain(|r| r == region.as_str());
         }
-        let db = reading(ctx, &guides_of(&[], &regions)).or_api()?;
-        let guides = queries::published_guides(db, &regions, None)
-            .await
-            .or_api()?;
+        let guides = if source == Source::Replica {
+            let db = reading(ctx, &guides_of(&[], &regions)).or_api()?;
+            queries::published_guides(db, &regions, None)
+                .await
+                .or_api()?
+        } else {
+            zone_guides::all(&gather(ctx, &regions, source).await.or_api()?)
+        };
+        let db = reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?;
         let matters = queries::all_matters(db).await.or_api()?;
         let keys: Vec<(i32, i32)> = matters
             .iter()

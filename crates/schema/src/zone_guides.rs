@@ -1,0 +1,139 @@
+//! Guide reads of a zone over its members' parts (`source: LIVE` or
+//! `FRESHEST`): the page of `guides(filter: { zone })` and the guides that
+//! `baselineViolations(zone)` checks.
+//!
+//! A member's part is what it publishes, so these reads hold published
+//! guides only, and a live member's procedures are the ones its node sent
+//! with its part. The page is filtered, ordered and cut as the database
+//! does it for a `REPLICA` read: by region, then matter, after the cursor.
+
+use async_graphql::Context;
+use concord_domain::GuideStatus;
+use concord_persistence::entity::service_guide;
+use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries::{self, GuideFilter, GuideKey, Page, PageRequest};
+
+use crate::context::{loader, reading};
+use crate::error::ApiError;
+use crate::loader::GuideAhead;
+use crate::types::{OperatingProcedure, ServiceGuide};
+use crate::zone_parts::Gathered;
+
+/// The present members' published guides that pass `filter`, ordered by
+/// region, then matter.
+async fn matching(
+    ctx: &Context<'_>,
+    gathered: &Gathered,
+    filter: &GuideFilter,
+) -> Result<Vec<service_guide::Model>, ApiError> {
+    if filter
+        .status
+        .as_deref()
+        .is_some_and(|status| status != GuideStatus::Published.as_str())
+    {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<service_guide::Model> = gathered
+        .present
+        .iter()
+        .filter(|member| filter.region.as_ref().is_none_or(|r| r == *member))
+        .filter_map(|member| gathered.guides.get(member))
+        .flat_map(|guides| guides.iter())
+        .filter(|g| filter.matter.as_ref().is_none_or(|m| *m == g.matter_code))
+        .cloned()
+        .collect();
+    if let Some(category) = &filter.category {
+        let mut codes: Vec<String> = rows.iter().map(|g| g.matter_code.clone()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let db = reading(ctx, &Footprint::of(&[Topic::Catalogue]))?;
+        let in_category: Vec<String> = queries::matters_by_codes(db, &codes)
+            .await?
+            .into_iter()
+            .filter(|m| m.category_code == *category)
+            .map(|m| m.code)
+            .collect();
+        rows.retain(|g| in_category.contains(&g.matter_code));
+    }
+    rows.sort_by(|a, b| (&a.region_code, &a.matter_code).cmp(&(&b.region_code, &b.matter_code)));
+    Ok(rows)
+}
+
+/// The page of the zone's guides over `gathered` that `request` asks for,
+/// each with the relations its selection reads ahead.
+pub async fn page(
+    ctx: &Context<'_>,
+    gathered: &Gathered,
+    filter: &GuideFilter,
+    request: PageRequest<GuideKey>,
+) -> Result<Page<ServiceGuide>, ApiError> {
+    let rows = matching(ctx, gathered, filter).await?;
+    let total = if request.count { rows.len() as u64 } else { 0 };
+    let start = request.after.as_ref().map_or(0, |(region, matter)| {
+        rows.partition_point(|g| (&g.region_code, &g.matter_code) <= (region, matter))
+    });
+    let first = usize::try_from(request.first).unwrap_or(usize::MAX);
+    let mut items: Vec<service_guide::Model> =
+        rows.into_iter().skip(start).take(first + 1).collect();
+    let has_next = items.len() > first;
+    items.truncate(first);
+    Ok(Page {
+        items: with_relations(ctx, gathered, items).await?,
+        has_next,
+        total,
+    })
+}
+
+/// `rows` as guides with what their selection reads ahead: a live member's
+/// procedure from its part, everything else as a local page reads it.
+async fn with_relations(
+    ctx: &Context<'_>,
+    gathered: &Gathered,
+    rows: Vec<service_guide::Model>,
+) -> Result<Vec<ServiceGuide>, ApiError> {
+    let ahead = GuideAhead::of(ctx);
+    let loader = loader(ctx)?.loader();
+    let is_live = |g: &service_guide::Model| gathered.procedures.contains_key(&g.region_code);
+    let order: Vec<bool> = rows.iter().map(is_live).collect();
+    let (live, local): (Vec<_>, Vec<_>) = rows.into_iter().partition(is_live);
+    let mut local = loader.guides_with(local, ahead).await?.into_iter();
+    let live_ahead = GuideAhead {
+        procedure: false,
+        ..ahead
+    };
+    let mut live = loader.guides_with(live, live_ahead).await?.into_iter();
+    let procedure_of = |guide: &ServiceGuide| {
+        gathered
+            .procedures
+            .get(&guide.0.region_code)
+            .and_then(|procedures| procedures.get(&guide.0.matter_code))
+            .cloned()
+            .map(OperatingProcedure)
+    };
+    Ok(order
+        .into_iter()
+        .filter_map(|is_live| {
+            if !is_live {
+                return local.next();
+            }
+            let mut guide = live.next()?;
+            if ahead.procedure {
+                guide.1.procedure = Some(procedure_of(&guide));
+            }
+            Some(guide)
+        })
+        .collect())
+}
+
+/// The published guides of the present members, by matter, then region,
+/// as the database lists them for checks that read them all.
+pub fn all(gathered: &Gathered) -> Vec<service_guide::Model> {
+    let mut guides: Vec<service_guide::Model> = gathered
+        .present
+        .iter()
+        .filter_map(|member| gathered.guides.get(member))
+        .flat_map(|guides| guides.iter().cloned())
+        .collect();
+    guides.sort_by(|a, b| (&a.matter_code, &a.region_code).cmp(&(&b.matter_code, &b.region_code)));
+    guides
+}
