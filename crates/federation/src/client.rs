@@ -378,10 +378,17 @@ mod tests {
 
     /// A peer that answers every request with `size` bytes.
     async fn peer_sending(size: usize) -> String {
+        counted_peer_sending(size, Arc::new(AtomicUsize::new(0))).await
+    }
+
+    /// A peer that answers every request with `size` bytes, counting the
+    /// requests in `asked`.
+    async fn counted_peer_sending(size: usize, asked: Arc<AtomicUsize>) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
+                asked.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     let mut head = [0u8; 4096];
                     let _ = stream.read(&mut head).await;
@@ -448,5 +455,23 @@ mod tests {
             codes(&tight.fetch(&Fanout::default(), &regions).await).contains(&"TOO_LARGE"),
             "two bodies of 3,000 bytes in a budget of 4,000"
         );
+    }
+
+    #[tokio::test]
+    async fn a_query_asks_each_peer_once_whatever_it_reads() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let urls = [("320000", counted_peer_sending(10, Arc::clone(&asked)).await)];
+        let peers = peers(&urls, 8_000).await;
+        let regions = vec!["320000".to_owned()];
+        let query = Fanout::default();
+        let (first, second) =
+            tokio::join!(peers.fetch(&query, &regions), peers.fetch(&query, &regions));
+        let third = peers.fetch(&query, &regions).await;
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        for outcome in [&first, &second, &third] {
+            assert_eq!(codes(outcome), ["BAD_ANSWER"]);
+        }
+        peers.fetch(&Fanout::default(), &regions).await;
+        assert_eq!(asked.load(Ordering::SeqCst), 2, "another query asks again");
     }
 }
