@@ -242,6 +242,9 @@ pub struct Asked {
     /// The members read from this node's database: the own region, every
     /// replica asked for, and under FRESHEST each peer that gave no part.
     local: Vec<String>,
+    /// This node's data version when the peers had answered, before any
+    /// local read: what the local parts reflect (or something newer).
+    version: Option<i64>,
 }
 
 /// Asks each member's node for its part, as `source` says, in parallel.
@@ -286,6 +289,7 @@ pub async fn ask(ctx: &Context<'_>, members: &[String], source: Source) -> Asked
         own,
         outcomes,
         local,
+        version: local_version(ctx),
     }
 }
 
@@ -320,8 +324,8 @@ impl PartialEq for Ingredients {
 impl Asked {
     /// What an answer over these parts is built from, when this node's
     /// data version is known.
-    pub fn ingredients(&self, ctx: &Context<'_>) -> Option<Ingredients> {
-        let local_version = local_version(ctx)?;
+    pub fn ingredients(&self) -> Option<Ingredients> {
+        let local_version = self.version?;
         let present = self
             .members
             .iter()
@@ -347,11 +351,10 @@ impl Asked {
         times: &HashMap<String, DateTime<Utc>>,
     ) -> Result<Vec<MemberPart>, ApiError> {
         let synced = synced_at(ctx, &self.local).await?;
-        let version = local_version(ctx);
         Ok(self
             .members
             .iter()
-            .map(|member| self.part(member, version, times, &synced))
+            .map(|member| self.part(member, self.version, times, &synced))
             .collect())
     }
 

@@ -268,7 +268,7 @@ async fn live_matrix(
     let members = zone_members(ctx, zone).await?;
     let asked = ask(ctx, &members, source).await;
     let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
-    let ingredients = asked.ingredients(ctx);
+    let ingredients = asked.ingredients();
     if let (Some(kept), Some(ingredients)) = (kept, &ingredients)
         && let Some((matrix, times)) = kept.live(zone.as_str(), source, ingredients)
     {
