@@ -126,5 +126,5 @@ async fn count<C: ConnectionTrait>(conn: &C, select: SelectStatement) -> Result<
         .await?
         .ok_or_else(|| StoreError::Corrupt("a count returned no row".into()))?;
     let total: i64 = row.try_get_by_index(0)?;
-    Ok(u64::try_from(total).unwrap_or_default())
+    u64::try_from(total).map_err(|_| StoreError::Corrupt(format!("a count returned {total}")))
 }
