@@ -35,7 +35,7 @@ pub use guides::{
 pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};
 pub use standards::{
-    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes,
+    Elevation, StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes,
     elevated_from, elevations, standard_links, standards, standards_by_codes, superseding,
 };
 pub use trend::{GuideFigures, evaluations_of, guide_versions};

@@ -3,9 +3,9 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use concord_domain::{StandardCode, ZoneCode};
-use concord_persistence::entity::{adoption, collaborative_target, elevation_proposal};
+use concord_persistence::entity::{adoption, collaborative_target};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries;
+use concord_persistence::queries::{self, Elevation};
 
 use crate::context::reading;
 use crate::error::{ApiError, OrApiError, parse_arg};
@@ -122,7 +122,7 @@ impl CollaborativeStandard {
 }
 
 /// A proposal to raise a local or regional standard to a national or industry one.
-pub struct ElevationProposal(pub elevation_proposal::Model);
+pub struct ElevationProposal(pub Elevation);
 
 /// A proposal to raise a local or regional standard to a national or industry one.
 #[Object]
@@ -134,7 +134,7 @@ impl ElevationProposal {
 
     /// The standard proposed for elevation.
     async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
-        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+        crate::types::load_one(ctx, StandardKey(self.0.standard.to_string())).await
     }
 
     /// Its place among its standard's proposals, from 1; with the
@@ -148,8 +148,8 @@ impl ElevationProposal {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Standard>> {
-        match &self.0.elevated_code {
-            Some(code) => crate::types::load_one(ctx, StandardKey(code.clone())).await,
+        match &self.0.elevated {
+            Some(code) => crate::types::load_one(ctx, StandardKey(code.to_string())).await,
             None => Ok(None),
         }
     }
@@ -160,8 +160,8 @@ impl ElevationProposal {
     }
 
     /// The level the standard would be raised to.
-    async fn target_level(&self) -> async_graphql::Result<ElevationTarget> {
-        ElevationTarget::parse_stored(&self.0.target_level).or_api()
+    async fn target_level(&self) -> ElevationTarget {
+        self.0.target.into()
     }
 
     /// Why it should be elevated.
@@ -170,8 +170,8 @@ impl ElevationProposal {
     }
 
     /// Where the proposal stands.
-    async fn status(&self) -> async_graphql::Result<ElevationStatus> {
-        ElevationStatus::parse_stored(&self.0.status).or_api()
+    async fn status(&self) -> ElevationStatus {
+        self.0.status.into()
     }
 
     /// Who proposed it.

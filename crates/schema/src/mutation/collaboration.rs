@@ -8,6 +8,7 @@ use concord_domain::{
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
 use concord_persistence::mutate;
+use concord_persistence::queries::Elevation;
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
@@ -297,12 +298,14 @@ impl CollaborationMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let level = target_level.level();
+        let level = concord_domain::ElevationTarget::from(target_level).level();
         let row =
             mutate::propose_elevation(db(ctx).or_api()?, &actor, &code, level, rationale, now())
                 .await
                 .or_api()?;
-        Ok(ElevationProposal(row))
+        Ok(ElevationProposal(
+            Elevation::try_from(row).map_err(ApiError::from).or_api()?,
+        ))
     }
 
     /// Moves an elevation proposal: PROPOSED → UNDER_REVIEW → ACCEPTED or
@@ -366,6 +369,8 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(ElevationProposal(row))
+        Ok(ElevationProposal(
+            Elevation::try_from(row).map_err(ApiError::from).or_api()?,
+        ))
     }
 }
