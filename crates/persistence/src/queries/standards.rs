@@ -2,7 +2,10 @@
 //! together: collaborative standards, adoptions, elevation proposals.
 
 use chrono::{DateTime, Utc};
-use concord_domain::{ElevationStatus, ElevationTarget, StandardCode, StandardStatus};
+use concord_domain::{
+    Channel, ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus,
+    Targets, ZoneCode,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
@@ -269,6 +272,54 @@ pub async fn adoptions<C: ConnectionTrait>(
         .order_by_asc(adoption::Column::RegionCode)
         .all(conn)
         .await?)
+}
+
+/// A zone's collaborative standard, read once from its row: its codes,
+/// status and targets parsed, so that a stored value that does not parse
+/// is a storage fault here rather than in whichever field shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collaborative {
+    /// The REGIONAL standard's code.
+    pub standard: StandardCode,
+    pub zone: ZoneCode,
+    pub status: ProposalStatus,
+    pub targets: Targets,
+    pub revision: i32,
+    pub illustrative: bool,
+}
+
+impl TryFrom<collaborative_target::Model> for Collaborative {
+    type Error = StoreError;
+
+    fn try_from(row: collaborative_target::Model) -> Result<Self, StoreError> {
+        let fault = |field: &str, error: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!(
+                "collaborative standard {}: {field}: {error}",
+                row.standard_code
+            ))
+        };
+        let required_channels = row
+            .required_channels
+            .as_ref()
+            .map_or(&[][..], |list| list.0.as_slice())
+            .iter()
+            .map(|c| c.parse::<Channel>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| fault("required_channels", &e))?;
+        Ok(Self {
+            standard: StandardCode::try_from(row.standard_code.as_str())
+                .map_err(|e| fault("standard_code", &e))?,
+            zone: ZoneCode::try_from(row.zone_code.as_str()).map_err(|e| fault("zone_code", &e))?,
+            status: row.status.parse().map_err(|e| fault("status", &e))?,
+            targets: Targets {
+                max_time_limit_days: row.max_time_limit_days,
+                materials: row.materials.as_ref().map(|m| m.0.clone()),
+                required_channels,
+            },
+            revision: row.revision,
+            illustrative: row.illustrative,
+        })
+    }
 }
 
 /// An elevation proposal, read once from its row: its codes and states

@@ -8,7 +8,7 @@ use concord_domain::{
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
 use concord_persistence::mutate;
-use concord_persistence::queries::Elevation;
+use concord_persistence::queries::{Collaborative, Elevation};
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
@@ -187,7 +187,11 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(CollaborativeStandard(row))
+        Ok(CollaborativeStandard(
+            Collaborative::try_from(row)
+                .map_err(ApiError::from)
+                .or_api()?,
+        ))
     }
 
     /// A member adopts or rejects a collaborative standard. PROVINCE_ADMIN
@@ -245,7 +249,11 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(CollaborativeStandard(row))
+        Ok(CollaborativeStandard(
+            Collaborative::try_from(row)
+                .map_err(ApiError::from)
+                .or_api()?,
+        ))
     }
 
     /// Withdraws a collaborative standard that has not come into force.
@@ -273,7 +281,11 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(CollaborativeStandard(row))
+        Ok(CollaborativeStandard(
+            Collaborative::try_from(row)
+                .map_err(ApiError::from)
+                .or_api()?,
+        ))
     }
 
     /// Proposes raising a LOCAL or REGIONAL standard to a national or
