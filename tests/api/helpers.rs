@@ -270,6 +270,18 @@ impl TestApp {
         }
     }
 
+    /// The current revision of `region`'s guide for `matter`, read as
+    /// NATIONAL_ADMIN (drafts too); `None` if it has none.
+    pub async fn guide_revision(&self, region: &str, matter: &str) -> Option<i64> {
+        self.data_as(
+            As::National,
+            "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
+            json!({ "r": region, "m": matter }),
+        )
+        .await["guide"]["revision"]
+            .as_i64()
+    }
+
     /// Sends a query with variables and returns the whole JSON answer.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_as(As::Anonymous, query, variables).await

@@ -172,20 +172,9 @@ const SAVE: &str = "mutation($r: String!, $m: String!, $d: Int!, $e: Int) {
 const PUBLISH: &str = "mutation($r: String!, $m: String!, $e: Int!) {
     publishGuide(region: $r, matter: $m, expectedRevision: $e) { revision } }";
 
-/// The current revision of `region`'s guide for `matter`, if it has one.
-async fn revision(app: &TestApp, region: &str, matter: &str) -> Option<i64> {
-    app.data_as(
-        As::National,
-        "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
-        json!({ "r": region, "m": matter }),
-    )
-    .await["guide"]["revision"]
-        .as_i64()
-}
-
 /// Saves a draft of `region`'s guide for `matter` with `days`, as its province admin.
 async fn save_draft(app: &TestApp, region: &'static str, matter: &str, days: i64) -> i64 {
-    let expected = revision(app, region, matter).await;
+    let expected = app.guide_revision(region, matter).await;
     app.data_as(
         As::Province(region),
         SAVE,
