@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, run_concord, storage_test, token};
+use crate::helpers::{
+    As, Backend, TestApp, jiangsu_node, run_concord, second_backend, storage_test, token,
+};
 
 const MATTER: &str = "SI-BASELINE-TEST";
 const ZHEJIANG: As = As::Province("330000");
@@ -304,16 +306,7 @@ async fn exemptions(app: &TestApp) -> Value {
 #[tokio::test]
 async fn an_exemption_replicates_and_belongs_to_the_hub() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("hub");
-    let backend = if crate::helpers::postgres_admin_url().is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let b = TestApp::spawn_with(backend, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("province node");
+    let b = jiangsu_node(second_backend()).await;
 
     let granted = a
         .data_as(

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::helpers::{As, Backend, Rng, TEST_SECRET, TestDatabase, token};
+use crate::helpers::{As, Backend, Rng, TEST_SECRET, TestDatabase, metric_at, token};
 
 /// The seed when `CONCORD_CRASH_SEED` is not set.
 const DEFAULT_SEED: u64 = 20_261_206;
@@ -540,18 +540,8 @@ async fn data_version(url: &str) -> i64 {
 
 /// The data version the server has seen, from `/metrics`.
 async fn version_seen(client: &reqwest::Client, address: &str) -> i64 {
-    let text = client
-        .get(format!("{address}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics body");
-    text.lines()
-        .find_map(|line| line.strip_prefix("concord_data_version_seen "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no concord_data_version_seen in /metrics:\n{text}"))
+    let seen = metric_at(client, address, "concord_data_version_seen").await;
+    i64::try_from(seen).expect("a data version fits an i64")
 }
 
 /// The change log after `after`, in order, and the cursor after its end.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, jiangsu_node, second_backend, storage_test, token};
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -188,16 +188,7 @@ storage_test!(
 #[tokio::test]
 async fn elevation_proposals_replicate_to_a_follower() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let backend = if crate::helpers::postgres_admin_url().is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let b = TestApp::spawn_with(backend, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(second_backend()).await;
     let id = under_review(&a, "DB33/T 9321-2025", "NATIONAL").await;
     a.data_as(
         As::National,

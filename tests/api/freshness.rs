@@ -91,14 +91,7 @@ async fn is_cached(app: &TestApp, name: &str) -> bool {
 }
 
 async fn guide_revision(app: &TestApp, region: &str, matter: &str) -> i64 {
-    app.data_as(
-        As::National,
-        "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
-        json!({ "r": region, "m": matter }),
-    )
-    .await["guide"]["revision"]
-        .as_i64()
-        .unwrap()
+    app.guide_revision(region, matter).await.unwrap()
 }
 
 const SAVE: &str = "mutation($r: String!, $m: String!, $d: Int!, $e: Int) { saveGuide(input: {

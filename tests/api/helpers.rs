@@ -128,6 +128,82 @@ pub fn postgres_admin_url() -> Option<String> {
     }
 }
 
+/// The backend of the second node of a two-node test: PostgreSQL when the
+/// tests may use it, so that replication crosses backends; else SQLite.
+pub fn second_backend() -> Backend {
+    if postgres_admin_url().is_some() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// A Jiangsu (`320000`) node on `backend`: the node of a two-node test that
+/// replicates the other.
+pub async fn jiangsu_node(backend: Backend) -> TestApp {
+    TestApp::spawn_with(backend, |settings| {
+        settings.node.region = Some("320000".into());
+    })
+    .await
+    .expect("the Jiangsu node starts")
+}
+
+/// A counter or gauge from the `/metrics` of the server at `address`.
+pub async fn metric_at(client: &reqwest::Client, address: &str, name: &str) -> u64 {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{text}"))
+}
+
+/// A port nothing listens on now, for a server process to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `concord serve` on `port` over a new SQLite database in `dir`, taking
+/// tokens signed with [`TEST_SECRET`]; `options` go before `serve`.
+pub fn concord_serve(options: &[&str], port: u16, dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_concord"));
+    command
+        .args(options)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+        ])
+        .arg(format!("sqlite://{}", dir.join("concord.db").display()))
+        .env("CONCORD__AUTH__JWT_SECRET", TEST_SECRET);
+    command
+}
+
+/// Waits until the server at `address` answers `/readyz`, for a minute at
+/// the most.
+pub async fn until_ready(client: &reqwest::Client, address: &str) {
+    for _ in 0..600 {
+        if let Ok(response) = client.get(format!("{address}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("concord serve never became ready");
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url
@@ -194,17 +270,21 @@ impl TestApp {
         }
     }
 
+    /// The current revision of `region`'s guide for `matter`, read as
+    /// NATIONAL_ADMIN (drafts too); `None` if it has none.
+    pub async fn guide_revision(&self, region: &str, matter: &str) -> Option<i64> {
+        self.data_as(
+            As::National,
+            "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
+            json!({ "r": region, "m": matter }),
+        )
+        .await["guide"]["revision"]
+            .as_i64()
+    }
+
     /// Sends a query with variables and returns the whole JSON answer.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json body")
+        self.graphql_as(As::Anonymous, query, variables).await
     }
 
     /// Sends a query as `who` and returns the whole JSON answer.
@@ -281,19 +361,7 @@ impl TestApp {
 
     /// A counter or gauge from `/metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.address))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics body");
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{text}"))
+        metric_at(&self.client, &self.address, name).await
     }
 }
 

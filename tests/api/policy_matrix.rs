@@ -27,14 +27,7 @@ fn expected(allowed: &[As], who: As) -> &'static str {
 }
 
 async fn guide_revision(app: &TestApp, region: &str, matter: &str) -> i64 {
-    app.data_as(
-        As::National,
-        "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
-        json!({ "r": region, "m": matter }),
-    )
-    .await["guide"]["revision"]
-        .as_i64()
-        .unwrap_or(0)
+    app.guide_revision(region, matter).await.unwrap_or(0)
 }
 
 /// Puts Zhejiang's pension-transfer guide in `status`, as NATIONAL_ADMIN.

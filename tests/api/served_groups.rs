@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, jiangsu_node, storage_test, token};
 
 /// The regions the illustrative data gives a guide and a procedure for
 /// every matter: zone members and pilot provinces.
@@ -271,11 +271,7 @@ async fn sync(b: &TestApp, a: &TestApp) -> (bool, String) {
 #[tokio::test]
 async fn national_items_and_matters_replicate_with_their_served_groups() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(Backend::Sqlite).await;
     a.data_as(
         As::National,
         "mutation { saveNationalItem(input: { edition: 2023, number: 8, nameZh: \"劳动人事争议调解仲裁\", category: \"LABOUR_RELATIONS\",

@@ -9,7 +9,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::helpers::{As, Backend, TestApp, run_concord, storage_test, token};
+use crate::helpers::{
+    As, Backend, TestApp, concord_serve, free_port, jiangsu_node, run_concord, second_backend,
+    storage_test, token, until_ready,
+};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -169,20 +172,9 @@ const SAVE: &str = "mutation($r: String!, $m: String!, $d: Int!, $e: Int) {
 const PUBLISH: &str = "mutation($r: String!, $m: String!, $e: Int!) {
     publishGuide(region: $r, matter: $m, expectedRevision: $e) { revision } }";
 
-/// The current revision of `region`'s guide for `matter`, if it has one.
-async fn revision(app: &TestApp, region: &str, matter: &str) -> Option<i64> {
-    app.data_as(
-        As::National,
-        "query($r: String!, $m: String!) { guide(region: $r, matter: $m) { revision } }",
-        json!({ "r": region, "m": matter }),
-    )
-    .await["guide"]["revision"]
-        .as_i64()
-}
-
 /// Saves a draft of `region`'s guide for `matter` with `days`, as its province admin.
 async fn save_draft(app: &TestApp, region: &'static str, matter: &str, days: i64) -> i64 {
-    let expected = revision(app, region, matter).await;
+    let expected = app.guide_revision(region, matter).await;
     app.data_as(
         As::Province(region),
         SAVE,
@@ -353,23 +345,10 @@ storage_test!(drafts_reach_only_those_who_may_see_them, |app| {
     );
 });
 
-/// B on PostgreSQL when the test database is there, else on SQLite.
-fn second_backend() -> Backend {
-    if crate::helpers::postgres_admin_url().is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    }
-}
-
 #[tokio::test]
 async fn a_sync_page_applied_by_another_process_updates_the_subscribers() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let b = TestApp::spawn_with(second_backend(), |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(second_backend()).await;
     let mut client = Client::connect(&b, As::Anonymous).await;
     client.subscribe("heatmap", HEATMAP, json!({})).await;
     let first = client.next_of("heatmap", Duration::from_secs(5)).await;
@@ -677,39 +656,13 @@ async fn operation_limits_apply_to_subscriptions() {
 #[tokio::test]
 async fn sigterm_closes_every_socket_with_going_away() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-        ])
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("concord.db").display()
-        ))
-        .env("CONCORD__AUTH__JWT_SECRET", crate::helpers::TEST_SECRET)
+    let mut server = concord_serve(&[], port, dir.path())
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("start concord serve");
-    let ready = async {
-        for _ in 0..600 {
-            if let Ok(response) = reqwest::get(format!("{address}/readyz")).await
-                && response.status().is_success()
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
-    };
-    assert!(ready.await, "concord serve never became ready");
+    until_ready(&reqwest::Client::new(), &address).await;
     let mut client = Client::open_at(&address, "graphql-transport-ws", None).await;
     client.send(json!({ "type": "connection_init" })).await;
     assert_eq!(

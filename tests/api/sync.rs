@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, run_concord, token};
+use crate::helpers::{As, Backend, TestApp, jiangsu_node, run_concord, second_backend, token};
 
 /// Runs `concord sync` into B's database, as another process, and waits
 /// until B's server has seen what it committed.
@@ -88,16 +88,7 @@ async fn publish_guide(a: &TestApp, matter: &str, days: i64, expected: Option<i6
 #[tokio::test]
 async fn a_province_node_replicates_a_peer_without_loss_or_duplication() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let backend = if crate::helpers::postgres_admin_url().is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    let b = TestApp::spawn_with(backend, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(second_backend()).await;
     let peer = format!("{}/graphql", a.address);
 
     // A: a new matter, and Zhejiang's new and revised guides.
@@ -355,11 +346,7 @@ async fn zhejiang_revision(a: &TestApp, matter: &str) -> i64 {
 #[tokio::test]
 async fn a_follower_receives_each_commit_through_the_change_stream() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(Backend::Sqlite).await;
     let matter = "SI-CARD-APPLICATION";
     let revision = zhejiang_revision(&a, matter).await;
     let revision = publish_guide(&a, matter, 33, Some(revision)).await;
@@ -380,11 +367,7 @@ async fn a_follower_polls_a_peer_that_offers_no_stream() {
     })
     .await
     .expect("node A");
-    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(Backend::Sqlite).await;
     let matter = "SI-CARD-APPLICATION";
     let _follower = Follower::start(&b, &a, "1s");
     let revision = zhejiang_revision(&a, matter).await;
@@ -403,11 +386,7 @@ async fn a_follower_polls_a_peer_that_offers_no_stream() {
 #[tokio::test]
 async fn a_synced_revision_keeps_the_version_it_replaced() {
     let a = TestApp::spawn(Backend::Sqlite).await.expect("node A");
-    let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
-        settings.node.region = Some("320000".into())
-    })
-    .await
-    .expect("node B");
+    let b = jiangsu_node(Backend::Sqlite).await;
     let matter = "SI-CARD-APPLICATION";
     let history = "query($m: String!) { guide(region: \"330000\", matter: $m) {
         revision timeLimitDays revisions { revision changedBy content } } }";

@@ -14,7 +14,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::helpers::{As, Backend, TEST_SECRET, TestApp, token};
+use crate::helpers::{
+    As, Backend, TestApp, concord_serve, free_port, jiangsu_node, token, until_ready,
+};
 
 const REGIONS: &str = "query Regions { regions { code } }";
 
@@ -265,14 +267,6 @@ async fn a_request_id_is_echoed_or_made_and_every_error_carries_it() {
 }
 
 /// A free port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Sends `signal` (TERM, INT) to `child`.
 fn signal(child: &Child, signal: &str) {
     let signalled = Command::new("kill")
@@ -338,37 +332,14 @@ async fn the_server_logs_json_lines_and_drains_on_sigint() {
     let log = dir.path().join("serve.log");
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let server = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .args([
-            "--log-format",
-            "json",
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-        ])
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("concord.db").display()
-        ))
-        .env("CONCORD__AUTH__JWT_SECRET", TEST_SECRET)
+    let server = concord_serve(&["--log-format", "json"], port, dir.path())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("start concord serve");
     let client = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..600 {
-        if let Ok(response) = client.get(format!("{address}/readyz")).send().await
-            && response.status().is_success()
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "concord serve never became ready");
+    until_ready(&client, &address).await;
     let answer = client
         .post(format!("{address}/graphql"))
         .header("x-request-id", "json-log-1")
@@ -438,11 +409,7 @@ async fn the_server_logs_json_lines_and_drains_on_sigint() {
 async fn the_sync_follower_stops_cleanly_on_sigterm_and_sigint() {
     let a = TestApp::spawn(Backend::Sqlite).await.unwrap();
     for signal in ["TERM", "INT"] {
-        let b = TestApp::spawn_with(Backend::Sqlite, |settings| {
-            settings.node.region = Some("320000".into());
-        })
-        .await
-        .unwrap();
+        let b = jiangsu_node(Backend::Sqlite).await;
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("sync.log");
         let follower = Command::new(env!("CARGO_BIN_EXE_concord"))
@@ -553,18 +520,7 @@ async fn traces_go_to_the_otlp_endpoint_one_span_per_request_batch_and_statement
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let server = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-        ])
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("concord.db").display()
-        ))
-        .env("CONCORD__AUTH__JWT_SECRET", TEST_SECRET)
+    let server = concord_serve(&[], port, dir.path())
         .env("CONCORD__TELEMETRY__OTLP_ENDPOINT", &endpoint)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -572,17 +528,7 @@ async fn traces_go_to_the_otlp_endpoint_one_span_per_request_batch_and_statement
         .spawn()
         .expect("start concord serve");
     let client = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..600 {
-        if let Ok(response) = client.get(format!("{address}/readyz")).send().await
-            && response.status().is_success()
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "concord serve never became ready");
+    until_ready(&client, &address).await;
     let answer: Value = client
         .post(format!("{address}/graphql"))
         .header("x-request-id", "traced-1")

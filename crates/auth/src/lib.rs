@@ -120,8 +120,8 @@ impl Principal {
     ) -> Result<Self, AuthError> {
         let misfit = match (role, &region, &zone) {
             (Role::ProvinceAdmin | Role::Federation, Some(_), None)
-            | (Role::ZoneCoordinator, None, Some(_)) => None,
-            (Role::Viewer | Role::NationalAdmin | Role::SyncAgent, None, None) => None,
+            | (Role::ZoneCoordinator, None, Some(_))
+            | (Role::Viewer | Role::NationalAdmin | Role::SyncAgent, None, None) => None,
             (Role::ProvinceAdmin | Role::Federation, None, _) => Some("must name its region"),
             (Role::ProvinceAdmin | Role::Federation, Some(_), Some(_)) => {
                 Some("names a region, not a zone")

@@ -33,6 +33,6 @@ pub use text::{
     NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text, required_text,
 };
 pub use workflow::{
-    Decision, ElevationDecision, ElevationStatus, ProposalStatus, check_decision,
+    Decision, ElevationDecision, ElevationStatus, ElevationTarget, ProposalStatus, check_decision,
     next_elevation_status, proposal_status,
 };

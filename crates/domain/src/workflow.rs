@@ -2,8 +2,8 @@
 //! comes into force when every member adopts it, and the elevation of a
 //! local or regional standard to a national or industry one.
 
-use crate::ValidationError;
 use crate::enums::closed_set;
+use crate::{StandardLevel, ValidationError};
 
 closed_set!(
     /// A member's answer to a proposed collaborative standard.
@@ -36,6 +36,25 @@ closed_set!(
         Declined = "DECLINED",
     }
 );
+
+closed_set!(
+    /// The level a standard is proposed to be raised to, spelt as that
+    /// [`StandardLevel`].
+    ElevationTarget {
+        National = "NATIONAL",
+        Industry = "INDUSTRY",
+    }
+);
+
+impl ElevationTarget {
+    /// The level a standard raised to this target has.
+    pub fn level(self) -> StandardLevel {
+        match self {
+            Self::National => StandardLevel::National,
+            Self::Industry => StandardLevel::Industry,
+        }
+    }
+}
 
 closed_set!(
     /// What the national administration decides on an elevation.

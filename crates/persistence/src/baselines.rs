@@ -10,9 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::StoreError;
 use crate::entity::{TextList, baseline_exemption, national_item, service_guide, service_matter};
 
-fn corrupt(message: impl ToString) -> StoreError {
-    StoreError::Corrupt(message.to_string())
-}
+use crate::error::corrupt;
 
 fn channels(stored: &[String]) -> Result<Vec<Channel>, StoreError> {
     stored

@@ -14,6 +14,7 @@ use crate::entity::{
     StepList, TextList, change_log, evaluation, operating_procedure, region, row_revision,
     service_guide, service_matter, standard, standard_matter,
 };
+use crate::error::corrupt;
 use crate::search::Searched;
 use crate::{Progress, StoreError};
 
@@ -51,10 +52,6 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
-}
-
-fn corrupt(e: impl ToString) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 /// Inserts rows in batches that keep under SQLite's bound-parameter limit.

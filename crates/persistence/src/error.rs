@@ -15,3 +15,8 @@ pub enum StoreError {
     #[error("reference data `{file}` is invalid: {message}")]
     Reference { file: &'static str, message: String },
 }
+
+/// A stored value the domain does not accept, saying what is wrong.
+pub(crate) fn corrupt(message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(message.to_string())
+}

@@ -45,7 +45,11 @@ pub async fn record_page<C: ConnectionTrait>(
     let row = sync_peer::Model {
         peer: peer.to_owned(),
         cursor,
-        applied: stored.as_ref().map_or(0, |s| s.applied) + applied as i64,
+        // Saturating: a count past i64 is not worth failing a page for.
+        applied: stored
+            .as_ref()
+            .map_or(0, |s| s.applied)
+            .saturating_add(i64::try_from(applied).unwrap_or(i64::MAX)),
         lag: Some(lag.max(0)),
         last_success: Some(now),
         last_error: None,

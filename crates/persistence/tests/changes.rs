@@ -8,6 +8,8 @@
 //!
 //! PostgreSQL runs too when `CONCORD_TEST_POSTGRES_URL` is set.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -20,13 +22,15 @@ use concord_persistence::entity::{
     service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
-use concord_persistence::{ConnectOptions, DatabaseConnection, StatementCounter, StoreError};
+use concord_persistence::{DatabaseConnection, StatementCounter, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{Value, json};
+
+use common::PostgresDatabase;
 
 // ---------------------------------------------------------------------------
 // The oracle: the per-change apply that `apply_page` replaced, verbatim but
@@ -378,6 +382,17 @@ async fn relay_as_sent<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Every row of `entity` in `db`, ordered by `columns`.
+macro_rules! ordered {
+    ($db:expr, $entity:ident by $($column:ident),+) => {
+        $entity::Entity::find()
+            $(.order_by_asc($entity::Column::$column))+
+            .all($db)
+            .await
+            .unwrap()
+    };
+}
+
 // ---------------------------------------------------------------------------
 // Databases.
 
@@ -386,7 +401,7 @@ async fn relay_as_sent<C: ConnectionTrait>(
 struct Node {
     db: DatabaseConnection,
     statements: StatementCounter,
-    postgres: Option<(String, String)>,
+    postgres: Option<PostgresDatabase>,
 }
 
 fn pinned() -> DateTime<Utc> {
@@ -400,40 +415,15 @@ impl Node {
         Node::open("sqlite::memory:", None).await
     }
 
-    /// `None` when `CONCORD_TEST_POSTGRES_URL` is not set, except under CI
-    /// (`CI=true`), where a test that needs it fails.
+    /// `None` without a PostgreSQL test server (see [`PostgresDatabase::create`]).
     async fn postgres(tag: &str) -> Option<Node> {
-        let admin = match std::env::var("CONCORD_TEST_POSTGRES_URL") {
-            Ok(url) => url,
-            Err(_) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-                panic!("CI=true: the PostgreSQL tests need CONCORD_TEST_POSTGRES_URL")
-            }
-            Err(_) => return None,
-        };
-        let name = format!(
-            "concord_apply_{tag}_{}_{}",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        );
-        let server = sea_orm::Database::connect(&admin).await.unwrap();
-        server
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        server.close().await.unwrap();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Some(Node::open(&url, Some((admin, name))).await)
+        let database = PostgresDatabase::create("concord_apply", tag).await?;
+        let url = database.url.clone();
+        Some(Node::open(&url, Some(database)).await)
     }
 
-    async fn open(url: &str, postgres: Option<(String, String)>) -> Node {
-        let (db, statements) = concord_persistence::connect(&ConnectOptions::new(url))
-            .await
-            .unwrap();
-        concord_persistence::migrate(&db).await.unwrap();
-        concord_persistence::seed::seed_reference(&db)
-            .await
-            .unwrap();
+    async fn open(url: &str, postgres: Option<PostgresDatabase>) -> Node {
+        let (db, statements) = common::seeded(url).await;
         national_item::Entity::update_many()
             .col_expr(national_item::Column::CreatedAt, Expr::value(pinned()))
             .col_expr(national_item::Column::UpdatedAt, Expr::value(pinned()))
@@ -454,15 +444,7 @@ impl Node {
     }
 
     async fn close(self) {
-        self.db.close().await.unwrap();
-        if let Some((admin, name)) = self.postgres {
-            let server = sea_orm::Database::connect(&admin).await.unwrap();
-            server
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            server.close().await.unwrap();
-        }
+        common::close(self.db, self.postgres).await;
     }
 
     /// Applies `pages` one change at a time; returns how many applied.
@@ -508,11 +490,7 @@ impl Node {
     }
 
     async fn conflicts(&self) -> Vec<sync_conflict::Model> {
-        sync_conflict::Entity::find()
-            .order_by_asc(sync_conflict::Column::LoserRevision)
-            .all(&self.db)
-            .await
-            .unwrap()
+        ordered!(&self.db, sync_conflict by LoserRevision)
     }
 
     /// Applies `pages` a page at a time; returns how many applied.
@@ -532,15 +510,11 @@ impl Node {
     /// log order.
     async fn snapshot(&self, seen: i64) -> String {
         let db = &self.db;
-        let links: Vec<(String, String)> = standard_matter::Entity::find()
-            .order_by_asc(standard_matter::Column::StandardCode)
-            .order_by_asc(standard_matter::Column::MatterCode)
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|l| (l.standard_code, l.matter_code))
-            .collect();
+        let links: Vec<(String, String)> =
+            ordered!(db, standard_matter by StandardCode, MatterCode)
+                .into_iter()
+                .map(|l| (l.standard_code, l.matter_code))
+                .collect();
         let log: Vec<_> = change_log::Entity::find()
             .order_by_asc(change_log::Column::Seq)
             .filter(change_log::Column::Seq.gt(seen))
@@ -561,52 +535,14 @@ impl Node {
             .collect();
         format!(
             "national items {:#?}\nmatters {:#?}\nstandards {:#?}\nlinks {links:#?}\nguides {:#?}\nprocedures {:#?}\nevaluations {:#?}\ncollaborative {:#?}\nadoptions {:#?}\nlog {log:#?}",
-            national_item::Entity::find()
-                .order_by_asc(national_item::Column::Edition)
-                .order_by_asc(national_item::Column::Number)
-                .all(db)
-                .await
-                .unwrap(),
-            service_matter::Entity::find()
-                .order_by_asc(service_matter::Column::Code)
-                .all(db)
-                .await
-                .unwrap(),
-            standard::Entity::find()
-                .order_by_asc(standard::Column::Code)
-                .all(db)
-                .await
-                .unwrap(),
-            service_guide::Entity::find()
-                .order_by_asc(service_guide::Column::RegionCode)
-                .order_by_asc(service_guide::Column::MatterCode)
-                .all(db)
-                .await
-                .unwrap(),
-            operating_procedure::Entity::find()
-                .order_by_asc(operating_procedure::Column::RegionCode)
-                .order_by_asc(operating_procedure::Column::MatterCode)
-                .all(db)
-                .await
-                .unwrap(),
-            evaluation::Entity::find()
-                .order_by_asc(evaluation::Column::RegionCode)
-                .order_by_asc(evaluation::Column::MatterCode)
-                .order_by_asc(evaluation::Column::Period)
-                .all(db)
-                .await
-                .unwrap(),
-            collaborative_target::Entity::find()
-                .order_by_asc(collaborative_target::Column::StandardCode)
-                .all(db)
-                .await
-                .unwrap(),
-            adoption::Entity::find()
-                .order_by_asc(adoption::Column::StandardCode)
-                .order_by_asc(adoption::Column::RegionCode)
-                .all(db)
-                .await
-                .unwrap(),
+            ordered!(db, national_item by Edition, Number),
+            ordered!(db, service_matter by Code),
+            ordered!(db, standard by Code),
+            ordered!(db, service_guide by RegionCode, MatterCode),
+            ordered!(db, operating_procedure by RegionCode, MatterCode),
+            ordered!(db, evaluation by RegionCode, MatterCode, Period),
+            ordered!(db, collaborative_target by StandardCode),
+            ordered!(db, adoption by StandardCode, RegionCode),
         )
     }
 }

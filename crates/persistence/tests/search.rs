@@ -9,16 +9,18 @@
 //! PostgreSQL runs too when `CONCORD_TEST_POSTGRES_URL` is set; with
 //! `CI=true` an unreachable PostgreSQL fails the test.
 
+mod common;
+
 use std::cell::RefCell;
 use std::io::Write as _;
 
 use chrono::Utc;
 use concord_domain::{CategoryCode, MatterCode, StandardCode, StandardLevel, StandardStatus};
+use concord_persistence::DatabaseConnection;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::entity::{service_matter, standard};
 use concord_persistence::queries::{self, MatterFilter, PageRequest, StandardFilter, Visibility};
 use concord_persistence::write::{self, MatterRecord, StandardRecord};
-use concord_persistence::{ConnectOptions, DatabaseConnection};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
@@ -26,6 +28,8 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use tokio::runtime::Runtime;
+
+use common::PostgresDatabase;
 
 // ---------------------------------------------------------------------------
 // The oracle: the scan that served search before the index, verbatim.
@@ -191,7 +195,7 @@ async fn indexed_matters(db: &DatabaseConnection, text: &str) -> (Vec<String>, u
 
 struct Db {
     db: DatabaseConnection,
-    postgres: Option<(String, String)>,
+    postgres: Option<PostgresDatabase>,
 }
 
 impl Db {
@@ -199,63 +203,20 @@ impl Db {
         Db::open("sqlite::memory:", None).await
     }
 
-    /// `None` when `CONCORD_TEST_POSTGRES_URL` is not set, or when
-    /// PostgreSQL cannot be reached outside CI.
+    /// `None` without a PostgreSQL test server (see [`PostgresDatabase::create`]).
     async fn postgres(tag: &str) -> Option<Db> {
-        let admin = match std::env::var("CONCORD_TEST_POSTGRES_URL") {
-            Ok(url) => url,
-            Err(_) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-                panic!("CI=true: the PostgreSQL tests need CONCORD_TEST_POSTGRES_URL")
-            }
-            Err(_) => {
-                eprintln!("skipped the PostgreSQL half: CONCORD_TEST_POSTGRES_URL is not set");
-                return None;
-            }
-        };
-        let server = match sea_orm::Database::connect(&admin).await {
-            Ok(server) => server,
-            Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
-                eprintln!("skipped the PostgreSQL half: {admin} cannot be reached: {error}");
-                return None;
-            }
-            Err(error) => panic!("CI=true and {admin} cannot be reached: {error}"),
-        };
-        let name = format!(
-            "concord_search_{tag}_{}_{}",
-            std::process::id(),
-            Utc::now().timestamp_micros()
-        );
-        server
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        server.close().await.unwrap();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Some(Db::open(&url, Some((admin, name))).await)
+        let database = PostgresDatabase::create("concord_search", tag).await?;
+        let url = database.url.clone();
+        Some(Db::open(&url, Some(database)).await)
     }
 
-    async fn open(url: &str, postgres: Option<(String, String)>) -> Db {
-        let (db, _) = concord_persistence::connect(&ConnectOptions::new(url))
-            .await
-            .unwrap();
-        concord_persistence::migrate(&db).await.unwrap();
-        concord_persistence::seed::seed_reference(&db)
-            .await
-            .unwrap();
+    async fn open(url: &str, postgres: Option<PostgresDatabase>) -> Db {
+        let (db, _) = common::seeded(url).await;
         Db { db, postgres }
     }
 
     async fn close(self) {
-        self.db.close().await.unwrap();
-        if let Some((admin, name)) = self.postgres {
-            let server = sea_orm::Database::connect(&admin).await.unwrap();
-            server
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-            server.close().await.unwrap();
-        }
+        common::close(self.db, self.postgres).await;
     }
 }
 

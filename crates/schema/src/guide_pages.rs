@@ -6,13 +6,13 @@ use std::sync::Arc;
 use async_graphql::{Context, InputObject};
 use concord_domain::{CategoryCode, MatterCode};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{GuideFilter, GuideKey, GuideParent, Page, PageRequest};
+use concord_persistence::queries::{GuideFilter, GuideParent, Page};
 
 use crate::context::reading;
 use crate::direct::DirectPage;
-use crate::error::{ApiError, OrApiError, optional};
+use crate::error::{OrApiError, optional};
 use crate::loader::{GuideAhead, GuidesOf, MembersOfZone};
-use crate::pagination::{decode, encode, page_size, wants_total};
+use crate::pagination::{ConnectionArgs, encode};
 use crate::types::{GuideStatus, ServiceGuide, load_one};
 
 /// How to narrow a region's, zone's or matter's guides.
@@ -31,13 +31,6 @@ pub fn guide_cursor_of(guide: &ServiceGuide) -> String {
     encode(&[&guide.0.region_code, &guide.0.matter_code])
 }
 
-/// Reads a guide cursor (region, then matter).
-pub fn guide_cursor(after: Option<&String>) -> Result<Option<GuideKey>, ApiError> {
-    after
-        .map(|cursor| decode(cursor, 2).map(|mut parts| (parts.remove(0), parts.remove(0))))
-        .transpose()
-}
-
 /// The page of `code`'s guides that the field's arguments ask for.
 pub async fn guides_of(
     ctx: &Context<'_>,
@@ -48,11 +41,7 @@ pub async fn guides_of(
     after: Option<String>,
 ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
     let filter = filter.unwrap_or_default();
-    let request = PageRequest {
-        first: page_size(first).or_api()?,
-        count: wants_total(ctx),
-        after: guide_cursor(after.as_ref()).or_api()?,
-    };
+    let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
     let filter = GuideFilter {
         matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
         category: optional::<CategoryCode, _>("filter.category", filter.category.as_ref())
@@ -73,11 +62,10 @@ pub async fn guides_of(
         )
         .or_api()?;
     }
-    let has_previous = request.after.is_some();
     let key = GuidesOf {
         parent,
         code: code.to_owned(),
-        page: Arc::new((filter, request, GuideAhead::of(ctx))),
+        page: Arc::new((filter, args.request(), GuideAhead::of(ctx))),
     };
     let page = load_one::<_, Arc<Page<_>>>(ctx, key)
         .await?
@@ -88,5 +76,5 @@ pub async fn guides_of(
                 total: 0,
             })
         });
-    Ok(DirectPage::new(page, has_previous, guide_cursor_of))
+    Ok(args.direct_page(page, guide_cursor_of))
 }

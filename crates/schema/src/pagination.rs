@@ -1,12 +1,23 @@
 //! Relay connections: opaque cursors, a capped page size, and `totalCount`.
+//!
+//! Every connection field reads its paging arguments through
+//! [`ConnectionArgs`], so the page size's default and cap, how a cursor is
+//! decoded and what a bad one is are decided here and nowhere else. The API
+//! pages forwards only (`first` and `after`); no field takes `last` or
+//! `before`.
+
+use std::sync::Arc;
 
 use async_graphql::SimpleObject;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use concord_persistence::queries::Page;
+use concord_persistence::changes::Replica;
+use concord_persistence::conflicts::ConflictKey;
+use concord_persistence::queries::{Page, PageRequest};
 
+use crate::direct::DirectPage;
 use crate::error::ApiError;
 
 /// Page size when a query gives no `first`.
@@ -24,28 +35,125 @@ pub struct Totals {
 /// A Relay connection with a total count.
 pub type Paged<N> = Connection<String, N, Totals, EmptyFields>;
 
-/// Whether the connection being resolved has `totalCount` selected: a count
-/// scans every matching row, so a client that does not ask does not pay.
-pub fn wants_total(ctx: &Context<'_>) -> bool {
-    ctx.look_ahead().field("totalCount").exists()
+/// A connection field's paging arguments, checked: how many rows to read,
+/// after which key, and whether to count them all. `K` is the key the
+/// field's rows are ordered by, which its cursors carry.
+#[derive(Debug, Clone)]
+pub struct ConnectionArgs<K> {
+    first: u64,
+    after: Option<K>,
+    count: bool,
+}
+
+impl<K: CursorKey> ConnectionArgs<K> {
+    /// The arguments of a page of a list: `first` is 20 unless given and at
+    /// most [`MAX_PAGE`]; `after` is a cursor this API returned.
+    pub fn new(
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        Self::checked(ctx, page_size(first)?, after)
+    }
+
+    /// The arguments of a feed read in large pages, whose `first` is
+    /// required and between 0 and `max`.
+    pub fn feed(
+        ctx: &Context<'_>,
+        first: i32,
+        max: i32,
+        after: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        if !(0..=max).contains(&first) {
+            return Err(ApiError::bad_input(
+                "first",
+                format!("must be between 0 and {max}"),
+            ));
+        }
+        Self::checked(ctx, first.unsigned_abs().into(), after)
+    }
+
+    fn checked(ctx: &Context<'_>, first: u64, after: Option<&str>) -> Result<Self, ApiError> {
+        let after = after
+            .map(|cursor| {
+                key_of(cursor).ok_or_else(|| {
+                    ApiError::bad_input("after", "is not a cursor returned by this API")
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            first,
+            after,
+            // A count scans every matching row, so a client that does not
+            // select `totalCount` does not pay for it.
+            count: ctx.look_ahead().field("totalCount").exists(),
+        })
+    }
+}
+
+impl<K: Clone> ConnectionArgs<K> {
+    /// What to ask persistence for.
+    pub fn request(&self) -> PageRequest<K> {
+        PageRequest {
+            after: self.after.clone(),
+            first: self.first,
+            count: self.count,
+        }
+    }
+}
+
+impl<K> ConnectionArgs<K> {
+    /// Whether rows come before this page: it starts after a cursor.
+    fn has_previous(&self) -> bool {
+        self.after.is_some()
+    }
+
+    /// The connection over `page`, each node's cursor made from its row by
+    /// `cursor`.
+    pub fn connection<R, N>(&self, page: Page<R>, cursor: impl Fn(&R) -> String) -> Paged<N>
+    where
+        N: From<R> + OutputType,
+    {
+        let mut connection = Connection::with_additional_fields(
+            self.has_previous(),
+            page.has_next,
+            Totals {
+                total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+            },
+        );
+        connection.edges.extend(
+            page.items
+                .into_iter()
+                .map(|row| Edge::new(cursor(&row), N::from(row))),
+        );
+        connection
+    }
+
+    /// The connection over `page`, resolved directly ([`DirectPage`]).
+    pub fn direct_page<N>(&self, page: Arc<Page<N>>, cursor: fn(&N) -> String) -> DirectPage<N> {
+        DirectPage::new(page, self.has_previous(), cursor)
+    }
 }
 
 /// Checks `first`, naming it in the error.
-pub fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
+fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
     match first.unwrap_or(DEFAULT_PAGE) {
         n if n < 0 => Err(ApiError::bad_input("first", "must not be negative")),
         n if n > MAX_PAGE => Err(ApiError::bad_input(
             "first",
             format!("must be at most {MAX_PAGE}; page with `after` for more"),
         )),
-        n => Ok(n as u64),
+        n => Ok(n.unsigned_abs().into()),
     }
 }
 
 /// The cost of a connection field for the complexity limit: every returned
 /// node costs what its selection costs.
 pub fn cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let first = first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE) as usize;
+    let first = first
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(0, MAX_PAGE)
+        .unsigned_abs() as usize;
     first.max(1) * child_complexity + 1
 }
 
@@ -68,38 +176,69 @@ pub fn encode(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(format!("{VERSION}{}", parts.join("\u{1f}")))
 }
 
-/// Reads a cursor made by [`encode`] with `arity` key parts.
-pub fn decode(cursor: &str, arity: usize) -> Result<Vec<String>, ApiError> {
-    let invalid = || ApiError::bad_input("after", "is not a cursor returned by this API");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let body = text.strip_prefix(VERSION).ok_or_else(invalid)?;
-    let parts: Vec<String> = body.split('\u{1f}').map(str::to_owned).collect();
-    if parts.len() == arity {
-        Ok(parts)
-    } else {
-        Err(invalid())
+/// Reads a cursor made by [`encode`] into its key parts.
+fn decode(cursor: &str) -> Option<Vec<String>> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let body = text.strip_prefix(VERSION)?;
+    Some(body.split('\u{1f}').map(str::to_owned).collect())
+}
+
+/// Reads a cursor (or an ID made the same way) into the key it carries;
+/// `None` if it is not one this API made for a `K`.
+pub fn key_of<K: CursorKey>(cursor: &str) -> Option<K> {
+    K::from_parts(decode(cursor)?)
+}
+
+/// A key that rows are paged by, as a cursor carries it: the parts given
+/// to [`encode`], in order.
+pub trait CursorKey: Sized {
+    /// The key from a cursor's parts, or `None` if they are not one.
+    fn from_parts(parts: Vec<String>) -> Option<Self>;
+}
+
+/// A code.
+impl CursorKey for String {
+    fn from_parts(parts: Vec<String>) -> Option<Self> {
+        let [code] = <[String; 1]>::try_from(parts).ok()?;
+        Some(code)
     }
 }
 
-/// Builds a connection from a page, with each node's cursor made from its key.
-pub fn connection<R, N>(page: Page<R>, has_previous: bool, key: impl Fn(&R) -> String) -> Paged<N>
-where
-    N: From<R> + OutputType,
-{
-    let mut connection = Connection::with_additional_fields(
-        has_previous,
-        page.has_next,
-        Totals {
-            total_count: page.total as i64,
-        },
-    );
-    connection.edges.extend(
-        page.items
-            .into_iter()
-            .map(|row| Edge::new(key(&row), N::from(row))),
-    );
-    connection
+/// A sequence number or ID.
+impl CursorKey for i64 {
+    fn from_parts(parts: Vec<String>) -> Option<Self> {
+        String::from_parts(parts)?.parse().ok()
+    }
+}
+
+/// A guide's region and matter.
+impl CursorKey for (String, String) {
+    fn from_parts(parts: Vec<String>) -> Option<Self> {
+        let [first, second] = <[String; 2]>::try_from(parts).ok()?;
+        Some((first, second))
+    }
+}
+
+/// An evaluation's region, matter and period.
+impl CursorKey for (String, String, String) {
+    fn from_parts(parts: Vec<String>) -> Option<Self> {
+        let [first, second, third] = <[String; 3]>::try_from(parts).ok()?;
+        Some((first, second, third))
+    }
+}
+
+/// A sync conflict's row and losing version.
+impl CursorKey for ConflictKey {
+    fn from_parts(parts: Vec<String>) -> Option<Self> {
+        let [kind, row_key, loser_revision, loser_hash] = <[String; 4]>::try_from(parts).ok()?;
+        Some(ConflictKey {
+            kind: Replica::parse(&kind)?,
+            row_key,
+            loser_revision: loser_revision.parse().ok()?,
+            loser_hash,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -109,10 +248,15 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_forgeries() {
         let cursor = encode(&["330000", "SI-CARD"]);
-        assert_eq!(decode(&cursor, 2).unwrap(), ["330000", "SI-CARD"]);
-        assert!(decode(&cursor, 1).is_err());
-        assert!(decode("not base64!", 1).is_err());
-        assert!(decode(&URL_SAFE_NO_PAD.encode("330000"), 1).is_err());
+        assert_eq!(
+            key_of::<(String, String)>(&cursor).unwrap(),
+            ("330000".to_owned(), "SI-CARD".to_owned())
+        );
+        assert!(key_of::<String>(&cursor).is_none());
+        assert!(key_of::<String>("not base64!").is_none());
+        assert!(key_of::<String>(&URL_SAFE_NO_PAD.encode("330000")).is_none());
+        assert_eq!(key_of::<i64>(&encode(&["42"])), Some(42));
+        assert!(key_of::<i64>(&encode(&["x"])).is_none());
     }
 
     #[test]

@@ -6,20 +6,18 @@ use std::sync::Arc;
 use async_graphql::{Context, InputObject, Object};
 use concord_domain::{CategoryCode, MatterCode, RegionCode, StandardCode, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{
-    self, GuideFilter, MatterFilter, Page, PageRequest, StandardFilter,
-};
+use concord_persistence::queries::{self, GuideFilter, MatterFilter, Page, StandardFilter};
 
 use crate::alignment::{AlignmentQuery, CollaborationQuery, PolicyQuery};
 
 use crate::context::{loader, reading, visibility};
 use crate::direct::{Direct, DirectPage};
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
-use crate::guide_pages::{guide_cursor, guide_cursor_of};
+use crate::guide_pages::guide_cursor_of;
 use crate::loader::{
     GuideAhead, GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
 };
-use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
+use crate::pagination::{ConnectionArgs, Paged, cost, encode};
 use crate::reference::Reference;
 use crate::sync::{SyncConflictQuery, SyncQuery};
 use crate::types::load_one;
@@ -104,12 +102,6 @@ impl GuideFilterInput {
     pub(crate) fn names_zone(&self) -> bool {
         self.zone.is_some()
     }
-}
-
-fn single_cursor(after: Option<&String>) -> Result<Option<String>, ApiError> {
-    after
-        .map(|cursor| decode(cursor, 1).map(|mut parts| parts.remove(0)))
-        .transpose()
 }
 
 /// The reference tables, from the request's loader.
@@ -244,12 +236,7 @@ impl CatalogueQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Paged<ServiceMatter>> {
         let filter = filter.unwrap_or_default();
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: single_cursor(after.as_ref()).or_api()?,
-        };
-        let has_previous = request.after.is_some();
+        let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
         let filter = MatterFilter {
             category: optional::<CategoryCode, _>("filter.category", filter.category.as_ref())
                 .or_api()?,
@@ -262,11 +249,11 @@ impl CatalogueQuery {
         let page = queries::matters(
             reading(ctx, &Footprint::of(&[Topic::Catalogue, Topic::Standard])).or_api()?,
             &filter,
-            request,
+            args.request(),
         )
         .await
         .or_api()?;
-        Ok(connection(page, has_previous, |row| encode(&[&row.code])))
+        Ok(args.connection(page, |row| encode(&[&row.code])))
     }
 
     /// One service matter by code.
@@ -296,12 +283,7 @@ impl CatalogueQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Paged<Standard>> {
         let filter = filter.unwrap_or_default();
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: single_cursor(after.as_ref()).or_api()?,
-        };
-        let has_previous = request.after.is_some();
+        let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
         let filter = StandardFilter {
             level: filter
                 .level
@@ -323,11 +305,11 @@ impl CatalogueQuery {
             reading(ctx, &Footprint::of(&[Topic::Standard, Topic::Catalogue])).or_api()?,
             &filter,
             visibility(ctx).or_api()?,
-            request,
+            args.request(),
         )
         .await
         .or_api()?;
-        Ok(connection(page, has_previous, |row| encode(&[&row.code])))
+        Ok(args.connection(page, |row| encode(&[&row.code])))
     }
 
     /// One standard by code, e.g. `GB/T 33531-2017`.
@@ -396,12 +378,7 @@ impl CatalogueQuery {
             ))
             .or_api();
         }
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: guide_cursor(after.as_ref()).or_api()?,
-        };
-        let has_previous = request.after.is_some();
+        let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
         let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue])).or_api()?;
         let zone = optional::<ZoneCode, _>("filter.zone", filter.zone.as_ref()).or_api()?;
         let regions = match zone {
@@ -436,18 +413,14 @@ impl CatalogueQuery {
             let source = source_of(ctx, source);
             if source != Source::Replica {
                 let gathered = gather(ctx, members, source).await.or_api()?;
-                let page = zone_guides::page(ctx, &gathered, &filter, request)
+                let page = zone_guides::page(ctx, &gathered, &filter, args.request())
                     .await
                     .or_api()?;
-                return Ok(DirectPage::new(
-                    Arc::new(page),
-                    has_previous,
-                    guide_cursor_of,
-                ));
+                return Ok(args.direct_page(Arc::new(page), guide_cursor_of));
             }
         }
         let db = reading(ctx, &read).or_api()?;
-        let page = queries::guides(db, &filter, visibility(ctx).or_api()?, request)
+        let page = queries::guides(db, &filter, visibility(ctx).or_api()?, args.request())
             .await
             .or_api()?;
         let items = loader(ctx)
@@ -462,11 +435,7 @@ impl CatalogueQuery {
             has_next: page.has_next,
             total: page.total,
         };
-        Ok(DirectPage::new(
-            Arc::new(page),
-            has_previous,
-            guide_cursor_of,
-        ))
+        Ok(args.direct_page(Arc::new(page), guide_cursor_of))
     }
 
     /// Resolves a Region entity for a federation gateway.

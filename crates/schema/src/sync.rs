@@ -1,16 +1,15 @@
 //! The change feed that peers' sync jobs read, and this node's own sync status.
 
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
-use concord_persistence::changes::Replica;
 use concord_persistence::conflicts;
 use concord_persistence::entity::{change_log, sync_conflict, sync_peer};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{self, PageRequest};
+use concord_persistence::queries;
 use serde_json::Value;
 
 use crate::context::{RequestScope, reading};
 use crate::error::{ApiError, OrApiError};
-use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
+use crate::pagination::{ConnectionArgs, Paged, cost, encode, key_of};
 
 /// The largest page of changes a peer may ask for.
 pub const MAX_CHANGES: i32 = 1000;
@@ -123,39 +122,16 @@ impl SyncQuery {
         #[graphql(desc = "How many changes to return, at most 1000.")] first: i32,
     ) -> async_graphql::Result<Paged<Change>> {
         check(ctx).or_api()?;
-        if !(0..=MAX_CHANGES).contains(&first) {
-            return Err(ApiError::bad_input(
-                "first",
-                format!("must be between 0 and {MAX_CHANGES}"),
-            ))
-            .or_api();
-        }
-        let after = after
-            .as_deref()
-            .map(|cursor| {
-                decode(cursor, 1).and_then(|parts| {
-                    parts[0].parse::<i64>().map_err(|_| {
-                        ApiError::bad_input("after", "is not a cursor returned by this API")
-                    })
-                })
-            })
-            .transpose()
-            .or_api()?;
+        let args = ConnectionArgs::feed(ctx, first, MAX_CHANGES, after.as_deref()).or_api()?;
         let page = concord_persistence::changes::feed(
             reading(ctx, &Footprint::of(&[Topic::ChangeLog])).or_api()?,
-            PageRequest {
-                after,
-                first: first as u64,
-                count: wants_total(ctx),
-            },
+            args.request(),
         )
         .await
         .or_api()?;
-        Ok(connection(
-            page,
-            after.is_some(),
-            |row: &change_log::Model| encode(&[&row.seq.to_string()]),
-        ))
+        Ok(args.connection(page, |row: &change_log::Model| {
+            encode(&[&row.seq.to_string()])
+        }))
     }
 
     /// Each peer this node syncs from: cursor, last success, last error and
@@ -230,14 +206,7 @@ pub(crate) fn parse_conflict_id(
     field: &str,
     text: &str,
 ) -> Result<conflicts::ConflictKey, ApiError> {
-    let invalid = || ApiError::bad_input(field, "is not a sync conflict's ID");
-    let parts = decode(text, 4).map_err(|_| invalid())?;
-    Ok(conflicts::ConflictKey {
-        kind: Replica::parse(&parts[0]).ok_or_else(invalid)?,
-        row_key: parts[1].clone(),
-        loser_revision: parts[2].parse().map_err(|_| invalid())?,
-        loser_hash: parts[3].clone(),
-    })
+    key_of(text).ok_or_else(|| ApiError::bad_input(field, "is not a sync conflict's ID"))
 }
 
 impl From<sync_conflict::Model> for SyncConflict {
@@ -335,20 +304,7 @@ impl SyncConflictQuery {
         let origin =
             crate::context::own_region_only(own.as_ref(), origin, "lists the sync conflicts")
                 .or_api()?;
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: after
-                .as_deref()
-                .map(|cursor| {
-                    parse_conflict_id("after", cursor).map_err(|_| {
-                        ApiError::bad_input("after", "is not a cursor returned by this API")
-                    })
-                })
-                .transpose()
-                .or_api()?,
-        };
-        let has_previous = request.after.is_some();
+        let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
         let filter = conflicts::ConflictFilter {
             settled,
             origins: origin.map(|origin| vec![origin]),
@@ -356,11 +312,11 @@ impl SyncConflictQuery {
         let page = conflicts::list(
             reading(ctx, &Footprint::of(&[Topic::Sync])).or_api()?,
             &filter,
-            request,
+            args.request(),
         )
         .await
         .or_api()?;
-        Ok(connection(page, has_previous, conflict_id))
+        Ok(args.connection(page, conflict_id))
     }
 }
 

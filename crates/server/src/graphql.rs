@@ -3,292 +3,27 @@
 //! by the request's `Accept`. (async-graphql-actix-web's responder always
 //! answers `application/graphql-response+json`, which Apollo tooling rejects.)
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod execute;
+mod media;
 
 use actix_web::error::QueryPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, Request, Response, ServerError};
+use async_graphql::{BatchRequest, Request};
 use concord_auth::Principal;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::cache::ResponseCache;
+pub use execute::requests_served;
+pub(crate) use execute::{Answer, caught_up, execute};
+use media::{JSON, accepts_html, bad_request, negotiate, not_acceptable, request_errors};
+pub(crate) use media::{Media, error_json, to_bytes, unauthenticated, unauthenticated_json};
+
 use crate::pages::Pages;
 use crate::persisted::Origin;
 use crate::startup::AppState;
-
-const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
-const JSON: &str = "application/json";
-
-static SERVED: AtomicU64 = AtomicU64::new(0);
-
-/// GraphQL operations served since the process started.
-pub fn requests_served() -> u64 {
-    SERVED.load(Ordering::Relaxed)
-}
-
-/// The media type the client will get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Media {
-    GraphqlResponse,
-    Json,
-}
-
-impl Media {
-    pub(crate) fn content_type(self) -> &'static str {
-        match self {
-            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
-            Media::Json => "application/json; charset=utf-8",
-        }
-    }
-}
-
-/// Picks the answer's media type from `Accept`, honouring order and `q`.
-/// `None` when the client accepts neither JSON type.
-fn negotiate(headers: &HeaderMap) -> Option<Media> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Some(Media::Json);
-    };
-    let mut ranges: Vec<(f32, &str)> = accept
-        .split(',')
-        .filter_map(|range| {
-            let mut parts = range.split(';');
-            let media = parts.next()?.trim();
-            let q = parts
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (q > 0.0).then_some((q, media))
-        })
-        .collect();
-    ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
-    ranges
-        .into_iter()
-        .find_map(|(_, media)| match media.to_ascii_lowercase().as_str() {
-            GRAPHQL_RESPONSE => Some(Media::GraphqlResponse),
-            JSON | "application/*" | "*/*" => Some(Media::Json),
-            _ => None,
-        })
-}
-
-fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// A response that carries only request errors (nothing was executed).
-fn request_errors(media: Media, status: StatusCode, errors: Vec<ServerError>) -> HttpResponse {
-    let errors: Vec<Value> = errors.into_iter().map(error_json).collect();
-    let status = if media == Media::GraphqlResponse || status != StatusCode::OK {
-        status
-    } else {
-        StatusCode::OK
-    };
-    HttpResponse::build(status)
-        .content_type(media.content_type())
-        .json(json!({ "errors": errors }))
-}
-
-pub(crate) fn error_json(mut error: ServerError) -> Value {
-    crate::requests::tag_errors(std::slice::from_mut(&mut error));
-    serde_json::to_value(&error).unwrap_or_else(
-        |_| json!({ "message": "internal error", "extensions": { "code": "INTERNAL" } }),
-    )
-}
-
-fn bad_request(media: Media, message: &str, code: &str) -> HttpResponse {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    request_errors(media, StatusCode::BAD_REQUEST, vec![error])
-}
-
-const INTERNAL: &[u8] =
-    br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#;
-
-pub(crate) fn to_bytes<T: serde::Serialize>(value: &T) -> Bytes {
-    serde_json::to_vec(value)
-        .map(Bytes::from)
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "cannot serialise a response");
-            Bytes::from_static(INTERNAL)
-        })
-}
-
-/// Where a cacheable request's answer would be kept.
-struct Slot<'a> {
-    cache: &'a ResponseCache,
-    /// The last commit seen when the request started.
-    since: i64,
-    key: String,
-}
-
-/// What the cache has for a request.
-enum Lookup<'a> {
-    /// The answer, as computed before at the current data version.
-    Hit(Bytes),
-    /// Nothing yet: where to keep the answer about to be computed, or `None`
-    /// without a cache, for a request that must not be cached, or when the
-    /// latest commits cannot be read.
-    Miss(Option<Slot<'a>>),
-}
-
-/// Whether the watch knows every commit up to now. It follows commits by
-/// itself; while its follower is down, each request asks the database what
-/// it missed, so that nothing kept between requests (answers, zone matrices,
-/// the reference tables) outlives the watch's bound.
-pub(crate) async fn caught_up(state: &AppState) -> bool {
-    if state.watch.is_live() {
-        return true;
-    }
-    match state.watch.catch_up().await {
-        Ok(_) => true,
-        Err(error) => {
-            tracing::warn!(error = ?error, "cannot read the latest commits; answering uncached");
-            false
-        }
-    }
-}
-
-/// The cached answer, if the watch is `fresh` and one is kept.
-fn look_up<'a>(
-    state: &'a AppState,
-    fresh: bool,
-    principal: &Principal,
-    request: &Request,
-) -> Lookup<'a> {
-    let Some(cache) = &state.cache else {
-        return Lookup::Miss(None);
-    };
-    let Some(key) = ResponseCache::key(principal, request) else {
-        return Lookup::Miss(None);
-    };
-    if !fresh {
-        return Lookup::Miss(None);
-    }
-    let since = state.watch.version();
-    match cache.get(&key) {
-        Some(body) => Lookup::Hit(body),
-        None => Lookup::Miss(Some(Slot { cache, since, key })),
-    }
-}
-
-/// Runs one request and renders it as JSON, with whether it was a request
-/// error; its latency is counted and its name noted for the access log.
-pub(crate) async fn execute(state: &AppState, principal: Principal, request: Request) -> Answer {
-    let (name, kind) = crate::metrics::operation(&state.settings.graphql.limits, &request);
-    let started = Instant::now();
-    let (answer, cache_hit) = answer(state, principal, request).await;
-    state
-        .metrics
-        .observe_operation(&name, kind, started.elapsed());
-    crate::requests::answered(&name, cache_hit);
-    answer
-}
-
-/// What [`execute`] answers.
-pub(crate) struct Answer {
-    pub(crate) body: Bytes,
-    /// Nothing ran: the body holds request errors only.
-    pub(crate) request_error: bool,
-    /// The answer holds only what local commits change, and no error, so it
-    /// may be kept (or tagged for HTTP caches) until the data version moves.
-    pub(crate) keepable: bool,
-}
-
-impl Answer {
-    fn not_kept(body: Bytes, request_error: bool) -> Self {
-        Self {
-            body,
-            request_error,
-            keepable: false,
-        }
-    }
-}
-
-/// [`execute`], telling too whether the answer came from the cache.
-async fn answer(state: &AppState, principal: Principal, request: Request) -> (Answer, bool) {
-    SERVED.fetch_add(1, Ordering::Relaxed);
-    let fresh = caught_up(state).await;
-    let slot = match look_up(state, fresh, &principal, &request) {
-        Lookup::Hit(body) => {
-            let answer = Answer {
-                body,
-                request_error: false,
-                keepable: true,
-            };
-            return (answer, true);
-        }
-        Lookup::Miss(slot) => slot,
-    };
-    let (request, executed) = match concord_schema::prepare(
-        &state.db,
-        &state.settings.graphql,
-        &state.kept,
-        principal,
-        request,
-    )
-    .await
-    {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            let body = to_bytes(&json!({ "errors": [error_json(error)] }));
-            return (Answer::not_kept(body, false), false);
-        }
-    };
-    let timeout = Duration::from_millis(state.settings.server.request_timeout_ms);
-    let run = concord_schema::run(
-        &state.schema,
-        &state.settings.graphql.limits,
-        request,
-        &executed,
-    );
-    let mut response = match tokio::time::timeout(timeout, run).await {
-        Ok(response) => response,
-        Err(_) => Response::from_errors(vec![concord_schema::limit_error(
-            "timeout_ms",
-            state.settings.server.request_timeout_ms as usize,
-            None,
-        )]),
-    };
-    if executed.get()
-        && !executed.read_only()
-        && let Err(error) = state.watch.catch_up().await
-    {
-        // Its commits reach the cache through the watch's follower instead,
-        // within its bound.
-        tracing::warn!(error = ?error, "cannot read the commits a mutation made");
-    }
-    if !executed.get() {
-        // A request error has no `data` entry at all.
-        let errors: Vec<Value> = response.errors.into_iter().map(error_json).collect();
-        let body = to_bytes(&json!({ "errors": errors }));
-        return (Answer::not_kept(body, true), false);
-    }
-    crate::requests::tag_errors(&mut response.errors);
-    let body = to_bytes(&response);
-    let keepable = executed.read_only() && executed.cacheable() && response.errors.is_empty();
-    if let Some(slot) = slot
-        && keepable
-    {
-        slot.cache
-            .put(slot.key, body.clone(), executed.reads(), slot.since);
-    }
-    let answer = Answer {
-        body,
-        request_error: false,
-        keepable,
-    };
-    (answer, false)
-}
 
 /// The caller: anonymous without an `Authorization` header, else what its
 /// token proves. A header that proves nothing is refused, even for a query
@@ -304,22 +39,6 @@ pub(crate) fn principal(
         .to_str()
         .map_err(|_| concord_auth::AuthError::BadAuthorizationHeader)?;
     state.verifier.verify(concord_auth::bearer_token(header)?)
-}
-
-/// 401 for a WebSocket upgrade whose token proves nothing.
-pub(crate) fn unauthenticated_json(error: &concord_auth::AuthError) -> HttpResponse {
-    unauthenticated(Media::Json, error)
-}
-
-pub(crate) fn unauthenticated(media: Media, error: &concord_auth::AuthError) -> HttpResponse {
-    let mut server_error = ServerError::new(error.to_string(), None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", "UNAUTHENTICATED");
-    server_error.extensions = Some(extensions);
-    HttpResponse::Unauthorized()
-        .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-        .content_type(media.content_type())
-        .json(json!({ "errors": [error_json(server_error)] }))
 }
 
 async fn respond(
@@ -587,17 +306,6 @@ pub async fn method_not_allowed() -> HttpResponse {
             "message": "/graphql answers GET and POST only",
             "extensions": { "code": "METHOD_NOT_ALLOWED" }
         }] })))
-}
-
-/// A client that accepts none of the answer's types: told so in JSON all
-/// the same, the one type every GraphQL client reads.
-fn not_acceptable() -> HttpResponse {
-    HttpResponse::NotAcceptable()
-        .content_type(JSON)
-        .json(crate::requests::tag_json(json!({ "errors": [{
-        "message": "accept application/graphql-response+json or application/json",
-        "extensions": { "code": "NOT_ACCEPTABLE" }
-    }] })))
 }
 
 #[cfg(test)]

@@ -356,21 +356,16 @@ async fn apply(
         }
     }
     let applied = changes::apply_page(&txn, &changes, &options.node, now).await?;
-    let received = changes.len() as i64;
-    report.received += received as u64;
+    let received = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+    report.received += received.unsigned_abs();
     report.applied += applied;
-    peers::record_page(
-        &txn,
-        &peer.url,
-        cursor,
-        applied,
-        page.total_count - received,
-        now,
-    )
-    .await?;
+    // The peer's total is what it says: saturating, so that a wild one
+    // makes a wild lag rather than an overflow.
+    let lag = page.total_count.saturating_sub(received);
+    peers::record_page(&txn, &peer.url, cursor, applied, lag, now).await?;
     // Readers (the response cache) learn from the data version that data changed.
     concord_persistence::version::commit_touching(txn, &changes::footprint_of(&changes)).await?;
-    tracing::info!(peer = %peer.url, received, applied, lag = page.total_count - received, "applied a page");
+    tracing::info!(peer = %peer.url, received, applied, lag, "applied a page");
     Ok(())
 }
 

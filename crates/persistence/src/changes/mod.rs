@@ -23,6 +23,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::StoreError;
+use crate::error::corrupt;
 use crate::footprint::{Footprint, Topic};
 
 pub use apply::apply_page;
@@ -116,10 +117,6 @@ pub fn split_key(kind: Replica, key: &str) -> Result<Vec<&str>, StoreError> {
             kind.as_str()
         )))
     }
-}
-
-fn corrupt(message: impl ToString) -> StoreError {
-    StoreError::Corrupt(message.to_string())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, StoreError> {

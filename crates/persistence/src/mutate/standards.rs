@@ -140,7 +140,11 @@ pub async fn revise_standard(
         .0
         .supersedes
         .as_deref()
-        .and_then(|code| StandardCode::try_from(code).ok());
+        .map(StandardCode::try_from)
+        .transpose()
+        .map_err(|error| {
+            StoreError::Corrupt(format!("standard {}: supersedes {error}", record.code))
+        })?;
     let outcome = write::upsert_standard(&txn, &record, now).await?;
     let after = load_standard(&txn, Some(backend), &record.code)
         .await?

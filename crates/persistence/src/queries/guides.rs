@@ -184,7 +184,9 @@ pub async fn guide_pages<C: ConnectionTrait>(
         for found in conn.query_all_raw(backend.build(&counts)).await? {
             let owner: String = found.try_get("", "page_owner")?;
             if let Some(page) = pages.get_mut(&owner) {
-                page.total = found.try_get::<i64>("", "page_total")? as u64;
+                let total: i64 = found.try_get("", "page_total")?;
+                page.total = u64::try_from(total)
+                    .map_err(|_| StoreError::Corrupt(format!("a count returned {total}")))?;
             }
         }
     }

@@ -35,8 +35,9 @@ pub use guides::{
 pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};
 pub use standards::{
-    StandardFilter, adoptions, collaborative_targets, collaborative_targets_by_codes,
-    elevated_from, elevations, standard_links, standards, standards_by_codes, superseding,
+    Collaborative, Elevation, StandardFilter, adoptions, collaborative_targets,
+    collaborative_targets_by_codes, elevated_from, elevations, standard_links, standards,
+    standards_by_codes, superseding,
 };
 pub use trend::{GuideFigures, evaluations_of, guide_versions};
 
@@ -126,5 +127,5 @@ async fn count<C: ConnectionTrait>(conn: &C, select: SelectStatement) -> Result<
         .await?
         .ok_or_else(|| StoreError::Corrupt("a count returned no row".into()))?;
     let total: i64 = row.try_get_by_index(0)?;
-    Ok(u64::try_from(total).unwrap_or_default())
+    u64::try_from(total).map_err(|_| StoreError::Corrupt(format!("a count returned {total}")))
 }

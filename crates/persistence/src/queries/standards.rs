@@ -1,7 +1,11 @@
 //! Standards and their links to matters, and what regions decide on them
 //! together: collaborative standards, adoptions, elevation proposals.
 
-use concord_domain::StandardStatus;
+use chrono::{DateTime, Utc};
+use concord_domain::{
+    Channel, ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus,
+    Targets, ZoneCode,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
@@ -270,12 +274,119 @@ pub async fn adoptions<C: ConnectionTrait>(
         .await?)
 }
 
+/// A zone's collaborative standard, read once from its row: its codes,
+/// status and targets parsed, so that a stored value that does not parse
+/// is a storage fault here rather than in whichever field shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collaborative {
+    /// The REGIONAL standard's code.
+    pub standard: StandardCode,
+    pub zone: ZoneCode,
+    pub status: ProposalStatus,
+    pub targets: Targets,
+    pub revision: i32,
+    pub illustrative: bool,
+}
+
+impl TryFrom<collaborative_target::Model> for Collaborative {
+    type Error = StoreError;
+
+    fn try_from(row: collaborative_target::Model) -> Result<Self, StoreError> {
+        let fault = |field: &str, error: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!(
+                "collaborative standard {}: {field}: {error}",
+                row.standard_code
+            ))
+        };
+        let required_channels = row
+            .required_channels
+            .as_ref()
+            .map_or(&[][..], |list| list.0.as_slice())
+            .iter()
+            .map(|c| c.parse::<Channel>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| fault("required_channels", &e))?;
+        Ok(Self {
+            standard: StandardCode::try_from(row.standard_code.as_str())
+                .map_err(|e| fault("standard_code", &e))?,
+            zone: ZoneCode::try_from(row.zone_code.as_str()).map_err(|e| fault("zone_code", &e))?,
+            status: row.status.parse().map_err(|e| fault("status", &e))?,
+            targets: Targets {
+                max_time_limit_days: row.max_time_limit_days,
+                materials: row.materials.as_ref().map(|m| m.0.clone()),
+                required_channels,
+            },
+            revision: row.revision,
+            illustrative: row.illustrative,
+        })
+    }
+}
+
+/// An elevation proposal, read once from its row: its codes and states
+/// parsed, so that a stored value that does not parse is a storage fault
+/// here rather than in whichever field shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elevation {
+    /// This node's number for the proposal.
+    pub id: i64,
+    pub standard: StandardCode,
+    /// Its place among its standard's proposals, from 1.
+    pub number: i32,
+    pub target: ElevationTarget,
+    pub rationale: String,
+    pub status: ElevationStatus,
+    pub proposed_by: String,
+    pub decided_by: Option<String>,
+    /// The standard its acceptance created.
+    pub elevated: Option<StandardCode>,
+    /// Whether the local standard stays in force beside that one.
+    pub keep_local: bool,
+    pub revision: i32,
+    pub illustrative: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<elevation_proposal::Model> for Elevation {
+    type Error = StoreError;
+
+    fn try_from(row: elevation_proposal::Model) -> Result<Self, StoreError> {
+        let id = row.id;
+        let fault = |field: &str, error: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("elevation proposal {id}: {field}: {error}"))
+        };
+        Ok(Self {
+            id,
+            standard: StandardCode::try_from(row.standard_code.as_str())
+                .map_err(|e| fault("standard_code", &e))?,
+            number: row.number,
+            target: row
+                .target_level
+                .parse()
+                .map_err(|e| fault("target_level", &e))?,
+            rationale: row.rationale,
+            status: row.status.parse().map_err(|e| fault("status", &e))?,
+            proposed_by: row.proposed_by,
+            decided_by: row.decided_by,
+            elevated: row
+                .elevated_code
+                .as_deref()
+                .map(StandardCode::try_from)
+                .transpose()
+                .map_err(|e| fault("elevated_code", &e))?,
+            keep_local: row.keep_local,
+            revision: row.revision,
+            illustrative: row.illustrative,
+            created_at: row.created_at,
+        })
+    }
+}
+
 /// Elevation proposals, optionally of one standard or in one status, newest first.
 pub async fn elevations<C: ConnectionTrait>(
     conn: &C,
     standard: Option<&str>,
     status: Option<&str>,
-) -> Result<Vec<elevation_proposal::Model>, StoreError> {
+) -> Result<Vec<Elevation>, StoreError> {
     let mut select = elevation_proposal::Entity::find();
     if let Some(standard) = standard {
         select = select.filter(elevation_proposal::Column::StandardCode.eq(standard));
@@ -283,8 +394,11 @@ pub async fn elevations<C: ConnectionTrait>(
     if let Some(status) = status {
         select = select.filter(elevation_proposal::Column::Status.eq(status));
     }
-    Ok(select
+    select
         .order_by_desc(elevation_proposal::Column::Id)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Elevation::try_from)
+        .collect()
 }

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use crate::StoreError;
 use crate::entity::{evaluation, row_revision, service_guide};
+use crate::error::corrupt;
 use crate::mutate::Kind;
 
 /// A guide's published values: time limit in working days, fee in fen.
@@ -56,15 +57,29 @@ pub async fn guide_versions<C: ConnectionTrait>(
     let mut versions: HashMap<(String, String), Vec<Version<GuideFigures>>> = HashMap::new();
     for row in kept {
         let Some((region, matter)) = row.row_key.split_once('/') else {
-            continue;
+            return Err(corrupt(format!(
+                "a guide's revision is keyed `{}`",
+                row.row_key
+            )));
         };
         let key = (region.to_owned(), matter.to_owned());
         let snapshot = &row.snapshot;
         let published = snapshot["status"].as_str() == Some(GuideStatus::Published.as_str());
-        let figures = snapshot["timeLimitDays"]
-            .as_i64()
-            .and_then(|days| i32::try_from(days).ok())
-            .zip(snapshot["feeFen"].as_i64());
+        // Every guide snapshot holds both figures (`guide_snapshot`): a
+        // published one without them is a fault, not a gap in the trend.
+        let figures = if published {
+            let days = snapshot["timeLimitDays"]
+                .as_i64()
+                .and_then(|days| i32::try_from(days).ok());
+            Some(days.zip(snapshot["feeFen"].as_i64()).ok_or_else(|| {
+                corrupt(format!(
+                    "guide {} revision {}: the snapshot has no time limit and fee",
+                    row.row_key, row.revision
+                ))
+            })?)
+        } else {
+            None
+        };
         let since = match (&row.changed_by, created.get(&key)) {
             (None, Some(created)) => (*created).min(row.changed_at),
             _ => row.changed_at,
@@ -72,7 +87,7 @@ pub async fn guide_versions<C: ConnectionTrait>(
         versions.entry(key).or_default().push(Version {
             since,
             revision: row.revision,
-            value: figures.filter(|_| published),
+            value: figures,
         });
     }
     for guide in guides {

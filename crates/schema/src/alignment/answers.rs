@@ -9,6 +9,7 @@ use concord_domain::alignment::{
     self as maths, AlignmentScore, GuideValues, Targets, check_targets,
 };
 use concord_persistence::entity::{collaborative_target, service_guide, service_matter};
+use concord_persistence::queries::Collaborative;
 
 use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar, text};
 use crate::error::OrApiError;
@@ -323,8 +324,13 @@ impl Alignment {
     }
 
     /// The zone's collaborative standard in force for this matter, if any.
-    async fn collaborative_standard(&self) -> Option<CollaborativeStandard> {
-        self.collaborative.clone().map(CollaborativeStandard)
+    async fn collaborative_standard(&self) -> async_graphql::Result<Option<CollaborativeStandard>> {
+        self.collaborative
+            .clone()
+            .map(|row| Collaborative::try_from(row).map(CollaborativeStandard))
+            .transpose()
+            .map_err(crate::error::ApiError::from)
+            .or_api()
     }
 
     /// Each member's compliance with that collaborative standard.

@@ -3,9 +3,9 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use concord_domain::{StandardCode, ZoneCode};
-use concord_persistence::entity::{adoption, collaborative_target, elevation_proposal};
+use concord_persistence::entity::adoption;
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries;
+use concord_persistence::queries::{self, Collaborative, Elevation};
 
 use crate::context::reading;
 use crate::error::{ApiError, OrApiError, parse_arg};
@@ -13,8 +13,6 @@ use crate::loader::{StandardKey, ZoneKey};
 use crate::types::{
     Channel, Decision, ElevationStatus, ElevationTarget, ProposalStatus, Standard, Zone,
 };
-
-use super::channels;
 
 /// Where a member stands on a collaborative standard.
 #[derive(SimpleObject)]
@@ -50,7 +48,7 @@ impl TryFrom<adoption::Model> for Adoption {
 
 /// A zone's collaborative standard: a REGIONAL standard with targets that
 /// its members adopt. It comes into force when every member has adopted it.
-pub struct CollaborativeStandard(pub collaborative_target::Model);
+pub struct CollaborativeStandard(pub Collaborative);
 
 /// A zone's collaborative standard: a REGIONAL standard with targets that
 /// its members adopt. It comes into force when every member has adopted it.
@@ -58,48 +56,50 @@ pub struct CollaborativeStandard(pub collaborative_target::Model);
 impl CollaborativeStandard {
     /// The REGIONAL standard's code.
     async fn code(&self) -> &str {
-        &self.0.standard_code
+        self.0.standard.as_str()
     }
 
     /// The standard itself, with its titles, matters and revisions.
     async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
-        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+        crate::types::load_one(ctx, StandardKey(self.0.standard.to_string())).await
     }
 
     /// The zone.
     async fn zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
-        crate::types::load_one(ctx, ZoneKey(self.0.zone_code.clone())).await
+        crate::types::load_one(ctx, ZoneKey(self.0.zone.to_string())).await
     }
 
     /// Proposed, in force or withdrawn.
-    async fn status(&self) -> async_graphql::Result<ProposalStatus> {
-        ProposalStatus::parse_stored(&self.0.status).or_api()
+    async fn status(&self) -> ProposalStatus {
+        self.0.status.into()
     }
 
     /// The longest time limit a member's guide may state.
     async fn max_time_limit_days(&self) -> Option<i32> {
-        self.0.max_time_limit_days
+        self.0.targets.max_time_limit_days
     }
 
     /// The unified materials list: a member's guide may ask for nothing else.
     async fn materials(&self) -> Option<&[String]> {
-        self.0.materials.as_ref().map(|m| m.0.as_slice())
+        self.0.targets.materials.as_deref()
     }
 
     /// The channels every member must offer.
-    async fn required_channels(&self) -> async_graphql::Result<Vec<Channel>> {
-        Ok(channels(self.0.required_channels.as_ref())
-            .or_api()?
-            .into_iter()
+    async fn required_channels(&self) -> Vec<Channel> {
+        self.0
+            .targets
+            .required_channels
+            .iter()
+            .copied()
             .map(Channel::from)
-            .collect())
+            .collect()
     }
 
     /// Each member's decision.
     async fn adoptions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Adoption>> {
         let rows = crate::types::load_one::<_, Vec<adoption::Model>>(
             ctx,
-            crate::loader::AdoptionsOf(self.0.standard_code.clone()),
+            crate::loader::AdoptionsOf(self.0.standard.to_string()),
         )
         .await?;
         // A standard nobody has answered yet has no adoption rows.
@@ -122,7 +122,7 @@ impl CollaborativeStandard {
 }
 
 /// A proposal to raise a local or regional standard to a national or industry one.
-pub struct ElevationProposal(pub elevation_proposal::Model);
+pub struct ElevationProposal(pub Elevation);
 
 /// A proposal to raise a local or regional standard to a national or industry one.
 #[Object]
@@ -134,7 +134,7 @@ impl ElevationProposal {
 
     /// The standard proposed for elevation.
     async fn standard(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
-        crate::types::load_one(ctx, StandardKey(self.0.standard_code.clone())).await
+        crate::types::load_one(ctx, StandardKey(self.0.standard.to_string())).await
     }
 
     /// Its place among its standard's proposals, from 1; with the
@@ -148,8 +148,8 @@ impl ElevationProposal {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Standard>> {
-        match &self.0.elevated_code {
-            Some(code) => crate::types::load_one(ctx, StandardKey(code.clone())).await,
+        match &self.0.elevated {
+            Some(code) => crate::types::load_one(ctx, StandardKey(code.to_string())).await,
             None => Ok(None),
         }
     }
@@ -160,8 +160,8 @@ impl ElevationProposal {
     }
 
     /// The level the standard would be raised to.
-    async fn target_level(&self) -> async_graphql::Result<ElevationTarget> {
-        ElevationTarget::parse_stored(&self.0.target_level).or_api()
+    async fn target_level(&self) -> ElevationTarget {
+        self.0.target.into()
     }
 
     /// Why it should be elevated.
@@ -170,8 +170,8 @@ impl ElevationProposal {
     }
 
     /// Where the proposal stands.
-    async fn status(&self) -> async_graphql::Result<ElevationStatus> {
-        ElevationStatus::parse_stored(&self.0.status).or_api()
+    async fn status(&self) -> ElevationStatus {
+        self.0.status.into()
     }
 
     /// Who proposed it.
@@ -231,7 +231,11 @@ impl CollaborationQuery {
         )
         .await
         .or_api()?;
-        Ok(rows.into_iter().map(CollaborativeStandard).collect())
+        rows.into_iter()
+            .map(|row| Collaborative::try_from(row).map(CollaborativeStandard))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::from)
+            .or_api()
     }
 
     /// One collaborative standard by its code.
@@ -251,7 +255,12 @@ impl CollaborationQuery {
         )
         .await
         .or_api()?;
-        Ok(rows.into_iter().next().map(CollaborativeStandard))
+        rows.into_iter()
+            .next()
+            .map(|row| Collaborative::try_from(row).map(CollaborativeStandard))
+            .transpose()
+            .map_err(ApiError::from)
+            .or_api()
     }
 
     /// Elevation proposals, newest first, optionally of one standard or in one status.

@@ -8,6 +8,7 @@ use concord_domain::{
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
 use concord_persistence::mutate;
+use concord_persistence::queries::{Collaborative, Elevation};
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
@@ -186,7 +187,11 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(CollaborativeStandard(row))
+        Ok(CollaborativeStandard(
+            Collaborative::try_from(row)
+                .map_err(ApiError::from)
+                .or_api()?,
+        ))
     }
 
     /// A member adopts or rejects a collaborative standard. PROVINCE_ADMIN
@@ -244,7 +249,11 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(CollaborativeStandard(row))
+        Ok(CollaborativeStandard(
+            Collaborative::try_from(row)
+                .map_err(ApiError::from)
+                .or_api()?,
+        ))
     }
 
     /// Withdraws a collaborative standard that has not come into force.
@@ -272,7 +281,11 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(CollaborativeStandard(row))
+        Ok(CollaborativeStandard(
+            Collaborative::try_from(row)
+                .map_err(ApiError::from)
+                .or_api()?,
+        ))
     }
 
     /// Proposes raising a LOCAL or REGIONAL standard to a national or
@@ -297,12 +310,14 @@ impl CollaborationMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let level = target_level.level();
+        let level = concord_domain::ElevationTarget::from(target_level).level();
         let row =
             mutate::propose_elevation(db(ctx).or_api()?, &actor, &code, level, rationale, now())
                 .await
                 .or_api()?;
-        Ok(ElevationProposal(row))
+        Ok(ElevationProposal(
+            Elevation::try_from(row).map_err(ApiError::from).or_api()?,
+        ))
     }
 
     /// Moves an elevation proposal: PROPOSED → UNDER_REVIEW → ACCEPTED or
@@ -366,6 +381,8 @@ impl CollaborationMutation {
         )
         .await
         .or_api()?;
-        Ok(ElevationProposal(row))
+        Ok(ElevationProposal(
+            Elevation::try_from(row).map_err(ApiError::from).or_api()?,
+        ))
     }
 }

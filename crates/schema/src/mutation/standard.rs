@@ -274,7 +274,10 @@ impl StandardMutation {
             issuing_region: row
                 .issuing_region
                 .as_deref()
-                .and_then(|r| RegionCode::try_from(r).ok()),
+                .map(RegionCode::try_from)
+                .transpose()
+                .map_err(|e| ApiError::Internal(format!("standard {}: {e}", row.code).into()))
+                .or_api()?,
             issuing_zone: owner.zone.clone(),
             issued_on: input.issued_on,
             effective_on: input.effective_on,

@@ -4,11 +4,11 @@
 use async_graphql::{Context, InputObject, Object};
 use concord_domain::{MatterCode, RegionCode, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{self, PageRequest};
+use concord_persistence::queries;
 
 use crate::context::reading;
 use crate::error::{ApiError, OrApiError, optional};
-use crate::pagination::{Paged, connection, cost, decode, encode, page_size, wants_total};
+use crate::pagination::{ConnectionArgs, Paged, cost, encode};
 use crate::types::{AuditEntry, Evaluation};
 
 /// Narrows the audit log. Every given field must match.
@@ -71,22 +71,7 @@ impl RecordsQuery {
         let region =
             crate::context::own_region_only(own.as_ref(), filter.region, "reads the audit entries")
                 .or_api()?;
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: after
-                .as_ref()
-                .map(|cursor| {
-                    decode(cursor, 1).and_then(|parts| {
-                        parts[0].parse::<i64>().map_err(|_| {
-                            ApiError::bad_input("after", "is not a cursor returned by this API")
-                        })
-                    })
-                })
-                .transpose()
-                .or_api()?,
-        };
-        let has_previous = request.after.is_some();
+        let args = ConnectionArgs::<i64>::new(ctx, first, after.as_deref()).or_api()?;
         let filter = queries::AuditFilter {
             target_region: region,
             action: filter.action,
@@ -97,13 +82,11 @@ impl RecordsQuery {
         let page = queries::audit_log(
             reading(ctx, &Footprint::of(&[Topic::Audit])).or_api()?,
             &filter,
-            request,
+            args.request(),
         )
         .await
         .or_api()?;
-        Ok(connection(page, has_previous, |row| {
-            encode(&[&row.id.to_string()])
-        }))
+        Ok(args.connection(page, |row| encode(&[&row.id.to_string()])))
     }
 
     /// Evaluations of regions' services, by region, matter and period.
@@ -117,22 +100,7 @@ impl RecordsQuery {
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Paged<Evaluation>> {
         let filter = filter.unwrap_or_default();
-        let request = PageRequest {
-            first: page_size(first).or_api()?,
-            count: wants_total(ctx),
-            after: after
-                .as_ref()
-                .map(|cursor| {
-                    decode(cursor, 3).map(|mut parts| {
-                        let period = parts.remove(2);
-                        let matter = parts.remove(1);
-                        (parts.remove(0), matter, period)
-                    })
-                })
-                .transpose()
-                .or_api()?,
-        };
-        let has_previous = request.after.is_some();
+        let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
         let db = reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?;
         let mut regions = optional::<RegionCode, _>("filter.region", filter.region.as_ref())
             .or_api()?
@@ -169,10 +137,10 @@ impl RecordsQuery {
                 .in_regions(Topic::Evaluation, regions.iter().map(String::as_str)),
             None => Footprint::of(&[Topic::Evaluation]),
         };
-        let page = queries::evaluations(reading(ctx, &read).or_api()?, &filter, request)
+        let page = queries::evaluations(reading(ctx, &read).or_api()?, &filter, args.request())
             .await
             .or_api()?;
-        Ok(connection(page, has_previous, |row| {
+        Ok(args.connection(page, |row| {
             encode(&[&row.region_code, &row.matter_code, &row.period])
         }))
     }

@@ -147,32 +147,12 @@ mirror!(
     }
 );
 
-/// Where a standard is proposed to be raised to.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ElevationTarget {
-    /// A national standard.
-    National,
-    /// An industry standard.
-    Industry,
-}
-
-impl ElevationTarget {
-    /// The level a standard raised to this target has.
-    pub fn level(self) -> domain::StandardLevel {
-        match self {
-            ElevationTarget::National => domain::StandardLevel::National,
-            ElevationTarget::Industry => domain::StandardLevel::Industry,
-        }
+mirror!(
+    /// Where a standard is proposed to be raised to.
+    ElevationTarget {
+        /// A national standard.
+        National,
+        /// An industry standard.
+        Industry,
     }
-
-    /// Reads a stored target level; any other level is a storage fault.
-    pub fn parse_stored(text: &str) -> Result<Self, crate::error::ApiError> {
-        match text.parse::<domain::StandardLevel>() {
-            Ok(domain::StandardLevel::National) => Ok(ElevationTarget::National),
-            Ok(domain::StandardLevel::Industry) => Ok(ElevationTarget::Industry),
-            _ => Err(crate::error::ApiError::Internal(
-                format!("`{text}` is not a level a standard is elevated to").into(),
-            )),
-        }
-    }
-}
+);
