@@ -231,34 +231,41 @@ pub async fn standard_links<C: ConnectionTrait>(
         .await?)
 }
 
-/// Collaborative standards, of one zone or all, optionally in one status.
+/// Collaborative standards, of one zone or all, optionally in one status,
+/// each read once into its domain values.
 pub async fn collaborative_targets<C: ConnectionTrait>(
     conn: &C,
     zone: Option<&str>,
-    status: Option<&str>,
-) -> Result<Vec<collaborative_target::Model>, StoreError> {
+    status: Option<ProposalStatus>,
+) -> Result<Vec<Collaborative>, StoreError> {
     let mut select = collaborative_target::Entity::find();
     if let Some(zone) = zone {
         select = select.filter(collaborative_target::Column::ZoneCode.eq(zone));
     }
     if let Some(status) = status {
-        select = select.filter(collaborative_target::Column::Status.eq(status));
+        select = select.filter(collaborative_target::Column::Status.eq(status.as_str()));
     }
-    Ok(select
+    select
         .order_by_asc(collaborative_target::Column::StandardCode)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Collaborative::try_from)
+        .collect()
 }
 
-/// Collaborative standards by code.
+/// Collaborative standards by code, each read once into its domain values.
 pub async fn collaborative_targets_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
-) -> Result<Vec<collaborative_target::Model>, StoreError> {
-    Ok(collaborative_target::Entity::find()
+) -> Result<Vec<Collaborative>, StoreError> {
+    collaborative_target::Entity::find()
         .filter(collaborative_target::Column::StandardCode.is_in(codes.iter().cloned()))
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Collaborative::try_from)
+        .collect()
 }
 
 /// The members' decisions on the given collaborative standards.

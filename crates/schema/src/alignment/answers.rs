@@ -8,7 +8,7 @@ use concord_domain::Fee;
 use concord_domain::alignment::{
     self as maths, AlignmentScore, GuideValues, Targets, check_targets,
 };
-use concord_persistence::entity::{collaborative_target, service_guide, service_matter};
+use concord_persistence::entity::{service_guide, service_matter};
 use concord_persistence::queries::Collaborative;
 
 use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar, text};
@@ -19,7 +19,7 @@ use crate::types::{Channel, Decimal, Region, ServiceGuide, ServiceMatter, Zone};
 use crate::zone_parts::{MemberPart, ZoneSource, local_parts};
 use concord_federation::Source;
 
-use super::{CollaborativeStandard, targets};
+use super::CollaborativeStandard;
 
 /// Lowest, highest and median of a set of values.
 #[derive(SimpleObject, Clone, Copy)]
@@ -198,7 +198,7 @@ pub struct Alignment {
     pub(super) guides: Vec<service_guide::Model>,
     /// The guides as the alignment maths reads them, converted once.
     pub(super) values: Vec<GuideValues>,
-    pub(super) collaborative: Option<collaborative_target::Model>,
+    pub(super) collaborative: Option<Collaborative>,
     pub(super) source: Source,
     /// Each member's provenance when the parts were gathered for this
     /// answer; a `REPLICA` answer reads it only when asked.
@@ -324,34 +324,27 @@ impl Alignment {
     }
 
     /// The zone's collaborative standard in force for this matter, if any.
-    async fn collaborative_standard(&self) -> async_graphql::Result<Option<CollaborativeStandard>> {
-        self.collaborative
-            .clone()
-            .map(|row| Collaborative::try_from(row).map(CollaborativeStandard))
-            .transpose()
-            .map_err(crate::error::ApiError::from)
-            .or_api()
+    async fn collaborative_standard(&self) -> Option<CollaborativeStandard> {
+        self.collaborative.clone().map(CollaborativeStandard)
     }
 
     /// Each member's compliance with that collaborative standard.
-    async fn compliance(&self) -> async_graphql::Result<Vec<MemberCompliance>> {
+    async fn compliance(&self) -> Vec<MemberCompliance> {
         let Some(collaborative) = &self.collaborative else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
-        let targets = targets(collaborative).or_api()?;
         let values = &self.values;
-        Ok(self
-            .members
+        self.members
             .iter()
             .map(|region| {
                 compliance_of(
-                    &targets,
+                    &collaborative.targets,
                     region,
                     &self.matter.code,
                     values.iter().find(|v| &v.region == region),
                 )
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -219,7 +219,7 @@ impl CollaborationQuery {
             .map(|z| parse_arg::<ZoneCode, _>("zone", z))
             .transpose()
             .or_api()?;
-        let status = status.map(|s| concord_domain::ProposalStatus::from(s).as_str());
+        let status = status.map(concord_domain::ProposalStatus::from);
         let rows = queries::collaborative_targets(
             reading(
                 ctx,
@@ -231,11 +231,7 @@ impl CollaborationQuery {
         )
         .await
         .or_api()?;
-        rows.into_iter()
-            .map(|row| Collaborative::try_from(row).map(CollaborativeStandard))
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::from)
-            .or_api()
+        Ok(rows.into_iter().map(CollaborativeStandard).collect())
     }
 
     /// One collaborative standard by its code.
@@ -255,12 +251,7 @@ impl CollaborationQuery {
         )
         .await
         .or_api()?;
-        rows.into_iter()
-            .next()
-            .map(|row| Collaborative::try_from(row).map(CollaborativeStandard))
-            .transpose()
-            .map_err(ApiError::from)
-            .or_api()
+        Ok(rows.into_iter().next().map(CollaborativeStandard))
     }
 
     /// Elevation proposals, newest first, optionally of one standard or in one status.

@@ -16,12 +16,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::{Context, Object};
-use concord_domain::alignment::{self as maths, Baseline, GuideValues, Targets};
-use concord_domain::{Channel as DomainChannel, MatterCode, ServedGroup, StandardCode, ZoneCode};
-use concord_persistence::entity::{
-    collaborative_target, national_item, service_guide, service_matter,
-};
+use concord_domain::alignment::{self as maths, Baseline, GuideValues};
+use concord_domain::{MatterCode, ServedGroup, StandardCode, ZoneCode};
+use concord_persistence::entity::{national_item, service_guide, service_matter};
 use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries::Collaborative;
 use concord_persistence::{baselines, queries};
 
 use crate::context::{loader, reading};
@@ -40,18 +39,6 @@ pub use measures::{
 };
 pub use policy::PolicyQuery;
 
-/// A stored channel list, read strictly: a value that is not a channel is
-/// a storage fault, never a channel quietly left out.
-fn stored_channels(stored: &[String]) -> Result<Vec<DomainChannel>, ApiError> {
-    stored
-        .iter()
-        .map(|c| {
-            c.parse::<DomainChannel>()
-                .map_err(|e| ApiError::Internal(Box::new(e)))
-        })
-        .collect()
-}
-
 /// The values alignment compares, read from a stored guide (as publishing
 /// reads them).
 pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
@@ -59,21 +46,6 @@ pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
 }
 
 /// Required channels; a row without the column requires none.
-fn channels(
-    stored: Option<&concord_persistence::entity::TextList>,
-) -> Result<Vec<DomainChannel>, ApiError> {
-    stored.map_or(Ok(Vec::new()), |list| stored_channels(&list.0))
-}
-
-/// A collaborative standard's targets, read from storage.
-pub fn targets(row: &collaborative_target::Model) -> Result<Targets, ApiError> {
-    Ok(Targets {
-        max_time_limit_days: row.max_time_limit_days,
-        materials: row.materials.as_ref().map(|m| m.0.clone()),
-        required_channels: channels(row.required_channels.as_ref())?,
-    })
-}
-
 fn baseline(item: &national_item::Model) -> Result<Baseline, ApiError> {
     Ok(baselines::item_baseline(item)?)
 }
@@ -143,13 +115,18 @@ pub(crate) async fn zone_members(
 async fn in_force_by_matter(
     ctx: &Context<'_>,
     zone: &ZoneCode,
-) -> Result<HashMap<String, collaborative_target::Model>, ApiError> {
+) -> Result<HashMap<String, Collaborative>, ApiError> {
     let db = reading(
         ctx,
         &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
     )?;
-    let targets = queries::collaborative_targets(db, Some(zone.as_str()), Some("IN_FORCE")).await?;
-    let codes: Vec<String> = targets.iter().map(|t| t.standard_code.clone()).collect();
+    let targets = queries::collaborative_targets(
+        db,
+        Some(zone.as_str()),
+        Some(concord_domain::ProposalStatus::InForce),
+    )
+    .await?;
+    let codes: Vec<String> = targets.iter().map(|t| t.standard.to_string()).collect();
     let links = if codes.is_empty() {
         Vec::new()
     } else {
@@ -159,7 +136,7 @@ async fn in_force_by_matter(
     for link in links {
         if let Some(target) = targets
             .iter()
-            .find(|t| t.standard_code == link.standard_code)
+            .find(|t| t.standard.as_str() == link.standard_code)
         {
             by_matter.insert(link.matter_code, target.clone());
         }
@@ -170,30 +147,26 @@ async fn in_force_by_matter(
 /// The compliance of every member with a collaborative standard, on every matter it governs.
 async fn compliance(
     ctx: &Context<'_>,
-    target: &collaborative_target::Model,
+    target: &Collaborative,
 ) -> Result<Vec<MemberCompliance>, ApiError> {
-    let zone = ZoneCode::try_from(target.zone_code.as_str())
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let members = zone_members(ctx, &zone).await?;
+    let members = zone_members(ctx, &target.zone).await?;
     let db = reading(ctx, &guides_of(&[Topic::Standard], &members))?;
-    let matters: Vec<String> =
-        queries::standard_links(db, std::slice::from_ref(&target.standard_code), &[])
-            .await?
-            .into_iter()
-            .map(|l| l.matter_code)
-            .collect();
+    let matters: Vec<String> = queries::standard_links(db, &[target.standard.to_string()], &[])
+        .await?
+        .into_iter()
+        .map(|l| l.matter_code)
+        .collect();
     let guides: HashMap<(String, String), GuideValues> =
         queries::published_guides(db, &members, Some(&matters))
             .await?
             .into_iter()
             .map(|g| Ok(((g.region_code.clone(), g.matter_code.clone()), values(&g)?)))
             .collect::<Result<_, ApiError>>()?;
-    let targets = targets(target)?;
     let mut out = Vec::new();
     for matter in &matters {
         for region in &members {
             let guide = guides.get(&(region.clone(), matter.clone()));
-            out.push(compliance_of(&targets, region, matter, guide));
+            out.push(compliance_of(&target.targets, region, matter, guide));
         }
     }
     Ok(out)
