@@ -365,9 +365,14 @@ fn insert_grams(backend: DbBackend, searched: Searched, filter: &str) -> String 
     // page reads for the 1.8 million grams of scale 1's standards on
     // PostgreSQL, against 54,000 in this order.
     match backend {
+        // Sorted byte by byte (COLLATE "C"): the values stored are the
+        // same, and so are the distinct ones, but sorting them under the
+        // database's locale took four times as long (8.8 s against 2.0 s
+        // for scale 1's standards, in psql). Where the locale orders
+        // differently, each key's grams still arrive together.
         DbBackend::Postgres => format!(
             "INSERT INTO text_gram (kind, gram, key) \
-             SELECT DISTINCT '{kind}', substr(s.t, i, w.n), s.k \
+             SELECT DISTINCT '{kind}', substr(s.t, i, w.n) COLLATE \"C\", s.k COLLATE \"C\" \
              FROM ({source}) AS s CROSS JOIN {widths} \
              CROSS JOIN LATERAL generate_series(1, length(s.t) - w.n + 1) AS i \
              ORDER BY 3, 2"
