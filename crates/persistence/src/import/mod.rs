@@ -431,10 +431,8 @@ async fn widen_cache(txn: &impl ConnectionTrait) -> Result<Option<i64>, StoreErr
     Ok(Some(before))
 }
 
-async fn restore_cache(
-    txn: &impl ConnectionTrait,
-    before: Option<i64>,
-) -> Result<(), StoreError> {
+/// Puts back the page cache that [`widen_cache`] replaced.
+async fn restore_cache(txn: &impl ConnectionTrait, before: Option<i64>) -> Result<(), StoreError> {
     if let Some(before) = before {
         txn.execute_unprepared(&format!("PRAGMA cache_size = {before}"))
             .await?;
