@@ -289,6 +289,15 @@ pub async fn reindex<C: ConnectionTrait>(
 /// loads, and for a database that predates the index.
 pub async fn rebuild<C: ConnectionTrait>(conn: &C, searched: Searched) -> Result<(), StoreError> {
     let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // For the rest of this transaction: the grams are sorted in memory
+        // rather than in files (about 250 MB for scale 1's standards), and
+        // no time goes to JIT-compiling the statement, which the planner,
+        // not knowing how many positions each text has, expects to be huge.
+        conn.execute_unprepared("SET LOCAL work_mem = '256MB'")
+            .await?;
+        conn.execute_unprepared("SET LOCAL jit = off").await?;
+    }
     conn.execute_raw(Statement::from_string(
         backend,
         format!("DELETE FROM text_gram WHERE kind = '{}'", searched.kind()),
@@ -348,22 +357,37 @@ fn insert_grams(backend: DbBackend, searched: Searched, filter: &str) -> String 
          FROM {table} AS r, (SELECT 1 AS col UNION ALL SELECT 2 UNION ALL SELECT 3) AS c {filter}"
     );
     let widths = "(SELECT 1 AS n UNION ALL SELECT 2) AS w";
+    // The grams go in ordered by key, then gram: the index on (kind, key)
+    // then grows at its end, and the primary key (kind, gram, key) at the
+    // end of each gram's run, a few thousand pages that stay in the cache.
+    // In any other order a bulk load inserts all over both trees, and once
+    // they outgrow the cache most inserts read a page back: over a million
+    // page reads for the 1.8 million grams of scale 1's standards on
+    // PostgreSQL, against 54,000 in this order.
     match backend {
+        // Sorted byte by byte (COLLATE "C"): the values stored are the
+        // same, and so are the distinct ones, but sorting them under the
+        // database's locale took four times as long (8.8 s against 2.0 s
+        // for scale 1's standards, in psql). Where the locale orders
+        // differently, each key's grams still arrive together.
         DbBackend::Postgres => format!(
             "INSERT INTO text_gram (kind, gram, key) \
-             SELECT DISTINCT '{kind}', substr(s.t, i, w.n), s.k \
+             SELECT DISTINCT '{kind}', substr(s.t, i, w.n) COLLATE \"C\", s.k COLLATE \"C\" \
              FROM ({source}) AS s CROSS JOIN {widths} \
-             CROSS JOIN LATERAL generate_series(1, length(s.t) - w.n + 1) AS i"
+             CROSS JOIN LATERAL generate_series(1, length(s.t) - w.n + 1) AS i \
+             ORDER BY 3, 2"
         ),
         // SQLite has no generate_series without an extension: the
-        // positions come from a recursive query.
+        // positions come from a recursive query. The primary key drops a
+        // repeated gram (every key's grams were deleted first), which
+        // costs less than sorting for DISTINCT as well as for the order.
         _ => format!(
             "WITH RECURSIVE s(k, t) AS ({source}), \
              p(k, t, i) AS (SELECT k, t, 1 FROM s WHERE length(t) > 0 \
              UNION ALL SELECT k, t, i + 1 FROM p WHERE i < length(t)) \
-             INSERT INTO text_gram (kind, gram, key) \
-             SELECT DISTINCT '{kind}', substr(p.t, p.i, w.n), p.k FROM p, {widths} \
-             WHERE p.i + w.n - 1 <= length(p.t)"
+             INSERT OR IGNORE INTO text_gram (kind, gram, key) \
+             SELECT '{kind}', substr(p.t, p.i, w.n), p.k FROM p, {widths} \
+             WHERE p.i + w.n - 1 <= length(p.t) ORDER BY 3, 2"
         ),
     }
 }

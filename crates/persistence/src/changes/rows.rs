@@ -4,10 +4,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
-    PrimaryKeyToColumn, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel,
+    Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder,
 };
 use serde_json::Value;
 
@@ -32,16 +32,16 @@ pub(super) fn versions<M: Replicated>(
     applied: &[Applied<M>],
     stored: &HashMap<M::Key, M>,
     (credit, now): (&str, DateTime<Utc>),
-    out: &mut Vec<row_revision::ActiveModel>,
+    out: &mut Vec<row_revision::Model>,
     snapshot: impl Fn(Option<&Applied<M>>, &M) -> Value,
 ) {
-    let version = |row: &M, content: Value, changed_by: Option<&str>| row_revision::ActiveModel {
-        kind: sea_orm::Set(kind.as_str().to_owned()),
-        row_key: sea_orm::Set(row.log_key()),
-        revision: sea_orm::Set(row.revision()),
-        snapshot: sea_orm::Set(content),
-        changed_by: sea_orm::Set(changed_by.map(str::to_owned)),
-        changed_at: sea_orm::Set(now),
+    let version = |row: &M, content: Value, changed_by: Option<&str>| row_revision::Model {
+        kind: kind.as_str().to_owned(),
+        row_key: row.log_key(),
+        revision: row.revision(),
+        snapshot: content,
+        changed_by: changed_by.map(str::to_owned),
+        changed_at: now,
     };
     // Keys the page has changed already: their version before is kept.
     let mut seen = HashSet::new();
@@ -57,15 +57,29 @@ pub(super) fn versions<M: Replicated>(
     }
 }
 
-/// Inserts kept versions, leaving any version kept already as it is.
+/// Inserts kept versions, leaving any version kept already as it is: as
+/// many a statement as stay under the bind limit. The snapshots go in as
+/// JSON text, as the log's records do: bound as JSON values, 250 versions
+/// a statement, the 53,000 versions of a scale-1 import took PostgreSQL
+/// 5.5 s, against 1.4 s for as many log entries written this way.
 pub(crate) async fn keep<C: ConnectionTrait>(
     conn: &C,
-    versions: Vec<row_revision::ActiveModel>,
+    versions: Vec<row_revision::Model>,
 ) -> Result<(), StoreError> {
+    let backend = conn.get_database_backend();
     let mut versions = versions.into_iter().peekable();
     while versions.peek().is_some() {
-        let chunk: Vec<_> = versions.by_ref().take(KEYS_PER_STATEMENT).collect();
-        row_revision::Entity::insert_many(chunk)
+        let mut insert = Query::insert();
+        insert
+            .into_table(row_revision::Entity)
+            .columns([
+                row_revision::Column::Kind,
+                row_revision::Column::RowKey,
+                row_revision::Column::Revision,
+                row_revision::Column::Snapshot,
+                row_revision::Column::ChangedBy,
+                row_revision::Column::ChangedAt,
+            ])
             .on_conflict(
                 OnConflict::columns([
                     row_revision::Column::Kind,
@@ -74,9 +88,23 @@ pub(crate) async fn keep<C: ConnectionTrait>(
                 ])
                 .do_nothing()
                 .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await?;
+            );
+        for version in versions.by_ref().take(MAX_PARAMS / 6) {
+            let snapshot = Expr::val(version.snapshot.to_string());
+            insert.values_panic([
+                Expr::val(version.kind),
+                Expr::val(version.row_key),
+                Expr::val(version.revision),
+                if backend == DbBackend::Postgres {
+                    snapshot.cast_as("jsonb")
+                } else {
+                    snapshot
+                },
+                Expr::val(version.changed_by),
+                Expr::val(version.changed_at),
+            ]);
+        }
+        conn.execute(&insert).await?;
     }
     Ok(())
 }

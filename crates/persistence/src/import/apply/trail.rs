@@ -15,7 +15,7 @@ use super::IMPORTED_BY;
 /// The versions and log entries an import owes, in the order of its records.
 #[derive(Default)]
 pub(super) struct Trail {
-    history: Vec<row_revision::ActiveModel>,
+    history: Vec<row_revision::Model>,
     log: Vec<Logged>,
 }
 
@@ -43,13 +43,13 @@ impl Trail {
         let before = before.map(|(revision, snapshot)| (revision, snapshot, None));
         let after = (after.0, after.1, Some(IMPORTED_BY.to_owned()));
         for (revision, snapshot, changed_by) in before.into_iter().chain([after]) {
-            self.history.push(row_revision::ActiveModel {
-                kind: sea_orm::Set(kind.as_str().to_owned()),
-                row_key: sea_orm::Set(key.to_owned()),
-                revision: sea_orm::Set(revision),
-                snapshot: sea_orm::Set(snapshot),
-                changed_by: sea_orm::Set(changed_by),
-                changed_at: sea_orm::Set(now),
+            self.history.push(row_revision::Model {
+                kind: kind.as_str().to_owned(),
+                row_key: key.to_owned(),
+                revision,
+                snapshot,
+                changed_by,
+                changed_at: now,
             });
         }
     }
