@@ -11,7 +11,7 @@ use concord_persistence::entity::{
     change_log, operating_procedure, row_revision, service_guide, service_matter, standard,
     standard_matter,
 };
-use concord_persistence::import::{Counts, ImportReport, import_file};
+use concord_persistence::import::{Counts, ImportError, ImportReport, import_file};
 use concord_persistence::{ConnectOptions, DatabaseConnection};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -23,6 +23,8 @@ const REGIONS: [&str; 3] = ["330000", "320000", "440000"];
 /// A guide and a procedure per matter and region: 4,500 guides of 16
 /// columns are 72,000 parameters.
 const GUIDES: usize = MATTERS * REGIONS.len();
+/// More codes than one SQLite statement can bind.
+const UNKNOWN_STANDARDS: usize = 33_000;
 
 /// The file: every matter, every standard listing one matter, and a guide
 /// and a procedure per matter and region with the time limit `days`.
@@ -170,6 +172,34 @@ async fn imports_beyond_one_statement(db: &DatabaseConnection) {
     // The first version was kept when it was imported; the second joins it.
     assert_eq!(kept(db, "GUIDE").await, 2 * GUIDES as u64);
     assert_eq!(logged(db, "GUIDE").await, 2 * GUIDES as u64);
+
+    // The checks look up every code a file names, more than one statement
+    // can bind: each unknown standard is reported, and nothing loads.
+    let unknown: Vec<String> = (0..UNKNOWN_STANDARDS)
+        .map(|s| format!("DB33/T {}-2024", 20_000 + s))
+        .collect();
+    let naming = json!({ "matters": [{
+        "code": "EMP-BULK-NAMING",
+        "nameZh": "引用事项",
+        "nameEn": "A matter naming many standards",
+        "category": "EMPLOYMENT",
+        "standards": unknown,
+    }] });
+    std::fs::write(&path, naming.to_string()).unwrap();
+    match import_file(db, &path, None).await {
+        Err(ImportError::Invalid(problems)) => {
+            assert_eq!(problems.len(), UNKNOWN_STANDARDS);
+            assert!(problems.iter().all(|p| {
+                p.message
+                    .contains("is neither in this file nor in the database")
+            }));
+        }
+        other => panic!("expected every unknown standard reported, got {other:?}"),
+    }
+    assert_eq!(
+        count::<service_matter::Entity>(db).await,
+        matters_before + MATTERS as u64
+    );
 }
 
 async fn open(url: &str) -> DatabaseConnection {

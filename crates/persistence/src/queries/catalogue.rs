@@ -13,7 +13,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, count, page, term};
+use super::{Page, PageRequest, by_codes, count, page, term};
 
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
     Ok(region::Entity::find()
@@ -26,10 +26,7 @@ pub async fn regions_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<region::Model>, StoreError> {
-    Ok(region::Entity::find()
-        .filter(region::Column::Code.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?)
+    by_codes(conn, region::Entity::find(), region::Column::Code, codes).await
 }
 
 pub async fn zones<C: ConnectionTrait>(conn: &C) -> Result<Vec<zone::Model>, StoreError> {
@@ -43,10 +40,7 @@ pub async fn zones_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<zone::Model>, StoreError> {
-    Ok(zone::Entity::find()
-        .filter(zone::Column::Code.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?)
+    by_codes(conn, zone::Entity::find(), zone::Column::Code, codes).await
 }
 
 /// Memberships of the given zones.
@@ -72,10 +66,13 @@ pub async fn categories_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<category::Model>, StoreError> {
-    Ok(category::Entity::find()
-        .filter(category::Column::Code.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?)
+    by_codes(
+        conn,
+        category::Entity::find(),
+        category::Column::Code,
+        codes,
+    )
+    .await
 }
 
 pub async fn editions<C: ConnectionTrait>(
@@ -207,10 +204,13 @@ pub async fn matters_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<service_matter::Model>, StoreError> {
-    Ok(service_matter::Entity::find()
-        .filter(service_matter::Column::Code.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?)
+    by_codes(
+        conn,
+        service_matter::Entity::find(),
+        service_matter::Column::Code,
+        codes,
+    )
+    .await
 }
 
 /// Every matter of the catalogue, by code.

@@ -15,7 +15,7 @@ use sea_orm::{
 use crate::StoreError;
 use crate::entity::{operating_procedure, service_guide, service_matter, zone_member};
 
-use super::{Page, PageRequest, Visibility, page};
+use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, page};
 
 /// What to list service guides by. Every field narrows the list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -251,18 +251,22 @@ pub async fn guides_by_keys<C: ConnectionTrait>(
     keys: &[GuideKey],
     visibility: &Visibility,
 ) -> Result<Vec<service_guide::Model>, StoreError> {
-    let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-    let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
-    let wanted: HashSet<&GuideKey> = keys.iter().collect();
-    let rows = visible_guides(service_guide::Entity::find(), visibility)
-        .filter(service_guide::Column::RegionCode.is_in(regions))
-        .filter(service_guide::Column::MatterCode.is_in(matters))
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone())))
-        .collect())
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_LIST) {
+        let regions: HashSet<&str> = chunk.iter().map(|k| k.0.as_str()).collect();
+        let matters: HashSet<&str> = chunk.iter().map(|k| k.1.as_str()).collect();
+        let wanted: HashSet<&GuideKey> = chunk.iter().collect();
+        let read = visible_guides(service_guide::Entity::find(), visibility)
+            .filter(service_guide::Column::RegionCode.is_in(regions))
+            .filter(service_guide::Column::MatterCode.is_in(matters))
+            .all(conn)
+            .await?;
+        rows.extend(
+            read.into_iter()
+                .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone()))),
+        );
+    }
+    Ok(rows)
 }
 
 /// Procedures by key that `visibility` lets the caller see: as for guides,
@@ -272,9 +276,6 @@ pub async fn procedures_by_keys<C: ConnectionTrait>(
     keys: &[GuideKey],
     visibility: &Visibility,
 ) -> Result<Vec<operating_procedure::Model>, StoreError> {
-    let regions: HashSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-    let matters: HashSet<&str> = keys.iter().map(|k| k.1.as_str()).collect();
-    let wanted: HashSet<&GuideKey> = keys.iter().collect();
     let published = operating_procedure::Column::Status.eq(GuideStatus::Published.as_str());
     let select = match visibility {
         Visibility::All => operating_procedure::Entity::find(),
@@ -285,15 +286,23 @@ pub async fn procedures_by_keys<C: ConnectionTrait>(
                 .add(operating_procedure::Column::Origin.is_in(regions.iter().cloned())),
         ),
     };
-    let rows = select
-        .filter(operating_procedure::Column::RegionCode.is_in(regions))
-        .filter(operating_procedure::Column::MatterCode.is_in(matters))
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone())))
-        .collect())
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_LIST) {
+        let regions: HashSet<&str> = chunk.iter().map(|k| k.0.as_str()).collect();
+        let matters: HashSet<&str> = chunk.iter().map(|k| k.1.as_str()).collect();
+        let wanted: HashSet<&GuideKey> = chunk.iter().collect();
+        let read = select
+            .clone()
+            .filter(operating_procedure::Column::RegionCode.is_in(regions))
+            .filter(operating_procedure::Column::MatterCode.is_in(matters))
+            .all(conn)
+            .await?;
+        rows.extend(
+            read.into_iter()
+                .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone()))),
+        );
+    }
+    Ok(rows)
 }
 
 /// Published guides of the given regions, for the given matters (all

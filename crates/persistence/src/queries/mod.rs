@@ -1,6 +1,8 @@
 //! The reads the API makes: filtered, keyset-paginated lists, and batch
 //! look-ups by key for the DataLoaders. Every function here runs a fixed
-//! number of statements, whatever the number of rows or keys.
+//! number of statements, whatever the number of rows; a look-up by key
+//! runs one per [`KEYS_PER_LIST`] keys, which only an import's checks of a
+//! whole catalogue ever exceed.
 //!
 //! Its files, by concern: `catalogue` (regions, zones, categories, national
 //! items, matters), `standards` (with collaborative standards, adoptions
@@ -17,7 +19,9 @@ mod standards;
 mod trend;
 
 use sea_orm::sea_query::SelectStatement;
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+};
 
 use crate::StoreError;
 use crate::search::{Searched, Term};
@@ -40,6 +44,36 @@ pub use standards::{
     standards_by_codes, superseding,
 };
 pub use trend::{GuideFigures, evaluations_of, guide_versions};
+
+/// The most keys one look-up binds in one statement. SQLite takes 32,766
+/// parameters a statement and PostgreSQL 65,535; a key of two columns
+/// binds two.
+pub(crate) const KEYS_PER_LIST: usize = 10_000;
+
+/// The rows of `select` whose `column` is one of `codes`: one statement per
+/// [`KEYS_PER_LIST`] codes.
+async fn by_codes<E, C>(
+    conn: &C,
+    select: Select<E>,
+    column: E::Column,
+    codes: &[String],
+) -> Result<Vec<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut rows = Vec::new();
+    for chunk in codes.chunks(KEYS_PER_LIST) {
+        rows.extend(
+            select
+                .clone()
+                .filter(column.is_in(chunk.iter().cloned()))
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
 
 /// Which rows a caller may see beyond the published ones.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -17,7 +17,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, Visibility, count, page, term};
+use super::{Page, PageRequest, Visibility, by_codes, count, page, term};
 
 /// What to list standards by. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -183,10 +183,13 @@ pub async fn standards_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<standard::Model>, StoreError> {
-    Ok(standard::Entity::find()
-        .filter(standard::Column::Code.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?)
+    by_codes(
+        conn,
+        standard::Entity::find(),
+        standard::Column::Code,
+        codes,
+    )
+    .await
 }
 
 /// The standards that supersede any of `codes`.
@@ -259,13 +262,16 @@ pub async fn collaborative_targets_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<Collaborative>, StoreError> {
-    collaborative_target::Entity::find()
-        .filter(collaborative_target::Column::StandardCode.is_in(codes.iter().cloned()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Collaborative::try_from)
-        .collect()
+    by_codes(
+        conn,
+        collaborative_target::Entity::find(),
+        collaborative_target::Column::StandardCode,
+        codes,
+    )
+    .await?
+    .into_iter()
+    .map(Collaborative::try_from)
+    .collect()
 }
 
 /// The members' decisions on the given collaborative standards.
