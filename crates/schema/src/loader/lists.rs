@@ -2,6 +2,7 @@
 //! row (or code) related to it, one statement for all the keys of a batch.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -9,15 +10,17 @@ use async_graphql::dataloader::Loader;
 use concord_persistence::entity::standard;
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
+use concord_persistence::{DatabaseConnection, StoreError};
 
 use super::{
     ElevatedTo, LoadError, MattersOfStandard, MembersOfZone, RowLoader, StandardsOfMatter,
     SupersededBy, ZonesOfRegion, strings, visible_standard,
 };
+use crate::reference::Reference;
 
 /// Groups `(group key, value)` pairs into a map with an entry for every key,
 /// so that a key with no rows is cached as empty rather than loaded again.
-fn grouped<K: Clone + Eq + std::hash::Hash, V>(
+fn grouped<K: Clone + Eq + Hash, V>(
     keys: &[K],
     pairs: impl IntoIterator<Item = (K, V)>,
 ) -> HashMap<K, Vec<V>> {
@@ -28,95 +31,66 @@ fn grouped<K: Clone + Eq + std::hash::Hash, V>(
     map
 }
 
-impl Loader<ZonesOfRegion> for RowLoader {
-    type Value = Vec<String>;
-    type Error = LoadError;
+/// A loader whose value is a list: `$load` answers the whole batch `$keys`
+/// (read through `$this`, the loader) with a map from key to list.
+macro_rules! list_loader {
+    ($key:ty, $value:ty, |$this:ident, $keys:ident| $load:expr) => {
+        impl Loader<$key> for RowLoader {
+            type Value = Vec<$value>;
+            type Error = LoadError;
 
-    async fn load(
+            async fn load(&self, $keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, LoadError> {
+                let $this = self;
+                $load.await
+            }
+        }
+    };
+}
+
+impl RowLoader {
+    /// The codes that `list` finds in the reference data for each key's code.
+    async fn reference_lists<K: Clone + Eq + Hash>(
         &self,
-        keys: &[ZonesOfRegion],
-    ) -> Result<HashMap<ZonesOfRegion, Vec<String>>, LoadError> {
+        keys: &[K],
+        code: impl Fn(&K) -> &str,
+        list: impl Fn(&Reference, &str) -> Vec<String>,
+    ) -> Result<HashMap<K, Vec<String>>, LoadError> {
         let reference = self.reference().await?;
         Ok(keys
             .iter()
-            .map(|key| (key.clone(), reference.zones_of(&key.0).to_vec()))
+            .map(|key| (key.clone(), list(&reference, code(key))))
             .collect())
     }
-}
 
-impl Loader<MembersOfZone> for RowLoader {
-    type Value = Vec<String>;
-    type Error = LoadError;
-
-    async fn load(
+    /// The links between standards and matters, for the standards named in
+    /// `standards` and the matters named in `matters`.
+    async fn standard_links(
         &self,
-        keys: &[MembersOfZone],
-    ) -> Result<HashMap<MembersOfZone, Vec<String>>, LoadError> {
-        let reference = self.reference().await?;
-        Ok(keys
-            .iter()
-            .map(|key| (key.clone(), reference.members(&key.0).to_vec()))
-            .collect())
-    }
-}
-
-impl Loader<StandardsOfMatter> for RowLoader {
-    type Value = Vec<String>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[StandardsOfMatter],
-    ) -> Result<HashMap<StandardsOfMatter, Vec<String>>, LoadError> {
-        let rows = queries::standard_links(
+        standards: &[String],
+        matters: &[String],
+    ) -> Result<Vec<concord_persistence::entity::standard_matter::Model>, LoadError> {
+        queries::standard_links(
             self.reading(Footprint::of(&[Topic::Standard, Topic::Catalogue])),
-            &[],
-            &strings(keys, |k| &k.0),
+            standards,
+            matters,
         )
         .await
-        .map_err(Arc::new)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .map(|l| (StandardsOfMatter(l.matter_code), l.standard_code)),
-        ))
+        .map_err(Arc::new)
     }
-}
 
-impl Loader<MattersOfStandard> for RowLoader {
-    type Value = Vec<String>;
-    type Error = LoadError;
-
-    async fn load(
+    /// The standards that `query` finds for the codes of `keys` and this
+    /// reader may see, grouped under the key that `link` names for each (the
+    /// standard it supersedes, or the one it was raised from).
+    async fn visible_standards_by<K: Clone + Eq + Hash>(
         &self,
-        keys: &[MattersOfStandard],
-    ) -> Result<HashMap<MattersOfStandard, Vec<String>>, LoadError> {
-        let rows = queries::standard_links(
-            self.reading(Footprint::of(&[Topic::Standard, Topic::Catalogue])),
-            &strings(keys, |k| &k.0),
-            &[],
-        )
-        .await
-        .map_err(Arc::new)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .map(|l| (MattersOfStandard(l.standard_code), l.matter_code)),
-        ))
-    }
-}
-
-impl Loader<SupersededBy> for RowLoader {
-    type Value = Vec<standard::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[SupersededBy],
-    ) -> Result<HashMap<SupersededBy, Vec<standard::Model>>, LoadError> {
-        let rows = queries::superseding(
+        keys: &[K],
+        code: impl Fn(&K) -> &String,
+        query: impl AsyncFn(&DatabaseConnection, &[String]) -> Result<Vec<standard::Model>, StoreError>,
+        link: impl Fn(&standard::Model) -> Option<K>,
+    ) -> Result<HashMap<K, Vec<standard::Model>>, LoadError> {
+        let rows = query(
             self.reading(Footprint::of(&[Topic::Standard])),
-            &strings(keys, |k| &k.0),
+            &strings(keys, code),
         )
         .await
         .map_err(Arc::new)?;
@@ -124,33 +98,56 @@ impl Loader<SupersededBy> for RowLoader {
             keys,
             rows.into_iter()
                 .filter(|row| visible_standard(&self.visibility, row))
-                .filter_map(|row| row.supersedes.clone().map(|old| (SupersededBy(old), row))),
+                .filter_map(|row| link(&row).map(|key| (key, row))),
         ))
     }
 }
 
-impl Loader<ElevatedTo> for RowLoader {
-    type Value = Vec<standard::Model>;
-    type Error = LoadError;
+list_loader!(ZonesOfRegion, String, |this, keys| this.reference_lists(
+    keys,
+    |k| &k.0,
+    |reference, region| reference.zones_of(region).to_vec()
+));
 
-    async fn load(
-        &self,
-        keys: &[ElevatedTo],
-    ) -> Result<HashMap<ElevatedTo, Vec<standard::Model>>, LoadError> {
-        let rows = queries::elevated_from(
-            self.reading(Footprint::of(&[Topic::Standard])),
-            &strings(keys, |k| &k.0),
-        )
-        .await
-        .map_err(Arc::new)?;
-        Ok(grouped(
-            keys,
-            rows.into_iter()
-                .filter(|row| visible_standard(&self.visibility, row))
-                .filter_map(|row| row.elevated_from.clone().map(|old| (ElevatedTo(old), row))),
-        ))
-    }
-}
+list_loader!(MembersOfZone, String, |this, keys| this.reference_lists(
+    keys,
+    |k| &k.0,
+    |reference, zone| reference.members(zone).to_vec()
+));
+
+list_loader!(StandardsOfMatter, String, |this, keys| async {
+    let rows = this.standard_links(&[], &strings(keys, |k| &k.0)).await?;
+    Ok(grouped(
+        keys,
+        rows.into_iter()
+            .map(|l| (StandardsOfMatter(l.matter_code), l.standard_code)),
+    ))
+});
+
+list_loader!(MattersOfStandard, String, |this, keys| async {
+    let rows = this.standard_links(&strings(keys, |k| &k.0), &[]).await?;
+    Ok(grouped(
+        keys,
+        rows.into_iter()
+            .map(|l| (MattersOfStandard(l.standard_code), l.matter_code)),
+    ))
+});
+
+list_loader!(SupersededBy, standard::Model, |this, keys| this
+    .visible_standards_by(
+        keys,
+        |k| &k.0,
+        queries::superseding,
+        |row| { row.supersedes.clone().map(SupersededBy) }
+    ));
+
+list_loader!(ElevatedTo, standard::Model, |this, keys| this
+    .visible_standards_by(
+        keys,
+        |k| &k.0,
+        queries::elevated_from,
+        |row| { row.elevated_from.clone().map(ElevatedTo) }
+    ));
 
 /// The kept versions of a row: its kind (`GUIDE`, `STANDARD`) and key.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -195,16 +192,12 @@ impl Loader<RevisionsOf> for RowLoader {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AdoptionsOf(pub String);
 
-impl Loader<AdoptionsOf> for RowLoader {
-    type Value = Vec<concord_persistence::entity::adoption::Model>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[AdoptionsOf],
-    ) -> Result<HashMap<AdoptionsOf, Self::Value>, LoadError> {
+list_loader!(
+    AdoptionsOf,
+    concord_persistence::entity::adoption::Model,
+    |this, keys| async {
         let rows = queries::adoptions(
-            self.reading(Footprint::of(&[Topic::Collaboration])),
+            this.reading(Footprint::of(&[Topic::Collaboration])),
             &strings(keys, |k| &k.0),
         )
         .await
@@ -215,4 +208,4 @@ impl Loader<AdoptionsOf> for RowLoader {
                 .map(|row| (AdoptionsOf(row.standard_code.clone()), row)),
         ))
     }
-}
+);

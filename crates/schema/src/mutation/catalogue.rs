@@ -9,9 +9,8 @@ use concord_domain::{
 use concord_persistence::mutate::{self, NationalItemRecord};
 use concord_persistence::write::MatterRecord;
 
-use super::{allow, gate, names, now};
+use super::{allow, gate, names};
 use crate::alignment::BaselineExemption;
-use crate::context::db;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, Decimal, NationalItem, ServiceMatter};
 
@@ -167,7 +166,7 @@ impl CatalogueMutation {
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
-        let actor = allow(ctx, Action::SaveMatter, &NATIONAL).or_api()?;
+        let permit = allow(ctx, Action::SaveMatter, &NATIONAL).or_api()?;
         let record = MatterRecord {
             code,
             name_zh,
@@ -179,11 +178,11 @@ impl CatalogueMutation {
             illustrative: false,
         };
         let row = mutate::save_matter(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             record,
             input.expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -241,7 +240,7 @@ impl CatalogueMutation {
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
-        let actor = allow(ctx, Action::SaveNationalItem, &NATIONAL).or_api()?;
+        let permit = allow(ctx, Action::SaveNationalItem, &NATIONAL).or_api()?;
         let record = NationalItemRecord {
             edition: input.edition,
             number: input.number,
@@ -263,11 +262,11 @@ impl CatalogueMutation {
             illustrative: input.illustrative,
         };
         let row = mutate::save_national_item(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             record,
             input.expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -289,7 +288,7 @@ impl CatalogueMutation {
         gate(ctx, Action::GrantBaselineExemption).or_api()?;
         let region: RegionCode = parse_arg("region", &region).or_api()?;
         let matter: MatterCode = parse_arg("matter", &matter).or_api()?;
-        let actor = allow(ctx, Action::GrantBaselineExemption, &NATIONAL).or_api()?;
+        let permit = allow(ctx, Action::GrantBaselineExemption, &NATIONAL).or_api()?;
         let grant = ExemptionGrant {
             rationale,
             valid_from,
@@ -298,10 +297,16 @@ impl CatalogueMutation {
         .validated()
         .map_err(|errors| invalid_input("", errors))
         .or_api()?;
-        let row =
-            mutate::grant_exemption(db(ctx).or_api()?, &actor, &region, &matter, grant, now())
-                .await
-                .or_api()?;
+        let row = mutate::grant_exemption(
+            permit.db,
+            &permit.actor,
+            &region,
+            &matter,
+            grant,
+            permit.now,
+        )
+        .await
+        .or_api()?;
         Ok(BaselineExemption::from(row))
     }
 
@@ -325,13 +330,13 @@ impl CatalogueMutation {
         let region: RegionCode = parse_arg("id", region).or_api()?;
         let matter: MatterCode = parse_arg("id", matter).or_api()?;
         let from: NaiveDate = from.parse().map_err(|_| malformed()).or_api()?;
-        let actor = allow(ctx, Action::RevokeBaselineExemption, &NATIONAL).or_api()?;
+        let permit = allow(ctx, Action::RevokeBaselineExemption, &NATIONAL).or_api()?;
         let row = mutate::revoke_exemption(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             (&region, &matter, from),
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;

@@ -12,9 +12,9 @@ use concord_persistence::queries::{Collaborative, Elevation};
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
-use super::{allow, gate, now};
+use super::{allow, gate, regional};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
-use crate::context::{RequestScope, db};
+use crate::context::RequestScope;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, ElevationTarget};
 
@@ -140,7 +140,7 @@ impl CollaborationMutation {
         if !errors.is_empty() {
             return Err(invalid_input("input.", errors)).or_api();
         }
-        let actor = allow(
+        let permit = allow(
             ctx,
             Action::ProposeCollaborativeStandard,
             &Target {
@@ -178,12 +178,12 @@ impl CollaborationMutation {
                 .collect(),
         };
         let row = mutate::propose_collaborative(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             record,
             &zone,
             &targets,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -223,29 +223,20 @@ impl CollaborationMutation {
                 .ok_or_else(|| ApiError::bad_input("region", "name the member region that decides"))
                 .or_api()?,
         };
-        let actor = allow(
-            ctx,
-            Action::DecideAdoption,
-            &Target {
-                region: Some(&region),
-                level: None,
-                zone: None,
-            },
-        )
-        .or_api()?;
+        let permit = allow(ctx, Action::DecideAdoption, &regional(&region)).or_api()?;
         let decision = match decision {
             AdoptionChoice::Adopt => Decision::Adopted,
             AdoptionChoice::Reject => Decision::Rejected,
         };
         let row = mutate::decide_adoption(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &code,
             &region,
             decision,
             reason,
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -266,18 +257,18 @@ impl CollaborationMutation {
         gate(ctx, Action::WithdrawCollaborativeStandard).or_api()?;
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
-        let actor = allow(
+        let permit = allow(
             ctx,
             Action::WithdrawCollaborativeStandard,
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
         let row = mutate::withdraw_collaborative(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &code,
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -304,17 +295,23 @@ impl CollaborationMutation {
             .map_err(|e| ApiError::bad_input("rationale", e.message))
             .or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
-        let actor = allow(
+        let permit = allow(
             ctx,
             Action::ProposeElevation,
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
         let level = concord_domain::ElevationTarget::from(target_level).level();
-        let row =
-            mutate::propose_elevation(db(ctx).or_api()?, &actor, &code, level, rationale, now())
-                .await
-                .or_api()?;
+        let row = mutate::propose_elevation(
+            permit.db,
+            &permit.actor,
+            &code,
+            level,
+            rationale,
+            permit.now,
+        )
+        .await
+        .or_api()?;
         Ok(ElevationProposal(
             Elevation::try_from(row).map_err(ApiError::from).or_api()?,
         ))
@@ -355,7 +352,7 @@ impl CollaborationMutation {
             ))
             .or_api();
         }
-        let actor = allow(
+        let permit = allow(
             ctx,
             Action::DecideElevation,
             &Target {
@@ -371,13 +368,13 @@ impl CollaborationMutation {
             ElevationStep::Decline => ElevationDecision::Decline,
         };
         let row = mutate::decide_elevation(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             id,
             decision,
             elevated,
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;

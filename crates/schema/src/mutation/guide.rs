@@ -1,13 +1,12 @@
 use async_graphql::{Context, InputObject, Object};
-use concord_auth::{Action, Target};
+use concord_auth::Action;
 use concord_domain::{
     EvaluationValues, GuideDraft, GuideStatus, MatterCode, Period, ProcedureStep, RegionCode,
 };
 use concord_persistence::mutate;
 use concord_persistence::write::{GuideRecord, ProcedureRecord};
 
-use super::{allow, gate, now};
-use crate::context::db;
+use super::{Permit, allow, gate, regional};
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, Decimal, Evaluation, OperatingProcedure, ServiceGuide};
 
@@ -73,6 +72,20 @@ fn guide_target(
     ))
 }
 
+/// The guide of `region` and `matter` (arguments named with `prefix`), and
+/// the permit for `action` on it: a guide is its region's row.
+fn guide_permit<'a>(
+    ctx: &Context<'a>,
+    action: Action,
+    region: &str,
+    matter: &str,
+    prefix: &str,
+) -> async_graphql::Result<(RegionCode, MatterCode, Permit<'a>)> {
+    let (region, matter) = guide_target(region, matter, prefix).or_api()?;
+    let permit = allow(ctx, action, &regional(&region)).or_api()?;
+    Ok((region, matter, permit))
+}
+
 #[derive(Default)]
 pub struct GuideMutation;
 
@@ -86,8 +99,13 @@ impl GuideMutation {
         input: SaveGuideInput,
     ) -> async_graphql::Result<ServiceGuide> {
         gate(ctx, Action::SaveGuide).or_api()?;
-        let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
-        let actor = allow(ctx, Action::SaveGuide, &target(&region)).or_api()?;
+        let (region, matter, permit) = guide_permit(
+            ctx,
+            Action::SaveGuide,
+            &input.region,
+            &input.matter,
+            "input.",
+        )?;
         let fee = input
             .fee
             .fee()
@@ -112,11 +130,11 @@ impl GuideMutation {
             illustrative: false,
         };
         let row = mutate::save_guide(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             record,
             input.expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -135,14 +153,12 @@ impl GuideMutation {
         matter: String,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ServiceGuide> {
-        gate(ctx, Action::PublishGuide).or_api()?;
         set_status(
             ctx,
             &region,
             &matter,
             GuideStatus::Published,
             expected_revision,
-            Action::PublishGuide,
         )
         .await
     }
@@ -155,16 +171,7 @@ impl GuideMutation {
         matter: String,
         #[graphql(desc = "The revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<ServiceGuide> {
-        gate(ctx, Action::UnpublishGuide).or_api()?;
-        set_status(
-            ctx,
-            &region,
-            &matter,
-            GuideStatus::Draft,
-            expected_revision,
-            Action::UnpublishGuide,
-        )
-        .await
+        set_status(ctx, &region, &matter, GuideStatus::Draft, expected_revision).await
     }
 
     /// Replaces the steps of a guide's operating procedure, as a draft that
@@ -176,8 +183,13 @@ impl GuideMutation {
         input: SaveProcedureInput,
     ) -> async_graphql::Result<OperatingProcedure> {
         gate(ctx, Action::SaveProcedure).or_api()?;
-        let (region, matter) = guide_target(&input.region, &input.matter, "input.").or_api()?;
-        let actor = allow(ctx, Action::SaveProcedure, &target(&region)).or_api()?;
+        let (region, matter, permit) = guide_permit(
+            ctx,
+            Action::SaveProcedure,
+            &input.region,
+            &input.matter,
+            "input.",
+        )?;
         let steps: Vec<ProcedureStep> = input
             .steps
             .into_iter()
@@ -198,11 +210,11 @@ impl GuideMutation {
             illustrative: false,
         };
         let row = mutate::save_procedure(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             record,
             input.expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -221,15 +233,15 @@ impl GuideMutation {
         #[graphql(desc = "The procedure's revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<OperatingProcedure> {
         gate(ctx, Action::PublishProcedure).or_api()?;
-        let (region, matter) = guide_target(&region, &matter, "").or_api()?;
-        let actor = allow(ctx, Action::PublishProcedure, &target(&region)).or_api()?;
+        let (region, matter, permit) =
+            guide_permit(ctx, Action::PublishProcedure, &region, &matter, "")?;
         let row = mutate::publish_procedure(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &region,
             &matter,
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -258,7 +270,7 @@ impl GuideMutation {
         let period = Period::try_from(period.as_str())
             .map_err(|e| ApiError::bad_input("period", e.message))
             .or_api()?;
-        let actor = allow(ctx, Action::RecordEvaluation, &target(&region)).or_api()?;
+        let permit = allow(ctx, Action::RecordEvaluation, &regional(&region)).or_api()?;
         let values = EvaluationValues {
             satisfaction,
             cases_handled,
@@ -268,14 +280,14 @@ impl GuideMutation {
         .map_err(|errors| invalid_input("", errors))
         .or_api()?;
         let row = mutate::record_evaluation(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &region,
             &matter,
             &period,
             values,
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -283,32 +295,28 @@ impl GuideMutation {
     }
 }
 
-fn target(region: &RegionCode) -> Target<'_> {
-    Target {
-        region: Some(region),
-        level: None,
-        zone: None,
-    }
-}
-
+/// Publishes a guide (`Published`) or takes it back to draft (`Draft`).
 async fn set_status(
     ctx: &Context<'_>,
     region: &str,
     matter: &str,
     status: GuideStatus,
     expected: i32,
-    action: Action,
 ) -> async_graphql::Result<ServiceGuide> {
-    let (region, matter) = guide_target(region, matter, "").or_api()?;
-    let actor = allow(ctx, action, &target(&region)).or_api()?;
+    let action = match status {
+        GuideStatus::Published => Action::PublishGuide,
+        GuideStatus::Draft => Action::UnpublishGuide,
+    };
+    gate(ctx, action).or_api()?;
+    let (region, matter, permit) = guide_permit(ctx, action, region, matter, "")?;
     let row = mutate::set_guide_status(
-        db(ctx).or_api()?,
-        &actor,
+        permit.db,
+        &permit.actor,
         &region,
         &matter,
         status,
         expected,
-        now(),
+        permit.now,
     )
     .await
     .or_api()?;

@@ -9,12 +9,13 @@ mod standard;
 mod sync;
 
 use async_graphql::{Context, MergedObject};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use concord_auth::{Action, Node, Role, Target, authorize, may_attempt};
-use concord_domain::{Names, ValidationError};
+use concord_domain::{Names, RegionCode, ValidationError};
+use concord_persistence::DatabaseConnection;
 use concord_persistence::mutate::Actor;
 
-use crate::context::RequestScope;
+use crate::context::{RequestScope, db};
 use crate::error::ApiError;
 
 /// Every mutation.
@@ -52,19 +53,40 @@ fn unseen(ctx: &Context<'_>, what: String) -> ApiError {
     }
 }
 
-/// Checks the policy for `action` on `target`, returning who acts.
-fn allow(ctx: &Context<'_>, action: Action, target: &Target<'_>) -> Result<Actor, ApiError> {
+/// What the policy grants a mutation: the database it writes to, who acts,
+/// and the moment its change is stamped with.
+struct Permit<'a> {
+    db: &'a DatabaseConnection,
+    actor: Actor,
+    now: DateTime<Utc>,
+}
+
+/// Checks the policy for `action` on `target`, returning the permit to write.
+fn allow<'a>(
+    ctx: &Context<'a>,
+    action: Action,
+    target: &Target<'_>,
+) -> Result<Permit<'a>, ApiError> {
     let scope = ctx
         .data::<RequestScope>()
         .map_err(|_| ApiError::Internal("the request carries no scope".into()))?;
     let node = ctx
         .data::<Node>()
         .map_err(|_| ApiError::Internal("the schema was built without a node".into()))?;
-    Ok(authorize(&scope.principal, action, target, node)?)
+    let actor = authorize(&scope.principal, action, target, node)?;
+    Ok(Permit {
+        db: db(ctx)?,
+        actor,
+        now: Utc::now(),
+    })
 }
 
-fn now() -> chrono::DateTime<Utc> {
-    Utc::now()
+/// The target of a row owned by `region`.
+fn regional(region: &RegionCode) -> Target<'_> {
+    Target {
+        region: Some(region),
+        ..Target::default()
+    }
 }
 
 /// Checked names, or empty ones with their errors gathered: a mutation

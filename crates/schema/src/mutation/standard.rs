@@ -10,7 +10,7 @@ use concord_persistence::mutate;
 use concord_persistence::queries;
 use concord_persistence::write::StandardRecord;
 
-use super::{allow, gate, names, now, unseen};
+use super::{allow, gate, names, unseen};
 use crate::context::{db, visibility};
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Standard, StandardLevel, StandardStatus};
@@ -218,7 +218,7 @@ impl StandardMutation {
             level,
             zone: issuing_zone.clone(),
         };
-        let actor = allow(ctx, Action::CreateStandard, &owner.target()).or_api()?;
+        let permit = allow(ctx, Action::CreateStandard, &owner.target()).or_api()?;
         let record = StandardRecord {
             code,
             title_zh,
@@ -235,7 +235,7 @@ impl StandardMutation {
             matters: matters(input.matters).or_api()?,
             illustrative: false,
         };
-        let row = mutate::create_standard(db(ctx).or_api()?, &actor, record, now())
+        let row = mutate::create_standard(permit.db, &permit.actor, record, permit.now)
             .await
             .or_api()?;
         Ok(Standard(row))
@@ -264,7 +264,7 @@ impl StandardMutation {
         }
         let row = stored(ctx, &code).await.or_api()?;
         let owner = Owner::of(&row).or_api()?;
-        let actor = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
+        let permit = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
         let record = StandardRecord {
             code,
             title_zh,
@@ -287,10 +287,15 @@ impl StandardMutation {
             matters: matters(input.matters).or_api()?,
             illustrative: row.illustrative,
         };
-        let row =
-            mutate::revise_standard(db(ctx).or_api()?, &actor, record, expected_revision, now())
-                .await
-                .or_api()?;
+        let row = mutate::revise_standard(
+            permit.db,
+            &permit.actor,
+            record,
+            expected_revision,
+            permit.now,
+        )
+        .await
+        .or_api()?;
         Ok(Standard(row))
     }
 
@@ -305,19 +310,19 @@ impl StandardMutation {
         gate(ctx, Action::SetStandardStatus).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
-        let actor = allow(
+        let permit = allow(
             ctx,
             Action::SetStandardStatus,
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
         let row = mutate::set_standard_status(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &code,
             status.into(),
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;
@@ -339,7 +344,7 @@ impl StandardMutation {
         let new: StandardCode = parse_arg("new", &new).or_api()?;
         let old_row = stored(ctx, &old).await.or_api()?;
         let new_row = stored(ctx, &new).await.or_api()?;
-        let actor = allow(
+        let permit = allow(
             ctx,
             Action::SupersedeStandard,
             &Owner::of(&old_row).or_api()?.target(),
@@ -352,12 +357,12 @@ impl StandardMutation {
         )
         .or_api()?;
         let (superseded, replacement) = mutate::supersede_standard(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &old,
             &new,
             (expected_revision, new_expected_revision),
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;

@@ -6,7 +6,7 @@ use concord_domain::{Origin, RegionCode, StandardLevel};
 use concord_persistence::changes::Replica;
 use concord_persistence::conflicts;
 
-use super::{allow, gate, now, unseen};
+use super::{allow, gate, unseen};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError};
 use crate::sync::{ConflictChoice, SyncConflict, parse_conflict_id};
@@ -46,7 +46,7 @@ impl SyncMutation {
             level,
             zone: None,
         };
-        let actor = allow(ctx, Action::ResolveSyncConflict, &target).or_api()?;
+        let permit = allow(ctx, Action::ResolveSyncConflict, &target).or_api()?;
         let node = ctx
             .data::<Node>()
             .map_err(|_| ApiError::Internal("the schema was built without a node".into()))
@@ -64,12 +64,12 @@ impl SyncMutation {
             .or_api();
         }
         let settled = conflicts::settle(
-            db(ctx).or_api()?,
-            &actor,
+            permit.db,
+            &permit.actor,
             &key,
             keep.keep(),
             expected_revision,
-            now(),
+            permit.now,
         )
         .await
         .or_api()?;

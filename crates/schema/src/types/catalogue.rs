@@ -2,7 +2,7 @@ use async_graphql::{Context, Value};
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
 use concord_persistence::queries::{GuideParent, stored_groups};
 
-use super::{ServiceGuide, Standard, load_many, load_one, owned_object};
+use super::{ServiceGuide, Standard, load_many, load_one, named_object, owned_object};
 use crate::direct::{Direct, DirectPage, Plain, named, plain_one};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
@@ -18,23 +18,17 @@ impl From<category::Model> for Category {
     }
 }
 
-owned_object! {
+named_object! {
     /// A service area of HR&SS, such as social insurance.
     impl Category {
         /// Category code, e.g. `SOCIAL_INSURANCE`.
-        async fn code(&self) -> &str {
-            &self.0.code
-        }
+        code;
 
         /// Chinese name, e.g. 社会保险.
-        async fn name_zh(&self) -> &str {
-            &self.0.name_zh
-        }
+        name_zh;
 
         /// English name, e.g. Social insurance.
-        async fn name_en(&self) -> &str {
-            &self.0.name_en
-        }
+        name_en;
     }
 }
 

@@ -3,7 +3,7 @@ use concord_persistence::entity::{region, zone};
 
 use concord_persistence::queries::GuideParent;
 
-use super::{RegionKind, ServiceGuide, load_many, load_one, owned_object};
+use super::{RegionKind, ServiceGuide, load_many, load_one, named_object};
 use crate::direct::{Direct, DirectPage, Plain, named, optional_text, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
@@ -18,23 +18,17 @@ impl From<region::Model> for Region {
     }
 }
 
-owned_object! {
+named_object! {
     /// A provincial-level division of China (GB/T 2260).
     impl Region {
         /// GB/T 2260 code, e.g. `330000`.
-        async fn code(&self) -> &str {
-            &self.0.code
-        }
+        code;
 
         /// Chinese name, e.g. 浙江省.
-        async fn name_zh(&self) -> &str {
-            &self.0.name_zh
-        }
+        name_zh;
 
         /// English name, e.g. Zhejiang.
-        async fn name_en(&self) -> &str {
-            &self.0.name_en
-        }
+        name_en;
 
         /// One-character abbreviation, e.g. 浙.
         async fn abbreviation(&self) -> &str {
@@ -114,23 +108,17 @@ impl From<zone::Model> for Zone {
     }
 }
 
-owned_object! {
+named_object! {
     /// A regional collaboration zone, such as the Yangtze River Delta.
     impl Zone {
         /// Zone code: `JJJ`, `YRD`, `GBA` or `CCEC`.
-        async fn code(&self) -> &str {
-            &self.0.code
-        }
+        code;
 
         /// Chinese name, e.g. 长三角.
-        async fn name_zh(&self) -> &str {
-            &self.0.name_zh
-        }
+        name_zh;
 
         /// English name, e.g. Yangtze River Delta.
-        async fn name_en(&self) -> &str {
-            &self.0.name_en
-        }
+        name_en;
 
         /// The member regions, by code.
         async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Region>>> {

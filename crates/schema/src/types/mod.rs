@@ -105,3 +105,42 @@ macro_rules! owned_object {
     };
 }
 pub(crate) use owned_object;
+
+/// Declares an object type over an owned row with a code and Chinese and
+/// English names (a region, a zone, a category): those three fields first,
+/// each with its own description, then the given fields, then the shared
+/// ones of `owned_object!`.
+macro_rules! named_object {
+    (
+        $(#[$doc:meta])*
+        impl $name:ident {
+            $(#[$code:meta])* code;
+            $(#[$name_zh:meta])* name_zh;
+            $(#[$name_en:meta])* name_en;
+            $($body:tt)*
+        }
+    ) => {
+        $crate::types::owned_object! {
+            $(#[$doc])*
+            impl $name {
+                $(#[$code])*
+                async fn code(&self) -> &str {
+                    &self.0.code
+                }
+
+                $(#[$name_zh])*
+                async fn name_zh(&self) -> &str {
+                    &self.0.name_zh
+                }
+
+                $(#[$name_en])*
+                async fn name_en(&self) -> &str {
+                    &self.0.name_en
+                }
+
+                $($body)*
+            }
+        }
+    };
+}
+pub(crate) use named_object;
