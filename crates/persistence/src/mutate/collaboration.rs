@@ -7,8 +7,7 @@ use concord_domain::alignment::Targets;
 use concord_domain::workflow::{Decision, ProposalStatus, check_decision, proposal_status};
 use concord_domain::{Origin, RegionCode, StandardCode, StandardStatus, ZoneCode};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde_json::{Value, json};
 
@@ -16,7 +15,8 @@ use crate::entity::{TextList, adoption, collaborative_target, standard, zone_mem
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, for_update, keep_and_audit, record_standard_change,
+    Actor, Change, Kind, MutationError, begin, keep_and_audit, record_standard_change,
+    stored_for_update, update_revised,
 };
 
 fn targets_snapshot(row: &collaborative_target::Model, adoptions: &[adoption::Model]) -> Value {
@@ -153,16 +153,11 @@ pub async fn propose_collaborative(
 
 async fn load_proposal(
     txn: &sea_orm::DatabaseTransaction,
-    backend: sea_orm::DbBackend,
     code: &StandardCode,
 ) -> Result<(collaborative_target::Model, Vec<adoption::Model>), MutationError> {
-    let target = for_update(
-        collaborative_target::Entity::find_by_id(code.as_str()),
-        backend,
-    )
-    .one(txn)
-    .await?
-    .ok_or_else(|| MutationError::NotFound(format!("collaborative standard {code}")))?;
+    let target = stored_for_update::<collaborative_target::Entity>(txn, code.as_str())
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("collaborative standard {code}")))?;
     let adoptions = adoption::Entity::find()
         .filter(adoption::Column::StandardCode.eq(code.as_str()))
         .order_by_asc(adoption::Column::RegionCode)
@@ -191,13 +186,7 @@ async fn move_proposal(
 ) -> Result<collaborative_target::Model, MutationError> {
     let mut row = target.clone();
     row.status = to.as_str().to_owned();
-    row.revision += 1;
-    row.updated_at = now;
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(txn)
-        .await?;
+    let row = update_revised(txn, row, now).await?;
     let code = StandardCode::try_from(row.standard_code.as_str())
         .map_err(|e| MutationError::Store(crate::StoreError::Corrupt(e.to_string())))?;
     crate::mutate::force_standard_status(txn, actor, &code, standard_status, now).await?;
@@ -219,7 +208,7 @@ pub async fn decide_adoption(
     now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
     let txn = begin(db).await?;
-    let (target, adoptions) = load_proposal(&txn, db.get_database_backend(), code).await?;
+    let (target, adoptions) = load_proposal(&txn, code).await?;
     let status = status_of(&target)?;
     let reason = reason
         .map(|r| r.trim().to_owned())
@@ -244,14 +233,7 @@ pub async fn decide_adoption(
     };
     updated.decided_by = Some(actor.subject().to_owned());
     updated.decided_at = Some(now);
-    updated.revision += 1;
-    updated.updated_at = now;
-    updated
-        .clone()
-        .into_active_model()
-        .reset_all()
-        .update(&txn)
-        .await?;
+    let updated = update_revised(&txn, updated, now).await?;
     let after: Vec<adoption::Model> = adoptions
         .iter()
         .map(|a| {
@@ -312,7 +294,7 @@ pub async fn withdraw_collaborative(
     now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
     let txn = begin(db).await?;
-    let (target, adoptions) = load_proposal(&txn, db.get_database_backend(), code).await?;
+    let (target, adoptions) = load_proposal(&txn, code).await?;
     crate::mutate::check_revision(Some(target.revision), Some(expected))?;
     if status_of(&target)? != ProposalStatus::Proposed {
         return Err(MutationError::Invalid {

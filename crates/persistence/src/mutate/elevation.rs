@@ -8,8 +8,8 @@ use concord_domain::{
     MatterCode, Origin, StandardCode, StandardLevel, StandardStatus, check_elevated_code,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
 };
 use serde_json::{Value, json};
 
@@ -17,7 +17,8 @@ use crate::entity::{elevation_proposal, standard};
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, for_update, keep_and_audit, record_standard_change,
+    Actor, Change, Kind, MutationError, begin, keep_and_audit, record_standard_change,
+    stored_for_update, update_revised,
 };
 
 fn elevation_snapshot(row: &elevation_proposal::Model) -> Value {
@@ -168,13 +169,9 @@ pub async fn decide_elevation(
     now: DateTime<Utc>,
 ) -> Result<elevation_proposal::Model, MutationError> {
     let txn = begin(db).await?;
-    let stored = for_update(
-        elevation_proposal::Entity::find_by_id(id),
-        db.get_database_backend(),
-    )
-    .one(&txn)
-    .await?
-    .ok_or_else(|| MutationError::NotFound(format!("elevation proposal {id}")))?;
+    let stored = stored_for_update::<elevation_proposal::Entity>(&txn, id)
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("elevation proposal {id}")))?;
     crate::mutate::check_revision(Some(stored.revision), Some(expected))?;
     let proposer = standard::Entity::find_by_id(stored.standard_code.as_str())
         .one(&txn)
@@ -193,8 +190,6 @@ pub async fn decide_elevation(
     })?;
     let mut row = stored.clone();
     row.status = next.as_str().to_owned();
-    row.revision += 1;
-    row.updated_at = now;
     if matches!(next, ElevationStatus::Accepted | ElevationStatus::Declined) {
         row.decided_by = Some(actor.subject().to_owned());
         row.decided_at = Some(now);
@@ -219,11 +214,7 @@ pub async fn decide_elevation(
         }
         (_, None) => {}
     }
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(&txn)
-        .await?;
+    let row = update_revised(&txn, row, now).await?;
     keep_and_audit(
         &txn,
         actor,

@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use concord_domain::{EvaluationValues, MatterCode, Period, RegionCode};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::entity::evaluation;
 use crate::footprint::Topic;
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, check_revision, evaluation_snapshot, for_update,
-    keep_and_audit, require_region_and_matter, touched_in,
+    Actor, Change, MutationError, begin, check_revision, keep_and_audit, require_region_and_matter,
+    stored_for_update, touched_in,
 };
 
 /// Records (or corrects) a region's evaluation of a matter for a period. A
@@ -29,12 +29,7 @@ pub async fn record_evaluation(
     let txn = begin(db).await?;
     require_region_and_matter(&txn, region, matter).await?;
     let id = (region.to_string(), matter.to_string(), period.to_string());
-    let stored = for_update(
-        evaluation::Entity::find_by_id(id),
-        db.get_database_backend(),
-    )
-    .one(&txn)
-    .await?;
+    let stored = stored_for_update::<evaluation::Entity>(&txn, id).await?;
     check_revision(stored.as_ref().map(|s| s.revision), expected)?;
     let row = evaluation::Model {
         region_code: region.to_string(),
@@ -54,14 +49,9 @@ pub async fn record_evaluation(
         &txn,
         actor,
         Change {
-            action: "RECORD_EVALUATION",
-            kind: Kind::Evaluation,
-            key: format!("{region}/{matter}/{period}"),
+            // The region's, whoever first stored the row.
             owner: region.to_string(),
-            before: stored
-                .as_ref()
-                .map(|s| (s.revision, evaluation_snapshot(s))),
-            after: (row.revision, evaluation_snapshot(&row)),
+            ..Change::of("RECORD_EVALUATION", stored.as_ref(), &row)
         },
         now,
     )

@@ -6,16 +6,14 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use concord_domain::{ExemptionGrant, MatterCode, Origin, RegionCode};
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
 
 use crate::entity::baseline_exemption;
 use crate::footprint::Topic;
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, check_revision, exemption_snapshot, for_update,
-    invalid, keep_and_audit, require_region_and_matter, touched,
+    Actor, MutationError, begin, check_revision, invalid, record_change, require_region_and_matter,
+    stored_for_update, touched, update_revised,
 };
 
 /// An exemption's key as the API and the change log write it:
@@ -37,15 +35,10 @@ pub async fn grant_exemption(
 ) -> Result<baseline_exemption::Model, MutationError> {
     let txn = begin(db).await?;
     require_region_and_matter(&txn, region, matter).await?;
-    let stored = for_update(
-        baseline_exemption::Entity::find_by_id((
-            region.to_string(),
-            matter.to_string(),
-            grant.valid_from,
-        )),
-        db.get_database_backend(),
+    let stored = stored_for_update::<baseline_exemption::Entity>(
+        &txn,
+        (region.to_string(), matter.to_string(), grant.valid_from),
     )
-    .one(&txn)
     .await?;
     if let Some(stored) = &stored
         && stored.revoked_at.is_none()
@@ -78,7 +71,7 @@ pub async fn grant_exemption(
     } else {
         active.insert(&txn).await?;
     }
-    record(
+    record_change(
         &txn,
         actor,
         "GRANT_BASELINE_EXEMPTION",
@@ -101,15 +94,10 @@ pub async fn revoke_exemption(
     now: DateTime<Utc>,
 ) -> Result<baseline_exemption::Model, MutationError> {
     let txn = begin(db).await?;
-    let stored = for_update(
-        baseline_exemption::Entity::find_by_id((
-            region.to_string(),
-            matter.to_string(),
-            valid_from,
-        )),
-        db.get_database_backend(),
+    let stored = stored_for_update::<baseline_exemption::Entity>(
+        &txn,
+        (region.to_string(), matter.to_string(), valid_from),
     )
-    .one(&txn)
     .await?
     .ok_or_else(|| {
         MutationError::NotFound(format!("baseline exemption {region}/{matter}/{valid_from}"))
@@ -127,14 +115,8 @@ pub async fn revoke_exemption(
     let mut row = stored.clone();
     row.revoked_by = Some(actor.subject().to_owned());
     row.revoked_at = Some(now);
-    row.revision += 1;
-    row.updated_at = now;
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(&txn)
-        .await?;
-    record(
+    let row = update_revised(&txn, row, now).await?;
+    record_change(
         &txn,
         actor,
         "REVOKE_BASELINE_EXEMPTION",
@@ -145,28 +127,4 @@ pub async fn revoke_exemption(
     .await?;
     crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
     Ok(row)
-}
-
-async fn record(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    action: &str,
-    before: Option<&baseline_exemption::Model>,
-    after: &baseline_exemption::Model,
-    now: DateTime<Utc>,
-) -> Result<(), MutationError> {
-    keep_and_audit(
-        txn,
-        actor,
-        Change {
-            action,
-            kind: Kind::Exemption,
-            key: exemption_key(after),
-            owner: after.origin.clone(),
-            before: before.map(|b| (b.revision, exemption_snapshot(b))),
-            after: (after.revision, exemption_snapshot(after)),
-        },
-        now,
-    )
-    .await
 }

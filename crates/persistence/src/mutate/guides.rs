@@ -6,9 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use concord_domain::{GuideStatus, MatterCode, RegionCode, publication_refusal};
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait};
 
 use crate::baselines;
 use crate::entity::{operating_procedure, service_guide};
@@ -16,13 +14,9 @@ use crate::footprint::Topic;
 use crate::write::{self, GuideRecord, Outcome, ProcedureRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, check_revision, for_update, guide_snapshot, invalid,
-    keep_and_audit, procedure_snapshot, require_region_and_matter, touched_in,
+    Actor, MutationError, begin, check_revision, invalid, record_change, require,
+    require_region_and_matter, stored_for_update, touched_in, update_revised,
 };
-
-fn guide_key(region: &RegionCode, matter: &MatterCode) -> String {
-    format!("{region}/{matter}")
-}
 
 /// Creates or updates a region's guide for a matter, as a draft.
 pub async fn save_guide(
@@ -35,12 +29,7 @@ pub async fn save_guide(
     let txn = begin(db).await?;
     require_region_and_matter(&txn, &record.region, &record.matter).await?;
     let id = (record.region.to_string(), record.matter.to_string());
-    let stored = for_update(
-        service_guide::Entity::find_by_id(id.clone()),
-        db.get_database_backend(),
-    )
-    .one(&txn)
-    .await?;
+    let stored = stored_for_update::<service_guide::Entity>(&txn, id.clone()).await?;
     check_revision(stored.as_ref().map(|s| s.revision), expected)?;
     let procedure = operating_procedure::Entity::find_by_id(id.clone())
         .one(&txn)
@@ -68,38 +57,10 @@ pub async fn save_guide(
         } else {
             "CREATE_GUIDE"
         };
-        record_guide(&txn, actor, action, stored.as_ref(), &after, now).await?;
+        record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
     crate::version::commit_touching(txn, &touched_in(Topic::Guide, &record.region)).await?;
     Ok(after)
-}
-
-async fn record_guide(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    action: &str,
-    before: Option<&service_guide::Model>,
-    after: &service_guide::Model,
-    now: DateTime<Utc>,
-) -> Result<(), MutationError> {
-    let region = RegionCode::try_from(after.region_code.as_str())
-        .map_err(|e| invalid("region", e.to_string()))?;
-    let matter = MatterCode::try_from(after.matter_code.as_str())
-        .map_err(|e| invalid("matter", e.to_string()))?;
-    keep_and_audit(
-        txn,
-        actor,
-        Change {
-            action,
-            kind: Kind::Guide,
-            key: guide_key(&region, &matter),
-            owner: after.origin.clone(),
-            before: before.map(|b| (b.revision, guide_snapshot(b))),
-            after: (after.revision, guide_snapshot(after)),
-        },
-        now,
-    )
-    .await
 }
 
 /// Publishes a guide or takes it back to draft.
@@ -114,13 +75,9 @@ pub async fn set_guide_status(
 ) -> Result<service_guide::Model, MutationError> {
     let txn = begin(db).await?;
     let id = (region.to_string(), matter.to_string());
-    let stored = for_update(
-        service_guide::Entity::find_by_id(id.clone()),
-        db.get_database_backend(),
-    )
-    .one(&txn)
-    .await?
-    .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
+    let stored = stored_for_update::<service_guide::Entity>(&txn, id.clone())
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
     check_revision(Some(stored.revision), Some(expected))?;
     if stored.status == status.as_str() {
         // Nothing changed, so the version stays.
@@ -133,18 +90,12 @@ pub async fn set_guide_status(
     let mut row = stored.clone();
     row.status = status.as_str().to_owned();
     row.published_at = (status == GuideStatus::Published).then_some(now);
-    row.revision += 1;
-    row.updated_at = now;
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(&txn)
-        .await?;
+    let row = update_revised(&txn, row, now).await?;
     let action = match status {
         GuideStatus::Published => "PUBLISH_GUIDE",
         GuideStatus::Draft => "UNPUBLISH_GUIDE",
     };
-    record_guide(&txn, actor, action, Some(&stored), &row, now).await?;
+    record_change(&txn, actor, action, Some(&stored), &row, now).await?;
     crate::version::commit_touching(txn, &touched_in(Topic::Guide, region)).await?;
     Ok(row)
 }
@@ -184,22 +135,11 @@ pub async fn save_procedure(
 ) -> Result<operating_procedure::Model, MutationError> {
     let txn = begin(db).await?;
     let id = (record.region.to_string(), record.matter.to_string());
-    if service_guide::Entity::find_by_id(id.clone())
-        .one(&txn)
-        .await?
-        .is_none()
-    {
-        return Err(MutationError::NotFound(format!(
-            "guide of {} for {}",
-            record.region, record.matter
-        )));
-    }
-    let stored = for_update(
-        operating_procedure::Entity::find_by_id(id.clone()),
-        db.get_database_backend(),
-    )
-    .one(&txn)
+    require::<service_guide::Entity>(&txn, id.clone(), || {
+        format!("guide of {} for {}", record.region, record.matter)
+    })
     .await?;
+    let stored = stored_for_update::<operating_procedure::Entity>(&txn, id.clone()).await?;
     check_revision(stored.as_ref().map(|s| s.revision), expected)?;
     let outcome = write::upsert_procedure(&txn, &record, now).await?;
     let after = operating_procedure::Entity::find_by_id(id)
@@ -207,34 +147,10 @@ pub async fn save_procedure(
         .await?
         .ok_or_else(|| MutationError::NotFound("procedure".into()))?;
     if outcome != Outcome::Unchanged {
-        record_procedure(&txn, actor, "SAVE_PROCEDURE", stored.as_ref(), &after, now).await?;
+        record_change(&txn, actor, "SAVE_PROCEDURE", stored.as_ref(), &after, now).await?;
     }
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
     Ok(after)
-}
-
-async fn record_procedure(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    action: &str,
-    before: Option<&operating_procedure::Model>,
-    after: &operating_procedure::Model,
-    now: DateTime<Utc>,
-) -> Result<(), MutationError> {
-    keep_and_audit(
-        txn,
-        actor,
-        Change {
-            action,
-            kind: Kind::Procedure,
-            key: format!("{}/{}", after.region_code, after.matter_code),
-            owner: after.origin.clone(),
-            before: before.map(|s| (s.revision, procedure_snapshot(s))),
-            after: (after.revision, procedure_snapshot(after)),
-        },
-        now,
-    )
-    .await
 }
 
 /// Publishes a guide's operating procedure. The guide must be published,
@@ -249,13 +165,9 @@ pub async fn publish_procedure(
 ) -> Result<operating_procedure::Model, MutationError> {
     let txn = begin(db).await?;
     let id = (region.to_string(), matter.to_string());
-    let stored = for_update(
-        operating_procedure::Entity::find_by_id(id.clone()),
-        db.get_database_backend(),
-    )
-    .one(&txn)
-    .await?
-    .ok_or_else(|| MutationError::NotFound(format!("procedure of {region} for {matter}")))?;
+    let stored = stored_for_update::<operating_procedure::Entity>(&txn, id.clone())
+        .await?
+        .ok_or_else(|| MutationError::NotFound(format!("procedure of {region} for {matter}")))?;
     check_revision(Some(stored.revision), Some(expected))?;
     if stored.status == GuideStatus::Published.as_str() {
         // Nothing changed, so the version stays.
@@ -280,14 +192,8 @@ pub async fn publish_procedure(
     )?;
     let mut row = stored.clone();
     row.status = GuideStatus::Published.as_str().to_owned();
-    row.revision += 1;
-    row.updated_at = now;
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(&txn)
-        .await?;
-    record_procedure(&txn, actor, "PUBLISH_PROCEDURE", Some(&stored), &row, now).await?;
+    let row = update_revised(&txn, row, now).await?;
+    record_change(&txn, actor, "PUBLISH_PROCEDURE", Some(&stored), &row, now).await?;
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, region)).await?;
     Ok(row)
 }

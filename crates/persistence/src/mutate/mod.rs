@@ -17,8 +17,9 @@
 use chrono::{DateTime, Utc};
 use concord_domain::{MatterCode, RegionCode};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, QuerySelect, Select, Set, TransactionOptions, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel, PrimaryKeyTrait,
+    QuerySelect, Select, Set, TransactionOptions, TransactionTrait,
 };
 use serde_json::{Value, json};
 
@@ -28,6 +29,7 @@ use crate::entity::{
     row_revision, service_guide, service_matter, standard,
 };
 use crate::footprint::{Footprint, Topic};
+use crate::write::Bookkeeping;
 
 mod catalogue;
 mod collaboration;
@@ -127,6 +129,50 @@ pub(crate) fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) 
     }
 }
 
+/// Writes `row`, changed from the stored row it was read as, back as the
+/// next revision, changed at `now`; returns it as written.
+pub(crate) async fn update_revised<A, M>(
+    txn: &DatabaseTransaction,
+    mut row: M,
+    now: DateTime<Utc>,
+) -> Result<M, DbErr>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    M: IntoActiveModel<A> + Bookkeeping + Clone,
+{
+    row.bump(now);
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(txn)
+        .await?;
+    Ok(row)
+}
+
+/// The stored row of `E` keyed `id`, read for update (see [`for_update`]).
+pub(crate) async fn stored_for_update<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    id: impl Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+) -> Result<Option<E::Model>, DbErr> {
+    for_update(E::find_by_id(id), txn.get_database_backend())
+        .one(txn)
+        .await
+}
+
+/// Refuses with [`MutationError::NotFound`] of `what` unless a row of `E`
+/// is keyed `id`: the rows a change refers to must exist.
+pub(crate) async fn require<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    id: impl Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+    what: impl FnOnce() -> String,
+) -> Result<(), MutationError> {
+    match E::find_by_id(id).one(txn).await? {
+        Some(_) => Ok(()),
+        None => Err(MutationError::NotFound(what())),
+    }
+}
+
 /// The revision check: an existing row must be at `expected`; a new row
 /// must be expected at no revision (absent or 0).
 pub(crate) fn check_revision(
@@ -206,6 +252,107 @@ pub(crate) struct Change<'a> {
     pub owner: String,
     pub before: Option<(i32, Value)>,
     pub after: (i32, Value),
+}
+
+/// A row whose changes are audited (and kept, for the kinds that keep
+/// history): what its audit entries and kept versions say of it.
+pub(crate) trait Audited {
+    const KIND: Kind;
+    /// The row's key in the audit log, its history and the change log.
+    fn key(&self) -> String;
+    /// The region code of the authority the row belongs to.
+    fn owner(&self) -> String;
+    fn revision(&self) -> i32;
+    /// The row's content, as its history and the audit log keep it.
+    fn snapshot(&self) -> Value;
+}
+
+macro_rules! audited {
+    ($($model:ty: $kind:ident, |$row:ident| $key:expr, $snapshot:expr;)+) => {$(
+        impl Audited for $model {
+            const KIND: Kind = Kind::$kind;
+
+            fn key(&self) -> String {
+                let $row = self;
+                $key
+            }
+
+            fn owner(&self) -> String {
+                self.origin.clone()
+            }
+
+            fn revision(&self) -> i32 {
+                self.revision
+            }
+
+            fn snapshot(&self) -> Value {
+                $snapshot(self)
+            }
+        }
+    )+};
+}
+
+audited! {
+    service_guide::Model: Guide,
+        |row| format!("{}/{}", row.region_code, row.matter_code), guide_snapshot;
+    operating_procedure::Model: Procedure,
+        |row| format!("{}/{}", row.region_code, row.matter_code), procedure_snapshot;
+    baseline_exemption::Model: Exemption, |row| exemption_key(row), exemption_snapshot;
+    service_matter::Model: Matter, |row| row.code.clone(), matter_snapshot;
+    national_item::Model: NationalItem,
+        |row| format!("{}/{}", row.edition, row.number), item_snapshot;
+    evaluation::Model: Evaluation,
+        |row| format!("{}/{}/{}", row.region_code, row.matter_code, row.period),
+        evaluation_snapshot;
+}
+
+/// A standard with the matters it governs, which its versions keep too.
+impl Audited for (standard::Model, Vec<String>) {
+    const KIND: Kind = Kind::Standard;
+
+    fn key(&self) -> String {
+        self.0.code.clone()
+    }
+
+    fn owner(&self) -> String {
+        self.0.origin.clone()
+    }
+
+    fn revision(&self) -> i32 {
+        self.0.revision
+    }
+
+    fn snapshot(&self) -> Value {
+        standard_snapshot(&self.0, &self.1)
+    }
+}
+
+impl<'a> Change<'a> {
+    /// `action`'s change of a row from `before` (None for a new row) to
+    /// `after`.
+    pub(crate) fn of<M: Audited>(action: &'a str, before: Option<&M>, after: &M) -> Self {
+        Change {
+            action,
+            kind: M::KIND,
+            key: after.key(),
+            owner: after.owner(),
+            before: before.map(|row| (row.revision(), row.snapshot())),
+            after: (after.revision(), after.snapshot()),
+        }
+    }
+}
+
+/// Keeps the versions of `action`'s change of a row from `before` to
+/// `after`, and appends its audit entry (see [`keep_and_audit`]).
+pub(crate) async fn record_change<M: Audited>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    before: Option<&M>,
+    after: &M,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    keep_and_audit(txn, actor, Change::of(action, before, after), now).await
 }
 
 /// Keeps the versions (the prior one too, when it was never kept, as for
@@ -409,21 +556,8 @@ async fn require_region_and_matter(
     region: &RegionCode,
     matter: &MatterCode,
 ) -> Result<(), MutationError> {
-    if region::Entity::find_by_id(region.as_str())
-        .one(txn)
-        .await?
-        .is_none()
-    {
-        return Err(MutationError::NotFound(format!("region {region}")));
-    }
-    if service_matter::Entity::find_by_id(matter.as_str())
-        .one(txn)
-        .await?
-        .is_none()
-    {
-        return Err(MutationError::NotFound(format!("matter {matter}")));
-    }
-    Ok(())
+    require::<region::Entity>(txn, region.as_str(), || format!("region {region}")).await?;
+    require::<service_matter::Entity>(txn, matter.as_str(), || format!("matter {matter}")).await
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use concord_domain::workflow::ElevationStatus;
 use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
 };
 
 use crate::StoreError;
@@ -15,8 +14,8 @@ use crate::footprint::Topic;
 use crate::write::{self, Outcome, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, check_revision, for_update, invalid, keep_and_audit,
-    matter_links, standard_snapshot, touched,
+    Actor, MutationError, begin, check_revision, for_update, invalid, matter_links, record_change,
+    require, touched, update_revised,
 };
 
 /// Loads a standard with its matters, locking it when `lock` names the
@@ -38,30 +37,6 @@ async fn load_standard(
     Ok(Some((row, matters)))
 }
 
-async fn record_standard(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    action: &str,
-    before: Option<&(standard::Model, Vec<String>)>,
-    after: &(standard::Model, Vec<String>),
-    now: DateTime<Utc>,
-) -> Result<(), MutationError> {
-    keep_and_audit(
-        txn,
-        actor,
-        Change {
-            action,
-            kind: Kind::Standard,
-            key: after.0.code.clone(),
-            owner: after.0.origin.clone(),
-            before: before.map(|(row, matters)| (row.revision, standard_snapshot(row, matters))),
-            after: (after.0.revision, standard_snapshot(&after.0, &after.1)),
-        },
-        now,
-    )
-    .await
-}
-
 /// Creates a standard as a draft; its code must be new.
 pub async fn create_standard(
     db: &DatabaseConnection,
@@ -81,7 +56,7 @@ pub async fn create_standard(
     let after = load_standard(&txn, Some(backend), &record.code)
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
-    record_standard(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
+    record_change(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(after.0)
 }
@@ -90,32 +65,16 @@ pub(crate) async fn check_standard_references(
     txn: &DatabaseTransaction,
     record: &StandardRecord,
 ) -> Result<(), MutationError> {
-    if let Some(matters) = &record.matters {
-        for matter in matters {
-            if service_matter::Entity::find_by_id(matter.as_str())
-                .one(txn)
-                .await?
-                .is_none()
-            {
-                return Err(MutationError::NotFound(format!("matter {matter}")));
-            }
-        }
+    for matter in record.matters.iter().flatten() {
+        require::<service_matter::Entity>(txn, matter.as_str(), || format!("matter {matter}"))
+            .await?;
     }
-    if let Some(region) = &record.issuing_region
-        && region::Entity::find_by_id(region.as_str())
-            .one(txn)
-            .await?
-            .is_none()
-    {
-        return Err(MutationError::NotFound(format!("region {region}")));
+    if let Some(region) = &record.issuing_region {
+        require::<region::Entity>(txn, region.as_str(), || format!("region {region}")).await?;
     }
-    if let Some(zone) = &record.issuing_zone
-        && crate::entity::zone::Entity::find_by_id(zone.as_str())
-            .one(txn)
-            .await?
-            .is_none()
-    {
-        return Err(MutationError::NotFound(format!("zone {zone}")));
+    if let Some(zone) = &record.issuing_zone {
+        require::<crate::entity::zone::Entity>(txn, zone.as_str(), || format!("zone {zone}"))
+            .await?;
     }
     Ok(())
 }
@@ -150,7 +109,7 @@ pub async fn revise_standard(
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     if outcome != Outcome::Unchanged {
-        record_standard(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
+        record_change(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
     }
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(after.0)
@@ -195,7 +154,7 @@ pub async fn set_standard_status(
     };
     let supersedes = replaced.as_ref().map(|local| Some(local.0.code.clone()));
     let after = change_status(&txn, &before, status, supersedes, now).await?;
-    record_standard(
+    record_change(
         &txn,
         actor,
         "SET_STANDARD_STATUS",
@@ -207,7 +166,7 @@ pub async fn set_standard_status(
     if let Some(local) = replaced {
         let local_after =
             change_status(&txn, &local, StandardStatus::Superseded, None, now).await?;
-        record_standard(
+        record_change(
             &txn,
             actor,
             "SUPERSEDE_STANDARD",
@@ -266,13 +225,7 @@ async fn change_status(
     if let Some(supersedes) = supersedes {
         row.supersedes = supersedes;
     }
-    row.revision += 1;
-    row.updated_at = now;
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(txn)
-        .await?;
+    let row = update_revised(txn, row, now).await?;
     Ok((row, before.1.clone()))
 }
 
@@ -289,7 +242,7 @@ pub(crate) async fn record_standard_change(
     let after = load_standard(txn, None, code)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
-    record_standard(txn, actor, action, before, &after, now).await
+    record_change(txn, actor, action, before, &after, now).await
 }
 
 /// Sets a standard's status as a workflow decides it (a collaborative
@@ -306,7 +259,7 @@ pub(crate) async fn force_standard_status(
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
     let after = change_status(txn, &before, status, None, now).await?;
-    record_standard(
+    record_change(
         txn,
         actor,
         "SET_STANDARD_STATUS",
@@ -357,7 +310,7 @@ pub async fn supersede_standard(
     let new_status = parse_status(&new_row.0.status)?;
     let new_after =
         change_status(&txn, &new_row, new_status, Some(Some(old.to_string())), now).await?;
-    record_standard(
+    record_change(
         &txn,
         actor,
         "SUPERSEDE_STANDARD",
@@ -366,7 +319,7 @@ pub async fn supersede_standard(
         now,
     )
     .await?;
-    record_standard(
+    record_change(
         &txn,
         actor,
         "SUPERSEDE_STANDARD",

@@ -50,7 +50,11 @@ bookkeeping!(
     service_guide::Model,
     operating_procedure::Model,
     national_item::Model,
-    crate::entity::evaluation::Model
+    crate::entity::evaluation::Model,
+    crate::entity::baseline_exemption::Model,
+    crate::entity::collaborative_target::Model,
+    crate::entity::adoption::Model,
+    crate::entity::elevation_proposal::Model
 );
 
 /// Stores `row`: inserted with its own revision when nothing is stored,
