@@ -87,40 +87,18 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
     kind: Replica,
     parts: &[&str],
 ) -> Result<(String, i32, Option<Value>), StoreError> {
-    let missing = || {
-        corrupt(format!(
-            "{} {} vanished within its transaction",
-            kind.as_str(),
-            key(parts)
-        ))
-    };
-    let part = |i: usize| {
-        parts
-            .get(i)
-            .map(|part| (*part).to_owned())
-            .ok_or_else(|| corrupt(format!("{} {} lacks a key part", kind.as_str(), key(parts))))
-    };
-    let (origin, revision, record) = match kind {
+    match kind {
         Replica::Matter => {
-            let row = service_matter::Entity::find_by_id(part(0)?)
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
+            let row: service_matter::Model = written(conn, parts).await?;
             let standards = links(conn, standard_matter::Column::MatterCode, &row.code, |l| {
                 l.standard_code
             })
             .await?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)?, "standards": standards })),
-            )
+            let record = json!({ "row": to_json(&row)?, "standards": standards });
+            Ok(logged(&row, Some(record)))
         }
         Replica::Standard => {
-            let row = standard::Entity::find_by_id(part(0)?)
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
+            let row: standard::Model = written(conn, parts).await?;
             // A zone's proposed collaborative standard is public while a
             // draft: its members decide on it in the open.
             let proposal = collaborative_target::Entity::find_by_id(row.code.clone())
@@ -138,109 +116,81 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
             let record = published
                 .then(|| Ok::<_, StoreError>(json!({ "row": to_json(&row)?, "matters": matters })))
                 .transpose()?;
-            (row.origin.clone(), row.revision, record)
+            Ok(logged(&row, record))
         }
         Replica::Guide => {
-            let row = service_guide::Entity::find_by_id((part(0)?, part(1)?))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
+            let row: service_guide::Model = written(conn, parts).await?;
             let published = row.status == GuideStatus::Published.as_str();
-            let record = published
-                .then(|| to_json(&row).map(|r| json!({ "row": r })))
-                .transpose()?;
-            (row.origin.clone(), row.revision, record)
+            row_while(&row, published)
         }
         Replica::Procedure => {
-            let row = operating_procedure::Entity::find_by_id((part(0)?, part(1)?))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
+            let row: operating_procedure::Model = written(conn, parts).await?;
             // A draft procedure goes out as a retraction, as a draft guide does.
             let published = row.status == GuideStatus::Published.as_str();
-            let record = published
-                .then(|| to_json(&row).map(|r| json!({ "row": r })))
-                .transpose()?;
-            (row.origin.clone(), row.revision, record)
+            row_while(&row, published)
         }
-        Replica::NationalItem => {
-            let edition: i32 = part(0)?.parse().map_err(corrupt)?;
-            let number: i32 = part(1)?.parse().map_err(corrupt)?;
-            let row = national_item::Entity::find_by_id((edition, number))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)? })),
-            )
-        }
+        Replica::NationalItem => row_while(
+            &written::<national_item::Model, _>(conn, parts).await?,
+            true,
+        ),
         Replica::Evaluation => {
-            let row = evaluation::Entity::find_by_id((part(0)?, part(1)?, part(2)?))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)? })),
-            )
+            row_while(&written::<evaluation::Model, _>(conn, parts).await?, true)
         }
-        Replica::CollaborativeStandard => {
-            let row = collaborative_target::Entity::find_by_id(part(0)?)
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)? })),
-            )
-        }
-        Replica::Adoption => {
-            let row = adoption::Entity::find_by_id((part(0)?, part(1)?))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)? })),
-            )
-        }
-        Replica::Exemption => {
-            let from: chrono::NaiveDate = part(2)?.parse().map_err(corrupt)?;
-            let row = baseline_exemption::Entity::find_by_id((part(0)?, part(1)?, from))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
-            (
-                row.origin.clone(),
-                row.revision,
-                Some(json!({ "row": to_json(&row)? })),
-            )
-        }
+        Replica::CollaborativeStandard => row_while(
+            &written::<collaborative_target::Model, _>(conn, parts).await?,
+            true,
+        ),
+        Replica::Adoption => row_while(&written::<adoption::Model, _>(conn, parts).await?, true),
+        Replica::Exemption => row_while(
+            &written::<baseline_exemption::Model, _>(conn, parts).await?,
+            true,
+        ),
         Replica::Elevation => {
-            let number: i32 = part(1)?.parse().map_err(corrupt)?;
-            let row = elevation_proposal::Entity::find()
-                .filter(elevation_proposal::Column::StandardCode.eq(part(0)?))
-                .filter(elevation_proposal::Column::Number.eq(number))
-                .one(conn)
-                .await?
-                .ok_or_else(missing)?;
+            let row: elevation_proposal::Model = written(conn, parts).await?;
             // A draft standard stays on its node, and its proposals with it.
             let published = standard::Entity::find_by_id(row.standard_code.clone())
                 .one(conn)
                 .await?
                 .is_some_and(|standard| standard.status != StandardStatus::Draft.as_str());
-            let record = published
-                .then(|| to_json(&row).map(|r| json!({ "row": r })))
-                .transpose()?;
-            (row.origin.clone(), row.revision, record)
+            row_while(&row, published)
         }
-    };
-    Ok((origin, revision, record))
+    }
+}
+
+/// The row of `M` that `parts` key, which the transaction logging it has
+/// just written.
+async fn written<M: Replicated, C: ConnectionTrait>(
+    conn: &C,
+    parts: &[&str],
+) -> Result<M, StoreError> {
+    M::Entity::find()
+        .filter(M::is_key(&M::parse_key(parts)?))
+        .one(conn)
+        .await?
+        .ok_or_else(|| {
+            corrupt(format!(
+                "{} {} vanished within its transaction",
+                M::KIND.as_str(),
+                key(parts)
+            ))
+        })
+}
+
+/// `row`'s origin and revision, with `record`.
+fn logged<M: Replicated>(row: &M, record: Option<Value>) -> (String, i32, Option<Value>) {
+    (row.origin().to_owned(), row.revision(), record)
+}
+
+/// `row` as the log records a row that is only the row: the row itself
+/// while `published`, else a retraction.
+fn row_while<M: Replicated>(
+    row: &M,
+    published: bool,
+) -> Result<(String, i32, Option<Value>), StoreError> {
+    let record = published
+        .then(|| to_json(row).map(|r| json!({ "row": r })))
+        .transpose()?;
+    Ok(logged(row, record))
 }
 
 /// The newest revision this node's log holds of each of these keys of `kind`.

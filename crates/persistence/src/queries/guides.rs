@@ -251,20 +251,41 @@ pub async fn guides_by_keys<C: ConnectionTrait>(
     keys: &[GuideKey],
     visibility: &Visibility,
 ) -> Result<Vec<service_guide::Model>, StoreError> {
+    by_guide_keys(
+        conn,
+        visible_guides(service_guide::Entity::find(), visibility),
+        (
+            service_guide::Column::RegionCode,
+            service_guide::Column::MatterCode,
+        ),
+        keys,
+        |row| (row.region_code.clone(), row.matter_code.clone()),
+    )
+    .await
+}
+
+/// The rows of `select` whose region and matter (in `columns`, read by
+/// `key_of`) are one of `keys`, read a chunk of keys a statement: the
+/// regions and matters of a chunk are matched, then the exact pairs kept.
+async fn by_guide_keys<C: ConnectionTrait, E: EntityTrait>(
+    conn: &C,
+    select: Select<E>,
+    columns: (E::Column, E::Column),
+    keys: &[GuideKey],
+    key_of: impl Fn(&E::Model) -> GuideKey,
+) -> Result<Vec<E::Model>, StoreError> {
     let mut rows = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LIST) {
         let regions: HashSet<&str> = chunk.iter().map(|k| k.0.as_str()).collect();
         let matters: HashSet<&str> = chunk.iter().map(|k| k.1.as_str()).collect();
         let wanted: HashSet<&GuideKey> = chunk.iter().collect();
-        let read = visible_guides(service_guide::Entity::find(), visibility)
-            .filter(service_guide::Column::RegionCode.is_in(regions))
-            .filter(service_guide::Column::MatterCode.is_in(matters))
+        let read = select
+            .clone()
+            .filter(columns.0.is_in(regions))
+            .filter(columns.1.is_in(matters))
             .all(conn)
             .await?;
-        rows.extend(
-            read.into_iter()
-                .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone()))),
-        );
+        rows.extend(read.into_iter().filter(|row| wanted.contains(&key_of(row))));
     }
     Ok(rows)
 }
@@ -286,23 +307,17 @@ pub async fn procedures_by_keys<C: ConnectionTrait>(
                 .add(operating_procedure::Column::Origin.is_in(regions.iter().cloned())),
         ),
     };
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(KEYS_PER_LIST) {
-        let regions: HashSet<&str> = chunk.iter().map(|k| k.0.as_str()).collect();
-        let matters: HashSet<&str> = chunk.iter().map(|k| k.1.as_str()).collect();
-        let wanted: HashSet<&GuideKey> = chunk.iter().collect();
-        let read = select
-            .clone()
-            .filter(operating_procedure::Column::RegionCode.is_in(regions))
-            .filter(operating_procedure::Column::MatterCode.is_in(matters))
-            .all(conn)
-            .await?;
-        rows.extend(
-            read.into_iter()
-                .filter(|row| wanted.contains(&(row.region_code.clone(), row.matter_code.clone()))),
-        );
-    }
-    Ok(rows)
+    by_guide_keys(
+        conn,
+        select,
+        (
+            operating_procedure::Column::RegionCode,
+            operating_procedure::Column::MatterCode,
+        ),
+        keys,
+        |row| (row.region_code.clone(), row.matter_code.clone()),
+    )
+    .await
 }
 
 /// Published guides of the given regions, for the given matters (all
