@@ -13,11 +13,10 @@
 //! Where no node of the origin runs (a hub alone), nobody contests a
 //! version, and the newest revision is the row.
 
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Select,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Select,
 };
 use serde_json::Value;
 
@@ -25,7 +24,7 @@ use crate::StoreError;
 use crate::changes::{self, Replica, Verdict, VerdictRecord, Version};
 use crate::entity::sync_conflict;
 use crate::footprint::Footprint;
-use crate::mutate::{self, Actor, Change, Kind, MutationError};
+use crate::mutate::{self, Change, Kind, MutationError, Permit};
 use crate::queries::{Page, PageRequest};
 
 /// A conflict's key: the row, and the losing version's revision and hash.
@@ -165,13 +164,12 @@ fn history_kind(kind: Replica) -> Kind {
 /// row's current revision, as the caller last saw it. The settlement is
 /// logged, so every replica closes the conflict and holds the same row.
 pub async fn settle(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     key: &ConflictKey,
     keep: Keep,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<sync_conflict::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = mutate::begin(db).await?;
     let conflict = sync_conflict::Entity::find_by_id(key.id())
         .one(&txn)

@@ -1552,16 +1552,20 @@ async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
         },
     )
     .unwrap();
+    let permit = concord_persistence::mutate::Permit {
+        db: &zhejiang.db,
+        actor,
+        now: at(6),
+    };
     let conflict = &zhejiang.conflicts().await[0];
     let key = conflicts::ConflictKey::of(conflict).unwrap();
-    let stale =
-        conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 0, at(6)).await;
+    let stale = conflicts::settle(&permit, &key, conflicts::Keep::Loser, 0).await;
     assert!(matches!(
         stale,
         Err(concord_persistence::mutate::MutationError::Conflict { current: 3 })
     ));
     let z1 = last_seq(&zhejiang).await;
-    let settled = conflicts::settle(&zhejiang.db, &actor, &key, conflicts::Keep::Loser, 3, at(6))
+    let settled = conflicts::settle(&permit, &key, conflicts::Keep::Loser, 3)
         .await
         .unwrap();
     assert_eq!(settled.resolution.as_deref(), Some("LOSER"));

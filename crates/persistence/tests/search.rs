@@ -516,11 +516,9 @@ async fn follows_revision_sync_and_import(db: &DatabaseConnection) {
     )
     .expect("a national admin may revise a national standard");
     concord_persistence::mutate::revise_standard(
-        db,
-        &actor,
+        &concord_persistence::mutate::Permit { db, actor, now },
         standard_record(code.clone(), "新标题丙丁", "New heading", false),
         1,
-        now,
     )
     .await
     .unwrap();

@@ -188,14 +188,22 @@ where
     T::try_from(raw).map_err(|error| ApiError::bad_input(field, error))
 }
 
+/// Parses an optional argument, naming `field`.
+pub fn parse_optional<T, E>(field: &str, raw: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: for<'a> TryFrom<&'a str, Error = E>,
+    E: ToString,
+{
+    raw.map(|raw| parse_arg::<T, E>(field, raw)).transpose()
+}
+
 /// Parses an optional argument into its canonical text, naming `field`.
 pub fn optional<T, E>(field: &str, raw: Option<&String>) -> Result<Option<String>, ApiError>
 where
     T: for<'a> TryFrom<&'a str, Error = E> + Into<String>,
     E: ToString,
 {
-    raw.map(|raw| parse_arg::<T, E>(field, raw).map(Into::into))
-        .transpose()
+    Ok(parse_optional::<T, E>(field, raw.map(String::as_str))?.map(Into::into))
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ use concord_domain::{MatterCode, Period, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 
-use crate::alignment::{EqualizationMetric, mean, zone_members};
+use crate::alignment::{EqualizationMetric, equalized_regions, mean};
 use crate::context::reading;
-use crate::error::{ApiError, parse_arg};
+use crate::error::{ApiError, parse_optional};
 
 /// How long each period of a trend is.
 #[derive(Enum, Copy, Clone, PartialEq, Eq)]
@@ -103,31 +103,10 @@ pub(crate) async fn equalization_trend(
 ) -> Result<EqualizationTrend, ApiError> {
     let periods = trend::trend_periods(from, to, granularity.into())
         .map_err(|e| ApiError::bad_input(&e.field, e.message))?;
-    let zone = zone
-        .as_deref()
-        .map(|z| parse_arg::<ZoneCode, _>("zone", z))
-        .transpose()?;
-    let matter = matter
-        .as_deref()
-        .map(|m| parse_arg::<MatterCode, _>("matter", m))
-        .transpose()?;
+    let zone = parse_optional::<ZoneCode, _>("zone", zone.as_deref())?;
+    let matter = parse_optional::<MatterCode, _>("matter", matter.as_deref())?;
     let db = reading(ctx, &Footprint::of(&[Topic::Reference]))?;
-    let regions: Vec<String> = match &zone {
-        Some(zone) => zone_members(ctx, zone).await?,
-        None => queries::regions(db)
-            .await?
-            .into_iter()
-            .map(|r| r.code)
-            .collect(),
-    };
-    let read = match metric {
-        EqualizationMetric::TimeLimit | EqualizationMetric::Fee => Topic::Guide,
-        EqualizationMetric::Satisfaction | EqualizationMetric::AverageDays => Topic::Evaluation,
-    };
-    reading(
-        ctx,
-        &Footprint::default().in_regions(read, regions.iter().map(String::as_str)),
-    )?;
+    let regions = equalized_regions(ctx, db, zone.as_ref(), metric).await?;
     let matter_code = matter.as_ref().map(MatterCode::as_str);
     let points = match metric {
         EqualizationMetric::TimeLimit | EqualizationMetric::Fee => {

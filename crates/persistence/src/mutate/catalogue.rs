@@ -1,25 +1,24 @@
 //! The catalogue: service matters and the national items they map to.
 
-use chrono::{DateTime, Utc};
 use concord_domain::CategoryCode;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait};
+use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::entity::{national_item, service_matter, standard};
 use crate::footprint::Topic;
 use crate::write::{self, MatterRecord, NationalItemRecord, Outcome};
 
 use super::{
-    Actor, MutationError, begin, check_revision, record_change, require, stored_for_update, touched,
+    MutationError, Permit, begin, check_revision, record_change, require, stored_for_update,
+    touched,
 };
 
 /// Creates or updates a service matter of the catalogue.
 pub async fn save_matter(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     record: MatterRecord,
     expected: Option<i32>,
-    now: DateTime<Utc>,
 ) -> Result<service_matter::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_category(&txn, &record.category).await?;
     if let Some((edition, number)) = record.national_item {
@@ -52,12 +51,11 @@ pub async fn save_matter(
 
 /// Creates or updates an item of the national standard.
 pub async fn save_national_item(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     record: NationalItemRecord,
     expected: Option<i32>,
-    now: DateTime<Utc>,
 ) -> Result<national_item::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require::<crate::entity::national_edition::Entity>(&txn, record.edition, || {
         format!("edition {}", record.edition)

@@ -6,16 +6,14 @@ use chrono::{DateTime, Utc};
 use concord_domain::alignment::Targets;
 use concord_domain::workflow::{Decision, ProposalStatus, check_decision, proposal_status};
 use concord_domain::{Origin, RegionCode, StandardCode, StandardStatus, ZoneCode};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::entity::{TextList, adoption, collaborative_target, standard, zone_member};
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, keep_and_audit, record_standard_change,
+    Actor, Change, Kind, MutationError, Permit, begin, keep_and_audit, record_standard_change,
     stored_for_update, update_revised,
 };
 
@@ -40,13 +38,12 @@ fn list(values: Option<Vec<String>>) -> Option<TextList> {
 /// (a draft until every member adopts it), its targets, and a PENDING
 /// adoption for each member.
 pub async fn propose_collaborative(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     record: StandardRecord,
     zone: &ZoneCode,
     targets: &Targets,
-    now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let members: Vec<String> = zone_member::Entity::find()
         .filter(zone_member::Column::ZoneCode.eq(zone.as_str()))
@@ -196,17 +193,15 @@ async fn move_proposal(
 /// Records a member's decision, on the member's adoption at the revision
 /// the caller last read (`expected`). When every member has adopted, the
 /// collaborative standard comes into force, and its standard with it.
-#[allow(clippy::too_many_arguments)]
 pub async fn decide_adoption(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     code: &StandardCode,
     region: &RegionCode,
     decision: Decision,
     reason: Option<String>,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, code).await?;
     let status = status_of(&target)?;
@@ -287,12 +282,11 @@ pub async fn decide_adoption(
 /// Withdraws a proposal that has not come into force, at the revision the
 /// caller last read (`expected`).
 pub async fn withdraw_collaborative(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     code: &StandardCode,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, code).await?;
     crate::mutate::check_revision(Some(target.revision), Some(expected))?;

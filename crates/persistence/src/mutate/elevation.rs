@@ -7,17 +7,14 @@ use concord_domain::workflow::{ElevationDecision, ElevationStatus, next_elevatio
 use concord_domain::{
     MatterCode, Origin, StandardCode, StandardLevel, StandardStatus, check_elevated_code,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::entity::{elevation_proposal, standard};
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, begin, keep_and_audit, record_standard_change,
+    Actor, Change, Kind, MutationError, Permit, begin, keep_and_audit, record_standard_change,
     stored_for_update, update_revised,
 };
 
@@ -48,13 +45,12 @@ pub struct Elevated {
 
 /// Proposes raising a LOCAL or REGIONAL standard to `target` level.
 pub async fn propose_elevation(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     code: &StandardCode,
     target: StandardLevel,
     rationale: String,
-    now: DateTime<Utc>,
 ) -> Result<elevation_proposal::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let standard = standard::Entity::find_by_id(code.as_str())
         .one(&txn)
@@ -160,14 +156,13 @@ pub async fn propose_elevation(
 /// when that comes into force the local one is superseded by it, unless
 /// the decision keeps it (see `set_standard_status`).
 pub async fn decide_elevation(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     id: i64,
     decision: ElevationDecision,
     elevated: Option<Elevated>,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<elevation_proposal::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let stored = stored_for_update::<elevation_proposal::Entity>(&txn, id)
         .await?

@@ -1,31 +1,27 @@
 //! Regions' evaluations of a matter for a period.
 
-use chrono::{DateTime, Utc};
 use concord_domain::{EvaluationValues, MatterCode, Period, RegionCode};
-use sea_orm::DatabaseConnection;
 
 use crate::entity::evaluation;
 use crate::footprint::Topic;
 
 use super::{
-    Actor, Change, MutationError, begin, check_revision, keep_and_audit, require_region_and_matter,
-    stored_for_update, touched_in,
+    Change, MutationError, Permit, begin, check_revision, keep_and_audit,
+    require_region_and_matter, stored_for_update, touched_in,
 };
 
 /// Records (or corrects) a region's evaluation of a matter for a period. A
 /// correction must name the revision it corrects (`expected`); a first
 /// record, none.
-#[allow(clippy::too_many_arguments)]
 pub async fn record_evaluation(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     region: &RegionCode,
     matter: &MatterCode,
     period: &Period,
     values: EvaluationValues,
     expected: Option<i32>,
-    now: DateTime<Utc>,
 ) -> Result<evaluation::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_region_and_matter(&txn, region, matter).await?;
     let id = (region.to_string(), matter.to_string(), period.to_string());

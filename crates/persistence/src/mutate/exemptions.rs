@@ -4,16 +4,16 @@
 //! items, and a revocation marks the row rather than deleting it, so that
 //! it replicates too.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use concord_domain::{ExemptionGrant, MatterCode, Origin, RegionCode};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, IntoActiveModel};
 
 use crate::entity::baseline_exemption;
 use crate::footprint::Topic;
 
 use super::{
-    Actor, MutationError, begin, check_revision, invalid, record_change, require_region_and_matter,
-    stored_for_update, touched, update_revised,
+    MutationError, Permit, begin, check_revision, invalid, record_change,
+    require_region_and_matter, stored_for_update, touched, update_revised,
 };
 
 /// An exemption's key as the API and the change log write it:
@@ -26,13 +26,12 @@ pub fn exemption_key(row: &baseline_exemption::Model) -> String {
 /// day and is still in force must be revoked first; a revoked one is
 /// granted anew, as its next revision.
 pub async fn grant_exemption(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     region: &RegionCode,
     matter: &MatterCode,
     grant: ExemptionGrant,
-    now: DateTime<Utc>,
 ) -> Result<baseline_exemption::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_region_and_matter(&txn, region, matter).await?;
     let stored = stored_for_update::<baseline_exemption::Entity>(
@@ -87,12 +86,11 @@ pub async fn grant_exemption(
 /// Revokes the exemption `region/matter/valid_from` at revision `expected`:
 /// from now on it covers nothing.
 pub async fn revoke_exemption(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     (region, matter, valid_from): (&RegionCode, &MatterCode, NaiveDate),
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<baseline_exemption::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let stored = stored_for_update::<baseline_exemption::Entity>(
         &txn,

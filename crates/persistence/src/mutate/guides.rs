@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use concord_domain::{GuideStatus, MatterCode, RegionCode, publication_refusal};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait};
+use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::baselines;
 use crate::entity::{operating_procedure, service_guide};
@@ -14,18 +14,17 @@ use crate::footprint::Topic;
 use crate::write::{self, GuideRecord, Outcome, ProcedureRecord};
 
 use super::{
-    Actor, MutationError, begin, check_revision, invalid, record_change, require,
+    MutationError, Permit, begin, check_revision, invalid, record_change, require,
     require_region_and_matter, stored_for_update, touched_in, update_revised,
 };
 
 /// Creates or updates a region's guide for a matter, as a draft.
 pub async fn save_guide(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     record: GuideRecord,
     expected: Option<i32>,
-    now: DateTime<Utc>,
 ) -> Result<service_guide::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_region_and_matter(&txn, &record.region, &record.matter).await?;
     let id = (record.region.to_string(), record.matter.to_string());
@@ -65,14 +64,13 @@ pub async fn save_guide(
 
 /// Publishes a guide or takes it back to draft.
 pub async fn set_guide_status(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     region: &RegionCode,
     matter: &MatterCode,
     status: GuideStatus,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<service_guide::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let id = (region.to_string(), matter.to_string());
     let stored = stored_for_update::<service_guide::Entity>(&txn, id.clone())
@@ -127,12 +125,11 @@ async fn check_baseline(
 
 /// Replaces the steps of a guide's operating procedure, as a draft.
 pub async fn save_procedure(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     record: ProcedureRecord,
     expected: Option<i32>,
-    now: DateTime<Utc>,
 ) -> Result<operating_procedure::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let id = (record.region.to_string(), record.matter.to_string());
     require::<service_guide::Entity>(&txn, id.clone(), || {
@@ -156,13 +153,12 @@ pub async fn save_procedure(
 /// Publishes a guide's operating procedure. The guide must be published,
 /// and the steps' time limits, added up, may not exceed the guide's.
 pub async fn publish_procedure(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     region: &RegionCode,
     matter: &MatterCode,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<operating_procedure::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let id = (region.to_string(), matter.to_string());
     let stored = stored_for_update::<operating_procedure::Entity>(&txn, id.clone())

@@ -56,6 +56,14 @@ pub use standards::{create_standard, revise_standard, set_standard_status, super
 /// write can skip the check.
 pub type Actor = concord_auth::Authorized;
 
+/// What a write through the API is made with: the database it commits to,
+/// who makes it (the policy's proof) and the moment it is stamped with.
+pub struct Permit<'a> {
+    pub db: &'a DatabaseConnection,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
+}
+
 /// Why a change was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MutationError {

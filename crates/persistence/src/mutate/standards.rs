@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 use concord_domain::workflow::ElevationStatus;
 use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter};
 
 use crate::StoreError;
 use crate::entity::{elevation_proposal, region, service_matter, standard};
@@ -14,8 +12,8 @@ use crate::footprint::Topic;
 use crate::write::{self, Outcome, StandardRecord};
 
 use super::{
-    Actor, MutationError, begin, check_revision, for_update, invalid, matter_links, record_change,
-    require, touched, update_revised,
+    Actor, MutationError, Permit, begin, check_revision, for_update, invalid, matter_links,
+    record_change, require, touched, update_revised,
 };
 
 /// Loads a standard with its matters, locking it when `lock` names the
@@ -39,11 +37,10 @@ async fn load_standard(
 
 /// Creates a standard as a draft; its code must be new.
 pub async fn create_standard(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     record: StandardRecord,
-    now: DateTime<Utc>,
 ) -> Result<standard::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
     if let Some((existing, _)) = load_standard(&txn, Some(backend), &record.code).await? {
@@ -81,12 +78,11 @@ pub(crate) async fn check_standard_references(
 
 /// Revises a standard's content; its code, level, issuer and status stay.
 pub async fn revise_standard(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     mut record: StandardRecord,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<standard::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
     let before = load_standard(&txn, Some(backend), &record.code)
@@ -126,13 +122,12 @@ fn parse_status(text: &str) -> Result<StandardStatus, MutationError> {
 /// WITHDRAWN. A standard an accepted elevation created supersedes its local
 /// standard as it comes into force, unless the decision kept that one.
 pub async fn set_standard_status(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     code: &StandardCode,
     status: StandardStatus,
     expected: i32,
-    now: DateTime<Utc>,
 ) -> Result<standard::Model, MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
     let before = load_standard(&txn, Some(backend), code)
@@ -275,13 +270,12 @@ pub(crate) async fn force_standard_status(
 /// about to come into force) and distinct, and at the revisions the caller
 /// last read (`expected`: old's, then new's).
 pub async fn supersede_standard(
-    db: &DatabaseConnection,
-    actor: &Actor,
+    permit: &Permit<'_>,
     old: &StandardCode,
     new: &StandardCode,
     expected: (i32, i32),
-    now: DateTime<Utc>,
 ) -> Result<(standard::Model, standard::Model), MutationError> {
+    let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     if old == new {
         return Err(invalid("new", "a standard cannot supersede itself"));
     }

@@ -8,7 +8,7 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, Collaborative, Elevation};
 
 use crate::context::reading;
-use crate::error::{ApiError, OrApiError, parse_arg};
+use crate::error::{ApiError, OrApiError, parse_arg, parse_optional};
 use crate::loader::{StandardKey, ZoneKey};
 use crate::types::{
     Channel, Decision, ElevationStatus, ElevationTarget, ProposalStatus, Standard, Zone,
@@ -214,11 +214,7 @@ impl CollaborationQuery {
         zone: Option<String>,
         status: Option<ProposalStatus>,
     ) -> async_graphql::Result<Vec<CollaborativeStandard>> {
-        let zone = zone
-            .as_deref()
-            .map(|z| parse_arg::<ZoneCode, _>("zone", z))
-            .transpose()
-            .or_api()?;
+        let zone = parse_optional::<ZoneCode, _>("zone", zone.as_deref()).or_api()?;
         let status = status.map(concord_domain::ProposalStatus::from);
         let rows = queries::collaborative_targets(
             reading(
@@ -261,11 +257,8 @@ impl CollaborationQuery {
         standard: Option<String>,
         status: Option<ElevationStatus>,
     ) -> async_graphql::Result<Vec<ElevationProposal>> {
-        let standard = standard
-            .as_deref()
-            .map(|s| parse_arg::<StandardCode, _>("standard", s))
-            .transpose()
-            .or_api()?;
+        let standard =
+            parse_optional::<StandardCode, _>("standard", standard.as_deref()).or_api()?;
         let status = status.map(|s| concord_domain::ElevationStatus::from(s).as_str());
         let rows = queries::elevations(
             reading(ctx, &Footprint::of(&[Topic::Collaboration])).or_api()?,

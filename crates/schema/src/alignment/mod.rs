@@ -21,7 +21,7 @@ use concord_domain::{MatterCode, ServedGroup, StandardCode, ZoneCode};
 use concord_persistence::entity::{national_item, service_guide, service_matter};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::Collaborative;
-use concord_persistence::{baselines, queries};
+use concord_persistence::{DatabaseConnection, baselines, queries};
 
 use crate::context::{loader, reading};
 use crate::direct::Direct;
@@ -109,6 +109,33 @@ pub(crate) async fn zone_members(
         return Err(ApiError::NotFound(format!("zone {zone}")));
     }
     Ok(members.to_vec())
+}
+
+/// The regions an equalization index compares (a zone's members, or every
+/// region), with the metric's rows in them recorded as read.
+pub(crate) async fn equalized_regions(
+    ctx: &Context<'_>,
+    db: &DatabaseConnection,
+    zone: Option<&ZoneCode>,
+    metric: EqualizationMetric,
+) -> Result<Vec<String>, ApiError> {
+    let regions: Vec<String> = match zone {
+        Some(zone) => zone_members(ctx, zone).await?,
+        None => queries::regions(db)
+            .await?
+            .into_iter()
+            .map(|r| r.code)
+            .collect(),
+    };
+    let read = match metric {
+        EqualizationMetric::TimeLimit | EqualizationMetric::Fee => Topic::Guide,
+        EqualizationMetric::Satisfaction | EqualizationMetric::AverageDays => Topic::Evaluation,
+    };
+    reading(
+        ctx,
+        &Footprint::default().in_regions(read, regions.iter().map(String::as_str)),
+    )?;
+    Ok(regions)
 }
 
 /// The collaborative standards in force in a zone, by the matters they govern.

@@ -12,7 +12,7 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::{baselines, queries};
 
 use crate::context::reading;
-use crate::error::{ApiError, OrApiError, parse_arg};
+use crate::error::{ApiError, OrApiError, parse_arg, parse_optional};
 use crate::trend::{EqualizationTrend, TrendGranularity};
 use crate::types::NationalItem;
 use crate::zone_guides;
@@ -24,7 +24,8 @@ use super::measures::{
     business_coverage,
 };
 use super::{
-    baseline, guides_of, mean, procedures_of, served_group_arg, share, values, zone_members,
+    baseline, equalized_regions, guides_of, mean, procedures_of, served_group_arg, share, values,
+    zone_members,
 };
 
 #[derive(Default)]
@@ -151,11 +152,7 @@ impl PolicyQuery {
             .map(|r| parse_arg::<RegionCode, _>("region", r).map(|r| vec![r.to_string()]))
             .transpose()
             .or_api()?;
-        let matter = matter
-            .as_deref()
-            .map(|m| parse_arg::<MatterCode, _>("matter", m))
-            .transpose()
-            .or_api()?;
+        let matter = parse_optional::<MatterCode, _>("matter", matter.as_deref()).or_api()?;
         let db = reading(ctx, &Footprint::of(&[Topic::Catalogue])).or_api()?;
         let rows = baselines::exemptions(
             db,
@@ -366,34 +363,11 @@ impl PolicyQuery {
     ) -> async_graphql::Result<Equalization> {
         let group = served_group_arg(served_group.as_deref()).or_api()?;
         let db = reading(ctx, &Footprint::of(&[Topic::Reference])).or_api()?;
-        let zone = zone
-            .as_deref()
-            .map(|z| parse_arg::<ZoneCode, _>("zone", z))
-            .transpose()
+        let zone = parse_optional::<ZoneCode, _>("zone", zone.as_deref()).or_api()?;
+        let matter = parse_optional::<MatterCode, _>("matter", matter.as_deref()).or_api()?;
+        let regions = equalized_regions(ctx, db, zone.as_ref(), metric)
+            .await
             .or_api()?;
-        let matter = matter
-            .as_deref()
-            .map(|m| parse_arg::<MatterCode, _>("matter", m))
-            .transpose()
-            .or_api()?;
-        let regions: Vec<String> = match &zone {
-            Some(zone) => zone_members(ctx, zone).await.or_api()?,
-            None => queries::regions(db)
-                .await
-                .or_api()?
-                .into_iter()
-                .map(|r| r.code)
-                .collect(),
-        };
-        let read = match metric {
-            EqualizationMetric::TimeLimit | EqualizationMetric::Fee => Topic::Guide,
-            EqualizationMetric::Satisfaction | EqualizationMetric::AverageDays => Topic::Evaluation,
-        };
-        reading(
-            ctx,
-            &Footprint::default().in_regions(read, regions.iter().map(String::as_str)),
-        )
-        .or_api()?;
         // The matters a served group restricts the index to (with `matter`,
         // that one if it serves the group, else none).
         let only: Option<Vec<String>> = match group {

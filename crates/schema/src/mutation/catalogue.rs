@@ -177,15 +177,9 @@ impl CatalogueMutation {
             served_groups,
             illustrative: false,
         };
-        let row = mutate::save_matter(
-            permit.db,
-            &permit.actor,
-            record,
-            input.expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::save_matter(&permit, record, input.expected_revision)
+            .await
+            .or_api()?;
         Ok(ServiceMatter::from(row))
     }
 
@@ -261,15 +255,9 @@ impl CatalogueMutation {
             },
             illustrative: input.illustrative,
         };
-        let row = mutate::save_national_item(
-            permit.db,
-            &permit.actor,
-            record,
-            input.expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::save_national_item(&permit, record, input.expected_revision)
+            .await
+            .or_api()?;
         Ok(NationalItem(row))
     }
 
@@ -297,16 +285,9 @@ impl CatalogueMutation {
         .validated()
         .map_err(|errors| invalid_input("", errors))
         .or_api()?;
-        let row = mutate::grant_exemption(
-            permit.db,
-            &permit.actor,
-            &region,
-            &matter,
-            grant,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::grant_exemption(&permit, &region, &matter, grant)
+            .await
+            .or_api()?;
         Ok(BaselineExemption::from(row))
     }
 
@@ -331,15 +312,9 @@ impl CatalogueMutation {
         let matter: MatterCode = parse_arg("id", matter).or_api()?;
         let from: NaiveDate = from.parse().map_err(|_| malformed()).or_api()?;
         let permit = allow(ctx, Action::RevokeBaselineExemption, &NATIONAL).or_api()?;
-        let row = mutate::revoke_exemption(
-            permit.db,
-            &permit.actor,
-            (&region, &matter, from),
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::revoke_exemption(&permit, (&region, &matter, from), expected_revision)
+            .await
+            .or_api()?;
         Ok(BaselineExemption::from(row))
     }
 }

@@ -177,16 +177,9 @@ impl CollaborationMutation {
                 .map(Into::into)
                 .collect(),
         };
-        let row = mutate::propose_collaborative(
-            permit.db,
-            &permit.actor,
-            record,
-            &zone,
-            &targets,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::propose_collaborative(&permit, record, &zone, &targets)
+            .await
+            .or_api()?;
         Ok(CollaborativeStandard(
             Collaborative::try_from(row)
                 .map_err(ApiError::from)
@@ -228,18 +221,10 @@ impl CollaborationMutation {
             AdoptionChoice::Adopt => Decision::Adopted,
             AdoptionChoice::Reject => Decision::Rejected,
         };
-        let row = mutate::decide_adoption(
-            permit.db,
-            &permit.actor,
-            &code,
-            &region,
-            decision,
-            reason,
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row =
+            mutate::decide_adoption(&permit, &code, &region, decision, reason, expected_revision)
+                .await
+                .or_api()?;
         Ok(CollaborativeStandard(
             Collaborative::try_from(row)
                 .map_err(ApiError::from)
@@ -263,15 +248,9 @@ impl CollaborationMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let row = mutate::withdraw_collaborative(
-            permit.db,
-            &permit.actor,
-            &code,
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::withdraw_collaborative(&permit, &code, expected_revision)
+            .await
+            .or_api()?;
         Ok(CollaborativeStandard(
             Collaborative::try_from(row)
                 .map_err(ApiError::from)
@@ -302,16 +281,9 @@ impl CollaborationMutation {
         )
         .or_api()?;
         let level = concord_domain::ElevationTarget::from(target_level).level();
-        let row = mutate::propose_elevation(
-            permit.db,
-            &permit.actor,
-            &code,
-            level,
-            rationale,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::propose_elevation(&permit, &code, level, rationale)
+            .await
+            .or_api()?;
         Ok(ElevationProposal(
             Elevation::try_from(row).map_err(ApiError::from).or_api()?,
         ))
@@ -367,17 +339,9 @@ impl CollaborationMutation {
             ElevationStep::Accept => ElevationDecision::Accept,
             ElevationStep::Decline => ElevationDecision::Decline,
         };
-        let row = mutate::decide_elevation(
-            permit.db,
-            &permit.actor,
-            id,
-            decision,
-            elevated,
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::decide_elevation(&permit, id, decision, elevated, expected_revision)
+            .await
+            .or_api()?;
         Ok(ElevationProposal(
             Elevation::try_from(row).map_err(ApiError::from).or_api()?,
         ))

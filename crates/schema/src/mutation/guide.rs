@@ -129,15 +129,9 @@ impl GuideMutation {
             status: GuideStatus::Draft,
             illustrative: false,
         };
-        let row = mutate::save_guide(
-            permit.db,
-            &permit.actor,
-            record,
-            input.expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::save_guide(&permit, record, input.expected_revision)
+            .await
+            .or_api()?;
         Ok(ServiceGuide::from(row))
     }
 
@@ -209,15 +203,9 @@ impl GuideMutation {
             status: GuideStatus::Draft,
             illustrative: false,
         };
-        let row = mutate::save_procedure(
-            permit.db,
-            &permit.actor,
-            record,
-            input.expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::save_procedure(&permit, record, input.expected_revision)
+            .await
+            .or_api()?;
         Ok(OperatingProcedure(row))
     }
 
@@ -235,16 +223,9 @@ impl GuideMutation {
         gate(ctx, Action::PublishProcedure).or_api()?;
         let (region, matter, permit) =
             guide_permit(ctx, Action::PublishProcedure, &region, &matter, "")?;
-        let row = mutate::publish_procedure(
-            permit.db,
-            &permit.actor,
-            &region,
-            &matter,
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::publish_procedure(&permit, &region, &matter, expected_revision)
+            .await
+            .or_api()?;
         Ok(OperatingProcedure(row))
     }
 
@@ -280,14 +261,12 @@ impl GuideMutation {
         .map_err(|errors| invalid_input("", errors))
         .or_api()?;
         let row = mutate::record_evaluation(
-            permit.db,
-            &permit.actor,
+            &permit,
             &region,
             &matter,
             &period,
             values,
             expected_revision,
-            permit.now,
         )
         .await
         .or_api()?;
@@ -309,16 +288,8 @@ async fn set_status(
     };
     gate(ctx, action).or_api()?;
     let (region, matter, permit) = guide_permit(ctx, action, region, matter, "")?;
-    let row = mutate::set_guide_status(
-        permit.db,
-        &permit.actor,
-        &region,
-        &matter,
-        status,
-        expected,
-        permit.now,
-    )
-    .await
-    .or_api()?;
+    let row = mutate::set_guide_status(&permit, &region, &matter, status, expected)
+        .await
+        .or_api()?;
     Ok(ServiceGuide::from(row))
 }

@@ -9,11 +9,10 @@ mod standard;
 mod sync;
 
 use async_graphql::{Context, MergedObject};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use concord_auth::{Action, Node, Role, Target, authorize, may_attempt};
 use concord_domain::{Names, RegionCode, ValidationError};
-use concord_persistence::DatabaseConnection;
-use concord_persistence::mutate::Actor;
+use concord_persistence::mutate::Permit;
 
 use crate::context::{RequestScope, db};
 use crate::error::ApiError;
@@ -51,14 +50,6 @@ fn unseen(ctx: &Context<'_>, what: String) -> ApiError {
     } else {
         ApiError::Forbidden(format!("there is no {what} that you may change"))
     }
-}
-
-/// What the policy grants a mutation: the database it writes to, who acts,
-/// and the moment its change is stamped with.
-struct Permit<'a> {
-    db: &'a DatabaseConnection,
-    actor: Actor,
-    now: DateTime<Utc>,
 }
 
 /// Checks the policy for `action` on `target`, returning the permit to write.

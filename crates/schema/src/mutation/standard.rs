@@ -235,9 +235,7 @@ impl StandardMutation {
             matters: matters(input.matters).or_api()?,
             illustrative: false,
         };
-        let row = mutate::create_standard(permit.db, &permit.actor, record, permit.now)
-            .await
-            .or_api()?;
+        let row = mutate::create_standard(&permit, record).await.or_api()?;
         Ok(Standard(row))
     }
 
@@ -287,15 +285,9 @@ impl StandardMutation {
             matters: matters(input.matters).or_api()?,
             illustrative: row.illustrative,
         };
-        let row = mutate::revise_standard(
-            permit.db,
-            &permit.actor,
-            record,
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::revise_standard(&permit, record, expected_revision)
+            .await
+            .or_api()?;
         Ok(Standard(row))
     }
 
@@ -316,16 +308,9 @@ impl StandardMutation {
             &Owner::of(&row).or_api()?.target(),
         )
         .or_api()?;
-        let row = mutate::set_standard_status(
-            permit.db,
-            &permit.actor,
-            &code,
-            status.into(),
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let row = mutate::set_standard_status(&permit, &code, status.into(), expected_revision)
+            .await
+            .or_api()?;
         Ok(Standard(row))
     }
 
@@ -357,12 +342,10 @@ impl StandardMutation {
         )
         .or_api()?;
         let (superseded, replacement) = mutate::supersede_standard(
-            permit.db,
-            &permit.actor,
+            &permit,
             &old,
             &new,
             (expected_revision, new_expected_revision),
-            permit.now,
         )
         .await
         .or_api()?;

@@ -63,16 +63,9 @@ impl SyncMutation {
             )))
             .or_api();
         }
-        let settled = conflicts::settle(
-            permit.db,
-            &permit.actor,
-            &key,
-            keep.keep(),
-            expected_revision,
-            permit.now,
-        )
-        .await
-        .or_api()?;
+        let settled = conflicts::settle(&permit, &key, keep.keep(), expected_revision)
+            .await
+            .or_api()?;
         Ok(SyncConflict(settled))
     }
 }
