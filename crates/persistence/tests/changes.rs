@@ -87,6 +87,25 @@ where
     }
 }
 
+/// Stores `record`, a row of `E`, over the stored row its `key` names when
+/// it is newer (see [`upsert_newer`]).
+async fn apply_row<C, E, A>(
+    conn: &C,
+    record: &Value,
+    key: impl FnOnce(&E::Model) -> <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType,
+    revision: fn(&E::Model) -> i32,
+) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    E::Model: IntoActiveModel<A> + serde::de::DeserializeOwned,
+{
+    let incoming: E::Model = row(record)?;
+    let stored = E::find_by_id(key(&incoming)).one(conn).await?;
+    upsert_newer(conn, stored, incoming, revision).await
+}
+
 async fn set_links<C: ConnectionTrait>(
     conn: &C,
     standard_side: bool,
@@ -252,50 +271,55 @@ async fn apply_one<C: ConnectionTrait>(
             upsert_newer(conn, stored, incoming, |m| m.revision).await?
         }
         (Some(record), Replica::NationalItem) => {
-            let incoming: national_item::Model = row(record)?;
-            let stored = national_item::Entity::find_by_id((incoming.edition, incoming.number))
-                .one(conn)
-                .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            apply_row::<_, national_item::Entity, _>(
+                conn,
+                record,
+                |m| (m.edition, m.number),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::Evaluation) => {
-            let incoming: evaluation::Model = row(record)?;
-            let stored = evaluation::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-                incoming.period.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            apply_row::<_, evaluation::Entity, _>(
+                conn,
+                record,
+                |m| {
+                    (
+                        m.region_code.clone(),
+                        m.matter_code.clone(),
+                        m.period.clone(),
+                    )
+                },
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::CollaborativeStandard) => {
-            let incoming: collaborative_target::Model = row(record)?;
-            let stored = collaborative_target::Entity::find_by_id(incoming.standard_code.clone())
-                .one(conn)
-                .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            apply_row::<_, collaborative_target::Entity, _>(
+                conn,
+                record,
+                |m| m.standard_code.clone(),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::Adoption) => {
-            let incoming: adoption::Model = row(record)?;
-            let stored = adoption::Entity::find_by_id((
-                incoming.standard_code.clone(),
-                incoming.region_code.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            apply_row::<_, adoption::Entity, _>(
+                conn,
+                record,
+                |m| (m.standard_code.clone(), m.region_code.clone()),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::Exemption) => {
-            let incoming: baseline_exemption::Model = row(record)?;
-            let stored = baseline_exemption::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-                incoming.valid_from,
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            apply_row::<_, baseline_exemption::Entity, _>(
+                conn,
+                record,
+                |m| (m.region_code.clone(), m.matter_code.clone(), m.valid_from),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::Elevation) => {
             // A proposal's id is each node's own: keep the stored one, or
