@@ -155,22 +155,16 @@ storage_test!(
         assert_eq!(published["publishGuide"]["status"], "PUBLISHED");
 
         // Still reported, with the exemption that covers it.
-        let report = app
-        .data(
-            "{ baselineViolations(region: \"330000\") { matter rule baseline exemption { id rationale } } }",
-            json!({}),
+        let ours = our_violations(
+            &app,
+            "330000",
+            "matter rule baseline exemption { id rationale }",
         )
         .await;
-        let ours: Vec<&Value> = report["baselineViolations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|v| v["matter"] == MATTER)
-            .collect();
         assert_eq!(
             ours,
             [
-                &json!({ "matter": MATTER, "rule": "CHANNEL", "baseline": "ONLINE",
+                json!({ "matter": MATTER, "rule": "CHANNEL", "baseline": "ONLINE",
             "exemption": { "id": "330000/SI-BASELINE-TEST/2000-01-01", "rationale": "山区网点不足，过渡期内放宽" } })
             ]
         );
@@ -258,22 +252,16 @@ storage_test!(rows_that_arrived_by_import_are_still_reported, |app| {
     ]);
     assert!(ok, "{out}");
     app.sees_latest_commit().await;
-    let report = app
-        .data(
-            "{ baselineViolations(region: \"320000\") { matter rule baseline message exemption { id } } }",
-            json!({}),
-        )
-        .await;
-    let ours: Vec<&Value> = report["baselineViolations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["matter"] == MATTER)
-        .collect();
+    let ours = our_violations(
+        &app,
+        "320000",
+        "matter rule baseline message exemption { id }",
+    )
+    .await;
     assert_eq!(
         ours,
         [
-            &json!({ "matter": MATTER, "rule": "TIME_LIMIT", "baseline": "15",
+            json!({ "matter": MATTER, "rule": "TIME_LIMIT", "baseline": "15",
             "message": "time limit 30 working days exceeds the baseline's 15", "exemption": null })
         ]
     );
@@ -500,3 +488,20 @@ storage_test!(a_procedure_is_drafted_then_published, |app| {
         "{body}"
     );
 });
+
+/// `region`'s baseline violations of the test's matter, with `fields`.
+async fn our_violations(app: &TestApp, region: &str, fields: &str) -> Vec<Value> {
+    let report = app
+        .data(
+            &format!("{{ baselineViolations(region: \"{region}\") {{ {fields} }} }}"),
+            json!({}),
+        )
+        .await;
+    report["baselineViolations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["matter"] == MATTER)
+        .cloned()
+        .collect()
+}
