@@ -19,7 +19,9 @@ use concord_domain::{CategoryCode, MatterCode, StandardCode, StandardLevel, Stan
 use concord_persistence::DatabaseConnection;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::entity::{service_matter, standard};
-use concord_persistence::queries::{self, MatterFilter, PageRequest, StandardFilter, Visibility};
+use concord_persistence::queries::{
+    self, MatterFilter, Page, PageRequest, StandardFilter, Visibility,
+};
 use concord_persistence::write::{self, MatterRecord, StandardRecord};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -136,8 +138,31 @@ async fn scanned_matters<C: ConnectionTrait>(conn: &C, text: &str) -> Vec<String
 // ---------------------------------------------------------------------------
 // What the index serves, page by page.
 
-/// Every page of a search, small pages so that keyset pagination is
-/// exercised: the codes in order, and the count the first page reported.
+/// Every page of a search that `read` answers, small pages so that keyset
+/// pagination is exercised: the codes in order, and the count the first
+/// page reported.
+async fn every_page<M, F: Future<Output = Page<M>>>(
+    read: impl Fn(PageRequest<String>) -> F,
+    code: fn(M) -> String,
+) -> (Vec<String>, u64) {
+    let (mut codes, mut after, mut total) = (Vec::new(), None, None);
+    loop {
+        let request = PageRequest {
+            after: after.clone(),
+            first: 7,
+            count: total.is_none(),
+        };
+        let page = read(request).await;
+        total.get_or_insert(page.total);
+        codes.extend(page.items.into_iter().map(code));
+        if !page.has_next {
+            break;
+        }
+        after = codes.last().cloned();
+    }
+    (codes, total.unwrap_or_default())
+}
+
 async fn indexed_standards(
     db: &DatabaseConnection,
     text: &str,
@@ -147,24 +172,16 @@ async fn indexed_standards(
         text: Some(text.to_owned()),
         ..StandardFilter::default()
     };
-    let (mut codes, mut after, mut total) = (Vec::new(), None, None);
-    loop {
-        let request = PageRequest {
-            after: after.clone(),
-            first: 7,
-            count: total.is_none(),
-        };
-        let page = queries::standards(db, &filter, visibility, request)
-            .await
-            .unwrap();
-        total.get_or_insert(page.total);
-        codes.extend(page.items.into_iter().map(|row| row.code));
-        if !page.has_next {
-            break;
-        }
-        after = codes.last().cloned();
-    }
-    (codes, total.unwrap_or_default())
+    let filter = &filter;
+    every_page(
+        |request| async move {
+            queries::standards(db, filter, visibility, request)
+                .await
+                .unwrap()
+        },
+        |row| row.code,
+    )
+    .await
 }
 
 async fn indexed_matters(db: &DatabaseConnection, text: &str) -> (Vec<String>, u64) {
@@ -172,22 +189,12 @@ async fn indexed_matters(db: &DatabaseConnection, text: &str) -> (Vec<String>, u
         text: Some(text.to_owned()),
         ..MatterFilter::default()
     };
-    let (mut codes, mut after, mut total) = (Vec::new(), None, None);
-    loop {
-        let request = PageRequest {
-            after: after.clone(),
-            first: 7,
-            count: total.is_none(),
-        };
-        let page = queries::matters(db, &filter, request).await.unwrap();
-        total.get_or_insert(page.total);
-        codes.extend(page.items.into_iter().map(|row| row.code));
-        if !page.has_next {
-            break;
-        }
-        after = codes.last().cloned();
-    }
-    (codes, total.unwrap_or_default())
+    let filter = &filter;
+    every_page(
+        |request| async move { queries::matters(db, filter, request).await.unwrap() },
+        |row| row.code,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------
