@@ -87,6 +87,34 @@ where
     }
 }
 
+/// A guide's or procedure's key, from the parts of its log key.
+fn guide_id(parts: &[&str]) -> (String, String) {
+    (
+        parts.first().copied().unwrap_or_default().to_owned(),
+        parts.get(1).copied().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Deletes the row of `E` keyed `id` when it is older than a retraction at
+/// `retracted`.
+async fn retract_older<C: ConnectionTrait, E: EntityTrait>(
+    conn: &C,
+    id: (String, String),
+    retracted: i32,
+    revision: fn(&E::Model) -> i32,
+) -> Result<bool, StoreError>
+where
+    (String, String): Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+{
+    match E::find_by_id(id.clone()).one(conn).await? {
+        Some(stored) if revision(&stored) < retracted => {
+            E::delete_by_id(id).exec(conn).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Stores `record`, a row of `E`, over the stored row its `key` names when
 /// it is newer (see [`upsert_newer`]).
 async fn apply_row<C, E, A>(
@@ -180,38 +208,22 @@ async fn apply_one<C: ConnectionTrait>(
     };
     let applied = match (&record, kind) {
         (None, Replica::Guide) => {
-            let id = (
-                parts.first().copied().unwrap_or_default().to_owned(),
-                parts.get(1).copied().unwrap_or_default().to_owned(),
-            );
-            match service_guide::Entity::find_by_id(id.clone())
-                .one(conn)
-                .await?
-            {
-                Some(stored) if stored.revision < change.revision => {
-                    service_guide::Entity::delete_by_id(id).exec(conn).await?;
-                    true
-                }
-                _ => false,
-            }
+            retract_older::<_, service_guide::Entity>(
+                conn,
+                guide_id(&parts),
+                change.revision,
+                |m| m.revision,
+            )
+            .await?
         }
         (None, Replica::Procedure) => {
-            let id = (
-                parts.first().copied().unwrap_or_default().to_owned(),
-                parts.get(1).copied().unwrap_or_default().to_owned(),
-            );
-            match operating_procedure::Entity::find_by_id(id.clone())
-                .one(conn)
-                .await?
-            {
-                Some(stored) if stored.revision < change.revision => {
-                    operating_procedure::Entity::delete_by_id(id)
-                        .exec(conn)
-                        .await?;
-                    true
-                }
-                _ => false,
-            }
+            retract_older::<_, operating_procedure::Entity>(
+                conn,
+                guide_id(&parts),
+                change.revision,
+                |m| m.revision,
+            )
+            .await?
         }
         (None, _) => false,
         (Some(record), Replica::Matter) => {
