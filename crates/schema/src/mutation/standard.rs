@@ -238,7 +238,7 @@ impl StandardMutation {
         let row = mutate::create_standard(db(ctx).or_api()?, &actor, record, now())
             .await
             .or_api()?;
-        Ok(Standard(row))
+        Ok(Standard::from(row))
     }
 
     /// Revises a standard's titles, dates, note and matters.
@@ -291,7 +291,7 @@ impl StandardMutation {
             mutate::revise_standard(db(ctx).or_api()?, &actor, record, expected_revision, now())
                 .await
                 .or_api()?;
-        Ok(Standard(row))
+        Ok(Standard::from(row))
     }
 
     /// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or WITHDRAWN.
@@ -321,7 +321,7 @@ impl StandardMutation {
         )
         .await
         .or_api()?;
-        Ok(Standard(row))
+        Ok(Standard::from(row))
     }
 
     /// Records that the standard `new` replaces `old`: `old` becomes
@@ -362,8 +362,8 @@ impl StandardMutation {
         .await
         .or_api()?;
         Ok(Supersession {
-            superseded: Standard(superseded),
-            replacement: Standard(replacement),
+            superseded: Standard::from(superseded),
+            replacement: Standard::from(replacement),
         })
     }
 }
