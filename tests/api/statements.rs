@@ -89,6 +89,70 @@ async fn the_count_runs_only_when_asked_postgres() {
     the_count_runs_only_when_asked(Backend::Postgres).await;
 }
 
+/// A search page reads its standards' matters with the page, in one
+/// statement for the whole page: the same matters, in the same order, as
+/// each standard read by itself, and as many statements for 3 results as
+/// for 30.
+async fn a_search_page_reads_its_matters_ahead(backend: Backend) {
+    let app = TestApp::spawn(backend)
+        .await
+        .expect("a test database (PostgreSQL: CONCORD_TEST_POSTGRES_URL)");
+    let page = |n: usize| {
+        format!(
+            "{{ standards(filter: {{ text: \"服务\" }}, first: {n}) {{ totalCount \
+             edges {{ node {{ code level matters {{ code nameZh category {{ code }} }} }} }} }} }}"
+        )
+    };
+    app.data(&page(1), json!({})).await;
+    let mut counts = Vec::new();
+    let mut last = serde_json::Value::Null;
+    for n in [3, 30] {
+        let before = app.statements().await;
+        last = app.data(&page(n), json!({})).await;
+        counts.push(app.statements().await - before);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 3 vs 30 results: {counts:?}"
+    );
+    assert!(counts[0] <= 3, "page, count and matters: {counts:?}");
+    let edges = last["standards"]["edges"].as_array().unwrap();
+    assert!(edges.len() > 3, "{last}");
+    let mut governing = 0;
+    for edge in edges {
+        let code = edge["node"]["code"].as_str().unwrap();
+        let alone = app
+            .data(
+                "query($code: String!) { standard(code: $code) { matters { code nameZh category { code } } } }",
+                json!({ "code": code }),
+            )
+            .await;
+        assert_eq!(
+            edge["node"]["matters"], alone["standard"]["matters"],
+            "{code}"
+        );
+        governing += usize::from(!alone["standard"]["matters"].as_array().unwrap().is_empty());
+    }
+    assert!(
+        governing > 0,
+        "no standard on the page governs a matter: {last}"
+    );
+}
+
+#[tokio::test]
+async fn a_search_page_reads_its_matters_ahead_sqlite() {
+    a_search_page_reads_its_matters_ahead(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
+async fn a_search_page_reads_its_matters_ahead_postgres() {
+    a_search_page_reads_its_matters_ahead(Backend::Postgres).await;
+}
+
 /// Batching waits for the request itself, not for the scheduler: on a
 /// multi-threaded runtime, with sixteen pages of 100 guides resolved at
 /// once and other threads keeping every core busy, each page costs the

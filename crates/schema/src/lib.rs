@@ -6,6 +6,7 @@
 mod alignment;
 mod context;
 mod direct;
+mod documents;
 mod error;
 mod guide_pages;
 mod limits;
@@ -112,10 +113,12 @@ pub fn build_schema(
 }
 
 /// What requests share between them: the reference tables, kept in memory
-/// and dropped by the data watch when a commit touches them.
+/// and dropped by the data watch when a commit touches them, and the parsed
+/// documents of the query texts seen lately.
 #[derive(Clone)]
 pub struct Kept {
     reference: Arc<reference::KeptReference>,
+    documents: Arc<documents::Documents>,
 }
 
 impl Kept {
@@ -123,7 +126,10 @@ impl Kept {
     pub fn new(watch: &DataWatch) -> Self {
         let reference = Arc::new(reference::KeptReference::default());
         watch.observe(reference.clone());
-        Self { reference }
+        Self {
+            reference,
+            documents: Arc::default(),
+        }
     }
 }
 
@@ -145,7 +151,7 @@ pub async fn prepare(
     settings: &SchemaSettings,
     kept: &Kept,
     principal: Principal,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> Result<(async_graphql::Request, Executed), async_graphql::ServerError> {
     let refuse = |error: error::ApiError| {
         let error = async_graphql::ErrorExtensions::extend(&error);
@@ -153,6 +159,7 @@ pub async fn prepare(
     };
     concord_auth::may_query(&principal).map_err(|denial| refuse(denial.into()))?;
     let scope = RequestScope::new(db, principal).await.map_err(refuse)?;
+    kept.documents.attach(&settings.limits, &mut request);
     let executed = Executed::default();
     let reads = executed.reads_handle();
     // The scope reads zone memberships, which only seeding changes.

@@ -21,7 +21,10 @@ use tracing::Instrument;
 use crate::context::Reads;
 use crate::reference::{KeptReference, Reference};
 use crate::settle::Stalls;
-use crate::types::{Category, GuideRelations, OperatingProcedure, ServiceGuide, ServiceMatter};
+use crate::types::{
+    Category, GuideRelations, OperatingProcedure, ServiceGuide, ServiceMatter, Standard,
+    StandardRelations,
+};
 
 /// Loads rows by key for one request, recording what it read.
 pub struct RowLoader {
@@ -127,13 +130,10 @@ impl RowLoader {
                 .await
                 .map_err(Arc::new)?
             {
-                let category = reference.as_ref().map(|reference| {
-                    reference
-                        .category(&matter.category_code)
-                        .cloned()
-                        .map(Category)
-                });
-                matters.insert(matter.code.clone(), ServiceMatter(matter, category));
+                matters.insert(
+                    matter.code.clone(),
+                    with_category(matter, reference.as_deref()),
+                );
             }
         }
         Ok(rows
@@ -149,6 +149,70 @@ impl RowLoader {
             })
             .collect())
     }
+
+    /// `rows` as standards, each with the relations `ahead` asks for, read
+    /// for all the rows at once: one statement, however many rows.
+    pub async fn standards_with(
+        &self,
+        rows: Vec<standard::Model>,
+        ahead: StandardAhead,
+    ) -> Result<Vec<Standard>, LoadError> {
+        if rows.is_empty() || !ahead.matters {
+            return Ok(rows.into_iter().map(Standard::from).collect());
+        }
+        let reference = if ahead.category {
+            Some(self.reference().await?)
+        } else {
+            None
+        };
+        let codes: Vec<String> = rows.iter().map(|row| row.code.clone()).collect();
+        let read = Footprint::of(&[Topic::Standard, Topic::Catalogue]);
+        let mut matters: HashMap<String, Vec<ServiceMatter>> = HashMap::new();
+        for (standard, matter) in queries::matters_of_standards(self.reading(read), &codes)
+            .await
+            .map_err(Arc::new)?
+        {
+            matters
+                .entry(standard)
+                .or_default()
+                .push(with_category(matter, reference.as_deref()));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                // A standard that governs no matter has no link to read.
+                let governed = matters.remove(&row.code).unwrap_or_default();
+                let relations = StandardRelations {
+                    matters: Some(governed),
+                };
+                Standard(row, relations)
+            })
+            .collect())
+    }
+}
+
+/// A matter with its category from the kept reference tables when the
+/// page's selection asked for it (`reference` given).
+fn with_category(matter: service_matter::Model, reference: Option<&Reference>) -> ServiceMatter {
+    let category = reference.map(|reference| {
+        reference
+            .category(&matter.category_code)
+            .cloned()
+            .map(Category)
+    });
+    ServiceMatter(matter, category)
+}
+
+/// Whether the nodes of the connection that `ctx` resolves, through
+/// `edges { node }` or `nodes`, select `relation` (and in it `inner`).
+fn nodes_select(ctx: &async_graphql::Context<'_>, relation: &str, inner: Option<&str>) -> bool {
+    let look = ctx.look_ahead();
+    [look.field("edges").field("node"), look.field("nodes")]
+        .iter()
+        .any(|node| {
+            let relation = node.field(relation);
+            inner.map_or(relation.exists(), |inner| relation.field(inner).exists())
+        })
 }
 
 /// Which relations of a page's guides the page's selection asks for, so
@@ -165,18 +229,29 @@ impl GuideAhead {
     /// What the nodes of the guide connection that `ctx` resolves select,
     /// through `edges { node }` or `nodes`.
     pub fn of(ctx: &async_graphql::Context<'_>) -> Self {
-        let look = ctx.look_ahead();
-        let nodes = [look.field("edges").field("node"), look.field("nodes")];
-        let selects = |relation: &str, inner: Option<&str>| {
-            nodes.iter().any(|node| {
-                let relation = node.field(relation);
-                inner.map_or(relation.exists(), |inner| relation.field(inner).exists())
-            })
-        };
         Self {
-            procedure: selects("procedure", None),
-            matter: selects("matter", None),
-            category: selects("matter", Some("category")),
+            procedure: nodes_select(ctx, "procedure", None),
+            matter: nodes_select(ctx, "matter", None),
+            category: nodes_select(ctx, "matter", Some("category")),
+        }
+    }
+}
+
+/// Which relations of a page's standards the page's selection asks for, so
+/// that [`RowLoader::standards_with`] reads them with the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StandardAhead {
+    pub matters: bool,
+    /// The matters' categories (with `matters`).
+    pub category: bool,
+}
+
+impl StandardAhead {
+    /// What the nodes of the standard connection that `ctx` resolves select.
+    pub fn of(ctx: &async_graphql::Context<'_>) -> Self {
+        Self {
+            matters: nodes_select(ctx, "matters", None),
+            category: nodes_select(ctx, "matters", Some("category")),
         }
     }
 }

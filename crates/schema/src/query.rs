@@ -15,7 +15,8 @@ use crate::direct::{Direct, DirectPage};
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
 use crate::guide_pages::guide_cursor_of;
 use crate::loader::{
-    GuideAhead, GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardKey, ZoneKey, visible_standard,
+    GuideAhead, GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardAhead, StandardKey, ZoneKey,
+    visible_standard,
 };
 use crate::pagination::{ConnectionArgs, Paged, cost, encode};
 use crate::reference::Reference;
@@ -281,7 +282,7 @@ impl CatalogueQuery {
         #[graphql(desc = "How many standards to return: 20 unless given, at most 100.")]
         first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<Paged<Standard>> {
+    ) -> async_graphql::Result<DirectPage<Standard>> {
         let filter = filter.unwrap_or_default();
         let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
         let filter = StandardFilter {
@@ -309,7 +310,19 @@ impl CatalogueQuery {
         )
         .await
         .or_api()?;
-        Ok(args.connection(page, |row| encode(&[&row.code])))
+        let items = loader(ctx)
+            .or_api()?
+            .loader()
+            .standards_with(page.items, StandardAhead::of(ctx))
+            .await
+            .map_err(ApiError::from)
+            .or_api()?;
+        let page = Page {
+            items,
+            has_next: page.has_next,
+            total: page.total,
+        };
+        Ok(args.direct_page(Arc::new(page), |standard| encode(&[&standard.0.code])))
     }
 
     /// One standard by code, e.g. `GB/T 33531-2017`.
@@ -329,7 +342,7 @@ impl CatalogueQuery {
         Ok(rows
             .into_iter()
             .find(|row| visible_standard(visibility, row))
-            .map(Standard))
+            .map(Standard::from))
     }
 
     /// A region's guide for a matter. Drafts appear only to those who may edit them.

@@ -115,7 +115,7 @@ impl Subscription {
         #[graphql(desc = "How many standards to return: 20 unless given, at most 100.")]
         first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = Paged<Standard>>> {
+    ) -> async_graphql::Result<impl Stream<Item = DirectPage<Standard>>> {
         let drafts = filter
             .as_ref()
             .is_some_and(|filter| filter.status == Some(StandardStatus::Draft));

@@ -8,7 +8,8 @@ use concord_domain::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, Select,
 };
 
 use crate::StoreError;
@@ -232,6 +233,43 @@ pub async fn standard_links<C: ConnectionTrait>(
         .order_by_asc(standard_matter::Column::MatterCode)
         .all(conn)
         .await?)
+}
+
+/// The matters each of `standards` governs, as `(standard, matter)` pairs
+/// ordered by standard, then matter: the links and the matters' rows in
+/// one statement a [`KEYS_PER_LIST`](super::KEYS_PER_LIST) standards, for
+/// a page that shows its standards' matters.
+pub async fn matters_of_standards<C: ConnectionTrait>(
+    conn: &C,
+    standards: &[String],
+) -> Result<Vec<(String, service_matter::Model)>, StoreError> {
+    let link: RelationDef = standard_matter::Entity::belongs_to(service_matter::Entity)
+        .from(standard_matter::Column::MatterCode)
+        .to(service_matter::Column::Code)
+        .into();
+    let mut pairs = Vec::new();
+    for chunk in standards.chunks(super::KEYS_PER_LIST) {
+        let rows = standard_matter::Entity::find()
+            .join(JoinType::InnerJoin, link.clone())
+            .select_also(service_matter::Entity)
+            .filter(standard_matter::Column::StandardCode.is_in(chunk.iter().cloned()))
+            .order_by_asc(standard_matter::Column::StandardCode)
+            .order_by_asc(standard_matter::Column::MatterCode)
+            .all(conn)
+            .await?;
+        for (link, matter) in rows {
+            // The inner join and the link's foreign key give every link
+            // its matter.
+            let matter = matter.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the link of {} to {} has no matter",
+                    link.standard_code, link.matter_code
+                ))
+            })?;
+            pairs.push((link.standard_code, matter));
+        }
+    }
+    Ok(pairs)
 }
 
 /// Collaborative standards, of one zone or all, optionally in one status,

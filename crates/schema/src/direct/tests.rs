@@ -6,7 +6,7 @@ use std::sync::Arc;
 use concord_domain::alignment::GuideValues;
 use concord_domain::{Channel, Fee, ProcedureStep};
 use concord_persistence::entity::{
-    StepList, TextList, operating_procedure, region, service_guide, service_matter,
+    StepList, TextList, operating_procedure, region, service_guide, service_matter, standard,
 };
 use serde_json::json;
 
@@ -14,7 +14,8 @@ use super::*;
 use crate::alignment::{MatterAlignment, matter_row};
 use crate::pagination::{Paged, Totals};
 use crate::types::{
-    Category, GuideRelations, OperatingProcedure, Region, ServiceGuide, ServiceMatter,
+    Category, GuideRelations, OperatingProcedure, Region, ServiceGuide, ServiceMatter, Standard,
+    StandardRelations,
 };
 use async_graphql::connection::{Connection, Edge};
 use concord_persistence::entity::category;
@@ -137,6 +138,60 @@ fn region() -> Region {
     })
 }
 
+/// A local standard whose page read its two matters ahead, one of them
+/// with its category.
+fn standard_ahead() -> Standard {
+    let category = guide_ahead().1.matter.unwrap().unwrap().1;
+    let mut pension = matter();
+    pension.code = "SI-PENSION".into();
+    Standard(
+        standard::Model {
+            code: "DB33/T 2030-2018".into(),
+            title_zh: "社会保险经办服务规范".into(),
+            title_en: "Social insurance handling service".into(),
+            level: "LOCAL".into(),
+            status: "IN_FORCE".into(),
+            issuing_region: Some("330000".into()),
+            issuing_zone: None,
+            issued_on: Some(chrono::NaiveDate::from_ymd_opt(2018, 3, 1).unwrap()),
+            effective_on: Some(chrono::NaiveDate::from_ymd_opt(2018, 4, 1).unwrap()),
+            supersedes: None,
+            review_on: None,
+            elevated_from: None,
+            note: "浙江省".into(),
+            origin: "330000".into(),
+            revision: 2,
+            illustrative: false,
+            created_at: at(1),
+            updated_at: at(4),
+        },
+        StandardRelations {
+            matters: Some(vec![
+                ServiceMatter(matter(), category),
+                ServiceMatter(pension, None),
+            ]),
+        },
+    )
+}
+
+/// A page of two standards, the second with no matter.
+fn standard_page() -> Page<Standard> {
+    let mut second = standard_ahead();
+    second.0.code = "GB/T 33531-2017".into();
+    second.0.level = "NATIONAL".into();
+    second.0.issuing_region = None;
+    second.1.matters = Some(Vec::new());
+    Page {
+        items: vec![standard_ahead(), second],
+        has_next: false,
+        total: 2,
+    }
+}
+
+fn standard_cursor(standard: &Standard) -> String {
+    crate::pagination::encode(&[&standard.0.code])
+}
+
 /// A row of a three-member matrix in which one member has no guide.
 fn matrix_row() -> MatterAlignment {
     let matter = matter();
@@ -204,6 +259,28 @@ impl Sample {
     }
     async fn object_region(&self) -> Region {
         region()
+    }
+    async fn direct_standard(&self) -> Direct<Standard> {
+        Direct(standard_ahead())
+    }
+    async fn object_standard(&self) -> Standard {
+        standard_ahead()
+    }
+    async fn direct_standards(&self) -> DirectPage<Standard> {
+        DirectPage::new(Arc::new(standard_page()), false, standard_cursor)
+    }
+    async fn object_standards(&self) -> Paged<Direct<Standard>> {
+        let page = standard_page();
+        let totals = Totals {
+            total_count: page.total as i64,
+        };
+        let mut connection = Connection::with_additional_fields(false, page.has_next, totals);
+        connection.edges.extend(
+            page.items
+                .into_iter()
+                .map(|standard| Edge::new(standard_cursor(&standard), Direct(standard))),
+        );
+        connection
     }
     async fn direct_row(&self) -> Direct<MatterAlignment> {
         Direct(matrix_row())
@@ -278,6 +355,7 @@ async fn direct_objects_answer_as_the_derived_ones_do() {
         ("Procedure", "OperatingProcedure"),
         ("Region", "Region"),
         ("Row", "MatterAlignment"),
+        ("Standard", "Standard"),
     ] {
         let every = every_field(&schema, type_name, 2).await;
         assert!(every.split(' ').count() > 5, "{every}");
@@ -317,6 +395,15 @@ async fn direct_pages_answer_as_the_derived_ones_do() {
         "edges { node { matterCode region { code } } } nodes { diff(from: 1, to: 3) { field } }".to_owned(),
     ] {
         assert_same(&schema, "Page", &selection).await;
+    }
+    let every = every_field(&schema, "Standard", 2).await;
+    assert!(every.contains("matters { "), "{every}");
+    for selection in [
+        format!("totalCount pageInfo {{ hasNextPage startCursor endCursor }} edges {{ cursor node {{ {every} }} }}"),
+        "nodes { code matters { code category { nameZh } } } edges { node { issuingRegion { code } } }"
+            .to_owned(),
+    ] {
+        assert_same(&schema, "Standards", &selection).await;
     }
     let answer = run(
         &schema,

@@ -236,7 +236,7 @@ impl StandardMutation {
             illustrative: false,
         };
         let row = mutate::create_standard(&permit, record).await.or_api()?;
-        Ok(Standard(row))
+        Ok(Standard::from(row))
     }
 
     /// Revises a standard's titles, dates, note and matters.
@@ -288,7 +288,7 @@ impl StandardMutation {
         let row = mutate::revise_standard(&permit, record, expected_revision)
             .await
             .or_api()?;
-        Ok(Standard(row))
+        Ok(Standard::from(row))
     }
 
     /// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or WITHDRAWN.
@@ -311,7 +311,7 @@ impl StandardMutation {
         let row = mutate::set_standard_status(&permit, &code, status.into(), expected_revision)
             .await
             .or_api()?;
-        Ok(Standard(row))
+        Ok(Standard::from(row))
     }
 
     /// Records that the standard `new` replaces `old`: `old` becomes
@@ -350,8 +350,8 @@ impl StandardMutation {
         .await
         .or_api()?;
         Ok(Supersession {
-            superseded: Standard(superseded),
-            replacement: Standard(replacement),
+            superseded: Standard::from(superseded),
+            replacement: Standard::from(replacement),
         })
     }
 }

@@ -1,4 +1,4 @@
-use async_graphql::Context;
+use async_graphql::{Context, Value};
 use chrono::NaiveDate;
 use concord_persistence::entity::standard;
 
@@ -6,6 +6,7 @@ use super::{
     FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
     load_many, load_one, owned_object, with_current,
 };
+use crate::direct::{Direct, Plain, owned, plain_list, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::loader::{
     ElevatedTo, MatterKey, MattersOfStandard, RegionKey, RevisionsOf, StandardKey, SupersededBy,
@@ -13,11 +14,19 @@ use crate::loader::{
 };
 
 /// A standard at any level: national, industry, local, regional, group or internal.
-pub struct Standard(pub standard::Model);
+pub struct Standard(pub standard::Model, pub StandardRelations);
+
+/// The relations of a standard that its page read ahead, because the
+/// page's selection asked for them (see `RowLoader::standards_with`).
+#[derive(Default)]
+pub struct StandardRelations {
+    /// `Some` when read ahead: the matters the standard governs, by code.
+    pub matters: Option<Vec<ServiceMatter>>,
+}
 
 impl From<standard::Model> for Standard {
     fn from(row: standard::Model) -> Self {
-        Self(row)
+        Self(row, StandardRelations::default())
     }
 }
 
@@ -51,10 +60,7 @@ owned_object! {
 
         /// The year in the code, when the code is dated.
         async fn year(&self) -> Option<i32> {
-            concord_domain::StandardCode::try_from(self.0.code.as_str())
-                .ok()
-                .and_then(|code| code.year())
-                .map(i32::from)
+            year(&self.0)
         }
 
         /// The region that issued a local standard.
@@ -94,7 +100,7 @@ owned_object! {
         /// The standards that replace this one.
         async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
             let rows = load_one::<_, Vec<standard::Model>>(ctx, SupersededBy(self.0.code.clone())).await?;
-            Ok(rows.unwrap_or_default().into_iter().map(Standard).collect())
+            Ok(rows.unwrap_or_default().into_iter().map(Standard::from).collect())
         }
 
         /// When the standard is due for review: five years after it came
@@ -114,13 +120,18 @@ owned_object! {
         /// The national or industry standards accepted elevations raised from this one.
         async fn elevated_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
             let rows = load_one::<_, Vec<standard::Model>>(ctx, ElevatedTo(self.0.code.clone())).await?;
-            Ok(rows.unwrap_or_default().into_iter().map(Standard).collect())
+            Ok(rows.unwrap_or_default().into_iter().map(Standard::from).collect())
         }
 
         /// The service matters the standard governs.
-        async fn matters(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceMatter>> {
+        async fn matters(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<ServiceMatter>>> {
+            if let Some(matters) = &self.1.matters {
+                return Ok(matters.iter().cloned().map(Direct).collect());
+            }
             let codes = load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
-            load_many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await
+            let matters: Vec<ServiceMatter> =
+                load_many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await?;
+            Ok(matters.into_iter().map(Direct).collect())
         }
 
         /// Every kept version of the standard, oldest first, ending with the current one.
@@ -137,6 +148,36 @@ owned_object! {
         async fn note(&self) -> &str {
             &self.0.note
         }
+    }
+}
+
+/// The year in a standard's code, when the code is dated.
+fn year(row: &standard::Model) -> Option<i32> {
+    concord_domain::StandardCode::try_from(row.code.as_str())
+        .ok()
+        .and_then(|code| code.year())
+        .map(i32::from)
+}
+
+impl Plain for Standard {
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
+        let row = &self.0;
+        let name = ctx.item.node.name.node.as_str();
+        let date = |date: &Option<NaiveDate>| date.as_ref().map_or(Value::Null, scalar);
+        Some(match name {
+            "code" => text(&row.code),
+            "titleZh" => text(&row.title_zh),
+            "titleEn" => text(&row.title_en),
+            "level" => stored_enum(&row.level, StandardLevel::parse_stored)?,
+            "status" => stored_enum(&row.status, StandardStatus::parse_stored)?,
+            "year" => year(row).map_or(Value::Null, |year| scalar(&year)),
+            "issuedOn" => date(&row.issued_on),
+            "effectiveOn" => date(&row.effective_on),
+            "reviewOn" => date(&row.review_on),
+            "note" => text(&row.note),
+            "matters" => plain_list(self.1.matters.as_ref()?, ctx)?,
+            _ => return owned!(row).field(name),
+        })
     }
 }
 
