@@ -364,14 +364,17 @@ pub async fn import_file_reporting(
     };
     progress.stage("checking", None);
     // One read before any database work: nothing else is waiting on this
-    // task, so a blocking read costs nothing.
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let text =
-        String::from_utf8(bytes).map_err(|error| ImportError::Invalid(vec![not_utf8(&error)]))?;
-    let parsed = parse_all(kind, format, &text);
+    // task, so a blocking read costs nothing. The text is dropped once
+    // parsed: the records own what they hold.
+    let parsed = {
+        let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|error| ImportError::Invalid(vec![not_utf8(&error)]))?;
+        parse_all(kind, format, &text)
+    };
 
     let txn = db.begin().await.map_err(StoreError::from)?;
     let cache = widen_cache(&txn).await?;
@@ -479,12 +482,16 @@ async fn load(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let (found, stored_standards) = check_references(txn, &parsed).await?;
-    let mut problems = parsed.problems;
+    let Parsed {
+        records,
+        mut problems,
+        ..
+    } = parsed;
     problems.extend(found);
     if !problems.is_empty() {
         problems.sort_by_key(|problem| problem.line);
         return Err(ImportError::Invalid(problems));
     }
-    progress.stage("writing", Some(parsed.records.len() as u64));
-    Ok(apply(txn, &parsed.records, &stored_standards, now, progress).await?)
+    progress.stage("writing", Some(records.len() as u64));
+    Ok(apply(txn, records, &stored_standards, now, progress).await?)
 }
