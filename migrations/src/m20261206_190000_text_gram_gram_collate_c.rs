@@ -7,8 +7,8 @@
 //! searches compare it with the searched table's code, whose index only
 //! serves that collation. SQLite compares text byte by byte already.
 
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

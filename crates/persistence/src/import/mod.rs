@@ -364,17 +364,16 @@ pub async fn import_file_reporting(
     };
     progress.stage("checking", None);
     // One read before any database work: nothing else is waiting on this
-    // task, so a blocking read costs nothing. The text is dropped once
-    // parsed: the records own what they hold.
-    let parsed = {
-        let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|error| ImportError::Invalid(vec![not_utf8(&error)]))?;
-        parse_all(kind, format, &text)
-    };
+    // task, so a blocking read costs nothing. The parse takes the text: a
+    // CSV file's is dropped once read, a JSON file's with the places of its
+    // values.
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|error| ImportError::Invalid(vec![not_utf8(&error)]))?;
+    let parsed = parse_all(kind, format, text);
 
     let txn = db.begin().await.map_err(StoreError::from)?;
     let cache = widen_cache(&txn).await?;
@@ -456,7 +455,7 @@ pub fn parse(
     format: Format,
     text: &str,
 ) -> Result<Vec<Record>, Vec<Problem>> {
-    let parsed = parse_all(kind, format, text);
+    let parsed = parse_all(kind, format, text.to_owned());
     if parsed.problems.is_empty() {
         Ok(parsed.records)
     } else {
