@@ -18,6 +18,7 @@ mod m20261206_120000_create_baseline_exemption;
 mod m20261206_120100_add_procedure_status;
 mod m20261206_130000_add_served_groups;
 mod m20261206_140000_add_standard_review_and_elevation;
+mod m20261206_190000_text_gram_gram_collate_c;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_120100_add_procedure_status::Migration),
             Box::new(m20261206_130000_add_served_groups::Migration),
             Box::new(m20261206_140000_add_standard_review_and_elevation::Migration),
+            Box::new(m20261206_190000_text_gram_gram_collate_c::Migration),
         ]
     }
 }

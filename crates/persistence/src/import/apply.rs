@@ -35,14 +35,16 @@ use trail::Trail;
 /// Who the history credits with an imported revision.
 const IMPORTED_BY: &str = "concord import";
 
-/// Rows written between two reports of progress.
-const ROWS_PER_REPORT: usize = 10_000;
+/// Records turned into rows, written and reported at a time. Only one
+/// chunk's rows and kept versions are held at once: a whole kind's, at ten
+/// times scale 1, took gigabytes.
+const RECORDS_PER_CHUNK: usize = 10_000;
 
 /// Writes every record and counts what each did, as if each were upserted
-/// in order.
+/// in order. Each record is dropped once its row is written.
 pub(super) async fn apply(
     conn: &impl ConnectionTrait,
-    records: &[Record],
+    records: Vec<Record>,
     stored_standards: &HashSet<String>,
     now: DateTime<Utc>,
     progress: &dyn Progress,
@@ -52,11 +54,12 @@ pub(super) async fn apply(
     let mut standards = Vec::new();
     let mut guides = Vec::new();
     let mut procedures = Vec::new();
+    // Where each value was written is needed no more.
     for record in records {
-        match &record.entry {
+        match record.entry {
             Entry::NationalItem(item) => items.push(item),
-            Entry::Matter(matter) => matters.push(matter.clone()),
-            Entry::Standard(standard) => standards.push(standard.clone()),
+            Entry::Matter(matter) => matters.push(matter),
+            Entry::Standard(standard) => standards.push(standard),
             Entry::Guide(guide) => guides.push(guide),
             Entry::Procedure(procedure) => procedures.push(procedure),
         }
@@ -73,19 +76,20 @@ pub(super) async fn apply(
     };
     // In the order of the foreign keys: a matter refers to its national
     // item, a link to its matter and standard, a guide to its matter.
-    import.national_items(&items).await?;
+    import.national_items(items).await?;
     let mut links = Links::load(conn, &matters, &standards).await?;
-    let matter_codes = import.matters(&matters, &mut links).await?;
-    let standard_codes = import.standards(&standards, &mut links).await?;
+    let matter_codes = import.matters(matters, &mut links).await?;
+    let standard_codes = import.standards(standards, &mut links).await?;
     links.write(conn).await?;
     reindex(conn, Searched::Matter, &matter_codes).await?;
     reindex(conn, Searched::Standard, &standard_codes).await?;
-    import.guides(&guides).await?;
-    import.procedures(&procedures).await?;
-    // Rows first, then their history and the log, in the order a mutation
-    // takes them, so that an import cannot deadlock with one on PostgreSQL.
+    import.guides(guides).await?;
+    import.procedures(procedures).await?;
+    // Rows first (each chunk's history after them), then the log, in the
+    // order a mutation takes them, so that an import cannot deadlock with
+    // one on PostgreSQL.
     let Import { report, trail, .. } = import;
-    trail.write(conn, now).await?;
+    trail.write_log(conn, now).await?;
     Ok(report)
 }
 
@@ -163,29 +167,21 @@ impl<C: ConnectionTrait> Import<'_, C> {
         self.report.counts_mut(kind).add(outcome);
     }
 
-    /// Writes the changed rows of a kind's `records`, reporting progress
-    /// in records as the rows go.
+    /// Writes the changed rows of a chunk of `records` records, then the
+    /// versions they keep, and reports progress.
     async fn write<E>(&mut self, rows: Vec<E::Model>, records: usize) -> Result<(), StoreError>
     where
         E: EntityTrait,
         E::Model: IntoActiveModel<E::ActiveModel>,
     {
-        let (records, changed) = (records as u64, rows.len() as u64);
-        let mut written = 0;
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_REPORT).collect();
-            written += chunk.len() as u64;
-            crate::changes::upsert::<E, C>(self.conn, chunk).await?;
-            self.progress
-                .advanced(self.done + records * written / changed);
-        }
-        self.done += records;
+        crate::changes::upsert::<E, C>(self.conn, rows).await?;
+        self.trail.write_history(self.conn).await?;
+        self.done += records as u64;
         self.progress.advanced(self.done);
         Ok(())
     }
 
-    async fn national_items(&mut self, items: &[&NationalItemRecord]) -> Result<(), StoreError> {
+    async fn national_items(&mut self, items: Vec<NationalItemRecord>) -> Result<(), StoreError> {
         let editions: BTreeSet<i32> = items.iter().map(|item| item.edition).collect();
         let stored: HashMap<(i32, i32), national_item::Model> =
             stored_rows::<national_item::Entity, _, _>(
@@ -197,40 +193,44 @@ impl<C: ConnectionTrait> Import<'_, C> {
             .into_iter()
             .map(|row| ((row.edition, row.number), row))
             .collect();
-        let mut rows = Vec::new();
-        for item in items {
-            let before = stored.get(&(item.edition, item.number));
-            let fresh = write::national_item_row(item, self.now);
-            let (outcome, row) = write::decide(fresh, before, false, self.now);
-            self.count(ImportKind::NationalItems, outcome);
-            if outcome == Outcome::Unchanged {
-                continue;
+        for chunk in chunks(items) {
+            let mut rows = Vec::new();
+            for item in &chunk {
+                let before = stored.get(&(item.edition, item.number));
+                let fresh = write::national_item_row(item, self.now);
+                let (outcome, row) = write::decide(fresh, before, false, self.now);
+                self.count(ImportKind::NationalItems, outcome);
+                if outcome == Outcome::Unchanged {
+                    continue;
+                }
+                let key = format!("{}/{}", item.edition, item.number);
+                self.trail.keep(
+                    Kind::NationalItem,
+                    &key,
+                    before.map(|row| (row.revision, mutate::item_snapshot(row))),
+                    (row.revision, mutate::item_snapshot(&row)),
+                    self.now,
+                );
+                let record = json!({ "row": to_json(&row)? });
+                self.trail.log(
+                    Replica::NationalItem,
+                    key,
+                    &row.origin,
+                    row.revision,
+                    Some(record),
+                )?;
+                rows.push(row);
             }
-            let key = format!("{}/{}", item.edition, item.number);
-            self.trail.keep(
-                Kind::NationalItem,
-                &key,
-                before.map(|row| (row.revision, mutate::item_snapshot(row))),
-                (row.revision, mutate::item_snapshot(&row)),
-                self.now,
-            );
-            let record = json!({ "row": to_json(&row)? });
-            self.trail.log(
-                Replica::NationalItem,
-                key,
-                &row.origin,
-                row.revision,
-                Some(record),
-            );
-            rows.push(row);
+            self.write::<national_item::Entity>(rows, chunk.len())
+                .await?;
         }
-        self.write::<national_item::Entity>(rows, items.len()).await
+        Ok(())
     }
 
     /// Writes the matters; returns the codes of those that changed.
     async fn matters(
         &mut self,
-        matters: &[MatterRecord],
+        matters: Vec<MatterRecord>,
         links: &mut Links,
     ) -> Result<Vec<String>, StoreError> {
         let codes = matters.iter().map(|matter| matter.code.to_string());
@@ -244,44 +244,47 @@ impl<C: ConnectionTrait> Import<'_, C> {
             .into_iter()
             .map(|row| (row.code.clone(), row))
             .collect();
-        let mut rows = Vec::new();
-        for matter in matters {
-            let code = matter.code.as_str();
-            let relinked = matter.standards.as_ref().is_some_and(|list| {
-                let wanted = list.iter().map(ToString::to_string).collect();
-                links.set(Side::Matter, code, wanted)
-            });
-            let fresh = write::matter_row(matter, self.now);
-            let (outcome, row) = write::decide(fresh, stored.get(code), relinked, self.now);
-            self.count(ImportKind::Matters, outcome);
-            if outcome == Outcome::Unchanged {
-                continue;
+        let mut changed = Vec::new();
+        for chunk in chunks(matters) {
+            let mut rows = Vec::new();
+            for matter in &chunk {
+                let code = matter.code.as_str();
+                let relinked = matter.standards.as_ref().is_some_and(|list| {
+                    let wanted = list.iter().map(ToString::to_string).collect();
+                    links.set(Side::Matter, code, wanted)
+                });
+                let fresh = write::matter_row(matter, self.now);
+                let (outcome, row) = write::decide(fresh, stored.get(code), relinked, self.now);
+                self.count(ImportKind::Matters, outcome);
+                if outcome == Outcome::Unchanged {
+                    continue;
+                }
+                // Matters keep no history; the log records the links as they
+                // are once the matter is written, before any standard's.
+                let record = json!({
+                    "row": to_json(&row)?,
+                    "standards": links.of(Side::Matter, code),
+                });
+                self.trail.log(
+                    Replica::Matter,
+                    code.to_owned(),
+                    &row.origin,
+                    row.revision,
+                    Some(record),
+                )?;
+                rows.push(row);
             }
-            // Matters keep no history; the log records the links as they
-            // are once the matter is written, before any standard's.
-            let record = json!({
-                "row": to_json(&row)?,
-                "standards": links.of(Side::Matter, code),
-            });
-            self.trail.log(
-                Replica::Matter,
-                code.to_owned(),
-                &row.origin,
-                row.revision,
-                Some(record),
-            );
-            rows.push(row);
+            changed.extend(rows.iter().map(|row| row.code.clone()));
+            self.write::<service_matter::Entity>(rows, chunk.len())
+                .await?;
         }
-        let changed = rows.iter().map(|row| row.code.clone()).collect();
-        self.write::<service_matter::Entity>(rows, matters.len())
-            .await?;
         Ok(changed)
     }
 
     /// Writes the standards; returns the codes of those that changed.
     async fn standards(
         &mut self,
-        standards: &[StandardRecord],
+        standards: Vec<StandardRecord>,
         links: &mut Links,
     ) -> Result<Vec<String>, StoreError> {
         let codes = standards.iter().map(|standard| standard.code.to_string());
@@ -291,68 +294,73 @@ impl<C: ConnectionTrait> Import<'_, C> {
                 .into_iter()
                 .map(|row| (row.code.clone(), row))
                 .collect();
-        let mut changed = Vec::new();
-        for record in standards {
-            let code = record.code.as_str();
-            let before = stored.get(code);
-            let linked_before = links.of(Side::Standard, code);
-            let relinked = record.matters.as_ref().is_some_and(|list| {
-                let wanted = list.iter().map(ToString::to_string).collect();
-                links.set(Side::Standard, code, wanted)
-            });
-            let fresh = write::standard_row(record, before, relinked, self.now);
-            let (outcome, row) = write::decide(fresh, before, relinked, self.now);
-            self.count(ImportKind::Standards, outcome);
-            if outcome == Outcome::Unchanged {
-                continue;
+        let mut written = Vec::new();
+        for chunk in chunks(standards) {
+            let mut changed = Vec::new();
+            for record in &chunk {
+                let code = record.code.as_str();
+                let before = stored.get(code);
+                let linked_before = links.of(Side::Standard, code);
+                let relinked = record.matters.as_ref().is_some_and(|list| {
+                    let wanted = list.iter().map(ToString::to_string).collect();
+                    links.set(Side::Standard, code, wanted)
+                });
+                let fresh = write::standard_row(record, before, relinked, self.now);
+                let (outcome, row) = write::decide(fresh, before, relinked, self.now);
+                self.count(ImportKind::Standards, outcome);
+                if outcome == Outcome::Unchanged {
+                    continue;
+                }
+                let matters = links.of(Side::Standard, code);
+                self.trail.keep(
+                    Kind::Standard,
+                    code,
+                    before
+                        .map(|row| (row.revision, mutate::standard_snapshot(row, &linked_before))),
+                    (row.revision, mutate::standard_snapshot(&row, &matters)),
+                    self.now,
+                );
+                changed.push((row, matters));
             }
-            let matters = links.of(Side::Standard, code);
-            self.trail.keep(
-                Kind::Standard,
-                code,
-                before.map(|row| (row.revision, mutate::standard_snapshot(row, &linked_before))),
-                (row.revision, mutate::standard_snapshot(&row, &matters)),
-                self.now,
-            );
-            changed.push((row, matters));
+            // A zone's proposed collaborative standard is public while a draft.
+            let drafts = changed
+                .iter()
+                .filter(|(row, _)| row.status == StandardStatus::Draft.as_str())
+                .map(|(row, _)| row.code.clone());
+            let proposed: HashSet<String> = stored_rows::<collaborative_target::Entity, _, _>(
+                self.conn,
+                collaborative_target::Column::StandardCode,
+                drafts,
+            )
+            .await?
+            .into_iter()
+            .map(|target| target.standard_code)
+            .collect();
+            let mut rows = Vec::with_capacity(changed.len());
+            for (row, matters) in changed {
+                let published =
+                    row.status != StandardStatus::Draft.as_str() || proposed.contains(&row.code);
+                let record = published
+                    .then(|| {
+                        Ok::<_, StoreError>(json!({ "row": to_json(&row)?, "matters": matters }))
+                    })
+                    .transpose()?;
+                self.trail.log(
+                    Replica::Standard,
+                    row.code.clone(),
+                    &row.origin,
+                    row.revision,
+                    record,
+                )?;
+                rows.push(row);
+            }
+            written.extend(rows.iter().map(|row| row.code.clone()));
+            self.write::<standard::Entity>(rows, chunk.len()).await?;
         }
-        // A zone's proposed collaborative standard is public while a draft.
-        let drafts = changed
-            .iter()
-            .filter(|(row, _)| row.status == StandardStatus::Draft.as_str())
-            .map(|(row, _)| row.code.clone());
-        let proposed: HashSet<String> = stored_rows::<collaborative_target::Entity, _, _>(
-            self.conn,
-            collaborative_target::Column::StandardCode,
-            drafts,
-        )
-        .await?
-        .into_iter()
-        .map(|target| target.standard_code)
-        .collect();
-        let mut rows = Vec::with_capacity(changed.len());
-        for (row, matters) in changed {
-            let published =
-                row.status != StandardStatus::Draft.as_str() || proposed.contains(&row.code);
-            let record = published
-                .then(|| Ok::<_, StoreError>(json!({ "row": to_json(&row)?, "matters": matters })))
-                .transpose()?;
-            self.trail.log(
-                Replica::Standard,
-                row.code.clone(),
-                &row.origin,
-                row.revision,
-                record,
-            );
-            rows.push(row);
-        }
-        let changed = rows.iter().map(|row| row.code.clone()).collect();
-        self.write::<standard::Entity>(rows, standards.len())
-            .await?;
-        Ok(changed)
+        Ok(written)
     }
 
-    async fn guides(&mut self, guides: &[&GuideRecord]) -> Result<(), StoreError> {
+    async fn guides(&mut self, guides: Vec<GuideRecord>) -> Result<(), StoreError> {
         let regions: BTreeSet<String> = guides.iter().map(|g| g.region.to_string()).collect();
         let stored: HashMap<(String, String), service_guide::Model> =
             stored_rows::<service_guide::Entity, _, _>(
@@ -374,37 +382,40 @@ impl<C: ConnectionTrait> Import<'_, C> {
             .map(|(region, matter)| format!("{region}/{matter}"))
             .collect();
         let logged = crate::changes::last_logged(self.conn, Replica::Guide, &new).await?;
-        let mut rows = Vec::new();
-        for guide in guides {
-            let key = (guide.region.to_string(), guide.matter.to_string());
-            let log_key = format!("{}/{}", key.0, key.1);
-            let before = stored.get(&key);
-            let first_revision = logged.get(&log_key).map_or(1, |last| last + 1);
-            let fresh = write::guide_row(guide, before, first_revision, self.now);
-            let (outcome, row) = write::decide(fresh, before, false, self.now);
-            self.count(ImportKind::Guides, outcome);
-            if outcome == Outcome::Unchanged {
-                continue;
+        for chunk in chunks(guides) {
+            let mut rows = Vec::new();
+            for guide in &chunk {
+                let key = (guide.region.to_string(), guide.matter.to_string());
+                let log_key = format!("{}/{}", key.0, key.1);
+                let before = stored.get(&key);
+                let first_revision = logged.get(&log_key).map_or(1, |last| last + 1);
+                let fresh = write::guide_row(guide, before, first_revision, self.now);
+                let (outcome, row) = write::decide(fresh, before, false, self.now);
+                self.count(ImportKind::Guides, outcome);
+                if outcome == Outcome::Unchanged {
+                    continue;
+                }
+                self.trail.keep(
+                    Kind::Guide,
+                    &log_key,
+                    before.map(|row| (row.revision, mutate::guide_snapshot(row))),
+                    (row.revision, mutate::guide_snapshot(&row)),
+                    self.now,
+                );
+                let record = (row.status == GuideStatus::Published.as_str())
+                    .then(|| to_json(&row).map(|row| json!({ "row": row })))
+                    .transpose()?;
+                self.trail
+                    .log(Replica::Guide, log_key, &row.origin, row.revision, record)?;
+                rows.push(row);
             }
-            self.trail.keep(
-                Kind::Guide,
-                &log_key,
-                before.map(|row| (row.revision, mutate::guide_snapshot(row))),
-                (row.revision, mutate::guide_snapshot(&row)),
-                self.now,
-            );
-            let record = (row.status == GuideStatus::Published.as_str())
-                .then(|| to_json(&row).map(|row| json!({ "row": row })))
-                .transpose()?;
-            self.trail
-                .log(Replica::Guide, log_key, &row.origin, row.revision, record);
-            rows.push(row);
+            self.write::<service_guide::Entity>(rows, chunk.len())
+                .await?;
         }
-        self.write::<service_guide::Entity>(rows, guides.len())
-            .await
+        Ok(())
     }
 
-    async fn procedures(&mut self, procedures: &[&ProcedureRecord]) -> Result<(), StoreError> {
+    async fn procedures(&mut self, procedures: Vec<ProcedureRecord>) -> Result<(), StoreError> {
         let regions: BTreeSet<String> = procedures.iter().map(|p| p.region.to_string()).collect();
         let stored: HashMap<(String, String), operating_procedure::Model> =
             stored_rows::<operating_procedure::Entity, _, _>(
@@ -416,40 +427,53 @@ impl<C: ConnectionTrait> Import<'_, C> {
             .into_iter()
             .map(|row| ((row.region_code.clone(), row.matter_code.clone()), row))
             .collect();
-        let mut rows = Vec::new();
-        for procedure in procedures {
-            let key = (procedure.region.to_string(), procedure.matter.to_string());
-            let before = stored.get(&key);
-            let fresh = write::procedure_row(procedure, self.now);
-            let (outcome, row) = write::decide(fresh, before, false, self.now);
-            self.count(ImportKind::Procedures, outcome);
-            if outcome == Outcome::Unchanged {
-                continue;
+        for chunk in chunks(procedures) {
+            let mut rows = Vec::new();
+            for procedure in &chunk {
+                let key = (procedure.region.to_string(), procedure.matter.to_string());
+                let before = stored.get(&key);
+                let fresh = write::procedure_row(procedure, self.now);
+                let (outcome, row) = write::decide(fresh, before, false, self.now);
+                self.count(ImportKind::Procedures, outcome);
+                if outcome == Outcome::Unchanged {
+                    continue;
+                }
+                let log_key = format!("{}/{}", key.0, key.1);
+                self.trail.keep(
+                    Kind::Procedure,
+                    &log_key,
+                    before.map(|row| (row.revision, mutate::procedure_snapshot(row))),
+                    (row.revision, mutate::procedure_snapshot(&row)),
+                    self.now,
+                );
+                // A draft procedure goes out as a retraction, as a draft guide does.
+                let record = (row.status == GuideStatus::Published.as_str())
+                    .then(|| to_json(&row).map(|row| json!({ "row": row })))
+                    .transpose()?;
+                self.trail.log(
+                    Replica::Procedure,
+                    log_key,
+                    &row.origin,
+                    row.revision,
+                    record,
+                )?;
+                rows.push(row);
             }
-            let log_key = format!("{}/{}", key.0, key.1);
-            self.trail.keep(
-                Kind::Procedure,
-                &log_key,
-                before.map(|row| (row.revision, mutate::procedure_snapshot(row))),
-                (row.revision, mutate::procedure_snapshot(&row)),
-                self.now,
-            );
-            // A draft procedure goes out as a retraction, as a draft guide does.
-            let record = (row.status == GuideStatus::Published.as_str())
-                .then(|| to_json(&row).map(|row| json!({ "row": row })))
-                .transpose()?;
-            self.trail.log(
-                Replica::Procedure,
-                log_key,
-                &row.origin,
-                row.revision,
-                record,
-            );
-            rows.push(row);
+            self.write::<operating_procedure::Entity>(rows, chunk.len())
+                .await?;
         }
-        self.write::<operating_procedure::Entity>(rows, procedures.len())
-            .await
+        Ok(())
     }
+}
+
+/// `records` a chunk at a time, each chunk taken out of them when it is
+/// reached, so that a written chunk's records are dropped with it.
+fn chunks<T>(records: Vec<T>) -> impl Iterator<Item = Vec<T>> {
+    let mut records = records.into_iter();
+    std::iter::from_fn(move || {
+        let chunk: Vec<T> = records.by_ref().take(RECORDS_PER_CHUNK).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, StoreError> {

@@ -364,14 +364,16 @@ pub async fn import_file_reporting(
     };
     progress.stage("checking", None);
     // One read before any database work: nothing else is waiting on this
-    // task, so a blocking read costs nothing.
+    // task, so a blocking read costs nothing. The parse takes the text: a
+    // CSV file's is dropped once read, a JSON file's with the places of its
+    // values.
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: path.to_owned(),
         source,
     })?;
     let text =
         String::from_utf8(bytes).map_err(|error| ImportError::Invalid(vec![not_utf8(&error)]))?;
-    let parsed = parse_all(kind, format, &text);
+    let parsed = parse_all(kind, format, text);
 
     let txn = db.begin().await.map_err(StoreError::from)?;
     let cache = widen_cache(&txn).await?;
@@ -453,7 +455,7 @@ pub fn parse(
     format: Format,
     text: &str,
 ) -> Result<Vec<Record>, Vec<Problem>> {
-    let parsed = parse_all(kind, format, text);
+    let parsed = parse_all(kind, format, text.to_owned());
     if parsed.problems.is_empty() {
         Ok(parsed.records)
     } else {
@@ -479,12 +481,16 @@ async fn load(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let (found, stored_standards) = check_references(txn, &parsed).await?;
-    let mut problems = parsed.problems;
+    let Parsed {
+        records,
+        mut problems,
+        ..
+    } = parsed;
     problems.extend(found);
     if !problems.is_empty() {
         problems.sort_by_key(|problem| problem.line);
         return Err(ImportError::Invalid(problems));
     }
-    progress.stage("writing", Some(parsed.records.len() as u64));
-    Ok(apply(txn, &parsed.records, &stored_standards, now, progress).await?)
+    progress.stage("writing", Some(records.len() as u64));
+    Ok(apply(txn, records, &stored_standards, now, progress).await?)
 }

@@ -99,13 +99,15 @@ impl Parsed {
     }
 }
 
-pub(super) fn parse_all(kind: Option<ImportKind>, format: Format, text: &str) -> Parsed {
+pub(super) fn parse_all(kind: Option<ImportKind>, format: Format, mut text: String) -> Parsed {
     // Excel writes a byte-order mark at the start of "CSV UTF-8".
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
     let mut parsed = Parsed::default();
     let mut pending = Vec::new();
     match (format, kind) {
-        (Format::Csv, Some(kind)) => read_csv(kind, text, &mut parsed, &mut pending),
+        (Format::Csv, Some(kind)) => read_csv(kind, &text, &mut parsed, &mut pending),
         (Format::Csv, None) => parsed.problems.push(At::line(1).problem(
             "a CSV file holds one kind of record: say which (national-items, matters, standards, guides or procedures)",
         )),

@@ -190,15 +190,14 @@ pub(super) struct Lines {
 }
 
 impl Lines {
-    pub(super) fn new(text: &str) -> Self {
+    /// Takes the text rather than a copy: the places keep it until they
+    /// are dropped, and a copy doubled the memory a large file took.
+    pub(super) fn new(text: String) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(index, _)| index + 1))
             .collect();
         Self {
-            source: Source(Arc::new(Text {
-                text: text.to_owned(),
-                starts,
-            })),
+            source: Source(Arc::new(Text { text, starts })),
         }
     }
 

@@ -1,5 +1,13 @@
 //! What an import owes besides its rows: the versions it replaces, kept as
 //! history, and its change log entries, written in bulk.
+//!
+//! The kept versions are written a chunk at a time, each chunk right after
+//! its rows, as a mutation writes history after locking its row. The log
+//! comes last, after every row: appending takes the log's lock, which
+//! PostgreSQL holds to the end of the transaction, and a mutation takes it
+//! after its row, so an import that took it before a row could deadlock
+//! with one. Until then each entry is held as its record's JSON text, a
+//! fraction of the memory of the parsed value.
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
@@ -12,7 +20,12 @@ use crate::mutate::Kind;
 
 use super::IMPORTED_BY;
 
-/// The versions and log entries an import owes, in the order of its records.
+/// Log entries appended a statement batch at a time, so that only one
+/// batch is held as the statements' values.
+const ENTRIES_PER_APPEND: usize = 10_000;
+
+/// The versions of the chunk being written, and the log entries the import
+/// owes, in the order of its records.
 #[derive(Default)]
 pub(super) struct Trail {
     history: Vec<row_revision::Model>,
@@ -20,13 +33,13 @@ pub(super) struct Trail {
 }
 
 /// A change log entry: a row's kind, key, origin and revision, and its
-/// record (none: a retraction).
-pub(super) struct Logged {
+/// record as JSON text (none: a retraction).
+struct Logged {
     kind: Replica,
-    key: String,
-    origin: String,
+    key: Box<str>,
+    origin: Box<str>,
     revision: i32,
-    record: Option<Value>,
+    record: Option<Box<str>>,
 }
 
 impl Trail {
@@ -62,42 +75,54 @@ impl Trail {
         origin: &str,
         revision: i32,
         record: Option<Value>,
-    ) {
+    ) -> Result<(), StoreError> {
+        let record = record
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
         self.log.push(Logged {
             kind,
-            key,
-            origin: origin.to_owned(),
+            key: key.into_boxed_str(),
+            origin: origin.into(),
             revision,
-            record,
+            record: record.map(String::into_boxed_str),
         });
+        Ok(())
     }
 
-    pub(super) async fn write<C: ConnectionTrait>(
+    /// Writes the versions kept since the last call: once the rows they
+    /// belong to are written.
+    pub(super) async fn write_history<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+    ) -> Result<(), StoreError> {
+        crate::changes::keep_versions(conn, std::mem::take(&mut self.history)).await
+    }
+
+    /// Appends the log entries, in the order they were made: once every
+    /// row is written.
+    pub(super) async fn write_log<C: ConnectionTrait>(
         self,
         conn: &C,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        crate::changes::keep_versions(conn, self.history).await?;
-        let entries = self
-            .log
-            .iter()
-            .enumerate()
-            .map(|(at, logged)| {
-                Ok(LogEntry {
-                    at,
+        let mut logged = self.log.into_iter().enumerate().peekable();
+        while logged.peek().is_some() {
+            let mut batch: Vec<_> = logged.by_ref().take(ENTRIES_PER_APPEND).collect();
+            let entries = batch
+                .iter_mut()
+                .map(|(at, logged)| LogEntry {
+                    at: *at,
                     kind: logged.kind.as_str(),
-                    key: &logged.key,
-                    origin: logged.origin.clone(),
+                    origin: logged.origin.to_string(),
                     revision: logged.revision,
-                    record: logged
-                        .record
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()
-                        .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+                    record: logged.record.take().map(String::from),
+                    key: &logged.key,
                 })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        crate::changes::append_to_log(conn, entries, now).await
+                .collect();
+            crate::changes::append_to_log(conn, entries, now).await?;
+        }
+        Ok(())
     }
 }
