@@ -93,6 +93,17 @@ pub(crate) fn index<C: IntoIndexColumn>(
     index
 }
 
+/// Drops the index `name` of `table`.
+pub(crate) async fn drop_index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .drop_index(Index::drop().name(name).table(table).to_owned())
+        .await
+}
+
 /// Drops `tables`, in this order.
 pub(crate) async fn drop_tables(
     manager: &SchemaManager<'_>,
