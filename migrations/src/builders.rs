@@ -6,7 +6,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-/// What a table definition may declare in one call.
+/// Parts of a table definition that several tables declare alike.
 pub(crate) trait TableParts {
     /// The columns every owned row carries: who may change it, its revision,
     /// whether it is illustrative rather than official, and when it was made
@@ -19,16 +19,16 @@ pub(crate) trait TableParts {
         columns: impl IntoIterator<Item = C>,
     ) -> &mut Self;
 
-    /// A foreign key from `column` to `to`, with the database's default
-    /// actions.
+    /// A foreign key from `column` of the table being created to `to`, with
+    /// the database's default actions (NO ACTION).
     fn references(
         &mut self,
         column: impl IntoIden,
         to: (impl IntoIden, impl IntoIden),
     ) -> &mut Self;
 
-    /// A foreign key from `column` to `to` that forbids deleting or
-    /// re-keying the row it points at.
+    /// A foreign key from `column` of the table being created to `to` that
+    /// forbids deleting or re-keying the row it points at (RESTRICT).
     fn references_restrict(
         &mut self,
         column: impl IntoIden,
