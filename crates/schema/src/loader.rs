@@ -89,10 +89,10 @@ impl RowLoader {
         &self.db
     }
 
-    /// `rows` as guides, each with the relations `ahead` asks for: those
-    /// their page joined as it read them, the others read for all the rows
-    /// at once, one statement a relation, however many rows and however
-    /// many pages they came from.
+    /// `rows` as guides, each with the relations `ahead` asks for: the
+    /// procedure their page joined as it read them, the others read for
+    /// all the rows at once, one statement a relation, however many rows
+    /// and however many pages they came from.
     pub async fn guides_with(
         &self,
         rows: Vec<JoinedGuide>,
@@ -127,30 +127,27 @@ impl RowLoader {
             }
         }
         let mut matters = HashMap::new();
-        let reference = if ahead.matter && ahead.category {
-            Some(self.reference().await?)
-        } else {
-            None
-        };
         if ahead.matter {
-            self.reads.record(&Footprint::of(&[Topic::Catalogue]));
-            let mut unread: Vec<String> = rows
+            let mut codes: Vec<String> = rows
                 .iter()
-                .filter(|row| row.matter.is_none())
                 .map(|row| row.guide.matter_code.clone())
                 .collect();
-            unread.sort_unstable();
-            unread.dedup();
-            if !unread.is_empty() {
-                for matter in queries::matters_by_codes(&self.db, &unread)
-                    .await
-                    .map_err(Arc::new)?
-                {
-                    matters.insert(
-                        matter.code.clone(),
-                        with_category(matter, reference.as_deref()),
-                    );
-                }
+            codes.sort_unstable();
+            codes.dedup();
+            let read = Footprint::of(&[Topic::Catalogue]);
+            let reference = if ahead.category {
+                Some(self.reference().await?)
+            } else {
+                None
+            };
+            for matter in queries::matters_by_codes(self.reading(read), &codes)
+                .await
+                .map_err(Arc::new)?
+            {
+                matters.insert(
+                    matter.code.clone(),
+                    with_category(matter, reference.as_deref()),
+                );
             }
         }
         Ok(rows
@@ -162,12 +159,9 @@ impl RowLoader {
                         Some(joined) => joined.map(OperatingProcedure),
                         None => procedures.remove(&key),
                     }),
-                    matter: ahead.matter.then(|| match row.matter {
-                        Some(joined) => {
-                            joined.map(|matter| with_category(matter, reference.as_deref()))
-                        }
-                        None => matters.get(&row.guide.matter_code).cloned(),
-                    }),
+                    matter: ahead
+                        .matter
+                        .then(|| matters.get(&row.guide.matter_code).cloned()),
                 };
                 ServiceGuide(row.guide, relations)
             })
@@ -250,12 +244,11 @@ pub struct GuideAhead {
 }
 
 impl GuideAhead {
-    /// The relations a page of guides reads in its own statement: all
-    /// those its nodes select.
+    /// The relations a page of guides reads in its own statement: the
+    /// procedure, when its nodes select it.
     pub fn joins(self) -> GuideJoins {
         GuideJoins {
             procedure: self.procedure,
-            matter: self.matter,
         }
     }
 

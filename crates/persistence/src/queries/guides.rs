@@ -97,23 +97,26 @@ pub async fn guides<C: ConnectionTrait>(
     page_of(conn, query, request.first, total, |row| joins.read(row)).await
 }
 
-/// Which of a guide's relations a page reads in its own statement, each by
-/// a left join on the guide's key.
+/// Which of a guide's relations a page reads in its own statement, by a
+/// left join on the guide's key.
+///
+/// Only the procedure, which is the guide's own: a page's guides share
+/// their matters (a zone's members publish for the same matters), so a
+/// joined matter would be read and decoded once per guide, where a
+/// statement of its own reads each once. Joined, the zone page's nested
+/// guides cost the server and PostgreSQL about a third more.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct GuideJoins {
     pub procedure: bool,
-    pub matter: bool,
 }
 
-/// A guide as a page read it, with the relations the page joined.
+/// A guide as a page read it, with the relation the page joined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinedGuide {
     pub guide: service_guide::Model,
     /// Read when the page joined procedures: the guide's procedure, if it
     /// has one the caller may see.
     pub procedure: Option<Option<operating_procedure::Model>>,
-    /// Read when the page joined matters: the guide's matter, if stored.
-    pub matter: Option<Option<service_matter::Model>>,
 }
 
 impl From<service_guide::Model> for JoinedGuide {
@@ -121,18 +124,17 @@ impl From<service_guide::Model> for JoinedGuide {
         JoinedGuide {
             guide,
             procedure: None,
-            matter: None,
         }
     }
 }
 
-/// The prefixes of the joined relations' columns.
+/// The prefix of the joined procedure's columns.
 const PROCEDURE: &str = "joined_procedure_";
-const MATTER: &str = "joined_matter_";
 
 impl GuideJoins {
     /// Joins these relations to `query`, a select of guides, each column
-    /// named under its relation's prefix.
+    /// named under its relation's prefix. The procedure is joined only
+    /// where the caller may see it.
     fn join(self, query: &mut SelectStatement, visibility: &Visibility) {
         if self.procedure {
             let mut on = Condition::all()
@@ -156,15 +158,6 @@ impl GuideJoins {
             query.join(JoinType::LeftJoin, operating_procedure::Entity, on);
             select_prefixed::<operating_procedure::Entity>(query, PROCEDURE);
         }
-        if self.matter {
-            query.join(
-                JoinType::LeftJoin,
-                service_matter::Entity,
-                Expr::col((service_matter::Entity, service_matter::Column::Code))
-                    .equals((service_guide::Entity, service_guide::Column::MatterCode)),
-            );
-            select_prefixed::<service_matter::Entity>(query, MATTER);
-        }
     }
 
     /// The guide of `row` with the relations joined to it.
@@ -174,10 +167,6 @@ impl GuideJoins {
             procedure: self
                 .procedure
                 .then(|| joined::<operating_procedure::Entity>(row, PROCEDURE))
-                .transpose()?,
-            matter: self
-                .matter
-                .then(|| joined::<service_matter::Entity>(row, MATTER))
                 .transpose()?,
         })
     }
