@@ -14,6 +14,7 @@ mod stream;
 use std::time::Duration;
 
 use chrono::Utc;
+use concord_domain::error_chain;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::peers;
 use concord_persistence::{DatabaseConnection, Progress, StoreError};
@@ -198,18 +199,6 @@ async fn record_error(
 ) -> Result<(), SyncError> {
     peers::record_error(db, url, error_chain(error), Utc::now()).await?;
     Ok(())
-}
-
-/// The error and its causes on one line, for the status and the log.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Tells [`follow`] to stop once the page in flight is applied: send `true`
