@@ -24,8 +24,8 @@ use super::measures::{
     business_coverage,
 };
 use super::{
-    baseline, equalized_regions, guides_of, mean, procedures_of, served_group_arg, share, values,
-    zone_members,
+    baseline, equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg,
+    share, values, zone_members,
 };
 
 #[derive(Default)]
@@ -67,12 +67,7 @@ impl PolicyQuery {
             Some(zone) => zone_members(ctx, &parse_arg("zone", zone).or_api()?)
                 .await
                 .or_api()?,
-            None => queries::regions(db)
-                .await
-                .or_api()?
-                .into_iter()
-                .map(|r| r.code)
-                .collect(),
+            None => region_codes(db).await.or_api()?,
         };
         if let Some(region) = region.as_deref() {
             let region: RegionCode = parse_arg("region", region).or_api()?;
@@ -220,12 +215,7 @@ impl PolicyQuery {
                 )
                 .or_api()?;
                 let covered_keys = procedures_of(db, None, Some(matter.as_str())).await?;
-                let regions: Vec<String> = queries::regions(db)
-                    .await
-                    .or_api()?
-                    .into_iter()
-                    .map(|r| r.code)
-                    .collect();
+                let regions = region_codes(db).await.or_api()?;
                 let guides = queries::published_guides(db, &regions, Some(&[matter.to_string()]))
                     .await
                     .or_api()?;
@@ -265,12 +255,7 @@ impl PolicyQuery {
                     ]),
                 )
                 .or_api()?;
-                let regions: Vec<String> = queries::regions(db)
-                    .await
-                    .or_api()?
-                    .into_iter()
-                    .map(|r| r.code)
-                    .collect();
+                let regions = region_codes(db).await.or_api()?;
                 let matters = queries::matters_serving(db, group).await.or_api()?;
                 let codes: Vec<String> = matters.iter().map(|m| m.code.clone()).collect();
                 let published = if codes.is_empty() {
