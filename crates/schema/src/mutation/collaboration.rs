@@ -8,13 +8,13 @@ use concord_domain::{
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
 use concord_persistence::mutate;
-use concord_persistence::queries::{Collaborative, Elevation};
+use concord_persistence::queries::Elevation;
 use concord_persistence::write::StandardRecord;
 
 use super::standard::{Owner, stored};
 use super::{allow, gate, regional};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
-use crate::context::RequestScope;
+use crate::context::scope;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, ElevationTarget};
 
@@ -180,11 +180,7 @@ impl CollaborationMutation {
         let row = mutate::propose_collaborative(&permit, record, &zone, &targets)
             .await
             .or_api()?;
-        Ok(CollaborativeStandard(
-            Collaborative::try_from(row)
-                .map_err(ApiError::from)
-                .or_api()?,
-        ))
+        CollaborativeStandard::try_from(row).or_api()
     }
 
     /// A member adopts or rejects a collaborative standard. PROVINCE_ADMIN
@@ -209,8 +205,7 @@ impl CollaborationMutation {
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let region: RegionCode = match region {
             Some(region) => parse_arg("region", &region).or_api()?,
-            None => ctx
-                .data::<RequestScope>()
+            None => scope(ctx)
                 .ok()
                 .and_then(|scope| scope.principal.region.clone())
                 .ok_or_else(|| ApiError::bad_input("region", "name the member region that decides"))
@@ -225,11 +220,7 @@ impl CollaborationMutation {
             mutate::decide_adoption(&permit, &code, &region, decision, reason, expected_revision)
                 .await
                 .or_api()?;
-        Ok(CollaborativeStandard(
-            Collaborative::try_from(row)
-                .map_err(ApiError::from)
-                .or_api()?,
-        ))
+        CollaborativeStandard::try_from(row).or_api()
     }
 
     /// Withdraws a collaborative standard that has not come into force.
@@ -251,11 +242,7 @@ impl CollaborationMutation {
         let row = mutate::withdraw_collaborative(&permit, &code, expected_revision)
             .await
             .or_api()?;
-        Ok(CollaborativeStandard(
-            Collaborative::try_from(row)
-                .map_err(ApiError::from)
-                .or_api()?,
-        ))
+        CollaborativeStandard::try_from(row).or_api()
     }
 
     /// Proposes raising a LOCAL or REGIONAL standard to a national or
