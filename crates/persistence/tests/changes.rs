@@ -134,6 +134,34 @@ where
     upsert_newer(conn, stored, incoming, revision).await
 }
 
+/// [`apply_row`] for a matter or a standard (`standard_side`), keyed by its
+/// `code`; when it applies, its links become those its record lists in
+/// `field`.
+async fn apply_linked<C, E, A>(
+    conn: &C,
+    record: &Value,
+    standard_side: bool,
+    field: &str,
+    code: fn(&E::Model) -> String,
+    revision: fn(&E::Model) -> i32,
+) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = String>,
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    E::Model: IntoActiveModel<A> + serde::de::DeserializeOwned,
+{
+    let incoming: E::Model = row(record)?;
+    let code = code(&incoming);
+    let stored = E::find_by_id(code.clone()).one(conn).await?;
+    let applied = upsert_newer(conn, stored, incoming, revision).await?;
+    if applied {
+        set_links(conn, standard_side, &code, &list(record, field)).await?;
+    }
+    Ok(applied)
+}
+
 async fn set_links<C: ConnectionTrait>(
     conn: &C,
     standard_side: bool,
@@ -227,28 +255,26 @@ async fn apply_one<C: ConnectionTrait>(
         }
         (None, _) => false,
         (Some(record), Replica::Matter) => {
-            let incoming: service_matter::Model = row(record)?;
-            let stored = service_matter::Entity::find_by_id(incoming.code.clone())
-                .one(conn)
-                .await?;
-            let code = incoming.code.clone();
-            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
-            if applied {
-                set_links(conn, false, &code, &list(record, "standards")).await?;
-            }
-            applied
+            apply_linked::<_, service_matter::Entity, _>(
+                conn,
+                record,
+                false,
+                "standards",
+                |m| m.code.clone(),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::Standard) => {
-            let incoming: standard::Model = row(record)?;
-            let stored = standard::Entity::find_by_id(incoming.code.clone())
-                .one(conn)
-                .await?;
-            let code = incoming.code.clone();
-            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
-            if applied {
-                set_links(conn, true, &code, &list(record, "matters")).await?;
-            }
-            applied
+            apply_linked::<_, standard::Entity, _>(
+                conn,
+                record,
+                true,
+                "matters",
+                |m| m.code.clone(),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::Guide) => {
             let incoming: service_guide::Model = row(record)?;
@@ -273,14 +299,13 @@ async fn apply_one<C: ConnectionTrait>(
             }
         }
         (Some(record), Replica::Procedure) => {
-            let incoming: operating_procedure::Model = row(record)?;
-            let stored = operating_procedure::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
+            apply_row::<_, operating_procedure::Entity, _>(
+                conn,
+                record,
+                |m| (m.region_code.clone(), m.matter_code.clone()),
+                |m| m.revision,
+            )
+            .await?
         }
         (Some(record), Replica::NationalItem) => {
             apply_row::<_, national_item::Entity, _>(
