@@ -11,7 +11,7 @@ use concord_persistence::mutate;
 use concord_persistence::queries::Elevation;
 use concord_persistence::write::StandardRecord;
 
-use super::standard::{Owner, stored};
+use super::standard::allow_stored;
 use super::{allow, gate, regional};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
 use crate::context::scope;
@@ -232,13 +232,9 @@ impl CollaborationMutation {
     ) -> async_graphql::Result<CollaborativeStandard> {
         gate(ctx, Action::WithdrawCollaborativeStandard).or_api()?;
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
-        let row = stored(ctx, &code).await.or_api()?;
-        let permit = allow(
-            ctx,
-            Action::WithdrawCollaborativeStandard,
-            &Owner::of(&row).or_api()?.target(),
-        )
-        .or_api()?;
+        let permit = allow_stored(ctx, Action::WithdrawCollaborativeStandard, &code)
+            .await
+            .or_api()?;
         let row = mutate::withdraw_collaborative(&permit, &code, expected_revision)
             .await
             .or_api()?;
@@ -260,13 +256,9 @@ impl CollaborationMutation {
         let rationale = required_text("rationale", &rationale, NOTE_MAX)
             .map_err(|e| ApiError::bad_input("rationale", e.message))
             .or_api()?;
-        let row = stored(ctx, &code).await.or_api()?;
-        let permit = allow(
-            ctx,
-            Action::ProposeElevation,
-            &Owner::of(&row).or_api()?.target(),
-        )
-        .or_api()?;
+        let permit = allow_stored(ctx, Action::ProposeElevation, &code)
+            .await
+            .or_api()?;
         let level = concord_domain::ElevationTarget::from(target_level).level();
         let row = mutate::propose_elevation(&permit, &code, level, rationale)
             .await
