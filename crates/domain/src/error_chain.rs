@@ -19,12 +19,20 @@ mod tests {
     use super::*;
 
     #[derive(Debug, thiserror::Error)]
-    #[error("outer")]
-    struct Outer(#[source] std::io::Error);
+    #[error("sync failed")]
+    struct Failed(#[source] Unread);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the page cannot be read")]
+    struct Unread(#[source] std::io::Error);
 
     #[test]
-    fn the_cause_chain_is_kept() {
-        let error = Outer(std::io::Error::other("disk on fire"));
-        assert_eq!(error_chain(&error), "outer: disk on fire");
+    fn every_cause_follows_in_order() {
+        let error = Failed(Unread(std::io::Error::other("connection reset")));
+        assert_eq!(
+            error_chain(&error),
+            "sync failed: the page cannot be read: connection reset"
+        );
+        assert_eq!(error_chain(&std::io::Error::other("alone")), "alone");
     }
 }
