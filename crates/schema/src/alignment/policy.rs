@@ -21,11 +21,11 @@ use concord_federation::Source;
 
 use super::measures::{
     BaselineExemption, BaselineViolation, Coverage, Equalization, EqualizationMetric, RegionValue,
-    business_coverage,
+    business_coverage, region_coverage,
 };
 use super::{
     baseline, equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg,
-    share, values, zone_members,
+    values, zone_members,
 };
 
 #[derive(Default)]
@@ -229,19 +229,9 @@ impl PolicyQuery {
                     })
                     .cloned()
                     .collect();
-                let total = regions.len() as i32;
-                let covered = total - missing.len() as i32;
                 Ok(Coverage {
-                    region: None,
                     matter: Some(matter.to_string()),
-                    served_group: None,
-                    total,
-                    covered,
-                    share: share(covered, total),
-                    missing_matters: Vec::new(),
-                    covered_matters: Vec::new(),
-                    missing_regions: missing,
-                    regions: Vec::new(),
+                    ..region_coverage(regions.len(), missing)
                 })
             }
             (None, None, Some(group)) => {
@@ -283,19 +273,10 @@ impl PolicyQuery {
                     .filter(|c| c.covered < c.total)
                     .filter_map(|c| c.region.clone())
                     .collect();
-                let total = regions.len() as i32;
-                let covered = total - missing.len() as i32;
                 Ok(Coverage {
-                    region: None,
-                    matter: None,
                     served_group: Some(group.as_str().to_owned()),
-                    total,
-                    covered,
-                    share: share(covered, total),
-                    missing_matters: Vec::new(),
-                    covered_matters: Vec::new(),
-                    missing_regions: missing,
                     regions: per_region,
+                    ..region_coverage(regions.len(), missing)
                 })
             }
             _ => Err(ApiError::bad_input(
