@@ -1050,8 +1050,7 @@ async fn a_page_applies_as_its_changes_would_one_at_a_time_on_postgres() {
         .await
         .expect("CONCORD_TEST_POSTGRES_URL names the test server");
     let paged = Node::postgres("paged").await.unwrap();
-    // Run apart, so that a failure still drops the databases.
-    let result = tokio::spawn({
+    let test = {
         let one = Node {
             db: one.db.clone(),
             statements: one.statements.clone(),
@@ -1063,13 +1062,12 @@ async fn a_page_applies_as_its_changes_would_one_at_a_time_on_postgres() {
             postgres: None,
         };
         async move { same_as_one_at_a_time(&one, &paged, 40).await }
+    };
+    common::run_apart(test, async {
+        one.close().await;
+        paged.close().await;
     })
     .await;
-    one.close().await;
-    paged.close().await;
-    if let Err(failed) = result {
-        std::panic::resume_unwind(failed.into_panic());
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -222,14 +222,10 @@ async fn an_import_beyond_one_statement_loads_on_postgres() {
         return;
     };
     let (db, _) = common::seeded(&database.url).await;
-    // Run apart, so that a failure still drops the database.
-    let result = tokio::spawn({
-        let db = db.clone();
-        async move { imports_beyond_one_statement(&db).await }
-    })
+    let conn = db.clone();
+    common::run_apart(
+        async move { imports_beyond_one_statement(&conn).await },
+        common::close(db, Some(database)),
+    )
     .await;
-    common::close(db, Some(database)).await;
-    if let Err(failed) = result {
-        std::panic::resume_unwind(failed.into_panic());
-    }
 }
