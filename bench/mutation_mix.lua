@@ -20,6 +20,7 @@
 -- is counted apart from other errors and resynchronises the revision from
 -- extensions.currentRevision.
 
+local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")
 local threads = {}
 local next_id = 0
 
@@ -132,23 +133,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local t = { saves = 0, publishes = 0, conflicts = 0, http_errors = 0,
-              graphql_errors = 0, idle = 0, lost = 0 }
-  local first = nil
-  for _, thread in ipairs(threads) do
-    for k, _ in pairs(t) do
-      t[k] = t[k] + (thread:get(k) or 0)
-    end
-    first = first or thread:get("first_error")
-  end
-  local e = summary.errors
-  local socket = e.connect + e.read + e.write + e.timeout
-  io.write(string.format(
-    "BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d http_errors=%d graphql_errors=%d socket_errors=%d conflicts=%d saves_sent=%d publishes_sent=%d idle=%d lost=%d\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    t.http_errors + t.graphql_errors + socket, t.http_errors, t.graphql_errors, socket,
-    t.conflicts, t.saves, t.publishes, t.idle, t.lost))
-  if first then
-    io.write("BENCH_FIRST_ERROR " .. string.gsub(first, "\n", " ") .. "\n")
-  end
+  local t, first = report.gather(threads, { "saves", "publishes", "conflicts", "http_errors",
+                                            "graphql_errors", "idle", "lost" })
+  report.write(summary, latency, t.http_errors, t.graphql_errors, string.format(
+    " conflicts=%d saves_sent=%d publishes_sent=%d idle=%d lost=%d",
+    t.conflicts, t.saves, t.publishes, t.idle, t.lost), first)
 end

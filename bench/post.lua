@@ -10,6 +10,7 @@
 -- done() prints one machine-readable line that bench/run parses:
 --   BENCH requests=N duration_us=N p50_us=N p99_us=N errors=N http_errors=N graphql_errors=N socket_errors=N
 
+local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")
 local threads = {}
 
 function setup(thread)
@@ -54,19 +55,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local http, gql, first = 0, 0, nil
-  for _, thread in ipairs(threads) do
-    http = http + (thread:get("http_errors") or 0)
-    gql = gql + (thread:get("graphql_errors") or 0)
-    first = first or thread:get("first_error")
-  end
-  local e = summary.errors
-  local socket = e.connect + e.read + e.write + e.timeout
-  io.write(string.format(
-    "BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d http_errors=%d graphql_errors=%d socket_errors=%d\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    http + gql + socket, http, gql, socket))
-  if first then
-    io.write("BENCH_FIRST_ERROR " .. string.gsub(first, "\n", " ") .. "\n")
-  end
+  local t, first = report.gather(threads, { "http_errors", "graphql_errors" })
+  report.write(summary, latency, t.http_errors, t.graphql_errors, "", first)
 end

@@ -5,6 +5,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod builders;
+
 mod m20261129_000001_create_catalogue;
 mod m20261129_000002_create_history_audit_evaluation;
 mod m20261129_000003_create_alignment;

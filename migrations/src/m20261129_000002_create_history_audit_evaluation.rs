@@ -2,122 +2,93 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::{TableParts, drop_tables, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(RowRevision::Table)
-                    .col(string_len(RowRevision::Kind, 32))
-                    .col(string_len(RowRevision::RowKey, 128))
-                    .col(integer(RowRevision::Revision))
-                    .col(json_binary(RowRevision::Snapshot))
-                    .col(string_null(RowRevision::ChangedBy))
-                    .col(timestamp_with_time_zone(RowRevision::ChangedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(RowRevision::Kind)
-                            .col(RowRevision::RowKey)
-                            .col(RowRevision::Revision),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(AuditEntry::Table)
-                    .col(big_pk_auto(AuditEntry::Id))
-                    .col(timestamp_with_time_zone(AuditEntry::At))
-                    .col(string(AuditEntry::Subject))
-                    .col(string_len(AuditEntry::Role, 32))
-                    .col(string_len_null(AuditEntry::ActorRegion, 6))
-                    .col(string_len_null(AuditEntry::ActorZone, 8))
-                    .col(string_len(AuditEntry::Action, 48))
-                    .col(string_len(AuditEntry::TargetKind, 32))
-                    .col(string_len(AuditEntry::TargetKey, 128))
-                    .col(string_len(AuditEntry::TargetRegion, 6))
-                    .col(json_binary_null(AuditEntry::Before))
-                    .col(json_binary_null(AuditEntry::After))
-                    .to_owned(),
-            )
-            .await?;
+        let row_revision = Table::create()
+            .table(RowRevision::Table)
+            .col(string_len(RowRevision::Kind, 32))
+            .col(string_len(RowRevision::RowKey, 128))
+            .col(integer(RowRevision::Revision))
+            .col(json_binary(RowRevision::Snapshot))
+            .col(string_null(RowRevision::ChangedBy))
+            .col(timestamp_with_time_zone(RowRevision::ChangedAt))
+            .primary_key_of([
+                RowRevision::Kind,
+                RowRevision::RowKey,
+                RowRevision::Revision,
+            ])
+            .to_owned();
+        manager.create_table(row_revision).await?;
+        let audit_entry = Table::create()
+            .table(AuditEntry::Table)
+            .col(big_pk_auto(AuditEntry::Id))
+            .col(timestamp_with_time_zone(AuditEntry::At))
+            .col(string(AuditEntry::Subject))
+            .col(string_len(AuditEntry::Role, 32))
+            .col(string_len_null(AuditEntry::ActorRegion, 6))
+            .col(string_len_null(AuditEntry::ActorZone, 8))
+            .col(string_len(AuditEntry::Action, 48))
+            .col(string_len(AuditEntry::TargetKind, 32))
+            .col(string_len(AuditEntry::TargetKey, 128))
+            .col(string_len(AuditEntry::TargetRegion, 6))
+            .col(json_binary_null(AuditEntry::Before))
+            .col(json_binary_null(AuditEntry::After))
+            .to_owned();
+        manager.create_table(audit_entry).await?;
         for (name, column) in [
-            ("ix_audit_entry_target_region", "target_region"),
-            ("ix_audit_entry_target_key", "target_key"),
+            ("ix_audit_entry_target_region", AuditEntry::TargetRegion),
+            ("ix_audit_entry_target_key", AuditEntry::TargetKey),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(AuditEntry::Table)
-                        .col(Alias::new(column))
-                        .to_owned(),
-                )
+                .create_index(index(name, AuditEntry::Table, [column]))
                 .await?;
         }
-        manager
-            .create_table(
-                Table::create()
-                    .table(Evaluation::Table)
-                    .col(string_len(Evaluation::RegionCode, 6))
-                    .col(string_len(Evaluation::MatterCode, 40))
-                    .col(string_len(Evaluation::Period, 16))
-                    .col(double(Evaluation::Satisfaction))
-                    .col(big_integer(Evaluation::CasesHandled))
-                    .col(double(Evaluation::AverageDays))
-                    .col(string_len(Evaluation::Origin, 6))
-                    .col(integer(Evaluation::Revision).default(1))
-                    .col(boolean(Evaluation::Illustrative).default(false))
-                    .col(timestamp_with_time_zone(Evaluation::CreatedAt))
-                    .col(timestamp_with_time_zone(Evaluation::UpdatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(Evaluation::RegionCode)
-                            .col(Evaluation::MatterCode)
-                            .col(Evaluation::Period),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Evaluation::Table, Evaluation::RegionCode)
-                            .to(Region::Table, Region::Code),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Evaluation::Table, Evaluation::MatterCode)
-                            .to(ServiceMatter::Table, ServiceMatter::Code),
-                    )
-                    .to_owned(),
+        let evaluation = Table::create()
+            .table(Evaluation::Table)
+            .col(string_len(Evaluation::RegionCode, 6))
+            .col(string_len(Evaluation::MatterCode, 40))
+            .col(string_len(Evaluation::Period, 16))
+            .col(double(Evaluation::Satisfaction))
+            .col(big_integer(Evaluation::CasesHandled))
+            .col(double(Evaluation::AverageDays))
+            .owned_columns()
+            .primary_key_of([
+                Evaluation::RegionCode,
+                Evaluation::MatterCode,
+                Evaluation::Period,
+            ])
+            .references(Evaluation::RegionCode, (Region::Table, Region::Code))
+            .references(
+                Evaluation::MatterCode,
+                (ServiceMatter::Table, ServiceMatter::Code),
             )
-            .await?;
+            .to_owned();
+        manager.create_table(evaluation).await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_evaluation_matter_period")
-                    .table(Evaluation::Table)
-                    .col(Evaluation::MatterCode)
-                    .col(Evaluation::Period)
-                    .to_owned(),
-            )
-            .await?;
-        Ok(())
+            .create_index(index(
+                "ix_evaluation_matter_period",
+                Evaluation::Table,
+                [Evaluation::MatterCode, Evaluation::Period],
+            ))
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            Evaluation::Table.into_iden(),
-            AuditEntry::Table.into_iden(),
-            RowRevision::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            [
+                Evaluation::Table.into_iden(),
+                AuditEntry::Table.into_iden(),
+                RowRevision::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
 
@@ -158,11 +129,6 @@ enum Evaluation {
     Satisfaction,
     CasesHandled,
     AverageDays,
-    Origin,
-    Revision,
-    Illustrative,
-    CreatedAt,
-    UpdatedAt,
 }
 
 #[derive(DeriveIden)]

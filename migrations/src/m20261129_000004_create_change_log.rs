@@ -2,49 +2,44 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::drop_tables;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(ChangeLog::Table)
-                    .col(big_pk_auto(ChangeLog::Seq))
-                    .col(string_len(ChangeLog::Kind, 32))
-                    .col(string_len(ChangeLog::RowKey, 128))
-                    .col(string_len(ChangeLog::Origin, 6))
-                    .col(integer(ChangeLog::Revision))
-                    .col(json_binary_null(ChangeLog::Record))
-                    .col(timestamp_with_time_zone(ChangeLog::CommittedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(SyncPeer::Table)
-                    .col(string(SyncPeer::Peer).primary_key())
-                    .col(string_null(SyncPeer::Cursor))
-                    .col(big_integer(SyncPeer::Applied).default(0))
-                    .col(big_integer_null(SyncPeer::Lag))
-                    .col(timestamp_with_time_zone_null(SyncPeer::LastSuccess))
-                    .col(text_null(SyncPeer::LastError))
-                    .col(timestamp_with_time_zone(SyncPeer::UpdatedAt))
-                    .to_owned(),
-            )
-            .await
+        let change_log = Table::create()
+            .table(ChangeLog::Table)
+            .col(big_pk_auto(ChangeLog::Seq))
+            .col(string_len(ChangeLog::Kind, 32))
+            .col(string_len(ChangeLog::RowKey, 128))
+            .col(string_len(ChangeLog::Origin, 6))
+            .col(integer(ChangeLog::Revision))
+            .col(json_binary_null(ChangeLog::Record))
+            .col(timestamp_with_time_zone(ChangeLog::CommittedAt))
+            .to_owned();
+        manager.create_table(change_log).await?;
+        let sync_peer = Table::create()
+            .table(SyncPeer::Table)
+            .col(string(SyncPeer::Peer).primary_key())
+            .col(string_null(SyncPeer::Cursor))
+            .col(big_integer(SyncPeer::Applied).default(0))
+            .col(big_integer_null(SyncPeer::Lag))
+            .col(timestamp_with_time_zone_null(SyncPeer::LastSuccess))
+            .col(text_null(SyncPeer::LastError))
+            .col(timestamp_with_time_zone(SyncPeer::UpdatedAt))
+            .to_owned();
+        manager.create_table(sync_peer).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(SyncPeer::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(ChangeLog::Table).to_owned())
-            .await
+        drop_tables(
+            manager,
+            [SyncPeer::Table.into_iden(), ChangeLog::Table.into_iden()],
+        )
+        .await
     }
 }
 

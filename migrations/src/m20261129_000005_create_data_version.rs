@@ -4,21 +4,20 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::drop_tables;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(DataVersion::Table)
-                    .col(integer(DataVersion::Id).primary_key())
-                    .col(big_integer(DataVersion::Version))
-                    .to_owned(),
-            )
-            .await?;
+        let data_version = Table::create()
+            .table(DataVersion::Table)
+            .col(integer(DataVersion::Id).primary_key())
+            .col(big_integer(DataVersion::Version))
+            .to_owned();
+        manager.create_table(data_version).await?;
         manager
             .exec_stmt(
                 Query::insert()
@@ -31,9 +30,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(DataVersion::Table).to_owned())
-            .await
+        drop_tables(manager, [DataVersion::Table]).await
     }
 }
 

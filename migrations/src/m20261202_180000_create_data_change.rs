@@ -6,27 +6,24 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::drop_tables;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(DataChange::Table)
-                    .col(big_integer(DataChange::Version).primary_key())
-                    .col(text(DataChange::Touched))
-                    .to_owned(),
-            )
-            .await
+        let data_change = Table::create()
+            .table(DataChange::Table)
+            .col(big_integer(DataChange::Version).primary_key())
+            .col(text(DataChange::Touched))
+            .to_owned();
+        manager.create_table(data_change).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(DataChange::Table).to_owned())
-            .await
+        drop_tables(manager, [DataChange::Table]).await
     }
 }
 

@@ -10,6 +10,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::{TableParts, drop_tables, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -22,12 +24,7 @@ impl MigrationTrait for Migration {
             .col(string_len(TextGram::Kind, 16))
             .col(text(TextGram::Gram))
             .col(string(TextGram::Key))
-            .primary_key(
-                Index::create()
-                    .col(TextGram::Kind)
-                    .col(TextGram::Gram)
-                    .col(TextGram::Key),
-            )
+            .primary_key_of([TextGram::Kind, TextGram::Gram, TextGram::Key])
             .to_owned();
         let mut create = backend.build(&table);
         if backend == sea_orm::DbBackend::Sqlite {
@@ -38,21 +35,16 @@ impl MigrationTrait for Migration {
         manager.get_connection().execute_raw(create).await?;
         // Re-indexing a row deletes its grams by key.
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_text_gram_key")
-                    .table(TextGram::Table)
-                    .col(TextGram::Kind)
-                    .col(TextGram::Key)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_text_gram_key",
+                TextGram::Table,
+                [TextGram::Kind, TextGram::Key],
+            ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(TextGram::Table).to_owned())
-            .await
+        drop_tables(manager, [TextGram::Table]).await
     }
 }
 

@@ -6,6 +6,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::builders::{drop_index, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,27 +17,20 @@ const NAME: &str = "ix_service_guide_region_status";
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_index(
-                Index::create()
-                    .name(NAME)
-                    .table(ServiceGuide::Table)
-                    .col(ServiceGuide::RegionCode)
-                    .col(ServiceGuide::Status)
-                    .col(ServiceGuide::MatterCode)
-                    .to_owned(),
-            )
+            .create_index(index(
+                NAME,
+                ServiceGuide::Table,
+                [
+                    ServiceGuide::RegionCode,
+                    ServiceGuide::Status,
+                    ServiceGuide::MatterCode,
+                ],
+            ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NAME)
-                    .table(ServiceGuide::Table)
-                    .to_owned(),
-            )
-            .await
+        drop_index(manager, NAME, ServiceGuide::Table).await
     }
 }
 

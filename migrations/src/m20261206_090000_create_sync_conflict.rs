@@ -6,65 +6,52 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::{TableParts, drop_index, drop_tables, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
+
+const ECHO_INDEX: &str = "change_log_kind_row_key_revision";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(SyncConflict::Table)
-                    .col(string_len(SyncConflict::Kind, 32))
-                    .col(string_len(SyncConflict::RowKey, 128))
-                    .col(integer(SyncConflict::LoserRevision))
-                    .col(string_len(SyncConflict::LoserHash, 64))
-                    .col(string_len(SyncConflict::Origin, 6))
-                    .col(json_binary_null(SyncConflict::LoserRecord))
-                    .col(integer(SyncConflict::WinnerRevision))
-                    .col(string_len(SyncConflict::WinnerHash, 64))
-                    .col(json_binary_null(SyncConflict::WinnerRecord))
-                    .col(timestamp_with_time_zone(SyncConflict::DetectedAt))
-                    .col(string_len_null(SyncConflict::Resolution, 16))
-                    .col(text_null(SyncConflict::ResolvedBy))
-                    .col(timestamp_with_time_zone_null(SyncConflict::ResolvedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(SyncConflict::Kind)
-                            .col(SyncConflict::RowKey)
-                            .col(SyncConflict::LoserRevision)
-                            .col(SyncConflict::LoserHash),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        let sync_conflict = Table::create()
+            .table(SyncConflict::Table)
+            .col(string_len(SyncConflict::Kind, 32))
+            .col(string_len(SyncConflict::RowKey, 128))
+            .col(integer(SyncConflict::LoserRevision))
+            .col(string_len(SyncConflict::LoserHash, 64))
+            .col(string_len(SyncConflict::Origin, 6))
+            .col(json_binary_null(SyncConflict::LoserRecord))
+            .col(integer(SyncConflict::WinnerRevision))
+            .col(string_len(SyncConflict::WinnerHash, 64))
+            .col(json_binary_null(SyncConflict::WinnerRecord))
+            .col(timestamp_with_time_zone(SyncConflict::DetectedAt))
+            .col(string_len_null(SyncConflict::Resolution, 16))
+            .col(text_null(SyncConflict::ResolvedBy))
+            .col(timestamp_with_time_zone_null(SyncConflict::ResolvedAt))
+            .primary_key_of([
+                SyncConflict::Kind,
+                SyncConflict::RowKey,
+                SyncConflict::LoserRevision,
+                SyncConflict::LoserHash,
+            ])
+            .to_owned();
+        manager.create_table(sync_conflict).await?;
         // Echo checks look up this node's own logged versions of a row.
         manager
-            .create_index(
-                Index::create()
-                    .name("change_log_kind_row_key_revision")
-                    .table(ChangeLog::Table)
-                    .col(ChangeLog::Kind)
-                    .col(ChangeLog::RowKey)
-                    .col(ChangeLog::Revision)
-                    .to_owned(),
-            )
+            .create_index(index(
+                ECHO_INDEX,
+                ChangeLog::Table,
+                [ChangeLog::Kind, ChangeLog::RowKey, ChangeLog::Revision],
+            ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("change_log_kind_row_key_revision")
-                    .table(ChangeLog::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_table(Table::drop().table(SyncConflict::Table).to_owned())
-            .await
+        drop_index(manager, ECHO_INDEX, ChangeLog::Table).await?;
+        drop_tables(manager, [SyncConflict::Table]).await
     }
 }
 

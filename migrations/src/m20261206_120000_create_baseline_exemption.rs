@@ -6,43 +6,39 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::{TableParts, drop_tables};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(BaselineExemption::Table)
-                    .col(string_len(BaselineExemption::RegionCode, 6))
-                    .col(string_len(BaselineExemption::MatterCode, 40))
-                    .col(date(BaselineExemption::ValidFrom))
-                    .col(date(BaselineExemption::ValidUntil))
-                    .col(text(BaselineExemption::Rationale))
-                    .col(text(BaselineExemption::GrantedBy))
-                    .col(text_null(BaselineExemption::RevokedBy))
-                    .col(timestamp_with_time_zone_null(BaselineExemption::RevokedAt))
-                    .col(string_len(BaselineExemption::Origin, 6))
-                    .col(integer(BaselineExemption::Revision))
-                    .col(timestamp_with_time_zone(BaselineExemption::CreatedAt))
-                    .col(timestamp_with_time_zone(BaselineExemption::UpdatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(BaselineExemption::RegionCode)
-                            .col(BaselineExemption::MatterCode)
-                            .col(BaselineExemption::ValidFrom),
-                    )
-                    .to_owned(),
-            )
-            .await
+        let baseline_exemption = Table::create()
+            .table(BaselineExemption::Table)
+            .col(string_len(BaselineExemption::RegionCode, 6))
+            .col(string_len(BaselineExemption::MatterCode, 40))
+            .col(date(BaselineExemption::ValidFrom))
+            .col(date(BaselineExemption::ValidUntil))
+            .col(text(BaselineExemption::Rationale))
+            .col(text(BaselineExemption::GrantedBy))
+            .col(text_null(BaselineExemption::RevokedBy))
+            .col(timestamp_with_time_zone_null(BaselineExemption::RevokedAt))
+            .col(string_len(BaselineExemption::Origin, 6))
+            .col(integer(BaselineExemption::Revision))
+            .col(timestamp_with_time_zone(BaselineExemption::CreatedAt))
+            .col(timestamp_with_time_zone(BaselineExemption::UpdatedAt))
+            .primary_key_of([
+                BaselineExemption::RegionCode,
+                BaselineExemption::MatterCode,
+                BaselineExemption::ValidFrom,
+            ])
+            .to_owned();
+        manager.create_table(baseline_exemption).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(BaselineExemption::Table).to_owned())
-            .await
+        drop_tables(manager, [BaselineExemption::Table]).await
     }
 }
 

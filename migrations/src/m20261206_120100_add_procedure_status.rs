@@ -4,31 +4,27 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::{add_columns, drop_columns};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(OperatingProcedure::Table)
-                    .add_column(string_len(OperatingProcedure::Status, 16).default("PUBLISHED"))
-                    .to_owned(),
-            )
-            .await
+        let status = string_len(OperatingProcedure::Status, 16)
+            .default("PUBLISHED")
+            .to_owned();
+        add_columns(manager, OperatingProcedure::Table, [status]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(OperatingProcedure::Table)
-                    .drop_column(OperatingProcedure::Status)
-                    .to_owned(),
-            )
-            .await
+        drop_columns(
+            manager,
+            OperatingProcedure::Table,
+            [OperatingProcedure::Status],
+        )
+        .await
     }
 }
 

@@ -5,47 +5,23 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::builders::{add_columns, drop_columns};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(NationalItem::Table)
-                    .add_column(json_binary_null(NationalItem::ServedGroups))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ServiceMatter::Table)
-                    .add_column(json_binary_null(ServiceMatter::ServedGroups))
-                    .to_owned(),
-            )
-            .await
+        let item_groups = json_binary_null(NationalItem::ServedGroups);
+        add_columns(manager, NationalItem::Table, [item_groups]).await?;
+        let matter_groups = json_binary_null(ServiceMatter::ServedGroups);
+        add_columns(manager, ServiceMatter::Table, [matter_groups]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ServiceMatter::Table)
-                    .drop_column(ServiceMatter::ServedGroups)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(NationalItem::Table)
-                    .drop_column(NationalItem::ServedGroups)
-                    .to_owned(),
-            )
-            .await
+        drop_columns(manager, ServiceMatter::Table, [ServiceMatter::ServedGroups]).await?;
+        drop_columns(manager, NationalItem::Table, [NationalItem::ServedGroups]).await
     }
 }
 

@@ -12,6 +12,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
+use crate::builders::{add_columns, drop_columns, drop_index, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -20,48 +22,39 @@ const KEY: &str = "ux_elevation_proposal_standard_number";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite alters one column per statement.
-        for column in [
-            ColumnDef::new(Standard::ReviewOn).date().null().to_owned(),
-            ColumnDef::new(Standard::ElevatedFrom)
-                .string()
-                .null()
-                .to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Standard::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        for column in [
-            ColumnDef::new(ElevationProposal::Number)
-                .integer()
-                .not_null()
-                .default(1)
-                .to_owned(),
-            ColumnDef::new(ElevationProposal::ElevatedCode)
-                .string()
-                .null()
-                .to_owned(),
-            ColumnDef::new(ElevationProposal::KeepLocal)
-                .boolean()
-                .not_null()
-                .default(false)
-                .to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(ElevationProposal::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(
+            manager,
+            Standard::Table,
+            [
+                ColumnDef::new(Standard::ReviewOn).date().null().to_owned(),
+                ColumnDef::new(Standard::ElevatedFrom)
+                    .string()
+                    .null()
+                    .to_owned(),
+            ],
+        )
+        .await?;
+        add_columns(
+            manager,
+            ElevationProposal::Table,
+            [
+                ColumnDef::new(ElevationProposal::Number)
+                    .integer()
+                    .not_null()
+                    .default(1)
+                    .to_owned(),
+                ColumnDef::new(ElevationProposal::ElevatedCode)
+                    .string()
+                    .null()
+                    .to_owned(),
+                ColumnDef::new(ElevationProposal::KeepLocal)
+                    .boolean()
+                    .not_null()
+                    .default(false)
+                    .to_owned(),
+            ],
+        )
+        .await?;
         let db = manager.get_connection();
         // Five years on, as the domain's `default_review_on` counts them: a
         // 29 February comes due on 28 February (PostgreSQL's interval does
@@ -88,51 +81,35 @@ impl MigrationTrait for Migration {
         .await?;
         manager
             .create_index(
-                Index::create()
-                    .name(KEY)
-                    .table(ElevationProposal::Table)
-                    .col(ElevationProposal::StandardCode)
-                    .col(ElevationProposal::Number)
-                    .unique()
-                    .to_owned(),
+                index(
+                    KEY,
+                    ElevationProposal::Table,
+                    [ElevationProposal::StandardCode, ElevationProposal::Number],
+                )
+                .unique()
+                .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(KEY)
-                    .table(ElevationProposal::Table)
-                    .to_owned(),
-            )
-            .await?;
-        for column in [
-            ElevationProposal::KeepLocal,
-            ElevationProposal::ElevatedCode,
-            ElevationProposal::Number,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(ElevationProposal::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        for column in [Standard::ElevatedFrom, Standard::ReviewOn] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Standard::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_index(manager, KEY, ElevationProposal::Table).await?;
+        drop_columns(
+            manager,
+            ElevationProposal::Table,
+            [
+                ElevationProposal::KeepLocal,
+                ElevationProposal::ElevatedCode,
+                ElevationProposal::Number,
+            ],
+        )
+        .await?;
+        drop_columns(
+            manager,
+            Standard::Table,
+            [Standard::ElevatedFrom, Standard::ReviewOn],
+        )
+        .await
     }
 }
 

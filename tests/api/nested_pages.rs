@@ -145,3 +145,46 @@ storage_test!(
         assert_eq!(costs[0].0, costs[1].0, "{costs:?}");
     }
 );
+
+storage_test!(a_page_joins_a_draft_procedure_only_for_its_owner, |app| {
+    let single = "{ guide(region: \"330000\", matter: \"SI-PENSION-TRANSFER\") { procedure { revision steps { name } } } }";
+    let revision =
+        app.data_as(As::National, single, json!({})).await["guide"]["procedure"]["revision"]
+            .as_i64()
+            .expect("a seeded procedure");
+    app.data_as(
+        As::Province("330000"),
+        "mutation($e: Int!) { saveProcedure(input: { region: \"330000\", matter: \"SI-PENSION-TRANSFER\",
+            steps: [{ name: \"受理\", actor: \"窗口\", timeLimitDays: 2 }], expectedRevision: $e }) { revision } }",
+        json!({ "e": revision }),
+    )
+    .await;
+    let node = "edges { node { procedure { revision steps { name } } } }";
+    let filter = "filter: { matter: \"SI-PENSION-TRANSFER\" }";
+    let top = format!(
+        "{{ guides(filter: {{ region: \"330000\", matter: \"SI-PENSION-TRANSFER\" }}, first: 1) {{ {node} }} }}"
+    );
+    let nested =
+        format!("{{ region(code: \"330000\") {{ guides({filter}, first: 1) {{ {node} }} }} }}");
+    for (who, sees) in [
+        (As::Province("330000"), true),
+        (As::Anonymous, false),
+        (As::Province("320000"), false),
+    ] {
+        let alone = app.data_as(who, single, json!({})).await["guide"]["procedure"].clone();
+        assert_eq!(alone.is_null(), !sees, "{who:?}: {alone}");
+        if sees {
+            assert_eq!(alone["steps"], json!([{ "name": "受理" }]), "{who:?}");
+        }
+        let top = app.data_as(who, &top, json!({})).await;
+        assert_eq!(
+            top["guides"]["edges"][0]["node"]["procedure"], alone,
+            "{who:?}"
+        );
+        let nested = app.data_as(who, &nested, json!({})).await;
+        assert_eq!(
+            nested["region"]["guides"]["edges"][0]["node"]["procedure"], alone,
+            "{who:?}"
+        );
+    }
+});

@@ -110,7 +110,9 @@ pub async fn list<C: ConnectionTrait>(
         conn,
         listed,
         request.first,
-        request.count.then(|| select(filter)),
+        request
+            .count
+            .then(|| crate::queries::count_of(select(filter))),
     )
     .await
 }

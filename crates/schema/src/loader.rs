@@ -13,7 +13,8 @@ use concord_persistence::entity::{
 };
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{
-    self, GuideFilter, GuideKey, GuideParent, Page, PageRequest, Visibility,
+    self, GuideFilter, GuideJoins, GuideKey, GuideParent, JoinedGuide, Page, PageRequest,
+    Visibility,
 };
 use concord_persistence::{DatabaseConnection, StoreError};
 use tracing::Instrument;
@@ -88,64 +89,87 @@ impl RowLoader {
         &self.db
     }
 
-    /// `rows` as guides, each with the relations `ahead` asks for, read for
-    /// all the rows at once: one statement a relation, however many rows
-    /// and however many pages they came from.
+    /// `rows` as guides, each with the relations `ahead` asks for: those
+    /// their page joined as it read them, the others read for all the rows
+    /// at once, one statement a relation, however many rows and however
+    /// many pages they came from.
     pub async fn guides_with(
         &self,
-        rows: Vec<service_guide::Model>,
+        rows: Vec<JoinedGuide>,
         ahead: GuideAhead,
     ) -> Result<Vec<ServiceGuide>, LoadError> {
         if rows.is_empty() || ahead == GuideAhead::default() {
-            return Ok(rows.into_iter().map(ServiceGuide::from).collect());
+            return Ok(rows
+                .into_iter()
+                .map(|row| ServiceGuide::from(row.guide))
+                .collect());
         }
+        let key_of =
+            |row: &JoinedGuide| (row.guide.region_code.clone(), row.guide.matter_code.clone());
+        // What the page joined was read as much as what is read here.
         let mut procedures = HashMap::new();
         if ahead.procedure {
-            let keys: Vec<GuideKey> = rows
+            let keys: Vec<GuideKey> = rows.iter().map(key_of).collect();
+            self.reads.record(&regional(Topic::Procedure, &keys));
+            let unread: Vec<GuideKey> = rows
                 .iter()
-                .map(|row| (row.region_code.clone(), row.matter_code.clone()))
+                .filter(|row| row.procedure.is_none())
+                .map(key_of)
                 .collect();
-            let read = regional(Topic::Procedure, &keys);
-            for procedure in
-                queries::procedures_by_keys(self.reading(read), &keys, &self.visibility)
+            if !unread.is_empty() {
+                for procedure in queries::procedures_by_keys(&self.db, &unread, &self.visibility)
                     .await
                     .map_err(Arc::new)?
-            {
-                let key = (procedure.region_code.clone(), procedure.matter_code.clone());
-                procedures.insert(key, OperatingProcedure(procedure));
+                {
+                    let key = (procedure.region_code.clone(), procedure.matter_code.clone());
+                    procedures.insert(key, OperatingProcedure(procedure));
+                }
             }
         }
         let mut matters = HashMap::new();
+        let reference = if ahead.matter && ahead.category {
+            Some(self.reference().await?)
+        } else {
+            None
+        };
         if ahead.matter {
-            let mut codes: Vec<String> = rows.iter().map(|row| row.matter_code.clone()).collect();
-            codes.sort_unstable();
-            codes.dedup();
-            let read = Footprint::of(&[Topic::Catalogue]);
-            let reference = if ahead.category {
-                Some(self.reference().await?)
-            } else {
-                None
-            };
-            for matter in queries::matters_by_codes(self.reading(read), &codes)
-                .await
-                .map_err(Arc::new)?
-            {
-                matters.insert(
-                    matter.code.clone(),
-                    with_category(matter, reference.as_deref()),
-                );
+            self.reads.record(&Footprint::of(&[Topic::Catalogue]));
+            let mut unread: Vec<String> = rows
+                .iter()
+                .filter(|row| row.matter.is_none())
+                .map(|row| row.guide.matter_code.clone())
+                .collect();
+            unread.sort_unstable();
+            unread.dedup();
+            if !unread.is_empty() {
+                for matter in queries::matters_by_codes(&self.db, &unread)
+                    .await
+                    .map_err(Arc::new)?
+                {
+                    matters.insert(
+                        matter.code.clone(),
+                        with_category(matter, reference.as_deref()),
+                    );
+                }
             }
         }
         Ok(rows
             .into_iter()
             .map(|row| {
+                let key = key_of(&row);
                 let relations = GuideRelations {
-                    procedure: ahead.procedure.then(|| {
-                        procedures.remove(&(row.region_code.clone(), row.matter_code.clone()))
+                    procedure: ahead.procedure.then(|| match row.procedure {
+                        Some(joined) => joined.map(OperatingProcedure),
+                        None => procedures.remove(&key),
                     }),
-                    matter: ahead.matter.then(|| matters.get(&row.matter_code).cloned()),
+                    matter: ahead.matter.then(|| match row.matter {
+                        Some(joined) => {
+                            joined.map(|matter| with_category(matter, reference.as_deref()))
+                        }
+                        None => matters.get(&row.guide.matter_code).cloned(),
+                    }),
                 };
-                ServiceGuide(row, relations)
+                ServiceGuide(row.guide, relations)
             })
             .collect())
     }
@@ -226,6 +250,15 @@ pub struct GuideAhead {
 }
 
 impl GuideAhead {
+    /// The relations a page of guides reads in its own statement: all
+    /// those its nodes select.
+    pub fn joins(self) -> GuideJoins {
+        GuideJoins {
+            procedure: self.procedure,
+            matter: self.matter,
+        }
+    }
+
     /// What the nodes of the guide connection that `ctx` resolves select,
     /// through `edges { node }` or `nodes`.
     pub fn of(ctx: &async_graphql::Context<'_>) -> Self {
@@ -482,6 +515,7 @@ impl Loader<GuidesOf> for RowLoader {
                 filter,
                 &self.visibility,
                 request,
+                ahead.joins(),
             )
             .await
             .map_err(Arc::new)?;

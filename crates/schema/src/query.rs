@@ -433,13 +433,20 @@ impl CatalogueQuery {
             }
         }
         let db = reading(ctx, &read).or_api()?;
-        let page = queries::guides(db, &filter, visibility(ctx).or_api()?, args.request())
-            .await
-            .or_api()?;
+        let ahead = GuideAhead::of(ctx);
+        let page = queries::guides(
+            db,
+            &filter,
+            visibility(ctx).or_api()?,
+            args.request(),
+            ahead.joins(),
+        )
+        .await
+        .or_api()?;
         let items = loader(ctx)
             .or_api()?
             .loader()
-            .guides_with(page.items, GuideAhead::of(ctx))
+            .guides_with(page.items, ahead)
             .await
             .map_err(ApiError::from)
             .or_api()?;

@@ -11,7 +11,7 @@ use async_graphql::Context;
 use concord_domain::GuideStatus;
 use concord_persistence::entity::service_guide;
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries::{self, GuideFilter, GuideKey, Page, PageRequest};
+use concord_persistence::queries::{self, GuideFilter, GuideKey, JoinedGuide, Page, PageRequest};
 
 use crate::context::{loader, reading};
 use crate::error::ApiError;
@@ -96,12 +96,17 @@ async fn with_relations(
     let is_live = |g: &service_guide::Model| gathered.procedures.contains_key(&g.region_code);
     let order: Vec<bool> = rows.iter().map(is_live).collect();
     let (live, local): (Vec<_>, Vec<_>) = rows.into_iter().partition(is_live);
-    let mut local = loader.guides_with(local, ahead).await?.into_iter();
+    let joined =
+        |rows: Vec<service_guide::Model>| rows.into_iter().map(JoinedGuide::from).collect();
+    let mut local = loader.guides_with(joined(local), ahead).await?.into_iter();
     let live_ahead = GuideAhead {
         procedure: false,
         ..ahead
     };
-    let mut live = loader.guides_with(live, live_ahead).await?.into_iter();
+    let mut live = loader
+        .guides_with(joined(live), live_ahead)
+        .await?
+        .into_iter();
     let procedure_of = |guide: &ServiceGuide| {
         gathered
             .procedures

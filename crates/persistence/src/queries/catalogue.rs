@@ -13,7 +13,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, by_codes, count, page, term};
+use super::{Page, PageRequest, by_codes, count_of, page, term};
 
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
     Ok(region::Entity::find()
@@ -188,16 +188,11 @@ pub async fn matters<C: ConnectionTrait>(
         select = select.filter(service_matter::Column::Code.gt(after));
     }
     // A search by a short term alone is counted from the index.
-    let from_index = term
-        .as_ref()
-        .filter(|term| request.count && term.is_exact() && filter.only_text());
-    let counted =
-        (request.count && from_index.is_none()).then(|| matter_select(filter, term.as_ref()));
-    let mut page = page(conn, select, request.first, counted).await?;
-    if let Some(term) = from_index {
-        page.total = count(conn, term.holding(Searched::Matter)).await?;
-    }
-    Ok(page)
+    let total = request.count.then(|| match &term {
+        Some(term) if term.is_exact() && filter.only_text() => term.holding(Searched::Matter),
+        _ => count_of(matter_select(filter, term.as_ref())),
+    });
+    page(conn, select, request.first, total).await
 }
 
 pub async fn matters_by_codes<C: ConnectionTrait>(

@@ -7,7 +7,7 @@ use sea_orm::{
 use crate::StoreError;
 use crate::entity::evaluation;
 
-use super::{Page, PageRequest, page};
+use super::{Page, PageRequest, count_of, page};
 
 /// What to list evaluations by. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +65,7 @@ pub async fn evaluations<C: ConnectionTrait>(
         conn,
         select,
         request.first,
-        request.count.then(|| evaluation_select(filter)),
+        request.count.then(|| count_of(evaluation_select(filter))),
     )
     .await
 }

@@ -5,17 +5,18 @@ use std::collections::{HashMap, HashSet};
 
 use concord_domain::GuideStatus;
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, Order, Query, UnionType,
+    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, Order, Query, SelectStatement,
+    UnionType,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
 };
 
 use crate::StoreError;
 use crate::entity::{operating_procedure, service_guide, service_matter, zone_member};
 
-use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, page};
+use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, count_of, page_of};
 
 /// What to list service guides by. Every field narrows the list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -80,20 +81,130 @@ pub async fn guides<C: ConnectionTrait>(
     filter: &GuideFilter,
     visibility: &Visibility,
     request: PageRequest<GuideKey>,
-) -> Result<Page<service_guide::Model>, StoreError> {
+    joins: GuideJoins,
+) -> Result<Page<JoinedGuide>, StoreError> {
     let mut select = guide_select(filter, visibility)
         .order_by_asc(service_guide::Column::RegionCode)
         .order_by_asc(service_guide::Column::MatterCode);
     if let Some((region, matter)) = &request.after {
         select = select.filter(after_guide(region, matter));
     }
-    page(
-        conn,
-        select,
-        request.first,
-        request.count.then(|| guide_select(filter, visibility)),
-    )
-    .await
+    let mut query = select.into_query();
+    joins.join(&mut query, visibility);
+    let total = request
+        .count
+        .then(|| count_of(guide_select(filter, visibility)));
+    page_of(conn, query, request.first, total, |row| joins.read(row)).await
+}
+
+/// Which of a guide's relations a page reads in its own statement, each by
+/// a left join on the guide's key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct GuideJoins {
+    pub procedure: bool,
+    pub matter: bool,
+}
+
+/// A guide as a page read it, with the relations the page joined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinedGuide {
+    pub guide: service_guide::Model,
+    /// Read when the page joined procedures: the guide's procedure, if it
+    /// has one the caller may see.
+    pub procedure: Option<Option<operating_procedure::Model>>,
+    /// Read when the page joined matters: the guide's matter, if stored.
+    pub matter: Option<Option<service_matter::Model>>,
+}
+
+impl From<service_guide::Model> for JoinedGuide {
+    fn from(guide: service_guide::Model) -> Self {
+        JoinedGuide {
+            guide,
+            procedure: None,
+            matter: None,
+        }
+    }
+}
+
+/// The prefixes of the joined relations' columns.
+const PROCEDURE: &str = "joined_procedure_";
+const MATTER: &str = "joined_matter_";
+
+impl GuideJoins {
+    /// Joins these relations to `query`, a select of guides, each column
+    /// named under its relation's prefix.
+    fn join(self, query: &mut SelectStatement, visibility: &Visibility) {
+        if self.procedure {
+            let mut on = Condition::all()
+                .add(
+                    Expr::col((
+                        operating_procedure::Entity,
+                        operating_procedure::Column::RegionCode,
+                    ))
+                    .equals((service_guide::Entity, service_guide::Column::RegionCode)),
+                )
+                .add(
+                    Expr::col((
+                        operating_procedure::Entity,
+                        operating_procedure::Column::MatterCode,
+                    ))
+                    .equals((service_guide::Entity, service_guide::Column::MatterCode)),
+                );
+            if let Some(visible) = visible_procedures(visibility) {
+                on = on.add(visible);
+            }
+            query.join(JoinType::LeftJoin, operating_procedure::Entity, on);
+            select_prefixed::<operating_procedure::Entity>(query, PROCEDURE);
+        }
+        if self.matter {
+            query.join(
+                JoinType::LeftJoin,
+                service_matter::Entity,
+                Expr::col((service_matter::Entity, service_matter::Column::Code))
+                    .equals((service_guide::Entity, service_guide::Column::MatterCode)),
+            );
+            select_prefixed::<service_matter::Entity>(query, MATTER);
+        }
+    }
+
+    /// The guide of `row` with the relations joined to it.
+    fn read(self, row: &QueryResult) -> Result<JoinedGuide, StoreError> {
+        Ok(JoinedGuide {
+            guide: service_guide::Model::from_query_result(row, "")?,
+            procedure: self
+                .procedure
+                .then(|| joined::<operating_procedure::Entity>(row, PROCEDURE))
+                .transpose()?,
+            matter: self
+                .matter
+                .then(|| joined::<service_matter::Entity>(row, MATTER))
+                .transpose()?,
+        })
+    }
+}
+
+/// Selects every column of `E` as `{prefix}{column}`.
+fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
+    for column in E::Column::iter() {
+        query.expr_as(
+            Expr::col((E::default(), column)),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
+    }
+}
+
+/// The row of `E` that a left join read under `prefix`, or `None` when it
+/// matched none: its primary key, never null in a stored row, is null.
+fn joined<E: EntityTrait>(row: &QueryResult, prefix: &str) -> Result<Option<E::Model>, StoreError> {
+    let key = E::PrimaryKey::iter()
+        .next()
+        .map(PrimaryKeyToColumn::into_column)
+        .ok_or_else(|| StoreError::Corrupt("a joined table without a primary key".into()))?;
+    let found: Option<String> = row.try_get(prefix, key.as_str())?;
+    match found {
+        Some(_) => Ok(Some(E::Model::from_query_result(row, prefix)?)),
+        None => Ok(None),
+    }
 }
 
 /// Whose guides a nested page lists.
@@ -120,8 +231,9 @@ pub async fn guide_pages<C: ConnectionTrait>(
     filter: &GuideFilter,
     visibility: &Visibility,
     request: &PageRequest<GuideKey>,
-) -> Result<HashMap<String, Page<service_guide::Model>>, StoreError> {
-    let mut pages: HashMap<String, Page<service_guide::Model>> = parents
+    joins: GuideJoins,
+) -> Result<HashMap<String, Page<JoinedGuide>>, StoreError> {
+    let mut pages: HashMap<String, Page<JoinedGuide>> = parents
         .iter()
         .map(|code| {
             let empty = Page {
@@ -141,6 +253,7 @@ pub async fn guide_pages<C: ConnectionTrait>(
         if let Some((after_region, after_matter)) = &request.after {
             arm.and_where(after_guide(after_region, after_matter).into());
         }
+        joins.join(&mut arm, visibility);
         arm.order_by(
             (service_guide::Entity, service_guide::Column::RegionCode),
             Order::Asc,
@@ -167,8 +280,7 @@ pub async fn guide_pages<C: ConnectionTrait>(
             if page.items.len() as u64 == request.first {
                 page.has_next = true;
             } else {
-                page.items
-                    .push(service_guide::Model::from_query_result(&found, "")?);
+                page.items.push(joins.read(&found)?);
             }
         }
     }
@@ -290,6 +402,21 @@ async fn by_guide_keys<C: ConnectionTrait, E: EntityTrait>(
     Ok(rows)
 }
 
+/// The procedures `visibility` shows, when it hides any: as for guides,
+/// drafts only to those who may read their region's drafts.
+fn visible_procedures(visibility: &Visibility) -> Option<Condition> {
+    let published = operating_procedure::Column::Status.eq(GuideStatus::Published.as_str());
+    match visibility {
+        Visibility::All => None,
+        Visibility::Public => Some(Condition::all().add(published)),
+        Visibility::OwnDrafts { regions, .. } => Some(
+            Condition::any()
+                .add(published)
+                .add(operating_procedure::Column::Origin.is_in(regions.iter().cloned())),
+        ),
+    }
+}
+
 /// Procedures by key that `visibility` lets the caller see: as for guides,
 /// drafts only for those who may read their region's drafts.
 pub async fn procedures_by_keys<C: ConnectionTrait>(
@@ -297,16 +424,10 @@ pub async fn procedures_by_keys<C: ConnectionTrait>(
     keys: &[GuideKey],
     visibility: &Visibility,
 ) -> Result<Vec<operating_procedure::Model>, StoreError> {
-    let published = operating_procedure::Column::Status.eq(GuideStatus::Published.as_str());
-    let select = match visibility {
-        Visibility::All => operating_procedure::Entity::find(),
-        Visibility::Public => operating_procedure::Entity::find().filter(published),
-        Visibility::OwnDrafts { regions, .. } => operating_procedure::Entity::find().filter(
-            Condition::any()
-                .add(published)
-                .add(operating_procedure::Column::Origin.is_in(regions.iter().cloned())),
-        ),
-    };
+    let mut select = operating_procedure::Entity::find();
+    if let Some(visible) = visible_procedures(visibility) {
+        select = select.filter(visible);
+    }
     by_guide_keys(
         conn,
         select,

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::StoreError;
 use crate::entity::{audit_entry, row_revision};
 
-use super::{Page, PageRequest, page};
+use super::{Page, PageRequest, count_of, page};
 
 /// The kept versions of rows, for `(kind, key)` pairs, oldest first.
 pub async fn revisions<C: ConnectionTrait>(
@@ -67,7 +67,7 @@ pub async fn audit_log<C: ConnectionTrait>(
         conn,
         select,
         request.first,
-        request.count.then(|| audit_select(filter)),
+        request.count.then(|| count_of(audit_select(filter))),
     )
     .await
 }

@@ -18,9 +18,12 @@ mod node;
 mod standards;
 mod trend;
 
-use sea_orm::sea_query::SelectStatement;
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, Func, Query, QueryStatementBuilder, SelectStatement,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryResult,
+    QueryTrait, Select,
 };
 
 use crate::StoreError;
@@ -33,8 +36,9 @@ pub use catalogue::{
 };
 pub use evaluations::{EvaluationFilter, EvaluationKey, evaluations, evaluations_in_period};
 pub use guides::{
-    GuideFilter, GuideKey, GuideParent, guide_pages, guides, guides_by_keys, procedure_keys,
-    procedures_by_keys, published_guide_times, published_guides, published_procedures,
+    GuideFilter, GuideJoins, GuideKey, GuideParent, JoinedGuide, guide_pages, guides,
+    guides_by_keys, procedure_keys, procedures_by_keys, published_guide_times, published_guides,
+    published_procedures,
 };
 pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};
@@ -110,31 +114,81 @@ pub struct PageRequest<K> {
     pub count: bool,
 }
 
-/// `first` rows of `select` and whether more follow; the rows of `counted`
-/// counted when it is given.
+/// `first` rows of `select` and whether more follow; with `total` (a
+/// statement of one number, such as [`count_of`]) when given.
 pub(crate) async fn page<E, C>(
     conn: &C,
     select: Select<E>,
     first: u64,
-    counted: Option<Select<E>>,
+    total: Option<SelectStatement>,
 ) -> Result<Page<E::Model>, StoreError>
 where
     E: EntityTrait,
-    E::Model: Sync,
     C: ConnectionTrait,
 {
-    let total = match counted {
-        Some(counted) => counted.count(conn).await?,
-        None => 0,
+    page_of(conn, select.into_query(), first, total, |row| {
+        Ok(E::Model::from_query_result(row, "")?)
+    })
+    .await
+}
+
+/// `first` rows of `query`, each read by `read`, and whether more follow;
+/// with `total` (a statement of one number) as [`Page::total`] when given.
+///
+/// The total rides on the page's own statement, as a scalar subquery that
+/// both backends evaluate once, so a counted page is one round trip, not
+/// two. Only an empty page, which has no row to carry it, counts apart.
+pub(crate) async fn page_of<T, C>(
+    conn: &C,
+    mut query: SelectStatement,
+    first: u64,
+    total: Option<SelectStatement>,
+    read: impl Fn(&QueryResult) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError>
+where
+    C: ConnectionTrait,
+{
+    query.limit(first + 1);
+    if let Some(total) = &total {
+        query.expr_as(
+            Expr::SubQuery(None, Box::new(total.clone().into_sub_query_statement())),
+            Alias::new(PAGE_TOTAL),
+        );
+    }
+    let rows = conn
+        .query_all_raw(conn.get_database_backend().build(&query))
+        .await?;
+    let total = match (total, rows.first()) {
+        (None, _) => 0,
+        (Some(_), Some(row)) => {
+            let total: i64 = row.try_get("", PAGE_TOTAL)?;
+            u64::try_from(total)
+                .map_err(|_| StoreError::Corrupt(format!("a count returned {total}")))?
+        }
+        (Some(total), None) => count(conn, total).await?,
     };
-    let mut items = select.limit(first + 1).all(conn).await?;
-    let has_next = items.len() as u64 > first;
-    items.truncate(first as usize);
+    let has_next = rows.len() as u64 > first;
+    let items = rows
+        .iter()
+        .take(first as usize)
+        .map(read)
+        .collect::<Result<_, _>>()?;
     Ok(Page {
         items,
         has_next,
         total,
     })
+}
+
+/// The column that carries a page's total on each of its rows.
+const PAGE_TOTAL: &str = "page_total";
+
+/// The statement that counts the rows of `select`.
+pub(crate) fn count_of<E: EntityTrait>(select: Select<E>) -> SelectStatement {
+    Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from_subquery(select.into_query(), Alias::new("counted"))
+        .to_owned()
 }
 
 /// The search term of a filter's text, unless it is blank.

@@ -6,7 +6,7 @@ use concord_domain::{
     Channel, ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus,
     Targets, ZoneCode,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationDef, Select,
@@ -18,7 +18,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, Visibility, by_codes, count, page, term};
+use super::{Page, PageRequest, Visibility, by_codes, count_of, page, term};
 
 /// What to list standards by. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -146,37 +146,36 @@ pub async fn standards<C: ConnectionTrait>(
     if let Some(after) = request.after {
         select = select.filter(standard::Column::Code.gt(after));
     }
-    let from_index = term
-        .as_ref()
-        .filter(|term| request.count && term.is_exact() && filter.only_text());
-    let counted = (request.count && from_index.is_none())
-        .then(|| standard_select(filter, visibility, term.as_ref()));
-    let mut page = page(conn, select, request.first, counted).await?;
-    if let Some(term) = from_index {
-        // The rows holding the term, less the drafts among them that the
-        // caller may not see: an index range and a few drafts, instead of
-        // a read of every matching row.
-        let mut total = Expr::SubQuery(
+    let total = request.count.then(|| match &term {
+        Some(term) if term.is_exact() && filter.only_text() => counted_in_index(term, visibility),
+        _ => count_of(standard_select(filter, visibility, term.as_ref())),
+    });
+    page(conn, select, request.first, total).await
+}
+
+/// How many standards the caller may see hold `term`'s gram: the rows
+/// holding it, less the drafts among them that the caller may not see. An
+/// index range and a few drafts, instead of a read of every matching row.
+fn counted_in_index(term: &Term, visibility: &Visibility) -> SelectStatement {
+    let mut total = Expr::SubQuery(
+        None,
+        Box::new(term.holding(Searched::Standard).into_sub_query_statement()),
+    );
+    if let Some(visible) = visible_standards(visibility) {
+        let hidden = Query::select()
+            .expr(Expr::col(standard::Column::Code).count())
+            .from(standard::Entity)
+            .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
+            .and_where(standard::Column::Code.in_subquery(term.keys(Searched::Standard)))
+            // Hidden is whatever the visibility does not show, NULL too.
+            .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
+            .to_owned();
+        total = total.sub(Expr::SubQuery(
             None,
-            Box::new(term.holding(Searched::Standard).into_sub_query_statement()),
-        );
-        if let Some(visible) = visible_standards(visibility) {
-            let hidden = Query::select()
-                .expr(Expr::col(standard::Column::Code).count())
-                .from(standard::Entity)
-                .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
-                .and_where(standard::Column::Code.in_subquery(term.keys(Searched::Standard)))
-                // Hidden is whatever the visibility does not show, NULL too.
-                .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
-                .to_owned();
-            total = total.sub(Expr::SubQuery(
-                None,
-                Box::new(hidden.into_sub_query_statement()),
-            ));
-        }
-        page.total = count(conn, Query::select().expr(total).to_owned()).await?;
+            Box::new(hidden.into_sub_query_statement()),
+        ));
     }
-    Ok(page)
+    Query::select().expr(total).to_owned()
 }
 
 /// Standards by code, whatever their status: callers check visibility.

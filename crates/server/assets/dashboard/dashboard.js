@@ -4,229 +4,415 @@
 // loads nothing but this file and its stylesheet.
 
 const TEXT = {
-  zh: {
-    title: '人社基本公共服务标准 · 区域协同看板',
-    skip: '跳到热力图',
-    zone: '区域',
-    refresh: '刷新',
-    live: {
+  title: {
+    zh: '人社基本公共服务标准 · 区域协同看板',
+    en: 'HR&SS public-service standards · zone dashboard',
+  },
+  skip: {
+    zh: '跳到热力图',
+    en: 'Skip to the heatmap',
+  },
+  zone: {
+    zh: '区域',
+    en: 'Zone',
+  },
+  refresh: {
+    zh: '刷新',
+    en: 'Refresh',
+  },
+  live: {
+    zh: {
       connecting: '正在连接实时更新',
       live: '实时',
       offline: '未实时 · 正在重连',
     },
-    liveNote: {
+    en: {
+      connecting: 'Connecting live updates',
+      live: 'Live',
+      offline: 'Not live · reconnecting',
+    },
+  },
+  liveNote: {
+    zh: {
       connecting: '正在打开实时连接；页面先通过查询加载。',
       live: '数据变化时，页面自动更新。',
       offline: '实时连接已断开，正在自动重连；在此期间请用“刷新”获取最新数据。',
     },
-    graphiql: 'GraphiQL 查询',
-    heatmap: '对齐热力图',
-    heatmapNote:
+    en: {
+      connecting: 'Opening the live connection; meanwhile the page loads by query.',
+      live: 'The page updates itself when the data changes.',
+      offline: 'The live connection is down and being reopened; meanwhile, Refresh fetches the latest data.',
+    },
+  },
+  graphiql: {
+    zh: 'GraphiQL 查询',
+    en: 'GraphiQL',
+  },
+  heatmap: {
+    zh: '对齐热力图',
+    en: 'Alignment heatmap',
+  },
+  heatmapNote: {
+    zh:
       '每格是一个成员对一个事项的服务指南；颜色表示与本区域最佳实践（★）的距离：0 为与最佳实践相同，1 为相差最远。方向键在格间移动，回车打开并列对比。',
-    category: '类别',
-    allCategories: '全部类别',
-    sort: '排序',
-    sortScoreAsc: '得分从低到高',
-    sortScoreDesc: '得分从高到低',
-    sortName: '按名称',
-    matter: '事项',
-    score: '对齐得分',
-    newest: '最新',
-    freshness: '数据新鲜度',
-    freshnessNote: '每个成员在本节点上最新一份已发布指南的更新时间。',
-    member: '成员',
-    newestData: '最新数据',
-    guidesHeld: '已发布指南',
-    syncTitle: '同步状态',
-    syncNeedsToken: '同步状态需要 SYNC_AGENT 或 NATIONAL_ADMIN 令牌（见下方“访问令牌”）。',
-    syncNone: '本节点没有同步任何对等节点：所有数据都在本地写入。',
-    peer: '对等节点',
-    lastSuccess: '上次成功',
-    lag: '待同步',
-    lastError: '上次错误',
-    token: '访问令牌',
-    tokenNote: '同步状态需要 SYNC_AGENT 或 NATIONAL_ADMIN 令牌；令牌只保存在本标签页中。',
-    tokenLabel: 'Bearer 令牌',
-    tokenSave: '使用令牌',
-    coverage: '覆盖率',
-    businessCoverage: '业务覆盖率（各成员）',
-    businessCoverageNote: '有已发布指南和操作规程的事项占目录事项的比例。',
-    regionCoverage: '区域覆盖率（各事项）',
-    regionCoverageNote: '全国有已发布指南和操作规程的地区占全部地区的比例。',
-    regions: '地区',
-    equalization: '均等化指数',
-    equalizationNote: '各成员取值的变异系数（标准差 ÷ 均值），越低越均等。',
-    period: '期间',
-    cv: '变异系数',
-    mean: '均值',
-    now: '现行',
-    currentOnly: '取自现行已发布指南；接口只提供当前值，没有历史。',
-    noPeriods: '本区域还没有评价数据。',
-    dataTable: '数据表',
-    violations: '底线违规',
-    noViolations: '没有违反国家底线标准的已发布指南。',
-    rule: '规则',
-    detail: '详情',
-    baseline: '底线',
-    actual: '实际',
-    close: '关闭',
-    footer:
+    en:
+      "Each cell is one member's guide for one matter, coloured by its distance from the zone's best practice (★): 0 is the same as the best practice, 1 the farthest. Arrow keys move between cells; Enter opens the side-by-side view.",
+  },
+  category: {
+    zh: '类别',
+    en: 'Category',
+  },
+  allCategories: {
+    zh: '全部类别',
+    en: 'All categories',
+  },
+  sort: {
+    zh: '排序',
+    en: 'Sort',
+  },
+  sortScoreAsc: {
+    zh: '得分从低到高',
+    en: 'Score, lowest first',
+  },
+  sortScoreDesc: {
+    zh: '得分从高到低',
+    en: 'Score, highest first',
+  },
+  sortName: {
+    zh: '按名称',
+    en: 'Name',
+  },
+  matter: {
+    zh: '事项',
+    en: 'Matter',
+  },
+  score: {
+    zh: '对齐得分',
+    en: 'Score',
+  },
+  newest: {
+    zh: '最新',
+    en: 'newest',
+  },
+  freshness: {
+    zh: '数据新鲜度',
+    en: 'Freshness',
+  },
+  freshnessNote: {
+    zh: '每个成员在本节点上最新一份已发布指南的更新时间。',
+    en: "When each member's newest published guide held by this node last changed.",
+  },
+  member: {
+    zh: '成员',
+    en: 'Member',
+  },
+  newestData: {
+    zh: '最新数据',
+    en: 'Newest data',
+  },
+  guidesHeld: {
+    zh: '已发布指南',
+    en: 'Published guides',
+  },
+  syncTitle: {
+    zh: '同步状态',
+    en: 'Sync status',
+  },
+  syncNeedsToken: {
+    zh: '同步状态需要 SYNC_AGENT 或 NATIONAL_ADMIN 令牌（见下方“访问令牌”）。',
+    en: 'The sync status needs a SYNC_AGENT or NATIONAL_ADMIN token (see “Access token” below).',
+  },
+  syncNone: {
+    zh: '本节点没有同步任何对等节点：所有数据都在本地写入。',
+    en: 'This node syncs from no peer: all its data was written here.',
+  },
+  peer: {
+    zh: '对等节点',
+    en: 'Peer',
+  },
+  lastSuccess: {
+    zh: '上次成功',
+    en: 'Last success',
+  },
+  lag: {
+    zh: '待同步',
+    en: 'Lag',
+  },
+  lastError: {
+    zh: '上次错误',
+    en: 'Last error',
+  },
+  token: {
+    zh: '访问令牌',
+    en: 'Access token',
+  },
+  tokenNote: {
+    zh: '同步状态需要 SYNC_AGENT 或 NATIONAL_ADMIN 令牌；令牌只保存在本标签页中。',
+    en: 'The sync status needs a SYNC_AGENT or NATIONAL_ADMIN token; it is kept in this tab only.',
+  },
+  tokenLabel: {
+    zh: 'Bearer 令牌',
+    en: 'Bearer token',
+  },
+  tokenSave: {
+    zh: '使用令牌',
+    en: 'Use token',
+  },
+  coverage: {
+    zh: '覆盖率',
+    en: 'Coverage',
+  },
+  businessCoverage: {
+    zh: '业务覆盖率（各成员）',
+    en: 'Business coverage, per member',
+  },
+  businessCoverageNote: {
+    zh: '有已发布指南和操作规程的事项占目录事项的比例。',
+    en: 'The share of catalogue matters with a published guide and procedure.',
+  },
+  regionCoverage: {
+    zh: '区域覆盖率（各事项）',
+    en: 'Region coverage, per matter',
+  },
+  regionCoverageNote: {
+    zh: '全国有已发布指南和操作规程的地区占全部地区的比例。',
+    en: 'The share of all regions with a published guide and procedure.',
+  },
+  regions: {
+    zh: '地区',
+    en: 'Regions',
+  },
+  equalization: {
+    zh: '均等化指数',
+    en: 'Equalization index',
+  },
+  equalizationNote: {
+    zh: '各成员取值的变异系数（标准差 ÷ 均值），越低越均等。',
+    en: "The coefficient of variation of the members' values (standard deviation ÷ mean); lower is more equal.",
+  },
+  period: {
+    zh: '期间',
+    en: 'Period',
+  },
+  cv: {
+    zh: '变异系数',
+    en: 'Coefficient of variation',
+  },
+  mean: {
+    zh: '均值',
+    en: 'Mean',
+  },
+  now: {
+    zh: '现行',
+    en: 'now',
+  },
+  currentOnly: {
+    zh: '取自现行已发布指南；接口只提供当前值，没有历史。',
+    en: 'From the published guides in force; the API has the current value only, no history.',
+  },
+  noPeriods: {
+    zh: '本区域还没有评价数据。',
+    en: 'This zone has no evaluations yet.',
+  },
+  dataTable: {
+    zh: '数据表',
+    en: 'Data table',
+  },
+  violations: {
+    zh: '底线违规',
+    en: 'Baseline violations',
+  },
+  noViolations: {
+    zh: '没有违反国家底线标准的已发布指南。',
+    en: 'No published guide breaks its national baseline.',
+  },
+  rule: {
+    zh: '规则',
+    en: 'Rule',
+  },
+  detail: {
+    zh: '详情',
+    en: 'Detail',
+  },
+  baseline: {
+    zh: '底线',
+    en: 'Baseline',
+  },
+  actual: {
+    zh: '实际',
+    en: 'Actual',
+  },
+  close: {
+    zh: '关闭',
+    en: 'Close',
+  },
+  footer: {
+    zh:
       '本页只通过公开的 GraphQL 接口（/graphql）读取数据，所有文件均由本服务器提供。示例数据为说明性数据，并非官方文本。',
-    licences: '第三方许可：',
-    loading: '正在加载…',
-    updated: '已更新',
-    failed: '加载失败：',
-    members: '成员',
-    averageScore: '平均对齐得分',
-    distance: '与最佳实践的距离',
-    best: '最佳实践',
-    noGuide: '无已发布指南',
-    timeLimit: '办理时限',
-    fee: '收费',
-    materials: '申请材料',
-    materialCount: '材料数',
-    channels: '办理渠道',
-    procedure: '操作规程',
-    revision: '版本',
-    updatedAt: '更新时间',
-    days: (n) => `${n} 个工作日`,
-    daysShort: (n) => `${n}日`,
-    yuan: (n) => `${n} 元`,
-    items: (n) => `${n} 项`,
-    scoreParts: '得分构成',
-    spread: '时限范围',
-    commonMaterials: '共同材料',
-    collaborative: '协同标准',
-    compliant: '符合',
-    notCompliant: '不符合',
-    legendLow: '0 相同',
-    legendHigh: '1 最远',
-    legendMissing: '无指南',
-    extra: '多于最佳实践',
-    lacking: '最佳实践有而此处没有',
-    differs: '与最佳实践不同',
-    marks: '≠ 与最佳实践不同；+ 最佳实践没有的；− 最佳实践有而此处没有的。括号内为与最佳实践之差。',
-    rules: { TIME_LIMIT: '办理时限超出底线', FEE: '收费超出底线', CHANNEL: '缺少必备渠道' },
-    parts: { coverage: '覆盖', timeLimit: '时限', fee: '收费', materials: '材料', channels: '渠道' },
-    metrics: {
+    en:
+      'This page reads only the public GraphQL API (/graphql), and every file it loads comes from this server. The sample data is illustrative, not official text.',
+  },
+  licences: {
+    zh: '第三方许可：',
+    en: 'Third-party licences:',
+  },
+  loading: {
+    zh: '正在加载…',
+    en: 'Loading…',
+  },
+  updated: {
+    zh: '已更新',
+    en: 'Updated',
+  },
+  failed: {
+    zh: '加载失败：',
+    en: 'Loading failed:',
+  },
+  members: {
+    zh: '成员',
+    en: 'Members',
+  },
+  averageScore: {
+    zh: '平均对齐得分',
+    en: 'Average alignment score',
+  },
+  distance: {
+    zh: '与最佳实践的距离',
+    en: 'Distance from best practice',
+  },
+  best: {
+    zh: '最佳实践',
+    en: 'Best practice',
+  },
+  noGuide: {
+    zh: '无已发布指南',
+    en: 'No published guide',
+  },
+  timeLimit: {
+    zh: '办理时限',
+    en: 'Time limit',
+  },
+  fee: {
+    zh: '收费',
+    en: 'Fee',
+  },
+  materials: {
+    zh: '申请材料',
+    en: 'Materials',
+  },
+  materialCount: {
+    zh: '材料数',
+    en: 'Materials',
+  },
+  channels: {
+    zh: '办理渠道',
+    en: 'Channels',
+  },
+  procedure: {
+    zh: '操作规程',
+    en: 'Procedure',
+  },
+  revision: {
+    zh: '版本',
+    en: 'Revision',
+  },
+  updatedAt: {
+    zh: '更新时间',
+    en: 'Updated',
+  },
+  days: {
+    zh: (n) => `${n} 个工作日`,
+    en: (n) => `${n} working days`,
+  },
+  daysShort: {
+    zh: (n) => `${n}日`,
+    en: (n) => `${n}d`,
+  },
+  yuan: {
+    zh: (n) => `${n} 元`,
+    en: (n) => `¥${n}`,
+  },
+  items: {
+    zh: (n) => `${n} 项`,
+    en: (n) => `${n} items`,
+  },
+  scoreParts: {
+    zh: '得分构成',
+    en: 'Score parts',
+  },
+  spread: {
+    zh: '时限范围',
+    en: 'Time-limit range',
+  },
+  commonMaterials: {
+    zh: '共同材料',
+    en: 'Common materials',
+  },
+  collaborative: {
+    zh: '协同标准',
+    en: 'Collaborative standard',
+  },
+  compliant: {
+    zh: '符合',
+    en: 'compliant',
+  },
+  notCompliant: {
+    zh: '不符合',
+    en: 'not compliant',
+  },
+  legendLow: {
+    zh: '0 相同',
+    en: '0 same',
+  },
+  legendHigh: {
+    zh: '1 最远',
+    en: '1 farthest',
+  },
+  legendMissing: {
+    zh: '无指南',
+    en: 'no guide',
+  },
+  extra: {
+    zh: '多于最佳实践',
+    en: 'more than the best practice',
+  },
+  lacking: {
+    zh: '最佳实践有而此处没有',
+    en: 'in the best practice, missing here',
+  },
+  differs: {
+    zh: '与最佳实践不同',
+    en: 'differs from the best practice',
+  },
+  marks: {
+    zh: '≠ 与最佳实践不同；+ 最佳实践没有的；− 最佳实践有而此处没有的。括号内为与最佳实践之差。',
+    en: '≠ differs from the best practice; + not in the best practice; − in the best practice but missing here. In brackets: the difference from the best practice.',
+  },
+  rules: {
+    zh: { TIME_LIMIT: '办理时限超出底线', FEE: '收费超出底线', CHANNEL: '缺少必备渠道' },
+    en: { TIME_LIMIT: 'Time limit above baseline', FEE: 'Fee above baseline', CHANNEL: 'Required channel missing' },
+  },
+  parts: {
+    zh: { coverage: '覆盖', timeLimit: '时限', fee: '收费', materials: '材料', channels: '渠道' },
+    en: { coverage: 'coverage', timeLimit: 'time limit', fee: 'fee', materials: 'materials', channels: 'channels' },
+  },
+  metrics: {
+    zh: {
       SATISFACTION: '满意度',
       AVERAGE_DAYS: '平均办理天数',
       TIME_LIMIT: '承诺办理时限',
       FEE: '收费',
     },
-    channelNames: { COUNTER: '窗口', ONLINE: '网上', MOBILE: '移动端', CROSS_PROVINCE: '跨省通办' },
-  },
-  en: {
-    title: 'HR&SS public-service standards · zone dashboard',
-    skip: 'Skip to the heatmap',
-    zone: 'Zone',
-    refresh: 'Refresh',
-    live: {
-      connecting: 'Connecting live updates',
-      live: 'Live',
-      offline: 'Not live · reconnecting',
-    },
-    liveNote: {
-      connecting: 'Opening the live connection; meanwhile the page loads by query.',
-      live: 'The page updates itself when the data changes.',
-      offline: 'The live connection is down and being reopened; meanwhile, Refresh fetches the latest data.',
-    },
-    graphiql: 'GraphiQL',
-    heatmap: 'Alignment heatmap',
-    heatmapNote:
-      "Each cell is one member's guide for one matter, coloured by its distance from the zone's best practice (★): 0 is the same as the best practice, 1 the farthest. Arrow keys move between cells; Enter opens the side-by-side view.",
-    category: 'Category',
-    allCategories: 'All categories',
-    sort: 'Sort',
-    sortScoreAsc: 'Score, lowest first',
-    sortScoreDesc: 'Score, highest first',
-    sortName: 'Name',
-    matter: 'Matter',
-    score: 'Score',
-    newest: 'newest',
-    freshness: 'Freshness',
-    freshnessNote: "When each member's newest published guide held by this node last changed.",
-    member: 'Member',
-    newestData: 'Newest data',
-    guidesHeld: 'Published guides',
-    syncTitle: 'Sync status',
-    syncNeedsToken: 'The sync status needs a SYNC_AGENT or NATIONAL_ADMIN token (see “Access token” below).',
-    syncNone: 'This node syncs from no peer: all its data was written here.',
-    peer: 'Peer',
-    lastSuccess: 'Last success',
-    lag: 'Lag',
-    lastError: 'Last error',
-    token: 'Access token',
-    tokenNote: 'The sync status needs a SYNC_AGENT or NATIONAL_ADMIN token; it is kept in this tab only.',
-    tokenLabel: 'Bearer token',
-    tokenSave: 'Use token',
-    coverage: 'Coverage',
-    businessCoverage: 'Business coverage, per member',
-    businessCoverageNote: 'The share of catalogue matters with a published guide and procedure.',
-    regionCoverage: 'Region coverage, per matter',
-    regionCoverageNote: 'The share of all regions with a published guide and procedure.',
-    regions: 'Regions',
-    equalization: 'Equalization index',
-    equalizationNote: "The coefficient of variation of the members' values (standard deviation ÷ mean); lower is more equal.",
-    period: 'Period',
-    cv: 'Coefficient of variation',
-    mean: 'Mean',
-    now: 'now',
-    currentOnly: 'From the published guides in force; the API has the current value only, no history.',
-    noPeriods: 'This zone has no evaluations yet.',
-    dataTable: 'Data table',
-    violations: 'Baseline violations',
-    noViolations: 'No published guide breaks its national baseline.',
-    rule: 'Rule',
-    detail: 'Detail',
-    baseline: 'Baseline',
-    actual: 'Actual',
-    close: 'Close',
-    footer:
-      'This page reads only the public GraphQL API (/graphql), and every file it loads comes from this server. The sample data is illustrative, not official text.',
-    licences: 'Third-party licences:',
-    loading: 'Loading…',
-    updated: 'Updated',
-    failed: 'Loading failed:',
-    members: 'Members',
-    averageScore: 'Average alignment score',
-    distance: 'Distance from best practice',
-    best: 'Best practice',
-    noGuide: 'No published guide',
-    timeLimit: 'Time limit',
-    fee: 'Fee',
-    materials: 'Materials',
-    materialCount: 'Materials',
-    channels: 'Channels',
-    procedure: 'Procedure',
-    revision: 'Revision',
-    updatedAt: 'Updated',
-    days: (n) => `${n} working days`,
-    daysShort: (n) => `${n}d`,
-    yuan: (n) => `¥${n}`,
-    items: (n) => `${n} items`,
-    scoreParts: 'Score parts',
-    spread: 'Time-limit range',
-    commonMaterials: 'Common materials',
-    collaborative: 'Collaborative standard',
-    compliant: 'compliant',
-    notCompliant: 'not compliant',
-    legendLow: '0 same',
-    legendHigh: '1 farthest',
-    legendMissing: 'no guide',
-    extra: 'more than the best practice',
-    lacking: 'in the best practice, missing here',
-    differs: 'differs from the best practice',
-    marks: '≠ differs from the best practice; + not in the best practice; − in the best practice but missing here. In brackets: the difference from the best practice.',
-    rules: { TIME_LIMIT: 'Time limit above baseline', FEE: 'Fee above baseline', CHANNEL: 'Required channel missing' },
-    parts: { coverage: 'coverage', timeLimit: 'time limit', fee: 'fee', materials: 'materials', channels: 'channels' },
-    metrics: {
+    en: {
       SATISFACTION: 'Satisfaction',
       AVERAGE_DAYS: 'Average days taken',
       TIME_LIMIT: 'Promised time limit',
       FEE: 'Fee',
     },
-    channelNames: { COUNTER: 'Counter', ONLINE: 'Online', MOBILE: 'Mobile', CROSS_PROVINCE: 'Cross-province' },
+  },
+  channelNames: {
+    zh: { COUNTER: '窗口', ONLINE: '网上', MOBILE: '移动端', CROSS_PROVINCE: '跨省通办' },
+    en: { COUNTER: 'Counter', ONLINE: 'Online', MOBILE: 'Mobile', CROSS_PROVINCE: 'Cross-province' },
   },
 };
 
@@ -260,7 +446,7 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
-const t = (key) => TEXT[state.lang][key];
+const t = (key) => TEXT[key][state.lang];
 const locale = () => (state.lang === 'zh' ? 'zh-CN' : 'en-GB');
 const number = (value, digits = 2) =>
   new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(value);
