@@ -338,14 +338,15 @@ async fn main() -> anyhow::Result<()> {
                         following.await
                     }
                 };
-                followed.map_err(|error| anyhow::anyhow!(concord_sync::error_chain(&error)))?;
+                followed.map_err(|error| anyhow::anyhow!(concord_domain::error_chain(&error)))?;
                 tracing::info!("stopped");
             } else {
                 let progress = progress::Reporter::new(cli.quiet);
                 let report =
                     concord_sync::sync_all_reporting(&db, &peers, &options, &progress).await;
                 progress.finish();
-                let report = report.map_err(|e| anyhow::anyhow!(concord_sync::error_chain(&e)))?;
+                let report =
+                    report.map_err(|e| anyhow::anyhow!(concord_domain::error_chain(&e)))?;
                 println!(
                     "{} pages, {} changes received, {} applied",
                     report.pages, report.received, report.applied

@@ -2,13 +2,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, storage_test};
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
+use crate::helpers::{As, Backend, TestApp, code, storage_test};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9

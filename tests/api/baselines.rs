@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    As, Backend, TestApp, jiangsu_node, run_concord, second_backend, storage_test, token,
+    As, Backend, TestApp, code, jiangsu_node, second_backend, storage_test, token,
 };
 
 const MATTER: &str = "SI-BASELINE-TEST";
@@ -24,12 +24,6 @@ const GRANT: &str = "mutation($r: String!, $m: String!, $from: NaiveDate!, $unti
         validFrom: $from, validUntil: $until) { id revision inForce } }";
 const REVOKE: &str = "mutation($id: String!, $e: Int!) {
     revokeBaselineExemption(id: $id, expectedRevision: $e) { id revision revokedAt inForce } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
 
 /// A national item with a baseline of 15 working days, 20 yuan and the
 /// ONLINE channel, and a matter that implements it.
@@ -244,12 +238,7 @@ storage_test!(rows_that_arrived_by_import_are_still_reported, |app| {
         .to_string(),
     )
     .unwrap();
-    let (ok, out) = run_concord(&[
-        "import",
-        "--database",
-        &app.database_url,
-        file.to_str().unwrap(),
-    ]);
+    let (ok, out) = app.import(&file);
     assert!(ok, "{out}");
     app.sees_latest_commit().await;
     let ours = our_violations(

@@ -101,38 +101,43 @@ storage_test!(a_draft_is_never_exported, |app| {
     assert!(!services(&region).is_empty());
 });
 
+/// Runs `concord export --format cpsv-ap` of `region` from `app`'s
+/// database, with `more` arguments; whether it succeeded, and its output.
+fn export_cpsv(app: &TestApp, region: &str, more: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "export",
+        "--database",
+        &app.database_url,
+        "--format",
+        "cpsv-ap",
+        "--region",
+        region,
+    ];
+    args.extend_from_slice(more);
+    run_concord(&args)
+}
+
 storage_test!(the_cli_writes_what_the_server_serves, |app| {
     let (_, _, served) = get(&app, "/services/330000").await;
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("330000.jsonld");
     let context = format!("{}/contexts/cpsv-ap-3.2.0.jsonld", app.address);
-    let (ok, output) = run_concord(&[
-        "export",
-        "--database",
-        &app.database_url,
-        "--format",
-        "cpsv-ap",
-        "--region",
+    let (ok, output) = export_cpsv(
+        &app,
         "330000",
-        "--context-url",
-        &context,
-        "--output",
-        file.to_str().expect("utf-8 path"),
-    ]);
+        &[
+            "--context-url",
+            &context,
+            "--output",
+            file.to_str().expect("utf-8 path"),
+        ],
+    );
     assert!(ok, "{output}");
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
     assert_eq!(written, served);
 
-    let (ok, output) = run_concord(&[
-        "export",
-        "--database",
-        &app.database_url,
-        "--format",
-        "cpsv-ap",
-        "--region",
-        "330100",
-    ]);
+    let (ok, output) = export_cpsv(&app, "330100", &[]);
     assert!(!ok);
     assert!(output.contains("no region `330100`"), "{output}");
 });

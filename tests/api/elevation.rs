@@ -3,13 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, jiangsu_node, second_backend, storage_test, token};
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
+use crate::helpers::{
+    As, Backend, TestApp, code, jiangsu_node, second_backend, storage_test, token,
+};
 
 const DECIDE: &str =
     "mutation($id: Int!, $d: ElevationStep!, $e: Int!, $code: String, $keep: Boolean) {

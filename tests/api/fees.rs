@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, storage_test};
+use crate::helpers::{As, code, storage_test};
 
 const MATTER: &str = "SI-PENSION-TRANSFER";
 
@@ -46,12 +46,6 @@ async fn publish_fee(app: &crate::helpers::TestApp, region: &str, fee: &str) -> 
     )
     .await;
     saved
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
 }
 
 fn message(body: &Value) -> &str {

@@ -23,6 +23,14 @@ pub enum As {
     Federation(&'static str),
 }
 
+/// The `extensions.code` of a response's first error; `none` when it has
+/// no error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
 /// A signed token for `who`, or `None` for anonymous.
 pub fn token(who: As) -> Option<String> {
     use concord_auth::{AuthSettings, Role, TokenRequest, issue_hs256};
@@ -280,6 +288,17 @@ impl TestApp {
         )
         .await["guide"]["revision"]
             .as_i64()
+    }
+
+    /// Runs `concord import` of `file` into this app's database; whether
+    /// it succeeded, and what it printed.
+    pub fn import(&self, file: &std::path::Path) -> (bool, String) {
+        run_concord(&[
+            "import",
+            "--database",
+            &self.database_url,
+            file.to_str().expect("a UTF-8 path"),
+        ])
     }
 
     /// Sends a query with variables and returns the whole JSON answer.

@@ -2,7 +2,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, code, storage_test, token};
 
 const MATTER: &str = "EMP-UNEMPLOYMENT-REGISTRATION";
 
@@ -27,12 +27,6 @@ async fn revision_of(app: &TestApp, region: &str) -> i64 {
         .data_as(As::National, GUIDE, json!({ "r": region, "m": MATTER }))
         .await;
     data["guide"]["revision"].as_i64().expect("guide exists")
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
 }
 
 storage_test!(
@@ -576,12 +570,7 @@ storage_test!(an_imported_revision_keeps_the_version_it_replaced, |app| {
         .to_string(),
     )
     .unwrap();
-    let (ok, out) = crate::helpers::run_concord(&[
-        "import",
-        "--database",
-        &app.database_url,
-        file.to_str().unwrap(),
-    ]);
+    let (ok, out) = app.import(&file);
     assert!(ok, "{out}");
     app.sees_latest_commit().await;
     let after = app.data_as(As::National, history, json!({})).await["guide"].clone();

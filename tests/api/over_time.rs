@@ -3,13 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, TestApp, storage_test};
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
+use crate::helpers::{As, TestApp, code, storage_test};
 
 const MATTER: &str = "SI-TREND-TEST";
 

@@ -88,6 +88,11 @@ async fn get(
 }
 
 /// The GET parameters of a persisted query sent by its hash alone.
+/// Asks anonymously for `params` again, sending `tag` as `If-None-Match`.
+async fn revalidate(app: &TestApp, params: &[(&str, String)], tag: &str) -> reqwest::Response {
+    get(app, As::Anonymous, params, &[(IF_NONE_MATCH, tag)]).await
+}
+
 fn by_hash(hash: &str, variables: Value) -> Vec<(&'static str, String)> {
     vec![
         ("extensions", persisted_query(hash).to_string()),
@@ -245,13 +250,7 @@ async fn a_persisted_query_sent_by_get_is_cached_by_http() {
     };
     let before = looked_up().await;
     for if_none_match in [tag.clone(), format!("\"other\", W/{tag}")] {
-        let response = get(
-            &app,
-            As::Anonymous,
-            &params,
-            &[(IF_NONE_MATCH, if_none_match.as_str())],
-        )
-        .await;
+        let response = revalidate(&app, &params, &if_none_match).await;
         assert_eq!(response.status(), 304, "{if_none_match}");
         assert_eq!(response.headers()[ETAG], tag.as_str());
         assert_eq!(response.headers()[CACHE_CONTROL], "public, no-cache");
@@ -260,15 +259,10 @@ async fn a_persisted_query_sent_by_get_is_cached_by_http() {
     assert_eq!(looked_up().await, before, "a 304 does not run the query");
 
     // Another tag, other variables: the answer.
-    let response = get(&app, As::Anonymous, &params, &[(IF_NONE_MATCH, "\"x\"")]).await;
+    let response = revalidate(&app, &params, "\"x\"").await;
     assert_eq!(response.status(), 200);
-    let response = get(
-        &app,
-        As::Anonymous,
-        &by_hash(&hash, json!({ "r": "440000", "m": MATTER })),
-        &[(IF_NONE_MATCH, tag.as_str())],
-    )
-    .await;
+    let other = by_hash(&hash, json!({ "r": "440000", "m": MATTER }));
+    let response = revalidate(&app, &other, &tag).await;
     assert_eq!(response.status(), 200);
     assert_ne!(response.headers()[ETAG], tag.as_str());
 
@@ -319,28 +313,12 @@ storage_test!(a_tag_never_outlives_the_data_version, |app| {
     let params = by_hash(&hash, variables());
     let response = get(&app, As::Anonymous, &params, &[]).await;
     let tag = response.headers()[ETAG].to_str().unwrap().to_owned();
-    assert_eq!(
-        get(
-            &app,
-            As::Anonymous,
-            &params,
-            &[(IF_NONE_MATCH, tag.as_str())]
-        )
-        .await
-        .status(),
-        304
-    );
+    assert_eq!(revalidate(&app, &params, &tag).await.status(), 304);
 
     // The guide goes back to a draft: the public no longer sees it.
     app.data_as(As::Province("330000"), SAVE_GUIDE, save(9, revision))
         .await;
-    let response = get(
-        &app,
-        As::Anonymous,
-        &params,
-        &[(IF_NONE_MATCH, tag.as_str())],
-    )
-    .await;
+    let response = revalidate(&app, &params, &tag).await;
     assert_eq!(response.status(), 200, "a commit changes every tag");
     assert_ne!(response.headers()[ETAG], tag.as_str());
     let body: Value = response.json().await.unwrap();
@@ -617,15 +595,18 @@ async fn a_malformed_manifest_stops_start_up_with_what_is_wrong() {
     bad["operations"][1]["type"] = json!("mutation");
     std::fs::write(&path, bad.to_string()).unwrap();
     let database = format!("sqlite://{}", dir.path().join("c.db").display());
-    let (ok, output) = run_concord(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database",
-        &database,
-        "--operations",
-        path.to_str().unwrap(),
-    ]);
+    let serve_with = |manifest: &std::path::Path| {
+        run_concord(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+            "--operations",
+            manifest.to_str().unwrap(),
+        ])
+    };
+    let (ok, output) = serve_with(&path);
     assert!(!ok, "{output}");
     assert!(
         output.contains(
@@ -635,15 +616,7 @@ async fn a_malformed_manifest_stops_start_up_with_what_is_wrong() {
     );
 
     let missing = dir.path().join("missing.json");
-    let (ok, output) = run_concord(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database",
-        &database,
-        "--operations",
-        missing.to_str().unwrap(),
-    ]);
+    let (ok, output) = serve_with(&missing);
     assert!(!ok);
     assert!(
         output.contains("cannot read the operations manifest"),

@@ -1,18 +1,12 @@
 //! One rule for each input, whichever way the input arrives: a mutation
 //! and `concord import` accept and refuse the same values.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{As, TestApp, run_concord, storage_test};
+use crate::helpers::{As, TestApp, code, storage_test};
 
 const SAVE_MATTER: &str = "mutation($c: String!, $en: String!) {
     saveMatter(input: { code: $c, nameZh: \"校验事项\", nameEn: $en, category: \"SKILLS\" }) { code nameEn } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("none")
-}
 
 /// Imports one matter with `concord import`; its output, and whether it succeeded.
 fn import_matter(app: &TestApp, code: &str, name_en: &str) -> (bool, String) {
@@ -22,12 +16,7 @@ fn import_matter(app: &TestApp, code: &str, name_en: &str) -> (bool, String) {
         { "code": code, "nameZh": "校验事项", "nameEn": name_en, "category": "SKILLS" }
     ] });
     std::fs::write(&file, matters.to_string()).unwrap();
-    run_concord(&[
-        "import",
-        "--database",
-        &app.database_url,
-        file.to_str().unwrap(),
-    ])
+    app.import(&file)
 }
 
 async fn matter_exists(app: &TestApp, code: &str) -> bool {

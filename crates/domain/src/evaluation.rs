@@ -118,6 +118,7 @@ impl EvaluationValues {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::refused_fields;
 
     #[test]
     fn periods() {
@@ -157,12 +158,7 @@ mod tests {
             cases_handled: -1,
             average_days: f64::NAN,
         };
-        let fields: Vec<String> = bad
-            .validated()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields = refused_fields(bad.validated());
         assert_eq!(fields, ["satisfaction", "casesHandled", "averageDays"]);
     }
 }

@@ -159,6 +159,7 @@ pub fn validate_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::refused_fields;
 
     fn draft() -> GuideDraft {
         GuideDraft {
@@ -187,12 +188,7 @@ mod tests {
             channels: vec![],
             ..draft()
         };
-        let fields: Vec<String> = broken
-            .validated()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields = refused_fields(broken.validated());
         assert_eq!(
             fields,
             ["timeLimitDays", "materials[1]", "materials[2]", "channels"]

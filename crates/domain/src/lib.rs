@@ -6,6 +6,7 @@
 pub mod alignment;
 pub mod codes;
 pub mod enums;
+pub mod error_chain;
 pub mod evaluation;
 pub mod fee;
 pub mod guide;
@@ -22,6 +23,7 @@ pub use alignment::{
 };
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};
+pub use error_chain::error_chain;
 pub use evaluation::{EvaluationValues, Period};
 pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};

@@ -97,6 +97,18 @@ pub fn distinct_channels(
     }
 }
 
+/// The fields a validation that must fail names, in order; for tests.
+#[cfg(test)]
+pub(crate) fn refused_fields<T: std::fmt::Debug>(
+    validated: Result<T, Vec<ValidationError>>,
+) -> Vec<String> {
+    validated
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.field)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

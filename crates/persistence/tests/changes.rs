@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 use common::PostgresDatabase;
 
 // ---------------------------------------------------------------------------
-// The oracle: the per-change apply that `apply_page` replaced, verbatim but
-// for the error helper.
+// The oracle: the per-change apply that `apply_page` replaced, with the
+// error helper and the steps its kinds share written once.
 
 fn corrupt(message: impl ToString) -> StoreError {
     StoreError::Corrupt(message.to_string())
@@ -57,16 +57,39 @@ fn list(record: &Value, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn upsert_newer<C, A, M>(
-    conn: &C,
-    stored: Option<M>,
-    incoming: M,
-    revision: fn(&M) -> i32,
-) -> Result<bool, StoreError>
+/// A row's revision: an incoming version applies only over an older one.
+trait Revised {
+    fn revision(&self) -> i32;
+}
+
+macro_rules! revised {
+    ($($model:ty),* $(,)?) => {
+        $(impl Revised for $model {
+            fn revision(&self) -> i32 {
+                self.revision
+            }
+        })*
+    };
+}
+
+revised!(
+    service_matter::Model,
+    standard::Model,
+    service_guide::Model,
+    operating_procedure::Model,
+    national_item::Model,
+    evaluation::Model,
+    collaborative_target::Model,
+    adoption::Model,
+    baseline_exemption::Model,
+    elevation_proposal::Model,
+);
+
+async fn upsert_newer<C, A, M>(conn: &C, stored: Option<M>, incoming: M) -> Result<bool, StoreError>
 where
     C: ConnectionTrait,
     A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
-    M: IntoActiveModel<A>,
+    M: IntoActiveModel<A> + Revised,
 {
     match stored {
         None => {
@@ -75,7 +98,7 @@ where
                 .await?;
             Ok(true)
         }
-        Some(stored) if revision(&stored) < revision(&incoming) => {
+        Some(stored) if stored.revision() < incoming.revision() => {
             incoming
                 .into_active_model()
                 .reset_all()
@@ -101,13 +124,13 @@ async fn retract_older<C: ConnectionTrait, E: EntityTrait>(
     conn: &C,
     id: (String, String),
     retracted: i32,
-    revision: fn(&E::Model) -> i32,
 ) -> Result<bool, StoreError>
 where
+    E::Model: Revised,
     (String, String): Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
 {
     match E::find_by_id(id.clone()).one(conn).await? {
-        Some(stored) if revision(&stored) < retracted => {
+        Some(stored) if stored.revision() < retracted => {
             E::delete_by_id(id).exec(conn).await?;
             Ok(true)
         }
@@ -121,17 +144,43 @@ async fn apply_row<C, E, A>(
     conn: &C,
     record: &Value,
     key: impl FnOnce(&E::Model) -> <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType,
-    revision: fn(&E::Model) -> i32,
 ) -> Result<bool, StoreError>
 where
     C: ConnectionTrait,
     E: EntityTrait,
     A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
-    E::Model: IntoActiveModel<A> + serde::de::DeserializeOwned,
+    E::Model: IntoActiveModel<A> + Revised + serde::de::DeserializeOwned,
 {
     let incoming: E::Model = row(record)?;
     let stored = E::find_by_id(key(&incoming)).one(conn).await?;
-    upsert_newer(conn, stored, incoming, revision).await
+    upsert_newer(conn, stored, incoming).await
+}
+
+/// [`apply_row`] for a matter or a standard (`standard_side`), keyed by its
+/// `code`; when it applies, its links become those its record lists in
+/// `field`.
+async fn apply_linked<C, E, A>(
+    conn: &C,
+    record: &Value,
+    standard_side: bool,
+    field: &str,
+    code: fn(&E::Model) -> String,
+) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+    E::PrimaryKey: sea_orm::PrimaryKeyTrait<ValueType = String>,
+    A: ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    E::Model: IntoActiveModel<A> + Revised + serde::de::DeserializeOwned,
+{
+    let incoming: E::Model = row(record)?;
+    let code = code(&incoming);
+    let stored = E::find_by_id(code.clone()).one(conn).await?;
+    let applied = upsert_newer(conn, stored, incoming).await?;
+    if applied {
+        set_links(conn, standard_side, &code, &list(record, field)).await?;
+    }
+    Ok(applied)
 }
 
 async fn set_links<C: ConnectionTrait>(
@@ -208,47 +257,25 @@ async fn apply_one<C: ConnectionTrait>(
     };
     let applied = match (&record, kind) {
         (None, Replica::Guide) => {
-            retract_older::<_, service_guide::Entity>(
-                conn,
-                guide_id(&parts),
-                change.revision,
-                |m| m.revision,
-            )
-            .await?
+            retract_older::<_, service_guide::Entity>(conn, guide_id(&parts), change.revision)
+                .await?
         }
         (None, Replica::Procedure) => {
-            retract_older::<_, operating_procedure::Entity>(
-                conn,
-                guide_id(&parts),
-                change.revision,
-                |m| m.revision,
-            )
-            .await?
+            retract_older::<_, operating_procedure::Entity>(conn, guide_id(&parts), change.revision)
+                .await?
         }
         (None, _) => false,
         (Some(record), Replica::Matter) => {
-            let incoming: service_matter::Model = row(record)?;
-            let stored = service_matter::Entity::find_by_id(incoming.code.clone())
-                .one(conn)
-                .await?;
-            let code = incoming.code.clone();
-            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
-            if applied {
-                set_links(conn, false, &code, &list(record, "standards")).await?;
-            }
-            applied
+            apply_linked::<_, service_matter::Entity, _>(conn, record, false, "standards", |m| {
+                m.code.clone()
+            })
+            .await?
         }
         (Some(record), Replica::Standard) => {
-            let incoming: standard::Model = row(record)?;
-            let stored = standard::Entity::find_by_id(incoming.code.clone())
-                .one(conn)
-                .await?;
-            let code = incoming.code.clone();
-            let applied = upsert_newer(conn, stored, incoming, |m| m.revision).await?;
-            if applied {
-                set_links(conn, true, &code, &list(record, "matters")).await?;
-            }
-            applied
+            apply_linked::<_, standard::Entity, _>(conn, record, true, "matters", |m| {
+                m.code.clone()
+            })
+            .await?
         }
         (Some(record), Replica::Guide) => {
             let incoming: service_guide::Model = row(record)?;
@@ -269,68 +296,45 @@ async fn apply_one<C: ConnectionTrait>(
             if stored.is_none() && withdrawn_at.is_some_and(|at| at >= incoming.revision) {
                 false
             } else {
-                upsert_newer(conn, stored, incoming, |m| m.revision).await?
+                upsert_newer(conn, stored, incoming).await?
             }
         }
         (Some(record), Replica::Procedure) => {
-            let incoming: operating_procedure::Model = row(record)?;
-            let stored = operating_procedure::Entity::find_by_id((
-                incoming.region_code.clone(),
-                incoming.matter_code.clone(),
-            ))
-            .one(conn)
-            .await?;
-            upsert_newer(conn, stored, incoming, |m| m.revision).await?
-        }
-        (Some(record), Replica::NationalItem) => {
-            apply_row::<_, national_item::Entity, _>(
-                conn,
-                record,
-                |m| (m.edition, m.number),
-                |m| m.revision,
-            )
+            apply_row::<_, operating_procedure::Entity, _>(conn, record, |m| {
+                (m.region_code.clone(), m.matter_code.clone())
+            })
             .await?
         }
+        (Some(record), Replica::NationalItem) => {
+            apply_row::<_, national_item::Entity, _>(conn, record, |m| (m.edition, m.number))
+                .await?
+        }
         (Some(record), Replica::Evaluation) => {
-            apply_row::<_, evaluation::Entity, _>(
-                conn,
-                record,
-                |m| {
-                    (
-                        m.region_code.clone(),
-                        m.matter_code.clone(),
-                        m.period.clone(),
-                    )
-                },
-                |m| m.revision,
-            )
+            apply_row::<_, evaluation::Entity, _>(conn, record, |m| {
+                (
+                    m.region_code.clone(),
+                    m.matter_code.clone(),
+                    m.period.clone(),
+                )
+            })
             .await?
         }
         (Some(record), Replica::CollaborativeStandard) => {
-            apply_row::<_, collaborative_target::Entity, _>(
-                conn,
-                record,
-                |m| m.standard_code.clone(),
-                |m| m.revision,
-            )
+            apply_row::<_, collaborative_target::Entity, _>(conn, record, |m| {
+                m.standard_code.clone()
+            })
             .await?
         }
         (Some(record), Replica::Adoption) => {
-            apply_row::<_, adoption::Entity, _>(
-                conn,
-                record,
-                |m| (m.standard_code.clone(), m.region_code.clone()),
-                |m| m.revision,
-            )
+            apply_row::<_, adoption::Entity, _>(conn, record, |m| {
+                (m.standard_code.clone(), m.region_code.clone())
+            })
             .await?
         }
         (Some(record), Replica::Exemption) => {
-            apply_row::<_, baseline_exemption::Entity, _>(
-                conn,
-                record,
-                |m| (m.region_code.clone(), m.matter_code.clone(), m.valid_from),
-                |m| m.revision,
-            )
+            apply_row::<_, baseline_exemption::Entity, _>(conn, record, |m| {
+                (m.region_code.clone(), m.matter_code.clone(), m.valid_from)
+            })
             .await?
         }
         (Some(record), Replica::Elevation) => {
@@ -355,7 +359,7 @@ async fn apply_one<C: ConnectionTrait>(
                 }
                 Some(stored) => {
                     incoming.id = stored.id;
-                    upsert_newer(conn, Some(stored), incoming, |m| m.revision).await?
+                    upsert_newer(conn, Some(stored), incoming).await?
                 }
             }
         }
@@ -1046,8 +1050,7 @@ async fn a_page_applies_as_its_changes_would_one_at_a_time_on_postgres() {
         .await
         .expect("CONCORD_TEST_POSTGRES_URL names the test server");
     let paged = Node::postgres("paged").await.unwrap();
-    // Run apart, so that a failure still drops the databases.
-    let result = tokio::spawn({
+    let test = {
         let one = Node {
             db: one.db.clone(),
             statements: one.statements.clone(),
@@ -1059,13 +1062,12 @@ async fn a_page_applies_as_its_changes_would_one_at_a_time_on_postgres() {
             postgres: None,
         };
         async move { same_as_one_at_a_time(&one, &paged, 40).await }
+    };
+    common::run_apart(test, async {
+        one.close().await;
+        paged.close().await;
     })
     .await;
-    one.close().await;
-    paged.close().await;
-    if let Err(failed) = result {
-        std::panic::resume_unwind(failed.into_panic());
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -6,15 +6,18 @@
 //! PostgreSQL runs too when `CONCORD_TEST_POSTGRES_URL` is set; with
 //! `CI=true` a missing one fails the test.
 
-use chrono::Utc;
+mod common;
+
+use concord_persistence::DatabaseConnection;
 use concord_persistence::entity::{
     change_log, operating_procedure, row_revision, service_guide, service_matter, standard,
     standard_matter,
 };
 use concord_persistence::import::{Counts, ImportError, ImportReport, import_file};
-use concord_persistence::{ConnectOptions, DatabaseConnection};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
+
+use common::PostgresDatabase;
 
 const MATTERS: usize = 1_500;
 /// 18 columns a row: 72,000 parameters in all.
@@ -202,22 +205,11 @@ async fn imports_beyond_one_statement(db: &DatabaseConnection) {
     );
 }
 
-async fn open(url: &str) -> DatabaseConnection {
-    let (db, _) = concord_persistence::connect(&ConnectOptions::new(url))
-        .await
-        .unwrap();
-    concord_persistence::migrate(&db).await.unwrap();
-    concord_persistence::seed::seed_reference(&db)
-        .await
-        .unwrap();
-    db
-}
-
 #[tokio::test]
 async fn an_import_beyond_one_statement_loads_on_sqlite() {
     let dir = tempfile::TempDir::new().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("bulk.db").display());
-    imports_beyond_one_statement(&open(&url).await).await;
+    imports_beyond_one_statement(&common::seeded(&url).await.0).await;
 }
 
 #[tokio::test]
@@ -226,35 +218,14 @@ async fn an_import_beyond_one_statement_loads_on_sqlite() {
     ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
 )]
 async fn an_import_beyond_one_statement_loads_on_postgres() {
-    let admin = match std::env::var("CONCORD_TEST_POSTGRES_URL") {
-        Ok(url) => url,
-        Err(_) => panic!("the PostgreSQL tests need CONCORD_TEST_POSTGRES_URL"),
+    let Some(database) = PostgresDatabase::create("concord_import_bulk", "bulk").await else {
+        return;
     };
-    let name = format!(
-        "concord_import_bulk_{}_{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    let server = sea_orm::Database::connect(&admin).await.unwrap();
-    server
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let db = open(&format!("{base}/{name}")).await;
-    // Run apart, so that a failure still drops the database.
-    let result = tokio::spawn({
-        let db = db.clone();
-        async move { imports_beyond_one_statement(&db).await }
-    })
+    let (db, _) = common::seeded(&database.url).await;
+    let conn = db.clone();
+    common::run_apart(
+        async move { imports_beyond_one_statement(&conn).await },
+        common::close(db, Some(database)),
+    )
     .await;
-    db.close().await.unwrap();
-    server
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    server.close().await.unwrap();
-    if let Err(failed) = result {
-        std::panic::resume_unwind(failed.into_panic());
-    }
 }

@@ -596,15 +596,12 @@ async fn the_index_follows_a_revision_a_sync_and_an_import_on_postgres() {
     let Some(db) = Db::postgres("follow").await else {
         return;
     };
-    let result = tokio::spawn({
-        let conn = db.db.clone();
-        async move { follows_revision_sync_and_import(&conn).await }
-    })
+    let conn = db.db.clone();
+    common::run_apart(
+        async move { follows_revision_sync_and_import(&conn).await },
+        db.close(),
+    )
     .await;
-    db.close().await;
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic.into_panic());
-    }
 }
 
 /// A database stored before the index existed finds what it found: the

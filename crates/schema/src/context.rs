@@ -111,11 +111,15 @@ impl RequestScope {
     }
 }
 
+/// What this request runs as.
+pub fn scope<'a>(ctx: &Context<'a>) -> Result<&'a RequestScope, ApiError> {
+    ctx.data::<RequestScope>()
+        .map_err(|_| ApiError::Internal("the request carries no scope".into()))
+}
+
 /// The rows this request may see.
 pub fn visibility<'a>(ctx: &Context<'a>) -> Result<&'a Visibility, ApiError> {
-    ctx.data::<RequestScope>()
-        .map(|scope| &scope.visibility)
-        .map_err(|_| ApiError::Internal("the request carries no scope".into()))
+    Ok(&scope(ctx)?.visibility)
 }
 
 /// The region a list is narrowed to: what the caller asked for, when its

@@ -58,18 +58,6 @@ impl ApiError {
     }
 }
 
-/// Writes an error and its whole cause chain, for the log.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::Internal(Box::new(error))
@@ -140,7 +128,7 @@ pub fn invalid_input(prefix: &str, errors: Vec<concord_domain::ValidationError>)
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         if let ApiError::Internal(cause) = self {
-            tracing::error!(error = %chain(cause.as_ref()), "request failed");
+            tracing::error!(error = %concord_domain::error_chain(cause.as_ref()), "request failed");
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, extensions| {
             extensions.set("code", self.code());
@@ -224,12 +212,6 @@ mod tests {
             text.contains("INTERNAL") && !text.contains("disk"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn the_cause_chain_is_kept_for_the_log() {
-        let error = Outer(std::io::Error::other("disk on fire"));
-        assert_eq!(chain(&error), "outer: disk on fire");
     }
 
     #[test]

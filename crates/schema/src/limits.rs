@@ -279,93 +279,70 @@ pub struct Shape {
 /// Measures every operation of `document`, following fragment spreads once
 /// each so that a cyclic fragment cannot loop.
 pub fn measure(document: &ExecutableDocument) -> Shape {
-    let mut shape = Shape::default();
+    let mut walk = Walk {
+        document,
+        shape: Shape::default(),
+        seen: HashSet::new(),
+    };
     for fragment in document.fragments.values() {
-        shape.directives += fragment.node.directives.len();
+        walk.shape.directives += fragment.node.directives.len();
     }
     for (_, operation) in document.operations.iter() {
-        shape.directives += operation.node.directives.len();
-        let mut seen = HashSet::new();
-        let depth = walk(
-            document,
-            &operation.node.selection_set.node,
-            &mut shape,
-            &mut seen,
-            true,
-        );
-        shape.depth = shape.depth.max(depth);
+        walk.shape.directives += operation.node.directives.len();
+        let depth = walk.depth(&operation.node.selection_set.node);
+        walk.shape.depth = walk.shape.depth.max(depth);
     }
-    shape
+    walk.shape
 }
 
-fn walk(
-    document: &ExecutableDocument,
-    set: &SelectionSet,
-    shape: &mut Shape,
-    seen: &mut HashSet<String>,
-    count_directives: bool,
-) -> usize {
-    let mut deepest = 0;
-    for selection in &set.items {
-        match &selection.node {
-            Selection::Field(field) => {
-                let field = &field.node;
-                if field.name.node.starts_with("__")
-                    && matches!(field.name.node.as_str(), "__schema" | "__type")
-                {
-                    continue;
+/// A walk through a document's selections that counts into `shape`.
+/// `seen` holds the fragments spread on the path walked so far, so that a
+/// cycle stops; it is empty again when a walk returns.
+struct Walk<'a> {
+    document: &'a ExecutableDocument,
+    shape: Shape,
+    seen: HashSet<String>,
+}
+
+impl Walk<'_> {
+    /// The depth of `set`, counting its aliases and directives on the way.
+    fn depth(&mut self, set: &SelectionSet) -> usize {
+        let document = self.document;
+        let mut deepest = 0;
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if field.name.node.starts_with("__")
+                        && matches!(field.name.node.as_str(), "__schema" | "__type")
+                    {
+                        continue;
+                    }
+                    if field.alias.is_some() {
+                        self.shape.aliases += 1;
+                    }
+                    self.shape.directives += field.directives.len();
+                    deepest = deepest.max(1 + self.depth(&field.selection_set.node));
                 }
-                if field.alias.is_some() {
-                    shape.aliases += 1;
+                Selection::InlineFragment(fragment) => {
+                    self.shape.directives += fragment.node.directives.len();
+                    deepest = deepest.max(self.depth(&fragment.node.selection_set.node));
                 }
-                if count_directives {
-                    shape.directives += field.directives.len();
+                Selection::FragmentSpread(spread) => {
+                    self.shape.directives += spread.node.directives.len();
+                    let name = &spread.node.fragment_name.node;
+                    if !self.seen.insert(name.to_string()) {
+                        continue;
+                    }
+                    if let Some(fragment) = document.fragments.get(name) {
+                        deepest = deepest.max(self.depth(&fragment.node.selection_set.node));
+                    }
+                    self.seen.remove(name.as_str());
                 }
-                let below = walk(
-                    document,
-                    &field.selection_set.node,
-                    shape,
-                    seen,
-                    count_directives,
-                );
-                deepest = deepest.max(1 + below);
-            }
-            Selection::InlineFragment(fragment) => {
-                if count_directives {
-                    shape.directives += fragment.node.directives.len();
-                }
-                let below = walk(
-                    document,
-                    &fragment.node.selection_set.node,
-                    shape,
-                    seen,
-                    count_directives,
-                );
-                deepest = deepest.max(below);
-            }
-            Selection::FragmentSpread(spread) => {
-                if count_directives {
-                    shape.directives += spread.node.directives.len();
-                }
-                let name = spread.node.fragment_name.node.to_string();
-                if !seen.insert(name.clone()) {
-                    continue;
-                }
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    let below = walk(
-                        document,
-                        &fragment.node.selection_set.node,
-                        shape,
-                        seen,
-                        count_directives,
-                    );
-                    deepest = deepest.max(below);
-                }
-                seen.remove(&name);
             }
         }
+        deepest
     }
-    deepest
 }
 
 /// Gives every error a code: request errors that async-graphql raised itself

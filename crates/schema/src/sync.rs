@@ -7,7 +7,7 @@ use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 use serde_json::Value;
 
-use crate::context::{RequestScope, reading};
+use crate::context::{reading, scope};
 use crate::error::{ApiError, OrApiError};
 use crate::pagination::{ConnectionArgs, Paged, cost, encode, key_of};
 
@@ -97,10 +97,7 @@ impl From<sync_peer::Model> for PeerStatus {
 }
 
 fn check(ctx: &Context<'_>) -> Result<(), ApiError> {
-    let scope = ctx
-        .data::<RequestScope>()
-        .map_err(|_| ApiError::Internal("the request carries no scope".into()))?;
-    concord_auth::may_read_changes(&scope.principal)?;
+    concord_auth::may_read_changes(&scope(ctx)?.principal)?;
     Ok(())
 }
 
@@ -294,10 +291,7 @@ impl SyncConflictQuery {
         first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Paged<SyncConflict>> {
-        let scope = ctx
-            .data::<RequestScope>()
-            .map_err(|_| ApiError::Internal("the request carries no scope".into()))
-            .or_api()?;
+        let scope = scope(ctx).or_api()?;
         let own = concord_auth::conflict_scope(&scope.principal)
             .map_err(ApiError::from)
             .or_api()?;

@@ -10,9 +10,9 @@
 use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use concord_auth::{Denial, Principal};
+use concord_auth::Denial;
 use concord_federation::{Part, PeerError, Peers, etag};
 use concord_persistence::{DatabaseConnection, StoreError, queries, version};
 use serde_json::json;
@@ -46,16 +46,6 @@ impl From<PeerError> for crate::startup::StartupError {
     }
 }
 
-fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, concord_auth::AuthError> {
-    let Some(header) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Principal::anonymous());
-    };
-    let header = header
-        .to_str()
-        .map_err(|_| concord_auth::AuthError::BadAuthorizationHeader)?;
-    state.verifier.verify(concord_auth::bearer_token(header)?)
-}
-
 fn refusal(status: StatusCode, code: &str, message: String) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     if status == StatusCode::UNAUTHORIZED {
@@ -75,7 +65,7 @@ fn internal(error: &StoreError) -> HttpResponse {
 
 /// `GET /federation/part`: this node's part, for a FEDERATION token.
 pub(crate) async fn part(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let principal = match caller(&state, request.headers()) {
+    let principal = match crate::graphql::principal(&state, request.headers()) {
         Ok(principal) => principal,
         Err(error) => {
             return refusal(

@@ -14,6 +14,7 @@ mod stream;
 use std::time::Duration;
 
 use chrono::Utc;
+use concord_domain::error_chain;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::peers;
 use concord_persistence::{DatabaseConnection, Progress, StoreError};
@@ -200,18 +201,6 @@ async fn record_error(
     Ok(())
 }
 
-/// The error and its causes on one line, for the status and the log.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// Tells [`follow`] to stop once the page in flight is applied: send `true`
 /// through the sender [`Stop::new`] returns.
 #[derive(Debug, Clone)]
@@ -258,7 +247,8 @@ pub async fn sync_peer(
     sync_peer_reporting(db, client, peer, options, stop, &()).await
 }
 
-/// [`sync_peer`], reporting the changes received to `progress`.
+/// [`sync_peer`], reporting the changes received to `progress`. A failure
+/// is recorded as the peer's last error before it is returned.
 async fn sync_peer_reporting(
     db: &DatabaseConnection,
     client: &reqwest::Client,
@@ -267,11 +257,32 @@ async fn sync_peer_reporting(
     stop: &Stop,
     progress: &dyn Progress,
 ) -> Result<Report, SyncError> {
-    let result = pull(db, client, peer, options, stop, progress).await;
-    if let Err(error) = &result {
+    let pulled = async {
+        let first = options.page_size.min(1000);
+        let mut report = Report::default();
+        let mut cursor = peers::cursor(db, &peer.url).await?;
+        let mut next = Some(Prefetch::start(client, peer, cursor.clone(), first));
+        while let Some(fetching) = next.take() {
+            let page = fetching.page().await?;
+            cursor = page.page_info.end_cursor.clone().or(cursor);
+            if page.page_info.has_next_page {
+                // The next cursor is known: fetch that page while this one applies.
+                next = Some(Prefetch::start(client, peer, cursor.clone(), first));
+            }
+            apply(db, peer, page, cursor.clone(), options, &mut report).await?;
+            progress.advanced(report.received);
+            if stop.is_requested() {
+                // The page fetched ahead is dropped, which stops its fetch.
+                break;
+            }
+        }
+        Ok::<_, SyncError>(report)
+    }
+    .await;
+    if let Err(error) = &pulled {
         record_error(db, &peer.url, error).await?;
     }
-    result
+    pulled
 }
 
 /// A page being fetched in the background; dropping it stops the fetch.
@@ -298,35 +309,6 @@ impl Drop for Prefetch {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-async fn pull(
-    db: &DatabaseConnection,
-    client: &reqwest::Client,
-    peer: &Peer,
-    options: &Options,
-    stop: &Stop,
-    progress: &dyn Progress,
-) -> Result<Report, SyncError> {
-    let first = options.page_size.min(1000);
-    let mut report = Report::default();
-    let mut cursor = peers::cursor(db, &peer.url).await?;
-    let mut next = Some(Prefetch::start(client, peer, cursor.clone(), first));
-    while let Some(fetching) = next.take() {
-        let page = fetching.page().await?;
-        cursor = page.page_info.end_cursor.clone().or(cursor);
-        if page.page_info.has_next_page {
-            // The next cursor is known: fetch that page while this one applies.
-            next = Some(Prefetch::start(client, peer, cursor.clone(), first));
-        }
-        apply(db, peer, page, cursor.clone(), options, &mut report).await?;
-        progress.advanced(report.received);
-        if stop.is_requested() {
-            // The page fetched ahead is dropped, which stops its fetch.
-            break;
-        }
-    }
-    Ok(report)
 }
 
 /// Applies one page of `peer`'s changes in one transaction, together with

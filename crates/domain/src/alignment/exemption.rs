@@ -55,6 +55,7 @@ pub fn exemption_in_force(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::refused_fields;
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()
@@ -73,12 +74,7 @@ mod tests {
             valid_until: day("2025-12-31"),
             ..grant
         };
-        let fields: Vec<String> = broken
-            .validated()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields = refused_fields(broken.validated());
         assert_eq!(fields, ["rationale", "validUntil"]);
     }
 

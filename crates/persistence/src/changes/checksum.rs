@@ -122,13 +122,13 @@ async fn table_checksum<M: Replicated, C: ConnectionTrait>(
     table: &'static str,
     replicates: impl Fn(&M) -> bool,
 ) -> Result<Checksum, StoreError> {
-    let mut rows: Vec<(String, String)> = M::Entity::find()
+    let mut rows = M::Entity::find()
         .all(conn)
         .await?
         .iter()
         .filter(|row| replicates(row))
-        .map(|row| (row.log_key(), content_hash(row)))
-        .collect();
+        .map(|row| Ok((row.log_key(), content_hash(row)?)))
+        .collect::<Result<Vec<(String, String)>, StoreError>>()?;
     rows.sort();
     Ok(Checksum {
         table,

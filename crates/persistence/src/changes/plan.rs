@@ -12,8 +12,7 @@ use crate::entity::change_log;
 use super::apply::{Applied, Judged, KeyOf, Mode};
 use super::log::last_logged;
 use super::replicated::{
-    Incoming, KEYS_PER_STATEMENT, Replicated, as_postgres_keeps, content_hash, record_hash,
-    retracted_hash,
+    Incoming, KEYS_PER_STATEMENT, Replicated, as_postgres_keeps, record_hash, version_hash,
 };
 use super::{IncomingChange, Replica, corrupt, split_key};
 
@@ -149,10 +148,7 @@ where
     // own earlier versions unless its log says otherwise.
     let mut older = Vec::new();
     for (change, revision, incoming) in parsed {
-        let hash = change
-            .row
-            .as_ref()
-            .map_or_else(retracted_hash, content_hash);
+        let hash = version_hash(change.row.as_ref())?;
         let version = (M::KIND, incoming.key.clone(), revision, hash);
         if losers.contains(&version) {
             continue;
@@ -164,7 +160,7 @@ where
                 Some(index) => applied[index].row.as_ref(),
                 None => stored_rows.get(&change.key),
             };
-            row.map_or_else(retracted_hash, content_hash)
+            version_hash(row)
         };
         let applies = match (mode, *state) {
             (_, None) => {
@@ -174,7 +170,7 @@ where
                         .is_none_or(|&gone| gone < revision)
             }
             (Mode::Install { loser, .. }, Some((stored, by))) => {
-                let stored_hash = state_hash(by, &applied);
+                let stored_hash = state_hash(by, &applied)?;
                 stored < revision
                     || loser == Some(stored_hash.as_str())
                     || (stored == revision && stored_hash != *hash)
@@ -188,7 +184,7 @@ where
                     stored < revision
                 } else {
                     // This node's own row: only its own writes change it.
-                    let stored_hash = state_hash(by, &applied);
+                    let stored_hash = state_hash(by, &applied)?;
                     if !(stored == revision && stored_hash == *hash) {
                         let contest = Contest {
                             key: incoming.key.clone(),

@@ -200,15 +200,24 @@ pub(super) fn as_postgres_keeps(time: DateTime<Utc>) -> DateTime<Utc> {
 /// The content hash of a version: SHA-256 of the row as JSON, with its
 /// times cut to whole microseconds as PostgreSQL keeps them, so that every
 /// node hashes a version alike whichever database holds it.
-pub(super) fn content_hash<M: Replicated>(row: &M) -> String {
+pub(super) fn content_hash<M: Replicated>(row: &M) -> Result<String, StoreError> {
     let mut row = row.clone();
     for time in row.timestamps() {
         *time = as_postgres_keeps(*time);
     }
-    // A derived `Serialize` over strings, numbers, times and JSON values
-    // with string keys has no value serde_json refuses, so there is no
-    // error to carry; an empty hash would only ever mean a new column type.
-    hash_bytes(&serde_json::to_vec(&row).unwrap_or_default())
+    let json = serde_json::to_vec(&row).map_err(|e| {
+        corrupt(format!(
+            "a {} row cannot be written as JSON: {e}",
+            M::KIND.as_str()
+        ))
+    })?;
+    Ok(hash_bytes(&json))
+}
+
+/// The content hash of a version: of `row`, or of a retraction when there
+/// is none.
+pub(super) fn version_hash<M: Replicated>(row: Option<&M>) -> Result<String, StoreError> {
+    row.map_or_else(|| Ok(retracted_hash()), content_hash)
 }
 
 pub(super) fn hash_bytes(bytes: &[u8]) -> String {
@@ -229,7 +238,7 @@ pub(super) fn record_hash<M: Replicated>(record: Option<&Value>) -> Result<Strin
         Some(record) => {
             let Incoming::<M> { row, .. } = serde::Deserialize::deserialize(record)
                 .map_err(|e| corrupt(format!("a logged record cannot be read: {e}")))?;
-            Ok(content_hash(&row))
+            content_hash(&row)
         }
     }
 }

@@ -399,7 +399,7 @@ where
     .ok_or_else(|| corrupt(format!("{} {} vanished", M::KIND.as_str(), parts.join("/"))))?;
     let mut row = stored.clone();
     row.touch(revision, now);
-    let hash = content_hash(&row);
+    let hash = content_hash(&row)?;
     let applied = vec![Applied {
         at: 0,
         key: key.clone(),

@@ -195,54 +195,11 @@ pub(crate) fn check_revision(
     }
 }
 
-/// What kind of row a history entry or an audit entry is about.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Guide,
-    Procedure,
-    Standard,
-    Matter,
-    NationalItem,
-    Evaluation,
-    CollaborativeStandard,
-    Adoption,
-    Exemption,
-    Elevation,
-}
+/// What kind of row a history entry or an audit entry is about: every kind
+/// replicates, so it is the change log's kind.
+pub use crate::changes::Replica as Kind;
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Guide => "GUIDE",
-            Kind::Procedure => "PROCEDURE",
-            Kind::Standard => "STANDARD",
-            Kind::Matter => "MATTER",
-            Kind::NationalItem => "NATIONAL_ITEM",
-            Kind::Evaluation => "EVALUATION",
-            Kind::CollaborativeStandard => "COLLABORATIVE_STANDARD",
-            Kind::Adoption => "ADOPTION",
-            Kind::Exemption => "BASELINE_EXEMPTION",
-            Kind::Elevation => "ELEVATION",
-        }
-    }
-
-    /// The change-log kind of rows that replicate to peers.
-    pub(crate) fn replica(self) -> Option<crate::changes::Replica> {
-        use crate::changes::Replica;
-        match self {
-            Kind::Guide => Some(Replica::Guide),
-            Kind::Procedure => Some(Replica::Procedure),
-            Kind::Standard => Some(Replica::Standard),
-            Kind::Matter => Some(Replica::Matter),
-            Kind::NationalItem => Some(Replica::NationalItem),
-            Kind::Evaluation => Some(Replica::Evaluation),
-            Kind::CollaborativeStandard => Some(Replica::CollaborativeStandard),
-            Kind::Adoption => Some(Replica::Adoption),
-            Kind::Exemption => Some(Replica::Exemption),
-            Kind::Elevation => Some(Replica::Elevation),
-        }
-    }
-
     /// Whether every version of this kind of row is kept.
     fn keeps_history(self) -> bool {
         matches!(
@@ -383,10 +340,8 @@ pub(crate) async fn keep_and_audit(
         )
         .await?;
     }
-    if let Some(replica) = change.kind.replica() {
-        let parts = crate::changes::split_key(replica, &change.key)?;
-        crate::changes::log_current(txn, replica, &parts, now).await?;
-    }
+    let parts = crate::changes::split_key(change.kind, &change.key)?;
+    crate::changes::log_current(txn, change.kind, &parts, now).await?;
     audit(txn, actor, change, now).await
 }
 

@@ -26,6 +26,20 @@ pub async fn close(db: DatabaseConnection, postgres: Option<PostgresDatabase>) {
     }
 }
 
+/// Runs `test` on a task of its own, then `close` whatever the outcome, so
+/// that a failure still drops the test's databases; then passes the
+/// failure on.
+pub async fn run_apart(
+    test: impl Future<Output = ()> + Send + 'static,
+    close: impl Future<Output = ()>,
+) {
+    let result = tokio::spawn(test).await;
+    close.await;
+    if let Err(failed) = result {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
 /// A database made on the test server for one test. [`Self::drop`] drops it.
 pub struct PostgresDatabase {
     admin: String,

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use concord_domain::{StandardCode, ZoneCode};
-use concord_persistence::entity::adoption;
+use concord_persistence::entity::{adoption, collaborative_target};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, Collaborative, Elevation};
 
@@ -49,6 +49,30 @@ impl TryFrom<adoption::Model> for Adoption {
 /// A zone's collaborative standard: a REGIONAL standard with targets that
 /// its members adopt. It comes into force when every member has adopted it.
 pub struct CollaborativeStandard(pub Collaborative);
+
+impl TryFrom<collaborative_target::Model> for CollaborativeStandard {
+    type Error = ApiError;
+
+    fn try_from(row: collaborative_target::Model) -> Result<Self, ApiError> {
+        Ok(Self(Collaborative::try_from(row)?))
+    }
+}
+
+/// The collaborative standard `code`, when there is one.
+pub(super) async fn collaborative(
+    ctx: &Context<'_>,
+    code: &StandardCode,
+) -> Result<Option<Collaborative>, ApiError> {
+    let rows = queries::collaborative_targets_by_codes(
+        reading(
+            ctx,
+            &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
+        )?,
+        &[code.to_string()],
+    )
+    .await?;
+    Ok(rows.into_iter().next())
+}
 
 /// A zone's collaborative standard: a REGIONAL standard with targets that
 /// its members adopt. It comes into force when every member has adopted it.
@@ -237,17 +261,8 @@ impl CollaborationQuery {
         code: String,
     ) -> async_graphql::Result<Option<CollaborativeStandard>> {
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let rows = queries::collaborative_targets_by_codes(
-            reading(
-                ctx,
-                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
-            )
-            .or_api()?,
-            &[code.to_string()],
-        )
-        .await
-        .or_api()?;
-        Ok(rows.into_iter().next().map(CollaborativeStandard))
+        let found = collaborative(ctx, &code).await.or_api()?;
+        Ok(found.map(CollaborativeStandard))
     }
 
     /// Elevation proposals, newest first, optionally of one standard or in one status.

@@ -137,6 +137,25 @@ pub(super) fn business_coverage(
     }
 }
 
+/// Region coverage over `regions` regions, of which `missing` are not
+/// covered.
+pub(super) fn region_coverage(regions: usize, missing: Vec<String>) -> Coverage {
+    let total = regions as i32;
+    let covered = total - missing.len() as i32;
+    Coverage {
+        region: None,
+        matter: None,
+        served_group: None,
+        total,
+        covered,
+        share: share(covered, total),
+        missing_matters: Vec::new(),
+        covered_matters: Vec::new(),
+        missing_regions: missing,
+        regions: Vec::new(),
+    }
+}
+
 /// What an equalization index measures.
 #[derive(Enum, Copy, Clone, PartialEq, Eq)]
 pub enum EqualizationMetric {

@@ -111,6 +111,15 @@ pub(crate) async fn zone_members(
     Ok(members.to_vec())
 }
 
+/// Every region's code.
+async fn region_codes(db: &DatabaseConnection) -> Result<Vec<String>, ApiError> {
+    Ok(queries::regions(db)
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .collect())
+}
+
 /// The regions an equalization index compares (a zone's members, or every
 /// region), with the metric's rows in them recorded as read.
 pub(crate) async fn equalized_regions(
@@ -121,11 +130,7 @@ pub(crate) async fn equalized_regions(
 ) -> Result<Vec<String>, ApiError> {
     let regions: Vec<String> = match zone {
         Some(zone) => zone_members(ctx, zone).await?,
-        None => queries::regions(db)
-            .await?
-            .into_iter()
-            .map(|r| r.code)
-            .collect(),
+        None => region_codes(db).await?,
     };
     let read = match metric {
         EqualizationMetric::TimeLimit | EqualizationMetric::Fee => Topic::Guide,
@@ -281,11 +286,7 @@ async fn live_matrix(
     }
     let gathered = asked.gather(ctx).await?;
     let db = reading(ctx, &Footprint::of(&[Topic::Reference, Topic::Catalogue]))?;
-    let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))?;
+    let zone_row = zone_by_code(db, zone).await?;
     let regions = queries::regions_by_codes(db, &gathered.present).await?;
     let matters = queries::all_matters(db).await?;
     let matrix = Arc::new(build_matrix(
@@ -311,6 +312,30 @@ async fn live_matrix(
     }))
 }
 
+/// The zone `zone`'s row; not found when there is none.
+async fn zone_by_code(
+    db: &DatabaseConnection,
+    zone: &ZoneCode,
+) -> Result<concord_persistence::entity::zone::Model, ApiError> {
+    queries::zones_by_codes(db, &[zone.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
+}
+
+/// The matter `matter`'s row; not found when there is none.
+async fn matter_by_code(
+    db: &DatabaseConnection,
+    matter: &MatterCode,
+) -> Result<service_matter::Model, ApiError> {
+    queries::matters_by_codes(db, &[matter.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))
+}
+
 /// A zone's alignment on one matter over the parts `source` gathers.
 async fn live_alignment(
     ctx: &Context<'_>,
@@ -321,11 +346,7 @@ async fn live_alignment(
     let members = zone_members(ctx, zone).await?;
     let gathered = gather(ctx, &members, source).await?;
     let db = reading(ctx, &Footprint::of(&[Topic::Catalogue]))?;
-    let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))?;
+    let matter_row = matter_by_code(db, matter).await?;
     let guides: Vec<service_guide::Model> = gathered
         .present
         .iter()
@@ -378,13 +399,7 @@ impl AlignmentQuery {
         }
         let members = zone_members(ctx, &zone).await.or_api()?;
         let db = reading(ctx, &guides_of(&[Topic::Catalogue], &members)).or_api()?;
-        let matter_row = queries::matters_by_codes(db, &[matter.to_string()])
-            .await
-            .or_api()?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::NotFound(format!("matter {matter}")))
-            .or_api()?;
+        let matter_row = matter_by_code(db, &matter).await.or_api()?;
         let guides = queries::published_guides(db, &members, Some(&[matter.to_string()]))
             .await
             .or_api()?;
@@ -454,13 +469,7 @@ impl AlignmentQuery {
             Some(Start::Build { epoch, values }) => (Some(epoch), values),
             None => (None, HashMap::new()),
         };
-        let zone_row = queries::zones_by_codes(db, &[zone.to_string()])
-            .await
-            .or_api()?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::NotFound(format!("zone {zone}")))
-            .or_api()?;
+        let zone_row = zone_by_code(db, &zone).await.or_api()?;
         let regions = queries::regions_by_codes(db, &members).await.or_api()?;
         let matters = queries::all_matters(db).await.or_api()?;
         let missing: Vec<String> = members
@@ -525,20 +534,11 @@ impl AlignmentQuery {
         proposal: String,
     ) -> async_graphql::Result<Vec<MemberCompliance>> {
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
-        let target = queries::collaborative_targets_by_codes(
-            reading(
-                ctx,
-                &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
-            )
-            .or_api()?,
-            &[code.to_string()],
-        )
-        .await
-        .or_api()?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::NotFound(format!("collaborative standard {code}")))
-        .or_api()?;
+        let target = collaboration::collaborative(ctx, &code)
+            .await
+            .or_api()?
+            .ok_or_else(|| ApiError::NotFound(format!("collaborative standard {code}")))
+            .or_api()?;
         compliance(ctx, &target).await.or_api()
     }
 }

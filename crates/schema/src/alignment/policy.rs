@@ -21,11 +21,11 @@ use concord_federation::Source;
 
 use super::measures::{
     BaselineExemption, BaselineViolation, Coverage, Equalization, EqualizationMetric, RegionValue,
-    business_coverage,
+    business_coverage, region_coverage,
 };
 use super::{
-    baseline, equalized_regions, guides_of, mean, procedures_of, served_group_arg, share, values,
-    zone_members,
+    baseline, equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg,
+    values, zone_members,
 };
 
 #[derive(Default)]
@@ -67,12 +67,7 @@ impl PolicyQuery {
             Some(zone) => zone_members(ctx, &parse_arg("zone", zone).or_api()?)
                 .await
                 .or_api()?,
-            None => queries::regions(db)
-                .await
-                .or_api()?
-                .into_iter()
-                .map(|r| r.code)
-                .collect(),
+            None => region_codes(db).await.or_api()?,
         };
         if let Some(region) = region.as_deref() {
             let region: RegionCode = parse_arg("region", region).or_api()?;
@@ -220,12 +215,7 @@ impl PolicyQuery {
                 )
                 .or_api()?;
                 let covered_keys = procedures_of(db, None, Some(matter.as_str())).await?;
-                let regions: Vec<String> = queries::regions(db)
-                    .await
-                    .or_api()?
-                    .into_iter()
-                    .map(|r| r.code)
-                    .collect();
+                let regions = region_codes(db).await.or_api()?;
                 let guides = queries::published_guides(db, &regions, Some(&[matter.to_string()]))
                     .await
                     .or_api()?;
@@ -239,19 +229,9 @@ impl PolicyQuery {
                     })
                     .cloned()
                     .collect();
-                let total = regions.len() as i32;
-                let covered = total - missing.len() as i32;
                 Ok(Coverage {
-                    region: None,
                     matter: Some(matter.to_string()),
-                    served_group: None,
-                    total,
-                    covered,
-                    share: share(covered, total),
-                    missing_matters: Vec::new(),
-                    covered_matters: Vec::new(),
-                    missing_regions: missing,
-                    regions: Vec::new(),
+                    ..region_coverage(regions.len(), missing)
                 })
             }
             (None, None, Some(group)) => {
@@ -265,12 +245,7 @@ impl PolicyQuery {
                     ]),
                 )
                 .or_api()?;
-                let regions: Vec<String> = queries::regions(db)
-                    .await
-                    .or_api()?
-                    .into_iter()
-                    .map(|r| r.code)
-                    .collect();
+                let regions = region_codes(db).await.or_api()?;
                 let matters = queries::matters_serving(db, group).await.or_api()?;
                 let codes: Vec<String> = matters.iter().map(|m| m.code.clone()).collect();
                 let published = if codes.is_empty() {
@@ -298,19 +273,10 @@ impl PolicyQuery {
                     .filter(|c| c.covered < c.total)
                     .filter_map(|c| c.region.clone())
                     .collect();
-                let total = regions.len() as i32;
-                let covered = total - missing.len() as i32;
                 Ok(Coverage {
-                    region: None,
-                    matter: None,
                     served_group: Some(group.as_str().to_owned()),
-                    total,
-                    covered,
-                    share: share(covered, total),
-                    missing_matters: Vec::new(),
-                    covered_matters: Vec::new(),
-                    missing_regions: missing,
                     regions: per_region,
+                    ..region_coverage(regions.len(), missing)
                 })
             }
             _ => Err(ApiError::bad_input(

@@ -8,13 +8,13 @@ use concord_domain::{
     StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
 };
 use concord_persistence::mutate;
-use concord_persistence::queries::{Collaborative, Elevation};
+use concord_persistence::queries::Elevation;
 use concord_persistence::write::StandardRecord;
 
-use super::standard::{Owner, stored};
+use super::standard::allow_stored;
 use super::{allow, gate, regional};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
-use crate::context::RequestScope;
+use crate::context::scope;
 use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
 use crate::types::{Channel, ElevationTarget};
 
@@ -180,11 +180,7 @@ impl CollaborationMutation {
         let row = mutate::propose_collaborative(&permit, record, &zone, &targets)
             .await
             .or_api()?;
-        Ok(CollaborativeStandard(
-            Collaborative::try_from(row)
-                .map_err(ApiError::from)
-                .or_api()?,
-        ))
+        CollaborativeStandard::try_from(row).or_api()
     }
 
     /// A member adopts or rejects a collaborative standard. PROVINCE_ADMIN
@@ -209,8 +205,7 @@ impl CollaborationMutation {
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
         let region: RegionCode = match region {
             Some(region) => parse_arg("region", &region).or_api()?,
-            None => ctx
-                .data::<RequestScope>()
+            None => scope(ctx)
                 .ok()
                 .and_then(|scope| scope.principal.region.clone())
                 .ok_or_else(|| ApiError::bad_input("region", "name the member region that decides"))
@@ -225,11 +220,7 @@ impl CollaborationMutation {
             mutate::decide_adoption(&permit, &code, &region, decision, reason, expected_revision)
                 .await
                 .or_api()?;
-        Ok(CollaborativeStandard(
-            Collaborative::try_from(row)
-                .map_err(ApiError::from)
-                .or_api()?,
-        ))
+        CollaborativeStandard::try_from(row).or_api()
     }
 
     /// Withdraws a collaborative standard that has not come into force.
@@ -241,21 +232,13 @@ impl CollaborationMutation {
     ) -> async_graphql::Result<CollaborativeStandard> {
         gate(ctx, Action::WithdrawCollaborativeStandard).or_api()?;
         let code: StandardCode = parse_arg("proposal", &proposal).or_api()?;
-        let row = stored(ctx, &code).await.or_api()?;
-        let permit = allow(
-            ctx,
-            Action::WithdrawCollaborativeStandard,
-            &Owner::of(&row).or_api()?.target(),
-        )
-        .or_api()?;
+        let permit = allow_stored(ctx, Action::WithdrawCollaborativeStandard, &code)
+            .await
+            .or_api()?;
         let row = mutate::withdraw_collaborative(&permit, &code, expected_revision)
             .await
             .or_api()?;
-        Ok(CollaborativeStandard(
-            Collaborative::try_from(row)
-                .map_err(ApiError::from)
-                .or_api()?,
-        ))
+        CollaborativeStandard::try_from(row).or_api()
     }
 
     /// Proposes raising a LOCAL or REGIONAL standard to a national or
@@ -273,13 +256,9 @@ impl CollaborationMutation {
         let rationale = required_text("rationale", &rationale, NOTE_MAX)
             .map_err(|e| ApiError::bad_input("rationale", e.message))
             .or_api()?;
-        let row = stored(ctx, &code).await.or_api()?;
-        let permit = allow(
-            ctx,
-            Action::ProposeElevation,
-            &Owner::of(&row).or_api()?.target(),
-        )
-        .or_api()?;
+        let permit = allow_stored(ctx, Action::ProposeElevation, &code)
+            .await
+            .or_api()?;
         let level = concord_domain::ElevationTarget::from(target_level).level();
         let row = mutate::propose_elevation(&permit, &code, level, rationale)
             .await

@@ -14,7 +14,7 @@ use concord_auth::{Action, Node, Role, Target, authorize, may_attempt};
 use concord_domain::{Names, RegionCode, ValidationError};
 use concord_persistence::mutate::Permit;
 
-use crate::context::{RequestScope, db};
+use crate::context::{RequestScope, db, scope};
 use crate::error::ApiError;
 
 /// Every mutation.
@@ -31,9 +31,7 @@ pub struct Mutation(
 /// `action` to any row, before its input is read or a row is looked up, so
 /// that what it sent, and whether the row exists, make no difference.
 fn gate(ctx: &Context<'_>, action: Action) -> Result<(), ApiError> {
-    let scope = ctx
-        .data::<RequestScope>()
-        .map_err(|_| ApiError::Internal("the request carries no scope".into()))?;
+    let scope = scope(ctx)?;
     Ok(may_attempt(&scope.principal, action)?)
 }
 
@@ -58,9 +56,7 @@ fn allow<'a>(
     action: Action,
     target: &Target<'_>,
 ) -> Result<Permit<'a>, ApiError> {
-    let scope = ctx
-        .data::<RequestScope>()
-        .map_err(|_| ApiError::Internal("the request carries no scope".into()))?;
+    let scope = scope(ctx)?;
     let node = ctx
         .data::<Node>()
         .map_err(|_| ApiError::Internal("the schema was built without a node".into()))?;

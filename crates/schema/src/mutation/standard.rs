@@ -6,7 +6,7 @@ use concord_domain::{
     StandardStatus as Status, ValidationError, ZoneCode, check_issuer,
 };
 use concord_persistence::entity::standard;
-use concord_persistence::mutate;
+use concord_persistence::mutate::{self, Permit};
 use concord_persistence::queries;
 use concord_persistence::write::StandardRecord;
 
@@ -167,6 +167,17 @@ pub(super) async fn stored(
     }
 }
 
+/// The permit to do `action` to the standard `code`, which the caller
+/// must be able to see, as its owner allows.
+pub(super) async fn allow_stored<'a>(
+    ctx: &Context<'a>,
+    action: Action,
+    code: &StandardCode,
+) -> Result<Permit<'a>, ApiError> {
+    let row = stored(ctx, code).await?;
+    allow(ctx, action, &Owner::of(&row)?.target())
+}
+
 #[derive(Default)]
 pub struct StandardMutation;
 
@@ -301,13 +312,9 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         gate(ctx, Action::SetStandardStatus).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let row = stored(ctx, &code).await.or_api()?;
-        let permit = allow(
-            ctx,
-            Action::SetStandardStatus,
-            &Owner::of(&row).or_api()?.target(),
-        )
-        .or_api()?;
+        let permit = allow_stored(ctx, Action::SetStandardStatus, &code)
+            .await
+            .or_api()?;
         let row = mutate::set_standard_status(&permit, &code, status.into(), expected_revision)
             .await
             .or_api()?;

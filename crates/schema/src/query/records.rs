@@ -56,10 +56,7 @@ impl RecordsQuery {
         first: Option<i32>,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<Paged<AuditEntry>> {
-        let scope = ctx
-            .data::<crate::context::RequestScope>()
-            .map_err(|_| ApiError::Internal("the request carries no scope".into()))
-            .or_api()?;
+        let scope = crate::context::scope(ctx).or_api()?;
         let filter = filter.unwrap_or_default();
         let own = match concord_auth::audit_scope(&scope.principal)
             .map_err(ApiError::from)

@@ -2,7 +2,7 @@ use async_graphql::{Context, Value};
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
 use concord_persistence::queries::{GuideParent, stored_groups};
 
-use super::{ServiceGuide, Standard, load_many, load_one, named_object, owned_object};
+use super::{ServiceGuide, Standard, load_listed, load_one, named_object, owned_object};
 use crate::direct::{Direct, DirectPage, Plain, named, plain_one};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
@@ -294,8 +294,7 @@ owned_object! {
 
         /// The standards the matter follows.
         async fn standards(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
-            let codes = load_one::<_, Vec<String>>(ctx, StandardsOfMatter(self.0.code.clone())).await?;
-            load_many(ctx, codes.unwrap_or_default().into_iter().map(StandardKey).collect()).await
+            load_listed(ctx, StandardsOfMatter(self.0.code.clone()), StandardKey).await
         }
     }
 }

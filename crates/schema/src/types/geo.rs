@@ -3,7 +3,7 @@ use concord_persistence::entity::{region, zone};
 
 use concord_persistence::queries::GuideParent;
 
-use super::{RegionKind, ServiceGuide, load_many, load_one, named_object};
+use super::{RegionKind, ServiceGuide, load_listed, named_object};
 use crate::direct::{Direct, DirectPage, Plain, named, optional_text, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
@@ -62,9 +62,8 @@ named_object! {
 
         /// The collaboration zones this region belongs to.
         async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Zone>>> {
-            let codes = load_one::<_, Vec<String>>(ctx, ZonesOfRegion(self.0.code.clone())).await?;
             let zones: Vec<Zone> =
-                load_many(ctx, codes.unwrap_or_default().into_iter().map(ZoneKey).collect()).await?;
+                load_listed(ctx, ZonesOfRegion(self.0.code.clone()), ZoneKey).await?;
             Ok(zones.into_iter().map(Direct).collect())
         }
 
@@ -122,9 +121,8 @@ named_object! {
 
         /// The member regions, by code.
         async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Region>>> {
-            let codes = load_one::<_, Vec<String>>(ctx, MembersOfZone(self.0.code.clone())).await?;
             let members: Vec<Region> =
-                load_many(ctx, codes.unwrap_or_default().into_iter().map(RegionKey).collect()).await?;
+                load_listed(ctx, MembersOfZone(self.0.code.clone()), RegionKey).await?;
             Ok(members.into_iter().map(Direct).collect())
         }
 

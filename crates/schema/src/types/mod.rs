@@ -67,6 +67,28 @@ where
         .collect())
 }
 
+/// Loads the rows that the list of codes under `list` names, each by the
+/// key `key` makes of its code, in the list's order.
+pub(crate) async fn load_listed<L, K, T>(
+    ctx: &Context<'_>,
+    list: L,
+    key: fn(String) -> K,
+) -> async_graphql::Result<Vec<T>>
+where
+    L: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    RowLoader: Loader<L, Value = Vec<String>, Error = LoadError>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    RowLoader: Loader<K, Error = LoadError>,
+    T: From<<RowLoader as Loader<K>>::Value>,
+{
+    let codes = load_one::<_, Vec<String>>(ctx, list).await?;
+    load_many(
+        ctx,
+        codes.unwrap_or_default().into_iter().map(key).collect(),
+    )
+    .await
+}
+
 /// Declares an object type over an owned row: the given fields, then the
 /// fields every owned row shares. (A macro call inside an `#[Object]` impl
 /// would be invisible to async-graphql, so the impl is generated whole.)

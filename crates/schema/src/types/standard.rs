@@ -4,7 +4,7 @@ use concord_persistence::entity::standard;
 
 use super::{
     FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
-    load_many, load_one, owned_object, with_current,
+    load_listed, load_one, owned_object, with_current,
 };
 use crate::direct::{Direct, Plain, owned, plain_list, scalar, stored_enum, text};
 use crate::error::OrApiError;
@@ -128,9 +128,8 @@ owned_object! {
             if let Some(matters) = &self.1.matters {
                 return Ok(matters.iter().cloned().map(Direct).collect());
             }
-            let codes = load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
             let matters: Vec<ServiceMatter> =
-                load_many(ctx, codes.unwrap_or_default().into_iter().map(MatterKey).collect()).await?;
+                load_listed(ctx, MattersOfStandard(self.0.code.clone()), MatterKey).await?;
             Ok(matters.into_iter().map(Direct).collect())
         }
 

@@ -195,6 +195,8 @@ fn a_malformed_manifest_says_what_is_wrong() {
         serde_json::json!({ "format": format, "version": version, "operations": operations })
             .to_string()
     };
+    // A manifest of the right format and version with one operation.
+    let only = |operation: Value| manifest(MANIFEST_FORMAT, 1, vec![operation]);
     let ok = operation("a", "A", "query", "query A { x }");
     for (text, expected) in [
         ("{".to_owned(), "EOF while parsing"),
@@ -216,43 +218,23 @@ fn a_malformed_manifest_says_what_is_wrong() {
             "operation 2 (`A`): id `a` is listed twice",
         ),
         (
-            manifest(
-                MANIFEST_FORMAT,
-                1,
-                vec![operation("", "A", "query", "query A { x }")],
-            ),
+            only(operation("", "A", "query", "query A { x }")),
             "`id` is empty",
         ),
         (
-            manifest(
-                MANIFEST_FORMAT,
-                1,
-                vec![operation("b", "B", "query", "query B {")],
-            ),
+            only(operation("b", "B", "query", "query B {")),
             "not GraphQL",
         ),
         (
-            manifest(
-                MANIFEST_FORMAT,
-                1,
-                vec![operation("b", "B", "query", "query A { x } query C { y }")],
-            ),
+            only(operation("b", "B", "query", "query A { x } query C { y }")),
             "no operation `B`",
         ),
         (
-            manifest(
-                MANIFEST_FORMAT,
-                1,
-                vec![operation("b", "B", "mutation", "query B { x }")],
-            ),
+            only(operation("b", "B", "mutation", "query B { x }")),
             "operation is a query",
         ),
         (
-            manifest(
-                MANIFEST_FORMAT,
-                1,
-                vec![operation("b", "B", "fetch", "query B { x }")],
-            ),
+            only(operation("b", "B", "fetch", "query B { x }")),
             "`type` is `fetch`",
         ),
     ] {
