@@ -9,6 +9,15 @@ use concord_server::{Application, Settings};
 
 mod progress;
 
+/// A computed page allocates and frees thousands of small values (rows,
+/// strings, the answer's tree): under glibc's allocator that was a quarter
+/// of the server's CPU on the region page. mimalloc took the server's CPU
+/// per request down by about a sixth (BENCHMARKS.md, "One statement a
+/// guide page"), and builds from its own C source with the `cc` that
+/// linking already needs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "concord",
