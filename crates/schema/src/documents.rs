@@ -11,7 +11,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_graphql::Request;
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use lru::LruCache;
 
 use crate::limits::{Limits, check_text};
@@ -46,27 +46,61 @@ impl Documents {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Runs `read` on the parsed document of `query`: the kept one, or one
+    /// parsed now and kept (unless the text is too long to keep). `None`
+    /// when the limits refuse the text or it does not parse: the checks
+    /// before the run refuse it with their own errors.
+    fn read<R>(
+        &self,
+        limits: &Limits,
+        query: &str,
+        read: impl FnOnce(&ExecutableDocument) -> R,
+    ) -> Option<R> {
+        if let Some(document) = self.lock().get(query) {
+            return Some(read(document));
+        }
+        if check_text(limits, query).is_err() {
+            return None;
+        }
+        let document = async_graphql::parser::parse_query(query).ok()?;
+        let answer = read(&document);
+        if query.len() <= LONGEST_KEPT {
+            self.lock().put(Arc::from(query), document);
+        }
+        Some(answer)
+    }
+
     /// Gives `request` its parsed document: a copy of the kept one, or one
     /// parsed now and kept. A text the limits refuse or that does not parse
     /// is left alone, for the checks before the run to refuse with their
     /// own errors.
     pub fn attach(&self, limits: &Limits, request: &mut Request) {
-        if request.query.len() > LONGEST_KEPT {
-            return;
-        }
-        if let Some(document) = self.lock().get(request.query.as_str()).cloned() {
+        if let Some(document) = self.read(limits, &request.query, Clone::clone) {
             request.set_parsed_query(document);
-            return;
         }
-        if check_text(limits, &request.query).is_err() {
-            return;
-        }
-        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-            return;
-        };
-        self.lock()
-            .put(Arc::from(request.query.as_str()), document.clone());
-        request.set_parsed_query(document);
+    }
+
+    /// The name (if it has one) and the type of the operation `request`
+    /// runs, from its kept document, so that labelling a request by its
+    /// operation parses nothing a second time. `None` when the text is
+    /// refused or does not parse, or holds no operation of that name.
+    pub fn operation(
+        &self,
+        limits: &Limits,
+        request: &Request,
+    ) -> Option<(Option<String>, OperationType)> {
+        let wanted = request.operation_name.as_deref();
+        self.read(limits, &request.query, |document| {
+            document
+                .operations
+                .iter()
+                .find(|(name, _)| match wanted {
+                    Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
+                    None => true,
+                })
+                .map(|(name, operation)| (name.map(|name| name.to_string()), operation.node.ty))
+        })
+        .flatten()
     }
 
     /// How many documents are kept.
@@ -102,6 +136,38 @@ mod tests {
         assert_eq!(name(&mut second), Some("Page".to_owned()));
         attached(&documents, "{ zones { code } }");
         assert_eq!(documents.len(), 2);
+    }
+
+    #[test]
+    fn a_request_is_labelled_from_the_document_it_runs() {
+        let documents = Documents::default();
+        let limits = Limits::default();
+        let text = "query Page { regions { code } } mutation Save { __typename }";
+        let named = |name: Option<&str>| {
+            let mut request = Request::new(text);
+            request.operation_name = name.map(str::to_owned);
+            documents.operation(&limits, &request)
+        };
+        assert_eq!(
+            named(Some("Save")),
+            Some((Some("Save".to_owned()), OperationType::Mutation))
+        );
+        assert_eq!(
+            named(None),
+            Some((Some("Page".to_owned()), OperationType::Query))
+        );
+        assert_eq!(named(Some("Missing")), None);
+        attached(&documents, text);
+        assert_eq!(documents.len(), 1, "one parse serves the label and the run");
+        let anonymous = Request::new("{ zones { code } }");
+        assert_eq!(
+            documents.operation(&limits, &anonymous),
+            Some((None, OperationType::Query))
+        );
+        assert_eq!(
+            documents.operation(&limits, &Request::new("{ zones ")),
+            None
+        );
     }
 
     #[test]

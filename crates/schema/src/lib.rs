@@ -131,6 +131,17 @@ impl Kept {
             documents: Arc::default(),
         }
     }
+
+    /// The name (if it has one) and type of the operation `request` runs,
+    /// read from the kept document of its text; `None` for a text that
+    /// will be refused before it runs.
+    pub fn operation(
+        &self,
+        limits: &Limits,
+        request: &async_graphql::Request,
+    ) -> Option<(Option<String>, async_graphql::parser::types::OperationType)> {
+        self.documents.operation(limits, request)
+    }
 }
 
 /// The federation SDL of the schema (Apollo Federation v2, with `@link`

@@ -351,39 +351,24 @@ pub(crate) async fn scrape(state: web::Data<AppState>, http: HttpRequest) -> Htt
 /// The name (`anonymous` without one) and type of the operation a request
 /// runs, as its latency is labelled.
 pub(crate) fn operation(
+    kept: &concord_schema::Kept,
     limits: &concord_schema::Limits,
     request: &async_graphql::Request,
 ) -> (String, &'static str) {
     use async_graphql::parser::types::OperationType;
-    let invalid = || {
-        (
-            request.operation_name.clone().unwrap_or_default(),
-            "invalid",
-        )
-    };
-    // A document past the limits on its text is not parsed (a deep one
-    // would overflow the parser's stack): the run refuses it.
-    if concord_schema::check_text(limits, &request.query).is_err() {
-        return invalid();
-    }
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return invalid();
-    };
-    let wanted = request.operation_name.as_deref();
-    let found = document.operations.iter().find(|(name, _)| match wanted {
-        Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
-        None => true,
-    });
-    match found {
-        Some((name, operation)) => (
-            name.map_or_else(|| "anonymous".to_owned(), |name| name.to_string()),
-            match operation.node.ty {
+    match kept.operation(limits, request) {
+        Some((name, kind)) => (
+            name.unwrap_or_else(|| "anonymous".to_owned()),
+            match kind {
                 OperationType::Query => "query",
                 OperationType::Mutation => "mutation",
                 OperationType::Subscription => "subscription",
             },
         ),
-        None => invalid(),
+        None => (
+            request.operation_name.clone().unwrap_or_default(),
+            "invalid",
+        ),
     }
 }
 

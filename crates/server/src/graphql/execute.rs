@@ -81,7 +81,8 @@ fn look_up<'a>(
 /// Runs one request and renders it as JSON, with whether it was a request
 /// error; its latency is counted and its name noted for the access log.
 pub(crate) async fn execute(state: &AppState, principal: Principal, request: Request) -> Answer {
-    let (name, kind) = crate::metrics::operation(&state.settings.graphql.limits, &request);
+    let (name, kind) =
+        crate::metrics::operation(&state.kept, &state.settings.graphql.limits, &request);
     let started = Instant::now();
     let (answer, cache_hit) = answer(state, principal, request).await;
     state
