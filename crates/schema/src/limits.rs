@@ -58,7 +58,8 @@ pub fn limit_error(limit: &str, max: usize, found: Option<usize>) -> ServerError
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", "LIMIT_EXCEEDED");
     extensions.set("limit", limit);
-    extensions.set("max", max as i64);
+    // As an unsigned number: no cast that could turn a huge setting negative.
+    extensions.set("max", max);
     error.extensions = Some(extensions);
     error
 }

@@ -16,6 +16,7 @@ use concord_persistence::queries;
 use crate::alignment::{EqualizationMetric, equalized_regions, mean};
 use crate::context::reading;
 use crate::error::{ApiError, parse_optional};
+use crate::types::count;
 
 /// How long each period of a trend is.
 #[derive(Enum, Copy, Clone, PartialEq, Eq)]
@@ -86,7 +87,7 @@ fn point(
         end: period.end,
         coefficient_of_variation: coefficient_of_variation(&values),
         mean: mean(&values),
-        regions: values.len() as i32,
+        regions: count(values.len()),
         no_data,
         reason: no_data.then(|| why.to_owned()),
     }

@@ -182,6 +182,12 @@ fn counter(
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
+/// A count or a size as a gauge value: saturating, since a gauge stuck at
+/// the top says more than one wrapped negative.
+fn size(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> std::fmt::Result {
     let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
@@ -213,13 +219,13 @@ impl Collector for Parts {
             e,
             "concord_subscriptions",
             "Subscriptions open now",
-            live.subscriptions as i64,
+            size(live.subscriptions),
         )?;
         gauge(
             e,
             "concord_live_reads",
             "Distinct live reads kept up to date for the subscriptions",
-            live.distinct as i64,
+            size(live.distinct),
         )?;
         counter(
             e,
@@ -257,7 +263,7 @@ impl Collector for Parts {
                 e,
                 "concord_response_cache_bytes",
                 "Bytes of keys and responses the cache holds",
-                stats.bytes as i64,
+                size(stats.bytes),
             )?;
         }
         Ok(())

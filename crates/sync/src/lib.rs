@@ -326,9 +326,10 @@ async fn apply(
     let now = Utc::now();
     let txn = db.begin().await?;
     if let Some(limit) = options.fail_after {
-        let room = limit.saturating_sub(report.received);
-        if (changes.len() as u64) > room {
-            changes::apply_page(&txn, &changes[..room as usize], &options.node, now).await?;
+        // Room past `usize::MAX` is more than any page holds.
+        let room = usize::try_from(limit.saturating_sub(report.received)).unwrap_or(usize::MAX);
+        if changes.len() > room {
+            changes::apply_page(&txn, &changes[..room], &options.node, now).await?;
             // The page goes, as in a crash. Rolled back here rather than on
             // drop: a dropped transaction lets go of SQLite's write lock only
             // when its connection is next used, and the error is about to

@@ -32,7 +32,8 @@ pub async fn feed<C: ConnectionTrait>(
         .all(conn)
         .await?;
     let has_next = items.len() as u64 > request.first;
-    items.truncate(request.first as usize);
+    // Saturates: `items` cannot hold more than `usize::MAX` rows anyway.
+    items.truncate(usize::try_from(request.first).unwrap_or(usize::MAX));
     let numbered_on = || {
         after >= 0
             && items

@@ -177,9 +177,7 @@ fn read_csv(
     for row in reader.records() {
         match row {
             Ok(row) => {
-                let line = row
-                    .position()
-                    .map_or(0, |position| position.line() as usize);
+                let line = record_line(row.position());
                 if row.len() == headers.len() {
                     rows.push((line, row));
                 } else {
@@ -191,9 +189,7 @@ fn read_csv(
                 }
             }
             Err(error) => {
-                let line = error
-                    .position()
-                    .map_or(0, |position| position.line() as usize);
+                let line = record_line(error.position());
                 parsed
                     .problems
                     .push(At::line(line).problem(format!("cannot be read: {error}")));
@@ -217,6 +213,15 @@ fn read_csv(
             parsed.add(kind, &mut fields, entry);
         }
     }
+}
+
+/// The line a CSV record starts on, 0 when the reader does not know it. A
+/// line past `usize::MAX` (only possible on a 32-bit target) saturates
+/// rather than wrapping to a wrong line.
+fn record_line(position: Option<&csv::Position>) -> usize {
+    position.map_or(0, |position| {
+        usize::try_from(position.line()).unwrap_or(usize::MAX)
+    })
 }
 
 /// A national item, matter, standard or guide from its fields.

@@ -106,11 +106,25 @@ struct StandardRow {
 /// the rows are illustrative.
 pub(super) fn national_items() -> Result<Vec<(i32, String, String)>, StoreError> {
     let items: Vec<ItemRow> = rows("national_items_unverified.csv", ITEMS)?;
-    Ok(items
+    items
         .into_iter()
         .enumerate()
-        .map(|(index, item)| (index as i32 + 1, item.name_zh, item.category))
-        .collect())
+        .map(|(index, item)| Ok((item_number(index)?, item.name_zh, item.category)))
+        .collect()
+}
+
+/// The number of the national item at `index` in file order, from 1; an
+/// error rather than a wrapped number if the file ever outgrows the column.
+fn item_number(index: usize) -> Result<i32, StoreError> {
+    index
+        .checked_add(1)
+        .and_then(|number| i32::try_from(number).ok())
+        .ok_or_else(|| {
+            invalid(
+                "national_items_unverified.csv",
+                format!("item {index} is past the largest item number, {}", i32::MAX),
+            )
+        })
 }
 
 /// A date that follows `marker` in a free-text note, such as `in force 2024-09-20`.
@@ -222,7 +236,7 @@ pub(super) async fn load<C: ConnectionTrait>(
         for (index, item) in items.iter().enumerate() {
             national_items.push(national_item::ActiveModel {
                 edition: Set(*year),
-                number: Set(index as i32 + 1),
+                number: Set(item_number(index)?),
                 name_zh: Set(item.name_zh.clone()),
                 name_en: Set(item.name_en.clone()),
                 category_code: Set(item.category.clone()),

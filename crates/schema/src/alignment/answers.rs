@@ -15,7 +15,7 @@ use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar,
 use crate::error::OrApiError;
 use crate::loader::{RegionKey, ZoneKey};
 use crate::matrix::Matrix;
-use crate::types::{Channel, Decimal, Region, ServiceGuide, ServiceMatter, Zone};
+use crate::types::{Channel, Decimal, Region, ServiceGuide, ServiceMatter, Zone, count};
 use crate::zone_parts::{MemberPart, ZoneSource, local_parts};
 use concord_federation::Source;
 
@@ -311,7 +311,7 @@ impl Alignment {
     /// How many members' parts the answer holds; `members`, the spreads,
     /// the score and the best practice are over these only.
     async fn members_present(&self) -> i32 {
-        self.members.len() as i32
+        count(self.members.len())
     }
 
     /// Every member of the zone, present or not, with where its part came
@@ -420,7 +420,7 @@ impl Plain for ZoneAlignment {
         match ctx.item.node.name.node.as_str() {
             "matters" => plain_list(&self.matrix.rows, ctx),
             "averageScore" => Some(scalar(&self.matrix.average_score)),
-            "membersPresent" => Some(scalar(&(self.matrix.members.len() as i32))),
+            "membersPresent" => Some(scalar(&count(self.matrix.members.len()))),
             _ => None,
         }
     }
@@ -457,7 +457,7 @@ impl ZoneAlignment {
     /// How many members' parts the answer holds; scores and best practices
     /// are computed over these only.
     async fn members_present(&self) -> i32 {
-        self.matrix.members.len() as i32
+        count(self.matrix.members.len())
     }
 
     /// Every member of the zone, present or not, with where its part came

@@ -7,7 +7,7 @@ use async_graphql::{Enum, SimpleObject};
 use concord_persistence::baselines;
 use concord_persistence::entity::{baseline_exemption, service_matter};
 
-use crate::types::NationalItem;
+use crate::types::{NationalItem, count};
 
 use super::share;
 
@@ -122,14 +122,14 @@ pub(super) fn business_coverage(
             let key = (region.to_owned(), code.clone());
             published.contains(&key) && procedures.contains(&key)
         });
-    let total = matters.len() as i32;
+    let total = count(matters.len());
     Coverage {
         region: Some(region.to_owned()),
         matter: None,
         served_group: None,
         total,
-        covered: covered.len() as i32,
-        share: share(covered.len() as i32, total),
+        covered: count(covered.len()),
+        share: share(count(covered.len()), total),
         missing_matters: missing,
         covered_matters: covered,
         missing_regions: Vec::new(),
@@ -140,8 +140,8 @@ pub(super) fn business_coverage(
 /// Region coverage over `regions` regions, of which `missing` are not
 /// covered.
 pub(super) fn region_coverage(regions: usize, missing: Vec<String>) -> Coverage {
-    let total = regions as i32;
-    let covered = total - missing.len() as i32;
+    let total = count(regions);
+    let covered = total - count(missing.len());
     Coverage {
         region: None,
         matter: None,

@@ -27,7 +27,7 @@ use crate::context::{loader, reading};
 use crate::direct::Direct;
 use crate::error::{ApiError, OrApiError, parse_arg};
 use crate::matrix::{Matrix, MemberGuides, Start, ZoneMatrices};
-use crate::types::{Channel, ServiceMatter};
+use crate::types::{Channel, ServiceMatter, count};
 use crate::zone_parts::{MemberPart, ZoneSource, ask, gather, local_parts, source_of};
 use concord_federation::Source;
 
@@ -76,7 +76,7 @@ pub(crate) fn matter_row(
                 has_guide: true,
                 time_limit_days: Some(g.time_limit_days),
                 fee: Some(g.fee.into()),
-                material_count: Some(g.materials.len() as i32),
+                material_count: Some(count(g.materials.len())),
                 channels: Some(g.channels.iter().copied().map(Channel::from).collect()),
             },
             None => AlignmentCell {

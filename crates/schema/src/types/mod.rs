@@ -166,3 +166,10 @@ macro_rules! named_object {
     };
 }
 pub(crate) use named_object;
+
+/// A length as a GraphQL `Int`. Saturating: the lengths are of lists held in
+/// memory, far below `i32::MAX`, and a count pinned at the top is less wrong
+/// than the negative number an `as` cast would wrap it to.
+pub(crate) fn count(len: usize) -> i32 {
+    i32::try_from(len).unwrap_or(i32::MAX)
+}

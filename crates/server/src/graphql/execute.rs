@@ -153,7 +153,7 @@ async fn answer(state: &AppState, principal: Principal, request: Request) -> (An
         Ok(response) => response,
         Err(_) => Response::from_errors(vec![concord_schema::limit_error(
             "timeout_ms",
-            state.settings.server.request_timeout_ms as usize,
+            usize::try_from(state.settings.server.request_timeout_ms).unwrap_or(usize::MAX),
             None,
         )]),
     };
