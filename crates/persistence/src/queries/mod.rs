@@ -170,7 +170,7 @@ where
     let has_next = rows.len() as u64 > first;
     let items = rows
         .iter()
-        .take(first as usize)
+        .take(usize::try_from(first).unwrap_or(usize::MAX))
         .map(read)
         .collect::<Result<_, _>>()?;
     Ok(Page {

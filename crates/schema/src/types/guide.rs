@@ -314,7 +314,7 @@ impl OperatingProcedure {
             .iter()
             .enumerate()
             .map(|(index, step)| ProcedureStep {
-                position: index as i32 + 1,
+                position: super::count(index + 1),
                 name: step.name.clone(),
                 actor: step.actor.clone(),
                 time_limit_days: step.time_limit_days,
