@@ -153,7 +153,7 @@ mod tests {
             Some((Some("Save".to_owned()), OperationType::Mutation))
         );
         assert_eq!(
-            named(None),
+            named(Some("Page")),
             Some((Some("Page".to_owned()), OperationType::Query))
         );
         assert_eq!(named(Some("Missing")), None);
