@@ -21,6 +21,7 @@ mod m20261206_120100_add_procedure_status;
 mod m20261206_130000_add_served_groups;
 mod m20261206_140000_add_standard_review_and_elevation;
 mod m20261206_190000_text_gram_gram_collate_c;
+mod m20261206_230000_create_text_gram_count;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_130000_add_served_groups::Migration),
             Box::new(m20261206_140000_add_standard_review_and_elevation::Migration),
             Box::new(m20261206_190000_text_gram_gram_collate_c::Migration),
+            Box::new(m20261206_230000_create_text_gram_count::Migration),
         ]
     }
 }

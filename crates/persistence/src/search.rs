@@ -27,7 +27,9 @@
 //! disagree with a backend's.
 //!
 //! Every path that writes a standard's or a matter's searched columns calls
-//! [`reindex`] (or [`rebuild`]) in its own transaction.
+//! [`reindex`] (or [`rebuild`]) in its own transaction. Both keep
+//! `text_gram_count`, how many rows hold each gram, in step with the grams,
+//! so that counting a short term's matches reads one row.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
@@ -181,13 +183,17 @@ impl Term {
         }
     }
 
-    /// How many rows hold the term's gram, read from the index alone: the
+    /// How many rows hold the term's gram, one row of the kept counts: the
     /// number of rows matching it when [`Term::is_exact`] (standards and
     /// matters are never deleted, so no gram outlives its row).
     pub(crate) fn holding(&self, searched: Searched) -> SelectStatement {
+        // At most one row; a gram no row holds has none, or a zero.
         Query::select()
-            .expr(Expr::col("key").count())
-            .from("text_gram")
+            .expr(Func::coalesce([
+                Expr::col("keys").max(),
+                Expr::val(0i64).into(),
+            ]))
+            .from("text_gram_count")
             .and_where(Expr::col("kind").eq(searched.kind()))
             .and_where(Expr::col("gram").is_in(self.via.iter().cloned()))
             .to_owned()
@@ -264,8 +270,17 @@ pub async fn reindex<C: ConnectionTrait>(
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
         let list = placeholders(backend, chunk.len());
         let values: Vec<sea_orm::Value> = chunk.iter().map(|key| key.as_str().into()).collect();
+        let of_keys = format!("key IN ({list})");
+        let counted = |sign| {
+            Statement::from_sql_and_values(
+                backend,
+                count_grams(searched, &of_keys, sign),
+                values.clone(),
+            )
+        };
+        conn.execute_raw(counted(Sign::Less)).await?;
         let delete = format!(
-            "DELETE FROM text_gram WHERE kind = '{}' AND key IN ({list})",
+            "DELETE FROM text_gram WHERE kind = '{}' AND {of_keys}",
             searched.kind()
         );
         conn.execute_raw(Statement::from_sql_and_values(
@@ -278,11 +293,37 @@ pub async fn reindex<C: ConnectionTrait>(
         conn.execute_raw(Statement::from_sql_and_values(
             backend,
             insert_grams(backend, searched, &only),
-            values,
+            values.clone(),
         ))
         .await?;
+        conn.execute_raw(counted(Sign::More)).await?;
     }
     Ok(())
+}
+
+/// Whether [`count_grams`] adds the grams it counts or takes them away.
+#[derive(Clone, Copy)]
+enum Sign {
+    More,
+    Less,
+}
+
+/// The statement that adds to (or takes from) `text_gram_count` how many of
+/// the grams of a kind that `filter` keeps each gram has. Run before the
+/// grams it counts are deleted, or after they are inserted, in the same
+/// transaction, so the counts are always those of `text_gram`.
+fn count_grams(searched: Searched, filter: &str, sign: Sign) -> String {
+    let sign = match sign {
+        Sign::More => "",
+        Sign::Less => "-",
+    };
+    format!(
+        "INSERT INTO text_gram_count (kind, gram, keys) \
+         SELECT kind, gram, {sign}COUNT(*) FROM text_gram WHERE kind = '{}' AND {filter} \
+         GROUP BY kind, gram \
+         ON CONFLICT (kind, gram) DO UPDATE SET keys = text_gram_count.keys + excluded.keys",
+        searched.kind()
+    )
 }
 
 /// Cuts the grams of every row of a kind afresh, in one statement: for bulk
@@ -298,14 +339,21 @@ pub async fn rebuild<C: ConnectionTrait>(conn: &C, searched: Searched) -> Result
             .await?;
         conn.execute_unprepared("SET LOCAL jit = off").await?;
     }
+    for table in ["text_gram", "text_gram_count"] {
+        conn.execute_raw(Statement::from_string(
+            backend,
+            format!("DELETE FROM {table} WHERE kind = '{}'", searched.kind()),
+        ))
+        .await?;
+    }
     conn.execute_raw(Statement::from_string(
         backend,
-        format!("DELETE FROM text_gram WHERE kind = '{}'", searched.kind()),
+        insert_grams(backend, searched, ""),
     ))
     .await?;
     conn.execute_raw(Statement::from_string(
         backend,
-        insert_grams(backend, searched, ""),
+        count_grams(searched, "1 = 1", Sign::More),
     ))
     .await?;
     Ok(())
