@@ -40,7 +40,11 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(Alias::new("text_gram_count")).to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(Alias::new("text_gram_count"))
+                    .to_owned(),
+            )
             .await
     }
 }

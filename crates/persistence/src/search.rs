@@ -189,10 +189,7 @@ impl Term {
     pub(crate) fn holding(&self, searched: Searched) -> SelectStatement {
         // At most one row; a gram no row holds has none, or a zero.
         Query::select()
-            .expr(Func::coalesce([
-                Expr::col("keys").max(),
-                Expr::val(0i64).into(),
-            ]))
+            .expr(Func::coalesce([Expr::col("keys").max(), Expr::val(0i64)]))
             .from("text_gram_count")
             .and_where(Expr::col("kind").eq(searched.kind()))
             .and_where(Expr::col("gram").is_in(self.via.iter().cloned()))
