@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { SAVED_GUIDE_FIELDS, saveGuideInput } from '../lib.mjs';
 
 const base = process.argv[2];
 const origin = new URL(base).origin;
@@ -40,26 +41,14 @@ async function publishTimeLimit(region, matter, days) {
   const guide = (
     await api(
       `query($region: String!, $matter: String!) { guide(region: $region, matter: $matter) {
-        revision timeLimitDays fee materials channels legalBasis guaranteeLevel } }`,
+        ${SAVED_GUIDE_FIELDS} } }`,
       { region, matter },
     )
   ).guide;
   const saved = (
     await api(
       `mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }`,
-      {
-        input: {
-          region,
-          matter,
-          timeLimitDays: days,
-          fee: guide.fee,
-          materials: guide.materials,
-          channels: guide.channels,
-          legalBasis: guide.legalBasis,
-          guaranteeLevel: guide.guaranteeLevel,
-          expectedRevision: guide.revision,
-        },
-      },
+      { input: saveGuideInput(region, matter, guide, days) },
       token,
     )
   ).saveGuide;

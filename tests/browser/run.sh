@@ -11,23 +11,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-started=$SECONDS
+suite=browser
+ci_note="CI=true: .ci/run installs what this test needs"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
-missing() {
-  if [ "${CI:-}" = "true" ]; then
-    echo "browser: FAILED: $1 (CI=true: .ci/run installs what this test needs)" >&2
-    exit 1
-  fi
-  echo "browser: skipped ($1)"
-  exit 0
-}
-command -v node >/dev/null 2>&1 || missing "no node"
-command -v npm >/dev/null 2>&1 || missing "no npm"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 20 ] || missing "node $(node --version) is older than 20"
+require_node unavailable
 chromium="${CHROMIUM:-/usr/bin/chromium}"
-[ -x "$chromium" ] || missing "no chromium at $chromium (apt-get install -y chromium)"
+[ -x "$chromium" ] || unavailable "no chromium at $chromium (apt-get install -y chromium)"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/concord-browser.XXXXXX")"
 pid=""
@@ -48,28 +39,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() {
-  echo "browser: FAILED: $*" >&2
-  exit 1
-}
-
 echo "browser: npm ci in tests/browser"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1 \
   || { cat "$tmp/npm.log" >&2; fail "npm ci"; }
 
-if [ -n "${CONCORD_BIN:-}" ]; then
-  case "$CONCORD_BIN" in
-    */*) bin="$(cd "$(dirname "$CONCORD_BIN")" && pwd)/$(basename "$CONCORD_BIN")" ;;
-    *) bin="$(command -v "$CONCORD_BIN" || echo "$CONCORD_BIN")" ;;
-  esac
-else
-  echo "browser: cargo build --locked --bin concord"
-  (cd "$root" && cargo build --locked --bin concord --quiet) || fail "cargo build"
-  target="${CARGO_TARGET_DIR:-target}"
-  case "$target" in /*) ;; *) target="$root/$target" ;; esac
-  bin="$target/debug/concord"
-fi
-[ -x "$bin" ] || fail "no concord binary at $bin"
+find_concord fail
 
 port="$(node -e '
   const server = require("net").createServer();
@@ -93,8 +67,7 @@ until node -e '
 done
 echo "browser: concord on :$port"
 
-shots="${CARGO_TARGET_DIR:-$root/target}/browser"
-case "$shots" in /*) ;; *) shots="$root/$shots" ;; esac
+shots="$(target_dir)/browser"
 mkdir -p "$shots"
 
 # check.mjs signs the province admin's token with `concord token`, run where

@@ -7,25 +7,15 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-started=$SECONDS
-
-# Without what the test needs: fail under CI, else say "skipped" and pass.
-unavailable() {
-  if [ "${CI:-}" = "true" ]; then
-    echo "cpsv-ap: FAILED: $1 (CI=true requires it)" >&2
-    exit 1
-  fi
-  echo "cpsv-ap: skipped ($1)"
-  exit 0
-}
+suite=cpsv-ap
+ci_note="CI=true requires it"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
 command -v python3 >/dev/null 2>&1 || unavailable "no python3"
 python3 -c 'import venv, ensurepip' 2>/dev/null || unavailable "python3 has no venv/ensurepip module"
 
-target="${CARGO_TARGET_DIR:-$root/target}"
-case "$target" in /*) ;; *) target="$root/$target" ;; esac
-venv="$target/cpsv-venv"
+venv="$(target_dir)/cpsv-venv"
 stamp="$venv/requirements.sha256"
 wanted="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
@@ -38,17 +28,7 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]
 fi
 python="$venv/bin/python"
 
-if [ -n "${CONCORD_BIN:-}" ]; then
-  case "$CONCORD_BIN" in
-    */*) bin="$(cd "$(dirname "$CONCORD_BIN")" && pwd)/$(basename "$CONCORD_BIN")" ;;
-    *) bin="$(command -v "$CONCORD_BIN" || echo "$CONCORD_BIN")" ;;
-  esac
-else
-  echo "cpsv-ap: cargo build --locked --bin concord"
-  (cd "$root" && cargo build --locked --bin concord --quiet)
-  bin="$target/debug/concord"
-fi
-[ -x "$bin" ] || { echo "cpsv-ap: no concord binary at $bin" >&2; exit 1; }
+find_concord fail
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/concord-cpsv.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT

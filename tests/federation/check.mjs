@@ -5,6 +5,7 @@
 // node check.mjs entities CONCORD_URL   _entities straight against Concord
 //
 // Exit 0 and "ok - ..." when it holds; exit 1 and "not ok - ..." otherwise.
+import { runCheck } from '../lib.mjs';
 import { HEADCOUNT } from './headcount.mjs';
 
 // The English names Concord seeds for the Yangtze River Delta members.
@@ -72,17 +73,4 @@ const checks = {
   },
 };
 
-const [which, url] = process.argv.slice(2);
-if (!checks[which] || !url) {
-  console.error(`usage: node check.mjs ${Object.keys(checks).join('|')} URL`);
-  process.exit(2);
-}
-try {
-  const r = await checks[which](url);
-  console.log(`${r.ok ? 'ok' : 'not ok'} - ${r.name}`);
-  if (!r.ok) console.log(r.detail.replace(/^/gm, '    '));
-  process.exit(r.ok ? 0 : 1);
-} catch (e) {
-  console.log(`not ok - ${which}: ${e.message}`);
-  process.exit(1);
-}
+await runCheck(checks, { script: 'check.mjs', urlName: 'URL' });

@@ -11,8 +11,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-started=$SECONDS
+suite=federation
+ci_note="CI=true: the Node suite must run"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
 
 no_node() {
   cat <<'EOF'
@@ -22,17 +24,9 @@ The Node suite (federation and subscriptions) needs Node.js 20 or newer, with np
   - or download:   https://nodejs.org/en/download
 Then run: bash tests/federation/run.sh
 EOF
-  if [ "${CI:-}" = "true" ]; then
-    echo "federation: FAILED: $1 (CI=true: the Node suite must run)" >&2
-    exit 1
-  fi
-  echo "federation: skipped ($1)"
-  exit 0
+  unavailable "$1"
 }
-command -v node >/dev/null 2>&1 || no_node "no node"
-command -v npm >/dev/null 2>&1 || no_node "no npm"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 20 ] || no_node "node $(node --version) is older than 20"
+require_node no_node
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/concord-federation.XXXXXX")"
 pids=()
@@ -94,19 +88,7 @@ wait_http() {
 echo "federation: npm ci in tests/federation"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1 || setup_failed "npm ci"
 
-if [ -n "${CONCORD_BIN:-}" ]; then
-  case "$CONCORD_BIN" in
-    */*) bin="$(cd "$(dirname "$CONCORD_BIN")" && pwd)/$(basename "$CONCORD_BIN")" ;;
-    *) bin="$(command -v "$CONCORD_BIN" || echo "$CONCORD_BIN")" ;;
-  esac
-else
-  echo "federation: cargo build --locked --bin concord"
-  (cd "$root" && cargo build --locked --bin concord --quiet) || setup_failed "cargo build"
-  target="${CARGO_TARGET_DIR:-target}"
-  case "$target" in /*) ;; *) target="$root/$target" ;; esac
-  bin="$target/debug/concord"
-fi
-[ -x "$bin" ] || setup_failed "no concord binary at $bin"
+find_concord setup_failed
 
 # Three free loopback ports, held open together so they differ.
 read -r concord_port headcount_port gateway_port < <(node -e '

@@ -17,6 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
+import { SAVED_GUIDE_FIELDS, runCheck, saveGuideInput } from '../lib.mjs';
 
 const MATTER = 'SI-CARD-APPLICATION';
 // How long to wait for an answer whose timing is not what is checked.
@@ -58,8 +59,7 @@ async function changeGuide(url, region, matter, { publish }) {
   const token = tokenOf(region);
   const { guide } = await post(
     url,
-    `query($r: String!, $m: String!) { guide(region: $r, matter: $m) {
-      revision timeLimitDays fee materials channels legalBasis guaranteeLevel } }`,
+    `query($r: String!, $m: String!) { guide(region: $r, matter: $m) { ${SAVED_GUIDE_FIELDS} } }`,
     { r: region, m: matter },
     token,
   );
@@ -68,19 +68,7 @@ async function changeGuide(url, region, matter, { publish }) {
   const { saveGuide } = await post(
     url,
     'mutation($input: SaveGuideInput!) { saveGuide(input: $input) { revision } }',
-    {
-      input: {
-        region,
-        matter,
-        timeLimitDays: days,
-        fee: guide.fee,
-        materials: guide.materials,
-        channels: guide.channels,
-        legalBasis: guide.legalBasis,
-        guaranteeLevel: guide.guaranteeLevel,
-        expectedRevision: guide.revision,
-      },
-    },
+    { input: saveGuideInput(region, matter, guide, days) },
     token,
   );
   if (publish) {
@@ -279,17 +267,8 @@ const checks = {
   },
 };
 
-const [which, url] = process.argv.slice(2);
-if (!checks[which] || !url) {
-  console.error(`usage: node subscriptions.mjs ${Object.keys(checks).join('|')} CONCORD_URL`);
-  process.exit(2);
-}
-try {
-  const r = await checks[which](url);
-  console.log(`${r.ok ? 'ok' : 'not ok'} - ${r.name}${r.ok && r.note ? ` (${r.note})` : ''}`);
-  if (!r.ok) console.log(r.detail.replace(/^/gm, '    '));
-  process.exit(r.ok ? 0 : 1);
-} catch (e) {
-  console.log(`not ok - subscriptions ${which}: ${e.message}`);
-  process.exit(1);
-}
+await runCheck(checks, {
+  script: 'subscriptions.mjs',
+  urlName: 'CONCORD_URL',
+  label: (which) => `subscriptions ${which}`,
+});
