@@ -2,6 +2,26 @@
 // tests/federation) share. It imports no package, so that each suite's own
 // node_modules serves.
 
+/**
+ * POSTs a GraphQL request to `url`, with `token` as a bearer token when
+ * given, and answers its `data`. Throws, quoting the response, on anything
+ * but a 200 with JSON and no errors.
+ */
+export async function post(url, query, variables, token) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`HTTP ${res.status}, not JSON: ${text.slice(0, 500)}`);
+  }
+  if (res.status !== 200 || body.errors) throw new Error(`HTTP ${res.status}: ${text.slice(0, 2000)}`);
+  return body.data;
+}
+
 /** The fields of a guide that `saveGuideInput` carries over: query them. */
 export const SAVED_GUIDE_FIELDS = 'revision timeLimitDays fee materials channels legalBasis guaranteeLevel';
 

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { SAVED_GUIDE_FIELDS, saveGuideInput } from '../lib.mjs';
+import { SAVED_GUIDE_FIELDS, post, saveGuideInput } from '../lib.mjs';
 
 const base = process.argv[2];
 const origin = new URL(base).origin;
@@ -22,17 +22,8 @@ function check(condition, what) {
   console.log(`browser: ok - ${what}`);
 }
 
-async function api(query, variables = {}, token = null) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(`API errors: ${JSON.stringify(body.errors)}`);
-  return body.data;
+function api(query, variables = {}, token = null) {
+  return post(`${base}/graphql`, query, variables, token);
 }
 
 /** Saves `region`'s guide for `matter` with a new time limit and publishes it, as that province's admin. */

@@ -5,7 +5,7 @@
 // node check.mjs entities CONCORD_URL   _entities straight against Concord
 //
 // Exit 0 and "ok - ..." when it holds; exit 1 and "not ok - ..." otherwise.
-import { runCheck } from '../lib.mjs';
+import { post, runCheck } from '../lib.mjs';
 import { HEADCOUNT } from './headcount.mjs';
 
 // The English names Concord seeds for the Yangtze River Delta members.
@@ -16,24 +16,6 @@ const YRD = {
   '340000': 'Anhui',
 };
 
-async function post(url, query, variables) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await res.text();
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`HTTP ${res.status}, not JSON: ${text.slice(0, 500)}`);
-  }
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 2000)}`);
-  if (body.errors) throw new Error(`errors: ${JSON.stringify(body.errors)}`);
-  return body;
-}
-
 function same(actual, expected) {
   return JSON.stringify(actual) === JSON.stringify(expected);
 }
@@ -41,8 +23,8 @@ function same(actual, expected) {
 const checks = {
   async gateway(url) {
     const name = 'gateway: zone(YRD) members with nameEn (concord) and headcount (headcount subgraph)';
-    const body = await post(url, '{ zone(code: "YRD") { members { code nameEn headcount } } }');
-    const members = body?.data?.zone?.members;
+    const data = await post(url, '{ zone(code: "YRD") { members { code nameEn headcount } } }');
+    const members = data?.zone?.members;
     const expected = Object.entries(YRD).map(([code, nameEn]) => ({
       code,
       nameEn,
@@ -53,13 +35,13 @@ const checks = {
     return {
       name,
       ok: headcountsKnown && Array.isArray(members) && members.length === 4 && same(sorted, expected),
-      detail: `got ${JSON.stringify(body.data)}\nwant members ${JSON.stringify(expected)}`,
+      detail: `got ${JSON.stringify(data)}\nwant members ${JSON.stringify(expected)}`,
     };
   },
 
   async entities(url) {
     const name = 'concord: _entities Region 330000 -> Zhejiang, 999999 -> null';
-    const body = await post(
+    const data = await post(
       url,
       'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Region { code nameEn } } }',
       { r: [{ __typename: 'Region', code: '330000' }, { __typename: 'Region', code: '999999' }] },
@@ -67,8 +49,8 @@ const checks = {
     const expected = [{ __typename: 'Region', code: '330000', nameEn: 'Zhejiang' }, null];
     return {
       name,
-      ok: same(body?.data?._entities, expected),
-      detail: `got ${JSON.stringify(body.data)}\nwant _entities ${JSON.stringify(expected)}`,
+      ok: same(data?._entities, expected),
+      detail: `got ${JSON.stringify(data)}\nwant _entities ${JSON.stringify(expected)}`,
     };
   },
 };

@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
-import { SAVED_GUIDE_FIELDS, runCheck, saveGuideInput } from '../lib.mjs';
+import { SAVED_GUIDE_FIELDS, post, runCheck, saveGuideInput } from '../lib.mjs';
 
 const MATTER = 'SI-CARD-APPLICATION';
 // How long to wait for an answer whose timing is not what is checked.
@@ -32,21 +32,6 @@ function tokenOf(region) {
   const token = process.env[`PROVINCE_TOKEN_${region}`];
   if (!token) throw new Error(`PROVINCE_TOKEN_${region} is not set`);
   return token;
-}
-
-async function post(url, query, variables, token) {
-  const headers = { 'content-type': 'application/json', accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const text = await res.text();
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`HTTP ${res.status}, not JSON: ${text.slice(0, 500)}`);
-  }
-  if (res.status !== 200 || body.errors) throw new Error(`HTTP ${res.status}: ${text.slice(0, 2000)}`);
-  return body.data;
 }
 
 // A different time limit than `days`, still within 1 to 250.
