@@ -5,6 +5,7 @@ use concord_persistence::conflicts;
 use concord_persistence::entity::{change_log, sync_conflict, sync_peer};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
+use derive_more::From;
 use serde_json::Value;
 
 use crate::context::{reading, scope};
@@ -15,13 +16,8 @@ use crate::pagination::{ConnectionArgs, Paged, cost, encode, key_of};
 pub const MAX_CHANGES: i32 = 1000;
 
 /// One committed change of a replicable row.
+#[derive(From)]
 pub struct Change(pub change_log::Model);
-
-impl From<change_log::Model> for Change {
-    fn from(row: change_log::Model) -> Self {
-        Self(row)
-    }
-}
 
 /// One committed change of a replicable row.
 #[Object]
@@ -186,6 +182,7 @@ pub struct ConflictVersion {
 /// row's origin holds (the winner) and one another node wrote (the loser).
 /// Every node lists the same conflicts, until an administrator of the
 /// origin settles them with `resolveSyncConflict`.
+#[derive(From)]
 pub struct SyncConflict(pub sync_conflict::Model);
 
 /// The ID of a conflict: its row and its losing version.
@@ -204,12 +201,6 @@ pub(crate) fn parse_conflict_id(
     text: &str,
 ) -> Result<conflicts::ConflictKey, ApiError> {
     key_of(text).ok_or_else(|| ApiError::bad_input(field, "is not a sync conflict's ID"))
-}
-
-impl From<sync_conflict::Model> for SyncConflict {
-    fn from(row: sync_conflict::Model) -> Self {
-        Self(row)
-    }
 }
 
 /// Two versions of one row that peers wrote concurrently: the one the

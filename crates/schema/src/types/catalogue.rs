@@ -1,6 +1,7 @@
 use async_graphql::{Context, Value};
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
 use concord_persistence::queries::{GuideParent, stored_groups};
+use derive_more::From;
 
 use super::{ServiceGuide, Standard, load_listed, load_one, named_object, owned_object};
 use crate::direct::{Direct, DirectPage, Plain, named, plain_one};
@@ -9,14 +10,8 @@ use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
 
 /// A service area of HR&SS, such as social insurance.
-#[derive(Clone)]
+#[derive(Clone, From)]
 pub struct Category(pub category::Model);
-
-impl From<category::Model> for Category {
-    fn from(row: category::Model) -> Self {
-        Self(row)
-    }
-}
 
 named_object! {
     /// A service area of HR&SS, such as social insurance.
@@ -39,13 +34,8 @@ impl Plain for Category {
 }
 
 /// An edition of the National Basic Public Service Standards.
+#[derive(From)]
 pub struct NationalEdition(pub national_edition::Model);
-
-impl From<national_edition::Model> for NationalEdition {
-    fn from(row: national_edition::Model) -> Self {
-        Self(row)
-    }
-}
 
 owned_object! {
     /// An edition of the National Basic Public Service Standards.
@@ -114,13 +104,8 @@ fn known(text: &str) -> Option<&str> {
 
 /// An item of the national standard. Its five fields are null where the
 /// official text has not been loaded.
+#[derive(From)]
 pub struct NationalItem(pub national_item::Model);
-
-impl From<national_item::Model> for NationalItem {
-    fn from(row: national_item::Model) -> Self {
-        Self(row)
-    }
-}
 
 owned_object! {
     /// An item of the national standard. Its five fields are null where the

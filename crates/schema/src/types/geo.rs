@@ -1,5 +1,6 @@
 use async_graphql::{Context, Value};
 use concord_persistence::entity::{region, zone};
+use derive_more::From;
 
 use concord_persistence::queries::GuideParent;
 
@@ -10,13 +11,8 @@ use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
 
 /// A provincial-level division of China (GB/T 2260).
+#[derive(From)]
 pub struct Region(pub region::Model);
-
-impl From<region::Model> for Region {
-    fn from(row: region::Model) -> Self {
-        Self(row)
-    }
-}
 
 named_object! {
     /// A provincial-level division of China (GB/T 2260).
@@ -99,13 +95,8 @@ impl Plain for Region {
 }
 
 /// A regional collaboration zone, such as the Yangtze River Delta.
+#[derive(From)]
 pub struct Zone(pub zone::Model);
-
-impl From<zone::Model> for Zone {
-    fn from(row: zone::Model) -> Self {
-        Self(row)
-    }
-}
 
 named_object! {
     /// A regional collaboration zone, such as the Yangtze River Delta.

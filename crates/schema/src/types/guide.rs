@@ -1,15 +1,16 @@
 use async_graphql::{Context, SimpleObject, Value};
 use concord_persistence::entity::{operating_procedure, service_guide};
+use derive_more::From;
 
 use super::{
-    Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, load_one,
-    owned_object, with_current,
+    Channel, FieldChange, GuideStatus, Region, Revision, ServiceMatter, diff, kept_versions,
+    load_one, owned_object,
 };
 use crate::direct::{
     Direct, Plain, optional_text, owned, plain_list, plain_one, scalar, stored_enum, text,
 };
 use crate::error::OrApiError;
-use crate::loader::{MatterKey, ProcedureKey, RegionKey, RevisionsOf};
+use crate::loader::{MatterKey, ProcedureKey, RegionKey};
 
 /// A region's service guide (服务指南) for one matter: what a citizen must
 /// bring, how long it takes, what it costs and where it can be done.
@@ -183,37 +184,21 @@ impl Plain for ServiceGuide {
 
 impl ServiceGuide {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
-        let key = format!("{}/{}", self.0.region_code, self.0.matter_code);
-        let kept = load_one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+        kept_versions(
             ctx,
-            RevisionsOf("GUIDE", key),
+            "GUIDE",
+            format!("{}/{}", self.0.region_code, self.0.matter_code),
+            self.0.revision,
+            self.0.updated_at,
+            concord_persistence::mutate::guide_snapshot(&self.0),
         )
-        .await?;
-        let current = Revision {
-            revision: self.0.revision,
-            changed_at: self.0.updated_at,
-            changed_by: None,
-            content: concord_persistence::mutate::guide_snapshot(&self.0),
-        };
-        Ok(with_current(
-            kept.unwrap_or_default()
-                .into_iter()
-                .map(Revision::from)
-                .collect(),
-            current,
-        ))
+        .await
     }
 }
 
 /// The operating procedure (操作规程) of a guide: its ordered steps.
-#[derive(Clone)]
+#[derive(Clone, From)]
 pub struct OperatingProcedure(pub operating_procedure::Model);
-
-impl From<operating_procedure::Model> for OperatingProcedure {
-    fn from(row: operating_procedure::Model) -> Self {
-        Self(row)
-    }
-}
 
 impl Plain for OperatingProcedure {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
@@ -286,25 +271,15 @@ owned_object! {
 
 impl OperatingProcedure {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
-        let key = format!("{}/{}", self.0.region_code, self.0.matter_code);
-        let kept = load_one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
+        kept_versions(
             ctx,
-            RevisionsOf("PROCEDURE", key),
+            "PROCEDURE",
+            format!("{}/{}", self.0.region_code, self.0.matter_code),
+            self.0.revision,
+            self.0.updated_at,
+            concord_persistence::mutate::procedure_snapshot(&self.0),
         )
-        .await?;
-        let current = Revision {
-            revision: self.0.revision,
-            changed_at: self.0.updated_at,
-            changed_by: None,
-            content: concord_persistence::mutate::procedure_snapshot(&self.0),
-        };
-        Ok(with_current(
-            kept.unwrap_or_default()
-                .into_iter()
-                .map(Revision::from)
-                .collect(),
-            current,
-        ))
+        .await
     }
 
     fn step_list(&self) -> Vec<ProcedureStep> {

@@ -1,11 +1,15 @@
 //! Kept versions of standards and guides, the differences between them,
 //! the audit log and evaluations.
 
-use async_graphql::{Json, Object, SimpleObject};
+use async_graphql::{Context, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use concord_persistence::entity::{audit_entry, evaluation, row_revision};
+use derive_more::From;
 use serde_json::Value;
 
+use super::load_one;
 use crate::error::ApiError;
+use crate::loader::RevisionsOf;
 
 /// One kept version of a standard or a guide.
 pub struct Revision {
@@ -61,10 +65,38 @@ pub struct FieldChange {
     pub new: Json<Value>,
 }
 
+/// Every kept version of a row, oldest first, ending with the present one:
+/// what the change log kept under `kind` (`STANDARD`, `GUIDE`, ...) and the
+/// row's `key`, and the row as it stands, at `revision` since `updated_at`,
+/// with `content` its snapshot.
+pub async fn kept_versions(
+    ctx: &Context<'_>,
+    kind: &'static str,
+    key: String,
+    revision: i32,
+    updated_at: DateTime<Utc>,
+    content: Value,
+) -> async_graphql::Result<Vec<Revision>> {
+    let kept = load_one::<_, Vec<row_revision::Model>>(ctx, RevisionsOf(kind, key)).await?;
+    let current = Revision {
+        revision,
+        changed_at: updated_at,
+        changed_by: None,
+        content,
+    };
+    Ok(with_current(
+        kept.unwrap_or_default()
+            .into_iter()
+            .map(Revision::from)
+            .collect(),
+        current,
+    ))
+}
+
 /// Keeps the version at `current` even when it was never written to history
 /// (a seeded row that has not changed since), so the list always ends with
 /// the present.
-pub fn with_current(mut kept: Vec<Revision>, current: Revision) -> Vec<Revision> {
+fn with_current(mut kept: Vec<Revision>, current: Revision) -> Vec<Revision> {
     if !kept.iter().any(|r| r.revision == current.revision) {
         kept.push(current);
     }
@@ -109,13 +141,8 @@ pub fn diff(versions: &[Revision], from: i32, to: i32) -> Result<Vec<FieldChange
 }
 
 /// One successful mutation, as the audit log keeps it. Append-only.
+#[derive(From)]
 pub struct AuditEntry(pub audit_entry::Model);
-
-impl From<audit_entry::Model> for AuditEntry {
-    fn from(row: audit_entry::Model) -> Self {
-        Self(row)
-    }
-}
 
 /// One successful mutation, as the audit log keeps it. Append-only.
 #[Object]
@@ -182,13 +209,8 @@ impl AuditEntry {
 }
 
 /// How well a region served a matter over a period.
+#[derive(From)]
 pub struct Evaluation(pub evaluation::Model);
-
-impl From<evaluation::Model> for Evaluation {
-    fn from(row: evaluation::Model) -> Self {
-        Self(row)
-    }
-}
 
 /// How well a region served a matter over a period.
 #[Object]

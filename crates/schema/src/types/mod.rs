@@ -18,7 +18,7 @@ pub use enums::{
 };
 pub use geo::{Region, Zone};
 pub use guide::{GuideRelations, OperatingProcedure, ServiceGuide};
-pub use history::{AuditEntry, Evaluation, FieldChange, Revision, diff, with_current};
+pub use history::{AuditEntry, Evaluation, FieldChange, Revision, diff, kept_versions};
 pub use standard::{Standard, StandardRelations};
 
 use async_graphql::Context;

@@ -4,13 +4,12 @@ use concord_persistence::entity::standard;
 
 use super::{
     FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
-    load_listed, load_one, owned_object, with_current,
+    kept_versions, load_listed, load_one, owned_object,
 };
 use crate::direct::{Direct, Plain, owned, plain_list, scalar, stored_enum, text};
 use crate::error::OrApiError;
 use crate::loader::{
-    ElevatedTo, MatterKey, MattersOfStandard, RegionKey, RevisionsOf, StandardKey, SupersededBy,
-    ZoneKey,
+    ElevatedTo, MatterKey, MattersOfStandard, RegionKey, StandardKey, SupersededBy, ZoneKey,
 };
 
 /// A standard at any level: national, industry, local, regional, group or internal.
@@ -182,28 +181,16 @@ impl Plain for Standard {
 
 impl Standard {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
-        let kept = load_one::<_, Vec<concord_persistence::entity::row_revision::Model>>(
-            ctx,
-            RevisionsOf("STANDARD", self.0.code.clone()),
-        )
-        .await?;
         let matters =
             load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
-        let current = Revision {
-            revision: self.0.revision,
-            changed_at: self.0.updated_at,
-            changed_by: None,
-            content: concord_persistence::mutate::standard_snapshot(
-                &self.0,
-                &matters.unwrap_or_default(),
-            ),
-        };
-        Ok(with_current(
-            kept.unwrap_or_default()
-                .into_iter()
-                .map(Revision::from)
-                .collect(),
-            current,
-        ))
+        kept_versions(
+            ctx,
+            "STANDARD",
+            self.0.code.clone(),
+            self.0.revision,
+            self.0.updated_at,
+            concord_persistence::mutate::standard_snapshot(&self.0, &matters.unwrap_or_default()),
+        )
+        .await
     }
 }
