@@ -161,6 +161,20 @@ pub struct GuideRecord {
     pub illustrative: bool,
 }
 
+impl GuideRecord {
+    /// A guide as an editor saves it through the API: a draft of real (not
+    /// illustrative) content.
+    pub fn draft(region: RegionCode, matter: MatterCode, guide: GuideDraft) -> Self {
+        Self {
+            region,
+            matter,
+            guide,
+            status: GuideStatus::Draft,
+            illustrative: false,
+        }
+    }
+}
+
 /// A region's operating procedure for a matter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureRecord {
@@ -171,6 +185,20 @@ pub struct ProcedureRecord {
     /// DRAFT when saved through the API; an import's are PUBLISHED.
     pub status: GuideStatus,
     pub illustrative: bool,
+}
+
+impl ProcedureRecord {
+    /// A procedure as an editor saves it through the API: a draft of real
+    /// (not illustrative) steps.
+    pub fn draft(region: RegionCode, matter: MatterCode, steps: Vec<ProcedureStep>) -> Self {
+        Self {
+            region,
+            matter,
+            steps,
+            status: GuideStatus::Draft,
+            illustrative: false,
+        }
+    }
 }
 
 /// The row of a matter as `record` describes it, owned by the nation, at

@@ -73,7 +73,8 @@ fn guide_target(
 }
 
 /// The guide of `region` and `matter` (arguments named with `prefix`), and
-/// the permit for `action` on it: a guide is its region's row.
+/// the permit for `action` on it: a guide is its region's row. A caller who
+/// may never do `action` is refused before the arguments are read.
 fn guide_permit<'a>(
     ctx: &Context<'a>,
     action: Action,
@@ -81,6 +82,7 @@ fn guide_permit<'a>(
     matter: &str,
     prefix: &str,
 ) -> async_graphql::Result<(RegionCode, MatterCode, Permit<'a>)> {
+    gate(ctx, action).or_api()?;
     let (region, matter) = guide_target(region, matter, prefix).or_api()?;
     let permit = allow(ctx, action, &regional(&region)).or_api()?;
     Ok((region, matter, permit))
@@ -98,7 +100,6 @@ impl GuideMutation {
         ctx: &Context<'_>,
         input: SaveGuideInput,
     ) -> async_graphql::Result<ServiceGuide> {
-        gate(ctx, Action::SaveGuide).or_api()?;
         let (region, matter, permit) = guide_permit(
             ctx,
             Action::SaveGuide,
@@ -122,13 +123,7 @@ impl GuideMutation {
         .validated()
         .map_err(|errors| invalid_input("input.", errors))
         .or_api()?;
-        let record = GuideRecord {
-            region,
-            matter,
-            guide,
-            status: GuideStatus::Draft,
-            illustrative: false,
-        };
+        let record = GuideRecord::draft(region, matter, guide);
         let row = mutate::save_guide(&permit, record, input.expected_revision)
             .await
             .or_api()?;
@@ -176,7 +171,6 @@ impl GuideMutation {
         ctx: &Context<'_>,
         input: SaveProcedureInput,
     ) -> async_graphql::Result<OperatingProcedure> {
-        gate(ctx, Action::SaveProcedure).or_api()?;
         let (region, matter, permit) = guide_permit(
             ctx,
             Action::SaveProcedure,
@@ -196,13 +190,7 @@ impl GuideMutation {
         let steps = concord_domain::validate_steps(&steps, None)
             .map_err(|errors| invalid_input("input.", errors))
             .or_api()?;
-        let record = ProcedureRecord {
-            region,
-            matter,
-            steps,
-            status: GuideStatus::Draft,
-            illustrative: false,
-        };
+        let record = ProcedureRecord::draft(region, matter, steps);
         let row = mutate::save_procedure(&permit, record, input.expected_revision)
             .await
             .or_api()?;
@@ -220,7 +208,6 @@ impl GuideMutation {
         #[graphql(desc = "The guide's matter.")] matter: String,
         #[graphql(desc = "The procedure's revision the caller last read.")] expected_revision: i32,
     ) -> async_graphql::Result<OperatingProcedure> {
-        gate(ctx, Action::PublishProcedure).or_api()?;
         let (region, matter, permit) =
             guide_permit(ctx, Action::PublishProcedure, &region, &matter, "")?;
         let row = mutate::publish_procedure(&permit, &region, &matter, expected_revision)
@@ -286,7 +273,6 @@ async fn set_status(
         GuideStatus::Published => Action::PublishGuide,
         GuideStatus::Draft => Action::UnpublishGuide,
     };
-    gate(ctx, action).or_api()?;
     let (region, matter, permit) = guide_permit(ctx, action, region, matter, "")?;
     let row = mutate::set_guide_status(&permit, &region, &matter, status, expected)
         .await
