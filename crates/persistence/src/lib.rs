@@ -19,6 +19,8 @@ pub mod queries;
 pub mod search;
 pub mod seed;
 mod store;
+#[cfg(test)]
+mod test_support;
 pub mod version;
 pub mod watch;
 pub mod write;

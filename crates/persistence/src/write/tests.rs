@@ -1,18 +1,8 @@
 use chrono::Duration;
 use concord_domain::{Channel, Fee};
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter};
 
 use super::*;
-use crate::entity::standard_matter;
-
-async fn database() -> DatabaseConnection {
-    let (db, _) = crate::connect(&crate::ConnectOptions::new("sqlite::memory:"))
-        .await
-        .unwrap();
-    crate::migrate(&db).await.unwrap();
-    crate::seed::seed(&db).await.unwrap();
-    db
-}
+use crate::test_support::{linked_standards, seeded_database};
 
 fn matter(code: &str) -> MatterRecord {
     MatterRecord {
@@ -44,22 +34,9 @@ fn guide(status: GuideStatus) -> GuideRecord {
     }
 }
 
-async fn links_of(db: &DatabaseConnection, matter: &str) -> Vec<String> {
-    let mut links: Vec<String> = standard_matter::Entity::find()
-        .filter(standard_matter::Column::MatterCode.eq(matter))
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|link| link.standard_code)
-        .collect();
-    links.sort();
-    links
-}
-
 #[tokio::test]
 async fn an_upsert_inserts_then_updates_only_on_change() {
-    let db = database().await;
+    let db = seeded_database().await;
     let t0 = Utc::now();
     let t1 = t0 + Duration::seconds(1);
     let record = matter("TEST-MATTER");
@@ -91,7 +68,7 @@ async fn an_upsert_inserts_then_updates_only_on_change() {
 
 #[tokio::test]
 async fn links_are_replaced_only_when_listed() {
-    let db = database().await;
+    let db = seeded_database().await;
     let now = Utc::now();
     let standard = |code: &str| StandardCode::try_from(code).unwrap();
     let listed = MatterRecord {
@@ -100,7 +77,7 @@ async fn links_are_replaced_only_when_listed() {
     };
     upsert_matter(&db, &listed, now).await.unwrap();
     assert_eq!(
-        links_of(&db, "TEST-MATTER").await,
+        linked_standards(&db, "TEST-MATTER").await,
         ["GB/T 33527", "GB/T 33531-2017"]
     );
 
@@ -119,7 +96,10 @@ async fn links_are_replaced_only_when_listed() {
         upsert_matter(&db, &fewer, now).await.unwrap(),
         Outcome::Updated
     );
-    assert_eq!(links_of(&db, "TEST-MATTER").await, ["GB/T 33531-2017"]);
+    assert_eq!(
+        linked_standards(&db, "TEST-MATTER").await,
+        ["GB/T 33531-2017"]
+    );
 
     // The standard's side sets the standard's links, whatever the matter listed.
     let record = StandardRecord {
@@ -143,7 +123,7 @@ async fn links_are_replaced_only_when_listed() {
         Outcome::Updated
     );
     assert_eq!(
-        links_of(&db, "TEST-MATTER").await,
+        linked_standards(&db, "TEST-MATTER").await,
         ["GB/T 33527", "GB/T 33531-2017"]
     );
     let row = standard::Entity::find_by_id("GB/T 33527")
@@ -157,7 +137,7 @@ async fn links_are_replaced_only_when_listed() {
 
 #[tokio::test]
 async fn a_local_standard_belongs_to_its_province() {
-    let db = database().await;
+    let db = seeded_database().await;
     let record = StandardRecord {
         code: StandardCode::try_from("DB5108/T 99-2025").unwrap(),
         title_zh: "测试".into(),
@@ -185,7 +165,7 @@ async fn a_local_standard_belongs_to_its_province() {
 
 #[tokio::test]
 async fn publishing_a_guide_stamps_it() {
-    let db = database().await;
+    let db = seeded_database().await;
     let t0 = Utc::now();
     let t1 = t0 + Duration::seconds(1);
     let t2 = t1 + Duration::seconds(1);
@@ -228,7 +208,7 @@ async fn publishing_a_guide_stamps_it() {
 
 #[tokio::test]
 async fn a_procedure_is_compared_step_by_step() {
-    let db = database().await;
+    let db = seeded_database().await;
     let now = Utc::now();
     upsert_matter(&db, &matter("TEST-MATTER"), now)
         .await

@@ -284,11 +284,7 @@ fn a_base_iri_must_be_absolute_and_end_with_a_separator() {
 
 #[tokio::test]
 async fn only_published_guides_are_loaded() {
-    let (db, _) = crate::connect(&crate::ConnectOptions::new("sqlite::memory:"))
-        .await
-        .unwrap();
-    crate::migrate(&db).await.unwrap();
-    crate::seed::seed(&db).await.unwrap();
+    let db = crate::test_support::seeded_database().await;
     let all = load(&db, Selection::Region("330000"))
         .await
         .unwrap()

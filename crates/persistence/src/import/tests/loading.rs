@@ -11,16 +11,7 @@ use crate::entity::{
     operating_procedure, service_guide, service_matter, standard, standard_matter,
 };
 use crate::import::{Counts, ImportError, ImportKind, ImportReport, import_file};
-use crate::queries;
-
-pub(super) async fn database() -> DatabaseConnection {
-    let (db, _) = crate::connect(&crate::ConnectOptions::new("sqlite::memory:"))
-        .await
-        .unwrap();
-    crate::migrate(&db).await.unwrap();
-    crate::seed::seed(&db).await.unwrap();
-    db
-}
+use crate::test_support::{linked_standards, seeded_database};
 
 pub(super) fn write_file(dir: &TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
@@ -49,7 +40,7 @@ pub(super) fn counts(inserted: u64, updated: u64, unchanged: u64) -> Counts {
 
 #[tokio::test]
 async fn a_good_file_loads_and_loads_again_unchanged() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let path = write_file(&dir, "catalogue.json", CATALOGUE);
 
@@ -70,14 +61,10 @@ async fn a_good_file_loads_and_loads_again_unchanged() {
         "matters: 1 inserted, 0 updated, 0 unchanged\nstandards: 1 inserted, 0 updated, 0 unchanged\nguides: 1 inserted, 0 updated, 0 unchanged\nprocedures: 1 inserted, 0 updated, 0 unchanged"
     );
     // The matter's link to a standard the same file creates is written too.
-    let mut links: Vec<String> = queries::standard_links(&db, &[], &["EMP-TEST-ONE".to_owned()])
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|link| link.standard_code)
-        .collect();
-    links.sort();
-    assert_eq!(links, ["DB33/T 9999-2025", "GB/T 33527"]);
+    assert_eq!(
+        linked_standards(&db, "EMP-TEST-ONE").await,
+        ["DB33/T 9999-2025", "GB/T 33527"]
+    );
     let local = standard::Entity::find_by_id("DB33/T 9999-2025")
         .one(&db)
         .await
@@ -142,7 +129,7 @@ async fn a_good_file_loads_and_loads_again_unchanged() {
 
 #[tokio::test]
 async fn a_changed_row_bumps_its_revision() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let text = "\
 region,matter,time_limit_days,materials,channels
@@ -183,7 +170,7 @@ region,matter,time_limit_days,materials,channels
 
 #[tokio::test]
 async fn a_file_with_one_bad_row_loads_nothing() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let before = rows(&db).await;
 
@@ -219,7 +206,7 @@ region,matter,time_limit_days,materials,channels
 
 #[tokio::test]
 async fn references_are_checked_against_the_database() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let text = r#"{
   "matters": [
@@ -257,7 +244,7 @@ async fn references_are_checked_against_the_database() {
 
 #[tokio::test]
 async fn a_procedure_must_fit_its_stored_guide() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let guides = "\
 region,matter,time_limit_days,materials,channels
@@ -301,7 +288,7 @@ region,matter,step,name,actor,time_limit_days,illustrative
 #[tokio::test]
 async fn a_database_error_rolls_everything_back() {
     use sea_orm::ConnectionTrait;
-    let db = database().await;
+    let db = seeded_database().await;
     db.execute_unprepared(
         "CREATE TRIGGER refuse_guides BEFORE INSERT ON service_guide BEGIN SELECT RAISE(ABORT, 'refused'); END",
     )
@@ -322,7 +309,7 @@ async fn a_database_error_rolls_everything_back() {
 async fn the_documented_examples_load() {
     let guide = include_str!("../../../../../docs/import.md");
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/");
-    let db = database().await;
+    let db = seeded_database().await;
     let mut loaded = Vec::new();
     // Each example is introduced by its path, then shown in a fenced block.
     for (at, _) in guide.match_indices("`docs/examples/") {
@@ -365,7 +352,7 @@ async fn the_documented_examples_load() {
 
 #[tokio::test]
 async fn file_level_errors_say_what_to_do() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let sheet = write_file(&dir, "guides.xlsx", "");
     let error = import_file(&db, &sheet, None).await.unwrap_err();

@@ -5,10 +5,11 @@
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tempfile::TempDir;
 
-use super::loading::{counts, database, write_file};
+use super::loading::{counts, write_file};
 use crate::changes::Replica;
 use crate::entity::{change_log, national_item, row_revision, service_matter};
 use crate::import::{ImportError, ImportKind, import_file};
+use crate::test_support::seeded_database;
 
 /// Two items of the 2023 edition: number 8 is an illustrative seed row
 /// (劳动人事争议调解仲裁), number 90 is new.
@@ -28,7 +29,7 @@ async fn item(db: &sea_orm::DatabaseConnection, number: i32) -> national_item::M
 
 #[tokio::test]
 async fn an_official_item_replaces_the_illustrative_one_and_keeps_it_in_history() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let seeded = item(&db, 8).await;
     assert!(seeded.illustrative);
@@ -110,7 +111,7 @@ async fn an_official_item_replaces_the_illustrative_one_and_keeps_it_in_history(
 
 #[tokio::test]
 async fn bad_item_rows_are_reported_by_line_and_nothing_loads() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let text = "\
 edition,number,name_zh,category,served_groups,max_time_limit_days,max_fee,required_channels
@@ -185,7 +186,7 @@ const MAPPED_JSON: &str = r#"{
 
 #[tokio::test]
 async fn matters_map_to_items_of_the_same_file_and_may_set_their_own_groups() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let path = write_file(&dir, "catalogue.json", MAPPED_JSON);
     let report = import_file(&db, &path, None).await.unwrap();
@@ -264,7 +265,7 @@ async fn matters_map_to_items_of_the_same_file_and_may_set_their_own_groups() {
 
 #[tokio::test]
 async fn a_csv_of_items_needs_its_kind_and_a_json_key_its_camel_case() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let path = write_file(&dir, "items.csv", ITEMS_CSV);
     let report = import_file(&db, &path, Some(ImportKind::NationalItems))
@@ -285,7 +286,7 @@ async fn a_csv_of_items_needs_its_kind_and_a_json_key_its_camel_case() {
 
 #[tokio::test]
 async fn a_table_with_the_official_headings_loads_as_national_items() {
-    let db = database().await;
+    let db = seeded_database().await;
     let dir = TempDir::new().unwrap();
     let table = "\
 版本,序号,服务项目,类别,服务对象,服务内容,服务标准,支出责任,牵头负责单位,max_time_limit_days
