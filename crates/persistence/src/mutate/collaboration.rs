@@ -13,8 +13,8 @@ use crate::entity::{TextList, adoption, collaborative_target, standard, zone_mem
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, Permit, begin, keep_and_audit, record_standard_change,
-    stored_for_update, update_revised,
+    Actor, Change, Kind, MutationError, Permit, begin, commit_collaboration, keep_and_audit,
+    record_standard_change, stored_for_update, update_revised,
 };
 
 fn targets_snapshot(row: &collaborative_target::Model, adoptions: &[adoption::Model]) -> Value {
@@ -255,8 +255,8 @@ pub async fn decide_adoption(
         )
         .await?;
     }
-    keep_and_audit(
-        &txn,
+    commit_collaboration(
+        txn,
         actor,
         Change {
             action: match decision {
@@ -275,7 +275,6 @@ pub async fn decide_adoption(
         now,
     )
     .await?;
-    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(target_after)
 }
 
@@ -308,8 +307,8 @@ pub async fn withdraw_collaborative(
         now,
     )
     .await?;
-    keep_and_audit(
-        &txn,
+    commit_collaboration(
+        txn,
         actor,
         Change {
             action: "WITHDRAW_COLLABORATIVE_STANDARD",
@@ -322,6 +321,5 @@ pub async fn withdraw_collaborative(
         now,
     )
     .await?;
-    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(after)
 }

@@ -14,8 +14,8 @@ use crate::entity::{elevation_proposal, standard};
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, Permit, begin, keep_and_audit, record_standard_change,
-    stored_for_update, update_revised,
+    Actor, Change, Kind, MutationError, Permit, begin, commit_collaboration,
+    record_standard_change, stored_for_update, update_revised,
 };
 
 fn elevation_snapshot(row: &elevation_proposal::Model) -> Value {
@@ -130,8 +130,8 @@ pub async fn propose_elevation(
     }
     .insert(&txn)
     .await?;
-    keep_and_audit(
-        &txn,
+    commit_collaboration(
+        txn,
         actor,
         Change {
             action: "PROPOSE_ELEVATION",
@@ -145,7 +145,6 @@ pub async fn propose_elevation(
         now,
     )
     .await?;
-    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(row)
 }
 
@@ -210,8 +209,8 @@ pub async fn decide_elevation(
         (_, None) => {}
     }
     let row = update_revised(&txn, row, now).await?;
-    keep_and_audit(
-        &txn,
+    commit_collaboration(
+        txn,
         actor,
         Change {
             action: "DECIDE_ELEVATION",
@@ -224,7 +223,6 @@ pub async fn decide_elevation(
         now,
     )
     .await?;
-    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
     Ok(row)
 }
 

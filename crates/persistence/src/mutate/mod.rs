@@ -127,6 +127,20 @@ pub(crate) fn touched_collaboration() -> Footprint {
     footprint
 }
 
+/// Ends a collaboration change: keeps its versions, logs and audits it
+/// ([`keep_and_audit`]), and commits the transaction as touching
+/// collaboration ([`touched_collaboration`]).
+pub(crate) async fn commit_collaboration(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    change: Change<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), MutationError> {
+    keep_and_audit(&txn, actor, change, now).await?;
+    crate::version::commit_touching(txn, &touched_collaboration()).await?;
+    Ok(())
+}
+
 /// Reads a row for update: on PostgreSQL the row stays locked until the
 /// transaction ends, so two writers cannot both pass the revision check.
 pub(crate) fn for_update<E: EntityTrait>(select: Select<E>, backend: DbBackend) -> Select<E> {
