@@ -27,7 +27,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, TransactionTrait,
 };
 use tokio::runtime::Runtime;
 
@@ -106,33 +107,35 @@ async fn scanned_standards<C: ConnectionTrait>(
             );
         }
     }
-    select
-        .order_by_asc(standard::Column::Code)
-        .all(conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| row.code)
-        .collect()
+    codes_in_order(conn, select, standard::Column::Code).await
 }
 
 async fn scanned_matters<C: ConnectionTrait>(conn: &C, text: &str) -> Vec<String> {
-    service_matter::Entity::find()
-        .filter(text_matches(
-            &[
-                service_matter::Column::NameZh,
-                service_matter::Column::NameEn,
-                service_matter::Column::Code,
-            ],
-            text.trim(),
-        ))
-        .order_by_asc(service_matter::Column::Code)
+    let select = service_matter::Entity::find().filter(text_matches(
+        &[
+            service_matter::Column::NameZh,
+            service_matter::Column::NameEn,
+            service_matter::Column::Code,
+        ],
+        text.trim(),
+    ));
+    codes_in_order(conn, select, service_matter::Column::Code).await
+}
+
+/// The `code` of every row `select` finds, in code order.
+async fn codes_in_order<C: ConnectionTrait, E: EntityTrait>(
+    conn: &C,
+    select: Select<E>,
+    code: E::Column,
+) -> Vec<String> {
+    select
+        .select_only()
+        .column(code)
+        .order_by_asc(code)
+        .into_tuple()
         .all(conn)
         .await
         .unwrap()
-        .into_iter()
-        .map(|row| row.code)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------
