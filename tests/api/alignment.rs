@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, code, storage_test};
+use crate::helpers::{As, Backend, TestApp, code, error_field, storage_test};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
@@ -180,7 +180,7 @@ storage_test!(
             )
             .await;
         assert_eq!(code(&no_reason), "BAD_USER_INPUT");
-        assert_eq!(no_reason["errors"][0]["extensions"]["field"], "reason");
+        assert_eq!(error_field(&no_reason), "reason");
 
         for (i, region) in ["310000", "320000", "330000", "340000"]
             .into_iter()

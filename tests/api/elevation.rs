@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    As, Backend, TestApp, code, jiangsu_node, second_backend, storage_test, token,
+    As, Backend, TestApp, code, error_field, jiangsu_node, second_backend, storage_test, token,
 };
 
 const DECIDE: &str =
@@ -92,10 +92,7 @@ storage_test!(
         ] {
             let refused = app.graphql_as(As::National, DECIDE, bad.clone()).await;
             assert_eq!(code(&refused), "BAD_USER_INPUT", "{bad}: {refused}");
-            assert_eq!(
-                refused["errors"][0]["extensions"]["field"], field,
-                "{refused}"
-            );
+            assert_eq!(error_field(&refused), field, "{refused}");
         }
         assert_eq!(
             app.audit_count().await,

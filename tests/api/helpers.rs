@@ -31,6 +31,14 @@ pub fn code(body: &Value) -> &str {
         .unwrap_or("none")
 }
 
+/// The `extensions.field` of a response's first error: the argument or
+/// input field it refuses; `none` when there is none.
+pub fn error_field(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or("none")
+}
+
 /// A signed token for `who`, or `None` for anonymous.
 pub fn token(who: As) -> Option<String> {
     use concord_auth::{AuthSettings, Role, TokenRequest, issue_hs256};

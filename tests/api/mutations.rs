@@ -2,7 +2,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, code, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, code, error_field, storage_test, token};
 
 const MATTER: &str = "EMP-UNEMPLOYMENT-REGISTRATION";
 
@@ -122,10 +122,7 @@ storage_test!(
             )
             .await;
         assert_eq!(code(&bad), "BAD_USER_INPUT", "{bad}");
-        assert_eq!(
-            bad["errors"][0]["extensions"]["field"],
-            "input.timeLimitDays"
-        );
+        assert_eq!(error_field(&bad), "input.timeLimitDays");
         let bad_region = app
             .graphql_as(
                 As::National,
@@ -133,10 +130,7 @@ storage_test!(
                 guide_input("31000", 9, "x", Some(current)),
             )
             .await;
-        assert_eq!(
-            bad_region["errors"][0]["extensions"]["field"],
-            "input.region"
-        );
+        assert_eq!(error_field(&bad_region), "input.region");
         assert_eq!(revision_of(&app, "310000").await, current);
         assert_eq!(app.audit_count().await, before);
     }
@@ -376,10 +370,7 @@ storage_test!(standards_move_through_their_life_cycle, |app| {
         )
         .await;
     assert_eq!(code(&wrong_level), "BAD_USER_INPUT");
-    assert_eq!(
-        wrong_level["errors"][0]["extensions"]["field"],
-        "input.level"
-    );
+    assert_eq!(error_field(&wrong_level), "input.level");
 
     let status = "mutation($code: String!, $s: StandardStatus!, $e: Int!) { setStandardStatus(code: $code, status: $s, expectedRevision: $e) { status revision } }";
     let illegal = app

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{As, TestApp, code, storage_test};
+use crate::helpers::{As, TestApp, code, error_field, storage_test};
 
 const SAVE_MATTER: &str = "mutation($c: String!, $en: String!) {
     saveMatter(input: { code: $c, nameZh: \"校验事项\", nameEn: $en, category: \"SKILLS\" }) { code nameEn } }";
@@ -41,7 +41,7 @@ storage_test!(an_english_name_follows_one_rule_both_ways_in, |app| {
         )
         .await;
     assert_eq!(code(&refused), "BAD_USER_INPUT", "{refused}");
-    assert_eq!(refused["errors"][0]["extensions"]["field"], "input.nameEn");
+    assert_eq!(error_field(&refused), "input.nameEn");
     assert!(!matter_exists(&app, "SKL-RULE-LONG").await);
 
     let (imported, out) = import_matter(&app, "SKL-RULE-LONG", &long);
@@ -81,10 +81,7 @@ storage_test!(
         } });
             let refused = app.graphql_as(As::Zone("YRD"), propose, input).await;
             assert_eq!(code(&refused), "BAD_USER_INPUT", "{channels}: {refused}");
-            assert_eq!(
-                refused["errors"][0]["extensions"]["field"],
-                "input.requiredChannels"
-            );
+            assert_eq!(error_field(&refused), "input.requiredChannels");
             // The national administration sees drafts too.
             let stored = app
                 .data_as(
