@@ -40,6 +40,14 @@ const DASHBOARD: &[(&str, As, &str)] = &[
         "{ zone(code: \"YRD\") { members { code guides(first: 20) { edges { node { matter { code category { code } } } } } } } }",
     ),
     (
+        "the card matters on the YRD members' pages",
+        As::Anonymous,
+        "{ zone(code: \"YRD\") { members { code
+            application: guides(first: 5, filter: { matter: \"SI-CARD-APPLICATION\" }) { edges { node { matter { nameZh nameEn } } } }
+            activation: guides(first: 5, filter: { matter: \"SI-CARD-ACTIVATION\" }) { edges { node { matter { nameZh } } } } } }
+          guide(region: \"320000\", matter: \"SI-CARD-APPLICATION\") { matter { nameZh } } }",
+    ),
+    (
         "a standards search",
         As::Anonymous,
         "{ standards(filter: { text: \"服务\" }, first: 20) { totalCount edges { node { code titleZh status matters { code } } } } }",
@@ -114,6 +122,21 @@ async fn revise_guide(app: &TestApp, region: &'static str, matter: &str, days: i
     .await;
 }
 
+/// The name of a card matter as Jiangsu's guide for it shows it, which
+/// the server reads from the matters it keeps between requests.
+async fn card_name(app: &TestApp, matter: &str) -> String {
+    let data = app
+        .data(
+            "query($m: String!) { guide(region: \"320000\", matter: $m) { matter { nameZh } } }",
+            json!({ "m": matter }),
+        )
+        .await;
+    data["guide"]["matter"]["nameZh"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn concord(args: &[&str]) -> String {
     let (succeeded, text) = run_concord(args);
     assert!(succeeded, "concord {args:?}: {text}");
@@ -182,11 +205,24 @@ storage_test!(no_path_that_commits_leaves_a_stale_answer, |app| {
     .await;
     same_answers(&app, &fresh, "saving a matter").await;
 
-    // The same kind of write on a second server over the same database.
+    // The same kinds of write on a second server over the same database.
     warm().await;
     revise_guide(&fresh, "320000", "SI-CARD-ACTIVATION", 12).await;
     app.sees_latest_commit().await;
     same_answers(&app, &fresh, "a second server's write").await;
+    fresh
+        .data_as(
+            As::National,
+            "mutation { saveMatter(input: { code: \"SI-CARD-APPLICATION\", nameZh: \"社会保障卡申领（新版）\", category: \"SOCIAL_INSURANCE\" }) { code } }",
+            json!({}),
+        )
+        .await;
+    app.sees_latest_commit().await;
+    same_answers(&app, &fresh, "a second server renaming a matter").await;
+    assert_eq!(
+        card_name(&app, "SI-CARD-APPLICATION").await,
+        "社会保障卡申领（新版）"
+    );
 
     // `concord import`, another process.
     warm().await;
@@ -194,8 +230,11 @@ storage_test!(no_path_that_commits_leaves_a_stale_answer, |app| {
     let file = dir.path().join("standards.json");
     std::fs::write(
         &file,
-        json!({ "standards": [{ "code": "DB32/T 9102-2025", "titleZh": "就业服务导入测试", "level": "LOCAL" }] })
-            .to_string(),
+        json!({
+            "standards": [{ "code": "DB32/T 9102-2025", "titleZh": "就业服务导入测试", "level": "LOCAL" }],
+            "matters": [{ "code": "SI-CARD-ACTIVATION", "nameZh": "社会保障卡启用（导入）", "category": "SOCIAL_INSURANCE" }],
+        })
+        .to_string(),
     )
     .unwrap();
     concord(&[
@@ -205,7 +244,12 @@ storage_test!(no_path_that_commits_leaves_a_stale_answer, |app| {
         file.to_str().unwrap(),
     ]);
     app.sees_latest_commit().await;
+    fresh.sees_latest_commit().await;
     same_answers(&app, &fresh, "an import").await;
+    assert_eq!(
+        card_name(&app, "SI-CARD-ACTIVATION").await,
+        "社会保障卡启用（导入）"
+    );
 
     // `concord sync`, another process, applying a peer's Jiangsu guide.
     let peer = TestApp::spawn(crate::helpers::Backend::Sqlite)
@@ -225,6 +269,7 @@ storage_test!(no_path_that_commits_leaves_a_stale_answer, |app| {
     ]);
     assert!(out.contains("2 applied"), "the save and the publish: {out}");
     app.sees_latest_commit().await;
+    fresh.sees_latest_commit().await;
     assert!(
         is_cached(&app, "Guangdong's region page").await,
         "a sync page of Jiangsu's guides leaves Guangdong's page cached"

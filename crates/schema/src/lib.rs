@@ -12,6 +12,7 @@ mod guide_pages;
 mod limits;
 mod loader;
 mod matrix;
+mod matters;
 mod mutation;
 mod pagination;
 mod query;
@@ -112,12 +113,13 @@ pub fn build_schema(
     builder.finish()
 }
 
-/// What requests share between them: the reference tables, kept in memory
-/// and dropped by the data watch when a commit touches them, and the parsed
-/// documents of the query texts seen lately.
+/// What requests share between them: the reference tables and the matters
+/// read lately, kept in memory and dropped by the data watch when a commit
+/// touches them, and the parsed documents of the query texts seen lately.
 #[derive(Clone)]
 pub struct Kept {
     reference: Arc<reference::KeptReference>,
+    matters: Arc<matters::KeptMatters>,
     documents: Arc<documents::Documents>,
 }
 
@@ -126,8 +128,11 @@ impl Kept {
     pub fn new(watch: &DataWatch) -> Self {
         let reference = Arc::new(reference::KeptReference::default());
         watch.observe(reference.clone());
+        let matters = Arc::new(matters::KeptMatters::default());
+        watch.observe(matters.clone());
         Self {
             reference,
+            matters,
             documents: Arc::default(),
         }
     }
@@ -178,7 +183,7 @@ pub async fn prepare(
     let delay = std::time::Duration::from_micros(settings.batch_delay_us);
     let loader = loader::RowLoader::loader(
         db.clone(),
-        kept.reference.clone(),
+        kept,
         scope.visibility.clone(),
         reads.clone(),
         executed.stalls(),

@@ -19,7 +19,9 @@ use concord_persistence::queries::{
 use concord_persistence::{DatabaseConnection, StoreError};
 use tracing::Instrument;
 
+use crate::Kept;
 use crate::context::Reads;
+use crate::matters::KeptMatters;
 use crate::reference::{KeptReference, Reference};
 use crate::settle::Stalls;
 use crate::types::{
@@ -31,6 +33,7 @@ use crate::types::{
 pub struct RowLoader {
     db: DatabaseConnection,
     reference: Arc<KeptReference>,
+    matters: Arc<KeptMatters>,
     visibility: Visibility,
     reads: Reads,
 }
@@ -46,7 +49,7 @@ impl RowLoader {
     /// run has enqueued its keys, on any runtime and under any load.
     pub fn loader(
         db: DatabaseConnection,
-        reference: Arc<KeptReference>,
+        kept: &Kept,
         visibility: Visibility,
         reads: Reads,
         stalls: Stalls,
@@ -58,7 +61,8 @@ impl RowLoader {
         DataLoader::new(
             RowLoader {
                 db,
-                reference,
+                reference: kept.reference.clone(),
+                matters: kept.matters.clone(),
                 visibility,
                 reads,
             },
@@ -81,6 +85,15 @@ impl RowLoader {
     pub async fn reference(&self) -> Result<Arc<Reference>, LoadError> {
         self.reads.record(&Footprint::of(&[Topic::Reference]));
         self.reference.get(&self.db).await.map_err(Arc::new)
+    }
+
+    /// The matters of `codes` that exist, kept or read, recorded as read.
+    async fn matters(
+        &self,
+        codes: &[String],
+    ) -> Result<Vec<Arc<service_matter::Model>>, LoadError> {
+        self.reads.record(&Footprint::of(&[Topic::Catalogue]));
+        self.matters.get(&self.db, codes).await.map_err(Arc::new)
     }
 
     /// The database, once `footprint` is recorded as read.
@@ -134,19 +147,15 @@ impl RowLoader {
                 .collect();
             codes.sort_unstable();
             codes.dedup();
-            let read = Footprint::of(&[Topic::Catalogue]);
             let reference = if ahead.category {
                 Some(self.reference().await?)
             } else {
                 None
             };
-            for matter in queries::matters_by_codes(self.reading(read), &codes)
-                .await
-                .map_err(Arc::new)?
-            {
+            for matter in self.matters(&codes).await? {
                 matters.insert(
                     matter.code.clone(),
-                    with_category(matter, reference.as_deref()),
+                    with_category(Arc::unwrap_or_clone(matter), reference.as_deref()),
                 );
             }
         }
@@ -403,15 +412,22 @@ impl Loader<CategoryKey> for RowLoader {
     }
 }
 
-by_key!(
-    MatterKey,
-    service_matter::Model,
-    |this, keys| queries::matters_by_codes(
-        this.reading(Footprint::of(&[Topic::Catalogue])),
-        &strings(keys, |k| &k.0)
-    ),
-    |row| MatterKey(row.code.clone())
-);
+impl Loader<MatterKey> for RowLoader {
+    type Value = service_matter::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[MatterKey],
+    ) -> Result<HashMap<MatterKey, service_matter::Model>, LoadError> {
+        let matters = self.matters(&strings(keys, |k| &k.0)).await?;
+        Ok(matters
+            .into_iter()
+            .map(|matter| (MatterKey(matter.code.clone()), Arc::unwrap_or_clone(matter)))
+            .collect())
+    }
+}
+
 by_key!(
     ItemKey,
     national_item::Model,

@@ -1,0 +1,234 @@
+//! The catalogue's service matters kept in memory by code, between
+//! requests.
+//!
+//! Guide pages name a matter on every row, and dashboards ask for its name
+//! and category: a zone page of 80 guides reads about 20 matters, every
+//! time, for a catalogue that changes only when a matter is saved, imported
+//! or synced. Each matter read is kept, so a page reads only the matters no
+//! page has read since the catalogue last changed (none, once the zone's
+//! pages have been seen).
+//!
+//! A commit that touches [`Topic::Catalogue`] forgets every kept matter as
+//! the data watch reports it: before the committing request returns in this
+//! process, and within the watch's bound for another process, the freshness
+//! the response cache and the kept reference tables promise. A read that a
+//! commit overtakes is not kept. Only matters that exist are kept, so the
+//! memory held is bounded by the catalogue, whatever codes callers ask for.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use concord_persistence::entity::service_matter;
+use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries;
+use concord_persistence::watch::{Commit, CommitObserver};
+use concord_persistence::{DatabaseConnection, StoreError};
+
+#[derive(Default)]
+struct State {
+    /// Raised by every commit that touches the catalogue.
+    epoch: u64,
+    kept: HashMap<String, Arc<service_matter::Model>>,
+}
+
+/// The matters read since the catalogue last changed, shared by every
+/// request.
+#[derive(Default)]
+pub struct KeptMatters {
+    state: Mutex<State>,
+}
+
+impl KeptMatters {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The matters of `codes` that exist, in no particular order: the kept
+    /// ones, and the others read in one statement and kept unless a commit
+    /// to the catalogue arrived while it ran.
+    pub async fn get(
+        &self,
+        db: &DatabaseConnection,
+        codes: &[String],
+    ) -> Result<Vec<Arc<service_matter::Model>>, StoreError> {
+        let Looked {
+            mut found,
+            unread,
+            epoch,
+        } = self.look_up(codes);
+        if unread.is_empty() {
+            return Ok(found);
+        }
+        let read: Vec<Arc<service_matter::Model>> = queries::matters_by_codes(db, &unread)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        self.keep(epoch, &read);
+        found.extend(read);
+        Ok(found)
+    }
+
+    /// The kept matters of `codes`, the codes not kept, and the epoch a
+    /// read of those starting now belongs to.
+    fn look_up(&self, codes: &[String]) -> Looked {
+        let state = self.lock();
+        let mut found = Vec::with_capacity(codes.len());
+        let mut unread = Vec::new();
+        for code in codes {
+            match state.kept.get(code) {
+                Some(matter) => found.push(Arc::clone(matter)),
+                None => unread.push(code.clone()),
+            }
+        }
+        Looked {
+            found,
+            unread,
+            epoch: state.epoch,
+        }
+    }
+
+    /// Keeps matters read from `epoch` on, unless a commit has come since.
+    fn keep(&self, epoch: u64, read: &[Arc<service_matter::Model>]) {
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            for matter in read {
+                state.kept.insert(matter.code.clone(), Arc::clone(matter));
+            }
+        }
+    }
+}
+
+/// What [`KeptMatters::look_up`] found.
+struct Looked {
+    found: Vec<Arc<service_matter::Model>>,
+    unread: Vec<String>,
+    epoch: u64,
+}
+
+impl CommitObserver for KeptMatters {
+    fn committed(&self, commit: &Commit) {
+        if commit.touched.meets(&Footprint::of(&[Topic::Catalogue])) {
+            let mut state = self.lock();
+            state.epoch += 1;
+            state.kept.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use concord_persistence::{ConnectOptions, connect, migrate, seed};
+
+    use super::*;
+
+    fn commit(topics: &[Topic]) -> Commit {
+        Commit {
+            version: 1,
+            touched: Footprint::of(topics),
+        }
+    }
+
+    fn codes(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    fn sorted(matters: &[Arc<service_matter::Model>]) -> Vec<&str> {
+        let mut codes: Vec<&str> = matters.iter().map(|m| m.code.as_str()).collect();
+        codes.sort_unstable();
+        codes
+    }
+
+    #[tokio::test]
+    async fn a_kept_matter_lasts_until_a_commit_touches_the_catalogue() {
+        let (db, statements) = connect(&ConnectOptions::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        migrate(&db).await.unwrap();
+        seed::seed(&db).await.unwrap();
+        let kept = KeptMatters::default();
+        let asked = codes(&[
+            "SI-PENSION-TRANSFER",
+            "NO-SUCH-MATTER",
+            "SI-CARD-APPLICATION",
+        ]);
+
+        let first = kept.get(&db, &asked).await.unwrap();
+        assert_eq!(
+            sorted(&first),
+            ["SI-CARD-APPLICATION", "SI-PENSION-TRANSFER"]
+        );
+
+        // Kept matters cost nothing; an unknown code is asked for again,
+        // and a new one is read alone.
+        let read = statements.get();
+        let again = kept.get(&db, &asked[..1]).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &again[0],
+            &first_of(&first, "SI-PENSION-TRANSFER")
+        ));
+        assert_eq!(statements.get(), read, "a kept matter costs no statement");
+        kept.get(&db, &asked).await.unwrap();
+        assert_eq!(statements.get(), read + 1, "the unknown code is read again");
+
+        kept.committed(&commit(&[Topic::Guide, Topic::Reference]));
+        let still = kept.get(&db, &asked[..1]).await.unwrap();
+        assert!(Arc::ptr_eq(&still[0], &again[0]));
+
+        kept.committed(&commit(&[Topic::Catalogue]));
+        let before = statements.get();
+        let reread = kept.get(&db, &asked[..1]).await.unwrap();
+        assert!(!Arc::ptr_eq(&reread[0], &again[0]));
+        assert_eq!(statements.get(), before + 1);
+    }
+
+    fn first_of(matters: &[Arc<service_matter::Model>], code: &str) -> Arc<service_matter::Model> {
+        Arc::clone(matters.iter().find(|m| m.code == code).unwrap())
+    }
+
+    #[test]
+    fn a_read_that_a_commit_overtakes_is_not_kept() {
+        let kept = KeptMatters::default();
+        let asked = codes(&["SI-PENSION-TRANSFER"]);
+        let read = [Arc::new(service_matter::Model {
+            code: asked[0].clone(),
+            ..matter()
+        })];
+
+        let epoch = kept.look_up(&asked).epoch;
+        kept.committed(&commit(&[Topic::Catalogue]));
+        kept.keep(epoch, &read);
+        assert_eq!(
+            kept.look_up(&asked).unread,
+            asked,
+            "the overtaken read was kept"
+        );
+
+        let epoch = kept.look_up(&asked).epoch;
+        kept.committed(&commit(&[Topic::Guide]));
+        kept.keep(epoch, &read);
+        let looked = kept.look_up(&asked);
+        assert!(looked.unread.is_empty());
+        assert!(Arc::ptr_eq(&looked.found[0], &read[0]));
+    }
+
+    fn matter() -> service_matter::Model {
+        let now = chrono::Utc::now();
+        service_matter::Model {
+            code: String::new(),
+            name_zh: "养老保险关系转移".to_owned(),
+            name_en: String::new(),
+            category_code: "SOCIAL_INSURANCE".to_owned(),
+            national_edition: None,
+            national_number: None,
+            served_groups: None,
+            origin: "NATIONAL".to_owned(),
+            revision: 1,
+            illustrative: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
