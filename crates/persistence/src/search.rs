@@ -31,9 +31,12 @@
 //! `text_gram_count`, how many rows hold each gram, in step with the grams,
 //! so that counting a short term's matches reads one row.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{
+    ColumnRef, Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, Query, SelectStatement,
+};
 use sea_orm::{
-    Condition, ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait,
+    Condition, ConnectionTrait, DatabaseConnection, DbBackend, JoinType, Statement,
+    TransactionTrait,
 };
 
 use crate::StoreError;
@@ -66,6 +69,11 @@ impl Searched {
         "code"
     }
 
+    /// The primary key, as a column of the searched table.
+    pub(crate) fn key_column(self) -> ColumnRef {
+        (self.table(), self.key()).into_column_ref()
+    }
+
     /// The columns a search matches, in both languages and the code.
     fn columns(self) -> [&'static str; 3] {
         match self {
@@ -74,6 +82,9 @@ impl Searched {
         }
     }
 }
+
+/// The alias of `text_gram` joined to a searched table.
+const HELD: &str = "held";
 
 /// Keys per re-indexing statement, well under both backends' limits on
 /// bound parameters.
@@ -167,6 +178,47 @@ impl Term {
             .and_where(Expr::col("kind").eq(searched.kind()))
             .and_where(Expr::col("gram").is_in(self.via.iter().cloned()))
             .to_owned()
+    }
+
+    /// Whether the gram the search reads is held by the row of the
+    /// searched table that the enclosing statement reads: a subquery for
+    /// `EXISTS`.
+    pub(crate) fn held_by(&self, searched: Searched) -> SelectStatement {
+        Query::select()
+            .expr(Expr::val(1))
+            .from("text_gram")
+            .and_where(Expr::col(("text_gram", "key")).equals((searched.table(), searched.key())))
+            .and_where(Expr::col(("text_gram", "kind")).eq(searched.kind()))
+            .and_where(Expr::col(("text_gram", "gram")).is_in(self.via.iter().cloned()))
+            .to_owned()
+    }
+
+    /// Narrows `query`, over the searched table, to the rows whose text
+    /// contains the term, and names the column to order and cut its page
+    /// by: the key as the index holds it, joined, when the index serves the
+    /// term, else the table's own key. Both hold the same values in the
+    /// same collation. Ordered by the index's key, the database walks the
+    /// gram's keys in order and stops at the end of the page; ordered by
+    /// the table's, SQLite first reads every key that holds the gram (all
+    /// 20,000 standards for 服务) and sorts them.
+    pub(crate) fn narrow(&self, query: &mut SelectStatement, searched: Searched) -> ColumnRef {
+        let Some(gram) = &self.via else {
+            query.cond_where(scan(searched, &self.lowered));
+            return searched.key_column();
+        };
+        query.join_as(
+            JoinType::InnerJoin,
+            "text_gram",
+            HELD,
+            Condition::all()
+                .add(Expr::col((HELD, "key")).equals((searched.table(), searched.key())))
+                .add(Expr::col((HELD, "kind")).eq(searched.kind()))
+                .add(Expr::col((HELD, "gram")).eq(gram.as_str())),
+        );
+        if !self.is_exact() {
+            query.cond_where(scan(searched, &self.lowered));
+        }
+        (HELD, "key").into_column_ref()
     }
 
     /// The rows whose searched text contains the term, ignoring case.

@@ -13,7 +13,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, by_codes, count_of, page, term};
+use super::{Page, PageRequest, by_codes, count_of, in_key_order, page, term};
 
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
     Ok(region::Entity::find()
@@ -182,11 +182,12 @@ pub async fn matters<C: ConnectionTrait>(
     request: PageRequest<String>,
 ) -> Result<Page<service_matter::Model>, StoreError> {
     let term = term(conn, Searched::Matter, &filter.text).await?;
-    let mut select =
-        matter_select(filter, term.as_ref()).order_by_asc(service_matter::Column::Code);
-    if let Some(after) = request.after {
-        select = select.filter(service_matter::Column::Code.gt(after));
-    }
+    let select = in_key_order(
+        matter_select(filter, None),
+        Searched::Matter,
+        term.as_ref(),
+        request.after,
+    );
     // A search by a short term alone is counted from the index.
     let total = request.count.then(|| match &term {
         Some(term) if term.is_exact() && filter.only_text() => term.holding(Searched::Matter),

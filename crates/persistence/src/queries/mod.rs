@@ -19,11 +19,11 @@ mod standards;
 mod trend;
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, Func, Query, QueryStatementBuilder, SelectStatement,
+    Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, QueryStatementBuilder, SelectStatement,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryResult,
-    QueryTrait, Select,
+    QuerySelect, QueryTrait, Select,
 };
 
 use crate::StoreError;
@@ -189,6 +189,26 @@ pub(crate) fn count_of<E: EntityTrait>(select: Select<E>) -> SelectStatement {
         .expr(Func::count(Expr::col(Asterisk)))
         .from_subquery(select.into_query(), Alias::new("counted"))
         .to_owned()
+}
+
+/// `select`, over the table that `searched` names, narrowed to `term` when
+/// there is one, in the order of the table's key and after `after`.
+fn in_key_order<E: EntityTrait>(
+    mut select: Select<E>,
+    searched: Searched,
+    term: Option<&Term>,
+    after: Option<String>,
+) -> Select<E> {
+    let query = QuerySelect::query(&mut select);
+    let key = match term {
+        Some(term) => term.narrow(query, searched),
+        None => searched.key_column(),
+    };
+    if let Some(after) = after {
+        query.and_where(Expr::col(key.clone()).gt(after));
+    }
+    query.order_by(key, Order::Asc);
+    select
 }
 
 /// The search term of a filter's text, unless it is blank.

@@ -18,7 +18,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, Visibility, by_codes, count_of, page, term};
+use super::{Page, PageRequest, Visibility, by_codes, count_of, in_key_order, page, term};
 
 /// What to list standards by. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -141,11 +141,12 @@ pub async fn standards<C: ConnectionTrait>(
     request: PageRequest<String>,
 ) -> Result<Page<standard::Model>, StoreError> {
     let term = term(conn, Searched::Standard, &filter.text).await?;
-    let mut select =
-        standard_select(filter, visibility, term.as_ref()).order_by_asc(standard::Column::Code);
-    if let Some(after) = request.after {
-        select = select.filter(standard::Column::Code.gt(after));
-    }
+    let select = in_key_order(
+        standard_select(filter, visibility, None),
+        Searched::Standard,
+        term.as_ref(),
+        request.after,
+    );
     let total = request.count.then(|| match &term {
         Some(term) if term.is_exact() && filter.only_text() => counted_in_index(term, visibility),
         _ => count_of(standard_select(filter, visibility, term.as_ref())),
@@ -166,7 +167,9 @@ fn counted_in_index(term: &Term, visibility: &Visibility) -> SelectStatement {
             .expr(Expr::col(standard::Column::Code).count())
             .from(standard::Entity)
             .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
-            .and_where(standard::Column::Code.in_subquery(term.keys(Searched::Standard)))
+            // Driven by the drafts, which are few, rather than by every
+            // row that holds the gram.
+            .and_where(Expr::exists(term.held_by(Searched::Standard)))
             // Hidden is whatever the visibility does not show, NULL too.
             .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
             .to_owned();
