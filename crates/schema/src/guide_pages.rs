@@ -26,6 +26,22 @@ pub struct GuidePageFilterInput {
     status: Option<GuideStatus>,
 }
 
+/// The matter, category and status a guide page is narrowed to, checked
+/// as the `filter` argument's fields: what every page of guides, nested or
+/// top-level, filters by.
+pub fn narrowed(
+    matter: Option<&String>,
+    category: Option<&String>,
+    status: Option<GuideStatus>,
+) -> async_graphql::Result<GuideFilter> {
+    Ok(GuideFilter {
+        matter: optional::<MatterCode, _>("filter.matter", matter).or_api()?,
+        category: optional::<CategoryCode, _>("filter.category", category).or_api()?,
+        status: status.map(|s| concord_domain::GuideStatus::from(s).as_str().to_owned()),
+        ..GuideFilter::default()
+    })
+}
+
 /// A guide's cursor: its region, then its matter.
 pub fn guide_cursor_of(guide: &ServiceGuide) -> String {
     encode(&[&guide.0.region_code, &guide.0.matter_code])
@@ -42,15 +58,11 @@ pub async fn guides_of(
 ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
     let filter = filter.unwrap_or_default();
     let args = ConnectionArgs::new(ctx, first, after.as_deref()).or_api()?;
-    let filter = GuideFilter {
-        matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
-        category: optional::<CategoryCode, _>("filter.category", filter.category.as_ref())
-            .or_api()?,
-        status: filter
-            .status
-            .map(|s| concord_domain::GuideStatus::from(s).as_str().to_owned()),
-        ..GuideFilter::default()
-    };
+    let filter = narrowed(
+        filter.matter.as_ref(),
+        filter.category.as_ref(),
+        filter.status,
+    )?;
     if parent == GuideParent::Zone {
         // A zone's page changes with its members' guides and no others.
         let members = load_one::<_, Vec<String>>(ctx, MembersOfZone(code.to_owned()))

@@ -13,7 +13,7 @@ use crate::alignment::{AlignmentQuery, CollaborationQuery, PolicyQuery};
 use crate::context::{loader, reading, visibility};
 use crate::direct::{Direct, DirectPage};
 use crate::error::{ApiError, OrApiError, optional, parse_arg};
-use crate::guide_pages::guide_cursor_of;
+use crate::guide_pages::{self, guide_cursor_of};
 use crate::loader::{
     GuideAhead, GuideLoadKey, ItemKey, MatterKey, RegionKey, StandardAhead, StandardKey, ZoneKey,
     visible_standard,
@@ -405,15 +405,15 @@ impl CatalogueQuery {
             ),
             None => None,
         };
+        let region = optional::<RegionCode, _>("filter.region", filter.region.as_ref()).or_api()?;
         let filter = GuideFilter {
-            region: optional::<RegionCode, _>("filter.region", filter.region.as_ref()).or_api()?,
+            region,
             regions,
-            matter: optional::<MatterCode, _>("filter.matter", filter.matter.as_ref()).or_api()?,
-            category: optional::<CategoryCode, _>("filter.category", filter.category.as_ref())
-                .or_api()?,
-            status: filter
-                .status
-                .map(|s| concord_domain::GuideStatus::from(s).as_str().to_owned()),
+            ..guide_pages::narrowed(
+                filter.matter.as_ref(),
+                filter.category.as_ref(),
+                filter.status,
+            )?
         };
         let read = match (&filter.region, &filter.regions) {
             (Some(region), _) => Footprint::default().in_regions(Topic::Guide, [region.as_str()]),
