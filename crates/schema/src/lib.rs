@@ -9,6 +9,7 @@ mod direct;
 mod documents;
 mod error;
 mod guide_pages;
+mod kept;
 mod limits;
 mod loader;
 mod matrix;

@@ -16,35 +16,31 @@
 //! memory held is bounded by the catalogue, whatever codes callers ask for.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use concord_persistence::entity::service_matter;
-use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::footprint::Topic;
 use concord_persistence::queries;
 use concord_persistence::watch::{Commit, CommitObserver};
 use concord_persistence::{DatabaseConnection, StoreError};
 
-#[derive(Default)]
-struct State {
-    /// Raised by every commit that touches the catalogue.
-    epoch: u64,
-    kept: HashMap<String, Arc<service_matter::Model>>,
+use crate::kept::UntilCommit;
+
+/// The matters read since the catalogue last changed, by code, shared by
+/// every request.
+pub struct KeptMatters {
+    state: UntilCommit<HashMap<String, Arc<service_matter::Model>>>,
 }
 
-/// The matters read since the catalogue last changed, shared by every
-/// request.
-#[derive(Default)]
-pub struct KeptMatters {
-    state: Mutex<State>,
+impl Default for KeptMatters {
+    fn default() -> Self {
+        Self {
+            state: UntilCommit::new(Topic::Catalogue),
+        }
+    }
 }
 
 impl KeptMatters {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The matters of `codes` that exist, in no particular order: the kept
     /// ones, and the others read in one statement and kept unless a commit
     /// to the catalogue arrived while it ran.
@@ -74,7 +70,7 @@ impl KeptMatters {
     /// The kept matters of `codes`, the codes not kept, and the epoch a
     /// read of those starting now belongs to.
     fn look_up(&self, codes: &[String]) -> Looked {
-        let state = self.lock();
+        let state = self.state.lock();
         let mut found = Vec::with_capacity(codes.len());
         let mut unread = Vec::new();
         for code in codes {
@@ -86,14 +82,14 @@ impl KeptMatters {
         Looked {
             found,
             unread,
-            epoch: state.epoch,
+            epoch: state.number,
         }
     }
 
     /// Keeps matters read from `epoch` on, unless a commit has come since.
     fn keep(&self, epoch: u64, read: &[Arc<service_matter::Model>]) {
-        let mut state = self.lock();
-        if state.epoch == epoch {
+        let mut state = self.state.lock();
+        if state.number == epoch {
             for matter in read {
                 state.kept.insert(matter.code.clone(), Arc::clone(matter));
             }
@@ -110,11 +106,7 @@ struct Looked {
 
 impl CommitObserver for KeptMatters {
     fn committed(&self, commit: &Commit) {
-        if commit.touched.meets(&Footprint::of(&[Topic::Catalogue])) {
-            let mut state = self.lock();
-            state.epoch += 1;
-            state.kept.clear();
-        }
+        self.state.committed(commit);
     }
 }
 
@@ -123,13 +115,7 @@ mod tests {
     use concord_persistence::{ConnectOptions, connect, migrate, seed};
 
     use super::*;
-
-    fn commit(topics: &[Topic]) -> Commit {
-        Commit {
-            version: 1,
-            touched: Footprint::of(topics),
-        }
-    }
+    use crate::kept::commit_touching;
 
     fn codes(names: &[&str]) -> Vec<String> {
         names.iter().map(|name| (*name).to_owned()).collect()
@@ -173,11 +159,11 @@ mod tests {
         kept.get(&db, &asked).await.unwrap();
         assert_eq!(statements.get(), read + 1, "the unknown code is read again");
 
-        kept.committed(&commit(&[Topic::Guide, Topic::Reference]));
+        kept.committed(&commit_touching(&[Topic::Guide, Topic::Reference]));
         let still = kept.get(&db, &asked[..1]).await.unwrap();
         assert!(Arc::ptr_eq(&still[0], &again[0]));
 
-        kept.committed(&commit(&[Topic::Catalogue]));
+        kept.committed(&commit_touching(&[Topic::Catalogue]));
         let before = statements.get();
         let reread = kept.get(&db, &asked[..1]).await.unwrap();
         assert!(!Arc::ptr_eq(&reread[0], &again[0]));
@@ -198,7 +184,7 @@ mod tests {
         })];
 
         let epoch = kept.look_up(&asked).epoch;
-        kept.committed(&commit(&[Topic::Catalogue]));
+        kept.committed(&commit_touching(&[Topic::Catalogue]));
         kept.keep(epoch, &read);
         assert_eq!(
             kept.look_up(&asked).unread,
@@ -207,7 +193,7 @@ mod tests {
         );
 
         let epoch = kept.look_up(&asked).epoch;
-        kept.committed(&commit(&[Topic::Guide]));
+        kept.committed(&commit_touching(&[Topic::Guide]));
         kept.keep(epoch, &read);
         let looked = kept.look_up(&asked);
         assert!(looked.unread.is_empty());

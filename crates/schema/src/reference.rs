@@ -10,13 +10,15 @@
 //! promises. A load that a commit overtakes is not kept.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use concord_persistence::entity::{category, region, zone};
-use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::footprint::Topic;
 use concord_persistence::queries;
 use concord_persistence::watch::{Commit, CommitObserver};
 use concord_persistence::{DatabaseConnection, StoreError};
+
+use crate::kept::UntilCommit;
 
 /// One consistent read of the reference tables.
 #[derive(Debug, Default)]
@@ -102,26 +104,20 @@ impl Reference {
     }
 }
 
-#[derive(Default)]
-struct State {
-    /// Raised by every commit that touches reference data.
-    epoch: u64,
-    kept: Option<Arc<Reference>>,
+/// The kept copy of the reference tables, shared by every request.
+pub struct KeptReference {
+    state: UntilCommit<Option<Arc<Reference>>>,
 }
 
-/// The kept copy of the reference tables, shared by every request.
-#[derive(Default)]
-pub struct KeptReference {
-    state: Mutex<State>,
+impl Default for KeptReference {
+    fn default() -> Self {
+        Self {
+            state: UntilCommit::new(Topic::Reference),
+        }
+    }
 }
 
 impl KeptReference {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The reference tables: the kept copy, or a fresh read that is kept
     /// unless a commit to them arrived while it ran.
     pub async fn get(&self, db: &DatabaseConnection) -> Result<Arc<Reference>, StoreError> {
@@ -136,14 +132,14 @@ impl KeptReference {
 
     /// The kept copy, or the epoch a read starting now belongs to.
     fn kept_or_epoch(&self) -> Result<Arc<Reference>, u64> {
-        let state = self.lock();
-        state.kept.clone().ok_or(state.epoch)
+        let state = self.state.lock();
+        state.kept.clone().ok_or(state.number)
     }
 
     /// Keeps a read that started at `epoch`, unless a commit has come since.
     fn keep(&self, epoch: u64, read: &Arc<Reference>) {
-        let mut state = self.lock();
-        if state.epoch == epoch {
+        let mut state = self.state.lock();
+        if state.number == epoch {
             state.kept = Some(Arc::clone(read));
         }
     }
@@ -151,11 +147,7 @@ impl KeptReference {
 
 impl CommitObserver for KeptReference {
     fn committed(&self, commit: &Commit) {
-        if commit.touched.meets(&Footprint::of(&[Topic::Reference])) {
-            let mut state = self.lock();
-            state.epoch += 1;
-            state.kept = None;
-        }
+        self.state.committed(commit);
     }
 }
 
@@ -164,13 +156,7 @@ mod tests {
     use concord_persistence::{ConnectOptions, connect, migrate, seed};
 
     use super::*;
-
-    fn commit(topics: &[Topic]) -> Commit {
-        Commit {
-            version: 1,
-            touched: Footprint::of(topics),
-        }
-    }
+    use crate::kept::commit_touching;
 
     #[tokio::test]
     async fn the_kept_copy_lasts_until_a_commit_touches_reference_data() {
@@ -197,10 +183,10 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(statements.get(), read, "a kept copy costs no statement");
 
-        kept.committed(&commit(&[Topic::Guide, Topic::Catalogue]));
+        kept.committed(&commit_touching(&[Topic::Guide, Topic::Catalogue]));
         assert!(Arc::ptr_eq(&first, &kept.get(&db).await.unwrap()));
 
-        kept.committed(&commit(&[Topic::Reference]));
+        kept.committed(&commit_touching(&[Topic::Reference]));
         let reread = kept.get(&db).await.unwrap();
         assert!(!Arc::ptr_eq(&first, &reread));
         assert!(statements.get() > read);
@@ -211,12 +197,12 @@ mod tests {
         let kept = KeptReference::default();
         let read = Arc::new(Reference::default());
         let epoch = kept.kept_or_epoch().unwrap_err();
-        kept.committed(&commit(&[Topic::Reference]));
+        kept.committed(&commit_touching(&[Topic::Reference]));
         kept.keep(epoch, &read);
         assert!(kept.kept_or_epoch().is_err(), "the overtaken read was kept");
 
         let epoch = kept.kept_or_epoch().unwrap_err();
-        kept.committed(&commit(&[Topic::Guide]));
+        kept.committed(&commit_touching(&[Topic::Guide]));
         kept.keep(epoch, &read);
         assert!(Arc::ptr_eq(&kept.kept_or_epoch().unwrap(), &read));
     }
