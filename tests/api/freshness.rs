@@ -213,7 +213,7 @@ storage_test!(no_path_that_commits_leaves_a_stale_answer, |app| {
     fresh
         .data_as(
             As::National,
-            "mutation { saveMatter(input: { code: \"SI-CARD-APPLICATION\", nameZh: \"社会保障卡申领（新版）\", category: \"SOCIAL_INSURANCE\" }) { code } }",
+            "mutation { saveMatter(input: { code: \"SI-CARD-APPLICATION\", nameZh: \"社会保障卡申领（新版）\", category: \"SOCIAL_INSURANCE\", expectedRevision: 1 }) { code } }",
             json!({}),
         )
         .await;
