@@ -9,6 +9,16 @@ pub struct ParseEnumError {
     pub(crate) allowed: String,
 }
 
+/// A closed set of values, each with one spelling: what storage needs to
+/// keep a value as its text and to refuse any other text when reading it.
+pub trait ClosedSet: Copy + Eq + std::str::FromStr<Err = ParseEnumError> + 'static {
+    /// The set's name, as a refused value's error names it.
+    const NAME: &'static str;
+
+    /// The one spelling of this value.
+    fn spelling(self) -> &'static str;
+}
+
 macro_rules! closed_set {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -26,6 +36,14 @@ macro_rules! closed_set {
                 match self {
                     $($name::$variant => $text),+
                 }
+            }
+        }
+
+        impl $crate::enums::ClosedSet for $name {
+            const NAME: &'static str = stringify!($name);
+
+            fn spelling(self) -> &'static str {
+                self.as_str()
             }
         }
 

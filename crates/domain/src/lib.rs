@@ -22,7 +22,9 @@ pub use alignment::{
     exemption_in_force, publication_refusal, spread,
 };
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
-pub use enums::{Channel, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus};
+pub use enums::{
+    Channel, ClosedSet, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus,
+};
 pub use error_chain::error_chain;
 pub use evaluation::{EvaluationValues, Period};
 pub use fee::Fee;

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use concord_domain::RegionCode;
 use concord_domain::alignment::GuideValues;
+use concord_domain::{GuideStatus, RegionCode};
 use concord_persistence::baselines::guide_values;
 use concord_persistence::entity::{operating_procedure, service_guide};
 use reqwest::StatusCode;
@@ -316,16 +316,17 @@ fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, Part
         )));
     }
     let total = part.guides.len() + part.procedures.len();
-    let published = concord_domain::GuideStatus::Published.as_str();
-    let own = |region: &str, status: &str| region == peer.region.as_str() && status == published;
+    let own = |region: &str, status: GuideStatus| {
+        region == peer.region.as_str() && status == GuideStatus::Published
+    };
     let guides: Vec<service_guide::Model> = part
         .guides
         .into_iter()
-        .filter(|g| own(&g.region_code, &g.status))
+        .filter(|g| own(&g.region_code, *g.status))
         .collect();
     let mut procedures = HashMap::new();
     for procedure in part.procedures {
-        if !own(&procedure.region_code, &procedure.status) {
+        if !own(&procedure.region_code, *procedure.status) {
             continue;
         }
         let matter = procedure.matter_code.clone();

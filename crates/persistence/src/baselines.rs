@@ -4,20 +4,13 @@
 //! both read them from here, so they apply one rule to the same figures.
 
 use chrono::NaiveDate;
-use concord_domain::{Baseline, Channel, Fee, GuideValues, exemption_in_force};
+use concord_domain::{Baseline, Fee, GuideValues, exemption_in_force};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::StoreError;
-use crate::entity::{TextList, baseline_exemption, national_item, service_guide, service_matter};
+use crate::entity::{baseline_exemption, national_item, service_guide, service_matter};
 
 use crate::error::corrupt;
-
-fn channels(stored: &[String]) -> Result<Vec<Channel>, StoreError> {
-    stored
-        .iter()
-        .map(|c| c.parse::<Channel>().map_err(corrupt))
-        .collect()
-}
 
 /// A stored guide's values.
 pub fn guide_values(guide: &service_guide::Model) -> Result<GuideValues, StoreError> {
@@ -26,20 +19,20 @@ pub fn guide_values(guide: &service_guide::Model) -> Result<GuideValues, StoreEr
         time_limit_days: guide.time_limit_days,
         fee: Fee::from_fen(guide.fee_fen).map_err(corrupt)?,
         materials: guide.materials.0.clone(),
-        channels: channels(&guide.channels.0)?,
+        channels: guide.channels.0.clone(),
     })
 }
 
 /// A national item's baseline; an item without required channels requires none.
-pub fn item_baseline(item: &national_item::Model) -> Result<Baseline, StoreError> {
-    Ok(Baseline {
+pub fn item_baseline(item: &national_item::Model) -> Baseline {
+    Baseline {
         max_time_limit_days: item.max_time_limit_days,
         max_fee_fen: item.max_fee_fen,
         required_channels: item
             .required_channels
             .as_ref()
-            .map_or(Ok(Vec::new()), |list: &TextList| channels(&list.0))?,
-    })
+            .map_or_else(Vec::new, |list| list.0.clone()),
+    }
 }
 
 /// The baseline of the national item a matter implements, if it has one.
@@ -53,12 +46,11 @@ pub async fn baseline_of_matter<C: ConnectionTrait>(
     let Some(key) = matter.national_edition.zip(matter.national_number) else {
         return Ok(None);
     };
-    national_item::Entity::find_by_id(key)
+    Ok(national_item::Entity::find_by_id(key)
         .one(conn)
         .await?
         .as_ref()
-        .map(item_baseline)
-        .transpose()
+        .map(item_baseline))
 }
 
 /// Whether the stored exemption is in force on `today`.

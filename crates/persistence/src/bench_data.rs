@@ -11,8 +11,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, Transaction
 use serde_json::json;
 
 use crate::entity::{
-    StepList, TextList, change_log, evaluation, operating_procedure, region, row_revision,
-    service_guide, service_matter, standard, standard_matter,
+    ChannelList, StepList, TextList, change_log, evaluation, operating_procedure, region,
+    row_revision, service_guide, service_matter, standard, standard_matter,
 };
 use crate::error::corrupt;
 use crate::search::Searched;
@@ -199,8 +199,8 @@ pub async fn generate_reporting(
                 ["就业", "社会保险", "职业技能", "劳动关系"][s % 4]
             ),
             title_en: format!("Benchmark service specification {s}"),
-            level: level.as_str().to_owned(),
-            status: StandardStatus::InForce.as_str().to_owned(),
+            level: level.into(),
+            status: StandardStatus::InForce.into(),
             issuing_region,
             issuing_zone: None,
             issued_on: NaiveDate::from_ymd_opt(year, 1 + (hash % 12) as u32, 1),
@@ -285,17 +285,17 @@ pub async fn generate_reporting(
                 time_limit_days: time_limit,
                 fee_fen: if hash.is_multiple_of(17) { 1000 } else { 0 },
                 materials: TextList(materials),
-                channels: TextList(
+                channels: ChannelList(
                     channels
                         .iter()
                         .enumerate()
                         .filter(|(i, _)| *i < 2 || (hash >> (20 + i)) & 1 == 1)
-                        .map(|(_, c)| c.as_str().to_owned())
+                        .map(|(_, c)| *c)
                         .collect(),
                 ),
                 legal_basis: "《中华人民共和国社会保险法》".to_owned(),
                 guarantee_level: None,
-                status: GuideStatus::Published.as_str().to_owned(),
+                status: GuideStatus::Published.into(),
                 published_at: Some(now),
                 origin: region.clone(),
                 revision: 1,
@@ -323,7 +323,7 @@ pub async fn generate_reporting(
                         time_limit_days: 1,
                     },
                 ]),
-                status: "PUBLISHED".into(),
+                status: GuideStatus::Published.into(),
                 origin: region.clone(),
                 revision: 1,
                 illustrative: true,

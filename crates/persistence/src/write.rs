@@ -19,7 +19,8 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::StoreError;
 use crate::entity::{
-    StepList, TextList, national_item, operating_procedure, service_guide, service_matter, standard,
+    ChannelList, GroupList, StepList, TextList, national_item, operating_procedure, service_guide,
+    service_matter, standard,
 };
 use crate::search::{self, Searched};
 
@@ -77,8 +78,8 @@ pub struct NationalItemRecord {
 
 /// A list of codes as stored: `None` for an empty list, so that "none
 /// listed" has one form.
-fn code_list<T: ToString>(items: &[T]) -> Option<TextList> {
-    (!items.is_empty()).then(|| TextList(items.iter().map(ToString::to_string).collect()))
+fn code_list<T: Clone, L>(items: &[T], list: impl FnOnce(Vec<T>) -> L) -> Option<L> {
+    (!items.is_empty()).then(|| list(items.to_vec()))
 }
 
 /// The row of a national item as `record` describes it, owned by the nation,
@@ -95,14 +96,14 @@ pub(crate) fn national_item_row(
         category_code: record.category.to_string(),
         area_zh: record.area_zh.clone(),
         served_group: record.served_group.clone(),
-        served_groups: code_list(&record.served_groups),
+        served_groups: code_list(&record.served_groups, GroupList),
         content: record.content.clone(),
         baseline_standard: record.baseline_standard.clone(),
         funding_responsibility: record.funding_responsibility.clone(),
         lead_department: record.lead_department.clone(),
         max_time_limit_days: record.baseline.max_time_limit_days,
         max_fee_fen: record.baseline.max_fee_fen,
-        required_channels: code_list(&record.baseline.required_channels),
+        required_channels: code_list(&record.baseline.required_channels, ChannelList),
         origin: Origin::National.as_str().to_owned(),
         revision: 1,
         illustrative: record.illustrative,
@@ -215,7 +216,7 @@ pub(crate) fn matter_row(record: &MatterRecord, now: DateTime<Utc>) -> service_m
         served_groups: record
             .served_groups
             .as_ref()
-            .map(|groups| TextList(groups.iter().map(ToString::to_string).collect())),
+            .map(|groups| GroupList(groups.clone())),
         origin: Origin::National.as_str().to_owned(),
         revision: 1,
         illustrative: record.illustrative,
@@ -309,8 +310,8 @@ pub(crate) fn standard_row(
         code: record.code.as_str().to_owned(),
         title_zh: record.title_zh.clone(),
         title_en: record.title_en.clone(),
-        level: record.level.as_str().to_owned(),
-        status: record.status.as_str().to_owned(),
+        level: record.level.into(),
+        status: record.status.into(),
         issuing_region: record.issuing_region.clone().map(String::from),
         issuing_zone: record.issuing_zone.clone().map(String::from),
         issued_on: record.issued_on,
@@ -363,10 +364,11 @@ pub(crate) fn guide_row(
     first_revision: i32,
     now: DateTime<Utc>,
 ) -> service_guide::Model {
-    let published = GuideStatus::Published.as_str();
     let published_at = match (record.status, stored) {
         (GuideStatus::Draft, _) => None,
-        (GuideStatus::Published, Some(stored)) if stored.status == published => stored.published_at,
+        (GuideStatus::Published, Some(stored)) if stored.status == GuideStatus::Published => {
+            stored.published_at
+        }
         (GuideStatus::Published, _) => Some(now),
     };
     let guide = &record.guide;
@@ -377,16 +379,10 @@ pub(crate) fn guide_row(
         time_limit_days: guide.time_limit_days,
         fee_fen: guide.fee.fen(),
         materials: TextList(guide.materials.clone()),
-        channels: TextList(
-            guide
-                .channels
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect(),
-        ),
+        channels: ChannelList(guide.channels.clone()),
         legal_basis: guide.legal_basis.clone(),
         guarantee_level: guide.guarantee_level.clone(),
-        status: record.status.as_str().to_owned(),
+        status: record.status.into(),
         published_at,
         origin: region,
         revision: first_revision,
@@ -462,7 +458,7 @@ pub(crate) fn procedure_row(
         region_code: region.clone(),
         matter_code: record.matter.as_str().to_owned(),
         steps: StepList(record.steps.clone()),
-        status: record.status.as_str().to_owned(),
+        status: record.status.into(),
         origin: region,
         revision: 1,
         illustrative: record.illustrative,

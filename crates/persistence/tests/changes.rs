@@ -13,13 +13,15 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use concord_domain::ProcedureStep;
+use concord_domain::{
+    Channel, Decision, GuideStatus, ProcedureStep, ProposalStatus, StandardLevel, StandardStatus,
+};
 use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
-    StepList, TextList, adoption, baseline_exemption, change_log, collaborative_target,
-    elevation_proposal, evaluation, national_item, operating_procedure, row_revision,
-    service_guide, service_matter, standard, standard_matter, sync_conflict,
+    ChannelList, StepList, TextList, adoption, baseline_exemption, change_log,
+    collaborative_target, elevation_proposal, evaluation, national_item, operating_procedure,
+    row_revision, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
 use concord_persistence::{DatabaseConnection, StatementCounter, StoreError};
@@ -640,8 +642,8 @@ fn standard(
         code: code.to_owned(),
         title_zh: format!("标准{code}"),
         title_en: format!("Standard {code} r{revision}"),
-        level: "LOCAL".to_owned(),
-        status: status.to_owned(),
+        level: StandardLevel::Local.into(),
+        status: status.parse::<StandardStatus>().unwrap().into(),
         issuing_region: Some("330000".to_owned()),
         issuing_zone: (revision % 2 == 0).then(|| "YRD".to_owned()),
         issued_on: NaiveDate::from_ymd_opt(2020 + revision % 5, 3, 1),
@@ -677,10 +679,15 @@ fn guide(
         time_limit_days: 10 + revision,
         fee_fen: i64::from(revision) * 100,
         materials: TextList(vec!["居民身份证".into(), format!("r{revision}")]),
-        channels: TextList(vec!["ONLINE".into()]),
+        channels: ChannelList(vec![Channel::Online]),
         legal_basis: "《社会保险法》".to_owned(),
         guarantee_level: None,
-        status: if published { "PUBLISHED" } else { "DRAFT" }.to_owned(),
+        status: if published {
+            GuideStatus::Published
+        } else {
+            GuideStatus::Draft
+        }
+        .into(),
         published_at: published.then_some(time),
         origin: region.to_owned(),
         revision,
@@ -714,7 +721,7 @@ fn procedure(region: &str, matter: &str, revision: i32, time: DateTime<Utc>) -> 
             actor: "窗口".to_owned(),
             time_limit_days: revision,
         }]),
-        status: "PUBLISHED".into(),
+        status: GuideStatus::Published.into(),
         origin: region.to_owned(),
         revision,
         illustrative: true,
@@ -745,7 +752,7 @@ fn national(number: i32, revision: i32, time: DateTime<Utc>) -> IncomingChange {
         lead_department: String::new(),
         max_time_limit_days: Some(revision),
         max_fee_fen: None,
-        required_channels: (revision % 2 == 1).then(|| TextList(vec!["ONLINE".into()])),
+        required_channels: (revision % 2 == 1).then(|| ChannelList(vec![Channel::Online])),
         origin: "100000".to_owned(),
         revision,
         illustrative: true,
@@ -793,14 +800,14 @@ fn collaborative(code: &str, revision: i32, time: DateTime<Utc>) -> IncomingChan
         standard_code: code.to_owned(),
         zone_code: "YRD".to_owned(),
         status: if revision % 3 == 0 {
-            "IN_FORCE"
+            ProposalStatus::InForce
         } else {
-            "PROPOSED"
+            ProposalStatus::Proposed
         }
-        .to_owned(),
+        .into(),
         max_time_limit_days: Some(revision),
         materials: None,
-        required_channels: Some(TextList(vec!["ONLINE".into()])),
+        required_channels: Some(ChannelList(vec![Channel::Online])),
         origin: "330000".to_owned(),
         revision,
         illustrative: true,
@@ -820,11 +827,11 @@ fn adoption(code: &str, region: &str, revision: i32, time: DateTime<Utc>) -> Inc
         standard_code: code.to_owned(),
         region_code: region.to_owned(),
         decision: if revision % 2 == 0 {
-            "ADOPTED"
+            Decision::Adopted
         } else {
-            "PENDING"
+            Decision::Pending
         }
-        .to_owned(),
+        .into(),
         reason: None,
         decided_by: (revision % 2 == 0).then(|| "someone".to_owned()),
         decided_at: (revision % 2 == 0).then_some(time),

@@ -232,13 +232,9 @@ pub(crate) fn optional_text(value: Option<&str>) -> Value {
     value.map_or(Value::Null, text)
 }
 
-/// An enum value, or `None` when the stored text is not one, so that the
-/// derived resolver reports the fault.
-pub(crate) fn stored_enum<E: InputType, F>(
-    stored: &str,
-    parse: impl Fn(&str) -> Result<E, F>,
-) -> Option<Value> {
-    parse(stored).ok().map(|value| value.to_value())
+/// A closed-set value as the derived resolver outputs it.
+pub(crate) fn closed<E: InputType>(value: impl Into<E>) -> Value {
+    value.into().to_value()
 }
 
 /// The fields every owned row shares, as `owned_object!` declares them.

@@ -563,7 +563,7 @@ impl Loader<GuidesOf> for RowLoader {
 
 /// Whether a standard is visible: drafts only to those who may see them.
 pub fn visible_standard(visibility: &Visibility, row: &standard::Model) -> bool {
-    row.status != concord_domain::StandardStatus::Draft.as_str()
+    row.status != concord_domain::StandardStatus::Draft
         || match visibility {
             Visibility::All => true,
             Visibility::Public => false,

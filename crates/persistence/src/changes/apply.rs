@@ -278,7 +278,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     let drafts: BTreeSet<&str> = standards
         .iter()
         .filter_map(|a| a.row.as_ref())
-        .filter(|row| row.status == StandardStatus::Draft.as_str())
+        .filter(|row| row.status == StandardStatus::Draft)
         .map(|row| row.code.as_str())
         .collect();
     let proposals = Presence::load::<collaborative_target::Entity, _>(
@@ -315,15 +315,14 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
             ..row_only(change, row)
         },
         |change, standard| {
-            standard.status != StandardStatus::Draft.as_str()
-                || proposals.at(&standard.code, change.at)
+            standard.status != StandardStatus::Draft || proposals.at(&standard.code, change.at)
         },
     )?;
     relay(page, &guides, &mut log, row_only, |_, guide| {
-        guide.status == GuideStatus::Published.as_str()
+        guide.status == GuideStatus::Published
     })?;
     relay(page, &procedures, &mut log, row_only, |_, procedure| {
-        procedure.status == GuideStatus::Published.as_str()
+        procedure.status == GuideStatus::Published
     })?;
     relay(page, &evaluations, &mut log, row_only, always)?;
     relay(page, &targets, &mut log, row_only, always)?;

@@ -50,15 +50,15 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
         table_checksum::<service_matter::Model, _>(conn, "service_matter", |_| true).await?,
         // What replicates of standards and guides: what leaves a node.
         table_checksum::<standard::Model, _>(conn, "standard", |row| {
-            row.status != StandardStatus::Draft.as_str() || proposals.contains(&row.code)
+            row.status != StandardStatus::Draft || proposals.contains(&row.code)
         })
         .await?,
         table_checksum::<service_guide::Model, _>(conn, "service_guide", |row| {
-            row.status == GuideStatus::Published.as_str()
+            row.status == GuideStatus::Published
         })
         .await?,
         table_checksum::<operating_procedure::Model, _>(conn, "operating_procedure", |row| {
-            row.status == GuideStatus::Published.as_str()
+            row.status == GuideStatus::Published
         })
         .await?,
         table_checksum::<national_item::Model, _>(conn, "national_item", |_| true).await?,

@@ -105,7 +105,7 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
                 .one(conn)
                 .await?
                 .is_some();
-            let published = proposal || row.status != StandardStatus::Draft.as_str();
+            let published = proposal || row.status != StandardStatus::Draft;
             let matters = links(
                 conn,
                 standard_matter::Column::StandardCode,
@@ -120,13 +120,13 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
         }
         Replica::Guide => {
             let row: service_guide::Model = written(conn, parts).await?;
-            let published = row.status == GuideStatus::Published.as_str();
+            let published = row.status == GuideStatus::Published;
             row_while(&row, published)
         }
         Replica::Procedure => {
             let row: operating_procedure::Model = written(conn, parts).await?;
             // A draft procedure goes out as a retraction, as a draft guide does.
-            let published = row.status == GuideStatus::Published.as_str();
+            let published = row.status == GuideStatus::Published;
             row_while(&row, published)
         }
         Replica::NationalItem => row_while(
@@ -151,7 +151,7 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
             let published = standard::Entity::find_by_id(row.standard_code.clone())
                 .one(conn)
                 .await?
-                .is_some_and(|standard| standard.status != StandardStatus::Draft.as_str());
+                .is_some_and(|standard| standard.status != StandardStatus::Draft);
             row_while(&row, published)
         }
     }

@@ -1,4 +1,7 @@
+use concord_domain::Decision;
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 /// One member's decision on a collaborative standard.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -9,7 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub region_code: String,
     /// PENDING, ADOPTED or REJECTED.
-    pub decision: String,
+    pub decision: Stored<Decision>,
     #[sea_orm(column_type = "Text", nullable)]
     pub reason: Option<String>,
     pub decided_by: Option<String>,

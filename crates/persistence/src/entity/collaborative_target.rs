@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use super::TextList;
+use concord_domain::ProposalStatus;
+
+use super::{ChannelList, Stored, TextList};
 
 /// A zone's collaborative standard: the targets of a REGIONAL standard that
 /// the zone's members adopt.
@@ -11,12 +13,12 @@ pub struct Model {
     pub standard_code: String,
     pub zone_code: String,
     /// PROPOSED, IN_FORCE or WITHDRAWN.
-    pub status: String,
+    pub status: Stored<ProposalStatus>,
     pub max_time_limit_days: Option<i32>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub materials: Option<TextList>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
-    pub required_channels: Option<TextList>,
+    pub required_channels: Option<ChannelList>,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

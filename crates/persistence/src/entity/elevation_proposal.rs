@@ -1,4 +1,7 @@
+use concord_domain::{ElevationStatus, ElevationTarget};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 /// A proposal to raise a local or regional standard to a national or
 /// industry one.
@@ -16,11 +19,11 @@ pub struct Model {
     /// Its place among its standard's proposals, from 1.
     pub number: i32,
     /// NATIONAL or INDUSTRY.
-    pub target_level: String,
+    pub target_level: Stored<ElevationTarget>,
     #[sea_orm(column_type = "Text")]
     pub rationale: String,
     /// PROPOSED, UNDER_REVIEW, ACCEPTED or DECLINED.
-    pub status: String,
+    pub status: Stored<ElevationStatus>,
     pub proposed_by: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTimeUtc>,

@@ -18,6 +18,7 @@ pub mod service_guide;
 pub mod service_matter;
 pub mod standard;
 pub mod standard_matter;
+mod stored;
 pub mod sync_conflict;
 pub mod sync_peer;
 pub mod zone;
@@ -26,8 +27,9 @@ pub mod zone_member;
 use concord_domain::ProcedureStep;
 use sea_orm::FromJsonQueryResult;
 use serde::{Deserialize, Serialize};
+pub use stored::{ChannelList, GroupList, Stored};
 
-/// A list of texts stored as one JSON column (materials, channels).
+/// A list of texts stored as one JSON column (a guide's materials).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct TextList(pub Vec<String>);
 

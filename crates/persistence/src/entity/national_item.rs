@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use super::TextList;
+use super::{ChannelList, GroupList};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "national_item")]
@@ -21,7 +21,7 @@ pub struct Model {
     /// without the column read it as `None`.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     #[serde(default)]
-    pub served_groups: Option<TextList>,
+    pub served_groups: Option<GroupList>,
     #[sea_orm(column_type = "Text")]
     pub content: String,
     #[sea_orm(column_type = "Text")]
@@ -36,7 +36,7 @@ pub struct Model {
     pub max_fee_fen: Option<i64>,
     /// The channels the baseline requires.
     #[sea_orm(column_type = "JsonBinary", nullable)]
-    pub required_channels: Option<TextList>,
+    pub required_channels: Option<ChannelList>,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use super::StepList;
+use concord_domain::GuideStatus;
+
+use super::{StepList, Stored};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "operating_procedure")]
@@ -12,7 +14,7 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub steps: StepList,
     /// DRAFT or PUBLISHED, as a guide's.
-    pub status: String,
+    pub status: Stored<GuideStatus>,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

@@ -1,4 +1,7 @@
+use concord_domain::RegionKind;
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "region")]
@@ -11,7 +14,7 @@ pub struct Model {
     pub abbr_pinyin: String,
     #[sea_orm(column_name = "iso_3166_2")]
     pub iso_3166_2: String,
-    pub kind: String,
+    pub kind: Stored<RegionKind>,
     pub pilot: bool,
     pub pilot_note: Option<String>,
     pub origin: String,

@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-use super::TextList;
+use concord_domain::GuideStatus;
+
+use super::{ChannelList, Stored, TextList};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service_guide")]
@@ -14,11 +16,11 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub materials: TextList,
     #[sea_orm(column_type = "JsonBinary")]
-    pub channels: TextList,
+    pub channels: ChannelList,
     #[sea_orm(column_type = "Text")]
     pub legal_basis: String,
     pub guarantee_level: Option<String>,
-    pub status: String,
+    pub status: Stored<GuideStatus>,
     pub published_at: Option<DateTimeUtc>,
     pub origin: String,
     pub revision: i32,

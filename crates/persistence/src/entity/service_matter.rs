@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use super::TextList;
+use super::GroupList;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service_matter")]
@@ -16,7 +16,7 @@ pub struct Model {
     /// national item's; `None` means "as its item".
     #[sea_orm(column_type = "JsonBinary", nullable)]
     #[serde(default)]
-    pub served_groups: Option<TextList>,
+    pub served_groups: Option<GroupList>,
     pub origin: String,
     pub revision: i32,
     pub illustrative: bool,

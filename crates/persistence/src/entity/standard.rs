@@ -1,4 +1,7 @@
+use concord_domain::{StandardLevel, StandardStatus};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "standard")]
@@ -7,8 +10,8 @@ pub struct Model {
     pub code: String,
     pub title_zh: String,
     pub title_en: String,
-    pub level: String,
-    pub status: String,
+    pub level: Stored<StandardLevel>,
+    pub status: Stored<StandardStatus>,
     pub issuing_region: Option<String>,
     pub issuing_zone: Option<String>,
     pub issued_on: Option<Date>,

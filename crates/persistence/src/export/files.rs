@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use concord_domain::Fee;
+use concord_domain::{Channel, Fee, GuideStatus, ServedGroup, StandardLevel, StandardStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
@@ -60,7 +60,7 @@ struct Matter {
     national_edition: Option<i32>,
     national_number: Option<i32>,
     /// `None` where the matter takes its national item's groups.
-    served_groups: Option<Vec<String>>,
+    served_groups: Option<Vec<ServedGroup>>,
     illustrative: bool,
 }
 
@@ -70,8 +70,8 @@ struct Standard {
     code: String,
     title_zh: String,
     title_en: String,
-    level: String,
-    status: String,
+    level: StandardLevel,
+    status: StandardStatus,
     issuing_region: Option<String>,
     issuing_zone: Option<String>,
     issued_on: Option<String>,
@@ -92,10 +92,10 @@ struct Guide {
     /// A string, so the amount is written exactly as stored (`12.50`).
     fee: String,
     materials: Vec<String>,
-    channels: Vec<String>,
+    channels: Vec<Channel>,
     legal_basis: String,
     guarantee_level: Option<String>,
-    status: String,
+    status: GuideStatus,
     illustrative: bool,
 }
 
@@ -188,8 +188,8 @@ async fn read<C: ConnectionTrait>(conn: &C, selection: &Selection) -> Result<Rec
                         code: s.code,
                         title_zh: s.title_zh,
                         title_en: s.title_en,
-                        level: s.level,
-                        status: s.status,
+                        level: *s.level,
+                        status: *s.status,
                         issuing_region: s.issuing_region,
                         issuing_zone: s.issuing_zone,
                         issued_on: s.issued_on.map(|d| d.format("%Y-%m-%d").to_string()),
@@ -231,7 +231,7 @@ async fn read<C: ConnectionTrait>(conn: &C, selection: &Selection) -> Result<Rec
                         channels: g.channels.0,
                         legal_basis: g.legal_basis,
                         guarantee_level: g.guarantee_level,
-                        status: g.status,
+                        status: *g.status,
                         illustrative: g.illustrative,
                     })
                 })
@@ -305,7 +305,12 @@ fn csv_text(records: &Records, kind: ImportKind) -> Result<String, ExportError> 
                     m.category.clone(),
                     optional(&m.national_edition),
                     optional(&m.national_number),
-                    m.served_groups.as_deref().unwrap_or_default().join(";"),
+                    m.served_groups
+                        .iter()
+                        .flatten()
+                        .map(|group| group.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";"),
                     m.illustrative.to_string(),
                 ])?;
             }
@@ -332,8 +337,8 @@ fn csv_text(records: &Records, kind: ImportKind) -> Result<String, ExportError> 
                     s.code.clone(),
                     s.title_zh.clone(),
                     s.title_en.clone(),
-                    s.level.clone(),
-                    s.status.clone(),
+                    s.level.to_string(),
+                    s.status.to_string(),
                     optional(&s.issuing_region),
                     optional(&s.issuing_zone),
                     optional(&s.issued_on),
@@ -367,10 +372,14 @@ fn csv_text(records: &Records, kind: ImportKind) -> Result<String, ExportError> 
                     g.time_limit_days.to_string(),
                     g.fee.clone(),
                     list(&g.materials, &record)?,
-                    list(&g.channels, &record)?,
+                    g.channels
+                        .iter()
+                        .map(|channel| channel.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";"),
                     g.legal_basis.clone(),
                     optional(&g.guarantee_level),
-                    g.status.clone(),
+                    g.status.to_string(),
                     g.illustrative.to_string(),
                 ])?;
             }

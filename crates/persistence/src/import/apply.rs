@@ -325,7 +325,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
             // A zone's proposed collaborative standard is public while a draft.
             let drafts = changed
                 .iter()
-                .filter(|(row, _)| row.status == StandardStatus::Draft.as_str())
+                .filter(|(row, _)| row.status == StandardStatus::Draft)
                 .map(|(row, _)| row.code.clone());
             let proposed: HashSet<String> = stored_rows::<collaborative_target::Entity, _, _>(
                 self.conn,
@@ -338,8 +338,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
             .collect();
             let mut rows = Vec::with_capacity(changed.len());
             for (row, matters) in changed {
-                let published =
-                    row.status != StandardStatus::Draft.as_str() || proposed.contains(&row.code);
+                let published = row.status != StandardStatus::Draft || proposed.contains(&row.code);
                 let record = published
                     .then(|| {
                         Ok::<_, StoreError>(json!({ "row": to_json(&row)?, "matters": matters }))
@@ -402,7 +401,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     (row.revision, mutate::guide_snapshot(&row)),
                     self.now,
                 );
-                let record = (row.status == GuideStatus::Published.as_str())
+                let record = (row.status == GuideStatus::Published)
                     .then(|| to_json(&row).map(|row| json!({ "row": row })))
                     .transpose()?;
                 self.trail
@@ -447,7 +446,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     self.now,
                 );
                 // A draft procedure goes out as a retraction, as a draft guide does.
-                let record = (row.status == GuideStatus::Published.as_str())
+                let record = (row.status == GuideStatus::Published)
                     .then(|| to_json(&row).map(|row| json!({ "row": row })))
                     .transpose()?;
                 self.trail.log(

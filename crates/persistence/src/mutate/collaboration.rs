@@ -9,7 +9,7 @@ use concord_domain::{Origin, RegionCode, StandardCode, StandardStatus, ZoneCode}
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::entity::{TextList, adoption, collaborative_target, standard, zone_member};
+use crate::entity::{ChannelList, TextList, adoption, collaborative_target, standard, zone_member};
 use crate::write::{self, StandardRecord};
 
 use super::{
@@ -70,18 +70,11 @@ pub async fn propose_collaborative(
     let target = collaborative_target::Model {
         standard_code: record.code.to_string(),
         zone_code: zone.to_string(),
-        status: ProposalStatus::Proposed.as_str().to_owned(),
+        status: ProposalStatus::Proposed.into(),
         max_time_limit_days: targets.max_time_limit_days,
         materials: list(targets.materials.clone()),
-        required_channels: (!targets.required_channels.is_empty()).then(|| {
-            TextList(
-                targets
-                    .required_channels
-                    .iter()
-                    .map(|c| c.as_str().to_owned())
-                    .collect(),
-            )
-        }),
+        required_channels: (!targets.required_channels.is_empty())
+            .then(|| ChannelList(targets.required_channels.clone())),
         origin: national.clone(),
         revision: 1,
         illustrative: record.illustrative,
@@ -96,7 +89,7 @@ pub async fn propose_collaborative(
         let row = adoption::Model {
             standard_code: record.code.to_string(),
             region_code: region.clone(),
-            decision: Decision::Pending.as_str().to_owned(),
+            decision: Decision::Pending.into(),
             reason: None,
             decided_by: None,
             decided_at: None,
@@ -163,15 +156,6 @@ async fn load_proposal(
     Ok((target, adoptions))
 }
 
-fn status_of(target: &collaborative_target::Model) -> Result<ProposalStatus, MutationError> {
-    target
-        .status
-        .parse()
-        .map_err(|e: concord_domain::ParseEnumError| {
-            MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
-        })
-}
-
 /// Sets the proposal's status and its standard's status together.
 async fn move_proposal(
     txn: &sea_orm::DatabaseTransaction,
@@ -182,7 +166,7 @@ async fn move_proposal(
     now: DateTime<Utc>,
 ) -> Result<collaborative_target::Model, MutationError> {
     let mut row = target.clone();
-    row.status = to.as_str().to_owned();
+    row.status = to.into();
     let row = update_revised(txn, row, now).await?;
     let code = StandardCode::try_from(row.standard_code.as_str())
         .map_err(|e| MutationError::Store(crate::StoreError::Corrupt(e.to_string())))?;
@@ -204,7 +188,7 @@ pub async fn decide_adoption(
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, code).await?;
-    let status = status_of(&target)?;
+    let status = *target.status;
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
@@ -220,7 +204,7 @@ pub async fn decide_adoption(
     };
     crate::mutate::check_revision(Some(mine.revision), Some(expected))?;
     let mut updated = mine.clone();
-    updated.decision = decision.as_str().to_owned();
+    updated.decision = decision.into();
     updated.reason = if decision == Decision::Rejected {
         reason
     } else {
@@ -239,10 +223,7 @@ pub async fn decide_adoption(
             }
         })
         .collect();
-    let decisions: Vec<Decision> = after
-        .iter()
-        .map(|a| a.decision.parse().unwrap_or(Decision::Pending))
-        .collect();
+    let decisions: Vec<Decision> = after.iter().map(|a| *a.decision).collect();
     let mut target_after = target.clone();
     if proposal_status(&decisions) == ProposalStatus::InForce {
         target_after = move_proposal(
@@ -289,7 +270,7 @@ pub async fn withdraw_collaborative(
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, code).await?;
     crate::mutate::check_revision(Some(target.revision), Some(expected))?;
-    if status_of(&target)? != ProposalStatus::Proposed {
+    if target.status != ProposalStatus::Proposed {
         return Err(MutationError::Invalid {
             field: "proposal".into(),
             message: format!(

@@ -3,7 +3,9 @@
 //! is one transaction with its audit entry, as in [`crate::mutate`].
 
 use chrono::{DateTime, Utc};
-use concord_domain::workflow::{ElevationDecision, ElevationStatus, next_elevation_status};
+use concord_domain::workflow::{
+    ElevationDecision, ElevationStatus, ElevationTarget, next_elevation_status,
+};
 use concord_domain::{
     MatterCode, Origin, StandardCode, StandardLevel, StandardStatus, check_elevated_code,
 };
@@ -56,14 +58,7 @@ pub async fn propose_elevation(
         .one(&txn)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
-    // A level that does not parse is a storage fault, not a national standard.
-    let level: StandardLevel =
-        standard
-            .level
-            .parse()
-            .map_err(|e: concord_domain::ParseEnumError| {
-                MutationError::Store(crate::StoreError::Corrupt(format!("standard {code}: {e}")))
-            })?;
+    let level = *standard.level;
     if !matches!(level, StandardLevel::Local | StandardLevel::Regional) {
         return Err(MutationError::Invalid {
             field: "standard".into(),
@@ -72,14 +67,17 @@ pub async fn propose_elevation(
             ),
         });
     }
-    if !matches!(target, StandardLevel::National | StandardLevel::Industry) {
+    let Some(target) = ElevationTarget::ALL
+        .iter()
+        .copied()
+        .find(|elevated| elevated.level() == target)
+    else {
         return Err(MutationError::Invalid {
             field: "targetLevel".into(),
             message: "a standard is elevated to NATIONAL or INDUSTRY level".into(),
         });
-    }
-    if standard.status == StandardStatus::Withdrawn.as_str()
-        || standard.status == StandardStatus::Superseded.as_str()
+    };
+    if standard.status == StandardStatus::Withdrawn || standard.status == StandardStatus::Superseded
     {
         return Err(MutationError::Invalid {
             field: "standard".into(),
@@ -111,9 +109,9 @@ pub async fn propose_elevation(
         number: Set(i32::try_from(earlier).unwrap_or(i32::MAX - 1) + 1),
         elevated_code: Set(None),
         keep_local: Set(false),
-        target_level: Set(target.as_str().to_owned()),
+        target_level: Set(target.into()),
         rationale: Set(rationale),
-        status: Set(ElevationStatus::Proposed.as_str().to_owned()),
+        status: Set(ElevationStatus::Proposed.into()),
         proposed_by: Set(actor.subject().to_owned()),
         decided_by: Set(None),
         decided_at: Set(None),
@@ -171,19 +169,13 @@ pub async fn decide_elevation(
         .one(&txn)
         .await?
         .map_or_else(|| stored.origin.clone(), |local| local.origin);
-    let current: ElevationStatus =
-        stored
-            .status
-            .parse()
-            .map_err(|e: concord_domain::ParseEnumError| {
-                MutationError::Store(crate::StoreError::Corrupt(e.to_string()))
-            })?;
-    let next = next_elevation_status(current, decision).map_err(|e| MutationError::Invalid {
-        field: e.field,
-        message: e.message,
-    })?;
+    let next =
+        next_elevation_status(*stored.status, decision).map_err(|e| MutationError::Invalid {
+            field: e.field,
+            message: e.message,
+        })?;
     let mut row = stored.clone();
-    row.status = next.as_str().to_owned();
+    row.status = next.into();
     if matches!(next, ElevationStatus::Accepted | ElevationStatus::Declined) {
         row.decided_by = Some(actor.subject().to_owned());
         row.decided_at = Some(now);
@@ -242,7 +234,7 @@ async fn create_elevated(
             elevation_key(proposal)
         )))
     };
-    let level: StandardLevel = proposal.target_level.parse().map_err(|e| corrupt(&e))?;
+    let level = proposal.target_level.level();
     let local_code =
         StandardCode::try_from(proposal.standard_code.as_str()).map_err(|e| corrupt(&e))?;
     check_elevated_code(&elevated.code, level, &local_code).map_err(|e| {

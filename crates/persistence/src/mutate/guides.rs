@@ -34,7 +34,7 @@ pub async fn save_guide(
         .one(&txn)
         .await?;
     // A published procedure always fits its guide; a draft may not yet.
-    if let Some(procedure) = procedure.filter(|p| p.status == GuideStatus::Published.as_str()) {
+    if let Some(procedure) = procedure.filter(|p| p.status == GuideStatus::Published) {
         let total: i32 = procedure.steps.0.iter().map(|s| s.time_limit_days).sum();
         if total > record.guide.time_limit_days {
             return Err(invalid(
@@ -77,7 +77,7 @@ pub async fn set_guide_status(
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
     check_revision(Some(stored.revision), Some(expected))?;
-    if stored.status == status.as_str() {
+    if stored.status == status {
         // Nothing changed, so the version stays.
         txn.commit().await?;
         return Ok(stored);
@@ -86,7 +86,7 @@ pub async fn set_guide_status(
         check_baseline(&txn, &stored, now).await?;
     }
     let mut row = stored.clone();
-    row.status = status.as_str().to_owned();
+    row.status = status.into();
     row.published_at = (status == GuideStatus::Published).then_some(now);
     let row = update_revised(&txn, row, now).await?;
     let action = match status {
@@ -165,7 +165,7 @@ pub async fn publish_procedure(
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("procedure of {region} for {matter}")))?;
     check_revision(Some(stored.revision), Some(expected))?;
-    if stored.status == GuideStatus::Published.as_str() {
+    if stored.status == GuideStatus::Published {
         // Nothing changed, so the version stays.
         txn.commit().await?;
         return Ok(stored);
@@ -174,7 +174,7 @@ pub async fn publish_procedure(
         .one(&txn)
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("guide of {region} for {matter}")))?;
-    if guide.status != GuideStatus::Published.as_str() {
+    if guide.status != GuideStatus::Published {
         return Err(invalid(
             "matter",
             format!("the guide of {region} for {matter} is a draft; publish it first"),
@@ -187,7 +187,7 @@ pub async fn publish_procedure(
         },
     )?;
     let mut row = stored.clone();
-    row.status = GuideStatus::Published.as_str().to_owned();
+    row.status = GuideStatus::Published.into();
     let row = update_revised(&txn, row, now).await?;
     record_change(&txn, actor, "PUBLISH_PROCEDURE", Some(&stored), &row, now).await?;
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, region)).await?;

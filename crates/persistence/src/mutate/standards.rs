@@ -90,7 +90,7 @@ pub async fn revise_standard(
         .ok_or_else(|| MutationError::NotFound(format!("standard {}", record.code)))?;
     check_revision(Some(before.0.revision), Some(expected))?;
     check_standard_references(&txn, &record).await?;
-    record.status = parse_status(&before.0.status)?;
+    record.status = *before.0.status;
     record.supersedes = before
         .0
         .supersedes
@@ -111,13 +111,6 @@ pub async fn revise_standard(
     Ok(after.0)
 }
 
-fn parse_status(text: &str) -> Result<StandardStatus, MutationError> {
-    text.parse()
-        .map_err(|error: concord_domain::ParseEnumError| {
-            MutationError::Store(StoreError::Corrupt(error.to_string()))
-        })
-}
-
 /// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or
 /// WITHDRAWN. A standard an accepted elevation created supersedes its local
 /// standard as it comes into force, unless the decision kept that one.
@@ -134,7 +127,7 @@ pub async fn set_standard_status(
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("standard {code}")))?;
     check_revision(Some(before.0.revision), Some(expected))?;
-    let from = parse_status(&before.0.status)?;
+    let from = *before.0.status;
     if !status_transition_allowed(from, status) {
         return Err(invalid(
             "status",
@@ -205,7 +198,7 @@ async fn elevated_replaces(
     let Some(local) = load_standard(txn, Some(backend), &code).await? else {
         return Ok(None);
     };
-    Ok((parse_status(&local.0.status)? == StandardStatus::InForce).then_some(local))
+    Ok((*local.0.status == StandardStatus::InForce).then_some(local))
 }
 
 async fn change_status(
@@ -216,7 +209,7 @@ async fn change_status(
     now: DateTime<Utc>,
 ) -> Result<(standard::Model, Vec<String>), MutationError> {
     let mut row = before.0.clone();
-    row.status = status.as_str().to_owned();
+    row.status = status.into();
     if let Some(supersedes) = supersedes {
         row.supersedes = supersedes;
     }
@@ -289,19 +282,19 @@ pub async fn supersede_standard(
         .ok_or_else(|| MutationError::NotFound(format!("standard {new}")))?;
     check_revision(Some(old_row.0.revision), Some(expected.0))?;
     check_revision(Some(new_row.0.revision), Some(expected.1))?;
-    if parse_status(&old_row.0.status)? != StandardStatus::InForce {
+    if *old_row.0.status != StandardStatus::InForce {
         return Err(invalid(
             "old",
             format!("{old} is {}, not IN_FORCE", old_row.0.status),
         ));
     }
-    if parse_status(&new_row.0.status)? == StandardStatus::Superseded
-        || parse_status(&new_row.0.status)? == StandardStatus::Withdrawn
+    if *new_row.0.status == StandardStatus::Superseded
+        || *new_row.0.status == StandardStatus::Withdrawn
     {
         return Err(invalid("new", format!("{new} is {}", new_row.0.status)));
     }
     let old_after = change_status(&txn, &old_row, StandardStatus::Superseded, None, now).await?;
-    let new_status = parse_status(&new_row.0.status)?;
+    let new_status = *new_row.0.status;
     let new_after =
         change_status(&txn, &new_row, new_status, Some(Some(old.to_string())), now).await?;
     record_change(

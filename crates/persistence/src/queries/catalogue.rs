@@ -8,8 +8,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::StoreError;
 use crate::entity::{
-    TextList, category, national_edition, national_item, region, service_matter, standard_matter,
-    zone, zone_member,
+    category, national_edition, national_item, region, service_matter, standard_matter, zone,
+    zone_member,
 };
 use crate::search::{Searched, Term};
 
@@ -240,37 +240,23 @@ pub async fn matters_serving<C: ConnectionTrait>(
             .await?
             .into_iter()
             .map(|item| {
-                Ok((
+                (
                     (item.edition, item.number),
-                    stored_groups(item.served_groups.as_ref())?,
-                ))
+                    item.served_groups.map_or_else(Vec::new, |list| list.0),
+                )
             })
-            .collect::<Result<_, StoreError>>()?
+            .collect()
     };
     let mut serving = Vec::new();
     for matter in matters {
-        let own = match &matter.served_groups {
-            Some(list) => Some(stored_groups(Some(list))?),
-            None => None,
-        };
+        let own = matter.served_groups.as_ref().map(|list| list.0.as_slice());
         let item = matter
             .national_edition
             .zip(matter.national_number)
             .and_then(|key| items.get(&key));
-        if served_groups(own.as_deref(), item.map(Vec::as_slice)).contains(&group) {
+        if served_groups(own, item.map(Vec::as_slice)).contains(&group) {
             serving.push(matter);
         }
     }
     Ok(serving)
-}
-
-/// A stored list of group codes; an unknown code is a storage fault.
-pub fn stored_groups(list: Option<&TextList>) -> Result<Vec<ServedGroup>, StoreError> {
-    list.map_or(&[][..], |list| &list.0)
-        .iter()
-        .map(|code| {
-            code.parse()
-                .map_err(|error| StoreError::Corrupt(format!("a served group: {error}")))
-        })
-        .collect()
 }

@@ -32,7 +32,7 @@ use crate::search::{Searched, Term};
 pub use catalogue::{
     MatterFilter, all_matters, categories, categories_by_codes, editions, editions_by_years,
     matters, matters_by_codes, matters_serving, members_of_zones, national_items,
-    national_items_by_keys, regions, regions_by_codes, stored_groups, zones, zones_by_codes,
+    national_items_by_keys, regions, regions_by_codes, zones, zones_by_codes,
 };
 pub use evaluations::{EvaluationFilter, EvaluationKey, evaluations, evaluations_in_period};
 pub use guides::{

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use concord_domain::{
-    Channel, ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus,
-    Targets, ZoneCode,
+    ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus, Targets,
+    ZoneCode,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
@@ -351,19 +351,12 @@ impl TryFrom<collaborative_target::Model> for Collaborative {
                 row.standard_code
             ))
         };
-        let required_channels = row
-            .required_channels
-            .as_ref()
-            .map_or(&[][..], |list| list.0.as_slice())
-            .iter()
-            .map(|c| c.parse::<Channel>())
-            .collect::<Result<_, _>>()
-            .map_err(|e| fault("required_channels", &e))?;
+        let required_channels = row.required_channels.map_or_else(Vec::new, |list| list.0);
         Ok(Self {
             standard: StandardCode::try_from(row.standard_code.as_str())
                 .map_err(|e| fault("standard_code", &e))?,
             zone: ZoneCode::try_from(row.zone_code.as_str()).map_err(|e| fault("zone_code", &e))?,
-            status: row.status.parse().map_err(|e| fault("status", &e))?,
+            status: *row.status,
             targets: Targets {
                 max_time_limit_days: row.max_time_limit_days,
                 materials: row.materials.as_ref().map(|m| m.0.clone()),
@@ -412,12 +405,9 @@ impl TryFrom<elevation_proposal::Model> for Elevation {
             standard: StandardCode::try_from(row.standard_code.as_str())
                 .map_err(|e| fault("standard_code", &e))?,
             number: row.number,
-            target: row
-                .target_level
-                .parse()
-                .map_err(|e| fault("target_level", &e))?,
+            target: *row.target_level,
             rationale: row.rationale,
-            status: row.status.parse().map_err(|e| fault("status", &e))?,
+            status: *row.status,
             proposed_by: row.proposed_by,
             decided_by: row.decided_by,
             elevated: row

@@ -97,7 +97,7 @@ pub async fn guide_versions<C: ConnectionTrait>(
         }
         let since = guide.published_at.unwrap_or(guide.created_at);
         if since < until {
-            let published = guide.status == GuideStatus::Published.as_str();
+            let published = guide.status == GuideStatus::Published;
             versions.entry(key).or_default().push(Version {
                 since,
                 revision: guide.revision,

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::{insert_missing, reference};
 use crate::StoreError;
 use crate::entity::{
-    StepList, TextList, evaluation, national_item, operating_procedure, service_guide,
+    ChannelList, StepList, TextList, evaluation, national_item, operating_procedure, service_guide,
     service_matter, standard_matter,
 };
 use crate::search::{self, Searched};
@@ -233,16 +233,10 @@ pub(super) async fn load<C: ConnectionTrait>(
                 time_limit_days: Set(guide.time_limit_days),
                 fee_fen: Set(guide.fee.fen()),
                 materials: Set(TextList(guide.materials)),
-                channels: Set(TextList(
-                    guide
-                        .channels
-                        .iter()
-                        .map(|c| c.as_str().to_owned())
-                        .collect(),
-                )),
+                channels: Set(ChannelList(guide.channels)),
                 legal_basis: Set(guide.legal_basis),
                 guarantee_level: Set(guide.guarantee_level),
-                status: Set(GuideStatus::Published.as_str().to_owned()),
+                status: Set(GuideStatus::Published.into()),
                 published_at: Set(Some(now)),
                 origin: Set((*region).to_owned()),
                 revision: Set(1),
@@ -254,7 +248,7 @@ pub(super) async fn load<C: ConnectionTrait>(
                 region_code: Set((*region).to_owned()),
                 matter_code: Set(template.code.clone()),
                 steps: Set(StepList(steps)),
-                status: Set(GuideStatus::Published.as_str().to_owned()),
+                status: Set(GuideStatus::Published.into()),
                 origin: Set((*region).to_owned()),
                 revision: Set(1),
                 illustrative: Set(true),

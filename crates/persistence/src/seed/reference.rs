@@ -147,7 +147,8 @@ pub(super) async fn load<C: ConnectionTrait>(
     for row in rows::<RegionRow>("regions.csv", REGIONS)? {
         concord_domain::RegionCode::try_from(row.code.as_str())
             .map_err(|e| invalid("regions.csv", e))?;
-        row.kind
+        let kind = row
+            .kind
             .parse::<RegionKind>()
             .map_err(|e| invalid("regions.csv", e))?;
         let pilot_note = pilots.get(&row.code).cloned();
@@ -160,7 +161,7 @@ pub(super) async fn load<C: ConnectionTrait>(
             abbr_zh: Set(row.abbr_zh),
             abbr_pinyin: Set(row.abbr_pinyin),
             iso_3166_2: Set(row.iso_3166_2),
-            kind: Set(row.kind),
+            kind: Set(kind.into()),
             origin: Set(national.clone()),
             revision: Set(1),
             illustrative: Set(false),
@@ -284,8 +285,8 @@ pub(super) async fn load<C: ConnectionTrait>(
             code: Set(row.code),
             title_zh: Set(row.title_zh),
             title_en: Set(row.title_en),
-            level: Set(level.as_str().to_owned()),
-            status: Set(StandardStatus::InForce.as_str().to_owned()),
+            level: Set(level.into()),
+            status: Set(StandardStatus::InForce.into()),
             issuing_region: Set(issuing_region.map(String::from)),
             issuing_zone: Set(None),
             supersedes: Set(None),

@@ -5,14 +5,14 @@
 //! illustrative; the REGIONAL codes are invented.
 
 use chrono::{DateTime, Utc};
-use concord_domain::workflow::{Decision, ElevationStatus, ProposalStatus};
+use concord_domain::workflow::{Decision, ElevationStatus, ElevationTarget, ProposalStatus};
 use concord_domain::{Channel, Origin, StandardLevel, StandardStatus};
 use sea_orm::{ConnectionTrait, Set};
 
 use super::insert_missing;
 use crate::StoreError;
 use crate::entity::{
-    TextList, adoption, collaborative_target, elevation_proposal, standard, standard_matter,
+    ChannelList, adoption, collaborative_target, elevation_proposal, standard, standard_matter,
 };
 use crate::search::{self, Searched};
 
@@ -87,8 +87,8 @@ pub(super) async fn load<C: ConnectionTrait>(
             code: Set(c.code.to_owned()),
             title_zh: Set(c.title_zh.to_owned()),
             title_en: Set(c.title_en.to_owned()),
-            level: Set(StandardLevel::Regional.as_str().to_owned()),
-            status: Set(standard_status.as_str().to_owned()),
+            level: Set(StandardLevel::Regional.into()),
+            status: Set(standard_status.into()),
             issuing_region: Set(None),
             issuing_zone: Set(Some(c.zone.to_owned())),
             issued_on: Set(None),
@@ -112,15 +112,10 @@ pub(super) async fn load<C: ConnectionTrait>(
         targets.push(collaborative_target::ActiveModel {
             standard_code: Set(c.code.to_owned()),
             zone_code: Set(c.zone.to_owned()),
-            status: Set(status.as_str().to_owned()),
+            status: Set(status.into()),
             max_time_limit_days: Set(c.max_time_limit_days),
             materials: Set(None),
-            required_channels: Set(Some(TextList(
-                c.required_channels
-                    .iter()
-                    .map(|ch| ch.as_str().to_owned())
-                    .collect(),
-            ))),
+            required_channels: Set(Some(ChannelList(c.required_channels.to_vec()))),
             origin: Set(national.clone()),
             revision: Set(1),
             illustrative: Set(true),
@@ -132,7 +127,7 @@ pub(super) async fn load<C: ConnectionTrait>(
             adoptions.push(adoption::ActiveModel {
                 standard_code: Set(c.code.to_owned()),
                 region_code: Set((*region).to_owned()),
-                decision: Set(decision.as_str().to_owned()),
+                decision: Set((*decision).into()),
                 reason: Set(reason.map(str::to_owned)),
                 decided_by: Set(decided.then(|| "illustrative".to_owned())),
                 decided_at: Set(decided.then_some(now)),
@@ -161,11 +156,11 @@ pub(super) async fn load<C: ConnectionTrait>(
             id: sea_orm::NotSet,
             standard_code: Set(ELEVATED.to_owned()),
             number: Set(1),
-            target_level: Set(StandardLevel::Industry.as_str().to_owned()),
+            target_level: Set(ElevationTarget::Industry.into()),
             rationale: Set(
                 "基层服务阵地建设指南经广元市实践检验，可为全国人社基层服务平台建设提供统一指引（示例）".to_owned(),
             ),
-            status: Set(ElevationStatus::UnderReview.as_str().to_owned()),
+            status: Set(ElevationStatus::UnderReview.into()),
             proposed_by: Set("illustrative".to_owned()),
             decided_by: Set(None),
             decided_at: Set(None),

@@ -31,18 +31,16 @@ pub struct Adoption {
     pub(super) revision: i32,
 }
 
-impl TryFrom<adoption::Model> for Adoption {
-    type Error = ApiError;
-
-    fn try_from(row: adoption::Model) -> Result<Self, ApiError> {
-        Ok(Adoption {
+impl From<adoption::Model> for Adoption {
+    fn from(row: adoption::Model) -> Self {
+        Adoption {
             region: row.region_code,
-            decision: Decision::parse_stored(&row.decision)?,
+            decision: row.decision.into(),
             reason: row.reason,
             decided_by: row.decided_by,
             decided_at: row.decided_at,
             revision: row.revision,
-        })
+        }
     }
 }
 
@@ -127,11 +125,7 @@ impl CollaborativeStandard {
         )
         .await?;
         // A standard nobody has answered yet has no adoption rows.
-        rows.unwrap_or_default()
-            .into_iter()
-            .map(Adoption::try_from)
-            .collect::<Result<_, _>>()
-            .or_api()
+        Ok(rows.into_iter().flatten().map(Adoption::from).collect())
     }
 
     /// The revision of the proposal's status and targets.

@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::{Context, Object};
-use concord_domain::alignment::{self as maths, Baseline, GuideValues};
+use concord_domain::alignment::{self as maths, GuideValues};
 use concord_domain::{MatterCode, ServedGroup, StandardCode, ZoneCode};
-use concord_persistence::entity::{national_item, service_guide, service_matter};
+use concord_persistence::entity::{service_guide, service_matter};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::Collaborative;
 use concord_persistence::{DatabaseConnection, baselines, queries};
@@ -43,11 +43,6 @@ pub use policy::PolicyQuery;
 /// reads them).
 pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
     Ok(baselines::guide_values(guide)?)
-}
-
-/// Required channels; a row without the column requires none.
-fn baseline(item: &national_item::Model) -> Result<Baseline, ApiError> {
-    Ok(baselines::item_baseline(item)?)
 }
 
 /// What reading `topics` and the published guides of `regions` records.

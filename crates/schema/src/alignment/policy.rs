@@ -24,8 +24,8 @@ use super::measures::{
     business_coverage, region_coverage,
 };
 use super::{
-    baseline, equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg,
-    values, zone_members,
+    equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg, values,
+    zone_members,
 };
 
 #[derive(Default)]
@@ -115,7 +115,7 @@ impl PolicyQuery {
             }) else {
                 continue;
             };
-            let baseline = baseline(item).or_api()?;
+            let baseline = baselines::item_baseline(item);
             for violation in baseline_violations(&baseline, &values(guide).or_api()?) {
                 out.push(BaselineViolation {
                     region: guide.region_code.clone(),

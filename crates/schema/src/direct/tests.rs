@@ -6,7 +6,8 @@ use std::sync::Arc;
 use concord_domain::alignment::GuideValues;
 use concord_domain::{Channel, Fee, ProcedureStep};
 use concord_persistence::entity::{
-    StepList, TextList, operating_procedure, region, service_guide, service_matter, standard,
+    ChannelList, StepList, TextList, operating_procedure, region, service_guide, service_matter,
+    standard,
 };
 use serde_json::json;
 
@@ -32,10 +33,10 @@ fn guide() -> ServiceGuide {
         time_limit_days: 7,
         fee_fen: 1250,
         materials: TextList(vec!["居民身份证".into(), "申请表".into()]),
-        channels: TextList(vec!["COUNTER".into(), "CROSS_PROVINCE".into()]),
+        channels: ChannelList(vec![Channel::Counter, Channel::CrossProvince]),
         legal_basis: "《社会保险法》".into(),
         guarantee_level: None,
-        status: "PUBLISHED".into(),
+        status: concord_domain::GuideStatus::Published.into(),
         published_at: Some(at(2)),
         origin: "330000".into(),
         revision: 3,
@@ -55,7 +56,7 @@ fn procedure() -> OperatingProcedure {
         region_code: "330000".into(),
         matter_code: "SI-CARD".into(),
         steps: StepList(vec![step("受理", 1), step("办结", 6)]),
-        status: "PUBLISHED".into(),
+        status: concord_domain::GuideStatus::Published.into(),
         origin: "330000".into(),
         revision: 1,
         illustrative: false,
@@ -127,7 +128,7 @@ fn region() -> Region {
         abbr_zh: "浙".into(),
         abbr_pinyin: "Zhe".into(),
         iso_3166_2: "CN-ZJ".into(),
-        kind: "PROVINCE".into(),
+        kind: concord_domain::RegionKind::Province.into(),
         pilot: true,
         pilot_note: Some("试点".into()),
         origin: "100000".into(),
@@ -149,8 +150,8 @@ fn standard_ahead() -> Standard {
             code: "DB33/T 2030-2018".into(),
             title_zh: "社会保险经办服务规范".into(),
             title_en: "Social insurance handling service".into(),
-            level: "LOCAL".into(),
-            status: "IN_FORCE".into(),
+            level: concord_domain::StandardLevel::Local.into(),
+            status: concord_domain::StandardStatus::InForce.into(),
             issuing_region: Some("330000".into()),
             issuing_zone: None,
             issued_on: Some(chrono::NaiveDate::from_ymd_opt(2018, 3, 1).unwrap()),
@@ -178,7 +179,7 @@ fn standard_ahead() -> Standard {
 fn standard_page() -> Page<Standard> {
     let mut second = standard_ahead();
     second.0.code = "GB/T 33531-2017".into();
-    second.0.level = "NATIONAL".into();
+    second.0.level = concord_domain::StandardLevel::National.into();
     second.0.issuing_region = None;
     second.1.matters = Some(Vec::new());
     Page {

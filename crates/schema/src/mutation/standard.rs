@@ -138,7 +138,7 @@ impl Owner {
             .map_err(|e| fault(&e))?;
         Ok(Self {
             region,
-            level: row.level.parse().map_err(|e| fault(&e))?,
+            level: *row.level,
             zone,
         })
     }

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Value};
 use concord_persistence::entity::{category, national_edition, national_item, service_matter};
-use concord_persistence::queries::{GuideParent, stored_groups};
+use concord_persistence::queries::GuideParent;
 use derive_more::From;
 
 use super::{ServiceGuide, Standard, load_listed, load_one, named_object, owned_object};
@@ -149,8 +149,8 @@ owned_object! {
 
         /// The groups the item serves, from the catalogue of groups
         /// (`servedGroups` query); empty where none are listed.
-        async fn served_groups(&self) -> async_graphql::Result<Vec<ServedGroup>> {
-            Ok(stored_groups(self.0.served_groups.as_ref()).or_api()?.into_iter().map(ServedGroup).collect())
+        async fn served_groups(&self) -> Vec<ServedGroup> {
+            self.0.served_groups.iter().flat_map(|list| list.0.iter().copied().map(ServedGroup)).collect()
         }
 
         /// What is provided (服务内容).
@@ -184,16 +184,13 @@ owned_object! {
         }
 
         /// The channels the baseline requires every guide to offer.
-        async fn required_channels(&self) -> async_graphql::Result<Vec<super::Channel>> {
+        async fn required_channels(&self) -> Vec<super::Channel> {
             // A row without the column requires no channel.
-            let Some(list) = &self.0.required_channels else {
-                return Ok(Vec::new());
-            };
-            list.0
+            self.0
+                .required_channels
                 .iter()
-                .map(|c| super::Channel::parse_stored(c))
-                .collect::<Result<_, _>>()
-                .or_api()
+                .flat_map(|list| list.0.iter().copied().map(super::Channel::from))
+                .collect()
         }
     }
 }
@@ -265,9 +262,9 @@ owned_object! {
                 }
                 _ => None,
             };
-            let own = stored_groups(self.0.served_groups.as_ref()).or_api()?;
-            let inherited = stored_groups(item.as_ref().and_then(|item| item.served_groups.as_ref())).or_api()?;
-            let groups = concord_domain::served_groups(self.0.served_groups.as_ref().map(|_| own.as_slice()), Some(&inherited));
+            let own = self.0.served_groups.as_ref().map(|list| list.0.as_slice());
+            let inherited = item.as_ref().and_then(|item| item.served_groups.as_ref()).map_or(&[][..], |list| list.0.as_slice());
+            let groups = concord_domain::served_groups(own, Some(inherited));
             Ok(groups.iter().copied().map(ServedGroup).collect())
         }
 

@@ -2,6 +2,7 @@
 
 use async_graphql::Enum;
 use concord_domain as domain;
+use concord_persistence::entity::Stored;
 
 macro_rules! mirror {
     ($(#[$meta:meta])* $name:ident $(as $graphql:literal)? { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
@@ -28,12 +29,9 @@ macro_rules! mirror {
             }
         }
 
-        impl $name {
-            /// Reads a stored value; an unknown one is a storage fault.
-            pub fn parse_stored(text: &str) -> Result<Self, crate::error::ApiError> {
-                text.parse::<domain::$name>()
-                    .map(Self::from)
-                    .map_err(|error| crate::error::ApiError::Internal(Box::new(error)))
+        impl From<Stored<domain::$name>> for $name {
+            fn from(value: Stored<domain::$name>) -> Self {
+                Self::from(value.0)
             }
         }
     };

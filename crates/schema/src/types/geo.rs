@@ -5,8 +5,7 @@ use derive_more::From;
 use concord_persistence::queries::GuideParent;
 
 use super::{RegionKind, ServiceGuide, load_listed, named_object};
-use crate::direct::{Direct, DirectPage, Plain, named, optional_text, scalar, stored_enum, text};
-use crate::error::OrApiError;
+use crate::direct::{Direct, DirectPage, Plain, closed, named, optional_text, scalar, text};
 use crate::guide_pages::{GuidePageFilterInput, guides_of};
 use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
 
@@ -43,7 +42,7 @@ named_object! {
 
         /// Province, municipality, autonomous region or SAR.
         async fn kind(&self) -> async_graphql::Result<RegionKind> {
-            RegionKind::parse_stored(&self.0.kind).or_api()
+            Ok(self.0.kind.into())
         }
 
         /// True for the provinces of the 2021–2022 HR&SS standardization pilot.
@@ -86,7 +85,7 @@ impl Plain for Region {
             "abbreviation" => text(&row.abbr_zh),
             "abbreviationPinyin" => text(&row.abbr_pinyin),
             "isoCode" => text(&row.iso_3166_2),
-            "kind" => stored_enum(&row.kind, RegionKind::parse_stored)?,
+            "kind" => closed::<RegionKind>(row.kind),
             "pilot" => scalar(&row.pilot),
             "pilotNote" => optional_text(row.pilot_note.as_deref()),
             _ => return named!(row, name),

@@ -7,7 +7,7 @@ use super::{
     load_one, owned_object,
 };
 use crate::direct::{
-    Direct, Plain, optional_text, owned, plain_list, plain_one, scalar, stored_enum, text,
+    Direct, Plain, closed, optional_text, owned, plain_list, plain_one, scalar, text,
 };
 use crate::error::OrApiError;
 use crate::loader::{MatterKey, ProcedureKey, RegionKey};
@@ -82,14 +82,8 @@ owned_object! {
         }
 
         /// Where the matter can be handled.
-        async fn channels(&self) -> async_graphql::Result<Vec<Channel>> {
-            self.0
-                .channels
-                .0
-                .iter()
-                .map(|c| Channel::parse_stored(c))
-                .collect::<Result<_, _>>()
-                .or_api()
+        async fn channels(&self) -> Vec<Channel> {
+            self.0.channels.0.iter().copied().map(Channel::from).collect()
         }
 
         /// The laws and regulations the guide rests on.
@@ -104,7 +98,7 @@ owned_object! {
 
         /// Draft or published.
         async fn status(&self) -> async_graphql::Result<GuideStatus> {
-            GuideStatus::parse_stored(&self.0.status).or_api()
+            Ok(self.0.status.into())
         }
 
         /// When the guide was last published.
@@ -168,12 +162,12 @@ impl Plain for ServiceGuide {
                 row.channels
                     .0
                     .iter()
-                    .map(|c| stored_enum(c, Channel::parse_stored))
-                    .collect::<Option<_>>()?,
+                    .map(|&c| closed::<Channel>(c))
+                    .collect(),
             ),
             "legalBasis" => text(&row.legal_basis),
             "guaranteeLevel" => optional_text(row.guarantee_level.as_deref()),
-            "status" => stored_enum(&row.status, GuideStatus::parse_stored)?,
+            "status" => closed::<GuideStatus>(row.status),
             "publishedAt" => row.published_at.as_ref().map_or(Value::Null, scalar),
             "procedure" => ahead(self.1.procedure.as_ref(), ctx)?,
             "matter" => ahead(self.1.matter.as_ref(), ctx)?,
@@ -207,7 +201,7 @@ impl Plain for OperatingProcedure {
         match name {
             "steps" => plain_list(&self.step_list(), ctx),
             "totalTimeLimitDays" => Some(scalar(&self.total_days())),
-            "status" => stored_enum(&row.status, GuideStatus::parse_stored),
+            "status" => Some(closed::<GuideStatus>(row.status)),
             _ => owned!(row).field(name),
         }
     }
@@ -254,7 +248,7 @@ owned_object! {
         /// Draft or published, as a guide: a draft is seen only by those
         /// who may read the region's drafts.
         async fn status(&self) -> async_graphql::Result<GuideStatus> {
-            GuideStatus::parse_stored(&self.0.status).or_api()
+            Ok(self.0.status.into())
         }
 
         /// Every kept version of the procedure, oldest first, ending with the current one.

@@ -6,7 +6,7 @@ use super::{
     FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
     kept_versions, load_listed, load_one, owned_object,
 };
-use crate::direct::{Direct, Plain, owned, plain_list, scalar, stored_enum, text};
+use crate::direct::{Direct, Plain, closed, owned, plain_list, scalar, text};
 use crate::error::OrApiError;
 use crate::loader::{
     ElevatedTo, MatterKey, MattersOfStandard, RegionKey, StandardKey, SupersededBy, ZoneKey,
@@ -49,12 +49,12 @@ owned_object! {
 
         /// Where the standard sits in the standard system.
         async fn level(&self) -> async_graphql::Result<StandardLevel> {
-            StandardLevel::parse_stored(&self.0.level).or_api()
+            Ok(self.0.level.into())
         }
 
         /// Draft, in force, superseded or withdrawn.
         async fn status(&self) -> async_graphql::Result<StandardStatus> {
-            StandardStatus::parse_stored(&self.0.status).or_api()
+            Ok(self.0.status.into())
         }
 
         /// The year in the code, when the code is dated.
@@ -166,8 +166,8 @@ impl Plain for Standard {
             "code" => text(&row.code),
             "titleZh" => text(&row.title_zh),
             "titleEn" => text(&row.title_en),
-            "level" => stored_enum(&row.level, StandardLevel::parse_stored)?,
-            "status" => stored_enum(&row.status, StandardStatus::parse_stored)?,
+            "level" => closed::<StandardLevel>(row.level),
+            "status" => closed::<StandardStatus>(row.status),
             "year" => year(row).map_or(Value::Null, |year| scalar(&year)),
             "issuedOn" => date(&row.issued_on),
             "effectiveOn" => date(&row.effective_on),

@@ -132,12 +132,7 @@ fn map_service(graph: &mut Graph, service: &Service, base: &BaseIri) -> Result<(
     let key = format!("{}/{}", guide.region_code, guide.matter_code);
     let corrupt = |what: String| StoreError::Corrupt(format!("guide {key}: {what}"));
     let fee = Fee::from_fen(guide.fee_fen).map_err(&corrupt)?;
-    let channels = guide
-        .channels
-        .0
-        .iter()
-        .map(|c| c.parse::<Channel>().map_err(|e| corrupt(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
+    let channels = &guide.channels.0;
     let iri = base.join(&format!("service/{key}"));
     let matter_en = if matter.name_en.trim().is_empty() {
         matter.code.as_str()
@@ -223,7 +218,7 @@ fn map_service(graph: &mut Graph, service: &Service, base: &BaseIri) -> Result<(
     }
 
     let mut channel_links = Vec::new();
-    for channel in &channels {
+    for channel in channels {
         let code = channel.as_str();
         let kind = base.join(&format!("channel-type/{code}"));
         let (label_zh, label_en) = channel_labels(*channel);

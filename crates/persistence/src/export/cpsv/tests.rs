@@ -1,12 +1,12 @@
 use chrono::{TimeZone, Utc};
-use concord_domain::{Fee, ProcedureStep};
+use concord_domain::{Channel, Fee, GuideStatus, ProcedureStep};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 
 use serde_json::{Value, json};
 
 use super::map::{CNY, en, zh};
 use super::*;
-use crate::entity::{StepList, TextList};
+use crate::entity::{ChannelList, StepList, TextList};
 
 fn service(fee_fen: i64, time_limit_days: i32) -> Service {
     let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
@@ -17,10 +17,10 @@ fn service(fee_fen: i64, time_limit_days: i32) -> Service {
             time_limit_days,
             fee_fen,
             materials: TextList(vec!["居民身份证".into(), "转移接续申请表".into()]),
-            channels: TextList(vec!["COUNTER".into(), "CROSS_PROVINCE".into()]),
+            channels: ChannelList(vec![Channel::Counter, Channel::CrossProvince]),
             legal_basis: "《中华人民共和国社会保险法》".into(),
             guarantee_level: None,
-            status: "PUBLISHED".into(),
+            status: GuideStatus::Published.into(),
             published_at: Some(at),
             origin: "330000".into(),
             revision: 1,
@@ -35,7 +35,7 @@ fn service(fee_fen: i64, time_limit_days: i32) -> Service {
             abbr_zh: "浙".into(),
             abbr_pinyin: "Zhe".into(),
             iso_3166_2: "CN-ZJ".into(),
-            kind: "PROVINCE".into(),
+            kind: concord_domain::RegionKind::Province.into(),
             pilot: true,
             pilot_note: None,
             origin: "NATIONAL".into(),
@@ -105,7 +105,7 @@ fn service(fee_fen: i64, time_limit_days: i32) -> Service {
                     time_limit_days: 3,
                 },
             ]),
-            status: "PUBLISHED".into(),
+            status: GuideStatus::Published.into(),
             origin: "330000".into(),
             revision: 1,
             illustrative: true,
@@ -255,9 +255,9 @@ fn an_embedded_context_is_the_official_one() {
 }
 
 #[test]
-fn a_corrupt_channel_is_refused() {
+fn a_corrupt_fee_is_refused() {
     let mut broken = service(0, 5);
-    broken.guide.channels = TextList(vec!["FAX".into()]);
+    broken.guide.fee_fen = -1;
     assert!(matches!(
         document(&[broken], &options()),
         Err(StoreError::Corrupt(_))
@@ -291,7 +291,7 @@ async fn only_published_guides_are_loaded() {
         .unwrap();
     let first = all[0].guide.clone();
     let mut draft = first.clone().into_active_model();
-    draft.status = Set("DRAFT".into());
+    draft.status = Set(GuideStatus::Draft.into());
     draft.update(&db).await.unwrap();
 
     let selection = Selection::Guide {
@@ -316,7 +316,11 @@ async fn only_published_guides_are_loaded() {
             .all(|s| s.guide.matter_code != first.matter_code)
     );
     let everything = load(&db, Selection::All).await.unwrap().unwrap();
-    assert!(everything.iter().all(|s| s.guide.status == "PUBLISHED"));
+    assert!(
+        everything
+            .iter()
+            .all(|s| s.guide.status == GuideStatus::Published)
+    );
     assert_eq!(
         load(&db, Selection::Region("990000")).await.unwrap(),
         Err(Missing::Region("990000".into()))

@@ -6,6 +6,8 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use tempfile::TempDir;
 
 use super::loading::{counts, write_file};
+use concord_domain::{Channel, ServedGroup};
+
 use crate::changes::Replica;
 use crate::entity::{change_log, national_item, row_revision, service_matter};
 use crate::import::{ImportError, ImportKind, import_file};
@@ -52,7 +54,7 @@ async fn an_official_item_replaces_the_illustrative_one_and_keeps_it_in_history(
     assert_eq!(official.served_group, "劳动人事争议当事人");
     assert_eq!(
         official.served_groups.as_ref().map(|g| g.0.clone()),
-        Some(vec!["DISPUTE_PARTIES".to_owned(), "EMPLOYERS".to_owned()])
+        Some(vec![ServedGroup::DisputeParties, ServedGroup::Employers])
     );
     assert_eq!(official.baseline_standard, "依法受理，按期结案");
     assert_eq!(official.funding_responsibility, "地方人民政府");
@@ -61,7 +63,7 @@ async fn an_official_item_replaces_the_illustrative_one_and_keeps_it_in_history(
     assert_eq!(official.max_fee_fen, Some(0));
     assert_eq!(
         official.required_channels.as_ref().map(|c| c.0.clone()),
-        Some(vec!["COUNTER".to_owned(), "ONLINE".to_owned()]),
+        Some(vec![Channel::Counter, Channel::Online]),
         "channels are stored in one order, so that the same file compares equal"
     );
 
@@ -210,7 +212,7 @@ async fn matters_map_to_items_of_the_same_file_and_may_set_their_own_groups() {
         .unwrap();
     assert_eq!(
         own.served_groups.map(|g| g.0),
-        Some(vec!["VETERANS".to_owned()])
+        Some(vec![ServedGroup::Veterans])
     );
     let serving = |group| {
         let db = db.clone();
