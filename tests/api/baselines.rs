@@ -261,7 +261,7 @@ storage_test!(rows_that_arrived_by_import_are_still_reported, |app| {
 async fn sync(b: &TestApp, a: &TestApp) {
     let synced = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
         .args(["sync", "--database", &b.database_url])
-        .args(["--peer", &format!("{}/graphql", a.address)])
+        .args(["--peer", &a.endpoint()])
         .args(["--token", &token(As::Sync).unwrap()])
         .env("CONCORD__NODE__REGION", "320000")
         .env("RUST_LOG", "warn")

@@ -47,7 +47,7 @@ struct Node {
 
 impl Node {
     fn url(&self) -> String {
-        format!("{}/graphql", self.app.address)
+        self.app.endpoint()
     }
 
     /// `concord` with this node's database and identity.

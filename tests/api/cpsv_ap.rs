@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, TestApp, run_concord, storage_test};
+use crate::helpers::{As, TestApp, code, run_concord, storage_test};
 
 const MATTER: &str = "EMP-UNEMPLOYMENT-REGISTRATION";
 
@@ -73,7 +73,7 @@ storage_test!(unknown_regions_and_matters_are_404_with_a_reason, |app| {
             (404, "application/json"),
             "{path}"
         );
-        assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+        assert_eq!(code(&body), "NOT_FOUND");
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{path}: {message}");
     }

@@ -226,7 +226,7 @@ async fn pull(from: &TestApp, into: &TestApp, region: Option<&str>) -> String {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_concord"));
     command
         .args(["sync", "--database", &into.database_url])
-        .args(["--peer", &format!("{}/graphql", from.address)])
+        .args(["--peer", &from.endpoint()])
         .args(["--token", &token(As::Sync).unwrap()])
         .env("RUST_LOG", "warn");
     match region {

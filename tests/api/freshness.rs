@@ -263,7 +263,7 @@ storage_test!(no_path_that_commits_leaves_a_stale_answer, |app| {
         "--database",
         &app.database_url,
         "--peer",
-        &format!("{}/graphql", peer.address),
+        &peer.endpoint(),
         "--token",
         &sync_token,
     ]);

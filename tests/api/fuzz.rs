@@ -426,7 +426,7 @@ fn errors(body: &Value) -> Vec<&Value> {
 /// The answer to `call`; `Ok(None)` when no HTTP client could send it (a
 /// URL too long to build).
 async fn send(app: &TestApp, call: &Call) -> Result<Option<reqwest::Response>, String> {
-    let mut url = format!("{}/graphql", app.address);
+    let mut url = app.endpoint();
     if !call.query.is_empty() {
         url.push('?');
         url.push_str(&call.query);

@@ -309,6 +309,11 @@ impl TestApp {
         ])
     }
 
+    /// The GraphQL endpoint's URL, for requests built by hand.
+    pub fn endpoint(&self) -> String {
+        format!("{}/graphql", self.address)
+    }
+
     /// Sends a query with variables and returns the whole JSON answer.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_as(As::Anonymous, query, variables).await
@@ -318,7 +323,7 @@ impl TestApp {
     pub async fn graphql_as(&self, who: As, query: &str, variables: Value) -> Value {
         let mut request = self
             .client
-            .post(format!("{}/graphql", self.address))
+            .post(self.endpoint())
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token(who) {
             request = request.bearer_auth(token);

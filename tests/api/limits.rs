@@ -66,7 +66,7 @@ async fn oversized_bodies_and_batches_are_refused() {
     let padding = " ".repeat(5000);
     let response = app
         .client
-        .post(format!("{}/graphql", app.address))
+        .post(app.endpoint())
         .json(&json!({ "query": format!("{{ zones {{ code }} {padding} }}") }))
         .send()
         .await
@@ -80,7 +80,7 @@ async fn oversized_bodies_and_batches_are_refused() {
         .collect();
     let response = app
         .client
-        .post(format!("{}/graphql", app.address))
+        .post(app.endpoint())
         .json(&batch)
         .send()
         .await

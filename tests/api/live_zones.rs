@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{As, Backend, TestApp, postgres_admin_url, token};
+use crate::helpers::{As, Backend, TestApp, code, postgres_admin_url, token};
 
 const BUDGET_MS: u64 = 500;
 
@@ -370,10 +370,7 @@ async fn a_live_read_answers_within_the_budget_whatever_the_peers_do() {
         "{ baselineViolations(region: \"310000\", source: LIVE) { region } }",
     ] {
         let refused = shanghai.graphql(query, json!({})).await;
-        assert_eq!(
-            refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-            "{query}: {refused}"
-        );
+        assert_eq!(code(&refused), "BAD_USER_INPUT", "{query}: {refused}");
     }
 
     // REPLICA asks nobody, and says so. (The slow link relays the calls
@@ -422,7 +419,7 @@ async fn only_a_federation_token_reads_a_part_and_only_the_nodes_own_region() {
     let refused = jiangsu
         .graphql_as(As::Federation("310000"), "{ regions { code } }", json!({}))
         .await;
-    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(code(&refused), "FORBIDDEN");
     // A national hub publishes no member part.
     let hub = TestApp::spawn(Backend::Sqlite).await.unwrap();
     assert_eq!(raw_part(&hub, As::Federation("310000")).await.status(), 403);
@@ -679,7 +676,7 @@ async fn live_equals_replica_in_sync_shows_a_publication_at_once_and_costs_one_3
     let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
     let register = shanghai
         .client
-        .post(format!("{}/graphql", shanghai.address))
+        .post(shanghai.endpoint())
         .json(
             &json!({ "query": MATRIX, "variables": { "s": "REPLICA" }, "extensions": extensions }),
         )
@@ -690,7 +687,7 @@ async fn live_equals_replica_in_sync_shows_a_publication_at_once_and_costs_one_3
     for (source, tagged) in [("REPLICA", true), ("LIVE", false)] {
         let response = shanghai
             .client
-            .get(format!("{}/graphql", shanghai.address))
+            .get(shanghai.endpoint())
             .query(&[
                 ("extensions", extensions.to_string()),
                 ("variables", json!({ "s": source }).to_string()),

@@ -298,7 +298,7 @@ async fn bad_tokens_are_refused_even_for_public_queries() {
     ] {
         let response = app
             .client
-            .post(format!("{}/graphql", app.address))
+            .post(app.endpoint())
             .header("authorization", header)
             .json(&json!({ "query": "{ zones { code } }" }))
             .send()

@@ -55,10 +55,7 @@ fn code(body: &Value) -> &Value {
 
 /// POSTs `body` as `who`: the status and the JSON answer.
 async fn post(app: &TestApp, who: As, body: Value) -> (StatusCode, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .json(&body);
+    let mut request = app.client.post(app.endpoint()).json(&body);
     if let Some(token) = token(who) {
         request = request.bearer_auth(token);
     }
@@ -74,10 +71,7 @@ async fn get(
     params: &[(&str, String)],
     headers: &[(reqwest::header::HeaderName, &str)],
 ) -> reqwest::Response {
-    let mut request = app
-        .client
-        .get(format!("{}/graphql", app.address))
-        .query(params);
+    let mut request = app.client.get(app.endpoint()).query(params);
     if let Some(token) = token(who) {
         request = request.bearer_auth(token);
     }
@@ -110,7 +104,7 @@ async fn an_apollo_client_registers_a_query_by_its_hash_and_then_sends_the_hash_
     // give up on persisted queries for good on a 400.
     let response = app
         .client
-        .post(format!("{}/graphql", app.address))
+        .post(app.endpoint())
         .header(ACCEPT, "application/graphql-response+json")
         .json(&hash_only)
         .send()
@@ -281,7 +275,7 @@ async fn a_persisted_query_sent_by_get_is_cached_by_http() {
     // A bad token is refused, never answered 304.
     let response = app
         .client
-        .get(format!("{}/graphql", app.address))
+        .get(app.endpoint())
         .query(&params)
         .header(AUTHORIZATION, "Bearer nonsense")
         .header(IF_NONE_MATCH, tag.as_str())

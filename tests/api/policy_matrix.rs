@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp};
+use crate::helpers::{As, Backend, TestApp, code};
 
 const ROLES: [As; 7] = [
     As::Anonymous,
@@ -384,10 +384,7 @@ async fn authorization_comes_before_any_look_at_the_input() {
             (As::Sync, "FORBIDDEN"),
         ] {
             let body = app.graphql_as(who, mutation, json!({})).await;
-            assert_eq!(
-                body["errors"][0]["extensions"]["code"], want,
-                "{mutation} as {who:?}: {body}"
-            );
+            assert_eq!(code(&body), want, "{mutation} as {who:?}: {body}");
         }
     }
 }
@@ -433,7 +430,8 @@ async fn a_draft_another_region_owns_is_refused_like_a_code_that_does_not_exist(
         .graphql_as(As::National, revise, json!({ "code": "DB33/T 4243-2026" }))
         .await;
     assert_eq!(
-        national["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        code(&national),
+        "NOT_FOUND",
         "a NATIONAL_ADMIN sees every row, so it is told: {national}"
     );
 }
@@ -461,7 +459,7 @@ async fn settling_a_sync_conflict_as_every_role() {
     }
     let synced = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
         .args(["sync", "--database", &zhejiang.database_url])
-        .args(["--peer", &format!("{}/graphql", hub.address)])
+        .args(["--peer", &hub.endpoint()])
         .args(["--token", &crate::helpers::token(As::Sync).unwrap()])
         .env("CONCORD__NODE__REGION", "330000")
         .env("RUST_LOG", "warn")

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{As, Backend, TestApp, error_field, jiangsu_node, storage_test, token};
+use crate::helpers::{As, Backend, TestApp, code, error_field, jiangsu_node, storage_test, token};
 
 /// The regions the illustrative data gives a guide and a procedure for
 /// every matter: zone members and pilot provinces.
@@ -67,10 +67,7 @@ storage_test!(the_catalogue_of_groups_and_the_lists_that_use_it, |app| {
             json!({}),
         )
         .await;
-    assert_eq!(
-        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-        "{refused}"
-    );
+    assert_eq!(code(&refused), "BAD_USER_INPUT", "{refused}");
     assert_eq!(error_field(&refused), "input.servedGroups[1]");
 });
 
@@ -131,14 +128,14 @@ storage_test!(coverage_of_a_served_group_on_the_seed_data, |app| {
             json!({}),
         )
         .await;
-    assert_eq!(both["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(code(&both), "BAD_USER_INPUT");
     let unknown = app
         .graphql(
             "{ coverage(servedGroup: \"PENSIONERS\") { total } }",
             json!({}),
         )
         .await;
-    assert_eq!(unknown["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(code(&unknown), "BAD_USER_INPUT");
     assert_eq!(error_field(&unknown), "servedGroup");
 });
 
@@ -236,7 +233,7 @@ storage_test!(equalization_of_a_served_group_on_the_seed_data, |app| {
 /// server sees what it committed.
 async fn sync(b: &TestApp, a: &TestApp) -> (bool, String) {
     let token = token(As::Sync).unwrap();
-    let peer = format!("{}/graphql", a.address);
+    let peer = a.endpoint();
     let database = b.database_url.clone();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_concord"))

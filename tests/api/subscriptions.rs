@@ -356,7 +356,7 @@ async fn a_sync_page_applied_by_another_process_updates_the_subscribers() {
     publish(&a, "330000", MATTER, days).await;
 
     let token = token(As::Sync).unwrap();
-    let peer = format!("{}/graphql", a.address);
+    let peer = a.endpoint();
     let (ok, out) = run_concord(&[
         "sync",
         "--database",
@@ -526,7 +526,7 @@ async fn protocol_errors_close_with_the_protocols_codes() {
     assert_eq!(duplicate.code, 4409, "{duplicate:?}");
 
     let refused = reqwest::Client::new()
-        .get(format!("{}/graphql", app.address))
+        .get(app.endpoint())
         .header("Connection", "Upgrade")
         .header("Upgrade", "websocket")
         .header("Sec-WebSocket-Version", "13")

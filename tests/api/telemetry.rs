@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::helpers::{
-    As, Backend, TestApp, concord_serve, free_port, jiangsu_node, token, until_ready,
+    As, Backend, TestApp, code, concord_serve, free_port, jiangsu_node, token, until_ready,
 };
 
 const REGIONS: &str = "query Regions { regions { code } }";
@@ -184,10 +184,7 @@ async fn metrics_can_be_turned_off() {
 /// POSTs `body` to /graphql with `x-request-id: id` (none for `None`);
 /// the answer's `x-request-id` header and JSON body.
 async fn post_with_id(app: &TestApp, id: Option<&str>, who: As, body: Value) -> (String, Value) {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .json(&body);
+    let mut request = app.client.post(app.endpoint()).json(&body);
     if let Some(id) = id {
         request = request.header("x-request-id", id);
     }
@@ -219,7 +216,7 @@ async fn a_request_id_is_echoed_or_made_and_every_error_carries_it() {
         body["errors"][0]["extensions"]["requestId"],
         "client-chosen-42"
     );
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(code(&body), "BAD_USER_INPUT");
 
     // Made here when missing, or unusable in a header or log line.
     for given in [None, Some("has space")] {
@@ -233,7 +230,7 @@ async fn a_request_id_is_echoed_or_made_and_every_error_carries_it() {
         assert_eq!(header.len(), 32, "{header}");
         assert!(header.bytes().all(|b| b.is_ascii_hexdigit()), "{header}");
         // A resolver's refusal carries it too.
-        assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        assert_eq!(code(&body), "FORBIDDEN");
         assert_eq!(body["errors"][0]["extensions"]["requestId"], header);
     }
 
@@ -251,7 +248,7 @@ async fn a_request_id_is_echoed_or_made_and_every_error_carries_it() {
     // Errors written before any GraphQL runs carry it as well.
     let refused = app
         .client
-        .put(format!("{}/graphql", app.address))
+        .put(app.endpoint())
         .header("x-request-id", "put-1")
         .send()
         .await
@@ -260,10 +257,7 @@ async fn a_request_id_is_echoed_or_made_and_every_error_carries_it() {
     assert_eq!(refused.headers()["x-request-id"], "put-1");
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["requestId"], "put-1");
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"],
-        "METHOD_NOT_ALLOWED"
-    );
+    assert_eq!(code(&body), "METHOD_NOT_ALLOWED");
 }
 
 /// A free port on 127.0.0.1.
@@ -421,7 +415,7 @@ async fn the_sync_follower_stops_cleanly_on_sigterm_and_sigint() {
                 &b.database_url,
                 "--peer",
             ])
-            .arg(format!("{}/graphql", a.address))
+            .arg(a.endpoint())
             .args(["--token", &token(As::Sync).unwrap(), "--follow"])
             .args(["--interval", "1h"])
             .env("RUST_LOG", "info")
