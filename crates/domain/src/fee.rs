@@ -17,6 +17,11 @@ const MAX_WHOLE_DIGITS: usize = 7;
 impl Fee {
     pub const FREE: Fee = Fee(0);
 
+    /// A fee of whole yuan; any `u16` of them is within [`MAX_FEN`].
+    pub fn whole_yuan(yuan: u16) -> Self {
+        Self(i64::from(yuan) * 100)
+    }
+
     pub fn from_fen(fen: i64) -> Result<Self, String> {
         if (0..=MAX_FEN).contains(&fen) {
             Ok(Self(fen))
@@ -121,6 +126,14 @@ mod tests {
         assert_eq!(fen("0.10"), 10);
         assert_eq!(fen("1000000"), MAX_FEN);
         assert_eq!(fen("1000000.00"), MAX_FEN);
+    }
+
+    #[test]
+    fn whole_yuan_are_fees_up_to_the_largest_u16() {
+        assert_eq!(Fee::whole_yuan(0), Fee::FREE);
+        assert_eq!(Fee::whole_yuan(20).fen(), fen("20"));
+        let most = Fee::whole_yuan(u16::MAX).fen();
+        assert_eq!(Fee::from_fen(most).unwrap().fen(), most);
     }
 
     #[test]

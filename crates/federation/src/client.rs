@@ -338,9 +338,10 @@ fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, Part
     }
     let mut values = HashMap::with_capacity(guides.len());
     for guide in &guides {
-        let value = guide_values(guide)
-            .map_err(|e| PartFailure::BadAnswer(format!("guide {}: {e}", guide.matter_code)))?;
-        if values.insert(guide.matter_code.clone(), value).is_some() {
+        if values
+            .insert(guide.matter_code.clone(), guide_values(guide))
+            .is_some()
+        {
             return Err(PartFailure::BadAnswer(format!(
                 "two guides for matter {}",
                 guide.matter_code

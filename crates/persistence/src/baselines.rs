@@ -4,23 +4,21 @@
 //! both read them from here, so they apply one rule to the same figures.
 
 use chrono::NaiveDate;
-use concord_domain::{Baseline, Fee, GuideValues, exemption_in_force};
+use concord_domain::{Baseline, GuideValues, exemption_in_force};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::StoreError;
 use crate::entity::{baseline_exemption, national_item, service_guide, service_matter};
 
-use crate::error::corrupt;
-
 /// A stored guide's values.
-pub fn guide_values(guide: &service_guide::Model) -> Result<GuideValues, StoreError> {
-    Ok(GuideValues {
+pub fn guide_values(guide: &service_guide::Model) -> GuideValues {
+    GuideValues {
         region: guide.region_code.clone(),
         time_limit_days: guide.time_limit_days,
-        fee: Fee::from_fen(guide.fee_fen).map_err(corrupt)?,
+        fee: *guide.fee_fen,
         materials: guide.materials.0.clone(),
         channels: guide.channels.0.clone(),
-    })
+    }
 }
 
 /// A national item's baseline; an item without required channels requires none.

@@ -6,7 +6,9 @@
 //! Rows are flagged illustrative: none of this is real.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use concord_domain::{Channel, GuideStatus, Origin, ProcedureStep, StandardLevel, StandardStatus};
+use concord_domain::{
+    Channel, Fee, GuideStatus, Origin, ProcedureStep, StandardLevel, StandardStatus,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
 use serde_json::json;
 
@@ -283,7 +285,12 @@ pub async fn generate_reporting(
                 region_code: region.clone(),
                 matter_code: matter_code(m),
                 time_limit_days: time_limit,
-                fee_fen: if hash.is_multiple_of(17) { 1000 } else { 0 },
+                fee_fen: if hash.is_multiple_of(17) {
+                    Fee::whole_yuan(10)
+                } else {
+                    Fee::FREE
+                }
+                .into(),
                 materials: TextList(materials),
                 channels: ChannelList(
                     channels

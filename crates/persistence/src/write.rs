@@ -377,7 +377,7 @@ pub(crate) fn guide_row(
         region_code: region.clone(),
         matter_code: record.matter.as_str().to_owned(),
         time_limit_days: guide.time_limit_days,
-        fee_fen: guide.fee.fen(),
+        fee_fen: guide.fee.into(),
         materials: TextList(guide.materials.clone()),
         channels: ChannelList(guide.channels.clone()),
         legal_basis: guide.legal_basis.clone(),

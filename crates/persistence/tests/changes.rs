@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use concord_domain::{
-    Channel, Decision, GuideStatus, ProcedureStep, ProposalStatus, StandardLevel, StandardStatus,
+    Channel, Decision, Fee, GuideStatus, ProcedureStep, ProposalStatus, StandardLevel,
+    StandardStatus,
 };
 use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
 use concord_persistence::conflicts;
@@ -677,7 +678,7 @@ fn guide(
         region_code: region.to_owned(),
         matter_code: matter.to_owned(),
         time_limit_days: 10 + revision,
-        fee_fen: i64::from(revision) * 100,
+        fee_fen: Fee::whole_yuan(u16::try_from(revision).unwrap()).into(),
         materials: TextList(vec!["居民身份证".into(), format!("r{revision}")]),
         channels: ChannelList(vec![Channel::Online]),
         legal_basis: "《社会保险法》".to_owned(),

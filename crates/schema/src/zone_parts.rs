@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use concord_federation::{Fanout, Fetched, Outcome, PartFailure, Peers, Source};
 use concord_persistence::entity::{operating_procedure, service_guide};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::queries;
+use concord_persistence::{baselines, queries};
 
 use crate::context::{Reads, reading};
 use crate::error::ApiError;
@@ -427,7 +427,7 @@ impl Asked {
                 let guides = rows.remove(member).unwrap_or_default();
                 let mut values = HashMap::with_capacity(guides.len());
                 for guide in &guides {
-                    values.insert(guide.matter_code.clone(), crate::alignment::values(guide)?);
+                    values.insert(guide.matter_code.clone(), baselines::guide_values(guide));
                 }
                 if let Some(newest) = guides.iter().map(|g| g.updated_at).max() {
                     gathered.times.insert(member.clone(), newest);

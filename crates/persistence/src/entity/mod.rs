@@ -27,7 +27,7 @@ pub mod zone_member;
 use concord_domain::ProcedureStep;
 use sea_orm::FromJsonQueryResult;
 use serde::{Deserialize, Serialize};
-pub use stored::{ChannelList, GroupList, Stored};
+pub use stored::{ChannelList, GroupList, Stored, StoredFee};
 
 /// A list of texts stored as one JSON column (a guide's materials).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use concord_domain::GuideStatus;
 
-use super::{ChannelList, Stored, TextList};
+use super::{ChannelList, Stored, StoredFee, TextList};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service_guide")]
@@ -12,7 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub matter_code: String,
     pub time_limit_days: i32,
-    pub fee_fen: i64,
+    pub fee_fen: StoredFee,
     #[sea_orm(column_type = "JsonBinary")]
     pub materials: TextList,
     #[sea_orm(column_type = "JsonBinary")]

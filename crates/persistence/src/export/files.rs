@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use concord_domain::{Channel, Fee, GuideStatus, ServedGroup, StandardLevel, StandardStatus};
+use concord_domain::{Channel, GuideStatus, ServedGroup, StandardLevel, StandardStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
@@ -216,12 +216,7 @@ async fn read<C: ConnectionTrait>(conn: &C, selection: &Selection) -> Result<Rec
         records.guides = Some(
             rows.into_iter()
                 .map(|g| {
-                    let fee = Fee::from_fen(g.fee_fen).map_err(|e| {
-                        StoreError::Corrupt(format!(
-                            "guide {}/{}: {e}",
-                            g.region_code, g.matter_code
-                        ))
-                    })?;
+                    let fee = *g.fee_fen;
                     Ok(Guide {
                         region: g.region_code,
                         matter: g.matter_code,

@@ -101,7 +101,7 @@ pub async fn guide_versions<C: ConnectionTrait>(
             versions.entry(key).or_default().push(Version {
                 since,
                 revision: guide.revision,
-                value: published.then_some((guide.time_limit_days, guide.fee_fen)),
+                value: published.then_some((guide.time_limit_days, guide.fee_fen.fen())),
             });
         }
     }

@@ -231,7 +231,7 @@ pub(super) async fn load<C: ConnectionTrait>(
                 region_code: Set((*region).to_owned()),
                 matter_code: Set(template.code.clone()),
                 time_limit_days: Set(guide.time_limit_days),
-                fee_fen: Set(guide.fee.fen()),
+                fee_fen: Set(guide.fee.into()),
                 materials: Set(TextList(guide.materials)),
                 channels: Set(ChannelList(guide.channels)),
                 legal_basis: Set(guide.legal_basis),

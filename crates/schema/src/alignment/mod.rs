@@ -39,12 +39,6 @@ pub use measures::{
 };
 pub use policy::PolicyQuery;
 
-/// The values alignment compares, read from a stored guide (as publishing
-/// reads them).
-pub fn values(guide: &service_guide::Model) -> Result<GuideValues, ApiError> {
-    Ok(baselines::guide_values(guide)?)
-}
-
 /// What reading `topics` and the published guides of `regions` records.
 fn guides_of(topics: &[Topic], regions: &[String]) -> Footprint {
     Footprint::of(topics).in_regions(Topic::Guide, regions.iter().map(String::as_str))
@@ -187,8 +181,11 @@ async fn compliance(
         queries::published_guides(db, &members, Some(&matters))
             .await?
             .into_iter()
-            .map(|g| Ok(((g.region_code.clone(), g.matter_code.clone()), values(&g)?)))
-            .collect::<Result<_, ApiError>>()?;
+            .map(|g| {
+                let key = (g.region_code.clone(), g.matter_code.clone());
+                (key, baselines::guide_values(&g))
+            })
+            .collect();
     let mut out = Vec::new();
     for matter in &matters {
         for region in &members {
@@ -359,7 +356,7 @@ async fn live_alignment(
         zone: zone.to_string(),
         matter: matter_row,
         members: gathered.present,
-        values: guides.iter().map(values).collect::<Result<_, _>>()?,
+        values: guides.iter().map(baselines::guide_values).collect(),
         guides,
         collaborative,
         source,
@@ -406,11 +403,7 @@ impl AlignmentQuery {
             zone: zone.to_string(),
             matter: matter_row,
             members,
-            values: guides
-                .iter()
-                .map(values)
-                .collect::<Result<_, _>>()
-                .or_api()?,
+            values: guides.iter().map(baselines::guide_values).collect(),
             guides,
             collaborative,
             source,
@@ -482,7 +475,7 @@ impl AlignmentQuery {
                 .or_api()?
             {
                 if let Some(member) = loaded.get_mut(&guide.region_code) {
-                    member.insert(guide.matter_code.clone(), self::values(&guide).or_api()?);
+                    member.insert(guide.matter_code.clone(), baselines::guide_values(&guide));
                 }
             }
             values.extend(

@@ -24,8 +24,7 @@ use super::measures::{
     business_coverage, region_coverage,
 };
 use super::{
-    equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg, values,
-    zone_members,
+    equalized_regions, guides_of, mean, procedures_of, region_codes, served_group_arg, zone_members,
 };
 
 #[derive(Default)]
@@ -116,7 +115,7 @@ impl PolicyQuery {
                 continue;
             };
             let baseline = baselines::item_baseline(item);
-            for violation in baseline_violations(&baseline, &values(guide).or_api()?) {
+            for violation in baseline_violations(&baseline, &baselines::guide_values(guide)) {
                 out.push(BaselineViolation {
                     region: guide.region_code.clone(),
                     matter: guide.matter_code.clone(),
@@ -362,7 +361,7 @@ impl PolicyQuery {
                         // The index works on means, which a fee's exact
                         // `Decimal` cannot hold (a third of 0.10 yuan); like
                         // every metric's, they are statistics, so Floats.
-                        _ => guide.fee_fen as f64 / 100.0,
+                        _ => guide.fee_fen.fen() as f64 / 100.0,
                     };
                     per_region.entry(guide.region_code).or_default().push(value);
                 }

@@ -31,7 +31,7 @@ fn guide() -> ServiceGuide {
         region_code: "330000".into(),
         matter_code: "SI-CARD".into(),
         time_limit_days: 7,
-        fee_fen: 1250,
+        fee_fen: concord_domain::Fee::from_fen(1250).unwrap().into(),
         materials: TextList(vec!["居民身份证".into(), "申请表".into()]),
         channels: ChannelList(vec![Channel::Counter, Channel::CrossProvince]),
         legal_basis: "《社会保险法》".into(),

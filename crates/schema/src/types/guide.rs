@@ -67,13 +67,13 @@ owned_object! {
         }
 
         /// The fee in yuan, with two decimals; `"0.00"` when the service is free.
-        async fn fee(&self) -> async_graphql::Result<super::Decimal> {
-            super::stored_fee(self.0.fee_fen).or_api()
+        async fn fee(&self) -> super::Decimal {
+            super::Decimal::from(*self.0.fee_fen)
         }
 
         /// The fee in fen (0.01 yuan), exact.
         async fn fee_fen(&self) -> i64 {
-            self.0.fee_fen
+            self.0.fee_fen.fen()
         }
 
         /// The materials an applicant must provide, in the guide's order.
@@ -155,8 +155,8 @@ impl Plain for ServiceGuide {
             "matterCode" => text(&row.matter_code),
             "timeLimitDays" => scalar(&row.time_limit_days),
             // A corrupt amount takes the resolver's path, which reports it.
-            "fee" => scalar(&super::stored_fee(row.fee_fen).ok()?),
-            "feeFen" => scalar(&row.fee_fen),
+            "fee" => scalar(&super::Decimal::from(*row.fee_fen)),
+            "feeFen" => scalar(&row.fee_fen.fen()),
             "materials" => Value::List(row.materials.0.iter().map(|m| text(m)).collect()),
             "channels" => Value::List(
                 row.channels

@@ -80,7 +80,11 @@ async fn a_good_file_loads_and_loads_again_unchanged() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (guide.origin.as_str(), guide.fee_fen, guide.illustrative),
+        (
+            guide.origin.as_str(),
+            guide.fee_fen.fen(),
+            guide.illustrative
+        ),
         ("330000", 1250, false)
     );
     assert!(guide.published_at.is_some());
