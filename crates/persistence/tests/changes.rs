@@ -678,7 +678,9 @@ fn guide(
         region_code: region.to_owned(),
         matter_code: matter.to_owned(),
         time_limit_days: 10 + revision,
-        fee_fen: Fee::whole_yuan(u16::try_from(revision).unwrap()).into(),
+        fee_fen: Fee::from_fen(i64::from(revision.rem_euclid(10_000)) * 100)
+            .unwrap()
+            .into(),
         materials: TextList(vec!["居民身份证".into(), format!("r{revision}")]),
         channels: ChannelList(vec![Channel::Online]),
         legal_basis: "《社会保险法》".to_owned(),
