@@ -2,6 +2,7 @@
 //! matter, and the pages of guides under a parent.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use concord_domain::GuideStatus;
 use sea_orm::sea_query::{
@@ -10,7 +11,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    PrimaryKeyToColumn, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, TryGetable,
 };
 
 use crate::StoreError;
@@ -94,7 +95,8 @@ pub async fn guides<C: ConnectionTrait>(
     let total = request
         .count
         .then(|| count_of(guide_select(filter, visibility)));
-    page_of(conn, query, request.first, total, |row| joins.read(row)).await
+    let reader = joins.reader();
+    page_of(conn, query, request.first, total, |row| reader.read(row)).await
 }
 
 /// Which of a guide's relations a page reads in its own statement, by a
@@ -160,15 +162,13 @@ impl GuideJoins {
         }
     }
 
-    /// The guide of `row` with the relations joined to it.
-    fn read(self, row: &QueryResult) -> Result<JoinedGuide, StoreError> {
-        Ok(JoinedGuide {
-            guide: service_guide::Model::from_query_result(row, "")?,
-            procedure: self
-                .procedure
-                .then(|| joined::<operating_procedure::Entity>(row, PROCEDURE))
-                .transpose()?,
-        })
+    /// A reader of this statement's rows, which finds where each part of
+    /// a row is on the first row it reads.
+    fn reader(self) -> JoinedReader {
+        JoinedReader {
+            joins: self,
+            layout: OnceLock::new(),
+        }
     }
 }
 
@@ -182,18 +182,119 @@ fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
     }
 }
 
-/// The row of `E` that a left join read under `prefix`, or `None` when it
-/// matched none: its primary key, never null in a stored row, is null.
-fn joined<E: EntityTrait>(row: &QueryResult, prefix: &str) -> Result<Option<E::Model>, StoreError> {
-    let key = E::PrimaryKey::iter()
-        .next()
-        .map(PrimaryKeyToColumn::into_column)
-        .ok_or_else(|| StoreError::Corrupt("a joined table without a primary key".into()))?;
-    let found: Option<String> = row.try_get(prefix, key.as_str())?;
-    match found {
-        Some(_) => Ok(Some(E::Model::from_query_result(row, prefix)?)),
-        None => Ok(None),
+/// Reads joined guides by the position of their columns. By name, each
+/// column of each row was looked up among the row's names, and each of the
+/// joined procedure's had its prefixed name built first: on the region
+/// page, about a tenth of the server's time.
+struct JoinedReader {
+    joins: GuideJoins,
+    layout: OnceLock<Layout>,
+}
+
+/// Where a statement's rows hold the guide's first column and the joined
+/// procedure's; the same for every row of a statement.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    guide: Option<usize>,
+    /// `Some` when the procedure was joined.
+    procedure: Option<Option<usize>>,
+}
+
+impl JoinedReader {
+    /// The guide of `row` with the relations joined to it.
+    fn read(&self, row: &QueryResult) -> Result<JoinedGuide, StoreError> {
+        let layout = match self.layout.get() {
+            Some(layout) => *layout,
+            None => *self.layout.get_or_init(|| self.find_layout(row)),
+        };
+        let column = |name: &str| {
+            StoreError::Corrupt(format!("a guide page's statement has no column {name}"))
+        };
+        let guide = layout.guide.ok_or_else(|| column("region_code"))?;
+        let guide = read_guide(&mut Columns::from(row, guide))?;
+        let procedure = match layout.procedure {
+            None => None,
+            Some(None) => return Err(column(&format!("{PROCEDURE}region_code"))),
+            Some(Some(at)) => Some(read_joined_procedure(&mut Columns::from(row, at))?),
+        };
+        Ok(JoinedGuide { guide, procedure })
     }
+
+    fn find_layout(&self, row: &QueryResult) -> Layout {
+        let names = row.column_names();
+        let at = |name: &str| names.iter().position(|n| n == name);
+        Layout {
+            guide: at(service_guide::Column::RegionCode.as_str()),
+            procedure: self.joins.procedure.then(|| {
+                at(&format!(
+                    "{PROCEDURE}{}",
+                    operating_procedure::Column::RegionCode.as_str()
+                ))
+            }),
+        }
+    }
+}
+
+/// The columns of a row from a position on, read in turn.
+struct Columns<'r> {
+    row: &'r QueryResult,
+    next: usize,
+}
+
+impl<'r> Columns<'r> {
+    fn from(row: &'r QueryResult, first: usize) -> Self {
+        Self { row, next: first }
+    }
+
+    fn take<T: TryGetable>(&mut self) -> Result<T, StoreError> {
+        let value = self.row.try_get_by_index(self.next)?;
+        self.next += 1;
+        Ok(value)
+    }
+}
+
+/// A guide whose columns were selected in the entity's order, which is
+/// its fields' order. (A struct's fields are evaluated in the order they
+/// are written.)
+fn read_guide(columns: &mut Columns<'_>) -> Result<service_guide::Model, StoreError> {
+    Ok(service_guide::Model {
+        region_code: columns.take()?,
+        matter_code: columns.take()?,
+        time_limit_days: columns.take()?,
+        fee_fen: columns.take()?,
+        materials: columns.take()?,
+        channels: columns.take()?,
+        legal_basis: columns.take()?,
+        guarantee_level: columns.take()?,
+        status: columns.take()?,
+        published_at: columns.take()?,
+        origin: columns.take()?,
+        revision: columns.take()?,
+        illustrative: columns.take()?,
+        created_at: columns.take()?,
+        updated_at: columns.take()?,
+    })
+}
+
+/// The procedure a left join read in the entity's column order, or `None`
+/// when it matched none: its key, never null in a stored row, is null.
+fn read_joined_procedure(
+    columns: &mut Columns<'_>,
+) -> Result<Option<operating_procedure::Model>, StoreError> {
+    let Some(region_code) = columns.take::<Option<String>>()? else {
+        return Ok(None);
+    };
+    Ok(Some(operating_procedure::Model {
+        region_code,
+        matter_code: columns.take()?,
+        steps: columns.take()?,
+        status: columns.take()?,
+        origin: columns.take()?,
+        revision: columns.take()?,
+        illustrative: columns.take()?,
+        created_at: columns.take()?,
+        updated_at: columns.take()?,
+    }))
 }
 
 /// Whose guides a nested page lists.
@@ -263,13 +364,14 @@ pub async fn guide_pages<C: ConnectionTrait>(
     for code in rest {
         union.union(UnionType::All, arm(code));
     }
+    let reader = joins.reader();
     for found in conn.query_all_raw(backend.build(&union)).await? {
         let owner: String = found.try_get("", "page_owner")?;
         if let Some(page) = pages.get_mut(&owner) {
             if page.items.len() as u64 == request.first {
                 page.has_next = true;
             } else {
-                page.items.push(joins.read(&found)?);
+                page.items.push(reader.read(&found)?);
             }
         }
     }
@@ -510,4 +612,74 @@ pub async fn published_guide_times<C: ConnectionTrait>(
         .into_iter()
         .map(|row| (row.region_code, row.changed))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::seeded_database;
+
+    /// Each guide and procedure as the entities themselves read them, by
+    /// column name.
+    async fn as_stored<C: ConnectionTrait>(conn: &C, joined: &JoinedGuide) -> JoinedGuide {
+        let key = (
+            joined.guide.region_code.clone(),
+            joined.guide.matter_code.clone(),
+        );
+        let guide = service_guide::Entity::find_by_id(key.clone())
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap();
+        let procedure = operating_procedure::Entity::find_by_id(key)
+            .one(conn)
+            .await
+            .unwrap();
+        JoinedGuide {
+            guide,
+            procedure: Some(procedure),
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_read_by_position_hold_the_rows_as_stored() {
+        let db = seeded_database().await;
+        let joins = GuideJoins { procedure: true };
+        let request = PageRequest {
+            after: None,
+            first: 100,
+            count: true,
+        };
+        let filter = GuideFilter::default();
+        let flat = guides(&db, &filter, &Visibility::All, request.clone(), joins)
+            .await
+            .unwrap();
+        let regions = ["330000".to_owned(), "440000".to_owned()];
+        let nested = guide_pages(
+            &db,
+            GuideParent::Region,
+            &regions,
+            &filter,
+            &Visibility::All,
+            &request,
+            joins,
+        )
+        .await
+        .unwrap();
+        let read: Vec<&JoinedGuide> = flat
+            .items
+            .iter()
+            .chain(nested.values().flat_map(|page| &page.items))
+            .collect();
+        assert!(
+            read.len() > flat.items.len(),
+            "the nested pages read guides"
+        );
+        let mut with_procedure = 0;
+        for joined in read {
+            assert_eq!(*joined, as_stored(&db, joined).await);
+            with_procedure += usize::from(matches!(joined.procedure, Some(Some(_))));
+        }
+        assert!(with_procedure > 0, "some guides have their procedure");
+    }
 }
