@@ -38,6 +38,7 @@ use records::RecordsQuery;
 #[derive(async_graphql::MergedObject, Default)]
 pub struct Query(
     CatalogueQuery,
+    EntityQuery,
     RecordsQuery,
     AlignmentQuery,
     PolicyQuery,
@@ -457,69 +458,59 @@ impl CatalogueQuery {
         };
         Ok(args.direct_page(Arc::new(page), guide_cursor_of))
     }
+}
 
-    /// Resolves a Region entity for a federation gateway.
-    #[graphql(entity)]
-    async fn find_region_by_code(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-    ) -> async_graphql::Result<Option<Region>> {
-        if RegionCode::try_from(code.as_str()).is_err() {
-            return Ok(None);
+/// Writes the federation entity resolvers, each of which loads one row by its key.
+/// `#[Object]` reads only the methods written out in its impl block, so a macro, not a
+/// helper, is what lets each resolver be stated once as its name, key fields and loader key;
+/// `, none if invalid` answers null without loading when the key cannot name a row.
+macro_rules! entity_resolvers {
+    ($(
+        $(#[doc = $doc:literal])*
+        fn $name:ident($($field:ident: $ty:ty),+) -> $entity:ty =
+            $key:expr $(, none if $invalid:expr)?;
+    )*) => {
+        /// The federation entity resolvers: not fields of `Query`, but what the gateway's
+        /// `_entities` lookups reach.
+        #[derive(Default)]
+        pub struct EntityQuery;
+
+        #[Object]
+        impl EntityQuery {
+            $(
+                $(#[doc = $doc])*
+                #[graphql(entity)]
+                async fn $name(
+                    &self,
+                    ctx: &Context<'_>,
+                    $($field: $ty),+
+                ) -> async_graphql::Result<Option<$entity>> {
+                    $(if $invalid {
+                        return Ok(None);
+                    })?
+                    load_one(ctx, $key).await
+                }
+            )*
         }
-        load_one(ctx, RegionKey(code)).await
-    }
+    };
+}
 
+entity_resolvers! {
+    /// Resolves a Region entity for a federation gateway.
+    fn find_region_by_code(code: String) -> Region =
+        RegionKey(code), none if RegionCode::try_from(code.as_str()).is_err();
     /// Resolves a Zone entity for a federation gateway.
-    #[graphql(entity)]
-    async fn find_zone_by_code(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-    ) -> async_graphql::Result<Option<Zone>> {
-        load_one(ctx, ZoneKey(code)).await
-    }
-
+    fn find_zone_by_code(code: String) -> Zone = ZoneKey(code);
     /// Resolves a Standard entity for a federation gateway; drafts only for those who may see them.
-    #[graphql(entity)]
-    async fn find_standard_by_code(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-    ) -> async_graphql::Result<Option<Standard>> {
-        load_one(ctx, StandardKey(code)).await
-    }
-
+    fn find_standard_by_code(code: String) -> Standard = StandardKey(code);
     /// Resolves a ServiceMatter entity for a federation gateway.
-    #[graphql(entity)]
-    async fn find_service_matter_by_code(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-    ) -> async_graphql::Result<Option<ServiceMatter>> {
-        load_one(ctx, MatterKey(code)).await
-    }
-
+    fn find_service_matter_by_code(code: String) -> ServiceMatter = MatterKey(code);
     /// Resolves a NationalItem entity for a federation gateway.
-    #[graphql(entity)]
-    async fn find_national_item_by_edition_and_number(
-        &self,
-        ctx: &Context<'_>,
-        edition: i32,
-        number: i32,
-    ) -> async_graphql::Result<Option<NationalItem>> {
-        load_one(ctx, ItemKey(edition, number)).await
-    }
-
+    fn find_national_item_by_edition_and_number(edition: i32, number: i32) -> NationalItem =
+        ItemKey(edition, number);
     /// Resolves a ServiceGuide entity for a federation gateway; drafts only for those who may see them.
-    #[graphql(entity)]
-    async fn find_service_guide_by_region_code_and_matter_code(
-        &self,
-        ctx: &Context<'_>,
+    fn find_service_guide_by_region_code_and_matter_code(
         region_code: String,
-        matter_code: String,
-    ) -> async_graphql::Result<Option<ServiceGuide>> {
-        load_one(ctx, GuideLoadKey((region_code, matter_code))).await
-    }
+        matter_code: String
+    ) -> ServiceGuide = GuideLoadKey((region_code, matter_code));
 }
