@@ -111,6 +111,17 @@ fn dates(
     errors
 }
 
+/// The checked titles, or one input error that lists them with the
+/// `errors` the input's other fields already gave.
+fn titles(zh: &str, en: &str, mut errors: Vec<ValidationError>) -> Result<Names, ApiError> {
+    let titles = names(Names::validated("title", zh, en), &mut errors);
+    if errors.is_empty() {
+        Ok(titles)
+    } else {
+        Err(invalid_input("input.", errors))
+    }
+}
+
 /// Who owns a stored standard, for the policy.
 pub(super) struct Owner {
     region: Option<RegionCode>,
@@ -215,13 +226,7 @@ impl StandardMutation {
         let Names {
             zh: title_zh,
             en: title_en,
-        } = names(
-            Names::validated("title", &input.title_zh, &input.title_en),
-            &mut errors,
-        );
-        if !errors.is_empty() {
-            return Err(invalid_input("input.", errors)).or_api();
-        }
+        } = titles(&input.title_zh, &input.title_en, errors).or_api()?;
         let owner = Owner {
             region: (level == Level::Local)
                 .then(|| issuing_region.clone())
@@ -260,17 +265,15 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         gate(ctx, Action::ReviseStandard).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let mut errors = dates(input.issued_on, input.effective_on, input.review_on);
         let Names {
             zh: title_zh,
             en: title_en,
-        } = names(
-            Names::validated("title", &input.title_zh, &input.title_en),
-            &mut errors,
-        );
-        if !errors.is_empty() {
-            return Err(invalid_input("input.", errors)).or_api();
-        }
+        } = titles(
+            &input.title_zh,
+            &input.title_en,
+            dates(input.issued_on, input.effective_on, input.review_on),
+        )
+        .or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
         let owner = Owner::of(&row).or_api()?;
         let permit = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
