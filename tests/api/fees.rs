@@ -173,23 +173,23 @@ storage_test!(the_fee_spread_of_a_zone_is_exact, |app| {
     );
 });
 
+/// A mutation saving national item `number` of 2023. `max_fee` is written
+/// into the query text as given, a string or a number literal, because how
+/// the literal is read is what the test is about.
+fn save_item_with_fee(number: i32, max_fee: &str) -> String {
+    format!(
+        "mutation {{ saveNationalItem(input: {{ edition: 2023, number: {number}, nameZh: \"测试项目\",
+            category: \"EMPLOYMENT\", maxFee: {max_fee} }}) {{ maxFee }} }}"
+    )
+}
+
 storage_test!(a_baseline_fee_is_a_decimal_too, |app| {
     let saved = app
-        .data_as(
-            As::National,
-            "mutation { saveNationalItem(input: { edition: 2023, number: 90, nameZh: \"测试项目\",
-                category: \"EMPLOYMENT\", maxFee: \"0.1\" }) { maxFee } }",
-            json!({}),
-        )
+        .data_as(As::National, &save_item_with_fee(90, "\"0.1\""), json!({}))
         .await;
     assert_eq!(saved["saveNationalItem"]["maxFee"], "0.10");
     let body = app
-        .graphql_as(
-            As::National,
-            "mutation { saveNationalItem(input: { edition: 2023, number: 91, nameZh: \"测试项目\",
-                category: \"EMPLOYMENT\", maxFee: 0.1 }) { maxFee } }",
-            json!({}),
-        )
+        .graphql_as(As::National, &save_item_with_fee(91, "0.1"), json!({}))
         .await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
     let read = app
