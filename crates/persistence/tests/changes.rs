@@ -1098,12 +1098,12 @@ async fn log_tail(node: &Node, n: usize) -> Vec<(String, String, i32, Option<Val
     log
 }
 
-async fn stored_guide(node: &Node) -> Option<i32> {
+/// Zhejiang's guide for `T-M1`, the one the tests below write, as stored.
+async fn stored_guide(node: &Node) -> Option<service_guide::Model> {
     service_guide::Entity::find_by_id(("330000".to_owned(), "T-M1".to_owned()))
         .one(&node.db)
         .await
         .unwrap()
-        .map(|g| g.revision)
 }
 
 #[tokio::test]
@@ -1123,7 +1123,7 @@ async fn a_retraction_and_a_republish_in_one_page_end_as_the_later_says() {
         retraction("320000", "T-M1", 5),
     ];
     assert_eq!(node.apply_by_page(&[page], t).await, 2);
-    assert_eq!(stored_guide(&node).await, Some(3));
+    assert_eq!(stored_guide(&node).await.map(|g| g.revision), Some(3));
     let log = log_tail(&node, 2).await;
     assert_eq!(
         (log[0].1.as_str(), log[0].2, log[0].3.is_none()),
@@ -1142,7 +1142,7 @@ async fn a_retraction_and_a_republish_in_one_page_end_as_the_later_says() {
         retraction("330000", "T-M1", 5),
     ];
     assert_eq!(node.apply_by_page(&[page], t).await, 2);
-    assert_eq!(stored_guide(&node).await, None);
+    assert_eq!(stored_guide(&node).await.map(|g| g.revision), None);
     let log = log_tail(&node, 1).await;
     assert_eq!((log[0].2, log[0].3.is_none()), (5, true));
     node.close().await;
@@ -1410,11 +1410,7 @@ fn written(by: &str, revision: i32, time: DateTime<Utc>) -> IncomingChange {
 }
 
 async fn guide_basis(node: &Node) -> (i32, String) {
-    let row = service_guide::Entity::find_by_id(("330000".to_owned(), "T-M1".to_owned()))
-        .one(&node.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = stored_guide(node).await.unwrap();
     (row.revision, row.legal_basis)
 }
 
