@@ -135,3 +135,35 @@ pub async fn analyze(db: &DatabaseConnection) -> Result<(), StoreError> {
     db.execute_unprepared(statement).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    /// `.cargo/config.toml` builds the bundled SQLite without its global
+    /// allocation counter; a build that lost the flag would still pass every
+    /// other test while reads on SQLite contend on one mutex.
+    #[tokio::test]
+    async fn sqlite_is_built_without_allocation_statistics() {
+        let (db, _) = connect(&ConnectOptions::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap();
+        let options: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get_by_index(0).unwrap())
+            .collect();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "compile options: {options:?}"
+        );
+    }
+}
