@@ -1,6 +1,8 @@
+use concord_domain::{Baseline, CategoryCode, Origin, catalogue};
 use sea_orm::entity::prelude::*;
 
-use super::{ChannelList, GroupList};
+use super::{ChannelList, GroupList, refused};
+use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "national_item")]
@@ -48,3 +50,50 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A text of the official standard: stored empty where it has not been
+/// loaded, which the domain says with `None`.
+fn loaded(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+impl TryFrom<Model> for catalogue::NationalItem {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(
+                format_args!("national item {}/{}", row.edition, row.number),
+                column,
+                error,
+            )
+        };
+        Ok(Self {
+            edition: row.edition,
+            number: row.number,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            category: CategoryCode::try_from(row.category_code.as_str())
+                .map_err(|e| fault("category_code", &e))?,
+            area_zh: row.area_zh,
+            served_group: loaded(row.served_group),
+            // No list stored means no group is listed.
+            served_groups: row.served_groups.map_or_else(Vec::new, |list| list.0),
+            content: loaded(row.content),
+            baseline_standard: loaded(row.baseline_standard),
+            funding_responsibility: loaded(row.funding_responsibility),
+            lead_department: loaded(row.lead_department),
+            baseline: Baseline {
+                max_time_limit_days: row.max_time_limit_days,
+                max_fee_fen: row.max_fee_fen,
+                // No list stored means no channel is required.
+                required_channels: row.required_channels.map_or_else(Vec::new, |list| list.0),
+            },
+            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
+            revision: row.revision,
+            illustrative: row.illustrative,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
