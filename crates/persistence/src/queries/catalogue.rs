@@ -305,3 +305,28 @@ pub async fn matters_serving<C: ConnectionTrait>(
     }
     Ok(serving)
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use crate::StoreError;
+    use crate::test_support::seeded_database;
+
+    #[tokio::test]
+    async fn a_region_the_domain_refuses_fails_the_read_naming_the_column() {
+        let db = seeded_database().await;
+        assert!(super::regions(&db).await.is_ok());
+        db.execute_raw(Statement::from_string(
+            db.get_database_backend(),
+            "UPDATE region SET origin = 'nowhere' WHERE code = '330000'",
+        ))
+        .await
+        .unwrap();
+        let error = super::regions(&db).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Corrupt(message) if message.contains("region 330000: origin")),
+            "{error:?}"
+        );
+    }
+}
