@@ -97,3 +97,70 @@ impl TryFrom<Model> for catalogue::NationalItem {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use concord_domain::{Channel, ServedGroup, catalogue};
+
+    use super::Model;
+    use crate::StoreError;
+    use crate::entity::{ChannelList, GroupList};
+
+    fn row() -> Model {
+        Model {
+            edition: 2023,
+            number: 7,
+            name_zh: "就业信息服务".into(),
+            name_en: "Employment information".into(),
+            category_code: "EMPLOYMENT".into(),
+            area_zh: "劳有所得".into(),
+            served_group: "劳动者".into(),
+            served_groups: Some(GroupList(vec![ServedGroup::Workers])),
+            content: String::new(),
+            baseline_standard: String::new(),
+            funding_responsibility: "地方政府".into(),
+            lead_department: String::new(),
+            max_time_limit_days: Some(5),
+            max_fee_fen: None,
+            required_channels: None,
+            origin: "100000".into(),
+            revision: 1,
+            illustrative: false,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn texts_not_loaded_read_as_none_and_the_baseline_as_the_domains() {
+        let item = catalogue::NationalItem::try_from(row()).unwrap();
+        assert_eq!(item.category.as_str(), "EMPLOYMENT");
+        assert_eq!(item.served_group.as_deref(), Some("劳动者"));
+        assert_eq!(item.content, None);
+        assert_eq!(item.funding_responsibility.as_deref(), Some("地方政府"));
+        assert_eq!(item.served_groups, [ServedGroup::Workers]);
+        assert_eq!(item.baseline.max_time_limit_days, Some(5));
+        assert!(item.baseline.required_channels.is_empty());
+
+        let required = Model {
+            required_channels: Some(ChannelList(vec![Channel::Online])),
+            ..row()
+        };
+        let item = catalogue::NationalItem::try_from(required).unwrap();
+        assert_eq!(item.baseline.required_channels, [Channel::Online]);
+    }
+
+    #[test]
+    fn a_category_code_the_domain_refuses_is_corrupt() {
+        let bad = Model {
+            category_code: "employment".into(),
+            ..row()
+        };
+        let error = catalogue::NationalItem::try_from(bad).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Corrupt(message)
+                if message.starts_with("national item 2023/7: category_code: ")),
+            "{error:?}"
+        );
+    }
+}
