@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{Months, NaiveDate};
 
 use crate::ValidationError;
+use crate::codes::{MatterCode, RegionCode};
 
 /// A reporting period: a year (`2025`), a half (`2025-H1`), a quarter
 /// (`2025-Q3`) or a month (`2025-07`). Periods of one kind sort in time order.
@@ -113,6 +114,23 @@ impl EvaluationValues {
             Err(errors)
         }
     }
+}
+
+/// How well a region served a matter over one period, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The evaluated region.
+    pub region: RegionCode,
+    /// The evaluated matter.
+    pub matter: MatterCode,
+    /// The period the values cover.
+    pub period: Period,
+    /// What was measured.
+    pub values: EvaluationValues,
+    /// Starts at 1 and grows by one with each correction.
+    pub revision: i32,
+    /// Whether this is illustrative sample data, not an official figure.
+    pub illustrative: bool,
 }
 
 #[cfg(test)]

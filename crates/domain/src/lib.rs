@@ -4,11 +4,14 @@
 //! a web framework or the GraphQL layer, so that every rule is unit-testable.
 
 pub mod alignment;
+pub mod audit;
+pub mod catalogue;
 pub mod codes;
 pub mod enums;
 pub mod error_chain;
 pub mod evaluation;
 pub mod fee;
+pub mod geo;
 pub mod guide;
 pub mod national;
 pub mod standard;
@@ -26,7 +29,7 @@ pub use enums::{
     Channel, ClosedSet, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus,
 };
 pub use error_chain::error_chain;
-pub use evaluation::{EvaluationValues, Period};
+pub use evaluation::{Evaluation, EvaluationValues, Period};
 pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use national::{ServedGroup, served_groups};

@@ -260,12 +260,12 @@ impl Owned<'_> {
     }
 }
 
-/// The shared fields of an owned row (any model with the columns
-/// `owned_object!` exposes).
+/// The shared fields of an owned row or record (any with the fields
+/// `owned_object!` exposes; its origin text or `Origin`).
 macro_rules! owned {
     ($row:expr) => {
         $crate::direct::Owned {
-            origin: &$row.origin,
+            origin: $row.origin.as_str(),
             revision: $row.revision,
             illustrative: $row.illustrative,
             created_at: &$row.created_at,
@@ -275,12 +275,13 @@ macro_rules! owned {
 }
 pub(crate) use owned;
 
-/// A field of a coded row with Chinese and English names (a region, a
-/// zone, a category, a matter): the code, the names, or a shared field.
+/// A field of a coded row or record with Chinese and English names (a
+/// region, a zone, a category, a matter): the code, the names, or a shared
+/// field. Its code is text or a domain code: either reads `as_str`.
 macro_rules! named {
     ($row:expr, $name:expr) => {
         match $name {
-            "code" => Some($crate::direct::text(&$row.code)),
+            "code" => Some($crate::direct::text($row.code.as_str())),
             "nameZh" => Some($crate::direct::text(&$row.name_zh)),
             "nameEn" => Some($crate::direct::text(&$row.name_en)),
             name => $crate::direct::owned!($row).field(name),

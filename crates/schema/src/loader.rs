@@ -7,10 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use concord_persistence::entity::{
-    category, national_item, operating_procedure, region, service_guide, service_matter, standard,
-    zone,
-};
+use concord_domain::{catalogue, geo};
+use concord_persistence::entity::{operating_procedure, service_guide, service_matter, standard};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{
     self, GuideFilter, GuideJoins, GuideKey, GuideParent, JoinedGuide, Page, PageRequest,
@@ -368,13 +366,10 @@ fn strings<K>(keys: &[K], f: impl Fn(&K) -> &String) -> Vec<String> {
 }
 
 impl Loader<RegionKey> for RowLoader {
-    type Value = region::Model;
+    type Value = geo::Region;
     type Error = LoadError;
 
-    async fn load(
-        &self,
-        keys: &[RegionKey],
-    ) -> Result<HashMap<RegionKey, region::Model>, LoadError> {
+    async fn load(&self, keys: &[RegionKey]) -> Result<HashMap<RegionKey, geo::Region>, LoadError> {
         let reference = self.reference().await?;
         Ok(keys
             .iter()
@@ -384,10 +379,10 @@ impl Loader<RegionKey> for RowLoader {
 }
 
 impl Loader<ZoneKey> for RowLoader {
-    type Value = zone::Model;
+    type Value = geo::Zone;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[ZoneKey]) -> Result<HashMap<ZoneKey, zone::Model>, LoadError> {
+    async fn load(&self, keys: &[ZoneKey]) -> Result<HashMap<ZoneKey, geo::Zone>, LoadError> {
         let reference = self.reference().await?;
         Ok(keys
             .iter()
@@ -397,13 +392,13 @@ impl Loader<ZoneKey> for RowLoader {
 }
 
 impl Loader<CategoryKey> for RowLoader {
-    type Value = category::Model;
+    type Value = catalogue::Category;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[CategoryKey],
-    ) -> Result<HashMap<CategoryKey, category::Model>, LoadError> {
+    ) -> Result<HashMap<CategoryKey, catalogue::Category>, LoadError> {
         let reference = self.reference().await?;
         Ok(keys
             .iter()
@@ -430,7 +425,7 @@ impl Loader<MatterKey> for RowLoader {
 
 by_key!(
     ItemKey,
-    national_item::Model,
+    catalogue::NationalItem,
     |this, keys| queries::national_items_by_keys(
         this.reading(Footprint::of(&[Topic::Catalogue])),
         &keys.iter().map(|k| (k.0, k.1)).collect::<Vec<_>>()

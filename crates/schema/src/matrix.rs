@@ -31,8 +31,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use concord_domain::alignment::GuideValues;
+use concord_domain::geo::{Region, Zone};
 use concord_federation::Source;
-use concord_persistence::entity::{region, zone};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::watch::{Commit, CommitObserver};
 
@@ -44,9 +44,9 @@ pub type MemberGuides = Arc<HashMap<String, GuideValues>>;
 
 /// One zone's matrix, as the API shows it.
 pub struct Matrix {
-    pub zone: zone::Model,
+    pub zone: Zone,
     /// The members, by code.
-    pub members: Vec<region::Model>,
+    pub members: Vec<Region>,
     /// One row per matter of the catalogue, by matter code.
     pub rows: Vec<MatterAlignment>,
     pub average_score: f64,
@@ -222,11 +222,11 @@ mod tests {
 
     fn matrix() -> Arc<Matrix> {
         Arc::new(Matrix {
-            zone: zone::Model {
-                code: "YRD".into(),
+            zone: Zone {
+                code: concord_domain::ZoneCode::try_from("YRD").unwrap(),
                 name_zh: "长三角".into(),
                 name_en: "Yangtze River Delta".into(),
-                origin: "100000".into(),
+                origin: concord_domain::Origin::National,
                 revision: 1,
                 illustrative: false,
                 created_at: chrono::DateTime::UNIX_EPOCH,

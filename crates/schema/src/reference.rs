@@ -12,7 +12,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use concord_persistence::entity::{category, region, zone};
+use concord_domain::catalogue::Category;
+use concord_domain::geo::{Region, Zone};
 use concord_persistence::footprint::Topic;
 use concord_persistence::queries;
 use concord_persistence::watch::{Commit, CommitObserver};
@@ -23,13 +24,13 @@ use crate::kept::UntilCommit;
 /// One consistent read of the reference tables.
 #[derive(Debug, Default)]
 pub struct Reference {
-    regions: BTreeMap<String, region::Model>,
-    zones: BTreeMap<String, zone::Model>,
+    regions: BTreeMap<String, Region>,
+    zones: BTreeMap<String, Zone>,
     /// Each zone's members, by region code.
     members: HashMap<String, Vec<String>>,
     /// Each region's zones, by zone code.
     zones_of: HashMap<String, Vec<String>>,
-    categories: BTreeMap<String, category::Model>,
+    categories: BTreeMap<String, Category>,
 }
 
 impl Reference {
@@ -39,7 +40,7 @@ impl Reference {
     async fn load(db: &DatabaseConnection) -> Result<Self, StoreError> {
         let regions = queries::regions(db).await?;
         let zones = queries::zones(db).await?;
-        let codes: Vec<String> = zones.iter().map(|zone| zone.code.clone()).collect();
+        let codes: Vec<String> = zones.iter().map(|zone| zone.code.to_string()).collect();
         let mut memberships = queries::members_of_zones(db, &codes).await?;
         let categories = queries::categories(db).await?;
         memberships
@@ -57,39 +58,42 @@ impl Reference {
                 .or_default()
                 .push(membership.zone_code);
         }
-        reference.regions = regions.into_iter().map(|r| (r.code.clone(), r)).collect();
-        reference.zones = zones.into_iter().map(|z| (z.code.clone(), z)).collect();
+        reference.regions = regions
+            .into_iter()
+            .map(|r| (r.code.to_string(), r))
+            .collect();
+        reference.zones = zones.into_iter().map(|z| (z.code.to_string(), z)).collect();
         reference.categories = categories
             .into_iter()
-            .map(|c| (c.code.clone(), c))
+            .map(|c| (c.code.to_string(), c))
             .collect();
         Ok(reference)
     }
 
     /// Every region, by code.
-    pub fn regions(&self) -> impl Iterator<Item = &region::Model> {
+    pub fn regions(&self) -> impl Iterator<Item = &Region> {
         self.regions.values()
     }
 
     /// Every zone, by code.
-    pub fn zones(&self) -> impl Iterator<Item = &zone::Model> {
+    pub fn zones(&self) -> impl Iterator<Item = &Zone> {
         self.zones.values()
     }
 
     /// Every service category, by code.
-    pub fn categories(&self) -> impl Iterator<Item = &category::Model> {
+    pub fn categories(&self) -> impl Iterator<Item = &Category> {
         self.categories.values()
     }
 
-    pub fn category(&self, code: &str) -> Option<&category::Model> {
+    pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.get(code)
     }
 
-    pub fn region(&self, code: &str) -> Option<&region::Model> {
+    pub fn region(&self, code: &str) -> Option<&Region> {
         self.regions.get(code)
     }
 
-    pub fn zone(&self, code: &str) -> Option<&zone::Model> {
+    pub fn zone(&self, code: &str) -> Option<&Zone> {
         self.zones.get(code)
     }
 
@@ -173,7 +177,7 @@ mod tests {
         assert!(first.zones_of("330000").contains(&"YRD".to_owned()));
         assert!(first.members("NONE").is_empty());
         assert_eq!(
-            first.category("SOCIAL_INSURANCE").unwrap().code,
+            first.category("SOCIAL_INSURANCE").unwrap().code.as_str(),
             "SOCIAL_INSURANCE"
         );
         assert!(first.categories().count() >= 4);

@@ -30,7 +30,7 @@ pub(crate) async fn peers(
         .await
         .map_err(crate::startup::StartupError::Database)?
         .into_iter()
-        .map(|region| region.code)
+        .map(|region| region.code.into())
         .collect();
     Ok(Peers::new(
         &settings.federation,

@@ -1,4 +1,8 @@
+use concord_domain::{Evaluation, EvaluationValues, MatterCode, Period, RegionCode};
 use sea_orm::entity::prelude::*;
+
+use super::refused;
+use crate::StoreError;
 
 /// How a region's service of a matter fared over one period.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -24,3 +28,35 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for Evaluation {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(
+                format_args!(
+                    "evaluation {}/{}/{}",
+                    row.region_code, row.matter_code, row.period
+                ),
+                column,
+                error,
+            )
+        };
+        Ok(Self {
+            region: RegionCode::try_from(row.region_code.as_str())
+                .map_err(|e| fault("region_code", &e))?,
+            matter: MatterCode::try_from(row.matter_code.as_str())
+                .map_err(|e| fault("matter_code", &e))?,
+            period: Period::try_from(row.period.as_str())
+                .map_err(|e| fault("period", &e.message))?,
+            values: EvaluationValues {
+                satisfaction: row.satisfaction,
+                cases_handled: row.cases_handled,
+                average_days: row.average_days,
+            },
+            revision: row.revision,
+            illustrative: row.illustrative,
+        })
+    }
+}

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table. They mirror the migrations and stay in
-//! this crate: the GraphQL layer converts them into its own types.
+//! this crate: the rows the API shows are converted here, once, into the
+//! domain's records (`TryFrom<Model>` beside each such entity).
 
 pub mod adoption;
 pub mod audit_entry;
@@ -24,10 +25,15 @@ pub mod sync_peer;
 pub mod zone;
 pub mod zone_member;
 
+use std::fmt::{Arguments, Display};
+
 use concord_domain::ProcedureStep;
 use sea_orm::FromJsonQueryResult;
 use serde::{Deserialize, Serialize};
 pub use stored::{ChannelList, GroupList, Stored, StoredFee};
+
+use crate::StoreError;
+use crate::error::corrupt;
 
 /// A list of texts stored as one JSON column (a guide's materials).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
@@ -37,3 +43,11 @@ pub struct TextList(pub Vec<String>);
 /// that a procedure is written, revised and replicated as a whole.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct StepList(pub Vec<ProcedureStep>);
+
+/// A column of the stored row `row` (e.g. `region 330000`) that the domain
+/// refuses: the read that converts the row fails as corrupt, naming the row,
+/// the column and what is wrong, so that no caller is handed, or can skip
+/// or default, a value the domain does not accept.
+fn refused(row: Arguments<'_>, column: &str, error: &dyn Display) -> StoreError {
+    corrupt(format_args!("{row}: {column}: {error}"))
+}

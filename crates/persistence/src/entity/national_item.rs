@@ -1,6 +1,8 @@
+use concord_domain::{Baseline, CategoryCode, Origin, catalogue};
 use sea_orm::entity::prelude::*;
 
-use super::{ChannelList, GroupList};
+use super::{ChannelList, GroupList, refused};
+use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "national_item")]
@@ -48,3 +50,117 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A text of the official standard: stored empty where it has not been
+/// loaded, which the domain says with `None`.
+fn loaded(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+impl TryFrom<Model> for catalogue::NationalItem {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(
+                format_args!("national item {}/{}", row.edition, row.number),
+                column,
+                error,
+            )
+        };
+        Ok(Self {
+            edition: row.edition,
+            number: row.number,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            category: CategoryCode::try_from(row.category_code.as_str())
+                .map_err(|e| fault("category_code", &e))?,
+            area_zh: row.area_zh,
+            served_group: loaded(row.served_group),
+            // No list stored means no group is listed.
+            served_groups: row.served_groups.map_or_else(Vec::new, |list| list.0),
+            content: loaded(row.content),
+            baseline_standard: loaded(row.baseline_standard),
+            funding_responsibility: loaded(row.funding_responsibility),
+            lead_department: loaded(row.lead_department),
+            baseline: Baseline {
+                max_time_limit_days: row.max_time_limit_days,
+                max_fee_fen: row.max_fee_fen,
+                // No list stored means no channel is required.
+                required_channels: row.required_channels.map_or_else(Vec::new, |list| list.0),
+            },
+            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
+            revision: row.revision,
+            illustrative: row.illustrative,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use concord_domain::{Channel, ServedGroup, catalogue};
+
+    use super::Model;
+    use crate::StoreError;
+    use crate::entity::{ChannelList, GroupList};
+
+    fn row() -> Model {
+        Model {
+            edition: 2023,
+            number: 7,
+            name_zh: "就业信息服务".into(),
+            name_en: "Employment information".into(),
+            category_code: "EMPLOYMENT".into(),
+            area_zh: "劳有所得".into(),
+            served_group: "劳动者".into(),
+            served_groups: Some(GroupList(vec![ServedGroup::Workers])),
+            content: String::new(),
+            baseline_standard: String::new(),
+            funding_responsibility: "地方政府".into(),
+            lead_department: String::new(),
+            max_time_limit_days: Some(5),
+            max_fee_fen: None,
+            required_channels: None,
+            origin: "100000".into(),
+            revision: 1,
+            illustrative: false,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn texts_not_loaded_read_as_none_and_the_baseline_as_the_domains() {
+        let item = catalogue::NationalItem::try_from(row()).unwrap();
+        assert_eq!(item.category.as_str(), "EMPLOYMENT");
+        assert_eq!(item.served_group.as_deref(), Some("劳动者"));
+        assert_eq!(item.content, None);
+        assert_eq!(item.funding_responsibility.as_deref(), Some("地方政府"));
+        assert_eq!(item.served_groups, [ServedGroup::Workers]);
+        assert_eq!(item.baseline.max_time_limit_days, Some(5));
+        assert!(item.baseline.required_channels.is_empty());
+
+        let required = Model {
+            required_channels: Some(ChannelList(vec![Channel::Online])),
+            ..row()
+        };
+        let item = catalogue::NationalItem::try_from(required).unwrap();
+        assert_eq!(item.baseline.required_channels, [Channel::Online]);
+    }
+
+    #[test]
+    fn a_category_code_the_domain_refuses_is_corrupt() {
+        let bad = Model {
+            category_code: "employment".into(),
+            ..row()
+        };
+        let error = catalogue::NationalItem::try_from(bad).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Corrupt(message)
+                if message.starts_with("national item 2023/7: category_code: ")),
+            "{error:?}"
+        );
+    }
+}

@@ -1,7 +1,8 @@
-use concord_domain::RegionKind;
+use concord_domain::{Origin, RegionCode, RegionKind, geo};
 use sea_orm::entity::prelude::*;
 
-use super::Stored;
+use super::{Stored, refused};
+use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "region")]
@@ -28,3 +29,29 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for geo::Region {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(format_args!("region {}", row.code), column, error)
+        };
+        Ok(Self {
+            code: RegionCode::try_from(row.code.as_str()).map_err(|e| fault("code", &e))?,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            abbr_zh: row.abbr_zh,
+            abbr_pinyin: row.abbr_pinyin,
+            iso_3166_2: row.iso_3166_2,
+            kind: *row.kind,
+            pilot: row.pilot,
+            pilot_note: row.pilot_note,
+            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
+            revision: row.revision,
+            illustrative: row.illustrative,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}

@@ -1,4 +1,8 @@
+use concord_domain::{Origin, ZoneCode, geo};
 use sea_orm::entity::prelude::*;
+
+use super::refused;
+use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "zone")]
@@ -18,3 +22,23 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for geo::Zone {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(format_args!("zone {}", row.code), column, error)
+        };
+        Ok(Self {
+            code: ZoneCode::try_from(row.code.as_str()).map_err(|e| fault("code", &e))?,
+            name_zh: row.name_zh,
+            name_en: row.name_en,
+            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
+            revision: row.revision,
+            illustrative: row.illustrative,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}

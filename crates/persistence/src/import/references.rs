@@ -146,29 +146,30 @@ pub(super) async fn check_references(
     // limits on bound parameters, so each look-up is one statement.
     let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
     let keys = |set: &BTreeSet<(String, String)>| set.iter().cloned().collect::<Vec<_>>();
-    let stored_regions: HashSet<String> = queries::regions_by_codes(conn, &list(&regions))
+    let stored_regions: HashSet<String> = queries::region_rows_by_codes(conn, &list(&regions))
         .await?
         .into_iter()
         .map(|row| row.code)
         .collect();
-    let stored_zones: HashSet<String> = queries::zones_by_codes(conn, &list(&zones))
+    let stored_zones: HashSet<String> = queries::zone_rows_by_codes(conn, &list(&zones))
         .await?
         .into_iter()
         .map(|row| row.code)
         .collect();
-    let stored_categories: HashSet<String> = queries::categories_by_codes(conn, &list(&categories))
-        .await?
-        .into_iter()
-        .map(|row| row.code)
-        .collect();
+    let stored_categories: HashSet<String> =
+        queries::category_rows_by_codes(conn, &list(&categories))
+            .await?
+            .into_iter()
+            .map(|row| row.code)
+            .collect();
     let stored_items: HashMap<(i32, i32), String> =
-        queries::national_items_by_keys(conn, &items.into_iter().collect::<Vec<_>>())
+        queries::national_item_rows_by_keys(conn, &items.into_iter().collect::<Vec<_>>())
             .await?
             .into_iter()
             .map(|row| ((row.edition, row.number), row.category_code))
             .collect();
     let stored_editions: HashSet<i32> =
-        queries::editions_by_years(conn, &editions.into_iter().collect::<Vec<_>>())
+        queries::edition_rows_by_years(conn, &editions.into_iter().collect::<Vec<_>>())
             .await?
             .into_iter()
             .map(|row| row.edition)

@@ -1,6 +1,7 @@
 //! The catalogue: service matters and the national items they map to.
 
 use concord_domain::CategoryCode;
+use concord_domain::catalogue::NationalItem;
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::entity::{national_item, service_matter, standard};
@@ -49,12 +50,13 @@ pub async fn save_matter(
     Ok(after)
 }
 
-/// Creates or updates an item of the national standard.
+/// Creates or updates an item of the national standard, and returns it as
+/// stored.
 pub async fn save_national_item(
     permit: &Permit<'_>,
     record: NationalItemRecord,
     expected: Option<i32>,
-) -> Result<national_item::Model, MutationError> {
+) -> Result<NationalItem, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require::<crate::entity::national_edition::Entity>(&txn, record.edition, || {
@@ -73,8 +75,10 @@ pub async fn save_national_item(
         "CREATE_NATIONAL_ITEM"
     };
     record_change(&txn, actor, action, stored.as_ref(), &row, now).await?;
+    // Read before the commit, so that a row the domain refuses is not kept.
+    let saved = NationalItem::try_from(row)?;
     crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(row)
+    Ok(saved)
 }
 
 async fn require_category(

@@ -1,6 +1,6 @@
 //! Regions' evaluations of a matter for a period.
 
-use concord_domain::{EvaluationValues, MatterCode, Period, RegionCode};
+use concord_domain::{Evaluation, EvaluationValues, MatterCode, Period, RegionCode};
 
 use crate::entity::evaluation;
 use crate::footprint::Topic;
@@ -12,7 +12,7 @@ use super::{
 
 /// Records (or corrects) a region's evaluation of a matter for a period. A
 /// correction must name the revision it corrects (`expected`); a first
-/// record, none.
+/// record, none. Returns the evaluation as stored.
 pub async fn record_evaluation(
     permit: &Permit<'_>,
     region: &RegionCode,
@@ -20,7 +20,7 @@ pub async fn record_evaluation(
     period: &Period,
     values: EvaluationValues,
     expected: Option<i32>,
-) -> Result<evaluation::Model, MutationError> {
+) -> Result<Evaluation, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_region_and_matter(&txn, region, matter).await?;
@@ -52,6 +52,8 @@ pub async fn record_evaluation(
         now,
     )
     .await?;
+    // Read before the commit, so that a row the domain refuses is not kept.
+    let recorded = Evaluation::try_from(row)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Evaluation, region)).await?;
-    Ok(row)
+    Ok(recorded)
 }

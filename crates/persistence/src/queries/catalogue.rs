@@ -1,8 +1,12 @@
 //! The catalogue: regions, zones, categories, national editions and their
-//! items, and service matters.
+//! items, and service matters. Regions, zones, categories, editions and
+//! items are read into the domain's records; the row readers beside them
+//! serve the importer's and the exports' own work on rows.
 
 use std::collections::{HashMap, HashSet};
 
+use concord_domain::catalogue::{Category, NationalEdition, NationalItem};
+use concord_domain::geo::{Region, Zone};
 use concord_domain::{ServedGroup, served_groups};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
@@ -13,30 +17,54 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, by_codes, count_of, in_key_order, page, term};
+use super::{Page, PageRequest, by_codes, count_of, in_key_order, page, records, term};
 
-pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<region::Model>, StoreError> {
-    Ok(region::Entity::find()
-        .order_by_asc(region::Column::Code)
-        .all(conn)
-        .await?)
+/// Every region, by code.
+pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<Region>, StoreError> {
+    records(
+        region::Entity::find()
+            .order_by_asc(region::Column::Code)
+            .all(conn)
+            .await?,
+    )
 }
 
+/// The regions of `codes` that exist.
 pub async fn regions_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<Region>, StoreError> {
+    records(region_rows_by_codes(conn, codes).await?)
+}
+
+/// The rows of the regions of `codes` that exist.
+pub(crate) async fn region_rows_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<region::Model>, StoreError> {
     by_codes(conn, region::Entity::find(), region::Column::Code, codes).await
 }
 
-pub async fn zones<C: ConnectionTrait>(conn: &C) -> Result<Vec<zone::Model>, StoreError> {
-    Ok(zone::Entity::find()
-        .order_by_asc(zone::Column::Code)
-        .all(conn)
-        .await?)
+/// Every zone, by code.
+pub async fn zones<C: ConnectionTrait>(conn: &C) -> Result<Vec<Zone>, StoreError> {
+    records(
+        zone::Entity::find()
+            .order_by_asc(zone::Column::Code)
+            .all(conn)
+            .await?,
+    )
 }
 
+/// The zones of `codes` that exist.
 pub async fn zones_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<Zone>, StoreError> {
+    records(zone_rows_by_codes(conn, codes).await?)
+}
+
+/// The rows of the zones of `codes` that exist.
+pub(crate) async fn zone_rows_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<zone::Model>, StoreError> {
@@ -55,14 +83,18 @@ pub async fn members_of_zones<C: ConnectionTrait>(
         .await?)
 }
 
-pub async fn categories<C: ConnectionTrait>(conn: &C) -> Result<Vec<category::Model>, StoreError> {
-    Ok(category::Entity::find()
-        .order_by_asc(category::Column::Code)
-        .all(conn)
-        .await?)
+/// Every service category, by code.
+pub async fn categories<C: ConnectionTrait>(conn: &C) -> Result<Vec<Category>, StoreError> {
+    records(
+        category::Entity::find()
+            .order_by_asc(category::Column::Code)
+            .all(conn)
+            .await?,
+    )
 }
 
-pub async fn categories_by_codes<C: ConnectionTrait>(
+/// The rows of the categories of `codes` that exist.
+pub(crate) async fn category_rows_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<category::Model>, StoreError> {
@@ -75,16 +107,18 @@ pub async fn categories_by_codes<C: ConnectionTrait>(
     .await
 }
 
-pub async fn editions<C: ConnectionTrait>(
-    conn: &C,
-) -> Result<Vec<national_edition::Model>, StoreError> {
-    Ok(national_edition::Entity::find()
-        .order_by_asc(national_edition::Column::Edition)
-        .all(conn)
-        .await?)
+/// Every edition of the national standard, by year.
+pub async fn editions<C: ConnectionTrait>(conn: &C) -> Result<Vec<NationalEdition>, StoreError> {
+    records(
+        national_edition::Entity::find()
+            .order_by_asc(national_edition::Column::Edition)
+            .all(conn)
+            .await?,
+    )
 }
 
-pub async fn editions_by_years<C: ConnectionTrait>(
+/// The rows of the editions of `years` that exist.
+pub(crate) async fn edition_rows_by_years<C: ConnectionTrait>(
     conn: &C,
     years: &[i32],
 ) -> Result<Vec<national_edition::Model>, StoreError> {
@@ -98,19 +132,30 @@ pub async fn editions_by_years<C: ConnectionTrait>(
 pub async fn national_items<C: ConnectionTrait>(
     conn: &C,
     edition: Option<i32>,
-) -> Result<Vec<national_item::Model>, StoreError> {
+) -> Result<Vec<NationalItem>, StoreError> {
     let mut select = national_item::Entity::find();
     if let Some(edition) = edition {
         select = select.filter(national_item::Column::Edition.eq(edition));
     }
-    Ok(select
-        .order_by_asc(national_item::Column::Edition)
-        .order_by_asc(national_item::Column::Number)
-        .all(conn)
-        .await?)
+    records(
+        select
+            .order_by_asc(national_item::Column::Edition)
+            .order_by_asc(national_item::Column::Number)
+            .all(conn)
+            .await?,
+    )
 }
 
+/// The national items of `keys` (edition, number) that exist.
 pub async fn national_items_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[(i32, i32)],
+) -> Result<Vec<NationalItem>, StoreError> {
+    records(national_item_rows_by_keys(conn, keys).await?)
+}
+
+/// The rows of the national items of `keys` (edition, number) that exist.
+pub(crate) async fn national_item_rows_by_keys<C: ConnectionTrait>(
     conn: &C,
     keys: &[(i32, i32)],
 ) -> Result<Vec<national_item::Model>, StoreError> {
@@ -236,7 +281,7 @@ pub async fn matters_serving<C: ConnectionTrait>(
     let items: HashMap<(i32, i32), Vec<ServedGroup>> = if keys.is_empty() {
         HashMap::new()
     } else {
-        national_items_by_keys(conn, &keys)
+        national_item_rows_by_keys(conn, &keys)
             .await?
             .into_iter()
             .map(|item| {
@@ -259,4 +304,29 @@ pub async fn matters_serving<C: ConnectionTrait>(
         }
     }
     Ok(serving)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use crate::StoreError;
+    use crate::test_support::seeded_database;
+
+    #[tokio::test]
+    async fn a_region_the_domain_refuses_fails_the_read_naming_the_column() {
+        let db = seeded_database().await;
+        assert!(super::regions(&db).await.is_ok());
+        db.execute_raw(Statement::from_string(
+            db.get_database_backend(),
+            "UPDATE region SET origin = 'nowhere' WHERE code = '330000'",
+        ))
+        .await
+        .unwrap();
+        let error = super::regions(&db).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Corrupt(message) if message.contains("region 330000: origin")),
+            "{error:?}"
+        );
+    }
 }

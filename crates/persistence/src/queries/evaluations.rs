@@ -1,5 +1,6 @@
 //! Evaluations of a region's service of a matter, by period.
 
+use concord_domain::Evaluation;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
 };
@@ -7,7 +8,7 @@ use sea_orm::{
 use crate::StoreError;
 use crate::entity::evaluation;
 
-use super::{Page, PageRequest, count_of, page};
+use super::{Page, PageRequest, count_of, records_page};
 
 /// What to list evaluations by. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -34,12 +35,13 @@ fn evaluation_select(filter: &EvaluationFilter) -> Select<evaluation::Entity> {
 /// An evaluation's key: region, matter, period.
 pub type EvaluationKey = (String, String, String);
 
-/// Evaluations ordered by region, matter and period.
+/// Evaluations ordered by region, matter and period, each read into its
+/// domain record.
 pub async fn evaluations<C: ConnectionTrait>(
     conn: &C,
     filter: &EvaluationFilter,
     request: PageRequest<EvaluationKey>,
-) -> Result<Page<evaluation::Model>, StoreError> {
+) -> Result<Page<Evaluation>, StoreError> {
     let mut select = evaluation_select(filter)
         .order_by_asc(evaluation::Column::RegionCode)
         .order_by_asc(evaluation::Column::MatterCode)
@@ -61,7 +63,7 @@ pub async fn evaluations<C: ConnectionTrait>(
                 ),
         );
     }
-    page(
+    records_page(
         conn,
         select,
         request.first,

@@ -1,11 +1,12 @@
 //! What happened to rows: the versions kept of them, and the audit log.
 
+use concord_domain::audit::AuditEntry;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use crate::StoreError;
 use crate::entity::{audit_entry, row_revision};
 
-use super::{Page, PageRequest, count_of, page};
+use super::{Page, PageRequest, count_of, records_page};
 
 /// The kept versions of rows, for `(kind, key)` pairs, oldest first.
 pub async fn revisions<C: ConnectionTrait>(
@@ -53,17 +54,18 @@ fn audit_select(filter: &AuditFilter) -> Select<audit_entry::Entity> {
     select
 }
 
-/// Audit entries, newest first, paginated by id.
+/// Audit entries, newest first, paginated by id, each read into its domain
+/// record.
 pub async fn audit_log<C: ConnectionTrait>(
     conn: &C,
     filter: &AuditFilter,
     request: PageRequest<i64>,
-) -> Result<Page<audit_entry::Model>, StoreError> {
+) -> Result<Page<AuditEntry>, StoreError> {
     let mut select = audit_select(filter).order_by_desc(audit_entry::Column::Id);
     if let Some(after) = request.after {
         select = select.filter(audit_entry::Column::Id.lt(after));
     }
-    page(
+    records_page(
         conn,
         select,
         request.first,

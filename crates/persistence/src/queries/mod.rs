@@ -30,9 +30,13 @@ use crate::StoreError;
 use crate::search::{Searched, Term};
 
 pub use catalogue::{
-    MatterFilter, all_matters, categories, categories_by_codes, editions, editions_by_years,
-    matters, matters_by_codes, matters_serving, members_of_zones, national_items,
-    national_items_by_keys, regions, regions_by_codes, zones, zones_by_codes,
+    MatterFilter, all_matters, categories, editions, matters, matters_by_codes, matters_serving,
+    members_of_zones, national_items, national_items_by_keys, regions, regions_by_codes, zones,
+    zones_by_codes,
+};
+pub(crate) use catalogue::{
+    category_rows_by_codes, edition_rows_by_years, national_item_rows_by_keys,
+    region_rows_by_codes, zone_rows_by_codes,
 };
 pub use evaluations::{EvaluationFilter, EvaluationKey, evaluations, evaluations_in_period};
 pub use guides::{
@@ -77,6 +81,15 @@ where
         );
     }
     Ok(rows)
+}
+
+/// Each of `rows` read into its domain record; the first that does not
+/// convert fails the read.
+fn records<M, R>(rows: Vec<M>) -> Result<Vec<R>, StoreError>
+where
+    R: TryFrom<M, Error = StoreError>,
+{
+    rows.into_iter().map(R::try_from).collect()
 }
 
 /// Which rows a caller may see beyond the published ones.
@@ -128,6 +141,25 @@ where
 {
     page_of(conn, select.into_query(), first, total, |row| {
         Ok(E::Model::from_query_result(row, "")?)
+    })
+    .await
+}
+
+/// `first` rows of `select`, each read into its domain record `R`, and
+/// whether more follow; with `total` as [`page`] takes it.
+pub(crate) async fn records_page<E, R, C>(
+    conn: &C,
+    select: Select<E>,
+    first: u64,
+    total: Option<SelectStatement>,
+) -> Result<Page<R>, StoreError>
+where
+    E: EntityTrait,
+    R: TryFrom<E::Model, Error = StoreError>,
+    C: ConnectionTrait,
+{
+    page_of(conn, select.into_query(), first, total, |row| {
+        R::try_from(E::Model::from_query_result(row, "")?)
     })
     .await
 }

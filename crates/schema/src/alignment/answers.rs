@@ -466,7 +466,12 @@ impl ZoneAlignment {
         if let Some(parts) = &self.parts {
             return Ok(parts.as_ref().clone());
         }
-        let members: Vec<String> = self.matrix.members.iter().map(|m| m.code.clone()).collect();
+        let members: Vec<String> = self
+            .matrix
+            .members
+            .iter()
+            .map(|m| m.code.to_string())
+            .collect();
         local_parts(ctx, &members).await.or_api()
     }
 }

@@ -105,7 +105,7 @@ async fn region_codes(db: &DatabaseConnection) -> Result<Vec<String>, ApiError> 
     Ok(queries::regions(db)
         .await?
         .into_iter()
-        .map(|r| r.code)
+        .map(|r| r.code.into())
         .collect())
 }
 
@@ -233,8 +233,8 @@ pub(crate) fn mean(values: &[f64]) -> Option<f64> {
 /// A zone's matrix over `members` (those present, in order), whose guide
 /// values are `values`.
 fn build_matrix(
-    zone: concord_persistence::entity::zone::Model,
-    mut regions: Vec<concord_persistence::entity::region::Model>,
+    zone: concord_domain::geo::Zone,
+    mut regions: Vec<concord_domain::geo::Region>,
     matters: Vec<service_matter::Model>,
     members: &[String],
     values: &HashMap<String, MemberGuides>,
@@ -304,11 +304,11 @@ async fn live_matrix(
     }))
 }
 
-/// The zone `zone`'s row; not found when there is none.
+/// The zone `zone`; not found when there is none.
 async fn zone_by_code(
     db: &DatabaseConnection,
     zone: &ZoneCode,
-) -> Result<concord_persistence::entity::zone::Model, ApiError> {
+) -> Result<concord_domain::geo::Zone, ApiError> {
     queries::zones_by_codes(db, &[zone.to_string()])
         .await?
         .into_iter()
@@ -438,7 +438,7 @@ impl AlignmentQuery {
         };
         let kept = ctx.data_opt::<Arc<ZoneMatrices>>();
         if let Some(matrix) = kept.and_then(|kept| kept.get(zone.as_str())) {
-            let members: Vec<String> = matrix.members.iter().map(|m| m.code.clone()).collect();
+            let members: Vec<String> = matrix.members.iter().map(|m| m.code.to_string()).collect();
             reading(
                 ctx,
                 &guides_of(&[Topic::Reference, Topic::Catalogue], &members),

@@ -114,8 +114,7 @@ impl PolicyQuery {
             }) else {
                 continue;
             };
-            let baseline = baselines::item_baseline(item);
-            for violation in baseline_violations(&baseline, &baselines::guide_values(guide)) {
+            for violation in baseline_violations(&item.baseline, &baselines::guide_values(guide)) {
                 out.push(BaselineViolation {
                     region: guide.region_code.clone(),
                     matter: guide.matter_code.clone(),

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use concord_domain::alignment::GuideValues;
-use concord_domain::{Channel, Fee, ProcedureStep};
+use concord_domain::{
+    CategoryCode, Channel, Fee, Origin, ProcedureStep, RegionCode, catalogue, geo,
+};
 use concord_persistence::entity::{
-    ChannelList, StepList, TextList, operating_procedure, region, service_guide, service_matter,
-    standard,
+    ChannelList, StepList, TextList, operating_procedure, service_guide, service_matter, standard,
 };
 use serde_json::json;
 
@@ -19,7 +20,6 @@ use crate::types::{
     StandardRelations,
 };
 use async_graphql::connection::{Connection, Edge};
-use concord_persistence::entity::category;
 use concord_persistence::queries::Page;
 
 fn at(day: u32) -> DateTime<Utc> {
@@ -84,11 +84,11 @@ fn matter() -> service_matter::Model {
 
 /// A guide whose page read its procedure, matter and category ahead.
 fn guide_ahead() -> ServiceGuide {
-    let category = Category(category::Model {
-        code: "SOCIAL_INSURANCE".into(),
+    let category = Category(catalogue::Category {
+        code: CategoryCode::try_from("SOCIAL_INSURANCE").unwrap(),
         name_zh: "社会保险".into(),
         name_en: "Social insurance".into(),
-        origin: "100000".into(),
+        origin: Origin::National,
         revision: 1,
         illustrative: false,
         created_at: at(1),
@@ -121,17 +121,17 @@ fn cursor(guide: &ServiceGuide) -> String {
 }
 
 fn region() -> Region {
-    Region(region::Model {
-        code: "330000".into(),
+    Region(geo::Region {
+        code: RegionCode::try_from("330000").unwrap(),
         name_zh: "浙江省".into(),
         name_en: "Zhejiang".into(),
         abbr_zh: "浙".into(),
         abbr_pinyin: "Zhe".into(),
         iso_3166_2: "CN-ZJ".into(),
-        kind: concord_domain::RegionKind::Province.into(),
+        kind: concord_domain::RegionKind::Province,
         pilot: true,
         pilot_note: Some("试点".into()),
-        origin: "100000".into(),
+        origin: Origin::National,
         revision: 1,
         illustrative: false,
         created_at: at(1),

@@ -255,10 +255,10 @@ impl CatalogueMutation {
             },
             illustrative: input.illustrative,
         };
-        let row = mutate::save_national_item(&permit, record, input.expected_revision)
+        let item = mutate::save_national_item(&permit, record, input.expected_revision)
             .await
             .or_api()?;
-        Ok(NationalItem(row))
+        Ok(NationalItem(item))
     }
 
     /// Lets one region publish one matter's guide below its national item's

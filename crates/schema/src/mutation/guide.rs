@@ -247,7 +247,7 @@ impl GuideMutation {
         .validated()
         .map_err(|errors| invalid_input("", errors))
         .or_api()?;
-        let row = mutate::record_evaluation(
+        let evaluation = mutate::record_evaluation(
             &permit,
             &region,
             &matter,
@@ -257,7 +257,7 @@ impl GuideMutation {
         )
         .await
         .or_api()?;
-        Ok(Evaluation(row))
+        Ok(Evaluation(evaluation))
     }
 }
 

@@ -83,7 +83,7 @@ impl RecordsQuery {
         )
         .await
         .or_api()?;
-        Ok(args.connection(page, |row| encode(&[&row.id.to_string()])))
+        Ok(args.connection(page, |entry| encode(&[&entry.id.to_string()])))
     }
 
     /// Evaluations of regions' services, by region, matter and period.
@@ -137,8 +137,12 @@ impl RecordsQuery {
         let page = queries::evaluations(reading(ctx, &read).or_api()?, &filter, args.request())
             .await
             .or_api()?;
-        Ok(args.connection(page, |row| {
-            encode(&[&row.region_code, &row.matter_code, &row.period])
+        Ok(args.connection(page, |evaluation| {
+            encode(&[
+                evaluation.region.as_str(),
+                evaluation.matter.as_str(),
+                evaluation.period.as_str(),
+            ])
         }))
     }
 }

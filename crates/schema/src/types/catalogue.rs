@@ -1,5 +1,6 @@
 use async_graphql::{Context, Value};
-use concord_persistence::entity::{category, national_edition, national_item, service_matter};
+use concord_domain::catalogue;
+use concord_persistence::entity::service_matter;
 use concord_persistence::queries::GuideParent;
 use derive_more::From;
 
@@ -11,7 +12,7 @@ use crate::loader::{CategoryKey, ItemKey, StandardKey, StandardsOfMatter};
 
 /// A service area of HR&SS, such as social insurance.
 #[derive(Clone, From)]
-pub struct Category(pub category::Model);
+pub struct Category(pub catalogue::Category);
 
 named_object! {
     /// A service area of HR&SS, such as social insurance.
@@ -35,7 +36,7 @@ impl Plain for Category {
 
 /// An edition of the National Basic Public Service Standards.
 #[derive(From)]
-pub struct NationalEdition(pub national_edition::Model);
+pub struct NationalEdition(pub catalogue::NationalEdition);
 
 owned_object! {
     /// An edition of the National Basic Public Service Standards.
@@ -98,14 +99,10 @@ impl ServedGroup {
     }
 }
 
-fn known(text: &str) -> Option<&str> {
-    (!text.is_empty()).then_some(text)
-}
-
 /// An item of the national standard. Its five fields are null where the
 /// official text has not been loaded.
 #[derive(From)]
-pub struct NationalItem(pub national_item::Model);
+pub struct NationalItem(pub catalogue::NationalItem);
 
 owned_object! {
     /// An item of the national standard. Its five fields are null where the
@@ -138,59 +135,54 @@ owned_object! {
 
         /// The HR&SS category of the item.
         async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Category>>> {
-            Ok(load_one(ctx, CategoryKey(self.0.category_code.clone())).await?.map(Direct))
+            Ok(load_one(ctx, CategoryKey(self.0.category.to_string())).await?.map(Direct))
         }
 
         /// Who is served (服务对象), in the words of the official text;
         /// `servedGroups` gives the same as groups of the catalogue.
         async fn served_group(&self) -> Option<&str> {
-            known(&self.0.served_group)
+            self.0.served_group.as_deref()
         }
 
         /// The groups the item serves, from the catalogue of groups
         /// (`servedGroups` query); empty where none are listed.
         async fn served_groups(&self) -> Vec<ServedGroup> {
-            self.0.served_groups.iter().flat_map(|list| list.0.iter().copied().map(ServedGroup)).collect()
+            self.0.served_groups.iter().copied().map(ServedGroup).collect()
         }
 
         /// What is provided (服务内容).
         async fn content(&self) -> Option<&str> {
-            known(&self.0.content)
+            self.0.content.as_deref()
         }
 
         /// The baseline standard no locality may fall below (服务标准).
         async fn baseline_standard(&self) -> Option<&str> {
-            known(&self.0.baseline_standard)
+            self.0.baseline_standard.as_deref()
         }
 
         /// Who pays (支出责任).
         async fn funding_responsibility(&self) -> Option<&str> {
-            known(&self.0.funding_responsibility)
+            self.0.funding_responsibility.as_deref()
         }
 
         /// The lead department (牵头负责单位).
         async fn lead_department(&self) -> Option<&str> {
-            known(&self.0.lead_department)
+            self.0.lead_department.as_deref()
         }
 
         /// The baseline's longest allowed time limit, in working days; null for none.
         async fn max_time_limit_days(&self) -> Option<i32> {
-            self.0.max_time_limit_days
+            self.0.baseline.max_time_limit_days
         }
 
         /// The baseline's highest allowed fee, in yuan; null for none.
         async fn max_fee(&self) -> async_graphql::Result<Option<super::Decimal>> {
-            self.0.max_fee_fen.map(super::stored_fee).transpose().or_api()
+            self.0.baseline.max_fee_fen.map(super::stored_fee).transpose().or_api()
         }
 
         /// The channels the baseline requires every guide to offer.
         async fn required_channels(&self) -> Vec<super::Channel> {
-            // A row without the column requires no channel.
-            self.0
-                .required_channels
-                .iter()
-                .flat_map(|list| list.0.iter().copied().map(super::Channel::from))
-                .collect()
+            self.0.baseline.required_channels.iter().copied().map(super::Channel::from).collect()
         }
     }
 }
@@ -258,12 +250,12 @@ owned_object! {
         async fn served_groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServedGroup>> {
             let item = match (&self.0.served_groups, self.0.national_edition, self.0.national_number) {
                 (None, Some(edition), Some(number)) => {
-                    load_one::<_, national_item::Model>(ctx, ItemKey(edition, number)).await?
+                    load_one::<_, catalogue::NationalItem>(ctx, ItemKey(edition, number)).await?
                 }
                 _ => None,
             };
             let own = self.0.served_groups.as_ref().map(|list| list.0.as_slice());
-            let inherited = item.as_ref().and_then(|item| item.served_groups.as_ref()).map_or(&[][..], |list| list.0.as_slice());
+            let inherited = item.as_ref().map_or(&[][..], |item| item.served_groups.as_slice());
             let groups = concord_domain::served_groups(own, Some(inherited));
             Ok(groups.iter().copied().map(ServedGroup).collect())
         }

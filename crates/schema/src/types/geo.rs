@@ -1,5 +1,5 @@
 use async_graphql::{Context, Value};
-use concord_persistence::entity::{region, zone};
+use concord_domain::geo;
 use derive_more::From;
 
 use concord_persistence::queries::GuideParent;
@@ -11,7 +11,7 @@ use crate::loader::{MembersOfZone, RegionKey, ZoneKey, ZonesOfRegion};
 
 /// A provincial-level division of China (GB/T 2260).
 #[derive(From)]
-pub struct Region(pub region::Model);
+pub struct Region(pub geo::Region);
 
 named_object! {
     /// A provincial-level division of China (GB/T 2260).
@@ -41,8 +41,8 @@ named_object! {
         }
 
         /// Province, municipality, autonomous region or SAR.
-        async fn kind(&self) -> async_graphql::Result<RegionKind> {
-            Ok(self.0.kind.into())
+        async fn kind(&self) -> RegionKind {
+            self.0.kind.into()
         }
 
         /// True for the provinces of the 2021–2022 HR&SS standardization pilot.
@@ -58,7 +58,7 @@ named_object! {
         /// The collaboration zones this region belongs to.
         async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Zone>>> {
             let zones: Vec<Zone> =
-                load_listed(ctx, ZonesOfRegion(self.0.code.clone()), ZoneKey).await?;
+                load_listed(ctx, ZonesOfRegion(self.0.code.to_string()), ZoneKey).await?;
             Ok(zones.into_iter().map(Direct).collect())
         }
 
@@ -72,30 +72,30 @@ named_object! {
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
         ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
-            guides_of(ctx, GuideParent::Region, &self.0.code, filter, first, after).await
+            guides_of(ctx, GuideParent::Region, self.0.code.as_str(), filter, first, after).await
         }
     }
 }
 
 impl Plain for Region {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
+        let region = &self.0;
         let name = ctx.item.node.name.node.as_str();
         Some(match name {
-            "abbreviation" => text(&row.abbr_zh),
-            "abbreviationPinyin" => text(&row.abbr_pinyin),
-            "isoCode" => text(&row.iso_3166_2),
-            "kind" => closed::<RegionKind>(row.kind),
-            "pilot" => scalar(&row.pilot),
-            "pilotNote" => optional_text(row.pilot_note.as_deref()),
-            _ => return named!(row, name),
+            "abbreviation" => text(&region.abbr_zh),
+            "abbreviationPinyin" => text(&region.abbr_pinyin),
+            "isoCode" => text(&region.iso_3166_2),
+            "kind" => closed::<RegionKind>(region.kind),
+            "pilot" => scalar(&region.pilot),
+            "pilotNote" => optional_text(region.pilot_note.as_deref()),
+            _ => return named!(region, name),
         })
     }
 }
 
 /// A regional collaboration zone, such as the Yangtze River Delta.
 #[derive(From)]
-pub struct Zone(pub zone::Model);
+pub struct Zone(pub geo::Zone);
 
 named_object! {
     /// A regional collaboration zone, such as the Yangtze River Delta.
@@ -112,7 +112,7 @@ named_object! {
         /// The member regions, by code.
         async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Direct<Region>>> {
             let members: Vec<Region> =
-                load_listed(ctx, MembersOfZone(self.0.code.clone()), RegionKey).await?;
+                load_listed(ctx, MembersOfZone(self.0.code.to_string()), RegionKey).await?;
             Ok(members.into_iter().map(Direct).collect())
         }
 
@@ -126,7 +126,7 @@ named_object! {
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
         ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
-            guides_of(ctx, GuideParent::Zone, &self.0.code, filter, first, after).await
+            guides_of(ctx, GuideParent::Zone, self.0.code.as_str(), filter, first, after).await
         }
     }
 }

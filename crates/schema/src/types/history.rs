@@ -3,7 +3,8 @@
 
 use async_graphql::{Context, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use concord_persistence::entity::{audit_entry, evaluation, row_revision};
+use concord_domain::audit;
+use concord_persistence::entity::row_revision;
 use derive_more::From;
 use serde_json::Value;
 
@@ -142,7 +143,7 @@ pub fn diff(versions: &[Revision], from: i32, to: i32) -> Result<Vec<FieldChange
 
 /// One successful mutation, as the audit log keeps it. Append-only.
 #[derive(From)]
-pub struct AuditEntry(pub audit_entry::Model);
+pub struct AuditEntry(pub audit::AuditEntry);
 
 /// One successful mutation, as the audit log keeps it. Append-only.
 #[Object]
@@ -169,12 +170,12 @@ impl AuditEntry {
 
     /// The actor's region, for a PROVINCE_ADMIN.
     async fn actor_region(&self) -> Option<&str> {
-        self.0.actor_region.as_deref()
+        self.0.actor_region.as_ref().map(|region| region.as_str())
     }
 
     /// The actor's zone, for a ZONE_COORDINATOR.
     async fn actor_zone(&self) -> Option<&str> {
-        self.0.actor_zone.as_deref()
+        self.0.actor_zone.as_ref().map(|zone| zone.as_str())
     }
 
     /// What was done, e.g. `PUBLISH_GUIDE`.
@@ -194,7 +195,7 @@ impl AuditEntry {
 
     /// The region that owns the row (`100000` for national rows).
     async fn target_region(&self) -> &str {
-        &self.0.target_region
+        self.0.target_region.as_str()
     }
 
     /// The row's content before the change; null when it was created.
@@ -210,39 +211,39 @@ impl AuditEntry {
 
 /// How well a region served a matter over a period.
 #[derive(From)]
-pub struct Evaluation(pub evaluation::Model);
+pub struct Evaluation(pub concord_domain::Evaluation);
 
 /// How well a region served a matter over a period.
 #[Object]
 impl Evaluation {
     /// The evaluated region's code.
     async fn region(&self) -> &str {
-        &self.0.region_code
+        self.0.region.as_str()
     }
 
     /// The evaluated matter's code.
     async fn matter(&self) -> &str {
-        &self.0.matter_code
+        self.0.matter.as_str()
     }
 
     /// The period, e.g. `2025-Q3`.
     async fn period(&self) -> &str {
-        &self.0.period
+        self.0.period.as_str()
     }
 
     /// Satisfaction, 0 to 100.
     async fn satisfaction(&self) -> f64 {
-        self.0.satisfaction
+        self.0.values.satisfaction
     }
 
     /// Cases handled in the period.
     async fn cases_handled(&self) -> i64 {
-        self.0.cases_handled
+        self.0.values.cases_handled
     }
 
     /// Average working days taken per case.
     async fn average_days(&self) -> f64 {
-        self.0.average_days
+        self.0.values.average_days
     }
 
     /// Starts at 1 and grows by one with each correction.

@@ -1,4 +1,7 @@
-//! The API's object types. Each wraps a storage row and exposes it field by
+//! The API's object types. Each wraps a domain record that persistence read
+//! from its row (a region, a zone, the catalogue's reference records, an
+//! audit entry, an evaluation), or for the types still read as rows (guides,
+//! procedures, standards, matters) the row itself, and exposes it field by
 //! field, so that the SQL schema and the API can change independently.
 
 mod catalogue;
@@ -89,9 +92,11 @@ where
     .await
 }
 
-/// Declares an object type over an owned row: the given fields, then the
-/// fields every owned row shares. (A macro call inside an `#[Object]` impl
-/// would be invisible to async-graphql, so the impl is generated whole.)
+/// Declares an object type over an owned row or record: the given fields,
+/// then the fields every owned row shares. (A macro call inside an
+/// `#[Object]` impl would be invisible to async-graphql, so the impl is
+/// generated whole.) Its `origin` is a row's text or a record's
+/// `Origin`: either reads `as_str`.
 macro_rules! owned_object {
     ($(#[$doc:meta])* impl $name:ident { $($body:tt)* }) => {
         $(#[$doc])*
@@ -100,7 +105,7 @@ macro_rules! owned_object {
             $($body)*
             /// The region code of the authority that may change this row (`100000` for the nation).
             async fn origin(&self) -> &str {
-                &self.0.origin
+                self.0.origin.as_str()
             }
 
             /// Starts at 1 and grows by one with each change.
@@ -128,7 +133,7 @@ macro_rules! owned_object {
 }
 pub(crate) use owned_object;
 
-/// Declares an object type over an owned row with a code and Chinese and
+/// Declares an object type over an owned record with a code and Chinese and
 /// English names (a region, a zone, a category): those three fields first,
 /// each with its own description, then the given fields, then the shared
 /// ones of `owned_object!`.
@@ -147,7 +152,7 @@ macro_rules! named_object {
             impl $name {
                 $(#[$code])*
                 async fn code(&self) -> &str {
-                    &self.0.code
+                    self.0.code.as_str()
                 }
 
                 $(#[$name_zh])*

@@ -180,11 +180,12 @@ async fn assemble<C: ConnectionTrait>(
     };
     let region_codes = distinct(guides.iter().map(|g| g.region_code.clone()).collect());
     let matter_codes = distinct(guides.iter().map(|g| g.matter_code.clone()).collect());
-    let regions: HashMap<String, region::Model> = queries::regions_by_codes(conn, &region_codes)
-        .await?
-        .into_iter()
-        .map(|r| (r.code.clone(), r))
-        .collect();
+    let regions: HashMap<String, region::Model> =
+        queries::region_rows_by_codes(conn, &region_codes)
+            .await?
+            .into_iter()
+            .map(|r| (r.code.clone(), r))
+            .collect();
     let matters: HashMap<String, service_matter::Model> =
         queries::matters_by_codes(conn, &matter_codes)
             .await?
@@ -193,7 +194,7 @@ async fn assemble<C: ConnectionTrait>(
             .collect();
     let category_codes = distinct(matters.values().map(|m| m.category_code.clone()).collect());
     let categories: HashMap<String, category::Model> =
-        queries::categories_by_codes(conn, &category_codes)
+        queries::category_rows_by_codes(conn, &category_codes)
             .await?
             .into_iter()
             .map(|c| (c.code.clone(), c))
@@ -205,7 +206,7 @@ async fn assemble<C: ConnectionTrait>(
         .into_iter()
         .collect();
     let items: HashMap<(i32, i32), national_item::Model> =
-        queries::national_items_by_keys(conn, &item_keys)
+        queries::national_item_rows_by_keys(conn, &item_keys)
             .await?
             .into_iter()
             .map(|i| ((i.edition, i.number), i))
