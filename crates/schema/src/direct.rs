@@ -17,6 +17,7 @@
 use std::borrow::Cow;
 
 use async_graphql::indexmap::IndexMap;
+use async_graphql::indexmap::map::Entry;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::registry::Registry;
 use async_graphql::{
@@ -105,14 +106,28 @@ async fn resolve<T: Plain + ContainerType>(this: &T, ctx: &ContextSelectionSet<'
 /// `this` resolved at once on `ctx`'s selection, or `None` when a field it
 /// selects must be awaited.
 pub(crate) fn plain_object<T: Plain>(this: &T, ctx: &ContextSelectionSet<'_>) -> Option<Value> {
-    let mut fields = Vec::new();
-    selected(ctx, &this.introspection_type_name(), &mut fields);
-    let mut object = IndexMap::with_capacity(fields.len());
-    for field in fields {
-        let value = plain_field(this, &ctx.with_field(field))?;
-        insert(&mut object, field.node.response_key().node.clone(), value);
-    }
-    Some(Value::Object(object))
+    Selected::on(ctx, this.introspection_type_name()).object(ctx, |field| this.plain(field))
+}
+
+/// Each of `items` resolved at once on `ctx`'s selection, or `None` when a
+/// field one of them selects must be awaited. The selection is walked once
+/// for the list, not once an item.
+pub(crate) fn plain_items<'i, T: Plain + 'i>(
+    items: impl IntoIterator<Item = &'i T>,
+    ctx: &ContextSelectionSet<'_>,
+) -> Vec<Option<Value>> {
+    let mut selected: Option<Selected<'_>> = None;
+    items
+        .into_iter()
+        .map(|item| {
+            let type_name = item.introspection_type_name();
+            let selected = match &mut selected {
+                Some(selected) if selected.type_name == type_name => selected,
+                slot => slot.insert(Selected::on(ctx, type_name)),
+            };
+            selected.object(ctx, |field| item.plain(field))
+        })
+        .collect()
 }
 
 /// The items of a list field resolved at once, or `None` when the field's
@@ -121,10 +136,27 @@ pub(crate) fn plain_list<'i, T: Plain + 'i>(
     items: impl IntoIterator<Item = &'i T>,
     ctx: &Context<'_>,
 ) -> Option<Value> {
-    let selection = ctx.with_selection_set(&ctx.item.node.selection_set);
+    plain_items(items, &ctx.with_selection_set(&ctx.item.node.selection_set))
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .map(Value::List)
+}
+
+/// A list field of objects of type `T` resolved at once from `items`, which
+/// are not `T`s but hold what its fields show: `field` gives the value of a
+/// field of an item, or `None` for a field that must be awaited (and then
+/// the whole list is `None`). It spares copying a stored list into `T`s
+/// only to read them.
+pub(crate) fn plain_list_as<T: OutputType, I>(
+    items: impl IntoIterator<Item = I>,
+    ctx: &Context<'_>,
+    field: impl Fn(&I, &Context<'_>) -> Option<Value>,
+) -> Option<Value> {
+    let ctx = ctx.with_selection_set(&ctx.item.node.selection_set);
+    let selected = Selected::on(&ctx, T::type_name());
     items
         .into_iter()
-        .map(|item| plain_object(item, &selection))
+        .map(|item| selected.object(&ctx, |ctx| field(&item, ctx)))
         .collect::<Option<Vec<_>>>()
         .map(Value::List)
 }
@@ -140,6 +172,40 @@ fn plain_field<T: Plain>(this: &T, ctx: &Context<'_>) -> Option<Value> {
         Some(Value::String(this.introspection_type_name().into_owned()))
     } else {
         this.plain(ctx)
+    }
+}
+
+/// The fields a selection set selects on objects of one type, found once
+/// for every object of that type built on it.
+struct Selected<'a> {
+    type_name: Cow<'static, str>,
+    fields: Vec<&'a Positioned<Field>>,
+}
+
+impl<'a> Selected<'a> {
+    fn on(ctx: &ContextSelectionSet<'a>, type_name: Cow<'static, str>) -> Self {
+        let mut fields = Vec::new();
+        selected(ctx, &type_name, &mut fields);
+        Selected { type_name, fields }
+    }
+
+    /// The object whose fields `value` gives (`__typename` aside), or
+    /// `None` when it gives none for one of them.
+    fn object(
+        &self,
+        ctx: &ContextSelectionSet<'a>,
+        value: impl Fn(&Context<'_>) -> Option<Value>,
+    ) -> Option<Value> {
+        let mut object = IndexMap::with_capacity(self.fields.len());
+        for &field in &self.fields {
+            let value = if field.node.name.node == "__typename" {
+                Value::String(self.type_name.clone().into_owned())
+            } else {
+                value(&ctx.with_field(field))?
+            };
+            insert(&mut object, field.node.response_key().node.clone(), value);
+        }
+        Some(Value::Object(object))
     }
 }
 
@@ -195,16 +261,22 @@ fn selected<'a>(
 /// Adds a field's value under its response key, merging it into what an
 /// earlier selection of the same key produced, as GraphQL merges fields.
 fn insert(object: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match (object.get_mut(&key), value) {
-        (None, value) => {
-            object.insert(key, value);
+    // One look-up: the key is hashed once, where `get_mut` then `insert`
+    // hashed it twice for every field of every object.
+    let earlier = match object.entry(key) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(value);
+            return;
         }
-        (Some(Value::Object(earlier)), Value::Object(later)) => {
+        Entry::Occupied(occupied) => occupied.into_mut(),
+    };
+    match (earlier, value) {
+        (Value::Object(earlier), Value::Object(later)) => {
             for (key, value) in later {
                 insert(earlier, key, value);
             }
         }
-        (Some(Value::List(earlier)), Value::List(later)) => {
+        (Value::List(earlier), Value::List(later)) => {
             for (earlier, later) in earlier.iter_mut().zip(later) {
                 if let (Value::Object(earlier), Value::Object(later)) = (earlier, later) {
                     for (key, value) in later {
@@ -213,7 +285,7 @@ fn insert(object: &mut IndexMap<Name, Value>, key: Name, value: Value) {
                 }
             }
         }
-        (Some(_), _) => {}
+        _ => {}
     }
 }
 

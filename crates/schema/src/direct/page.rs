@@ -21,7 +21,7 @@ use async_graphql::{
 use concord_persistence::queries::Page;
 use futures::FutureExt;
 
-use super::{Direct, Plain, insert, plain_object, resolve, selected};
+use super::{Direct, Plain, insert, plain_items, resolve, selected};
 use crate::pagination::Paged;
 
 /// One page of `N`s with what Relay's `PageInfo` and `totalCount` report.
@@ -153,10 +153,7 @@ impl<N: Plain + ContainerType> DirectPage<N> {
         });
         let items = &self.page.items;
         let selection = list.with_selection_set(selection_set);
-        let mut values: Vec<Option<Value>> = items
-            .iter()
-            .map(|item| plain_object(item, &selection))
-            .collect();
+        let mut values = plain_items(items.iter(), &selection);
         let awaited: Vec<usize> = (0..items.len()).filter(|&i| values[i].is_none()).collect();
         if !awaited.is_empty() {
             let resolved = futures::future::join_all(awaited.into_iter().map(|index| {

@@ -7,7 +7,7 @@ use super::{
     load_one, owned_object,
 };
 use crate::direct::{
-    Direct, Plain, closed, optional_text, owned, plain_list, plain_one, scalar, text,
+    Direct, Plain, closed, optional_text, owned, plain_list_as, plain_one, scalar, text,
 };
 use crate::error::OrApiError;
 use crate::loader::{MatterKey, ProcedureKey, RegionKey};
@@ -199,7 +199,11 @@ impl Plain for OperatingProcedure {
         let row = &self.0;
         let name = ctx.item.node.name.node.as_str();
         match name {
-            "steps" => plain_list(&self.step_list(), ctx),
+            "steps" => plain_list_as::<ProcedureStep, _>(
+                self.0.steps.0.iter().enumerate(),
+                ctx,
+                |&(index, step), field| ProcedureStep::plain_field(index, step, field),
+            ),
             "totalTimeLimitDays" => Some(scalar(&self.total_days())),
             "status" => Some(closed::<GuideStatus>(row.status)),
             _ => owned!(row).field(name),
@@ -207,13 +211,20 @@ impl Plain for OperatingProcedure {
     }
 }
 
-impl Plain for ProcedureStep {
-    fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        Some(match ctx.item.node.name.node.as_str() {
-            "position" => scalar(&self.position),
-            "name" => text(&self.name),
-            "actor" => text(&self.actor),
-            "timeLimitDays" => scalar(&self.time_limit_days),
+impl ProcedureStep {
+    /// A field of the step at `index` of a procedure, read from the stored
+    /// step: a page's steps are shown without being copied into
+    /// `ProcedureStep`s first.
+    fn plain_field(
+        index: usize,
+        step: &concord_domain::ProcedureStep,
+        field: &Context<'_>,
+    ) -> Option<Value> {
+        Some(match field.item.node.name.node.as_str() {
+            "position" => scalar(&super::count(index + 1)),
+            "name" => text(&step.name),
+            "actor" => text(&step.actor),
+            "timeLimitDays" => scalar(&step.time_limit_days),
             _ => return None,
         })
     }
