@@ -6,6 +6,7 @@
 //! loader) and one per SQL statement; none per field, which would cost more
 //! than the fields.
 
+use std::io::IsTerminal;
 use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::SystemTime;
@@ -122,7 +123,10 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     let filter =
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let logs = match settings.log_format {
+        // Colours only on a terminal: a log file or collector would keep
+        // the escape codes as text.
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
