@@ -1,11 +1,10 @@
 //! The catalogue's reference records: service categories, and the editions
 //! of the National Basic Public Service Standards with their items.
 
-use chrono::{DateTime, Utc};
-
 use crate::alignment::Baseline;
-use crate::codes::{CategoryCode, Origin};
+use crate::codes::CategoryCode;
 use crate::national::ServedGroup;
+use crate::provenance::Provenance;
 
 /// A service area of HR&SS, such as social insurance.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,16 +15,8 @@ pub struct Category {
     pub name_zh: String,
     /// Its English name, e.g. Social insurance.
     pub name_en: String,
-    /// The authority that may change this record.
-    pub origin: Origin,
-    /// Starts at 1 and grows by one with each change.
-    pub revision: i32,
-    /// Whether this is illustrative sample data, not official text.
-    pub illustrative: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
 }
 
 /// An edition of the National Basic Public Service Standards.
@@ -43,16 +34,8 @@ pub struct NationalEdition {
     pub note: String,
     /// The year of the edition this one replaces.
     pub supersedes: Option<i32>,
-    /// The authority that may change this record.
-    pub origin: Origin,
-    /// Starts at 1 and grows by one with each change.
-    pub revision: i32,
-    /// Whether this is illustrative sample data, not official text.
-    pub illustrative: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
 }
 
 /// An item of the national standard. Its five texts from the official
@@ -86,14 +69,6 @@ pub struct NationalItem {
     pub lead_department: Option<String>,
     /// The baseline as rules a guide is checked against.
     pub baseline: Baseline,
-    /// The authority that may change this record.
-    pub origin: Origin,
-    /// Starts at 1 and grows by one with each change.
-    pub revision: i32,
-    /// Whether this is illustrative sample data, not official text.
-    pub illustrative: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
 }

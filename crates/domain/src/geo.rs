@@ -1,10 +1,9 @@
 //! Regions and zones as the catalogue describes them: the places guides and
 //! standards belong to, read once from storage and trusted after.
 
-use chrono::{DateTime, Utc};
-
-use crate::codes::{Origin, RegionCode, ZoneCode};
+use crate::codes::{RegionCode, ZoneCode};
 use crate::enums::RegionKind;
+use crate::provenance::Provenance;
 
 /// A provincial-level division of China (GB/T 2260).
 #[derive(Debug, Clone, PartialEq)]
@@ -27,16 +26,8 @@ pub struct Region {
     pub pilot: bool,
     /// What the pilot was, when it took part.
     pub pilot_note: Option<String>,
-    /// The authority that may change this record.
-    pub origin: Origin,
-    /// Starts at 1 and grows by one with each change.
-    pub revision: i32,
-    /// Whether this is illustrative sample data, not official text.
-    pub illustrative: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
 }
 
 /// A regional collaboration zone, such as the Yangtze River Delta.
@@ -48,14 +39,6 @@ pub struct Zone {
     pub name_zh: String,
     /// Its English name, e.g. Yangtze River Delta.
     pub name_en: String,
-    /// The authority that may change this record.
-    pub origin: Origin,
-    /// Starts at 1 and grows by one with each change.
-    pub revision: i32,
-    /// Whether this is illustrative sample data, not official text.
-    pub illustrative: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
 }

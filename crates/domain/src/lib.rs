@@ -14,6 +14,7 @@ pub mod fee;
 pub mod geo;
 pub mod guide;
 pub mod national;
+pub mod provenance;
 pub mod standard;
 pub mod text;
 pub mod workflow;
@@ -33,6 +34,7 @@ pub use evaluation::{Evaluation, EvaluationValues, Period};
 pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use national::{ServedGroup, served_groups};
+pub use provenance::Provenance;
 pub use standard::{
     check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
 };

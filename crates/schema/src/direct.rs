@@ -25,6 +25,8 @@ use async_graphql::{
     ScalarType, ServerResult, Value,
 };
 use chrono::{DateTime, Utc};
+use concord_domain::{Provenance, catalogue, geo};
+use concord_persistence::entity::{operating_procedure, service_guide, service_matter, standard};
 use futures::FutureExt;
 
 mod page;
@@ -332,20 +334,58 @@ impl Owned<'_> {
     }
 }
 
-/// The shared fields of an owned row or record (any with the fields
-/// `owned_object!` exposes; its origin text or `Origin`).
-macro_rules! owned {
-    ($row:expr) => {
-        $crate::direct::Owned {
-            origin: $row.origin.as_str(),
-            revision: $row.revision,
-            illustrative: $row.illustrative,
-            created_at: &$row.created_at,
-            updated_at: &$row.updated_at,
+/// A row or record with the fields every owned one shares.
+pub(crate) trait Owns {
+    /// Those fields.
+    fn owned(&self) -> Owned<'_>;
+}
+
+impl<T: Owns> Owns for &T {
+    fn owned(&self) -> Owned<'_> {
+        (**self).owned()
+    }
+}
+
+impl Owns for Provenance {
+    fn owned(&self) -> Owned<'_> {
+        Owned {
+            origin: self.origin.as_str(),
+            revision: self.revision,
+            illustrative: self.illustrative,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
         }
+    }
+}
+
+/// `Owns` for rows, which have the shared fields as columns of their own,
+/// and for the domain's records, which hold them as their `provenance`.
+macro_rules! owns {
+    (rows: $($row:ty),+; records: $($record:ty),+ $(,)?) => {
+        $(impl Owns for $row {
+            fn owned(&self) -> Owned<'_> {
+                Owned {
+                    origin: &self.origin,
+                    revision: self.revision,
+                    illustrative: self.illustrative,
+                    created_at: &self.created_at,
+                    updated_at: &self.updated_at,
+                }
+            }
+        })+
+        $(impl Owns for $record {
+            fn owned(&self) -> Owned<'_> {
+                self.provenance.owned()
+            }
+        })+
     };
 }
-pub(crate) use owned;
+
+owns! {
+    rows: service_guide::Model, operating_procedure::Model, standard::Model, service_matter::Model;
+    records: geo::Region, geo::Zone, catalogue::Category, catalogue::NationalEdition,
+        catalogue::NationalItem,
+}
 
 /// A field of a coded row or record with Chinese and English names (a
 /// region, a zone, a category, a matter): the code, the names, or a shared
@@ -356,7 +396,7 @@ macro_rules! named {
             "code" => Some($crate::direct::text($row.code.as_str())),
             "nameZh" => Some($crate::direct::text(&$row.name_zh)),
             "nameEn" => Some($crate::direct::text(&$row.name_en)),
-            name => $crate::direct::owned!($row).field(name),
+            name => $crate::direct::Owns::owned(&$row).field(name),
         }
     };
 }

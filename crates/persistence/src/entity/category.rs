@@ -1,7 +1,7 @@
-use concord_domain::{CategoryCode, Origin, catalogue};
+use concord_domain::{CategoryCode, catalogue};
 use sea_orm::entity::prelude::*;
 
-use super::refused;
+use super::{provenance, refused};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -34,11 +34,7 @@ impl TryFrom<Model> for catalogue::Category {
             code: CategoryCode::try_from(row.code.as_str()).map_err(|e| fault("code", &e))?,
             name_zh: row.name_zh,
             name_en: row.name_en,
-            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
-            revision: row.revision,
-            illustrative: row.illustrative,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            provenance: provenance!(row, fault),
         })
     }
 }

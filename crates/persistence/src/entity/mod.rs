@@ -44,6 +44,24 @@ pub struct TextList(pub Vec<String>);
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct StepList(pub Vec<ProcedureStep>);
 
+/// The columns every owned row has (`origin`, `revision`, `illustrative`,
+/// `created_at`, `updated_at`), read from `$row` as the domain's
+/// `Provenance`. An origin the domain refuses is returned as the error
+/// `$fault` makes of it, from the enclosing function.
+macro_rules! provenance {
+    ($row:ident, $fault:ident) => {
+        concord_domain::Provenance {
+            origin: concord_domain::Origin::try_from($row.origin.as_str())
+                .map_err(|e| $fault("origin", &e))?,
+            revision: $row.revision,
+            illustrative: $row.illustrative,
+            created_at: $row.created_at,
+            updated_at: $row.updated_at,
+        }
+    };
+}
+use provenance;
+
 /// A column of the stored row `row` (e.g. `region 330000`) that the domain
 /// refuses: the read that converts the row fails as corrupt, naming the row,
 /// the column and what is wrong, so that no caller is handed, or can skip

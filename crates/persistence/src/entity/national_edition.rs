@@ -1,7 +1,7 @@
-use concord_domain::{Origin, catalogue};
+use concord_domain::catalogue;
 use sea_orm::entity::prelude::*;
 
-use super::refused;
+use super::{provenance, refused};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -31,13 +31,13 @@ impl TryFrom<Model> for catalogue::NationalEdition {
     type Error = StoreError;
 
     fn try_from(row: Model) -> Result<Self, StoreError> {
-        let origin = Origin::try_from(row.origin.as_str()).map_err(|e| {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
             refused(
                 format_args!("national edition {}", row.edition),
-                "origin",
-                &e,
+                column,
+                error,
             )
-        })?;
+        };
         Ok(Self {
             edition: row.edition,
             title_zh: row.title_zh,
@@ -45,11 +45,7 @@ impl TryFrom<Model> for catalogue::NationalEdition {
             issued_by: row.issued_by,
             note: row.note,
             supersedes: row.supersedes,
-            origin,
-            revision: row.revision,
-            illustrative: row.illustrative,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            provenance: provenance!(row, fault),
         })
     }
 }

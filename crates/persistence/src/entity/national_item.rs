@@ -1,7 +1,7 @@
-use concord_domain::{Baseline, CategoryCode, Origin, catalogue};
+use concord_domain::{Baseline, CategoryCode, catalogue};
 use sea_orm::entity::prelude::*;
 
-use super::{ChannelList, GroupList, refused};
+use super::{ChannelList, GroupList, provenance, refused};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -89,11 +89,7 @@ impl TryFrom<Model> for catalogue::NationalItem {
                 // No list stored means no channel is required.
                 required_channels: row.required_channels.map_or_else(Vec::new, |list| list.0),
             },
-            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
-            revision: row.revision,
-            illustrative: row.illustrative,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            provenance: provenance!(row, fault),
         })
     }
 }

@@ -1,7 +1,7 @@
-use concord_domain::{Origin, RegionCode, RegionKind, geo};
+use concord_domain::{RegionCode, RegionKind, geo};
 use sea_orm::entity::prelude::*;
 
-use super::{Stored, refused};
+use super::{Stored, provenance, refused};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -47,11 +47,7 @@ impl TryFrom<Model> for geo::Region {
             kind: *row.kind,
             pilot: row.pilot,
             pilot_note: row.pilot_note,
-            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
-            revision: row.revision,
-            illustrative: row.illustrative,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            provenance: provenance!(row, fault),
         })
     }
 }

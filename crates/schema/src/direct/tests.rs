@@ -26,6 +26,17 @@ fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, day, 8, 30, 15).unwrap()
 }
 
+/// A national record's provenance, first stored at `at(1)`.
+fn national() -> Provenance {
+    Provenance {
+        origin: Origin::National,
+        revision: 1,
+        illustrative: false,
+        created_at: at(1),
+        updated_at: at(1),
+    }
+}
+
 fn guide() -> ServiceGuide {
     ServiceGuide::from(service_guide::Model {
         region_code: "330000".into(),
@@ -88,11 +99,7 @@ fn guide_ahead() -> ServiceGuide {
         code: CategoryCode::try_from("SOCIAL_INSURANCE").unwrap(),
         name_zh: "社会保险".into(),
         name_en: "Social insurance".into(),
-        origin: Origin::National,
-        revision: 1,
-        illustrative: false,
-        created_at: at(1),
-        updated_at: at(1),
+        provenance: national(),
     });
     let mut guide = guide();
     guide.1 = GuideRelations {
@@ -131,11 +138,7 @@ fn region() -> Region {
         kind: concord_domain::RegionKind::Province,
         pilot: true,
         pilot_note: Some("试点".into()),
-        origin: Origin::National,
-        revision: 1,
-        illustrative: false,
-        created_at: at(1),
-        updated_at: at(1),
+        provenance: national(),
     })
 }
 

@@ -7,7 +7,7 @@ use super::{
     load_one, owned_object,
 };
 use crate::direct::{
-    Direct, Plain, closed, optional_text, owned, plain_list_as, plain_one, scalar, text,
+    Direct, Owns, Plain, closed, optional_text, plain_list_as, plain_one, scalar, text,
 };
 use crate::error::OrApiError;
 use crate::loader::{MatterKey, ProcedureKey, RegionKey};
@@ -171,7 +171,7 @@ impl Plain for ServiceGuide {
             "publishedAt" => row.published_at.as_ref().map_or(Value::Null, scalar),
             "procedure" => ahead(self.1.procedure.as_ref(), ctx)?,
             "matter" => ahead(self.1.matter.as_ref(), ctx)?,
-            _ => return owned!(row).field(name),
+            _ => return row.owned().field(name),
         })
     }
 }
@@ -206,7 +206,7 @@ impl Plain for OperatingProcedure {
             ),
             "totalTimeLimitDays" => Some(scalar(&self.total_days())),
             "status" => Some(closed::<GuideStatus>(row.status)),
-            _ => owned!(row).field(name),
+            _ => row.owned().field(name),
         }
     }
 }

@@ -105,27 +105,27 @@ macro_rules! owned_object {
             $($body)*
             /// The region code of the authority that may change this row (`100000` for the nation).
             async fn origin(&self) -> &str {
-                self.0.origin.as_str()
+                $crate::direct::Owns::owned(&self.0).origin
             }
 
             /// Starts at 1 and grows by one with each change.
             async fn revision(&self) -> i32 {
-                self.0.revision
+                $crate::direct::Owns::owned(&self.0).revision
             }
 
             /// True when this row is illustrative sample data, not official text.
             async fn illustrative(&self) -> bool {
-                self.0.illustrative
+                $crate::direct::Owns::owned(&self.0).illustrative
             }
 
             /// When this row was first stored.
             async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-                self.0.created_at
+                *$crate::direct::Owns::owned(&self.0).created_at
             }
 
             /// When this row last changed.
             async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
-                self.0.updated_at
+                *$crate::direct::Owns::owned(&self.0).updated_at
             }
 
         }

@@ -6,7 +6,7 @@ use super::{
     FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
     kept_versions, load_listed, load_one, owned_object,
 };
-use crate::direct::{Direct, Plain, closed, owned, plain_list, scalar, text};
+use crate::direct::{Direct, Owns, Plain, closed, plain_list, scalar, text};
 use crate::error::OrApiError;
 use crate::loader::{
     ElevatedTo, MatterKey, MattersOfStandard, RegionKey, StandardKey, SupersededBy, ZoneKey,
@@ -174,7 +174,7 @@ impl Plain for Standard {
             "reviewOn" => date(&row.review_on),
             "note" => text(&row.note),
             "matters" => plain_list(self.1.matters.as_ref()?, ctx)?,
-            _ => return owned!(row).field(name),
+            _ => return row.owned().field(name),
         })
     }
 }
