@@ -2,7 +2,7 @@
 //! of the National Basic Public Service Standards with their items.
 
 use crate::alignment::Baseline;
-use crate::codes::CategoryCode;
+use crate::codes::{CategoryCode, MatterCode};
 use crate::national::ServedGroup;
 use crate::provenance::Provenance;
 
@@ -69,6 +69,27 @@ pub struct NationalItem {
     pub lead_department: Option<String>,
     /// The baseline as rules a guide is checked against.
     pub baseline: Baseline,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
+}
+
+/// A service matter of the HR&SS matter list (事项清单): what a citizen
+/// asks a region's bureau for, such as transferring a pension.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceMatter {
+    /// Its code, e.g. `SI-PENSION-TRANSFER`.
+    pub code: MatterCode,
+    /// Its Chinese name.
+    pub name_zh: String,
+    /// Its English name.
+    pub name_en: String,
+    /// The HR&SS category it falls under.
+    pub category: CategoryCode,
+    /// The national item it implements, as (edition, number).
+    pub national_item: Option<(i32, i32)>,
+    /// The groups it serves when they differ from its national item's;
+    /// `None` means "as its item".
+    pub served_groups: Option<Vec<ServedGroup>>,
     /// Who may change it and how it has changed.
     pub provenance: Provenance,
 }

@@ -1,8 +1,12 @@
 //! Service guides (服务指南) and operating procedures (操作规程): what a
 //! locality publishes for each matter, and the rules an entry must satisfy.
 
+use chrono::{DateTime, Utc};
+
 use crate::text::{NAME_MAX, NOTE_MAX, distinct_channels, optional_text, required_text};
-use crate::{Channel, Fee, ValidationError};
+use crate::{
+    Channel, Fee, GuideStatus, GuideValues, MatterCode, Provenance, RegionCode, ValidationError,
+};
 
 /// Longest time limit a guide may state: a year of working days.
 pub const MAX_TIME_LIMIT_DAYS: i32 = 250;
@@ -10,6 +14,69 @@ pub const MAX_TIME_LIMIT_DAYS: i32 = 250;
 pub const MAX_MATERIALS: usize = 30;
 /// Most steps an operating procedure may have.
 pub const MAX_STEPS: usize = 30;
+
+/// A region's service guide (服务指南) for one matter, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceGuide {
+    /// The region that publishes it; with the matter, its key.
+    pub region: RegionCode,
+    /// The matter it is for.
+    pub matter: MatterCode,
+    /// The promised time limit, in working days.
+    pub time_limit_days: i32,
+    /// The fee, exact to the fen.
+    pub fee: Fee,
+    /// The materials an applicant must provide, in order.
+    pub materials: Vec<String>,
+    /// Where the matter can be handled.
+    pub channels: Vec<Channel>,
+    /// The laws and regulations it rests on.
+    pub legal_basis: String,
+    /// The guarantee level, for matters that pay a benefit.
+    pub guarantee_level: Option<String>,
+    /// Draft or published.
+    pub status: GuideStatus,
+    /// When it was last published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
+}
+
+/// A region's operating procedure (操作规程) for one matter, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatingProcedure {
+    /// The region that publishes it; with the matter, its key.
+    pub region: RegionCode,
+    /// The matter it is for.
+    pub matter: MatterCode,
+    /// Its steps, in order.
+    pub steps: Vec<ProcedureStep>,
+    /// Draft or published, as a guide.
+    pub status: GuideStatus,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
+}
+
+impl ServiceGuide {
+    /// The values alignment compares and a baseline checks.
+    pub fn values(&self) -> GuideValues {
+        GuideValues {
+            region: self.region.as_str().to_owned(),
+            time_limit_days: self.time_limit_days,
+            fee: self.fee,
+            materials: self.materials.clone(),
+            channels: self.channels.clone(),
+        }
+    }
+}
+
+impl OperatingProcedure {
+    /// The steps' time limits added up, in working days.
+    pub fn total_time_limit_days(&self) -> i32 {
+        self.steps.iter().map(|step| step.time_limit_days).sum()
+    }
+}
+
 /// The fields of a service guide, before they are stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GuideDraft {

@@ -2,8 +2,41 @@
 
 use chrono::{Months, NaiveDate};
 
-use crate::ValidationError;
+use crate::{Provenance, ValidationError};
 use crate::{RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
+
+/// A standard at any level, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standard {
+    /// Its code, e.g. `GB/T 33531-2017`.
+    pub code: StandardCode,
+    /// Its Chinese title.
+    pub title_zh: String,
+    /// Its English title; empty where none is known.
+    pub title_en: String,
+    /// Where it sits in the standard system.
+    pub level: StandardLevel,
+    /// Draft, in force, superseded or withdrawn.
+    pub status: StandardStatus,
+    /// The region that issued it, for a local standard.
+    pub issuing_region: Option<RegionCode>,
+    /// The zone that issued it, for a regional collaborative standard.
+    pub issuing_zone: Option<ZoneCode>,
+    /// When it was published.
+    pub issued_on: Option<NaiveDate>,
+    /// When it came into force.
+    pub effective_on: Option<NaiveDate>,
+    /// The standard it replaces.
+    pub supersedes: Option<StandardCode>,
+    /// When it is due for review.
+    pub review_on: Option<NaiveDate>,
+    /// The local standard an accepted elevation raised it from.
+    pub elevated_from: Option<StandardCode>,
+    /// Notes: committee, citing standards, dates.
+    pub note: String,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
+}
 
 /// Whether a standard may move from `from` to `to`: a draft comes into
 /// force; a standard in force is superseded or withdrawn; nothing else.

@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use concord_domain::alignment::GuideValues;
+use concord_domain::guide::{OperatingProcedure, ServiceGuide};
 use concord_domain::{GuideStatus, RegionCode};
-use concord_persistence::baselines::guide_values;
-use concord_persistence::entity::{operating_procedure, service_guide};
 use reqwest::StatusCode;
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 use secrecy::ExposeSecret;
@@ -29,11 +28,11 @@ pub struct Fetched {
     /// When the part last changed on the peer.
     pub committed_at: Option<DateTime<Utc>>,
     /// The published guides of the peer's region, and of no other.
-    pub guides: Arc<Vec<service_guide::Model>>,
+    pub guides: Arc<Vec<ServiceGuide>>,
     /// The same guides as alignment reads them, by matter code.
     pub values: Arc<HashMap<String, GuideValues>>,
     /// The published procedures of the peer's region, by matter code.
-    pub procedures: Arc<HashMap<String, operating_procedure::Model>>,
+    pub procedures: Arc<HashMap<String, OperatingProcedure>>,
     /// Rows of other regions (or unpublished ones) the peer sent and this
     /// node dropped.
     pub dropped: usize,
@@ -307,7 +306,7 @@ impl Peers {
 }
 
 /// The part as far as it can be trusted: only the peer's own region, only
-/// published rows.
+/// published rows, each a record the domain accepts.
 fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, PartFailure> {
     if part.region != peer.region.as_str() {
         return Err(PartFailure::BadAnswer(format!(
@@ -319,17 +318,22 @@ fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, Part
     let own = |region: &str, status: GuideStatus| {
         region == peer.region.as_str() && status == GuideStatus::Published
     };
-    let guides: Vec<service_guide::Model> = part
+    let refused =
+        |error: concord_persistence::StoreError| PartFailure::BadAnswer(error.to_string());
+    let guides: Vec<ServiceGuide> = part
         .guides
         .into_iter()
         .filter(|g| own(&g.region_code, *g.status))
-        .collect();
+        .map(ServiceGuide::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(refused)?;
     let mut procedures = HashMap::new();
     for procedure in part.procedures {
         if !own(&procedure.region_code, *procedure.status) {
             continue;
         }
-        let matter = procedure.matter_code.clone();
+        let procedure = OperatingProcedure::try_from(procedure).map_err(refused)?;
+        let matter = procedure.matter.to_string();
         if procedures.insert(matter.clone(), procedure).is_some() {
             return Err(PartFailure::BadAnswer(format!(
                 "two procedures for matter {matter}"
@@ -339,12 +343,12 @@ fn accept(peer: &Peer, part: Part, etag: Option<String>) -> Result<Fetched, Part
     let mut values = HashMap::with_capacity(guides.len());
     for guide in &guides {
         if values
-            .insert(guide.matter_code.clone(), guide_values(guide))
+            .insert(guide.matter.to_string(), guide.values())
             .is_some()
         {
             return Err(PartFailure::BadAnswer(format!(
                 "two guides for matter {}",
-                guide.matter_code
+                guide.matter
             )));
         }
     }
@@ -373,6 +377,8 @@ fn without_url(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use concord_domain::Channel;
+    use concord_persistence::entity::{ChannelList, TextList, service_guide};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -457,6 +463,65 @@ mod tests {
             codes(&tight.fetch(&Fanout::default(), &regions).await).contains(&"TOO_LARGE"),
             "two bodies of 3,000 bytes in a budget of 4,000"
         );
+    }
+
+    fn guide_row(region: &str, matter: &str) -> service_guide::Model {
+        let now = Utc::now();
+        service_guide::Model {
+            region_code: region.to_owned(),
+            matter_code: matter.to_owned(),
+            time_limit_days: 5,
+            fee_fen: concord_persistence::entity::StoredFee::default(),
+            materials: TextList(vec!["居民身份证".to_owned()]),
+            channels: ChannelList(vec![Channel::Online]),
+            legal_basis: String::new(),
+            guarantee_level: None,
+            status: GuideStatus::Published.into(),
+            published_at: Some(now),
+            origin: region.to_owned(),
+            revision: 1,
+            illustrative: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_part_is_accepted_as_records_and_refused_when_a_record_is_corrupt() {
+        let peer = Peer {
+            region: RegionCode::try_from("320000").unwrap(),
+            base: "http://127.0.0.1:1".to_owned(),
+            part_url: "http://127.0.0.1:1/federation/part".parse().unwrap(),
+            token: "a token".to_owned().into(),
+        };
+        let part = |guides| Part {
+            region: "320000".to_owned(),
+            data_version: 7,
+            committed_at: None,
+            guides,
+            procedures: Vec::new(),
+        };
+
+        let fetched = accept(
+            &peer,
+            part(vec![
+                guide_row("320000", "SI-CARD"),
+                guide_row("330000", "SI-CARD"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(fetched.guides.len(), 1);
+        assert_eq!(fetched.guides[0].matter.as_str(), "SI-CARD");
+        assert_eq!(fetched.values["SI-CARD"].channels, [Channel::Online]);
+        assert_eq!(fetched.dropped, 1, "the other region's guide is dropped");
+
+        let Err(PartFailure::BadAnswer(why)) =
+            accept(&peer, part(vec![guide_row("320000", "not a code")]), None)
+        else {
+            panic!("a guide with a matter code the domain refuses was accepted");
+        };
+        assert!(why.contains("matter_code"), "{why}");
     }
 
     #[tokio::test]

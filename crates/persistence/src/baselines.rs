@@ -1,25 +1,15 @@
-//! Stored rows as the domain's baseline rules read them: a guide's values,
-//! a national item's baseline, and the exemption in force for a region and
-//! matter. The report (`baselineViolations`) and the refusal to publish
-//! both read them from here, so they apply one rule to the same figures.
+//! Stored rows as the domain's baseline rules read them: a national item's
+//! baseline, and the exemption in force for a region and matter. A guide's
+//! values are its record's (`ServiceGuide::values`). The report
+//! (`baselineViolations`) and the refusal to publish both read them from
+//! here, so they apply one rule to the same figures.
 
 use chrono::NaiveDate;
-use concord_domain::{Baseline, GuideValues, exemption_in_force};
+use concord_domain::{Baseline, exemption_in_force};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::StoreError;
-use crate::entity::{baseline_exemption, national_item, service_guide, service_matter};
-
-/// A stored guide's values.
-pub fn guide_values(guide: &service_guide::Model) -> GuideValues {
-    GuideValues {
-        region: guide.region_code.clone(),
-        time_limit_days: guide.time_limit_days,
-        fee: *guide.fee_fen,
-        materials: guide.materials.0.clone(),
-        channels: guide.channels.0.clone(),
-    }
-}
+use crate::entity::{baseline_exemption, national_item, service_matter};
 
 /// A national item's baseline; an item without required channels requires none.
 pub fn item_baseline(item: &national_item::Model) -> Baseline {

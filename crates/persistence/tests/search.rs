@@ -182,7 +182,7 @@ async fn indexed_standards(
                 .await
                 .unwrap()
         },
-        |row| row.code,
+        |row| row.code.to_string(),
     )
     .await
 }
@@ -195,7 +195,7 @@ async fn indexed_matters(db: &DatabaseConnection, text: &str) -> (Vec<String>, u
     let filter = &filter;
     every_page(
         |request| async move { queries::matters(db, filter, request).await.unwrap() },
-        |row| row.code,
+        |row| row.code.to_string(),
     )
     .await
 }

@@ -25,8 +25,7 @@ use async_graphql::{
     ScalarType, ServerResult, Value,
 };
 use chrono::{DateTime, Utc};
-use concord_domain::{Provenance, catalogue, geo};
-use concord_persistence::entity::{operating_procedure, service_guide, service_matter, standard};
+use concord_domain::{Provenance, catalogue, geo, guide, standard};
 use futures::FutureExt;
 
 mod page;
@@ -358,21 +357,10 @@ impl Owns for Provenance {
     }
 }
 
-/// `Owns` for rows, which have the shared fields as columns of their own,
-/// and for the domain's records, which hold them as their `provenance`.
+/// `Owns` for the domain's records, which hold the shared fields as their
+/// `provenance`.
 macro_rules! owns {
-    (rows: $($row:ty),+; records: $($record:ty),+ $(,)?) => {
-        $(impl Owns for $row {
-            fn owned(&self) -> Owned<'_> {
-                Owned {
-                    origin: &self.origin,
-                    revision: self.revision,
-                    illustrative: self.illustrative,
-                    created_at: &self.created_at,
-                    updated_at: &self.updated_at,
-                }
-            }
-        })+
+    ($($record:ty),+ $(,)?) => {
         $(impl Owns for $record {
             fn owned(&self) -> Owned<'_> {
                 self.provenance.owned()
@@ -382,9 +370,9 @@ macro_rules! owns {
 }
 
 owns! {
-    rows: service_guide::Model, operating_procedure::Model, standard::Model, service_matter::Model;
-    records: geo::Region, geo::Zone, catalogue::Category, catalogue::NationalEdition,
-        catalogue::NationalItem,
+    geo::Region, geo::Zone, catalogue::Category, catalogue::NationalEdition,
+    catalogue::NationalItem, catalogue::ServiceMatter, standard::Standard, guide::ServiceGuide,
+    guide::OperatingProcedure,
 }
 
 /// A field of a coded row or record with Chinese and English names (a

@@ -44,7 +44,7 @@ pub fn narrowed(
 
 /// A guide's cursor: its region, then its matter.
 pub fn guide_cursor_of(guide: &ServiceGuide) -> String {
-    encode(&[&guide.0.region_code, &guide.0.matter_code])
+    encode(&[guide.0.region.as_str(), guide.0.matter.as_str()])
 }
 
 /// The page of `code`'s guides that the field's arguments ask for.

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use concord_domain::{catalogue, geo};
-use concord_persistence::entity::{operating_procedure, service_guide, service_matter, standard};
+use concord_domain::{catalogue, geo, guide, standard};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{
     self, GuideFilter, GuideJoins, GuideKey, GuideParent, JoinedGuide, Page, PageRequest,
-    Visibility,
+    Visibility, guide_key,
 };
 use concord_persistence::{DatabaseConnection, StoreError};
 use tracing::Instrument;
@@ -89,7 +88,7 @@ impl RowLoader {
     async fn matters(
         &self,
         codes: &[String],
-    ) -> Result<Vec<Arc<service_matter::Model>>, LoadError> {
+    ) -> Result<Vec<Arc<catalogue::ServiceMatter>>, LoadError> {
         self.reads.record(&Footprint::of(&[Topic::Catalogue]));
         self.matters.get(&self.db, codes).await.map_err(Arc::new)
     }
@@ -115,8 +114,7 @@ impl RowLoader {
                 .map(|row| ServiceGuide::from(row.guide))
                 .collect());
         }
-        let key_of =
-            |row: &JoinedGuide| (row.guide.region_code.clone(), row.guide.matter_code.clone());
+        let key_of = |row: &JoinedGuide| guide_key(&row.guide.region, &row.guide.matter);
         // What the page joined was read as much as what is read here.
         let mut procedures = HashMap::new();
         if ahead.procedure {
@@ -132,7 +130,7 @@ impl RowLoader {
                     .await
                     .map_err(Arc::new)?
                 {
-                    let key = (procedure.region_code.clone(), procedure.matter_code.clone());
+                    let key = guide_key(&procedure.region, &procedure.matter);
                     procedures.insert(key, OperatingProcedure(procedure));
                 }
             }
@@ -141,7 +139,7 @@ impl RowLoader {
         if ahead.matter {
             let mut codes: Vec<String> = rows
                 .iter()
-                .map(|row| row.guide.matter_code.clone())
+                .map(|row| row.guide.matter.to_string())
                 .collect();
             codes.sort_unstable();
             codes.dedup();
@@ -168,7 +166,7 @@ impl RowLoader {
                     }),
                     matter: ahead
                         .matter
-                        .then(|| matters.get(&row.guide.matter_code).cloned()),
+                        .then(|| matters.get(&row.guide.matter).cloned()),
                 };
                 ServiceGuide(row.guide, relations)
             })
@@ -179,7 +177,7 @@ impl RowLoader {
     /// for all the rows at once: one statement, however many rows.
     pub async fn standards_with(
         &self,
-        rows: Vec<standard::Model>,
+        rows: Vec<standard::Standard>,
         ahead: StandardAhead,
     ) -> Result<Vec<Standard>, LoadError> {
         if rows.is_empty() || !ahead.matters {
@@ -190,7 +188,7 @@ impl RowLoader {
         } else {
             None
         };
-        let codes: Vec<String> = rows.iter().map(|row| row.code.clone()).collect();
+        let codes: Vec<String> = rows.iter().map(|row| row.code.to_string()).collect();
         let read = Footprint::of(&[Topic::Standard, Topic::Catalogue]);
         let mut matters: HashMap<String, Vec<ServiceMatter>> = HashMap::new();
         for (standard, matter) in queries::matters_of_standards(self.reading(read), &codes)
@@ -206,7 +204,7 @@ impl RowLoader {
             .into_iter()
             .map(|row| {
                 // A standard that governs no matter has no link to read.
-                let governed = matters.remove(&row.code).unwrap_or_default();
+                let governed = matters.remove(row.code.as_str()).unwrap_or_default();
                 let relations = StandardRelations {
                     matters: Some(governed),
                 };
@@ -218,10 +216,10 @@ impl RowLoader {
 
 /// A matter with its category from the kept reference tables when the
 /// page's selection asked for it (`reference` given).
-fn with_category(matter: service_matter::Model, reference: Option<&Reference>) -> ServiceMatter {
+fn with_category(matter: catalogue::ServiceMatter, reference: Option<&Reference>) -> ServiceMatter {
     let category = reference.map(|reference| {
         reference
-            .category(&matter.category_code)
+            .category(matter.category.as_str())
             .cloned()
             .map(Category)
     });
@@ -408,17 +406,22 @@ impl Loader<CategoryKey> for RowLoader {
 }
 
 impl Loader<MatterKey> for RowLoader {
-    type Value = service_matter::Model;
+    type Value = catalogue::ServiceMatter;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[MatterKey],
-    ) -> Result<HashMap<MatterKey, service_matter::Model>, LoadError> {
+    ) -> Result<HashMap<MatterKey, catalogue::ServiceMatter>, LoadError> {
         let matters = self.matters(&strings(keys, |k| &k.0)).await?;
         Ok(matters
             .into_iter()
-            .map(|matter| (MatterKey(matter.code.clone()), Arc::unwrap_or_clone(matter)))
+            .map(|matter| {
+                (
+                    MatterKey(matter.code.to_string()),
+                    Arc::unwrap_or_clone(matter),
+                )
+            })
             .collect())
     }
 }
@@ -434,33 +437,33 @@ by_key!(
 );
 by_key!(
     GuideLoadKey,
-    service_guide::Model,
+    guide::ServiceGuide,
     |this, keys| queries::guides_by_keys(
         this.reading(regional(Topic::Guide, keys.iter().map(|k| &k.0))),
         &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
         &this.visibility
     ),
-    |row| GuideLoadKey((row.region_code.clone(), row.matter_code.clone()))
+    |row| GuideLoadKey(guide_key(&row.region, &row.matter))
 );
 by_key!(
     ProcedureKey,
-    operating_procedure::Model,
+    guide::OperatingProcedure,
     |this, keys| queries::procedures_by_keys(
         this.reading(regional(Topic::Procedure, keys.iter().map(|k| &k.0))),
         &keys.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
         &this.visibility
     ),
-    |row| ProcedureKey((row.region_code.clone(), row.matter_code.clone()))
+    |row| ProcedureKey(guide_key(&row.region, &row.matter))
 );
 
 impl Loader<StandardKey> for RowLoader {
-    type Value = standard::Model;
+    type Value = standard::Standard;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[StandardKey],
-    ) -> Result<HashMap<StandardKey, standard::Model>, LoadError> {
+    ) -> Result<HashMap<StandardKey, standard::Standard>, LoadError> {
         let rows = queries::standards_by_codes(
             self.reading(Footprint::of(&[Topic::Standard])),
             &strings(keys, |k| &k.0),
@@ -470,7 +473,7 @@ impl Loader<StandardKey> for RowLoader {
         Ok(rows
             .into_iter()
             .filter(|row| visible_standard(&self.visibility, row))
-            .map(|row| (StandardKey(row.code.clone()), row))
+            .map(|row| (StandardKey(row.code.to_string()), row))
             .collect())
     }
 }
@@ -557,17 +560,19 @@ impl Loader<GuidesOf> for RowLoader {
 }
 
 /// Whether a standard is visible: drafts only to those who may see them.
-pub fn visible_standard(visibility: &Visibility, row: &standard::Model) -> bool {
-    row.status != concord_domain::StandardStatus::Draft
+pub fn visible_standard(visibility: &Visibility, standard: &standard::Standard) -> bool {
+    standard.status != concord_domain::StandardStatus::Draft
         || match visibility {
             Visibility::All => true,
             Visibility::Public => false,
             Visibility::OwnDrafts { regions, zones } => {
-                regions.contains(&row.origin)
-                    || row
+                regions
+                    .iter()
+                    .any(|r| r == standard.provenance.origin.as_str())
+                    || standard
                         .issuing_zone
                         .as_ref()
-                        .is_some_and(|zone| zones.contains(zone))
+                        .is_some_and(|zone| zones.iter().any(|z| z == zone.as_str()))
             }
         }
 }

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use concord_persistence::entity::service_matter;
+use concord_domain::catalogue::ServiceMatter;
 use concord_persistence::footprint::Topic;
 use concord_persistence::queries;
 use concord_persistence::watch::{Commit, CommitObserver};
@@ -29,7 +29,7 @@ use crate::kept::UntilCommit;
 /// The matters read since the catalogue last changed, by code, shared by
 /// every request.
 pub struct KeptMatters {
-    state: UntilCommit<HashMap<String, Arc<service_matter::Model>>>,
+    state: UntilCommit<HashMap<String, Arc<ServiceMatter>>>,
 }
 
 impl Default for KeptMatters {
@@ -48,7 +48,7 @@ impl KeptMatters {
         &self,
         db: &DatabaseConnection,
         codes: &[String],
-    ) -> Result<Vec<Arc<service_matter::Model>>, StoreError> {
+    ) -> Result<Vec<Arc<ServiceMatter>>, StoreError> {
         let Looked {
             mut found,
             unread,
@@ -57,7 +57,7 @@ impl KeptMatters {
         if unread.is_empty() {
             return Ok(found);
         }
-        let read: Vec<Arc<service_matter::Model>> = queries::matters_by_codes(db, &unread)
+        let read: Vec<Arc<ServiceMatter>> = queries::matters_by_codes(db, &unread)
             .await?
             .into_iter()
             .map(Arc::new)
@@ -87,11 +87,13 @@ impl KeptMatters {
     }
 
     /// Keeps matters read from `epoch` on, unless a commit has come since.
-    fn keep(&self, epoch: u64, read: &[Arc<service_matter::Model>]) {
+    fn keep(&self, epoch: u64, read: &[Arc<ServiceMatter>]) {
         let mut state = self.state.lock();
         if state.number == epoch {
             for matter in read {
-                state.kept.insert(matter.code.clone(), Arc::clone(matter));
+                state
+                    .kept
+                    .insert(matter.code.to_string(), Arc::clone(matter));
             }
         }
     }
@@ -99,7 +101,7 @@ impl KeptMatters {
 
 /// What [`KeptMatters::look_up`] found.
 struct Looked {
-    found: Vec<Arc<service_matter::Model>>,
+    found: Vec<Arc<ServiceMatter>>,
     unread: Vec<String>,
     epoch: u64,
 }
@@ -112,6 +114,7 @@ impl CommitObserver for KeptMatters {
 
 #[cfg(test)]
 mod tests {
+    use concord_domain::{CategoryCode, MatterCode, Origin, Provenance};
     use concord_persistence::{ConnectOptions, connect, migrate, seed};
 
     use super::*;
@@ -121,7 +124,7 @@ mod tests {
         names.iter().map(|name| (*name).to_owned()).collect()
     }
 
-    fn sorted(matters: &[Arc<service_matter::Model>]) -> Vec<&str> {
+    fn sorted(matters: &[Arc<ServiceMatter>]) -> Vec<&str> {
         let mut codes: Vec<&str> = matters.iter().map(|m| m.code.as_str()).collect();
         codes.sort_unstable();
         codes
@@ -170,18 +173,15 @@ mod tests {
         assert_eq!(statements.get(), before + 1);
     }
 
-    fn first_of(matters: &[Arc<service_matter::Model>], code: &str) -> Arc<service_matter::Model> {
-        Arc::clone(matters.iter().find(|m| m.code == code).unwrap())
+    fn first_of(matters: &[Arc<ServiceMatter>], code: &str) -> Arc<ServiceMatter> {
+        Arc::clone(matters.iter().find(|m| m.code.as_str() == code).unwrap())
     }
 
     #[test]
     fn a_read_that_a_commit_overtakes_is_not_kept() {
         let kept = KeptMatters::default();
         let asked = codes(&["SI-PENSION-TRANSFER"]);
-        let read = [Arc::new(service_matter::Model {
-            code: asked[0].clone(),
-            ..matter()
-        })];
+        let read = [Arc::new(matter(&asked[0]))];
 
         let epoch = kept.look_up(&asked).epoch;
         kept.committed(&commit_touching(&[Topic::Catalogue]));
@@ -200,21 +200,22 @@ mod tests {
         assert!(Arc::ptr_eq(&looked.found[0], &read[0]));
     }
 
-    fn matter() -> service_matter::Model {
+    fn matter(code: &str) -> ServiceMatter {
         let now = chrono::Utc::now();
-        service_matter::Model {
-            code: String::new(),
+        ServiceMatter {
+            code: MatterCode::try_from(code).unwrap(),
             name_zh: "养老保险关系转移".to_owned(),
             name_en: String::new(),
-            category_code: "SOCIAL_INSURANCE".to_owned(),
-            national_edition: None,
-            national_number: None,
+            category: CategoryCode::try_from("SOCIAL_INSURANCE").unwrap(),
+            national_item: None,
             served_groups: None,
-            origin: "NATIONAL".to_owned(),
-            revision: 1,
-            illustrative: false,
-            created_at: now,
-            updated_at: now,
+            provenance: Provenance {
+                origin: Origin::National,
+                revision: 1,
+                illustrative: false,
+                created_at: now,
+                updated_at: now,
+            },
         }
     }
 }

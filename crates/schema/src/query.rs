@@ -255,7 +255,7 @@ impl CatalogueQuery {
         )
         .await
         .or_api()?;
-        Ok(args.connection(page, |row| encode(&[&row.code])))
+        Ok(args.connection(page, |matter| encode(&[matter.code.as_str()])))
     }
 
     /// One service matter by code.
@@ -323,7 +323,9 @@ impl CatalogueQuery {
             has_next: page.has_next,
             total: page.total,
         };
-        Ok(args.direct_page(Arc::new(page), |standard| encode(&[&standard.0.code])))
+        Ok(args.direct_page(Arc::new(page), |standard| {
+            encode(&[standard.0.code.as_str()])
+        }))
     }
 
     /// One standard by code, e.g. `GB/T 33531-2017`.

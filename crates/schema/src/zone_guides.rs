@@ -8,8 +8,7 @@
 //! does it for a `REPLICA` read: by region, then matter, after the cursor.
 
 use async_graphql::Context;
-use concord_domain::GuideStatus;
-use concord_persistence::entity::service_guide;
+use concord_domain::{GuideStatus, MatterCode, guide};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, GuideFilter, GuideKey, JoinedGuide, Page, PageRequest};
 
@@ -25,7 +24,7 @@ async fn matching(
     ctx: &Context<'_>,
     gathered: &Gathered,
     filter: &GuideFilter,
-) -> Result<Vec<service_guide::Model>, ApiError> {
+) -> Result<Vec<guide::ServiceGuide>, ApiError> {
     if filter
         .status
         .as_deref()
@@ -33,29 +32,29 @@ async fn matching(
     {
         return Ok(Vec::new());
     }
-    let mut rows: Vec<service_guide::Model> = gathered
+    let mut rows: Vec<guide::ServiceGuide> = gathered
         .present
         .iter()
         .filter(|member| filter.region.as_ref().is_none_or(|r| r == *member))
         .filter_map(|member| gathered.guides.get(member))
         .flat_map(|guides| guides.iter())
-        .filter(|g| filter.matter.as_ref().is_none_or(|m| *m == g.matter_code))
+        .filter(|g| filter.matter.as_ref().is_none_or(|m| *m == g.matter))
         .cloned()
         .collect();
     if let Some(category) = &filter.category {
-        let mut codes: Vec<String> = rows.iter().map(|g| g.matter_code.clone()).collect();
+        let mut codes: Vec<String> = rows.iter().map(|g| g.matter.to_string()).collect();
         codes.sort_unstable();
         codes.dedup();
         let db = reading(ctx, &Footprint::of(&[Topic::Catalogue]))?;
-        let in_category: Vec<String> = queries::matters_by_codes(db, &codes)
+        let in_category: Vec<MatterCode> = queries::matters_by_codes(db, &codes)
             .await?
             .into_iter()
-            .filter(|m| m.category_code == *category)
+            .filter(|m| m.category == *category)
             .map(|m| m.code)
             .collect();
-        rows.retain(|g| in_category.contains(&g.matter_code));
+        rows.retain(|g| in_category.contains(&g.matter));
     }
-    rows.sort_by(|a, b| (&a.region_code, &a.matter_code).cmp(&(&b.region_code, &b.matter_code)));
+    rows.sort_by(|a, b| (&a.region, &a.matter).cmp(&(&b.region, &b.matter)));
     Ok(rows)
 }
 
@@ -70,10 +69,10 @@ pub async fn page(
     let rows = matching(ctx, gathered, filter).await?;
     let total = if request.count { rows.len() as u64 } else { 0 };
     let start = request.after.as_ref().map_or(0, |(region, matter)| {
-        rows.partition_point(|g| (&g.region_code, &g.matter_code) <= (region, matter))
+        rows.partition_point(|g| (g.region.as_str(), g.matter.as_str()) <= (region, matter))
     });
     let first = usize::try_from(request.first).unwrap_or(usize::MAX);
-    let mut items: Vec<service_guide::Model> =
+    let mut items: Vec<guide::ServiceGuide> =
         rows.into_iter().skip(start).take(first + 1).collect();
     let has_next = items.len() > first;
     items.truncate(first);
@@ -89,15 +88,14 @@ pub async fn page(
 async fn with_relations(
     ctx: &Context<'_>,
     gathered: &Gathered,
-    rows: Vec<service_guide::Model>,
+    rows: Vec<guide::ServiceGuide>,
 ) -> Result<Vec<ServiceGuide>, ApiError> {
     let ahead = GuideAhead::of(ctx);
     let loader = loader(ctx)?.loader();
-    let is_live = |g: &service_guide::Model| gathered.procedures.contains_key(&g.region_code);
+    let is_live = |g: &guide::ServiceGuide| gathered.procedures.contains_key(g.region.as_str());
     let order: Vec<bool> = rows.iter().map(is_live).collect();
     let (live, local): (Vec<_>, Vec<_>) = rows.into_iter().partition(is_live);
-    let joined =
-        |rows: Vec<service_guide::Model>| rows.into_iter().map(JoinedGuide::from).collect();
+    let joined = |rows: Vec<guide::ServiceGuide>| rows.into_iter().map(JoinedGuide::from).collect();
     let mut local = loader.guides_with(joined(local), ahead).await?.into_iter();
     let live_ahead = GuideAhead {
         procedure: false,
@@ -110,8 +108,8 @@ async fn with_relations(
     let procedure_of = |guide: &ServiceGuide| {
         gathered
             .procedures
-            .get(&guide.0.region_code)
-            .and_then(|procedures| procedures.get(&guide.0.matter_code))
+            .get(guide.0.region.as_str())
+            .and_then(|procedures| procedures.get(guide.0.matter.as_str()))
             .cloned()
             .map(OperatingProcedure)
     };
@@ -132,13 +130,13 @@ async fn with_relations(
 
 /// The published guides of the present members, by matter, then region,
 /// as the database lists them for checks that read them all.
-pub fn all(gathered: &Gathered) -> Vec<service_guide::Model> {
-    let mut guides: Vec<service_guide::Model> = gathered
+pub fn all(gathered: &Gathered) -> Vec<guide::ServiceGuide> {
+    let mut guides: Vec<guide::ServiceGuide> = gathered
         .present
         .iter()
         .filter_map(|member| gathered.guides.get(member))
         .flat_map(|guides| guides.iter().cloned())
         .collect();
-    guides.sort_by(|a, b| (&a.matter_code, &a.region_code).cmp(&(&b.matter_code, &b.region_code)));
+    guides.sort_by(|a, b| (&a.matter, &a.region).cmp(&(&b.matter, &b.region)));
     guides
 }

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, SimpleObject};
 use chrono::{DateTime, Utc};
+use concord_domain::guide;
 use concord_federation::{Fanout, Fetched, Outcome, PartFailure, Peers, Source};
-use concord_persistence::entity::{operating_procedure, service_guide};
 use concord_persistence::footprint::{Footprint, Topic};
-use concord_persistence::{baselines, queries};
+use concord_persistence::queries;
 
 use crate::context::{Reads, reading};
 use crate::error::ApiError;
@@ -122,9 +122,9 @@ pub struct Gathered {
     /// Each present member's guide values, by matter.
     pub values: HashMap<String, MemberGuides>,
     /// Each present member's published guides.
-    pub guides: HashMap<String, Arc<Vec<service_guide::Model>>>,
+    pub guides: HashMap<String, Arc<Vec<guide::ServiceGuide>>>,
     /// Each live member's published procedures, by matter.
-    pub procedures: HashMap<String, Arc<HashMap<String, operating_procedure::Model>>>,
+    pub procedures: HashMap<String, Arc<HashMap<String, guide::OperatingProcedure>>>,
     /// When each locally read member's part last changed, for those that
     /// have a published guide.
     pub times: HashMap<String, DateTime<Utc>>,
@@ -401,7 +401,7 @@ impl Asked {
 
     /// Reads the locally read members' guides and gathers every part.
     pub async fn gather(self, ctx: &Context<'_>) -> Result<Gathered, ApiError> {
-        let mut rows: HashMap<String, Vec<service_guide::Model>> = HashMap::new();
+        let mut rows: HashMap<String, Vec<guide::ServiceGuide>> = HashMap::new();
         if !self.local.is_empty() {
             let db = reading(
                 ctx,
@@ -409,7 +409,7 @@ impl Asked {
                     .in_regions(Topic::Guide, self.local.iter().map(String::as_str)),
             )?;
             for guide in queries::published_guides(db, &self.local, None).await? {
-                rows.entry(guide.region_code.clone())
+                rows.entry(guide.region.to_string())
                     .or_default()
                     .push(guide);
             }
@@ -427,9 +427,9 @@ impl Asked {
                 let guides = rows.remove(member).unwrap_or_default();
                 let mut values = HashMap::with_capacity(guides.len());
                 for guide in &guides {
-                    values.insert(guide.matter_code.clone(), baselines::guide_values(guide));
+                    values.insert(guide.matter.to_string(), guide.values());
                 }
-                if let Some(newest) = guides.iter().map(|g| g.updated_at).max() {
+                if let Some(newest) = guides.iter().map(|g| g.provenance.updated_at).max() {
                     gathered.times.insert(member.clone(), newest);
                 }
                 gathered.present.push(member.clone());

@@ -131,8 +131,8 @@ async fn read(db: &DatabaseConnection, region: &str) -> Result<Part, StoreError>
     let mut tries = 0;
     loop {
         let before = version::current(db).await?;
-        let guides = queries::published_guides(db, &regions, None).await?;
-        let procedures = queries::published_procedures(db, &regions).await?;
+        let guides = queries::published_guide_rows(db, &regions, None).await?;
+        let procedures = queries::published_procedure_rows(db, &regions).await?;
         tries += 1;
         if tries == 3 || version::current(db).await? == before {
             return Ok(Part {

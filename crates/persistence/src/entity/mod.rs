@@ -27,8 +27,9 @@ pub mod zone_member;
 
 use std::fmt::{Arguments, Display};
 
-use concord_domain::ProcedureStep;
+use concord_domain::{MatterCode, ProcedureStep, Provenance, RegionCode};
 use sea_orm::FromJsonQueryResult;
+use sea_orm::prelude::DateTimeUtc;
 use serde::{Deserialize, Serialize};
 pub use stored::{ChannelList, GroupList, Stored, StoredFee};
 
@@ -61,6 +62,32 @@ macro_rules! provenance {
     };
 }
 use provenance;
+
+/// The owned columns (`origin`, `revision`, `illustrative`, `created_at`,
+/// `updated_at`) that hold `provenance`, in the order every row has them.
+fn provenance_columns(provenance: &Provenance) -> (String, i32, bool, DateTimeUtc, DateTimeUtc) {
+    (
+        provenance.origin.as_str().to_owned(),
+        provenance.revision,
+        provenance.illustrative,
+        provenance.created_at,
+        provenance.updated_at,
+    )
+}
+
+/// The key of a region's row for a matter (a guide's, a procedure's), as
+/// the domain's codes; a part the domain refuses is the error `fault`
+/// makes of it.
+fn regional_key(
+    region: &str,
+    matter: &str,
+    fault: impl Fn(&str, &dyn Display) -> StoreError,
+) -> Result<(RegionCode, MatterCode), StoreError> {
+    Ok((
+        RegionCode::try_from(region).map_err(|e| fault("region_code", &e))?,
+        MatterCode::try_from(matter).map_err(|e| fault("matter_code", &e))?,
+    ))
+}
 
 /// A column of the stored row `row` (e.g. `region 330000`) that the domain
 /// refuses: the read that converts the row fails as corrupt, naming the row,

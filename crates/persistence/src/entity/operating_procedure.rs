@@ -1,8 +1,9 @@
+use concord_domain::GuideStatus;
+use concord_domain::guide::OperatingProcedure;
 use sea_orm::entity::prelude::*;
 
-use concord_domain::GuideStatus;
-
-use super::{StepList, Stored};
+use super::{StepList, Stored, provenance, provenance_columns, refused, regional_key};
+use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "operating_procedure")]
@@ -26,3 +27,43 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for OperatingProcedure {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(
+                format_args!("procedure {}/{}", row.region_code, row.matter_code),
+                column,
+                error,
+            )
+        };
+        let (region, matter) = regional_key(&row.region_code, &row.matter_code, fault)?;
+        Ok(Self {
+            region,
+            matter,
+            steps: row.steps.0,
+            status: *row.status,
+            provenance: provenance!(row, fault),
+        })
+    }
+}
+
+impl From<&OperatingProcedure> for Model {
+    fn from(procedure: &OperatingProcedure) -> Self {
+        let (origin, revision, illustrative, created_at, updated_at) =
+            provenance_columns(&procedure.provenance);
+        Self {
+            region_code: procedure.region.to_string(),
+            matter_code: procedure.matter.to_string(),
+            steps: StepList(procedure.steps.clone()),
+            status: Stored(procedure.status),
+            origin,
+            revision,
+            illustrative,
+            created_at,
+            updated_at,
+        }
+    }
+}

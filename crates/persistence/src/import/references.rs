@@ -174,25 +174,26 @@ pub(super) async fn check_references(
             .into_iter()
             .map(|row| row.edition)
             .collect();
-    let stored_matters: HashSet<String> = queries::matters_by_codes(conn, &list(&matters))
+    let stored_matters: HashSet<String> = queries::matter_rows_by_codes(conn, &list(&matters))
         .await?
         .into_iter()
         .map(|row| row.code)
         .collect();
-    let stored_standards: HashSet<String> = queries::standards_by_codes(conn, &list(&standards))
-        .await?
-        .into_iter()
-        .map(|row| row.code)
-        .collect();
+    let stored_standards: HashSet<String> =
+        queries::standard_rows_by_codes(conn, &list(&standards))
+            .await?
+            .into_iter()
+            .map(|row| row.code)
+            .collect();
     let stored_guides: HashMap<(String, String), i32> =
-        queries::guides_by_keys(conn, &keys(&guide_keys), &Visibility::All)
+        queries::guide_rows_by_keys(conn, &keys(&guide_keys), &Visibility::All)
             .await?
             .into_iter()
             .map(|row| ((row.region_code, row.matter_code), row.time_limit_days))
             .collect();
     let stored_procedures: HashMap<(String, String), i32> =
         // A guide must fit its published procedure; a draft may not yet.
-        queries::procedures_by_keys(conn, &keys(&procedure_keys), &Visibility::Public)
+        queries::procedure_rows_by_keys(conn, &keys(&procedure_keys), &Visibility::Public)
             .await?
             .into_iter()
             .map(|row| {

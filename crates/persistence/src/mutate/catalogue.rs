@@ -1,7 +1,7 @@
 //! The catalogue: service matters and the national items they map to.
 
 use concord_domain::CategoryCode;
-use concord_domain::catalogue::NationalItem;
+use concord_domain::catalogue::{NationalItem, ServiceMatter};
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::entity::{national_item, service_matter, standard};
@@ -18,7 +18,7 @@ pub async fn save_matter(
     permit: &Permit<'_>,
     record: MatterRecord,
     expected: Option<i32>,
-) -> Result<service_matter::Model, MutationError> {
+) -> Result<ServiceMatter, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_category(&txn, &record.category).await?;
@@ -46,8 +46,9 @@ pub async fn save_matter(
         };
         record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
+    let saved = ServiceMatter::try_from(after)?;
     crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(after)
+    Ok(saved)
 }
 
 /// Creates or updates an item of the national standard, and returns it as

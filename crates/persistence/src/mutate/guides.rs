@@ -5,6 +5,7 @@
 //! fit the guide's time limit.
 
 use chrono::{DateTime, Utc};
+use concord_domain::guide::{OperatingProcedure, ServiceGuide};
 use concord_domain::{GuideStatus, MatterCode, RegionCode, publication_refusal};
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
@@ -23,7 +24,7 @@ pub async fn save_guide(
     permit: &Permit<'_>,
     record: GuideRecord,
     expected: Option<i32>,
-) -> Result<service_guide::Model, MutationError> {
+) -> Result<ServiceGuide, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_region_and_matter(&txn, &record.region, &record.matter).await?;
@@ -58,8 +59,9 @@ pub async fn save_guide(
         };
         record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
+    let saved = ServiceGuide::try_from(after)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Guide, &record.region)).await?;
-    Ok(after)
+    Ok(saved)
 }
 
 /// Publishes a guide or takes it back to draft.
@@ -69,7 +71,7 @@ pub async fn set_guide_status(
     matter: &MatterCode,
     status: GuideStatus,
     expected: i32,
-) -> Result<service_guide::Model, MutationError> {
+) -> Result<ServiceGuide, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let id = (region.to_string(), matter.to_string());
@@ -79,8 +81,9 @@ pub async fn set_guide_status(
     check_revision(Some(stored.revision), Some(expected))?;
     if stored.status == status {
         // Nothing changed, so the version stays.
+        let saved = ServiceGuide::try_from(stored)?;
         txn.commit().await?;
-        return Ok(stored);
+        return Ok(saved);
     }
     if status == GuideStatus::Published {
         check_baseline(&txn, &stored, now).await?;
@@ -94,8 +97,9 @@ pub async fn set_guide_status(
         GuideStatus::Draft => "UNPUBLISH_GUIDE",
     };
     record_change(&txn, actor, action, Some(&stored), &row, now).await?;
+    let saved = ServiceGuide::try_from(row)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Guide, region)).await?;
-    Ok(row)
+    Ok(saved)
 }
 
 /// Refuses to publish `guide` when it breaks its national item's baseline
@@ -108,7 +112,7 @@ async fn check_baseline(
     let Some(baseline) = baselines::baseline_of_matter(txn, &guide.matter_code).await? else {
         return Ok(());
     };
-    let values = baselines::guide_values(guide);
+    let values = ServiceGuide::try_from(guide.clone())?.values();
     let exempted = baselines::exemption_covering(
         txn,
         &guide.region_code,
@@ -128,7 +132,7 @@ pub async fn save_procedure(
     permit: &Permit<'_>,
     record: ProcedureRecord,
     expected: Option<i32>,
-) -> Result<operating_procedure::Model, MutationError> {
+) -> Result<OperatingProcedure, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let id = (record.region.to_string(), record.matter.to_string());
@@ -146,8 +150,9 @@ pub async fn save_procedure(
     if outcome != Outcome::Unchanged {
         record_change(&txn, actor, "SAVE_PROCEDURE", stored.as_ref(), &after, now).await?;
     }
+    let saved = OperatingProcedure::try_from(after)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
-    Ok(after)
+    Ok(saved)
 }
 
 /// Publishes a guide's operating procedure. The guide must be published,
@@ -157,7 +162,7 @@ pub async fn publish_procedure(
     region: &RegionCode,
     matter: &MatterCode,
     expected: i32,
-) -> Result<operating_procedure::Model, MutationError> {
+) -> Result<OperatingProcedure, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let id = (region.to_string(), matter.to_string());
@@ -167,8 +172,9 @@ pub async fn publish_procedure(
     check_revision(Some(stored.revision), Some(expected))?;
     if stored.status == GuideStatus::Published {
         // Nothing changed, so the version stays.
+        let saved = OperatingProcedure::try_from(stored)?;
         txn.commit().await?;
-        return Ok(stored);
+        return Ok(saved);
     }
     let guide = service_guide::Entity::find_by_id(id)
         .one(&txn)
@@ -190,6 +196,7 @@ pub async fn publish_procedure(
     row.status = GuideStatus::Published.into();
     let row = update_revised(&txn, row, now).await?;
     record_change(&txn, actor, "PUBLISH_PROCEDURE", Some(&stored), &row, now).await?;
+    let saved = OperatingProcedure::try_from(row)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, region)).await?;
-    Ok(row)
+    Ok(saved)
 }

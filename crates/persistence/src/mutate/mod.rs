@@ -15,6 +15,8 @@
 //! adoptions) and `elevation` (proposals to raise a standard's level).
 
 use chrono::{DateTime, Utc};
+use concord_domain::guide::{OperatingProcedure, ServiceGuide};
+use concord_domain::standard::Standard;
 use concord_domain::{MatterCode, RegionCode};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection,
@@ -425,7 +427,7 @@ pub(crate) async fn keep_versions<C: ConnectionTrait>(
 }
 
 /// The content of a guide, as its history and the audit log keep it.
-pub fn guide_snapshot(row: &service_guide::Model) -> Value {
+pub(crate) fn guide_snapshot(row: &service_guide::Model) -> Value {
     json!({
         "timeLimitDays": row.time_limit_days,
         "feeFen": row.fee_fen,
@@ -438,7 +440,7 @@ pub fn guide_snapshot(row: &service_guide::Model) -> Value {
 }
 
 /// The content of a standard, as its history and the audit log keep it.
-pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
+pub(crate) fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
     json!({
         "titleZh": row.title_zh,
         "titleEn": row.title_en,
@@ -457,8 +459,26 @@ pub fn standard_snapshot(row: &standard::Model, matters: &[String]) -> Value {
 }
 
 /// What a kept version of a procedure holds: its steps.
-pub fn procedure_snapshot(row: &operating_procedure::Model) -> Value {
+pub(crate) fn procedure_snapshot(row: &operating_procedure::Model) -> Value {
     json!({ "steps": row.steps.0, "status": row.status })
+}
+
+/// The content of the current version of a guide, as its kept versions
+/// hold theirs.
+pub fn guide_version(guide: &ServiceGuide) -> Value {
+    guide_snapshot(&service_guide::Model::from(guide))
+}
+
+/// The content of the current version of a standard that governs
+/// `matters`, as its kept versions hold theirs.
+pub fn standard_version(standard: &Standard, matters: &[String]) -> Value {
+    standard_snapshot(&standard::Model::from(standard), matters)
+}
+
+/// The content of the current version of a procedure, as its kept
+/// versions hold theirs.
+pub fn procedure_version(procedure: &OperatingProcedure) -> Value {
+    procedure_snapshot(&operating_procedure::Model::from(procedure))
 }
 
 /// What a kept version of a baseline exemption holds.

@@ -2,6 +2,7 @@
 //! with another, each with the prior version kept and an audit entry.
 
 use chrono::{DateTime, Utc};
+use concord_domain::standard::Standard;
 use concord_domain::workflow::ElevationStatus;
 use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter};
@@ -39,7 +40,7 @@ async fn load_standard(
 pub async fn create_standard(
     permit: &Permit<'_>,
     record: StandardRecord,
-) -> Result<standard::Model, MutationError> {
+) -> Result<Standard, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
@@ -54,8 +55,9 @@ pub async fn create_standard(
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     record_change(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
+    let saved = Standard::try_from(after.0)?;
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok(after.0)
+    Ok(saved)
 }
 
 pub(crate) async fn check_standard_references(
@@ -81,7 +83,7 @@ pub async fn revise_standard(
     permit: &Permit<'_>,
     mut record: StandardRecord,
     expected: i32,
-) -> Result<standard::Model, MutationError> {
+) -> Result<Standard, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
@@ -107,8 +109,9 @@ pub async fn revise_standard(
     if outcome != Outcome::Unchanged {
         record_change(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
     }
+    let saved = Standard::try_from(after.0)?;
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok(after.0)
+    Ok(saved)
 }
 
 /// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or
@@ -119,7 +122,7 @@ pub async fn set_standard_status(
     code: &StandardCode,
     status: StandardStatus,
     expected: i32,
-) -> Result<standard::Model, MutationError> {
+) -> Result<Standard, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
@@ -164,8 +167,9 @@ pub async fn set_standard_status(
         )
         .await?;
     }
+    let saved = Standard::try_from(after.0)?;
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok(after.0)
+    Ok(saved)
 }
 
 /// The local standard that `elevated` supersedes as it comes into force:
@@ -267,7 +271,7 @@ pub async fn supersede_standard(
     old: &StandardCode,
     new: &StandardCode,
     expected: (i32, i32),
-) -> Result<(standard::Model, standard::Model), MutationError> {
+) -> Result<(Standard, Standard), MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     if old == new {
         return Err(invalid("new", "a standard cannot supersede itself"));
@@ -315,6 +319,10 @@ pub async fn supersede_standard(
         now,
     )
     .await?;
+    let saved = (
+        Standard::try_from(old_after.0)?,
+        Standard::try_from(new_after.0)?,
+    );
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok((old_after.0, new_after.0))
+    Ok(saved)
 }

@@ -1,11 +1,11 @@
 //! The catalogue: regions, zones, categories, national editions and their
-//! items, and service matters. Regions, zones, categories, editions and
-//! items are read into the domain's records; the row readers beside them
-//! serve the importer's and the exports' own work on rows.
+//! items, and service matters, each read into the domain's record; the row
+//! readers beside them serve the importer's and the exports' own work on
+//! rows.
 
 use std::collections::{HashMap, HashSet};
 
-use concord_domain::catalogue::{Category, NationalEdition, NationalItem};
+use concord_domain::catalogue::{Category, NationalEdition, NationalItem, ServiceMatter};
 use concord_domain::geo::{Region, Zone};
 use concord_domain::{ServedGroup, served_groups};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
@@ -17,7 +17,7 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, by_codes, count_of, in_key_order, page, records, term};
+use super::{Page, PageRequest, by_codes, count_of, in_key_order, records, records_page, term};
 
 /// Every region, by code.
 pub async fn regions<C: ConnectionTrait>(conn: &C) -> Result<Vec<Region>, StoreError> {
@@ -225,7 +225,7 @@ pub async fn matters<C: ConnectionTrait>(
     conn: &C,
     filter: &MatterFilter,
     request: PageRequest<String>,
-) -> Result<Page<service_matter::Model>, StoreError> {
+) -> Result<Page<ServiceMatter>, StoreError> {
     let term = term(conn, Searched::Matter, &filter.text).await?;
     let select = in_key_order(
         matter_select(filter, None),
@@ -238,10 +238,17 @@ pub async fn matters<C: ConnectionTrait>(
         Some(term) if term.is_exact() && filter.only_text() => term.holding(Searched::Matter),
         _ => count_of(matter_select(filter, term.as_ref())),
     });
-    page(conn, select, request.first, total).await
+    records_page(conn, select, request.first, total).await
 }
 
 pub async fn matters_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
+) -> Result<Vec<ServiceMatter>, StoreError> {
+    records(matter_rows_by_codes(conn, codes).await?)
+}
+
+pub(crate) async fn matter_rows_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<service_matter::Model>, StoreError> {
@@ -255,13 +262,13 @@ pub async fn matters_by_codes<C: ConnectionTrait>(
 }
 
 /// Every matter of the catalogue, by code.
-pub async fn all_matters<C: ConnectionTrait>(
-    conn: &C,
-) -> Result<Vec<service_matter::Model>, StoreError> {
-    Ok(service_matter::Entity::find()
-        .order_by_asc(service_matter::Column::Code)
-        .all(conn)
-        .await?)
+pub async fn all_matters<C: ConnectionTrait>(conn: &C) -> Result<Vec<ServiceMatter>, StoreError> {
+    records(
+        service_matter::Entity::find()
+            .order_by_asc(service_matter::Column::Code)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// The matters that serve `group`: those that list it themselves, and those
@@ -269,12 +276,12 @@ pub async fn all_matters<C: ConnectionTrait>(
 pub async fn matters_serving<C: ConnectionTrait>(
     conn: &C,
     group: ServedGroup,
-) -> Result<Vec<service_matter::Model>, StoreError> {
+) -> Result<Vec<ServiceMatter>, StoreError> {
     let matters = all_matters(conn).await?;
     let keys: Vec<(i32, i32)> = matters
         .iter()
         .filter(|matter| matter.served_groups.is_none())
-        .filter_map(|matter| matter.national_edition.zip(matter.national_number))
+        .filter_map(|matter| matter.national_item)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -294,11 +301,8 @@ pub async fn matters_serving<C: ConnectionTrait>(
     };
     let mut serving = Vec::new();
     for matter in matters {
-        let own = matter.served_groups.as_ref().map(|list| list.0.as_slice());
-        let item = matter
-            .national_edition
-            .zip(matter.national_number)
-            .and_then(|key| items.get(&key));
+        let own = matter.served_groups.as_deref();
+        let item = matter.national_item.and_then(|key| items.get(&key));
         if served_groups(own, item.map(Vec::as_slice)).contains(&group) {
             serving.push(matter);
         }

@@ -3,7 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use concord_domain::GuideStatus;
+use concord_domain::guide::{OperatingProcedure, ServiceGuide};
+use concord_domain::{GuideStatus, MatterCode, RegionCode};
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, Order, Query, UnionType,
 };
@@ -15,7 +16,7 @@ use sea_orm::{
 use crate::StoreError;
 use crate::entity::{operating_procedure, service_guide, service_matter, zone_member};
 
-use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, count_of, page_of};
+use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, count_of, page_of, records};
 
 mod joined;
 
@@ -78,6 +79,11 @@ fn guide_select(filter: &GuideFilter, visibility: &Visibility) -> Select<service
 
 /// A guide's key: region code, then matter code.
 pub type GuideKey = (String, String);
+
+/// The key of a region's guide, or procedure, for a matter.
+pub fn guide_key(region: &RegionCode, matter: &MatterCode) -> GuideKey {
+    (region.to_string(), matter.to_string())
+}
 
 pub async fn guides<C: ConnectionTrait>(
     conn: &C,
@@ -257,6 +263,14 @@ pub async fn guides_by_keys<C: ConnectionTrait>(
     conn: &C,
     keys: &[GuideKey],
     visibility: &Visibility,
+) -> Result<Vec<ServiceGuide>, StoreError> {
+    records(guide_rows_by_keys(conn, keys, visibility).await?)
+}
+
+pub(crate) async fn guide_rows_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[GuideKey],
+    visibility: &Visibility,
 ) -> Result<Vec<service_guide::Model>, StoreError> {
     by_guide_keys(
         conn,
@@ -318,6 +332,14 @@ pub async fn procedures_by_keys<C: ConnectionTrait>(
     conn: &C,
     keys: &[GuideKey],
     visibility: &Visibility,
+) -> Result<Vec<OperatingProcedure>, StoreError> {
+    records(procedure_rows_by_keys(conn, keys, visibility).await?)
+}
+
+pub(crate) async fn procedure_rows_by_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[GuideKey],
+    visibility: &Visibility,
 ) -> Result<Vec<operating_procedure::Model>, StoreError> {
     let mut select = operating_procedure::Entity::find();
     if let Some(visible) = visible_procedures(visibility) {
@@ -342,6 +364,15 @@ pub async fn published_guides<C: ConnectionTrait>(
     conn: &C,
     regions: &[String],
     matters: Option<&[String]>,
+) -> Result<Vec<ServiceGuide>, StoreError> {
+    records(published_guide_rows(conn, regions, matters).await?)
+}
+
+/// [`published_guides`] as rows, as a federation part carries them.
+pub async fn published_guide_rows<C: ConnectionTrait>(
+    conn: &C,
+    regions: &[String],
+    matters: Option<&[String]>,
 ) -> Result<Vec<service_guide::Model>, StoreError> {
     let mut select = service_guide::Entity::find()
         .filter(service_guide::Column::Status.eq(GuideStatus::Published.as_str()))
@@ -356,8 +387,9 @@ pub async fn published_guides<C: ConnectionTrait>(
         .await?)
 }
 
-/// The published procedures of `regions`, by region and matter.
-pub async fn published_procedures<C: ConnectionTrait>(
+/// The published procedures of `regions`, by region and matter, as rows,
+/// as a federation part carries them.
+pub async fn published_procedure_rows<C: ConnectionTrait>(
     conn: &C,
     regions: &[String],
 ) -> Result<Vec<operating_procedure::Model>, StoreError> {
@@ -426,10 +458,7 @@ mod tests {
     /// Each guide and procedure as the entities themselves read them, by
     /// column name.
     async fn as_stored<C: ConnectionTrait>(conn: &C, joined: &JoinedGuide) -> JoinedGuide {
-        let key = (
-            joined.guide.region_code.clone(),
-            joined.guide.matter_code.clone(),
-        );
+        let key = guide_key(&joined.guide.region, &joined.guide.matter);
         let guide = service_guide::Entity::find_by_id(key.clone())
             .one(conn)
             .await
@@ -440,8 +469,8 @@ mod tests {
             .await
             .unwrap();
         JoinedGuide {
-            guide,
-            procedure: Some(procedure),
+            guide: ServiceGuide::try_from(guide).unwrap(),
+            procedure: Some(procedure.map(|row| OperatingProcedure::try_from(row).unwrap())),
         }
     }
 

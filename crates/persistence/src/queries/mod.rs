@@ -35,17 +35,19 @@ pub use catalogue::{
     zones_by_codes,
 };
 pub(crate) use catalogue::{
-    category_rows_by_codes, edition_rows_by_years, national_item_rows_by_keys,
-    region_rows_by_codes, zone_rows_by_codes,
+    category_rows_by_codes, edition_rows_by_years, matter_rows_by_codes,
+    national_item_rows_by_keys, region_rows_by_codes, zone_rows_by_codes,
 };
 pub use evaluations::{EvaluationFilter, EvaluationKey, evaluations, evaluations_in_period};
 pub use guides::{
-    GuideFilter, GuideJoins, GuideKey, GuideParent, JoinedGuide, guide_pages, guides,
-    guides_by_keys, procedure_keys, procedures_by_keys, published_guide_times, published_guides,
-    published_procedures,
+    GuideFilter, GuideJoins, GuideKey, GuideParent, JoinedGuide, guide_key, guide_pages, guides,
+    guides_by_keys, procedure_keys, procedures_by_keys, published_guide_rows,
+    published_guide_times, published_guides, published_procedure_rows,
 };
+pub(crate) use guides::{guide_rows_by_keys, procedure_rows_by_keys};
 pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};
+pub(crate) use standards::standard_rows_by_codes;
 pub use standards::{
     Collaborative, Elevation, StandardFilter, adoptions, collaborative_targets,
     collaborative_targets_by_codes, elevated_from, elevations, matters_of_standards,

@@ -2,6 +2,8 @@
 //! together: collaborative standards, adoptions, elevation proposals.
 
 use chrono::{DateTime, Utc};
+use concord_domain::catalogue::ServiceMatter;
+use concord_domain::standard::Standard;
 use concord_domain::{
     ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus, Targets,
     ZoneCode,
@@ -18,7 +20,9 @@ use crate::entity::{
 };
 use crate::search::{Searched, Term};
 
-use super::{Page, PageRequest, Visibility, by_codes, count_of, in_key_order, page, term};
+use super::{
+    Page, PageRequest, Visibility, by_codes, count_of, in_key_order, records, records_page, term,
+};
 
 /// What to list standards by. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
@@ -139,7 +143,7 @@ pub async fn standards<C: ConnectionTrait>(
     filter: &StandardFilter,
     visibility: &Visibility,
     request: PageRequest<String>,
-) -> Result<Page<standard::Model>, StoreError> {
+) -> Result<Page<Standard>, StoreError> {
     let term = term(conn, Searched::Standard, &filter.text).await?;
     let select = in_key_order(
         standard_select(filter, visibility, None),
@@ -151,7 +155,7 @@ pub async fn standards<C: ConnectionTrait>(
         Some(term) if term.is_exact() && filter.only_text() => counted_in_index(term, visibility),
         _ => count_of(standard_select(filter, visibility, term.as_ref())),
     });
-    page(conn, select, request.first, total).await
+    records_page(conn, select, request.first, total).await
 }
 
 /// How many standards the caller may see hold `term`'s gram: the rows
@@ -185,6 +189,13 @@ fn counted_in_index(term: &Term, visibility: &Visibility) -> SelectStatement {
 pub async fn standards_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
+) -> Result<Vec<Standard>, StoreError> {
+    records(standard_rows_by_codes(conn, codes).await?)
+}
+
+pub(crate) async fn standard_rows_by_codes<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[String],
 ) -> Result<Vec<standard::Model>, StoreError> {
     by_codes(
         conn,
@@ -199,24 +210,28 @@ pub async fn standards_by_codes<C: ConnectionTrait>(
 pub async fn superseding<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
-) -> Result<Vec<standard::Model>, StoreError> {
-    Ok(standard::Entity::find()
-        .filter(standard::Column::Supersedes.is_in(codes.iter().cloned()))
-        .order_by_asc(standard::Column::Code)
-        .all(conn)
-        .await?)
+) -> Result<Vec<Standard>, StoreError> {
+    records(
+        standard::Entity::find()
+            .filter(standard::Column::Supersedes.is_in(codes.iter().cloned()))
+            .order_by_asc(standard::Column::Code)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// The standards that accepted elevations raised from these.
 pub async fn elevated_from<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
-) -> Result<Vec<standard::Model>, StoreError> {
-    Ok(standard::Entity::find()
-        .filter(standard::Column::ElevatedFrom.is_in(codes.iter().cloned()))
-        .order_by_asc(standard::Column::Code)
-        .all(conn)
-        .await?)
+) -> Result<Vec<Standard>, StoreError> {
+    records(
+        standard::Entity::find()
+            .filter(standard::Column::ElevatedFrom.is_in(codes.iter().cloned()))
+            .order_by_asc(standard::Column::Code)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// Links between standards and the matters they govern, for either side.
@@ -244,7 +259,7 @@ pub async fn standard_links<C: ConnectionTrait>(
 pub async fn matters_of_standards<C: ConnectionTrait>(
     conn: &C,
     standards: &[String],
-) -> Result<Vec<(String, service_matter::Model)>, StoreError> {
+) -> Result<Vec<(String, ServiceMatter)>, StoreError> {
     let link: RelationDef = standard_matter::Entity::belongs_to(service_matter::Entity)
         .from(standard_matter::Column::MatterCode)
         .to(service_matter::Column::Code)
@@ -268,7 +283,7 @@ pub async fn matters_of_standards<C: ConnectionTrait>(
                     link.standard_code, link.matter_code
                 ))
             })?;
-            pairs.push((link.standard_code, matter));
+            pairs.push((link.standard_code, ServiceMatter::try_from(matter)?));
         }
     }
     Ok(pairs)

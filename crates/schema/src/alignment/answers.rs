@@ -8,7 +8,8 @@ use concord_domain::Fee;
 use concord_domain::alignment::{
     self as maths, AlignmentScore, GuideValues, Targets, check_targets,
 };
-use concord_persistence::entity::{service_guide, service_matter};
+use concord_domain::catalogue;
+use concord_domain::guide;
 use concord_persistence::queries::Collaborative;
 
 use crate::direct::{Direct, Plain, optional_text, plain_list, plain_one, scalar, text};
@@ -171,7 +172,7 @@ pub(super) fn compliance_of(
 /// One member's side of an alignment.
 pub struct AlignmentMember {
     pub(super) region: String,
-    pub(super) guide: Option<service_guide::Model>,
+    pub(super) guide: Option<guide::ServiceGuide>,
 }
 
 /// One member's side of an alignment.
@@ -193,9 +194,9 @@ impl AlignmentMember {
 /// A zone's members side by side on one matter.
 pub struct Alignment {
     pub(super) zone: String,
-    pub(super) matter: service_matter::Model,
+    pub(super) matter: catalogue::ServiceMatter,
     pub(super) members: Vec<String>,
-    pub(super) guides: Vec<service_guide::Model>,
+    pub(super) guides: Vec<guide::ServiceGuide>,
     /// The guides as the alignment maths reads them, converted once.
     pub(super) values: Vec<GuideValues>,
     pub(super) collaborative: Option<Collaborative>,
@@ -224,11 +225,7 @@ impl Alignment {
             .iter()
             .map(|region| AlignmentMember {
                 region: region.clone(),
-                guide: self
-                    .guides
-                    .iter()
-                    .find(|g| &g.region_code == region)
-                    .cloned(),
+                guide: self.guides.iter().find(|g| g.region == *region).cloned(),
             })
             .collect()
     }
@@ -238,7 +235,7 @@ impl Alignment {
         let missing: Vec<RegionKey> = self
             .members
             .iter()
-            .filter(|m| !self.guides.iter().any(|g| &&g.region_code == m))
+            .filter(|m| !self.guides.iter().any(|g| g.region == **m))
             .map(|m| RegionKey(m.clone()))
             .collect();
         crate::types::load_many(ctx, missing).await
@@ -287,7 +284,7 @@ impl Alignment {
             guide: self
                 .guides
                 .iter()
-                .find(|g| g.region_code == best.region)
+                .find(|g| g.region == best.region)
                 .cloned(),
         })
     }
@@ -340,7 +337,7 @@ impl Alignment {
                 compliance_of(
                     &collaborative.targets,
                     region,
-                    &self.matter.code,
+                    self.matter.code.as_str(),
                     values.iter().find(|v| &v.region == region),
                 )
             })

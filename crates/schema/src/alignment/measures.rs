@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 
 use async_graphql::{Enum, SimpleObject};
+use concord_domain::catalogue::ServiceMatter;
 use concord_persistence::baselines;
-use concord_persistence::entity::{baseline_exemption, service_matter};
+use concord_persistence::entity::baseline_exemption;
 
 use crate::types::{NationalItem, count};
 
@@ -113,12 +114,14 @@ pub struct Coverage {
 /// `procedures`, region then matter).
 pub(super) fn business_coverage(
     region: &str,
-    matters: &[service_matter::Model],
+    matters: &[ServiceMatter],
     published: &HashSet<(String, String)>,
     procedures: &HashSet<(String, String)>,
 ) -> Coverage {
-    let (covered, missing): (Vec<String>, Vec<String>) =
-        matters.iter().map(|m| m.code.clone()).partition(|code| {
+    let (covered, missing): (Vec<String>, Vec<String>) = matters
+        .iter()
+        .map(|m| m.code.to_string())
+        .partition(|code| {
             let key = (region.to_owned(), code.clone());
             published.contains(&key) && procedures.contains(&key)
         });

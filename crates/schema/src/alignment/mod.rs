@@ -17,11 +17,13 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object};
 use concord_domain::alignment::{self as maths, GuideValues};
+use concord_domain::catalogue;
+use concord_domain::guide::ServiceGuide;
 use concord_domain::{MatterCode, ServedGroup, StandardCode, ZoneCode};
-use concord_persistence::entity::{service_guide, service_matter};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::Collaborative;
-use concord_persistence::{DatabaseConnection, baselines, queries};
+use concord_persistence::queries::guide_key;
+use concord_persistence::{DatabaseConnection, queries};
 
 use crate::context::{loader, reading};
 use crate::direct::Direct;
@@ -47,13 +49,13 @@ fn guides_of(topics: &[Topic], regions: &[String]) -> Footprint {
 /// One row of a zone's matrix: each member's guide for `matter`, in member
 /// order, with the zone's score and best practice on it.
 pub(crate) fn matter_row(
-    matter: service_matter::Model,
+    matter: catalogue::ServiceMatter,
     members: &[String],
     values: &HashMap<String, MemberGuides>,
 ) -> MatterAlignment {
     let guides: Vec<GuideValues> = members
         .iter()
-        .filter_map(|member| values.get(member)?.get(&matter.code).cloned())
+        .filter_map(|member| values.get(member)?.get(matter.code.as_str()).cloned())
         .collect();
     let score = maths::alignment_score(members.len(), &guides).score;
     let best_practice = maths::best_practice(&guides).map(|g| g.region.clone());
@@ -181,10 +183,7 @@ async fn compliance(
         queries::published_guides(db, &members, Some(&matters))
             .await?
             .into_iter()
-            .map(|g| {
-                let key = (g.region_code.clone(), g.matter_code.clone());
-                (key, baselines::guide_values(&g))
-            })
+            .map(|g| (guide_key(&g.region, &g.matter), g.values()))
             .collect();
     let mut out = Vec::new();
     for matter in &matters {
@@ -235,7 +234,7 @@ pub(crate) fn mean(values: &[f64]) -> Option<f64> {
 fn build_matrix(
     zone: concord_domain::geo::Zone,
     mut regions: Vec<concord_domain::geo::Region>,
-    matters: Vec<service_matter::Model>,
+    matters: Vec<catalogue::ServiceMatter>,
     members: &[String],
     values: &HashMap<String, MemberGuides>,
 ) -> Matrix {
@@ -320,7 +319,7 @@ async fn zone_by_code(
 async fn matter_by_code(
     db: &DatabaseConnection,
     matter: &MatterCode,
-) -> Result<service_matter::Model, ApiError> {
+) -> Result<catalogue::ServiceMatter, ApiError> {
     queries::matters_by_codes(db, &[matter.to_string()])
         .await?
         .into_iter()
@@ -339,7 +338,7 @@ async fn live_alignment(
     let gathered = gather(ctx, &members, source).await?;
     let db = reading(ctx, &Footprint::of(&[Topic::Catalogue]))?;
     let matter_row = matter_by_code(db, matter).await?;
-    let guides: Vec<service_guide::Model> = gathered
+    let guides: Vec<ServiceGuide> = gathered
         .present
         .iter()
         .filter_map(|member| {
@@ -347,7 +346,7 @@ async fn live_alignment(
                 .guides
                 .get(member)?
                 .iter()
-                .find(|g| g.matter_code == matter.as_str())
+                .find(|g| g.matter == *matter)
                 .cloned()
         })
         .collect();
@@ -356,7 +355,7 @@ async fn live_alignment(
         zone: zone.to_string(),
         matter: matter_row,
         members: gathered.present,
-        values: guides.iter().map(baselines::guide_values).collect(),
+        values: guides.iter().map(ServiceGuide::values).collect(),
         guides,
         collaborative,
         source,
@@ -403,7 +402,7 @@ impl AlignmentQuery {
             zone: zone.to_string(),
             matter: matter_row,
             members,
-            values: guides.iter().map(baselines::guide_values).collect(),
+            values: guides.iter().map(ServiceGuide::values).collect(),
             guides,
             collaborative,
             source,
@@ -474,8 +473,8 @@ impl AlignmentQuery {
                 .await
                 .or_api()?
             {
-                if let Some(member) = loaded.get_mut(&guide.region_code) {
-                    member.insert(guide.matter_code.clone(), baselines::guide_values(&guide));
+                if let Some(member) = loaded.get_mut(guide.region.as_str()) {
+                    member.insert(guide.matter.to_string(), guide.values());
                 }
             }
             values.extend(

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use concord_domain::alignment::{self as maths, baseline_violations};
 use concord_domain::{MatterCode, Period, RegionCode, ZoneCode};
 use concord_persistence::footprint::{Footprint, Topic};
+use concord_persistence::queries::guide_key;
 use concord_persistence::{baselines, queries};
 
 use crate::context::reading;
@@ -84,7 +85,7 @@ impl PolicyQuery {
         let matters = queries::all_matters(db).await.or_api()?;
         let keys: Vec<(i32, i32)> = matters
             .iter()
-            .filter_map(|m| m.national_edition.zip(m.national_number))
+            .filter_map(|m| m.national_item)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -105,25 +106,25 @@ impl PolicyQuery {
                 .collect();
         let mut out = Vec::new();
         for guide in &guides {
-            let Some(matter) = matters.iter().find(|m| m.code == guide.matter_code) else {
+            let Some(matter) = matters.iter().find(|m| m.code == guide.matter) else {
                 continue;
             };
-            let Some(item) = items.iter().find(|i| {
-                Some(i.edition) == matter.national_edition
-                    && Some(i.number) == matter.national_number
-            }) else {
+            let Some(item) = items
+                .iter()
+                .find(|i| Some((i.edition, i.number)) == matter.national_item)
+            else {
                 continue;
             };
-            for violation in baseline_violations(&item.baseline, &baselines::guide_values(guide)) {
+            for violation in baseline_violations(&item.baseline, &guide.values()) {
                 out.push(BaselineViolation {
-                    region: guide.region_code.clone(),
-                    matter: guide.matter_code.clone(),
+                    region: guide.region.to_string(),
+                    matter: guide.matter.to_string(),
                     national_item: NationalItem(item.clone()),
                     rule: violation.rule().to_owned(),
                     baseline: violation.baseline(),
                     message: violation.describe(),
                     exemption: exemptions
-                        .get(&(guide.region_code.clone(), guide.matter_code.clone()))
+                        .get(&guide_key(&guide.region, &guide.matter))
                         .cloned(),
                 });
             }
@@ -198,7 +199,7 @@ impl PolicyQuery {
                     .or_api()?;
                 let published = guides
                     .into_iter()
-                    .map(|g| (g.region_code, g.matter_code))
+                    .map(|g| guide_key(&g.region, &g.matter))
                     .collect();
                 let mut coverage =
                     business_coverage(region.as_str(), &matters, &published, &procedures);
@@ -217,8 +218,7 @@ impl PolicyQuery {
                 let guides = queries::published_guides(db, &regions, Some(&[matter.to_string()]))
                     .await
                     .or_api()?;
-                let published: HashSet<&str> =
-                    guides.iter().map(|g| g.region_code.as_str()).collect();
+                let published: HashSet<&str> = guides.iter().map(|g| g.region.as_str()).collect();
                 let missing: Vec<String> = regions
                     .iter()
                     .filter(|r| {
@@ -245,7 +245,7 @@ impl PolicyQuery {
                 .or_api()?;
                 let regions = region_codes(db).await.or_api()?;
                 let matters = queries::matters_serving(db, group).await.or_api()?;
-                let codes: Vec<String> = matters.iter().map(|m| m.code.clone()).collect();
+                let codes: Vec<String> = matters.iter().map(|m| m.code.to_string()).collect();
                 let published = if codes.is_empty() {
                     HashSet::new()
                 } else {
@@ -253,7 +253,7 @@ impl PolicyQuery {
                         .await
                         .or_api()?
                         .into_iter()
-                        .map(|g| (g.region_code, g.matter_code))
+                        .map(|g| guide_key(&g.region, &g.matter))
                         .collect()
                 };
                 let procedures = procedures_of(db, None, None).await?;
@@ -342,7 +342,8 @@ impl PolicyQuery {
                     serving
                         .into_iter()
                         .map(|m| m.code)
-                        .filter(|code| matter.as_ref().is_none_or(|m| m.as_str() == code))
+                        .filter(|code| matter.as_ref().is_none_or(|m| m == code))
+                        .map(String::from)
                         .collect(),
                 )
             }
@@ -360,9 +361,12 @@ impl PolicyQuery {
                         // The index works on means, which a fee's exact
                         // `Decimal` cannot hold (a third of 0.10 yuan); like
                         // every metric's, they are statistics, so Floats.
-                        _ => guide.fee_fen.fen() as f64 / 100.0,
+                        _ => guide.fee.fen() as f64 / 100.0,
                     };
-                    per_region.entry(guide.region_code).or_default().push(value);
+                    per_region
+                        .entry(guide.region.to_string())
+                        .or_default()
+                        .push(value);
                 }
                 None
             }

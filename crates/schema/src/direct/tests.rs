@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use concord_domain::alignment::GuideValues;
 use concord_domain::{
-    CategoryCode, Channel, Fee, Origin, ProcedureStep, RegionCode, catalogue, geo,
-};
-use concord_persistence::entity::{
-    ChannelList, StepList, TextList, operating_procedure, service_guide, service_matter, standard,
+    CategoryCode, Channel, Fee, GuideStatus, MatterCode, Origin, ProcedureStep, RegionCode,
+    StandardCode, StandardLevel, StandardStatus, catalogue, geo, guide, standard,
 };
 use serde_json::json;
 
@@ -37,23 +35,39 @@ fn national() -> Provenance {
     }
 }
 
+/// Zhejiang's provenance for a record at `revision`, last changed on
+/// `at(changed)`.
+fn zhejiang(revision: i32, illustrative: bool, changed: u32) -> Provenance {
+    Provenance {
+        origin: Origin::Region(zhejiang_code()),
+        revision,
+        illustrative,
+        created_at: at(1),
+        updated_at: at(changed),
+    }
+}
+
+fn zhejiang_code() -> RegionCode {
+    RegionCode::try_from("330000").unwrap()
+}
+
+fn matter_code(code: &str) -> MatterCode {
+    MatterCode::try_from(code).unwrap()
+}
+
 fn guide() -> ServiceGuide {
-    ServiceGuide::from(service_guide::Model {
-        region_code: "330000".into(),
-        matter_code: "SI-CARD".into(),
+    ServiceGuide::from(guide::ServiceGuide {
+        region: zhejiang_code(),
+        matter: matter_code("SI-CARD"),
         time_limit_days: 7,
-        fee_fen: concord_domain::Fee::from_fen(1250).unwrap().into(),
-        materials: TextList(vec!["居民身份证".into(), "申请表".into()]),
-        channels: ChannelList(vec![Channel::Counter, Channel::CrossProvince]),
+        fee: Fee::from_fen(1250).unwrap(),
+        materials: vec!["居民身份证".into(), "申请表".into()],
+        channels: vec![Channel::Counter, Channel::CrossProvince],
         legal_basis: "《社会保险法》".into(),
         guarantee_level: None,
-        status: concord_domain::GuideStatus::Published.into(),
+        status: GuideStatus::Published,
         published_at: Some(at(2)),
-        origin: "330000".into(),
-        revision: 3,
-        illustrative: true,
-        created_at: at(1),
-        updated_at: at(2),
+        provenance: zhejiang(3, true, 2),
     })
 }
 
@@ -63,33 +77,28 @@ fn procedure() -> OperatingProcedure {
         actor: "经办机构".into(),
         time_limit_days: days,
     };
-    OperatingProcedure(operating_procedure::Model {
-        region_code: "330000".into(),
-        matter_code: "SI-CARD".into(),
-        steps: StepList(vec![step("受理", 1), step("办结", 6)]),
-        status: concord_domain::GuideStatus::Published.into(),
-        origin: "330000".into(),
-        revision: 1,
-        illustrative: false,
-        created_at: at(1),
-        updated_at: at(3),
+    OperatingProcedure(guide::OperatingProcedure {
+        region: zhejiang_code(),
+        matter: matter_code("SI-CARD"),
+        steps: vec![step("受理", 1), step("办结", 6)],
+        status: GuideStatus::Published,
+        provenance: zhejiang(1, false, 3),
     })
 }
 
-fn matter() -> service_matter::Model {
-    service_matter::Model {
-        code: "SI-CARD".into(),
+fn matter() -> catalogue::ServiceMatter {
+    catalogue::ServiceMatter {
+        code: matter_code("SI-CARD"),
         name_zh: "社会保障卡申领".into(),
         name_en: "Social security card".into(),
-        category_code: "SOCIAL_INSURANCE".into(),
-        national_edition: None,
-        national_number: None,
+        category: CategoryCode::try_from("SOCIAL_INSURANCE").unwrap(),
+        national_item: None,
         served_groups: None,
-        origin: "100000".into(),
-        revision: 2,
-        illustrative: false,
-        created_at: at(1),
-        updated_at: at(2),
+        provenance: Provenance {
+            revision: 2,
+            updated_at: at(2),
+            ..national()
+        },
     }
 }
 
@@ -112,9 +121,9 @@ fn guide_ahead() -> ServiceGuide {
 /// A page of three guides, the last without a procedure.
 fn page() -> Page<ServiceGuide> {
     let mut second = guide_ahead();
-    second.0.matter_code = "SI-PENSION".into();
+    second.0.matter = matter_code("SI-PENSION");
     let mut third = guide_ahead();
-    third.0.region_code = "340000".into();
+    third.0.region = RegionCode::try_from("340000").unwrap();
     third.1.procedure = Some(None);
     Page {
         items: vec![guide_ahead(), second, third],
@@ -124,7 +133,7 @@ fn page() -> Page<ServiceGuide> {
 }
 
 fn cursor(guide: &ServiceGuide) -> String {
-    crate::pagination::encode(&[&guide.0.region_code, &guide.0.matter_code])
+    crate::pagination::encode(&[guide.0.region.as_str(), guide.0.matter.as_str()])
 }
 
 fn region() -> Region {
@@ -147,15 +156,15 @@ fn region() -> Region {
 fn standard_ahead() -> Standard {
     let category = guide_ahead().1.matter.unwrap().unwrap().1;
     let mut pension = matter();
-    pension.code = "SI-PENSION".into();
+    pension.code = matter_code("SI-PENSION");
     Standard(
-        standard::Model {
-            code: "DB33/T 2030-2018".into(),
+        standard::Standard {
+            code: standard_code("DB33/T 2030-2018"),
             title_zh: "社会保险经办服务规范".into(),
             title_en: "Social insurance handling service".into(),
-            level: concord_domain::StandardLevel::Local.into(),
-            status: concord_domain::StandardStatus::InForce.into(),
-            issuing_region: Some("330000".into()),
+            level: StandardLevel::Local,
+            status: StandardStatus::InForce,
+            issuing_region: Some(zhejiang_code()),
             issuing_zone: None,
             issued_on: Some(chrono::NaiveDate::from_ymd_opt(2018, 3, 1).unwrap()),
             effective_on: Some(chrono::NaiveDate::from_ymd_opt(2018, 4, 1).unwrap()),
@@ -163,11 +172,7 @@ fn standard_ahead() -> Standard {
             review_on: None,
             elevated_from: None,
             note: "浙江省".into(),
-            origin: "330000".into(),
-            revision: 2,
-            illustrative: false,
-            created_at: at(1),
-            updated_at: at(4),
+            provenance: zhejiang(2, false, 4),
         },
         StandardRelations {
             matters: Some(vec![
@@ -181,8 +186,8 @@ fn standard_ahead() -> Standard {
 /// A page of two standards, the second with no matter.
 fn standard_page() -> Page<Standard> {
     let mut second = standard_ahead();
-    second.0.code = "GB/T 33531-2017".into();
-    second.0.level = concord_domain::StandardLevel::National.into();
+    second.0.code = standard_code("GB/T 33531-2017");
+    second.0.level = StandardLevel::National;
     second.0.issuing_region = None;
     second.1.matters = Some(Vec::new());
     Page {
@@ -192,8 +197,12 @@ fn standard_page() -> Page<Standard> {
     }
 }
 
+fn standard_code(code: &str) -> StandardCode {
+    StandardCode::try_from(code).unwrap()
+}
+
 fn standard_cursor(standard: &Standard) -> String {
-    crate::pagination::encode(&[&standard.0.code])
+    crate::pagination::encode(&[standard.0.code.as_str()])
 }
 
 /// A row of a three-member matrix in which one member has no guide.

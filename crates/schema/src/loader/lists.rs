@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
-use concord_persistence::entity::standard;
+use concord_domain::standard::Standard;
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 use concord_persistence::{DatabaseConnection, StoreError};
@@ -85,9 +85,9 @@ impl RowLoader {
         &self,
         keys: &[K],
         code: impl Fn(&K) -> &String,
-        query: impl AsyncFn(&DatabaseConnection, &[String]) -> Result<Vec<standard::Model>, StoreError>,
-        link: impl Fn(&standard::Model) -> Option<K>,
-    ) -> Result<HashMap<K, Vec<standard::Model>>, LoadError> {
+        query: impl AsyncFn(&DatabaseConnection, &[String]) -> Result<Vec<Standard>, StoreError>,
+        link: impl Fn(&Standard) -> Option<K>,
+    ) -> Result<HashMap<K, Vec<Standard>>, LoadError> {
         let rows = query(
             self.reading(Footprint::of(&[Topic::Standard])),
             &strings(keys, code),
@@ -133,20 +133,28 @@ list_loader!(MattersOfStandard, String, |this, keys| async {
     ))
 });
 
-list_loader!(SupersededBy, standard::Model, |this, keys| this
+list_loader!(SupersededBy, Standard, |this, keys| this
     .visible_standards_by(
         keys,
         |k| &k.0,
         queries::superseding,
-        |row| { row.supersedes.clone().map(SupersededBy) }
+        |row| {
+            row.supersedes
+                .as_ref()
+                .map(|code| SupersededBy(code.to_string()))
+        }
     ));
 
-list_loader!(ElevatedTo, standard::Model, |this, keys| this
+list_loader!(ElevatedTo, Standard, |this, keys| this
     .visible_standards_by(
         keys,
         |k| &k.0,
         queries::elevated_from,
-        |row| { row.elevated_from.clone().map(ElevatedTo) }
+        |row| {
+            row.elevated_from
+                .as_ref()
+                .map(|code| ElevatedTo(code.to_string()))
+        }
     ));
 
 /// The kept versions of a row: its kind (`GUIDE`, `STANDARD`) and key.

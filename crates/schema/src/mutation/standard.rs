@@ -1,11 +1,11 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::NaiveDate;
 use concord_auth::{Action, Target};
+use concord_domain::standard;
 use concord_domain::{
     MatterCode, Names, Origin, RegionCode, StandardCode, StandardLevel as Level,
     StandardStatus as Status, ValidationError, ZoneCode, check_issuer,
 };
-use concord_persistence::entity::standard;
 use concord_persistence::mutate::{self, Permit};
 use concord_persistence::queries;
 use concord_persistence::write::StandardRecord;
@@ -130,28 +130,18 @@ pub(super) struct Owner {
 }
 
 impl Owner {
-    /// The owner of a stored row. A stored code that does not parse is a
-    /// storage fault: guessing an owner for it would guess a permission.
-    pub(super) fn of(row: &standard::Model) -> Result<Self, ApiError> {
-        let fault = |error: &dyn std::fmt::Display| {
-            ApiError::Internal(format!("standard {}: {error}", row.code).into())
+    /// The owner of a stored standard: the region of its origin, none for
+    /// the nation's.
+    pub(super) fn of(standard: &standard::Standard) -> Self {
+        let region = match &standard.provenance.origin {
+            Origin::National => None,
+            Origin::Region(code) => Some(code.clone()),
         };
-        let region = if row.origin == Origin::NATIONAL_CODE {
-            None
-        } else {
-            Some(RegionCode::try_from(row.origin.as_str()).map_err(|e| fault(&e))?)
-        };
-        let zone = row
-            .issuing_zone
-            .as_deref()
-            .map(ZoneCode::try_from)
-            .transpose()
-            .map_err(|e| fault(&e))?;
-        Ok(Self {
+        Self {
             region,
-            level: *row.level,
-            zone,
-        })
+            level: standard.level,
+            zone: standard.issuing_zone.clone(),
+        }
     }
 
     pub(super) fn target(&self) -> Target<'_> {
@@ -167,7 +157,7 @@ impl Owner {
 pub(super) async fn stored(
     ctx: &Context<'_>,
     code: &StandardCode,
-) -> Result<standard::Model, ApiError> {
+) -> Result<standard::Standard, ApiError> {
     let row = queries::standards_by_codes(db(ctx)?, &[code.to_string()])
         .await?
         .into_iter()
@@ -186,7 +176,7 @@ pub(super) async fn allow_stored<'a>(
     code: &StandardCode,
 ) -> Result<Permit<'a>, ApiError> {
     let row = stored(ctx, code).await?;
-    allow(ctx, action, &Owner::of(&row)?.target())
+    allow(ctx, action, &Owner::of(&row).target())
 }
 
 #[derive(Default)]
@@ -275,7 +265,7 @@ impl StandardMutation {
         )
         .or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
-        let owner = Owner::of(&row).or_api()?;
+        let owner = Owner::of(&row);
         let permit = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
         let record = StandardRecord {
             code,
@@ -283,13 +273,7 @@ impl StandardMutation {
             title_en,
             level: owner.level,
             status: Status::Draft,
-            issuing_region: row
-                .issuing_region
-                .as_deref()
-                .map(RegionCode::try_from)
-                .transpose()
-                .map_err(|e| ApiError::Internal(format!("standard {}: {e}", row.code).into()))
-                .or_api()?,
+            issuing_region: row.issuing_region.clone(),
             issuing_zone: owner.zone.clone(),
             issued_on: input.issued_on,
             effective_on: input.effective_on,
@@ -297,7 +281,7 @@ impl StandardMutation {
             review_on: input.review_on,
             note: input.note.trim().to_owned(),
             matters: matters(input.matters).or_api()?,
-            illustrative: row.illustrative,
+            illustrative: row.provenance.illustrative,
         };
         let row = mutate::revise_standard(&permit, record, expected_revision)
             .await
@@ -342,13 +326,13 @@ impl StandardMutation {
         let permit = allow(
             ctx,
             Action::SupersedeStandard,
-            &Owner::of(&old_row).or_api()?.target(),
+            &Owner::of(&old_row).target(),
         )
         .or_api()?;
         allow(
             ctx,
             Action::SupersedeStandard,
-            &Owner::of(&new_row).or_api()?.target(),
+            &Owner::of(&new_row).target(),
         )
         .or_api()?;
         let (superseded, replacement) = mutate::supersede_standard(

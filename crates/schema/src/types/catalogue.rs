@@ -1,6 +1,5 @@
 use async_graphql::{Context, Value};
 use concord_domain::catalogue;
-use concord_persistence::entity::service_matter;
 use concord_persistence::queries::GuideParent;
 use derive_more::From;
 
@@ -190,11 +189,11 @@ owned_object! {
 /// A service matter of the HR&SS matter list (事项清单), with its category
 /// when that was read ahead (`Some`).
 #[derive(Clone)]
-pub struct ServiceMatter(pub service_matter::Model, pub Option<Option<Category>>);
+pub struct ServiceMatter(pub catalogue::ServiceMatter, pub Option<Option<Category>>);
 
-impl From<service_matter::Model> for ServiceMatter {
-    fn from(row: service_matter::Model) -> Self {
-        Self(row, None)
+impl From<catalogue::ServiceMatter> for ServiceMatter {
+    fn from(matter: catalogue::ServiceMatter) -> Self {
+        Self(matter, None)
     }
 }
 
@@ -211,12 +210,12 @@ owned_object! {
             first: Option<i32>,
             #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
         ) -> async_graphql::Result<DirectPage<ServiceGuide>> {
-            guides_of(ctx, GuideParent::Matter, &self.0.code, filter, first, after).await
+            guides_of(ctx, GuideParent::Matter, self.0.code.as_str(), filter, first, after).await
         }
 
         /// Matter code, e.g. `SI-PENSION-TRANSFER`.
         async fn code(&self) -> &str {
-            &self.0.code
+            self.0.code.as_str()
         }
 
         /// Chinese name.
@@ -234,27 +233,27 @@ owned_object! {
             if let Some(category) = &self.1 {
                 return Ok(category.clone().map(Direct));
             }
-            Ok(load_one(ctx, CategoryKey(self.0.category_code.clone())).await?.map(Direct))
+            Ok(load_one(ctx, CategoryKey(self.0.category.to_string())).await?.map(Direct))
         }
 
         /// The national item the matter implements.
         async fn national_item(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NationalItem>> {
-            match (self.0.national_edition, self.0.national_number) {
-                (Some(edition), Some(number)) => load_one(ctx, ItemKey(edition, number)).await,
-                _ => Ok(None),
+            match self.0.national_item {
+                Some((edition, number)) => load_one(ctx, ItemKey(edition, number)).await,
+                None => Ok(None),
             }
         }
 
         /// The groups the matter serves: its own where it sets them, else its
         /// national item's (see `servedGroupsInherited`).
         async fn served_groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServedGroup>> {
-            let item = match (&self.0.served_groups, self.0.national_edition, self.0.national_number) {
-                (None, Some(edition), Some(number)) => {
+            let item = match (&self.0.served_groups, self.0.national_item) {
+                (None, Some((edition, number))) => {
                     load_one::<_, catalogue::NationalItem>(ctx, ItemKey(edition, number)).await?
                 }
                 _ => None,
             };
-            let own = self.0.served_groups.as_ref().map(|list| list.0.as_slice());
+            let own = self.0.served_groups.as_deref();
             let inherited = item.as_ref().map_or(&[][..], |item| item.served_groups.as_slice());
             let groups = concord_domain::served_groups(own, Some(inherited));
             Ok(groups.iter().copied().map(ServedGroup).collect())
@@ -268,7 +267,7 @@ owned_object! {
 
         /// The standards the matter follows.
         async fn standards(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
-            load_listed(ctx, StandardsOfMatter(self.0.code.clone()), StandardKey).await
+            load_listed(ctx, StandardsOfMatter(self.0.code.to_string()), StandardKey).await
         }
     }
 }

@@ -1,5 +1,5 @@
 use async_graphql::{Context, SimpleObject, Value};
-use concord_persistence::entity::{operating_procedure, service_guide};
+use concord_domain::guide;
 use derive_more::From;
 
 use super::{
@@ -15,7 +15,7 @@ use crate::loader::{MatterKey, ProcedureKey, RegionKey};
 /// A region's service guide (服务指南) for one matter: what a citizen must
 /// bring, how long it takes, what it costs and where it can be done.
 #[derive(Clone)]
-pub struct ServiceGuide(pub service_guide::Model, pub GuideRelations);
+pub struct ServiceGuide(pub guide::ServiceGuide, pub GuideRelations);
 
 /// The relations of a guide that its page read ahead, because the page's
 /// selection asked for them (see `RowLoader::guides_with`): their fields
@@ -28,9 +28,9 @@ pub struct GuideRelations {
     pub matter: Option<Option<ServiceMatter>>,
 }
 
-impl From<service_guide::Model> for ServiceGuide {
-    fn from(row: service_guide::Model) -> Self {
-        Self(row, GuideRelations::default())
+impl From<guide::ServiceGuide> for ServiceGuide {
+    fn from(guide: guide::ServiceGuide) -> Self {
+        Self(guide, GuideRelations::default())
     }
 }
 
@@ -40,17 +40,17 @@ owned_object! {
     impl ServiceGuide {
         /// The region's code; with `matterCode`, the guide's key.
         async fn region_code(&self) -> &str {
-            &self.0.region_code
+            self.0.region.as_str()
         }
 
         /// The matter's code; with `regionCode`, the guide's key.
         async fn matter_code(&self) -> &str {
-            &self.0.matter_code
+            self.0.matter.as_str()
         }
 
         /// The region that publishes the guide.
         async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Region>>> {
-            Ok(load_one(ctx, RegionKey(self.0.region_code.clone())).await?.map(Direct))
+            Ok(load_one(ctx, RegionKey(self.0.region.to_string())).await?.map(Direct))
         }
 
         /// The matter the guide is for.
@@ -58,7 +58,7 @@ owned_object! {
             if let Some(matter) = &self.1.matter {
                 return Ok(matter.clone().map(Direct));
             }
-            Ok(load_one(ctx, MatterKey(self.0.matter_code.clone())).await?.map(Direct))
+            Ok(load_one(ctx, MatterKey(self.0.matter.to_string())).await?.map(Direct))
         }
 
         /// The promised time limit, in working days.
@@ -68,22 +68,22 @@ owned_object! {
 
         /// The fee in yuan, with two decimals; `"0.00"` when the service is free.
         async fn fee(&self) -> super::Decimal {
-            super::Decimal::from(*self.0.fee_fen)
+            super::Decimal::from(self.0.fee)
         }
 
         /// The fee in fen (0.01 yuan), exact.
         async fn fee_fen(&self) -> i64 {
-            self.0.fee_fen.fen()
+            self.0.fee.fen()
         }
 
         /// The materials an applicant must provide, in the guide's order.
         async fn materials(&self) -> &[String] {
-            &self.0.materials.0
+            &self.0.materials
         }
 
         /// Where the matter can be handled.
         async fn channels(&self) -> Vec<Channel> {
-            self.0.channels.0.iter().copied().map(Channel::from).collect()
+            self.0.channels.iter().copied().map(Channel::from).collect()
         }
 
         /// The laws and regulations the guide rests on.
@@ -97,8 +97,8 @@ owned_object! {
         }
 
         /// Draft or published.
-        async fn status(&self) -> async_graphql::Result<GuideStatus> {
-            Ok(self.0.status.into())
+        async fn status(&self) -> GuideStatus {
+            self.0.status.into()
         }
 
         /// When the guide was last published.
@@ -123,7 +123,7 @@ owned_object! {
             }
             Ok(load_one(
                 ctx,
-                ProcedureKey((self.0.region_code.clone(), self.0.matter_code.clone())),
+                ProcedureKey((self.0.region.to_string(), self.0.matter.to_string())),
             )
             .await?
             .map(Direct))
@@ -131,9 +131,9 @@ owned_object! {
     }
 }
 
-impl From<service_guide::Model> for Direct<ServiceGuide> {
-    fn from(row: service_guide::Model) -> Self {
-        Self(ServiceGuide::from(row))
+impl From<guide::ServiceGuide> for Direct<ServiceGuide> {
+    fn from(guide: guide::ServiceGuide) -> Self {
+        Self(ServiceGuide::from(guide))
     }
 }
 
@@ -148,30 +148,29 @@ fn ahead<T: Plain>(relation: Option<&Option<T>>, ctx: &Context<'_>) -> Option<Va
 
 impl Plain for ServiceGuide {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
+        let guide = &self.0;
         let name = ctx.item.node.name.node.as_str();
         Some(match name {
-            "regionCode" => text(&row.region_code),
-            "matterCode" => text(&row.matter_code),
-            "timeLimitDays" => scalar(&row.time_limit_days),
-            // A corrupt amount takes the resolver's path, which reports it.
-            "fee" => scalar(&super::Decimal::from(*row.fee_fen)),
-            "feeFen" => scalar(&row.fee_fen.fen()),
-            "materials" => Value::List(row.materials.0.iter().map(|m| text(m)).collect()),
+            "regionCode" => text(guide.region.as_str()),
+            "matterCode" => text(guide.matter.as_str()),
+            "timeLimitDays" => scalar(&guide.time_limit_days),
+            "fee" => scalar(&super::Decimal::from(guide.fee)),
+            "feeFen" => scalar(&guide.fee.fen()),
+            "materials" => Value::List(guide.materials.iter().map(|m| text(m)).collect()),
             "channels" => Value::List(
-                row.channels
-                    .0
+                guide
+                    .channels
                     .iter()
                     .map(|&c| closed::<Channel>(c))
                     .collect(),
             ),
-            "legalBasis" => text(&row.legal_basis),
-            "guaranteeLevel" => optional_text(row.guarantee_level.as_deref()),
-            "status" => closed::<GuideStatus>(row.status),
-            "publishedAt" => row.published_at.as_ref().map_or(Value::Null, scalar),
+            "legalBasis" => text(&guide.legal_basis),
+            "guaranteeLevel" => optional_text(guide.guarantee_level.as_deref()),
+            "status" => closed::<GuideStatus>(guide.status),
+            "publishedAt" => guide.published_at.as_ref().map_or(Value::Null, scalar),
             "procedure" => ahead(self.1.procedure.as_ref(), ctx)?,
             "matter" => ahead(self.1.matter.as_ref(), ctx)?,
-            _ => return row.owned().field(name),
+            _ => return guide.provenance.owned().field(name),
         })
     }
 }
@@ -181,10 +180,9 @@ impl ServiceGuide {
         kept_versions(
             ctx,
             "GUIDE",
-            format!("{}/{}", self.0.region_code, self.0.matter_code),
-            self.0.revision,
-            self.0.updated_at,
-            concord_persistence::mutate::guide_snapshot(&self.0),
+            format!("{}/{}", self.0.region, self.0.matter),
+            &self.0.provenance,
+            concord_persistence::mutate::guide_version(&self.0),
         )
         .await
     }
@@ -192,21 +190,21 @@ impl ServiceGuide {
 
 /// The operating procedure (操作规程) of a guide: its ordered steps.
 #[derive(Clone, From)]
-pub struct OperatingProcedure(pub operating_procedure::Model);
+pub struct OperatingProcedure(pub guide::OperatingProcedure);
 
 impl Plain for OperatingProcedure {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
+        let procedure = &self.0;
         let name = ctx.item.node.name.node.as_str();
         match name {
             "steps" => plain_list_as::<ProcedureStep, _>(
-                self.0.steps.0.iter().enumerate(),
+                procedure.steps.iter().enumerate(),
                 ctx,
                 |&(index, step), field| ProcedureStep::plain_field(index, step, field),
             ),
-            "totalTimeLimitDays" => Some(scalar(&self.total_days())),
-            "status" => Some(closed::<GuideStatus>(row.status)),
-            _ => row.owned().field(name),
+            "totalTimeLimitDays" => Some(scalar(&procedure.total_time_limit_days())),
+            "status" => Some(closed::<GuideStatus>(procedure.status)),
+            _ => procedure.provenance.owned().field(name),
         }
     }
 }
@@ -253,13 +251,13 @@ owned_object! {
 
         /// The steps' time limits added up, in working days.
         async fn total_time_limit_days(&self) -> i32 {
-            self.total_days()
+            self.0.total_time_limit_days()
         }
 
         /// Draft or published, as a guide: a draft is seen only by those
         /// who may read the region's drafts.
-        async fn status(&self) -> async_graphql::Result<GuideStatus> {
-            Ok(self.0.status.into())
+        async fn status(&self) -> GuideStatus {
+            self.0.status.into()
         }
 
         /// Every kept version of the procedure, oldest first, ending with the current one.
@@ -279,10 +277,9 @@ impl OperatingProcedure {
         kept_versions(
             ctx,
             "PROCEDURE",
-            format!("{}/{}", self.0.region_code, self.0.matter_code),
-            self.0.revision,
-            self.0.updated_at,
-            concord_persistence::mutate::procedure_snapshot(&self.0),
+            format!("{}/{}", self.0.region, self.0.matter),
+            &self.0.provenance,
+            concord_persistence::mutate::procedure_version(&self.0),
         )
         .await
     }
@@ -290,7 +287,6 @@ impl OperatingProcedure {
     fn step_list(&self) -> Vec<ProcedureStep> {
         self.0
             .steps
-            .0
             .iter()
             .enumerate()
             .map(|(index, step)| ProcedureStep {
@@ -300,9 +296,5 @@ impl OperatingProcedure {
                 time_limit_days: step.time_limit_days,
             })
             .collect()
-    }
-
-    fn total_days(&self) -> i32 {
-        self.0.steps.0.iter().map(|s| s.time_limit_days).sum()
     }
 }

@@ -2,8 +2,7 @@
 //! the audit log and evaluations.
 
 use async_graphql::{Context, Json, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use concord_domain::audit;
+use concord_domain::{Provenance, audit};
 use concord_persistence::entity::row_revision;
 use derive_more::From;
 use serde_json::Value;
@@ -74,14 +73,13 @@ pub async fn kept_versions(
     ctx: &Context<'_>,
     kind: &'static str,
     key: String,
-    revision: i32,
-    updated_at: DateTime<Utc>,
+    current: &Provenance,
     content: Value,
 ) -> async_graphql::Result<Vec<Revision>> {
     let kept = load_one::<_, Vec<row_revision::Model>>(ctx, RevisionsOf(kind, key)).await?;
     let current = Revision {
-        revision,
-        changed_at: updated_at,
+        revision: current.revision,
+        changed_at: current.updated_at,
         changed_by: None,
         content,
     };

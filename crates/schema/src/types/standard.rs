@@ -1,6 +1,7 @@
 use async_graphql::{Context, Value};
 use chrono::NaiveDate;
-use concord_persistence::entity::standard;
+use concord_domain::StandardCode;
+use concord_domain::standard;
 
 use super::{
     FieldChange, Region, Revision, ServiceMatter, StandardLevel, StandardStatus, Zone, diff,
@@ -13,7 +14,7 @@ use crate::loader::{
 };
 
 /// A standard at any level: national, industry, local, regional, group or internal.
-pub struct Standard(pub standard::Model, pub StandardRelations);
+pub struct Standard(pub standard::Standard, pub StandardRelations);
 
 /// The relations of a standard that its page read ahead, because the
 /// page's selection asked for them (see `RowLoader::standards_with`).
@@ -23,9 +24,9 @@ pub struct StandardRelations {
     pub matters: Option<Vec<ServiceMatter>>,
 }
 
-impl From<standard::Model> for Standard {
-    fn from(row: standard::Model) -> Self {
-        Self(row, StandardRelations::default())
+impl From<standard::Standard> for Standard {
+    fn from(standard: standard::Standard) -> Self {
+        Self(standard, StandardRelations::default())
     }
 }
 
@@ -34,7 +35,7 @@ owned_object! {
     impl Standard {
         /// The standard's code, e.g. `GB/T 33531-2017` or `DB33/T 2030-2018`.
         async fn code(&self) -> &str {
-            &self.0.code
+            self.0.code.as_str()
         }
 
         /// Chinese title.
@@ -48,24 +49,24 @@ owned_object! {
         }
 
         /// Where the standard sits in the standard system.
-        async fn level(&self) -> async_graphql::Result<StandardLevel> {
-            Ok(self.0.level.into())
+        async fn level(&self) -> StandardLevel {
+            self.0.level.into()
         }
 
         /// Draft, in force, superseded or withdrawn.
-        async fn status(&self) -> async_graphql::Result<StandardStatus> {
-            Ok(self.0.status.into())
+        async fn status(&self) -> StandardStatus {
+            self.0.status.into()
         }
 
         /// The year in the code, when the code is dated.
         async fn year(&self) -> Option<i32> {
-            year(&self.0)
+            year(&self.0.code)
         }
 
         /// The region that issued a local standard.
         async fn issuing_region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Region>> {
             match &self.0.issuing_region {
-                Some(code) => load_one(ctx, RegionKey(code.clone())).await,
+                Some(code) => load_one(ctx, RegionKey(code.to_string())).await,
                 None => Ok(None),
             }
         }
@@ -73,7 +74,7 @@ owned_object! {
         /// The zone that issued a regional collaborative standard.
         async fn issuing_zone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Zone>> {
             match &self.0.issuing_zone {
-                Some(code) => load_one(ctx, ZoneKey(code.clone())).await,
+                Some(code) => load_one(ctx, ZoneKey(code.to_string())).await,
                 None => Ok(None),
             }
         }
@@ -91,15 +92,15 @@ owned_object! {
         /// The standard this one replaces.
         async fn supersedes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
             match &self.0.supersedes {
-                Some(code) => load_one(ctx, StandardKey(code.clone())).await,
+                Some(code) => load_one(ctx, StandardKey(code.to_string())).await,
                 None => Ok(None),
             }
         }
 
         /// The standards that replace this one.
         async fn superseded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
-            let rows = load_one::<_, Vec<standard::Model>>(ctx, SupersededBy(self.0.code.clone())).await?;
-            Ok(rows.unwrap_or_default().into_iter().map(Standard::from).collect())
+            let standards = load_one::<_, Vec<standard::Standard>>(ctx, SupersededBy(self.0.code.to_string())).await?;
+            Ok(standards.unwrap_or_default().into_iter().map(Standard::from).collect())
         }
 
         /// When the standard is due for review: five years after it came
@@ -111,15 +112,15 @@ owned_object! {
         /// The local standard an accepted elevation raised this one from.
         async fn elevated_from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Standard>> {
             match &self.0.elevated_from {
-                Some(code) => load_one(ctx, StandardKey(code.clone())).await,
+                Some(code) => load_one(ctx, StandardKey(code.to_string())).await,
                 None => Ok(None),
             }
         }
 
         /// The national or industry standards accepted elevations raised from this one.
         async fn elevated_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standard>> {
-            let rows = load_one::<_, Vec<standard::Model>>(ctx, ElevatedTo(self.0.code.clone())).await?;
-            Ok(rows.unwrap_or_default().into_iter().map(Standard::from).collect())
+            let standards = load_one::<_, Vec<standard::Standard>>(ctx, ElevatedTo(self.0.code.to_string())).await?;
+            Ok(standards.unwrap_or_default().into_iter().map(Standard::from).collect())
         }
 
         /// The service matters the standard governs.
@@ -128,7 +129,7 @@ owned_object! {
                 return Ok(matters.iter().cloned().map(Direct).collect());
             }
             let matters: Vec<ServiceMatter> =
-                load_listed(ctx, MattersOfStandard(self.0.code.clone()), MatterKey).await?;
+                load_listed(ctx, MattersOfStandard(self.0.code.to_string()), MatterKey).await?;
             Ok(matters.into_iter().map(Direct).collect())
         }
 
@@ -150,31 +151,28 @@ owned_object! {
 }
 
 /// The year in a standard's code, when the code is dated.
-fn year(row: &standard::Model) -> Option<i32> {
-    concord_domain::StandardCode::try_from(row.code.as_str())
-        .ok()
-        .and_then(|code| code.year())
-        .map(i32::from)
+fn year(code: &StandardCode) -> Option<i32> {
+    code.year().map(i32::from)
 }
 
 impl Plain for Standard {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
-        let row = &self.0;
+        let standard = &self.0;
         let name = ctx.item.node.name.node.as_str();
         let date = |date: &Option<NaiveDate>| date.as_ref().map_or(Value::Null, scalar);
         Some(match name {
-            "code" => text(&row.code),
-            "titleZh" => text(&row.title_zh),
-            "titleEn" => text(&row.title_en),
-            "level" => closed::<StandardLevel>(row.level),
-            "status" => closed::<StandardStatus>(row.status),
-            "year" => year(row).map_or(Value::Null, |year| scalar(&year)),
-            "issuedOn" => date(&row.issued_on),
-            "effectiveOn" => date(&row.effective_on),
-            "reviewOn" => date(&row.review_on),
-            "note" => text(&row.note),
+            "code" => text(standard.code.as_str()),
+            "titleZh" => text(&standard.title_zh),
+            "titleEn" => text(&standard.title_en),
+            "level" => closed::<StandardLevel>(standard.level),
+            "status" => closed::<StandardStatus>(standard.status),
+            "year" => year(&standard.code).map_or(Value::Null, |year| scalar(&year)),
+            "issuedOn" => date(&standard.issued_on),
+            "effectiveOn" => date(&standard.effective_on),
+            "reviewOn" => date(&standard.review_on),
+            "note" => text(&standard.note),
             "matters" => plain_list(self.1.matters.as_ref()?, ctx)?,
-            _ => return row.owned().field(name),
+            _ => return standard.provenance.owned().field(name),
         })
     }
 }
@@ -182,14 +180,13 @@ impl Plain for Standard {
 impl Standard {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
         let matters =
-            load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.clone())).await?;
+            load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.to_string())).await?;
         kept_versions(
             ctx,
             "STANDARD",
-            self.0.code.clone(),
-            self.0.revision,
-            self.0.updated_at,
-            concord_persistence::mutate::standard_snapshot(&self.0, &matters.unwrap_or_default()),
+            self.0.code.to_string(),
+            &self.0.provenance,
+            concord_persistence::mutate::standard_version(&self.0, &matters.unwrap_or_default()),
         )
         .await
     }

@@ -187,7 +187,7 @@ async fn assemble<C: ConnectionTrait>(
             .map(|r| (r.code.clone(), r))
             .collect();
     let matters: HashMap<String, service_matter::Model> =
-        queries::matters_by_codes(conn, &matter_codes)
+        queries::matter_rows_by_codes(conn, &matter_codes)
             .await?
             .into_iter()
             .map(|m| (m.code.clone(), m))
@@ -217,7 +217,7 @@ async fn assemble<C: ConnectionTrait>(
         .collect();
     let mut procedures: HashMap<queries::GuideKey, operating_procedure::Model> =
         // Only what the public sees: a draft procedure is not exported.
-        queries::procedures_by_keys(conn, &keys, &queries::Visibility::Public)
+        queries::procedure_rows_by_keys(conn, &keys, &queries::Visibility::Public)
             .await?
             .into_iter()
             .map(|p| ((p.region_code.clone(), p.matter_code.clone()), p))

@@ -221,7 +221,7 @@ async fn matters_map_to_items_of_the_same_file_and_may_set_their_own_groups() {
                 .await
                 .unwrap()
                 .into_iter()
-                .map(|m| m.code)
+                .map(|m| String::from(m.code))
                 .filter(|code| code.starts_with("EMP-TEST-"))
                 .collect::<Vec<_>>()
         }

@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use concord_domain::guide::{OperatingProcedure, ServiceGuide};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, SelectStatement};
 use sea_orm::{Condition, EntityTrait, IdenStatic, Iterable, JoinType, QueryResult, TryGetable};
 
@@ -28,14 +29,14 @@ pub struct GuideJoins {
 /// A guide as a page read it, with the relation the page joined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinedGuide {
-    pub guide: service_guide::Model,
+    pub guide: ServiceGuide,
     /// Read when the page joined procedures: the guide's procedure, if it
     /// has one the caller may see.
-    pub procedure: Option<Option<operating_procedure::Model>>,
+    pub procedure: Option<Option<OperatingProcedure>>,
 }
 
-impl From<service_guide::Model> for JoinedGuide {
-    fn from(guide: service_guide::Model) -> Self {
+impl From<ServiceGuide> for JoinedGuide {
+    fn from(guide: ServiceGuide) -> Self {
         JoinedGuide {
             guide,
             procedure: None,
@@ -124,11 +125,15 @@ impl JoinedReader {
             StoreError::Corrupt(format!("a guide page's statement has no column {name}"))
         };
         let guide = layout.guide.ok_or_else(|| column("region_code"))?;
-        let guide = read_guide(&mut Columns::from(row, guide))?;
+        let guide = ServiceGuide::try_from(read_guide(&mut Columns::from(row, guide))?)?;
         let procedure = match layout.procedure {
             None => None,
             Some(None) => return Err(column(&format!("{PROCEDURE}region_code"))),
-            Some(Some(at)) => Some(read_joined_procedure(&mut Columns::from(row, at))?),
+            Some(Some(at)) => Some(
+                read_joined_procedure(&mut Columns::from(row, at))?
+                    .map(OperatingProcedure::try_from)
+                    .transpose()?,
+            ),
         };
         Ok(JoinedGuide { guide, procedure })
     }
