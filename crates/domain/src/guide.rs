@@ -22,18 +22,9 @@ pub struct ServiceGuide {
     pub region: RegionCode,
     /// The matter it is for.
     pub matter: MatterCode,
-    /// The promised time limit, in working days.
-    pub time_limit_days: i32,
-    /// The fee, exact to the fen.
-    pub fee: Fee,
-    /// The materials an applicant must provide, in order.
-    pub materials: Vec<String>,
-    /// Where the matter can be handled.
-    pub channels: Vec<Channel>,
-    /// The laws and regulations it rests on.
-    pub legal_basis: String,
-    /// The guarantee level, for matters that pay a benefit.
-    pub guarantee_level: Option<String>,
+    /// What it says: time limit, fee, materials, channels, legal basis
+    /// and guarantee level, as they were validated when it was saved.
+    pub content: GuideDraft,
     /// Draft or published.
     pub status: GuideStatus,
     /// When it was last published.
@@ -60,13 +51,7 @@ pub struct OperatingProcedure {
 impl ServiceGuide {
     /// The values alignment compares and a baseline checks.
     pub fn values(&self) -> GuideValues {
-        GuideValues {
-            region: self.region.as_str().to_owned(),
-            time_limit_days: self.time_limit_days,
-            fee: self.fee,
-            materials: self.materials.clone(),
-            channels: self.channels.clone(),
-        }
+        GuideValues::from_draft(&self.region, &self.content)
     }
 }
 

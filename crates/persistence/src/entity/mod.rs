@@ -27,9 +27,8 @@ pub mod zone_member;
 
 use std::fmt::{Arguments, Display};
 
-use concord_domain::{MatterCode, ProcedureStep, Provenance, RegionCode};
+use concord_domain::{MatterCode, ProcedureStep, RegionCode};
 use sea_orm::FromJsonQueryResult;
-use sea_orm::prelude::DateTimeUtc;
 use serde::{Deserialize, Serialize};
 pub use stored::{ChannelList, GroupList, Stored, StoredFee};
 
@@ -63,17 +62,24 @@ macro_rules! provenance {
 }
 use provenance;
 
-/// The owned columns (`origin`, `revision`, `illustrative`, `created_at`,
-/// `updated_at`) that hold `provenance`, in the order every row has them.
-fn provenance_columns(provenance: &Provenance) -> (String, i32, bool, DateTimeUtc, DateTimeUtc) {
-    (
-        provenance.origin.as_str().to_owned(),
-        provenance.revision,
-        provenance.illustrative,
-        provenance.created_at,
-        provenance.updated_at,
-    )
+/// The row `$row` (a struct literal of its own columns) of the record
+/// `$record`, with the owned columns (`origin`, `revision`, `illustrative`,
+/// `created_at`, `updated_at`) from the record's `Provenance`: the way
+/// back of `provenance!`.
+macro_rules! owned_row {
+    ($record:expr, $row:ident { $($column:ident: $value:expr),+ $(,)? }) => {{
+        let provenance = &$record.provenance;
+        $row {
+            $($column: $value,)+
+            origin: provenance.origin.as_str().to_owned(),
+            revision: provenance.revision,
+            illustrative: provenance.illustrative,
+            created_at: provenance.created_at,
+            updated_at: provenance.updated_at,
+        }
+    }};
 }
+use owned_row;
 
 /// The key of a region's row for a matter (a guide's, a procedure's), as
 /// the domain's codes; a part the domain refuses is the error `fault`

@@ -2,7 +2,7 @@ use concord_domain::GuideStatus;
 use concord_domain::guide::OperatingProcedure;
 use sea_orm::entity::prelude::*;
 
-use super::{StepList, Stored, provenance, provenance_columns, refused, regional_key};
+use super::{StepList, Stored, owned_row, provenance, refused, regional_key};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -52,18 +52,14 @@ impl TryFrom<Model> for OperatingProcedure {
 
 impl From<&OperatingProcedure> for Model {
     fn from(procedure: &OperatingProcedure) -> Self {
-        let (origin, revision, illustrative, created_at, updated_at) =
-            provenance_columns(&procedure.provenance);
-        Self {
-            region_code: procedure.region.to_string(),
-            matter_code: procedure.matter.to_string(),
-            steps: StepList(procedure.steps.clone()),
-            status: Stored(procedure.status),
-            origin,
-            revision,
-            illustrative,
-            created_at,
-            updated_at,
-        }
+        owned_row!(
+            procedure,
+            Self {
+                region_code: procedure.region.to_string(),
+                matter_code: procedure.matter.to_string(),
+                steps: StepList(procedure.steps.clone()),
+                status: Stored(procedure.status),
+            }
+        )
     }
 }

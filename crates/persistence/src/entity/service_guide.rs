@@ -1,9 +1,9 @@
-use concord_domain::GuideStatus;
 use concord_domain::guide::ServiceGuide;
+use concord_domain::{GuideDraft, GuideStatus};
 use sea_orm::entity::prelude::*;
 
 use super::{
-    ChannelList, Stored, StoredFee, TextList, provenance, provenance_columns, refused, regional_key,
+    ChannelList, Stored, StoredFee, TextList, owned_row, provenance, refused, regional_key,
 };
 use crate::StoreError;
 
@@ -52,12 +52,14 @@ impl TryFrom<Model> for ServiceGuide {
         Ok(Self {
             region,
             matter,
-            time_limit_days: row.time_limit_days,
-            fee: *row.fee_fen,
-            materials: row.materials.0,
-            channels: row.channels.0,
-            legal_basis: row.legal_basis,
-            guarantee_level: row.guarantee_level,
+            content: GuideDraft {
+                time_limit_days: row.time_limit_days,
+                fee: *row.fee_fen,
+                materials: row.materials.0,
+                channels: row.channels.0,
+                legal_basis: row.legal_basis,
+                guarantee_level: row.guarantee_level,
+            },
             status: *row.status,
             published_at: row.published_at,
             provenance: provenance!(row, fault),
@@ -67,25 +69,22 @@ impl TryFrom<Model> for ServiceGuide {
 
 impl From<&ServiceGuide> for Model {
     fn from(guide: &ServiceGuide) -> Self {
-        let (origin, revision, illustrative, created_at, updated_at) =
-            provenance_columns(&guide.provenance);
-        Self {
-            region_code: guide.region.to_string(),
-            matter_code: guide.matter.to_string(),
-            time_limit_days: guide.time_limit_days,
-            fee_fen: StoredFee(guide.fee),
-            materials: TextList(guide.materials.clone()),
-            channels: ChannelList(guide.channels.clone()),
-            legal_basis: guide.legal_basis.clone(),
-            guarantee_level: guide.guarantee_level.clone(),
-            status: Stored(guide.status),
-            published_at: guide.published_at,
-            origin,
-            revision,
-            illustrative,
-            created_at,
-            updated_at,
-        }
+        let content = &guide.content;
+        owned_row!(
+            guide,
+            Self {
+                region_code: guide.region.to_string(),
+                matter_code: guide.matter.to_string(),
+                time_limit_days: content.time_limit_days,
+                fee_fen: StoredFee(content.fee),
+                materials: TextList(content.materials.clone()),
+                channels: ChannelList(content.channels.clone()),
+                legal_basis: content.legal_basis.clone(),
+                guarantee_level: content.guarantee_level.clone(),
+                status: Stored(guide.status),
+                published_at: guide.published_at,
+            }
+        )
     }
 }
 
@@ -123,7 +122,7 @@ mod tests {
     fn a_guide_reads_into_its_record_and_back_into_the_same_row() {
         let guide = ServiceGuide::try_from(row()).unwrap();
         assert_eq!(guide.region.as_str(), "330000");
-        assert_eq!(guide.fee.fen(), 1250);
+        assert_eq!(guide.content.fee.fen(), 1250);
         assert_eq!(guide.provenance.origin.as_str(), "330000");
         assert_eq!(Model::from(&guide), row());
     }

@@ -2,7 +2,7 @@ use concord_domain::catalogue::ServiceMatter;
 use concord_domain::{CategoryCode, MatterCode};
 use sea_orm::entity::prelude::*;
 
-use super::{GroupList, provenance, provenance_columns, refused};
+use super::{GroupList, owned_row, provenance, refused};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -64,22 +64,18 @@ impl TryFrom<Model> for ServiceMatter {
 
 impl From<&ServiceMatter> for Model {
     fn from(matter: &ServiceMatter) -> Self {
-        let (origin, revision, illustrative, created_at, updated_at) =
-            provenance_columns(&matter.provenance);
-        Self {
-            code: matter.code.to_string(),
-            name_zh: matter.name_zh.clone(),
-            name_en: matter.name_en.clone(),
-            category_code: matter.category.to_string(),
-            national_edition: matter.national_item.map(|(edition, _)| edition),
-            national_number: matter.national_item.map(|(_, number)| number),
-            served_groups: matter.served_groups.clone().map(GroupList),
-            origin,
-            revision,
-            illustrative,
-            created_at,
-            updated_at,
-        }
+        owned_row!(
+            matter,
+            Self {
+                code: matter.code.to_string(),
+                name_zh: matter.name_zh.clone(),
+                name_en: matter.name_en.clone(),
+                category_code: matter.category.to_string(),
+                national_edition: matter.national_item.map(|(edition, _)| edition),
+                national_number: matter.national_item.map(|(_, number)| number),
+                served_groups: matter.served_groups.clone().map(GroupList),
+            }
+        )
     }
 }
 

@@ -2,7 +2,7 @@ use concord_domain::standard::Standard;
 use concord_domain::{RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
 use sea_orm::entity::prelude::*;
 
-use super::{Stored, provenance, provenance_columns, refused};
+use super::{Stored, owned_row, provenance, refused};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -82,28 +82,24 @@ impl TryFrom<Model> for Standard {
 
 impl From<&Standard> for Model {
     fn from(standard: &Standard) -> Self {
-        let (origin, revision, illustrative, created_at, updated_at) =
-            provenance_columns(&standard.provenance);
-        Self {
-            code: standard.code.to_string(),
-            title_zh: standard.title_zh.clone(),
-            title_en: standard.title_en.clone(),
-            level: Stored(standard.level),
-            status: Stored(standard.status),
-            issuing_region: standard.issuing_region.as_ref().map(ToString::to_string),
-            issuing_zone: standard.issuing_zone.as_ref().map(ToString::to_string),
-            issued_on: standard.issued_on,
-            effective_on: standard.effective_on,
-            supersedes: standard.supersedes.as_ref().map(ToString::to_string),
-            review_on: standard.review_on,
-            elevated_from: standard.elevated_from.as_ref().map(ToString::to_string),
-            note: standard.note.clone(),
-            origin,
-            revision,
-            illustrative,
-            created_at,
-            updated_at,
-        }
+        owned_row!(
+            standard,
+            Self {
+                code: standard.code.to_string(),
+                title_zh: standard.title_zh.clone(),
+                title_en: standard.title_en.clone(),
+                level: Stored(standard.level),
+                status: Stored(standard.status),
+                issuing_region: standard.issuing_region.as_ref().map(ToString::to_string),
+                issuing_zone: standard.issuing_zone.as_ref().map(ToString::to_string),
+                issued_on: standard.issued_on,
+                effective_on: standard.effective_on,
+                supersedes: standard.supersedes.as_ref().map(ToString::to_string),
+                review_on: standard.review_on,
+                elevated_from: standard.elevated_from.as_ref().map(ToString::to_string),
+                note: standard.note.clone(),
+            }
+        )
     }
 }
 

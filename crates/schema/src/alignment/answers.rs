@@ -246,7 +246,7 @@ impl Alignment {
         let values: Vec<f64> = self
             .guides
             .iter()
-            .map(|g| f64::from(g.time_limit_days))
+            .map(|g| f64::from(g.content.time_limit_days))
             .collect();
         Spread::of(&values)
     }

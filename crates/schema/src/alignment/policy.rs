@@ -357,11 +357,11 @@ impl PolicyQuery {
                     .or_api()?
                 {
                     let value = match metric {
-                        EqualizationMetric::TimeLimit => f64::from(guide.time_limit_days),
+                        EqualizationMetric::TimeLimit => f64::from(guide.content.time_limit_days),
                         // The index works on means, which a fee's exact
                         // `Decimal` cannot hold (a third of 0.10 yuan); like
                         // every metric's, they are statistics, so Floats.
-                        _ => guide.fee.fen() as f64 / 100.0,
+                        _ => guide.content.fee.fen() as f64 / 100.0,
                     };
                     per_region
                         .entry(guide.region.to_string())

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use concord_domain::alignment::GuideValues;
 use concord_domain::{
-    CategoryCode, Channel, Fee, GuideStatus, MatterCode, Origin, ProcedureStep, RegionCode,
-    StandardCode, StandardLevel, StandardStatus, catalogue, geo, guide, standard,
+    CategoryCode, Channel, Fee, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep,
+    RegionCode, StandardCode, StandardLevel, StandardStatus, catalogue, geo, guide, standard,
 };
 use serde_json::json;
 
@@ -59,12 +59,14 @@ fn guide() -> ServiceGuide {
     ServiceGuide::from(guide::ServiceGuide {
         region: zhejiang_code(),
         matter: matter_code("SI-CARD"),
-        time_limit_days: 7,
-        fee: Fee::from_fen(1250).unwrap(),
-        materials: vec!["居民身份证".into(), "申请表".into()],
-        channels: vec![Channel::Counter, Channel::CrossProvince],
-        legal_basis: "《社会保险法》".into(),
-        guarantee_level: None,
+        content: GuideDraft {
+            time_limit_days: 7,
+            fee: Fee::from_fen(1250).unwrap(),
+            materials: vec!["居民身份证".into(), "申请表".into()],
+            channels: vec![Channel::Counter, Channel::CrossProvince],
+            legal_basis: "《社会保险法》".into(),
+            guarantee_level: None,
+        },
         status: GuideStatus::Published,
         published_at: Some(at(2)),
         provenance: zhejiang(3, true, 2),

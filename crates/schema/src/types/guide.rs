@@ -63,37 +63,37 @@ owned_object! {
 
         /// The promised time limit, in working days.
         async fn time_limit_days(&self) -> i32 {
-            self.0.time_limit_days
+            self.0.content.time_limit_days
         }
 
         /// The fee in yuan, with two decimals; `"0.00"` when the service is free.
         async fn fee(&self) -> super::Decimal {
-            super::Decimal::from(self.0.fee)
+            super::Decimal::from(self.0.content.fee)
         }
 
         /// The fee in fen (0.01 yuan), exact.
         async fn fee_fen(&self) -> i64 {
-            self.0.fee.fen()
+            self.0.content.fee.fen()
         }
 
         /// The materials an applicant must provide, in the guide's order.
         async fn materials(&self) -> &[String] {
-            &self.0.materials
+            &self.0.content.materials
         }
 
         /// Where the matter can be handled.
         async fn channels(&self) -> Vec<Channel> {
-            self.0.channels.iter().copied().map(Channel::from).collect()
+            self.0.content.channels.iter().copied().map(Channel::from).collect()
         }
 
         /// The laws and regulations the guide rests on.
         async fn legal_basis(&self) -> &str {
-            &self.0.legal_basis
+            &self.0.content.legal_basis
         }
 
         /// The guarantee level, for matters that pay a benefit.
         async fn guarantee_level(&self) -> Option<&str> {
-            self.0.guarantee_level.as_deref()
+            self.0.content.guarantee_level.as_deref()
         }
 
         /// Draft or published.
@@ -149,23 +149,24 @@ fn ahead<T: Plain>(relation: Option<&Option<T>>, ctx: &Context<'_>) -> Option<Va
 impl Plain for ServiceGuide {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {
         let guide = &self.0;
+        let content = &guide.content;
         let name = ctx.item.node.name.node.as_str();
         Some(match name {
             "regionCode" => text(guide.region.as_str()),
             "matterCode" => text(guide.matter.as_str()),
-            "timeLimitDays" => scalar(&guide.time_limit_days),
-            "fee" => scalar(&super::Decimal::from(guide.fee)),
-            "feeFen" => scalar(&guide.fee.fen()),
-            "materials" => Value::List(guide.materials.iter().map(|m| text(m)).collect()),
+            "timeLimitDays" => scalar(&content.time_limit_days),
+            "fee" => scalar(&super::Decimal::from(content.fee)),
+            "feeFen" => scalar(&content.fee.fen()),
+            "materials" => Value::List(content.materials.iter().map(|m| text(m)).collect()),
             "channels" => Value::List(
-                guide
+                content
                     .channels
                     .iter()
                     .map(|&c| closed::<Channel>(c))
                     .collect(),
             ),
-            "legalBasis" => text(&guide.legal_basis),
-            "guaranteeLevel" => optional_text(guide.guarantee_level.as_deref()),
+            "legalBasis" => text(&content.legal_basis),
+            "guaranteeLevel" => optional_text(content.guarantee_level.as_deref()),
             "status" => closed::<GuideStatus>(guide.status),
             "publishedAt" => guide.published_at.as_ref().map_or(Value::Null, scalar),
             "procedure" => ahead(self.1.procedure.as_ref(), ctx)?,
