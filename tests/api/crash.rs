@@ -582,7 +582,7 @@ async fn audit_of(client: &reqwest::Client, up: &mut watch::Receiver<Up>, row: &
             client,
             up,
             As::National,
-            "query($k: String!, $t: String!, $a: String) {
+            "query($k: String!, $t: RowKind!, $a: String) {
                 auditLog(filter: { targetKind: $t, targetKey: $k }, first: 100, after: $a) {
                     pageInfo { hasNextPage endCursor } nodes { after } } }",
             json!({ "k": row.key(), "t": row.kind(), "a": after }),

@@ -20,11 +20,12 @@ pub mod text;
 pub mod workflow;
 
 pub use alignment::{
-    AlignmentScore, Baseline, BaselineViolation, ExemptionGrant, GuideValues, MaterialUse,
-    MaterialsComparison, ScoreParts, Spread, TargetCheck, Targets, alignment_score,
+    AlignmentScore, Baseline, BaselineViolation, Exemption, ExemptionGrant, GuideValues,
+    MaterialUse, MaterialsComparison, ScoreParts, Spread, TargetCheck, Targets, alignment_score,
     baseline_violations, best_practice, check_targets, coefficient_of_variation, compare_materials,
-    exemption_in_force, publication_refusal, spread,
+    exemption_key, publication_refusal, spread,
 };
+pub use audit::{AuditAction, RowKind};
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{
     Channel, ClosedSet, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus,

@@ -2,8 +2,10 @@
 //! comes into force when every member adopts it, and the elevation of a
 //! local or regional standard to a national or industry one.
 
+use chrono::{DateTime, Utc};
+
 use crate::enums::closed_set;
-use crate::{StandardLevel, ValidationError};
+use crate::{Provenance, RegionCode, StandardCode, StandardLevel, ValidationError};
 
 closed_set!(
     /// A member's answer to a proposed collaborative standard.
@@ -151,6 +153,25 @@ pub fn next_elevation_status(
             ))
         }
     }
+}
+
+/// A member region's decision on a zone's collaborative standard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adoption {
+    /// The collaborative standard's code.
+    pub standard: StandardCode,
+    /// The member region.
+    pub region: RegionCode,
+    /// Pending until the member answers.
+    pub decision: Decision,
+    /// Why it rejected.
+    pub reason: Option<String>,
+    /// Who decided (the token's subject).
+    pub decided_by: Option<String>,
+    /// When it decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Who may change it and how it has changed.
+    pub provenance: Provenance,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! here, so they apply one rule to the same figures.
 
 use chrono::NaiveDate;
-use concord_domain::{Baseline, exemption_in_force};
+use concord_domain::{Baseline, Exemption};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::StoreError;
@@ -41,23 +41,13 @@ pub async fn baseline_of_matter<C: ConnectionTrait>(
         .map(item_baseline))
 }
 
-/// Whether the stored exemption is in force on `today`.
-pub fn in_force(row: &baseline_exemption::Model, today: NaiveDate) -> bool {
-    exemption_in_force(
-        row.valid_from,
-        row.valid_until,
-        row.revoked_at.is_some(),
-        today,
-    )
-}
-
 /// The exemptions of the given regions (all when None), by region, matter
 /// and first day.
 pub async fn exemptions<C: ConnectionTrait>(
     conn: &C,
     regions: Option<&[String]>,
     matter: Option<&str>,
-) -> Result<Vec<baseline_exemption::Model>, StoreError> {
+) -> Result<Vec<Exemption>, StoreError> {
     let mut select = baseline_exemption::Entity::find();
     if let Some(regions) = regions {
         select =
@@ -66,12 +56,15 @@ pub async fn exemptions<C: ConnectionTrait>(
     if let Some(matter) = matter {
         select = select.filter(baseline_exemption::Column::MatterCode.eq(matter));
     }
-    Ok(select
+    select
         .order_by_asc(baseline_exemption::Column::RegionCode)
         .order_by_asc(baseline_exemption::Column::MatterCode)
         .order_by_asc(baseline_exemption::Column::ValidFrom)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Exemption::try_from)
+        .collect()
 }
 
 /// The exemption for `region` and `matter` in force on `today`, if any.
@@ -80,9 +73,9 @@ pub async fn exemption_covering<C: ConnectionTrait>(
     region: &str,
     matter: &str,
     today: NaiveDate,
-) -> Result<Option<baseline_exemption::Model>, StoreError> {
+) -> Result<Option<Exemption>, StoreError> {
     Ok(exemptions(conn, Some(&[region.to_owned()]), Some(matter))
         .await?
         .into_iter()
-        .find(|row| in_force(row, today)))
+        .find(|exemption| exemption.in_force(today)))
 }

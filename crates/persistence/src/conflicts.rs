@@ -13,6 +13,7 @@
 //! Where no node of the origin runs (a hub alone), nobody contests a
 //! version, and the newest revision is the row.
 
+use concord_domain::{AuditAction, RowKind};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -21,16 +22,16 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::StoreError;
-use crate::changes::{self, Replica, Verdict, VerdictRecord, Version};
+use crate::changes::{self, Verdict, VerdictRecord, Version};
 use crate::entity::sync_conflict;
 use crate::footprint::Footprint;
-use crate::mutate::{self, Change, Kind, MutationError, Permit};
+use crate::mutate::{self, Change, MutationError, Permit};
 use crate::queries::{Page, PageRequest};
 
 /// A conflict's key: the row, and the losing version's revision and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConflictKey {
-    pub kind: Replica,
+    pub kind: RowKind,
     pub row_key: String,
     pub loser_revision: i32,
     pub loser_hash: String,
@@ -39,7 +40,7 @@ pub struct ConflictKey {
 impl ConflictKey {
     pub fn of(conflict: &sync_conflict::Model) -> Option<Self> {
         Some(Self {
-            kind: Replica::parse(&conflict.kind)?,
+            kind: conflict.kind.parse::<RowKind>().ok()?,
             row_key: conflict.row_key.clone(),
             loser_revision: conflict.loser_revision,
             loser_hash: conflict.loser_hash.clone(),
@@ -145,21 +146,6 @@ impl Keep {
     }
 }
 
-fn history_kind(kind: Replica) -> Kind {
-    match kind {
-        Replica::Matter => Kind::Matter,
-        Replica::Standard => Kind::Standard,
-        Replica::Guide => Kind::Guide,
-        Replica::Procedure => Kind::Procedure,
-        Replica::NationalItem => Kind::NationalItem,
-        Replica::Evaluation => Kind::Evaluation,
-        Replica::CollaborativeStandard => Kind::CollaborativeStandard,
-        Replica::Adoption => Kind::Adoption,
-        Replica::Exemption => Kind::Exemption,
-        Replica::Elevation => Kind::Elevation,
-    }
-}
-
 /// Settles an open conflict on this node, which must be the origin of its
 /// row (the caller checks the policy, and that): keeps the row as it is, or
 /// makes the losing version the row's next revision. `expected` is the
@@ -261,8 +247,8 @@ pub async fn settle(
         &txn,
         actor,
         Change {
-            action: "RESOLVE_SYNC_CONFLICT",
-            kind: history_kind(key.kind),
+            action: AuditAction::ResolveSyncConflict,
+            kind: key.kind,
             key: key.row_key.clone(),
             owner: origin,
             before: Some((revision, before.unwrap_or(Value::Null))),

@@ -10,6 +10,7 @@
 //! and checks that every code they refer to exists.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::RowKind;
 use concord_domain::alignment::Baseline;
 use concord_domain::{
     CategoryCode, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, RegionCode,
@@ -417,12 +418,9 @@ pub async fn upsert_guide(
         Some(_) => 1,
         None => {
             let log_key = format!("{}/{}", key.0, key.1);
-            let logged = crate::changes::last_logged(
-                conn,
-                crate::changes::Replica::Guide,
-                std::slice::from_ref(&log_key),
-            )
-            .await?;
+            let logged =
+                crate::changes::last_logged(conn, RowKind::Guide, std::slice::from_ref(&log_key))
+                    .await?;
             logged.get(&log_key).map_or(1, |last| last + 1)
         }
     };

@@ -10,6 +10,7 @@
 
 mod common;
 
+use concord_domain::RowKind;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -17,7 +18,7 @@ use concord_domain::{
     Channel, Decision, Fee, GuideStatus, ProcedureStep, ProposalStatus, StandardLevel,
     StandardStatus,
 };
-use concord_persistence::changes::{self, IncomingChange, Replica, log_current, split_key};
+use concord_persistence::changes::{self, IncomingChange, log_current, split_key};
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
     ChannelList, StepList, TextList, adoption, baseline_exemption, change_log,
@@ -247,7 +248,7 @@ async fn apply_one<C: ConnectionTrait>(
     change: &IncomingChange,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let Some(kind) = Replica::parse(&change.kind) else {
+    let Ok(kind) = change.kind.parse::<RowKind>() else {
         return Err(corrupt(format!(
             "a peer sent a change of unknown kind {}",
             change.kind
@@ -259,28 +260,28 @@ async fn apply_one<C: ConnectionTrait>(
         None => None,
     };
     let applied = match (&record, kind) {
-        (None, Replica::Guide) => {
+        (None, RowKind::Guide) => {
             retract_older::<_, service_guide::Entity>(conn, guide_id(&parts), change.revision)
                 .await?
         }
-        (None, Replica::Procedure) => {
+        (None, RowKind::Procedure) => {
             retract_older::<_, operating_procedure::Entity>(conn, guide_id(&parts), change.revision)
                 .await?
         }
         (None, _) => false,
-        (Some(record), Replica::Matter) => {
+        (Some(record), RowKind::Matter) => {
             apply_linked::<_, service_matter::Entity, _>(conn, record, false, "standards", |m| {
                 m.code.clone()
             })
             .await?
         }
-        (Some(record), Replica::Standard) => {
+        (Some(record), RowKind::Standard) => {
             apply_linked::<_, standard::Entity, _>(conn, record, true, "matters", |m| {
                 m.code.clone()
             })
             .await?
         }
-        (Some(record), Replica::Guide) => {
+        (Some(record), RowKind::Guide) => {
             let incoming: service_guide::Model = row(record)?;
             let stored = service_guide::Entity::find_by_id((
                 incoming.region_code.clone(),
@@ -302,17 +303,17 @@ async fn apply_one<C: ConnectionTrait>(
                 upsert_newer(conn, stored, incoming).await?
             }
         }
-        (Some(record), Replica::Procedure) => {
+        (Some(record), RowKind::Procedure) => {
             apply_row::<_, operating_procedure::Entity, _>(conn, record, |m| {
                 (m.region_code.clone(), m.matter_code.clone())
             })
             .await?
         }
-        (Some(record), Replica::NationalItem) => {
+        (Some(record), RowKind::NationalItem) => {
             apply_row::<_, national_item::Entity, _>(conn, record, |m| (m.edition, m.number))
                 .await?
         }
-        (Some(record), Replica::Evaluation) => {
+        (Some(record), RowKind::Evaluation) => {
             apply_row::<_, evaluation::Entity, _>(conn, record, |m| {
                 (
                     m.region_code.clone(),
@@ -322,25 +323,25 @@ async fn apply_one<C: ConnectionTrait>(
             })
             .await?
         }
-        (Some(record), Replica::CollaborativeStandard) => {
+        (Some(record), RowKind::CollaborativeStandard) => {
             apply_row::<_, collaborative_target::Entity, _>(conn, record, |m| {
                 m.standard_code.clone()
             })
             .await?
         }
-        (Some(record), Replica::Adoption) => {
+        (Some(record), RowKind::Adoption) => {
             apply_row::<_, adoption::Entity, _>(conn, record, |m| {
                 (m.standard_code.clone(), m.region_code.clone())
             })
             .await?
         }
-        (Some(record), Replica::Exemption) => {
+        (Some(record), RowKind::Exemption) => {
             apply_row::<_, baseline_exemption::Entity, _>(conn, record, |m| {
                 (m.region_code.clone(), m.matter_code.clone(), m.valid_from)
             })
             .await?
         }
-        (Some(record), Replica::Elevation) => {
+        (Some(record), RowKind::Elevation) => {
             // A proposal's id is each node's own: keep the stored one, or
             // let this node give one.
             let mut incoming: elevation_proposal::Model = row(record)?;
@@ -369,7 +370,7 @@ async fn apply_one<C: ConnectionTrait>(
     };
     if applied {
         match kind {
-            Replica::Guide | Replica::Procedure if record.is_none() => {
+            RowKind::Guide | RowKind::Procedure if record.is_none() => {
                 change_log::ActiveModel {
                     seq: sea_orm::NotSet,
                     kind: sea_orm::Set(kind.as_str().to_owned()),
@@ -387,8 +388,8 @@ async fn apply_one<C: ConnectionTrait>(
                 // A relay passes on every linked code as it was sent, known
                 // here or not, so that a node further on links it.
                 let field = match kind {
-                    Replica::Matter => Some("standards"),
-                    Replica::Standard => Some("matters"),
+                    RowKind::Matter => Some("standards"),
+                    RowKind::Standard => Some("matters"),
                     _ => None,
                 };
                 if let (Some(field), Some(record)) = (field, &record) {
@@ -596,7 +597,7 @@ impl Node {
 // ---------------------------------------------------------------------------
 // Changes.
 
-fn change(kind: Replica, key: &str, revision: i32, record: Option<Value>) -> IncomingChange {
+fn change(kind: RowKind, key: &str, revision: i32, record: Option<Value>) -> IncomingChange {
     IncomingChange {
         kind: kind.as_str().to_owned(),
         key: key.to_owned(),
@@ -625,7 +626,7 @@ fn matter(code: &str, revision: i32, standards: &[&str], time: DateTime<Utc>) ->
         updated_at: time,
     };
     change(
-        Replica::Matter,
+        RowKind::Matter,
         code,
         revision,
         Some(json!({ "row": row, "standards": standards })),
@@ -660,7 +661,7 @@ fn standard(
         updated_at: time,
     };
     change(
-        Replica::Standard,
+        RowKind::Standard,
         code,
         revision,
         Some(json!({ "row": row, "matters": matters })),
@@ -699,7 +700,7 @@ fn guide(
         updated_at: time,
     };
     change(
-        Replica::Guide,
+        RowKind::Guide,
         &format!("{region}/{matter}"),
         revision,
         Some(json!({ "row": row })),
@@ -708,7 +709,7 @@ fn guide(
 
 fn retraction(region: &str, matter: &str, revision: i32) -> IncomingChange {
     change(
-        Replica::Guide,
+        RowKind::Guide,
         &format!("{region}/{matter}"),
         revision,
         None,
@@ -732,7 +733,7 @@ fn procedure(region: &str, matter: &str, revision: i32, time: DateTime<Utc>) -> 
         updated_at: time,
     };
     change(
-        Replica::Procedure,
+        RowKind::Procedure,
         &format!("{region}/{matter}"),
         revision,
         Some(json!({ "row": row })),
@@ -763,7 +764,7 @@ fn national(number: i32, revision: i32, time: DateTime<Utc>) -> IncomingChange {
         updated_at: time,
     };
     change(
-        Replica::NationalItem,
+        RowKind::NationalItem,
         &format!("2023/{number}"),
         revision,
         Some(json!({ "row": row })),
@@ -791,7 +792,7 @@ fn evaluation(
         updated_at: time,
     };
     change(
-        Replica::Evaluation,
+        RowKind::Evaluation,
         &format!("{region}/{matter}/{period}"),
         revision,
         Some(json!({ "row": row })),
@@ -818,7 +819,7 @@ fn collaborative(code: &str, revision: i32, time: DateTime<Utc>) -> IncomingChan
         updated_at: time,
     };
     change(
-        Replica::CollaborativeStandard,
+        RowKind::CollaborativeStandard,
         code,
         revision,
         Some(json!({ "row": row })),
@@ -845,7 +846,7 @@ fn adoption(code: &str, region: &str, revision: i32, time: DateTime<Utc>) -> Inc
         updated_at: time,
     };
     change(
-        Replica::Adoption,
+        RowKind::Adoption,
         &format!("{code}/{region}"),
         revision,
         Some(json!({ "row": row })),
@@ -977,7 +978,7 @@ impl Feed {
                 11 => {
                     // A record-less change of a kind that is never retracted.
                     let code = dice.pick(&STANDARDS);
-                    return change(Replica::Standard, code, revision, None);
+                    return change(RowKind::Standard, code, revision, None);
                 }
                 _ => {}
             }
@@ -1227,7 +1228,7 @@ async fn links_name_only_codes_known_here_and_relays_keep_every_code() {
 async fn a_change_of_an_unknown_kind_or_a_key_that_is_not_its_row_is_refused() {
     let node = Node::sqlite().await;
     let t = at(1);
-    let unknown = change(Replica::Matter, "T-M1", 1, None);
+    let unknown = change(RowKind::Matter, "T-M1", 1, None);
     let unknown = IncomingChange {
         kind: "WIDGET".into(),
         ..unknown
@@ -1374,24 +1375,24 @@ async fn feed_totals_are_what_is_left_on_postgres() {
 #[test]
 fn a_key_with_the_wrong_parts_is_refused_not_padded() {
     assert_eq!(
-        split_key(Replica::Guide, "330000/SI-CARD").unwrap(),
+        split_key(RowKind::Guide, "330000/SI-CARD").unwrap(),
         ["330000", "SI-CARD"]
     );
     assert_eq!(
-        split_key(Replica::Adoption, "DB31/T 310950-2026/330000").unwrap(),
+        split_key(RowKind::Adoption, "DB31/T 310950-2026/330000").unwrap(),
         ["DB31/T 310950-2026", "330000"]
     );
     assert_eq!(
-        split_key(Replica::Standard, "GB/T 33531-2017").unwrap(),
+        split_key(RowKind::Standard, "GB/T 33531-2017").unwrap(),
         ["GB/T 33531-2017"]
     );
     for (kind, key) in [
-        (Replica::Guide, "330000"),
-        (Replica::Guide, "330000/SI-CARD/extra"),
-        (Replica::Guide, "/SI-CARD"),
-        (Replica::Evaluation, "330000/SI-CARD"),
-        (Replica::Adoption, "DB31"),
-        (Replica::Matter, ""),
+        (RowKind::Guide, "330000"),
+        (RowKind::Guide, "330000/SI-CARD/extra"),
+        (RowKind::Guide, "/SI-CARD"),
+        (RowKind::Evaluation, "330000/SI-CARD"),
+        (RowKind::Adoption, "DB31"),
+        (RowKind::Matter, ""),
     ] {
         assert!(split_key(kind, key).is_err(), "{kind:?} `{key}`");
     }

@@ -6,6 +6,7 @@
 //! pages forwards only (`first` and `after`); no field takes `last` or
 //! `before`.
 
+use concord_domain::RowKind;
 use std::sync::Arc;
 
 use async_graphql::SimpleObject;
@@ -13,7 +14,6 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use concord_persistence::changes::Replica;
 use concord_persistence::conflicts::ConflictKey;
 use concord_persistence::queries::{Page, PageRequest};
 
@@ -233,7 +233,7 @@ impl CursorKey for ConflictKey {
     fn from_parts(parts: Vec<String>) -> Option<Self> {
         let [kind, row_key, loser_revision, loser_hash] = <[String; 4]>::try_from(parts).ok()?;
         Some(ConflictKey {
-            kind: Replica::parse(&kind)?,
+            kind: kind.parse::<RowKind>().ok()?,
             row_key,
             loser_revision: loser_revision.parse().ok()?,
             loser_hash,

@@ -2,10 +2,57 @@
 //! lets one region publish one matter's guide below the baseline, for a
 //! stated reason and a dated period.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::ValidationError;
 use crate::text::{NOTE_MAX, required_text};
+use crate::{MatterCode, RegionCode, ValidationError};
+
+/// An exemption as stored: the grant, who granted it, and whether and when
+/// it was revoked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemption {
+    /// The region exempted.
+    pub region: RegionCode,
+    /// The matter whose guide may fall below the baseline.
+    pub matter: MatterCode,
+    /// Why, and for which days.
+    pub grant: ExemptionGrant,
+    /// Who granted it (the token's subject).
+    pub granted_by: String,
+    /// Who revoked it, if anyone did.
+    pub revoked_by: Option<String>,
+    /// When it was revoked; a revoked exemption covers nothing.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Raised by each change.
+    pub revision: i32,
+}
+
+impl Exemption {
+    /// Whether it covers `today`: not revoked, and `today` within its period.
+    pub fn in_force(&self, today: NaiveDate) -> bool {
+        exemption_in_force(
+            self.grant.valid_from,
+            self.grant.valid_until,
+            self.revoked_at.is_some(),
+            today,
+        )
+    }
+
+    /// Its key as the API and the change log write it.
+    pub fn key(&self) -> String {
+        exemption_key(
+            self.region.as_str(),
+            self.matter.as_str(),
+            self.grant.valid_from,
+        )
+    }
+}
+
+/// An exemption's key as the API and the change log write it:
+/// `region/matter/first day`.
+pub fn exemption_key(region: &str, matter: &str, valid_from: NaiveDate) -> String {
+    format!("{region}/{matter}/{valid_from}")
+}
 
 /// What a grant states: why, and from which day to which day (both included).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +90,7 @@ impl ExemptionGrant {
 
 /// Whether an exemption valid from `valid_from` to `valid_until` (both
 /// included) is in force on `today`; a revoked one never is.
-pub fn exemption_in_force(
+fn exemption_in_force(
     valid_from: NaiveDate,
     valid_until: NaiveDate,
     revoked: bool,

@@ -14,7 +14,7 @@ pub mod trend;
 
 pub use baseline::{Baseline, BaselineViolation, baseline_violations, publication_refusal};
 pub use equalization::coefficient_of_variation;
-pub use exemption::{ExemptionGrant, exemption_in_force};
+pub use exemption::{Exemption, ExemptionGrant, exemption_key};
 pub use score::{
     AlignmentScore, MaterialUse, MaterialsComparison, ScoreParts, Spread, alignment_score,
     best_practice, compare_materials, spread,

@@ -1,6 +1,7 @@
 //! Applying a peer's page: the changes of each kind planned and written in
 //! bulk, in an order the foreign keys accept, then relayed into the log.
 
+use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,7 @@ use crate::entity::{
     adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
     national_item, operating_procedure, service_guide, service_matter, standard, sync_conflict,
 };
-use crate::mutate::{self, Kind};
+use crate::mutate::{self};
 use crate::search::{self, Searched};
 
 use super::links::{Links, Presence};
@@ -23,7 +24,7 @@ use super::plan::{Planned, plan};
 use super::replicated::{KEYS_PER_STATEMENT, Replicated};
 use super::rows::{SYNCED_BY, keep, stored_matter_links, versions, write, written_keys};
 use super::verdicts::{Verdict, VerdictRecord, announce, log_verdict, restamp_contested, settle};
-use super::{IncomingChange, Replica, corrupt, split_key};
+use super::{IncomingChange, corrupt, split_key};
 
 /// One change of a page that applies: where it stands in the page, the key
 /// it changes, the row it leaves (`None`: a retraction deleted it), and for
@@ -56,7 +57,7 @@ pub(crate) enum Mode<'a> {
 }
 
 /// The losing versions this node knows of: (kind, key, revision, hash).
-pub(crate) type Judged = HashSet<(Replica, String, i32, String)>;
+pub(crate) type Judged = HashSet<(RowKind, String, i32, String)>;
 
 /// Applies a page of a peer's changes as if one at a time in page order,
 /// on the node whose own rows are those of origin `node` (a region code, or
@@ -121,7 +122,7 @@ pub(super) enum Pending<'a> {
     /// Entries relayed as the page brought them.
     Relay(Vec<Entry<'a>>),
     /// This node's own row, as it now stands.
-    Current(Replica, String),
+    Current(RowKind, String),
     /// A version of this node's own row lost.
     Verdict(String, Box<VerdictRecord>),
 }
@@ -140,7 +141,7 @@ async fn judged<C: ConnectionTrait>(
             .all(conn)
             .await?;
         for conflict in known {
-            if let Some(kind) = Replica::parse(&conflict.kind) {
+            if let Ok(kind) = conflict.kind.parse::<RowKind>() {
                 judged.insert((
                     kind,
                     conflict.row_key,
@@ -166,9 +167,9 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     if page.is_empty() {
         return Ok(0);
     }
-    let mut by_kind: HashMap<Replica, Vec<(usize, &IncomingChange)>> = HashMap::new();
+    let mut by_kind: HashMap<RowKind, Vec<(usize, &IncomingChange)>> = HashMap::new();
     for (at, change) in page.iter().enumerate() {
-        let Some(kind) = Replica::parse(&change.kind) else {
+        let Ok(kind) = change.kind.parse::<RowKind>() else {
             return Err(corrupt(format!(
                 "a peer sent a change of unknown kind {}",
                 change.kind
@@ -190,60 +191,60 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         applied: items,
         contested: lost,
         ..
-    } = plan::<national_item::Model, _>(conn, &of(Replica::NationalItem), None, mode, &judged)
+    } = plan::<national_item::Model, _>(conn, &of(RowKind::NationalItem), None, mode, &judged)
         .await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::NationalItem, c)));
+    contested.extend(lost.into_iter().map(|c| (RowKind::NationalItem, c)));
     let Planned {
         applied: matters,
         contested: lost,
         ..
-    } = plan::<service_matter::Model, _>(conn, &of(Replica::Matter), None, mode, &judged).await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Matter, c)));
+    } = plan::<service_matter::Model, _>(conn, &of(RowKind::Matter), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (RowKind::Matter, c)));
     let Planned {
         applied: standards,
         stored: standards_before,
         contested: lost,
-    } = plan::<standard::Model, _>(conn, &of(Replica::Standard), None, mode, &judged).await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Standard, c)));
+    } = plan::<standard::Model, _>(conn, &of(RowKind::Standard), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (RowKind::Standard, c)));
     let Planned {
         applied: guides,
         stored: guides_before,
         contested: lost,
     } = plan::<service_guide::Model, _>(
         conn,
-        &of(Replica::Guide),
+        &of(RowKind::Guide),
         Some(regional_key),
         mode,
         &judged,
     )
     .await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Guide, c)));
+    contested.extend(lost.into_iter().map(|c| (RowKind::Guide, c)));
     let Planned {
         applied: procedures,
         stored: procedures_before,
         contested: lost,
     } = plan::<operating_procedure::Model, _>(
         conn,
-        &of(Replica::Procedure),
+        &of(RowKind::Procedure),
         Some(regional_key),
         mode,
         &judged,
     )
     .await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Procedure, c)));
+    contested.extend(lost.into_iter().map(|c| (RowKind::Procedure, c)));
     let Planned {
         applied: evaluations,
         contested: lost,
         ..
-    } = plan::<evaluation::Model, _>(conn, &of(Replica::Evaluation), None, mode, &judged).await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Evaluation, c)));
+    } = plan::<evaluation::Model, _>(conn, &of(RowKind::Evaluation), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (RowKind::Evaluation, c)));
     let Planned {
         applied: targets,
         contested: lost,
         ..
     } = plan::<collaborative_target::Model, _>(
         conn,
-        &of(Replica::CollaborativeStandard),
+        &of(RowKind::CollaborativeStandard),
         None,
         mode,
         &judged,
@@ -251,28 +252,28 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     .await?;
     contested.extend(
         lost.into_iter()
-            .map(|c| (Replica::CollaborativeStandard, c)),
+            .map(|c| (RowKind::CollaborativeStandard, c)),
     );
     let Planned {
         applied: adoptions,
         contested: lost,
         ..
-    } = plan::<adoption::Model, _>(conn, &of(Replica::Adoption), None, mode, &judged).await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Adoption, c)));
+    } = plan::<adoption::Model, _>(conn, &of(RowKind::Adoption), None, mode, &judged).await?;
+    contested.extend(lost.into_iter().map(|c| (RowKind::Adoption, c)));
     let Planned {
         applied: exemptions,
         stored: exemptions_before,
         contested: lost,
-    } = plan::<baseline_exemption::Model, _>(conn, &of(Replica::Exemption), None, mode, &judged)
+    } = plan::<baseline_exemption::Model, _>(conn, &of(RowKind::Exemption), None, mode, &judged)
         .await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Exemption, c)));
+    contested.extend(lost.into_iter().map(|c| (RowKind::Exemption, c)));
     let Planned {
         applied: elevations,
         contested: lost,
         ..
-    } = plan::<elevation_proposal::Model, _>(conn, &of(Replica::Elevation), None, mode, &judged)
+    } = plan::<elevation_proposal::Model, _>(conn, &of(RowKind::Elevation), None, mode, &judged)
         .await?;
-    contested.extend(lost.into_iter().map(|c| (Replica::Elevation, c)));
+    contested.extend(lost.into_iter().map(|c| (RowKind::Elevation, c)));
     let links = Links::load(conn, page, &matters, &standards).await?;
     // A zone's proposed collaborative standard is public while a draft.
     let drafts: BTreeSet<&str> = standards
@@ -286,7 +287,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         collaborative_target::Column::StandardCode,
         drafts,
         page,
-        Replica::CollaborativeStandard,
+        RowKind::CollaborativeStandard,
     )
     .await?;
 
@@ -335,7 +336,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     // does; read before the writes replace the rows and their links.
     let mut history = Vec::new();
     versions(
-        Kind::Guide,
+        RowKind::Guide,
         &guides,
         &guides_before,
         (credit, now),
@@ -343,7 +344,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         |_, row| mutate::guide_snapshot(row),
     );
     versions(
-        Kind::Procedure,
+        RowKind::Procedure,
         &procedures,
         &procedures_before,
         (credit, now),
@@ -351,7 +352,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         |_, row| mutate::procedure_snapshot(row),
     );
     versions(
-        Kind::Exemption,
+        RowKind::Exemption,
         &exemptions,
         &exemptions_before,
         (credit, now),
@@ -360,7 +361,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
     );
     let linked_before = stored_matter_links(conn, &standards_before).await?;
     versions(
-        Kind::Standard,
+        RowKind::Standard,
         &standards,
         &standards_before,
         (credit, now),
@@ -456,7 +457,7 @@ async fn write_elevations<C: ConnectionTrait>(
 
 /// The key of a guide or a procedure: region, then matter.
 fn regional_key(key: &str) -> Result<(String, String), StoreError> {
-    let parts = split_key(Replica::Guide, key)?;
+    let parts = split_key(RowKind::Guide, key)?;
     Ok((parts[0].to_owned(), parts[1].to_owned()))
 }
 
@@ -466,7 +467,7 @@ fn regional_key(key: &str) -> Result<(String, String), StoreError> {
 /// here; the caller logs the row as it then stands.
 pub(crate) async fn install<C: ConnectionTrait>(
     conn: &C,
-    kind: Replica,
+    kind: RowKind,
     key: &str,
     revision: i32,
     record: &Value,

@@ -1,6 +1,7 @@
 //! The links between standards and matters that a page leaves, worked
 //! out in page order from the codes each change lists.
 
+use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -8,9 +9,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use crate::StoreError;
 use crate::entity::{service_matter, standard, standard_matter};
 
+use super::IncomingChange;
 use super::apply::Applied;
 use super::replicated::{KEYS_PER_STATEMENT, MAX_PARAMS};
-use super::{IncomingChange, Replica};
 
 /// Which codes of one kind exist at each point of a page. Matters,
 /// standards and collaborative standards are never deleted, so a code
@@ -28,7 +29,7 @@ impl<'a> Presence<'a> {
         column: E::Column,
         codes: BTreeSet<&str>,
         page: &'a [IncomingChange],
-        kind: Replica,
+        kind: RowKind,
     ) -> Result<Self, StoreError>
     where
         E: EntityTrait,
@@ -103,7 +104,7 @@ impl<'a> Links<'a> {
                 standard::Column::Code,
                 standards_listed,
                 page,
-                Replica::Standard,
+                RowKind::Standard,
             )
             .await?,
             matters: Presence::load::<service_matter::Entity, _>(
@@ -111,7 +112,7 @@ impl<'a> Links<'a> {
                 service_matter::Column::Code,
                 matters_listed,
                 page,
-                Replica::Matter,
+                RowKind::Matter,
             )
             .await?,
             last_of_matter,

@@ -2,6 +2,7 @@
 //! entries a sync page relays, and the lock that makes log order commit
 //! order.
 
+use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use crate::entity::{
 
 use super::apply::Applied;
 use super::replicated::{KEYS_PER_STATEMENT, MAX_PARAMS, Replicated};
-use super::{IncomingChange, Replica, corrupt, key, split_key, to_json};
+use super::{IncomingChange, corrupt, key, split_key, to_json};
 
 pub(super) async fn links<C: ConnectionTrait>(
     conn: &C,
@@ -45,7 +46,7 @@ pub(super) async fn links<C: ConnectionTrait>(
 /// standards) go out as a retraction: their key and revision without content.
 pub async fn log_current<C: ConnectionTrait>(
     conn: &C,
-    kind: Replica,
+    kind: RowKind,
     parts: &[&str],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -84,11 +85,11 @@ pub(super) async fn lock_log<C: ConnectionTrait>(conn: &C) -> Result<(), StoreEr
 /// revision and its record, or no record while it is not published.
 pub(crate) async fn current_record<C: ConnectionTrait>(
     conn: &C,
-    kind: Replica,
+    kind: RowKind,
     parts: &[&str],
 ) -> Result<(String, i32, Option<Value>), StoreError> {
     match kind {
-        Replica::Matter => {
+        RowKind::Matter => {
             let row: service_matter::Model = written(conn, parts).await?;
             let standards = links(conn, standard_matter::Column::MatterCode, &row.code, |l| {
                 l.standard_code
@@ -97,7 +98,7 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
             let record = json!({ "row": to_json(&row)?, "standards": standards });
             Ok(logged(&row, Some(record)))
         }
-        Replica::Standard => {
+        RowKind::Standard => {
             let row: standard::Model = written(conn, parts).await?;
             // A zone's proposed collaborative standard is public while a
             // draft: its members decide on it in the open.
@@ -118,34 +119,34 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
                 .transpose()?;
             Ok(logged(&row, record))
         }
-        Replica::Guide => {
+        RowKind::Guide => {
             let row: service_guide::Model = written(conn, parts).await?;
             let published = row.status == GuideStatus::Published;
             row_while(&row, published)
         }
-        Replica::Procedure => {
+        RowKind::Procedure => {
             let row: operating_procedure::Model = written(conn, parts).await?;
             // A draft procedure goes out as a retraction, as a draft guide does.
             let published = row.status == GuideStatus::Published;
             row_while(&row, published)
         }
-        Replica::NationalItem => row_while(
+        RowKind::NationalItem => row_while(
             &written::<national_item::Model, _>(conn, parts).await?,
             true,
         ),
-        Replica::Evaluation => {
+        RowKind::Evaluation => {
             row_while(&written::<evaluation::Model, _>(conn, parts).await?, true)
         }
-        Replica::CollaborativeStandard => row_while(
+        RowKind::CollaborativeStandard => row_while(
             &written::<collaborative_target::Model, _>(conn, parts).await?,
             true,
         ),
-        Replica::Adoption => row_while(&written::<adoption::Model, _>(conn, parts).await?, true),
-        Replica::Exemption => row_while(
+        RowKind::Adoption => row_while(&written::<adoption::Model, _>(conn, parts).await?, true),
+        RowKind::Exemption => row_while(
             &written::<baseline_exemption::Model, _>(conn, parts).await?,
             true,
         ),
-        Replica::Elevation => {
+        RowKind::Elevation => {
             let row: elevation_proposal::Model = written(conn, parts).await?;
             // A draft standard stays on its node, and its proposals with it.
             let published = standard::Entity::find_by_id(row.standard_code.clone())
@@ -196,7 +197,7 @@ fn row_while<M: Replicated>(
 /// The newest revision this node's log holds of each of these keys of `kind`.
 pub(crate) async fn last_logged<C: ConnectionTrait>(
     conn: &C,
-    kind: Replica,
+    kind: RowKind,
     keys: &[String],
 ) -> Result<HashMap<String, i32>, StoreError> {
     let mut last = HashMap::new();
@@ -269,7 +270,7 @@ pub(super) fn relay<'a, 'b, M: Replicated>(
                 at: change.at,
                 kind: &incoming.kind,
                 key: &incoming.key,
-                origin: split_key(Replica::Guide, &incoming.key)?[0].to_owned(),
+                origin: split_key(RowKind::Guide, &incoming.key)?[0].to_owned(),
                 revision: incoming.revision,
                 record: None,
             },

@@ -19,6 +19,7 @@ mod replicated;
 mod rows;
 mod verdicts;
 
+use concord_domain::RowKind;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -37,56 +38,6 @@ pub(crate) use rows::{keep as keep_versions, upsert};
 pub use verdicts::Verdict;
 pub(crate) use verdicts::{VerdictRecord, Version, log_verdict};
 
-/// A kind of replicable row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Replica {
-    Matter,
-    Standard,
-    Guide,
-    Procedure,
-    NationalItem,
-    Evaluation,
-    CollaborativeStandard,
-    Adoption,
-    Exemption,
-    Elevation,
-}
-
-impl Replica {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Replica::Matter => "MATTER",
-            Replica::Standard => "STANDARD",
-            Replica::Guide => "GUIDE",
-            Replica::Procedure => "PROCEDURE",
-            Replica::NationalItem => "NATIONAL_ITEM",
-            Replica::Evaluation => "EVALUATION",
-            Replica::CollaborativeStandard => "COLLABORATIVE_STANDARD",
-            Replica::Adoption => "ADOPTION",
-            Replica::Exemption => "BASELINE_EXEMPTION",
-            Replica::Elevation => "ELEVATION",
-        }
-    }
-
-    /// The kind named `text`, as the log writes it.
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Replica::Matter,
-            Replica::Standard,
-            Replica::Guide,
-            Replica::Procedure,
-            Replica::NationalItem,
-            Replica::Evaluation,
-            Replica::CollaborativeStandard,
-            Replica::Adoption,
-            Replica::Exemption,
-            Replica::Elevation,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
-}
-
 /// The key of a row in the log: its primary key parts joined by `/`.
 fn key(parts: &[&str]) -> String {
     parts.join("/")
@@ -94,20 +45,20 @@ fn key(parts: &[&str]) -> String {
 
 /// The primary key parts of a logged key. Standard codes contain `/`
 /// themselves (`GB/T 33531-2017`), so each kind says how its key splits.
-pub fn split_key(kind: Replica, key: &str) -> Result<Vec<&str>, StoreError> {
+pub fn split_key(kind: RowKind, key: &str) -> Result<Vec<&str>, StoreError> {
     let (parts, arity): (Vec<&str>, usize) = match kind {
-        Replica::Matter | Replica::Standard | Replica::CollaborativeStandard => (vec![key], 1),
+        RowKind::Matter | RowKind::Standard | RowKind::CollaborativeStandard => (vec![key], 1),
         // A standard's code, then a region (adoptions) or a number
         // (elevation proposals), which hold no `/`.
-        Replica::Adoption | Replica::Elevation => (
+        RowKind::Adoption | RowKind::Elevation => (
             key.rsplit_once('/')
                 .map_or_else(|| vec![key], |(code, last)| vec![code, last]),
             2,
         ),
-        Replica::Guide | Replica::Procedure | Replica::NationalItem => {
+        RowKind::Guide | RowKind::Procedure | RowKind::NationalItem => {
             (key.split('/').collect(), 2)
         }
-        Replica::Evaluation | Replica::Exemption => (key.split('/').collect(), 3),
+        RowKind::Evaluation | RowKind::Exemption => (key.split('/').collect(), 3),
     };
     if parts.len() == arity && parts.iter().all(|part| !part.is_empty()) {
         Ok(parts)
@@ -139,19 +90,19 @@ pub struct IncomingChange {
 pub fn footprint_of(page: &[IncomingChange]) -> Footprint {
     let mut footprint = Footprint::of(&[Topic::ChangeLog, Topic::Sync]);
     for change in page {
-        let regional = match Replica::parse(&change.kind) {
-            Some(Replica::Guide) => Topic::Guide,
-            Some(Replica::Procedure) => Topic::Procedure,
-            Some(Replica::Evaluation) => Topic::Evaluation,
-            Some(Replica::Matter | Replica::NationalItem | Replica::Exemption) => {
+        let regional = match change.kind.parse::<RowKind>().ok() {
+            Some(RowKind::Guide) => Topic::Guide,
+            Some(RowKind::Procedure) => Topic::Procedure,
+            Some(RowKind::Evaluation) => Topic::Evaluation,
+            Some(RowKind::Matter | RowKind::NationalItem | RowKind::Exemption) => {
                 footprint.add(Topic::Catalogue);
                 continue;
             }
-            Some(Replica::Standard) => {
+            Some(RowKind::Standard) => {
                 footprint.add(Topic::Standard);
                 continue;
             }
-            Some(Replica::CollaborativeStandard | Replica::Adoption | Replica::Elevation) => {
+            Some(RowKind::CollaborativeStandard | RowKind::Adoption | RowKind::Elevation) => {
                 footprint.add(Topic::Collaboration).add(Topic::Standard);
                 continue;
             }

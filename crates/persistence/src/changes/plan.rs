@@ -1,6 +1,7 @@
 //! Deciding which of one kind's incoming changes apply, and which
 //! versions of this node's own rows a peer contested.
 
+use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
@@ -14,7 +15,7 @@ use super::log::last_logged;
 use super::replicated::{
     Incoming, KEYS_PER_STATEMENT, Replicated, as_postgres_keeps, record_hash, version_hash,
 };
-use super::{IncomingChange, Replica, corrupt, split_key};
+use super::{IncomingChange, corrupt, split_key};
 
 /// A version of one of this node's own rows that a peer wrote and that
 /// lost to the stored one.
@@ -77,8 +78,8 @@ where
                     }
                 }
                 let linked = match M::KIND {
-                    Replica::Matter => standards,
-                    Replica::Standard => matters,
+                    RowKind::Matter => standards,
+                    RowKind::Standard => matters,
                     _ => Vec::new(),
                 };
                 // A record's revision is its row's, as for stored rows.

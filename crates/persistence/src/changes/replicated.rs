@@ -2,6 +2,7 @@
 //! them (the [`Replicated`] trait and its impls), and the content hashes
 //! that name a row's versions alike on every node.
 
+use concord_domain::RowKind;
 use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,7 @@ use crate::entity::{
     national_item, operating_procedure, service_guide, service_matter, standard,
 };
 
-use super::{Replica, corrupt, key};
+use super::{corrupt, key};
 
 /// A record as peers send it: the row, and for matters and standards the
 /// codes linked to it. A link list that is not a list of codes makes the
@@ -41,7 +42,7 @@ pub(super) trait Replicated:
 {
     type Entity: EntityTrait<Model = Self>;
     type Key: Clone + Eq + Hash + Send + Sync;
-    const KIND: Replica;
+    const KIND: RowKind;
     fn key(&self) -> Self::Key;
     /// The key as the log writes it.
     fn log_key(&self) -> String;
@@ -61,7 +62,7 @@ macro_rules! replicated {
         impl Replicated for $entity::Model {
             type Entity = $entity::Entity;
             type Key = ($($ty,)+);
-            const KIND: Replica = Replica::$kind;
+            const KIND: RowKind = RowKind::$kind;
             fn key(&self) -> Self::Key {
                 ($(self.$field.clone(),)+)
             }
@@ -83,9 +84,9 @@ macro_rules! replicated {
                 Ok(($(
                     parts
                         .next()
-                        .ok_or_else(|| corrupt(format!("a {} key lacks a part", Replica::$kind.as_str())))?
+                        .ok_or_else(|| corrupt(format!("a {} key lacks a part", RowKind::$kind.as_str())))?
                         .parse::<$ty>()
-                        .map_err(|e| corrupt(format!("a {} key part: {e}", Replica::$kind.as_str())))?,
+                        .map_err(|e| corrupt(format!("a {} key part: {e}", RowKind::$kind.as_str())))?,
                 )+))
             }
             fn timestamps(&mut self) -> Vec<&mut DateTime<Utc>> {
@@ -244,17 +245,17 @@ pub(super) fn record_hash<M: Replicated>(record: Option<&Value>) -> Result<Strin
 }
 
 /// The content hash of a logged record of `kind` (see [`content_hash`]).
-pub(crate) fn hash_of_record(kind: Replica, record: Option<&Value>) -> Result<String, StoreError> {
+pub(crate) fn hash_of_record(kind: RowKind, record: Option<&Value>) -> Result<String, StoreError> {
     match kind {
-        Replica::Matter => record_hash::<service_matter::Model>(record),
-        Replica::Standard => record_hash::<standard::Model>(record),
-        Replica::Guide => record_hash::<service_guide::Model>(record),
-        Replica::Procedure => record_hash::<operating_procedure::Model>(record),
-        Replica::NationalItem => record_hash::<national_item::Model>(record),
-        Replica::Evaluation => record_hash::<evaluation::Model>(record),
-        Replica::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
-        Replica::Adoption => record_hash::<adoption::Model>(record),
-        Replica::Exemption => record_hash::<baseline_exemption::Model>(record),
-        Replica::Elevation => record_hash::<elevation_proposal::Model>(record),
+        RowKind::Matter => record_hash::<service_matter::Model>(record),
+        RowKind::Standard => record_hash::<standard::Model>(record),
+        RowKind::Guide => record_hash::<service_guide::Model>(record),
+        RowKind::Procedure => record_hash::<operating_procedure::Model>(record),
+        RowKind::NationalItem => record_hash::<national_item::Model>(record),
+        RowKind::Evaluation => record_hash::<evaluation::Model>(record),
+        RowKind::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
+        RowKind::Adoption => record_hash::<adoption::Model>(record),
+        RowKind::Exemption => record_hash::<baseline_exemption::Model>(record),
+        RowKind::Elevation => record_hash::<elevation_proposal::Model>(record),
     }
 }

@@ -1,6 +1,7 @@
 //! Writing what a page applies: the rows, the versions they replace kept
 //! in history, and the search grams of the codes written.
 
+use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,6 @@ use serde_json::Value;
 
 use crate::StoreError;
 use crate::entity::{row_revision, standard, standard_matter};
-use crate::mutate::Kind;
 
 use super::apply::Applied;
 use super::replicated::{KEYS_PER_STATEMENT, MAX_PARAMS, Replicated};
@@ -28,7 +28,7 @@ pub(super) const SYNCED_BY: &str = "concord sync";
 /// `snapshot` reads a row's content: of an applied change, or (`None`) as
 /// stored.
 pub(super) fn versions<M: Replicated>(
-    kind: Kind,
+    kind: RowKind,
     applied: &[Applied<M>],
     stored: &HashMap<M::Key, M>,
     (credit, now): (&str, DateTime<Utc>),

@@ -2,6 +2,7 @@
 //! over a peer's (`CONFLICT`), an administrator settles one
 //! (`RESOLUTION`), and peers record and relay both.
 
+use concord_domain::RowKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -15,14 +16,14 @@ use crate::entity::{
     national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
     sync_conflict,
 };
-use crate::mutate::{self, Kind};
+use crate::mutate::{self};
 
 use super::apply::{Applied, Mode, Pending, apply_rows};
 use super::log::{Entry, current_record, links, lock_log};
 use super::plan::Contest;
 use super::replicated::{Replicated, content_hash};
 use super::rows::{SYNCED_BY, keep, versions, write};
-use super::{IncomingChange, Replica, corrupt, split_key, to_json};
+use super::{IncomingChange, corrupt, split_key, to_json};
 
 /// The entries an origin logs about versions of its rows: a `CONFLICT`
 /// when a peer's version lost to its own, a `RESOLUTION` when an
@@ -110,10 +111,10 @@ pub(crate) async fn log_verdict<C: ConnectionTrait>(
 /// everywhere as the newest, and the history shows both.
 pub(super) async fn restamp_contested<C: ConnectionTrait>(
     conn: &C,
-    contested: &[(Replica, Contest)],
+    contested: &[(RowKind, Contest)],
     now: DateTime<Utc>,
-) -> Result<HashMap<(Replica, String), String>, StoreError> {
-    let mut highest: HashMap<(Replica, &str), i32> = HashMap::new();
+) -> Result<HashMap<(RowKind, String), String>, StoreError> {
+    let mut highest: HashMap<(RowKind, &str), i32> = HashMap::new();
     for (kind, lost) in contested {
         let top = highest
             .entry((*kind, lost.key.as_str()))
@@ -137,8 +138,8 @@ pub(super) async fn restamp_contested<C: ConnectionTrait>(
 /// the row's new revision where it was stamped again.
 pub(super) async fn announce<C: ConnectionTrait>(
     conn: &C,
-    contested: Vec<(Replica, Contest)>,
-    restamped: HashMap<(Replica, String), String>,
+    contested: Vec<(RowKind, Contest)>,
+    restamped: HashMap<(RowKind, String), String>,
     now: DateTime<Utc>,
     logged: &mut Vec<Pending<'_>>,
 ) -> Result<(), StoreError> {
@@ -177,7 +178,7 @@ pub(super) async fn announce<C: ConnectionTrait>(
 /// Stores an open conflict as `verdict` describes it.
 async fn record_conflict<C: ConnectionTrait>(
     conn: &C,
-    kind: Replica,
+    kind: RowKind,
     key: &str,
     verdict: &VerdictRecord,
     now: DateTime<Utc>,
@@ -221,8 +222,10 @@ pub(super) async fn settle<'a, C: ConnectionTrait>(
         .ok_or_else(|| corrupt(format!("a peer sent a {} without its record", change.kind)))?;
     let record: VerdictRecord = serde_json::from_str(raw.get())
         .map_err(|e| corrupt(format!("a peer sent a verdict this node cannot read: {e}")))?;
-    let kind = Replica::parse(&record.of)
-        .ok_or_else(|| corrupt(format!("a peer sent a verdict about a {}", record.of)))?;
+    let kind = record
+        .of
+        .parse::<RowKind>()
+        .map_err(|_| corrupt(format!("a peer sent a verdict about a {}", record.of)))?;
     split_key(kind, &change.key)?;
     if record.origin == node {
         return Ok(0);
@@ -297,16 +300,16 @@ const KEPT_BY: &str = "concord sync (kept over a peer's version)";
 /// new version's content hash. The caller logs it.
 async fn restamp<C: ConnectionTrait>(
     conn: &C,
-    kind: Replica,
+    kind: RowKind,
     parts: &[&str],
     revision: i32,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     match kind {
-        Replica::Matter => {
+        RowKind::Matter => {
             restamp_row::<service_matter::Model, _>(conn, parts, revision, now, None).await
         }
-        Replica::Standard => {
+        RowKind::Standard => {
             let code = parts
                 .first()
                 .copied()
@@ -320,62 +323,62 @@ async fn restamp<C: ConnectionTrait>(
                 parts,
                 revision,
                 now,
-                Some((Kind::Standard, &|row| {
+                Some((RowKind::Standard, &|row| {
                     mutate::standard_snapshot(row, &matters)
                 })),
             )
             .await
         }
-        Replica::Guide => {
+        RowKind::Guide => {
             restamp_row::<service_guide::Model, _>(
                 conn,
                 parts,
                 revision,
                 now,
-                Some((Kind::Guide, &mutate::guide_snapshot)),
+                Some((RowKind::Guide, &mutate::guide_snapshot)),
             )
             .await
         }
-        Replica::Procedure => {
+        RowKind::Procedure => {
             restamp_row::<operating_procedure::Model, _>(
                 conn,
                 parts,
                 revision,
                 now,
-                Some((Kind::Procedure, &mutate::procedure_snapshot)),
+                Some((RowKind::Procedure, &mutate::procedure_snapshot)),
             )
             .await
         }
-        Replica::NationalItem => {
+        RowKind::NationalItem => {
             restamp_row::<national_item::Model, _>(conn, parts, revision, now, None).await
         }
-        Replica::Evaluation => {
+        RowKind::Evaluation => {
             restamp_row::<evaluation::Model, _>(conn, parts, revision, now, None).await
         }
-        Replica::CollaborativeStandard => {
+        RowKind::CollaborativeStandard => {
             restamp_row::<collaborative_target::Model, _>(conn, parts, revision, now, None).await
         }
-        Replica::Adoption => {
+        RowKind::Adoption => {
             restamp_row::<adoption::Model, _>(conn, parts, revision, now, None).await
         }
-        Replica::Exemption => {
+        RowKind::Exemption => {
             restamp_row::<baseline_exemption::Model, _>(
                 conn,
                 parts,
                 revision,
                 now,
-                Some((Kind::Exemption, &mutate::exemption_snapshot)),
+                Some((RowKind::Exemption, &mutate::exemption_snapshot)),
             )
             .await
         }
-        Replica::Elevation => {
+        RowKind::Elevation => {
             restamp_row::<elevation_proposal::Model, _>(conn, parts, revision, now, None).await
         }
     }
 }
 
 /// The snapshot a history-keeping kind keeps of a row.
-type Snapshot<'a, M> = (Kind, &'a (dyn Fn(&M) -> Value + Sync));
+type Snapshot<'a, M> = (RowKind, &'a (dyn Fn(&M) -> Value + Sync));
 
 async fn restamp_row<M, C>(
     conn: &C,

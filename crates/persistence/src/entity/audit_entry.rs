@@ -55,8 +55,11 @@ impl TryFrom<Model> for audit::AuditEntry {
                 .map(ZoneCode::try_from)
                 .transpose()
                 .map_err(|e| fault("actor_zone", &e))?,
-            action: row.action,
-            target_kind: row.target_kind,
+            action: row.action.parse().map_err(|e| fault("action", &e))?,
+            target_kind: row
+                .target_kind
+                .parse()
+                .map_err(|e| fault("target_kind", &e))?,
             target_key: row.target_key,
             target_region: Origin::try_from(row.target_region.as_str())
                 .map_err(|e| fault("target_region", &e))?,

@@ -1,4 +1,8 @@
+use concord_domain::{Exemption, ExemptionGrant, MatterCode, RegionCode};
 use sea_orm::entity::prelude::*;
+
+use super::refused;
+use crate::StoreError;
 
 /// Leave for one region to publish one matter's guide below its national
 /// item's baseline, from `valid_from` to `valid_until` (both included).
@@ -29,3 +33,39 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for Exemption {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(
+                format_args!(
+                    "baseline exemption {}",
+                    concord_domain::exemption_key(
+                        &row.region_code,
+                        &row.matter_code,
+                        row.valid_from
+                    )
+                ),
+                column,
+                error,
+            )
+        };
+        Ok(Self {
+            region: RegionCode::try_from(row.region_code.as_str())
+                .map_err(|e| fault("region_code", &e))?,
+            matter: MatterCode::try_from(row.matter_code.as_str())
+                .map_err(|e| fault("matter_code", &e))?,
+            grant: ExemptionGrant {
+                rationale: row.rationale,
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+            },
+            granted_by: row.granted_by,
+            revoked_by: row.revoked_by,
+            revoked_at: row.revoked_at,
+            revision: row.revision,
+        })
+    }
+}

@@ -1,4 +1,8 @@
+use concord_domain::audit::KeptVersion;
 use sea_orm::entity::prelude::*;
+
+use super::refused;
+use crate::StoreError;
 
 /// One kept version of a standard or a guide: its content at a revision.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -20,3 +24,24 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for KeptVersion {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            kind: row.kind.parse().map_err(|e| {
+                refused(
+                    format_args!("kept version {} {}", row.row_key, row.revision),
+                    "kind",
+                    &e,
+                )
+            })?,
+            key: row.row_key,
+            revision: row.revision,
+            content: row.snapshot,
+            changed_by: row.changed_by,
+            changed_at: row.changed_at,
+        })
+    }
+}

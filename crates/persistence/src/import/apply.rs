@@ -5,6 +5,7 @@
 //! statements that stay under the bind limit of either backend, however
 //! many records there are.
 
+use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -12,12 +13,12 @@ use concord_domain::{GuideStatus, MatterCode, StandardStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::changes::{KEYS_PER_STATEMENT, Replica};
+use crate::changes::KEYS_PER_STATEMENT;
 use crate::entity::{
     collaborative_target, national_item, operating_procedure, service_guide, service_matter,
     standard,
 };
-use crate::mutate::{self, Kind};
+use crate::mutate::{self};
 use crate::search::{self, Searched};
 use crate::write::{
     self, GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,
@@ -205,7 +206,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                 }
                 let key = format!("{}/{}", item.edition, item.number);
                 self.trail.keep(
-                    Kind::NationalItem,
+                    RowKind::NationalItem,
                     &key,
                     before.map(|row| (row.revision, mutate::item_snapshot(row))),
                     (row.revision, mutate::item_snapshot(&row)),
@@ -213,7 +214,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                 );
                 let record = json!({ "row": to_json(&row)? });
                 self.trail.log(
-                    Replica::NationalItem,
+                    RowKind::NationalItem,
                     key,
                     &row.origin,
                     row.revision,
@@ -266,7 +267,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     "standards": links.of(Side::Matter, code),
                 });
                 self.trail.log(
-                    Replica::Matter,
+                    RowKind::Matter,
                     code.to_owned(),
                     &row.origin,
                     row.revision,
@@ -313,7 +314,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                 }
                 let matters = links.of(Side::Standard, code);
                 self.trail.keep(
-                    Kind::Standard,
+                    RowKind::Standard,
                     code,
                     before
                         .map(|row| (row.revision, mutate::standard_snapshot(row, &linked_before))),
@@ -345,7 +346,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     })
                     .transpose()?;
                 self.trail.log(
-                    Replica::Standard,
+                    RowKind::Standard,
                     row.code.clone(),
                     &row.origin,
                     row.revision,
@@ -380,7 +381,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
             .filter(|key| !stored.contains_key(key))
             .map(|(region, matter)| format!("{region}/{matter}"))
             .collect();
-        let logged = crate::changes::last_logged(self.conn, Replica::Guide, &new).await?;
+        let logged = crate::changes::last_logged(self.conn, RowKind::Guide, &new).await?;
         for chunk in chunks(guides) {
             let mut rows = Vec::new();
             for guide in &chunk {
@@ -395,7 +396,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     continue;
                 }
                 self.trail.keep(
-                    Kind::Guide,
+                    RowKind::Guide,
                     &log_key,
                     before.map(|row| (row.revision, mutate::guide_snapshot(row))),
                     (row.revision, mutate::guide_snapshot(&row)),
@@ -405,7 +406,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     .then(|| to_json(&row).map(|row| json!({ "row": row })))
                     .transpose()?;
                 self.trail
-                    .log(Replica::Guide, log_key, &row.origin, row.revision, record)?;
+                    .log(RowKind::Guide, log_key, &row.origin, row.revision, record)?;
                 rows.push(row);
             }
             self.write::<service_guide::Entity>(rows, chunk.len())
@@ -439,7 +440,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                 }
                 let log_key = format!("{}/{}", key.0, key.1);
                 self.trail.keep(
-                    Kind::Procedure,
+                    RowKind::Procedure,
                     &log_key,
                     before.map(|row| (row.revision, mutate::procedure_snapshot(row))),
                     (row.revision, mutate::procedure_snapshot(&row)),
@@ -450,7 +451,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
                     .then(|| to_json(&row).map(|row| json!({ "row": row })))
                     .transpose()?;
                 self.trail.log(
-                    Replica::Procedure,
+                    RowKind::Procedure,
                     log_key,
                     &row.origin,
                     row.revision,

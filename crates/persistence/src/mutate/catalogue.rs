@@ -1,5 +1,6 @@
 //! The catalogue: service matters and the national items they map to.
 
+use concord_domain::AuditAction;
 use concord_domain::CategoryCode;
 use concord_domain::catalogue::{NationalItem, ServiceMatter};
 use sea_orm::{DatabaseTransaction, EntityTrait};
@@ -40,9 +41,9 @@ pub async fn save_matter(
         .ok_or_else(|| MutationError::NotFound("matter".into()))?;
     if outcome != Outcome::Unchanged {
         let action = if stored.is_some() {
-            "UPDATE_MATTER"
+            AuditAction::UpdateMatter
         } else {
-            "CREATE_MATTER"
+            AuditAction::CreateMatter
         };
         record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
@@ -71,9 +72,9 @@ pub async fn save_national_item(
     let row = write::national_item_row(&record, now);
     let row = crate::write::put(&txn, stored.as_ref(), row, now).await?;
     let action = if stored.is_some() {
-        "UPDATE_NATIONAL_ITEM"
+        AuditAction::UpdateNationalItem
     } else {
-        "CREATE_NATIONAL_ITEM"
+        AuditAction::CreateNationalItem
     };
     record_change(&txn, actor, action, stored.as_ref(), &row, now).await?;
     // Read before the commit, so that a row the domain refuses is not kept.

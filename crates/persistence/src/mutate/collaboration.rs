@@ -5,15 +5,17 @@
 use chrono::{DateTime, Utc};
 use concord_domain::alignment::Targets;
 use concord_domain::workflow::{Decision, ProposalStatus, check_decision, proposal_status};
+use concord_domain::{AuditAction, RowKind};
 use concord_domain::{Origin, RegionCode, StandardCode, StandardStatus, ZoneCode};
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::entity::{ChannelList, TextList, adoption, collaborative_target, standard, zone_member};
+use crate::queries::Collaborative;
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, Permit, begin, commit_collaboration, keep_and_audit,
+    Actor, Change, MutationError, Permit, begin, commit_collaboration, keep_and_audit,
     record_standard_change, stored_for_update, update_revised,
 };
 
@@ -42,7 +44,7 @@ pub async fn propose_collaborative(
     record: StandardRecord,
     zone: &ZoneCode,
     targets: &Targets,
-) -> Result<collaborative_target::Model, MutationError> {
+) -> Result<Collaborative, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let members: Vec<String> = zone_member::Entity::find()
@@ -107,7 +109,7 @@ pub async fn propose_collaborative(
     record_standard_change(
         &txn,
         actor,
-        "PROPOSE_COLLABORATIVE_STANDARD",
+        AuditAction::ProposeCollaborativeStandard,
         None,
         &record.code,
         now,
@@ -117,8 +119,8 @@ pub async fn propose_collaborative(
         &txn,
         actor,
         Change {
-            action: "PROPOSE_COLLABORATIVE_STANDARD",
-            kind: Kind::CollaborativeStandard,
+            action: AuditAction::ProposeCollaborativeStandard,
+            kind: RowKind::CollaborativeStandard,
             key: record.code.to_string(),
             owner: national,
             before: None,
@@ -131,14 +133,15 @@ pub async fn propose_collaborative(
     for region in &members {
         crate::changes::log_current(
             &txn,
-            crate::changes::Replica::Adoption,
+            RowKind::Adoption,
             &[record.code.as_str(), region.as_str()],
             now,
         )
         .await?;
     }
+    let saved = Collaborative::try_from(target)?;
     crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
-    Ok(target)
+    Ok(saved)
 }
 
 async fn load_proposal(
@@ -184,7 +187,7 @@ pub async fn decide_adoption(
     decision: Decision,
     reason: Option<String>,
     expected: i32,
-) -> Result<collaborative_target::Model, MutationError> {
+) -> Result<Collaborative, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, code).await?;
@@ -236,15 +239,16 @@ pub async fn decide_adoption(
         )
         .await?;
     }
+    let saved = Collaborative::try_from(target_after.clone())?;
     commit_collaboration(
         txn,
         actor,
         Change {
             action: match decision {
-                Decision::Adopted => "ADOPT_COLLABORATIVE_STANDARD",
-                _ => "REJECT_COLLABORATIVE_STANDARD",
+                Decision::Adopted => AuditAction::AdoptCollaborativeStandard,
+                _ => AuditAction::RejectCollaborativeStandard,
             },
-            kind: Kind::Adoption,
+            kind: RowKind::Adoption,
             key: format!("{code}/{region}"),
             owner: region.to_string(),
             before: Some((target.revision, targets_snapshot(&target, &adoptions))),
@@ -256,7 +260,7 @@ pub async fn decide_adoption(
         now,
     )
     .await?;
-    Ok(target_after)
+    Ok(saved)
 }
 
 /// Withdraws a proposal that has not come into force, at the revision the
@@ -265,7 +269,7 @@ pub async fn withdraw_collaborative(
     permit: &Permit<'_>,
     code: &StandardCode,
     expected: i32,
-) -> Result<collaborative_target::Model, MutationError> {
+) -> Result<Collaborative, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let (target, adoptions) = load_proposal(&txn, code).await?;
@@ -288,12 +292,13 @@ pub async fn withdraw_collaborative(
         now,
     )
     .await?;
+    let saved = Collaborative::try_from(after.clone())?;
     commit_collaboration(
         txn,
         actor,
         Change {
-            action: "WITHDRAW_COLLABORATIVE_STANDARD",
-            kind: Kind::CollaborativeStandard,
+            action: AuditAction::WithdrawCollaborativeStandard,
+            kind: RowKind::CollaborativeStandard,
             key: code.to_string(),
             owner: target.origin.clone(),
             before: Some((target.revision, targets_snapshot(&target, &adoptions))),
@@ -302,5 +307,5 @@ pub async fn withdraw_collaborative(
         now,
     )
     .await?;
-    Ok(after)
+    Ok(saved)
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use concord_domain::workflow::{
     ElevationDecision, ElevationStatus, ElevationTarget, next_elevation_status,
 };
+use concord_domain::{AuditAction, RowKind};
 use concord_domain::{
     MatterCode, Origin, StandardCode, StandardLevel, StandardStatus, check_elevated_code,
 };
@@ -16,8 +17,8 @@ use crate::entity::{elevation_proposal, standard};
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, Kind, MutationError, Permit, begin, commit_collaboration,
-    record_standard_change, stored_for_update, update_revised,
+    Actor, Change, MutationError, Permit, begin, commit_collaboration, record_standard_change,
+    stored_for_update, update_revised,
 };
 
 fn elevation_snapshot(row: &elevation_proposal::Model) -> Value {
@@ -132,8 +133,8 @@ pub async fn propose_elevation(
         txn,
         actor,
         Change {
-            action: "PROPOSE_ELEVATION",
-            kind: Kind::Elevation,
+            action: AuditAction::ProposeElevation,
+            kind: RowKind::Elevation,
             key: elevation_key(&row),
             // Audited as the standard's, so that its province reads it.
             owner: standard.origin.clone(),
@@ -205,8 +206,8 @@ pub async fn decide_elevation(
         txn,
         actor,
         Change {
-            action: "DECIDE_ELEVATION",
-            kind: Kind::Elevation,
+            action: AuditAction::DecideElevation,
+            kind: RowKind::Elevation,
             key: elevation_key(&row),
             owner: proposer,
             before: Some((stored.revision, elevation_snapshot(&stored))),
@@ -288,5 +289,13 @@ async fn create_elevated(
         .filter(standard::Column::Code.eq(elevated.code.as_str()))
         .exec(txn)
         .await?;
-    record_standard_change(txn, actor, "ELEVATE_STANDARD", None, &elevated.code, now).await
+    record_standard_change(
+        txn,
+        actor,
+        AuditAction::ElevateStandard,
+        None,
+        &elevated.code,
+        now,
+    )
+    .await
 }

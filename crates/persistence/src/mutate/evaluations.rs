@@ -1,5 +1,6 @@
 //! Regions' evaluations of a matter for a period.
 
+use concord_domain::AuditAction;
 use concord_domain::{Evaluation, EvaluationValues, MatterCode, Period, RegionCode};
 
 use crate::entity::evaluation;
@@ -47,7 +48,7 @@ pub async fn record_evaluation(
         Change {
             // The region's, whoever first stored the row.
             owner: region.to_string(),
-            ..Change::of("RECORD_EVALUATION", stored.as_ref(), &row)
+            ..Change::of(AuditAction::RecordEvaluation, stored.as_ref(), &row)
         },
         now,
     )

@@ -5,7 +5,8 @@
 //! it replicates too.
 
 use chrono::NaiveDate;
-use concord_domain::{ExemptionGrant, MatterCode, Origin, RegionCode};
+use concord_domain::AuditAction;
+use concord_domain::{Exemption, ExemptionGrant, MatterCode, Origin, RegionCode};
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 
 use crate::entity::baseline_exemption;
@@ -16,10 +17,9 @@ use super::{
     require_region_and_matter, stored_for_update, touched, update_revised,
 };
 
-/// An exemption's key as the API and the change log write it:
-/// `region/matter/first day`.
-pub fn exemption_key(row: &baseline_exemption::Model) -> String {
-    format!("{}/{}/{}", row.region_code, row.matter_code, row.valid_from)
+/// The key of a stored exemption (`concord_domain::exemption_key`).
+pub(crate) fn exemption_key(row: &baseline_exemption::Model) -> String {
+    concord_domain::exemption_key(&row.region_code, &row.matter_code, row.valid_from)
 }
 
 /// Grants an exemption for `region` and `matter`. One that starts the same
@@ -30,7 +30,7 @@ pub async fn grant_exemption(
     region: &RegionCode,
     matter: &MatterCode,
     grant: ExemptionGrant,
-) -> Result<baseline_exemption::Model, MutationError> {
+) -> Result<Exemption, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     require_region_and_matter(&txn, region, matter).await?;
@@ -73,14 +73,15 @@ pub async fn grant_exemption(
     record_change(
         &txn,
         actor,
-        "GRANT_BASELINE_EXEMPTION",
+        AuditAction::GrantBaselineExemption,
         stored.as_ref(),
         &row,
         now,
     )
     .await?;
+    let saved = Exemption::try_from(row)?;
     crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(row)
+    Ok(saved)
 }
 
 /// Revokes the exemption `region/matter/valid_from` at revision `expected`:
@@ -89,7 +90,7 @@ pub async fn revoke_exemption(
     permit: &Permit<'_>,
     (region, matter, valid_from): (&RegionCode, &MatterCode, NaiveDate),
     expected: i32,
-) -> Result<baseline_exemption::Model, MutationError> {
+) -> Result<Exemption, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
     let stored = stored_for_update::<baseline_exemption::Entity>(
@@ -117,12 +118,13 @@ pub async fn revoke_exemption(
     record_change(
         &txn,
         actor,
-        "REVOKE_BASELINE_EXEMPTION",
+        AuditAction::RevokeBaselineExemption,
         Some(&stored),
         &row,
         now,
     )
     .await?;
+    let saved = Exemption::try_from(row)?;
     crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(row)
+    Ok(saved)
 }

@@ -5,6 +5,7 @@
 //! fit the guide's time limit.
 
 use chrono::{DateTime, Utc};
+use concord_domain::AuditAction;
 use concord_domain::guide::{OperatingProcedure, ServiceGuide};
 use concord_domain::{GuideStatus, MatterCode, RegionCode, publication_refusal};
 use sea_orm::{DatabaseTransaction, EntityTrait};
@@ -53,9 +54,9 @@ pub async fn save_guide(
         .ok_or_else(|| MutationError::NotFound("guide".into()))?;
     if outcome != Outcome::Unchanged {
         let action = if stored.is_some() {
-            "UPDATE_GUIDE"
+            AuditAction::UpdateGuide
         } else {
-            "CREATE_GUIDE"
+            AuditAction::CreateGuide
         };
         record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
@@ -93,8 +94,8 @@ pub async fn set_guide_status(
     row.published_at = (status == GuideStatus::Published).then_some(now);
     let row = update_revised(&txn, row, now).await?;
     let action = match status {
-        GuideStatus::Published => "PUBLISH_GUIDE",
-        GuideStatus::Draft => "UNPUBLISH_GUIDE",
+        GuideStatus::Published => AuditAction::PublishGuide,
+        GuideStatus::Draft => AuditAction::UnpublishGuide,
     };
     record_change(&txn, actor, action, Some(&stored), &row, now).await?;
     let saved = ServiceGuide::try_from(row)?;
@@ -148,7 +149,15 @@ pub async fn save_procedure(
         .await?
         .ok_or_else(|| MutationError::NotFound("procedure".into()))?;
     if outcome != Outcome::Unchanged {
-        record_change(&txn, actor, "SAVE_PROCEDURE", stored.as_ref(), &after, now).await?;
+        record_change(
+            &txn,
+            actor,
+            AuditAction::SaveProcedure,
+            stored.as_ref(),
+            &after,
+            now,
+        )
+        .await?;
     }
     let saved = OperatingProcedure::try_from(after)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
@@ -195,7 +204,15 @@ pub async fn publish_procedure(
     let mut row = stored.clone();
     row.status = GuideStatus::Published.into();
     let row = update_revised(&txn, row, now).await?;
-    record_change(&txn, actor, "PUBLISH_PROCEDURE", Some(&stored), &row, now).await?;
+    record_change(
+        &txn,
+        actor,
+        AuditAction::PublishProcedure,
+        Some(&stored),
+        &row,
+        now,
+    )
+    .await?;
     let saved = OperatingProcedure::try_from(row)?;
     crate::version::commit_touching(txn, &touched_in(Topic::Procedure, region)).await?;
     Ok(saved)

@@ -17,6 +17,7 @@
 use chrono::{DateTime, Utc};
 use concord_domain::guide::{OperatingProcedure, ServiceGuide};
 use concord_domain::standard::Standard;
+use concord_domain::{AuditAction, RowKind};
 use concord_domain::{MatterCode, RegionCode};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection,
@@ -46,7 +47,8 @@ pub use catalogue::{save_matter, save_national_item};
 pub use collaboration::{decide_adoption, propose_collaborative, withdraw_collaborative};
 pub use elevation::{Elevated, decide_elevation, propose_elevation};
 pub use evaluations::record_evaluation;
-pub use exemptions::{exemption_key, grant_exemption, revoke_exemption};
+use exemptions::exemption_key;
+pub use exemptions::{grant_exemption, revoke_exemption};
 pub use guides::{publish_procedure, save_guide, save_procedure, set_guide_status};
 pub(crate) use standards::{
     check_standard_references, force_standard_status, record_standard_change,
@@ -135,7 +137,7 @@ pub(crate) fn touched_collaboration() -> Footprint {
 pub(crate) async fn commit_collaboration(
     txn: DatabaseTransaction,
     actor: &Actor,
-    change: Change<'_>,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<(), MutationError> {
     keep_and_audit(&txn, actor, change, now).await?;
@@ -211,24 +213,10 @@ pub(crate) fn check_revision(
     }
 }
 
-/// What kind of row a history entry or an audit entry is about: every kind
-/// replicates, so it is the change log's kind.
-pub use crate::changes::Replica as Kind;
-
-impl Kind {
-    /// Whether every version of this kind of row is kept.
-    fn keeps_history(self) -> bool {
-        matches!(
-            self,
-            Kind::Guide | Kind::Standard | Kind::Procedure | Kind::Exemption
-        )
-    }
-}
-
 /// One change to record: the row before and after, with their revisions.
-pub(crate) struct Change<'a> {
-    pub action: &'a str,
-    pub kind: Kind,
+pub(crate) struct Change {
+    pub action: AuditAction,
+    pub kind: RowKind,
     pub key: String,
     pub owner: String,
     pub before: Option<(i32, Value)>,
@@ -238,7 +226,7 @@ pub(crate) struct Change<'a> {
 /// A row whose changes are audited (and kept, for the kinds that keep
 /// history): what its audit entries and kept versions say of it.
 pub(crate) trait Audited {
-    const KIND: Kind;
+    const KIND: RowKind;
     /// The row's key in the audit log, its history and the change log.
     fn key(&self) -> String;
     /// The region code of the authority the row belongs to.
@@ -251,7 +239,7 @@ pub(crate) trait Audited {
 macro_rules! audited {
     ($($model:ty: $kind:ident, |$row:ident| $key:expr, $snapshot:expr;)+) => {$(
         impl Audited for $model {
-            const KIND: Kind = Kind::$kind;
+            const KIND: RowKind = RowKind::$kind;
 
             fn key(&self) -> String {
                 let $row = self;
@@ -289,7 +277,7 @@ audited! {
 
 /// A standard with the matters it governs, which its versions keep too.
 impl Audited for (standard::Model, Vec<String>) {
-    const KIND: Kind = Kind::Standard;
+    const KIND: RowKind = RowKind::Standard;
 
     fn key(&self) -> String {
         self.0.code.clone()
@@ -308,10 +296,10 @@ impl Audited for (standard::Model, Vec<String>) {
     }
 }
 
-impl<'a> Change<'a> {
+impl Change {
     /// `action`'s change of a row from `before` (None for a new row) to
     /// `after`.
-    pub(crate) fn of<M: Audited>(action: &'a str, before: Option<&M>, after: &M) -> Self {
+    pub(crate) fn of<M: Audited>(action: AuditAction, before: Option<&M>, after: &M) -> Self {
         Change {
             action,
             kind: M::KIND,
@@ -328,7 +316,7 @@ impl<'a> Change<'a> {
 pub(crate) async fn record_change<M: Audited>(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     before: Option<&M>,
     after: &M,
     now: DateTime<Utc>,
@@ -341,7 +329,7 @@ pub(crate) async fn record_change<M: Audited>(
 pub(crate) async fn keep_and_audit(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    change: Change<'_>,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<(), MutationError> {
     if change.kind.keeps_history() {
@@ -365,7 +353,7 @@ pub(crate) async fn keep_and_audit(
 pub(crate) async fn audit(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    change: Change<'_>,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<(), MutationError> {
     audit_entry::ActiveModel {
@@ -375,7 +363,7 @@ pub(crate) async fn audit(
         role: Set(actor.role().as_str().to_owned()),
         actor_region: Set(actor.region().map(ToString::to_string)),
         actor_zone: Set(actor.zone().map(ToString::to_string)),
-        action: Set(change.action.to_owned()),
+        action: Set(change.action.as_str().to_owned()),
         target_kind: Set(change.kind.as_str().to_owned()),
         target_key: Set(change.key),
         target_region: Set(change.owner),
@@ -393,7 +381,7 @@ pub(crate) async fn audit(
 /// page) leaves, so that `revisions` and `diff` work however the row changed.
 pub(crate) async fn keep_versions<C: ConnectionTrait>(
     conn: &C,
-    kind: Kind,
+    kind: RowKind,
     key: &str,
     before: Option<(i32, Value)>,
     after: (i32, Value),

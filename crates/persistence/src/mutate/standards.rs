@@ -2,6 +2,7 @@
 //! with another, each with the prior version kept and an audit entry.
 
 use chrono::{DateTime, Utc};
+use concord_domain::AuditAction;
 use concord_domain::standard::Standard;
 use concord_domain::workflow::ElevationStatus;
 use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
@@ -54,7 +55,7 @@ pub async fn create_standard(
     let after = load_standard(&txn, Some(backend), &record.code)
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
-    record_change(&txn, actor, "CREATE_STANDARD", None, &after, now).await?;
+    record_change(&txn, actor, AuditAction::CreateStandard, None, &after, now).await?;
     let saved = Standard::try_from(after.0)?;
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
     Ok(saved)
@@ -107,7 +108,15 @@ pub async fn revise_standard(
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     if outcome != Outcome::Unchanged {
-        record_change(&txn, actor, "REVISE_STANDARD", Some(&before), &after, now).await?;
+        record_change(
+            &txn,
+            actor,
+            AuditAction::ReviseStandard,
+            Some(&before),
+            &after,
+            now,
+        )
+        .await?;
     }
     let saved = Standard::try_from(after.0)?;
     crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
@@ -148,7 +157,7 @@ pub async fn set_standard_status(
     record_change(
         &txn,
         actor,
-        "SET_STANDARD_STATUS",
+        AuditAction::SetStandardStatus,
         Some(&before),
         &after,
         now,
@@ -160,7 +169,7 @@ pub async fn set_standard_status(
         record_change(
             &txn,
             actor,
-            "SUPERSEDE_STANDARD",
+            AuditAction::SupersedeStandard,
             Some(&local),
             &local_after,
             now,
@@ -226,7 +235,7 @@ async fn change_status(
 pub(crate) async fn record_standard_change(
     txn: &DatabaseTransaction,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     before: Option<&(standard::Model, Vec<String>)>,
     code: &StandardCode,
     now: DateTime<Utc>,
@@ -254,7 +263,7 @@ pub(crate) async fn force_standard_status(
     record_change(
         txn,
         actor,
-        "SET_STANDARD_STATUS",
+        AuditAction::SetStandardStatus,
         Some(&before),
         &after,
         now,
@@ -304,7 +313,7 @@ pub async fn supersede_standard(
     record_change(
         &txn,
         actor,
-        "SUPERSEDE_STANDARD",
+        AuditAction::SupersedeStandard,
         Some(&old_row),
         &old_after,
         now,
@@ -313,7 +322,7 @@ pub async fn supersede_standard(
     record_change(
         &txn,
         actor,
-        "SUPERSEDE_STANDARD",
+        AuditAction::SupersedeStandard,
         Some(&new_row),
         &new_after,
         now,

@@ -1,26 +1,29 @@
 //! What happened to rows: the versions kept of them, and the audit log.
 
-use concord_domain::audit::AuditEntry;
+use concord_domain::audit::{AuditEntry, KeptVersion};
+use concord_domain::{AuditAction, RowKind};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use crate::StoreError;
 use crate::entity::{audit_entry, row_revision};
 
-use super::{Page, PageRequest, count_of, records_page};
+use super::{Page, PageRequest, count_of, records, records_page};
 
-/// The kept versions of rows, for `(kind, key)` pairs, oldest first.
+/// The kept versions of `kind`'s rows of `keys`, by key, oldest first.
 pub async fn revisions<C: ConnectionTrait>(
     conn: &C,
-    kind: &str,
+    kind: RowKind,
     keys: &[String],
-) -> Result<Vec<row_revision::Model>, StoreError> {
-    Ok(row_revision::Entity::find()
-        .filter(row_revision::Column::Kind.eq(kind))
-        .filter(row_revision::Column::RowKey.is_in(keys.iter().cloned()))
-        .order_by_asc(row_revision::Column::RowKey)
-        .order_by_asc(row_revision::Column::Revision)
-        .all(conn)
-        .await?)
+) -> Result<Vec<KeptVersion>, StoreError> {
+    records(
+        row_revision::Entity::find()
+            .filter(row_revision::Column::Kind.eq(kind.as_str()))
+            .filter(row_revision::Column::RowKey.is_in(keys.iter().cloned()))
+            .order_by_asc(row_revision::Column::RowKey)
+            .order_by_asc(row_revision::Column::Revision)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// What to list audit entries by. Every field narrows the list.
@@ -28,8 +31,8 @@ pub async fn revisions<C: ConnectionTrait>(
 pub struct AuditFilter {
     /// Only entries about rows this region owns.
     pub target_region: Option<String>,
-    pub action: Option<String>,
-    pub target_kind: Option<String>,
+    pub action: Option<AuditAction>,
+    pub target_kind: Option<RowKind>,
     pub target_key: Option<String>,
     pub subject: Option<String>,
 }

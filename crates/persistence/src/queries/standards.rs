@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use concord_domain::catalogue::ServiceMatter;
 use concord_domain::standard::Standard;
+use concord_domain::workflow::Adoption;
 use concord_domain::{
     ElevationStatus, ElevationTarget, ProposalStatus, StandardCode, StandardStatus, Targets,
     ZoneCode,
@@ -333,13 +334,15 @@ pub async fn collaborative_targets_by_codes<C: ConnectionTrait>(
 pub async fn adoptions<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
-) -> Result<Vec<adoption::Model>, StoreError> {
-    Ok(adoption::Entity::find()
-        .filter(adoption::Column::StandardCode.is_in(codes.iter().cloned()))
-        .order_by_asc(adoption::Column::StandardCode)
-        .order_by_asc(adoption::Column::RegionCode)
-        .all(conn)
-        .await?)
+) -> Result<Vec<Adoption>, StoreError> {
+    records(
+        adoption::Entity::find()
+            .filter(adoption::Column::StandardCode.is_in(codes.iter().cloned()))
+            .order_by_asc(adoption::Column::StandardCode)
+            .order_by_asc(adoption::Column::RegionCode)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// A zone's collaborative standard, read once from its row: its codes,

@@ -2,6 +2,7 @@
 //! guides of some regions (their values as of any instant), and all their
 //! evaluations, each in one statement whatever the number of periods.
 
+use concord_domain::RowKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,6 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use crate::StoreError;
 use crate::entity::{evaluation, row_revision, service_guide};
 use crate::error::corrupt;
-use crate::mutate::Kind;
 
 /// A guide's published values: time limit in working days, fee in fen.
 pub type GuideFigures = (i32, i64);
@@ -43,7 +43,7 @@ pub async fn guide_versions<C: ConnectionTrait>(
         }),
     };
     let kept = row_revision::Entity::find()
-        .filter(row_revision::Column::Kind.eq(Kind::Guide.as_str()))
+        .filter(row_revision::Column::Kind.eq(RowKind::Guide.as_str()))
         .filter(row_revision::Column::ChangedAt.lt(until))
         .filter(keys)
         .order_by_asc(row_revision::Column::RowKey)

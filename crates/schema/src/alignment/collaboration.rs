@@ -2,8 +2,7 @@
 //! standards with their adoptions, and elevation proposals.
 
 use async_graphql::{Context, Object, SimpleObject};
-use concord_domain::{StandardCode, ZoneCode};
-use concord_persistence::entity::{adoption, collaborative_target};
+use concord_domain::{StandardCode, ZoneCode, workflow};
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries::{self, Collaborative, Elevation};
 
@@ -31,15 +30,15 @@ pub struct Adoption {
     pub(super) revision: i32,
 }
 
-impl From<adoption::Model> for Adoption {
-    fn from(row: adoption::Model) -> Self {
+impl From<workflow::Adoption> for Adoption {
+    fn from(adoption: workflow::Adoption) -> Self {
         Adoption {
-            region: row.region_code,
-            decision: row.decision.into(),
-            reason: row.reason,
-            decided_by: row.decided_by,
-            decided_at: row.decided_at,
-            revision: row.revision,
+            region: adoption.region.into(),
+            decision: adoption.decision.into(),
+            reason: adoption.reason,
+            decided_by: adoption.decided_by,
+            decided_at: adoption.decided_at,
+            revision: adoption.provenance.revision,
         }
     }
 }
@@ -47,14 +46,6 @@ impl From<adoption::Model> for Adoption {
 /// A zone's collaborative standard: a REGIONAL standard with targets that
 /// its members adopt. It comes into force when every member has adopted it.
 pub struct CollaborativeStandard(pub Collaborative);
-
-impl TryFrom<collaborative_target::Model> for CollaborativeStandard {
-    type Error = ApiError;
-
-    fn try_from(row: collaborative_target::Model) -> Result<Self, ApiError> {
-        Ok(Self(Collaborative::try_from(row)?))
-    }
-}
 
 /// The collaborative standard `code`, when there is one.
 pub(super) async fn collaborative(
@@ -119,7 +110,7 @@ impl CollaborativeStandard {
 
     /// Each member's decision.
     async fn adoptions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Adoption>> {
-        let rows = crate::types::load_one::<_, Vec<adoption::Model>>(
+        let rows = crate::types::load_one::<_, Vec<workflow::Adoption>>(
             ctx,
             crate::loader::AdoptionsOf(self.0.standard.to_string()),
         )

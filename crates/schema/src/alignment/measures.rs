@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 
 use async_graphql::{Enum, SimpleObject};
+use concord_domain::Exemption;
 use concord_domain::catalogue::ServiceMatter;
-use concord_persistence::baselines;
-use concord_persistence::entity::baseline_exemption;
 
 use crate::types::{NationalItem, count};
 
@@ -62,20 +61,20 @@ pub struct BaselineExemption {
     pub(super) revision: i32,
 }
 
-impl From<baseline_exemption::Model> for BaselineExemption {
-    fn from(row: baseline_exemption::Model) -> Self {
+impl From<Exemption> for BaselineExemption {
+    fn from(exemption: Exemption) -> Self {
         Self {
-            id: concord_persistence::mutate::exemption_key(&row),
-            in_force: baselines::in_force(&row, chrono::Utc::now().date_naive()),
-            region: row.region_code,
-            matter: row.matter_code,
-            rationale: row.rationale,
-            valid_from: row.valid_from,
-            valid_until: row.valid_until,
-            granted_by: row.granted_by,
-            revoked_by: row.revoked_by,
-            revoked_at: row.revoked_at,
-            revision: row.revision,
+            id: exemption.key(),
+            in_force: exemption.in_force(chrono::Utc::now().date_naive()),
+            region: exemption.region.into(),
+            matter: exemption.matter.into(),
+            rationale: exemption.grant.rationale,
+            valid_from: exemption.grant.valid_from,
+            valid_until: exemption.grant.valid_until,
+            granted_by: exemption.granted_by,
+            revoked_by: exemption.revoked_by,
+            revoked_at: exemption.revoked_at,
+            revision: exemption.revision,
         }
     }
 }

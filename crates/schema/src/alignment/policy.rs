@@ -96,11 +96,11 @@ impl PolicyQuery {
                 .await
                 .or_api()?
                 .into_iter()
-                .filter(|row| baselines::in_force(row, today))
-                .map(|row| {
+                .filter(|exemption| exemption.in_force(today))
+                .map(|exemption| {
                     (
-                        (row.region_code.clone(), row.matter_code.clone()),
-                        BaselineExemption::from(row),
+                        guide_key(&exemption.region, &exemption.matter),
+                        BaselineExemption::from(exemption),
                     )
                 })
                 .collect();

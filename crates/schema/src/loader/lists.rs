@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
+use concord_domain::RowKind;
+use concord_domain::audit::KeptVersion;
 use concord_domain::standard::Standard;
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
@@ -157,19 +159,19 @@ list_loader!(ElevatedTo, Standard, |this, keys| this
         }
     ));
 
-/// The kept versions of a row: its kind (`GUIDE`, `STANDARD`) and key.
+/// The kept versions of a row: its kind and key.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RevisionsOf(pub &'static str, pub String);
+pub struct RevisionsOf(pub RowKind, pub String);
 
 impl Loader<RevisionsOf> for RowLoader {
-    type Value = Vec<concord_persistence::entity::row_revision::Model>;
+    type Value = Vec<KeptVersion>;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[RevisionsOf],
     ) -> Result<HashMap<RevisionsOf, Self::Value>, LoadError> {
-        let mut kinds: Vec<&'static str> = keys.iter().map(|k| k.0).collect();
+        let mut kinds: Vec<RowKind> = keys.iter().map(|k| k.0).collect();
         kinds.sort_unstable();
         kinds.dedup();
         let mut pairs = Vec::new();
@@ -180,8 +182,11 @@ impl Loader<RevisionsOf> for RowLoader {
                 .map(|k| k.1.clone())
                 .collect();
             let topic = match kind {
-                "GUIDE" => Footprint::of(&[Topic::Guide]),
-                "STANDARD" => Footprint::of(&[Topic::Standard]),
+                RowKind::Guide => Footprint::of(&[Topic::Guide]),
+                RowKind::Procedure => Footprint::of(&[Topic::Procedure]),
+                RowKind::Standard => Footprint::of(&[Topic::Standard]),
+                RowKind::Exemption => Footprint::of(&[Topic::Catalogue]),
+                // No other kind keeps its versions, so none is asked for.
                 _ => Footprint::everything(),
             };
             let rows = queries::revisions(self.reading(topic), kind, &wanted)
@@ -189,7 +194,7 @@ impl Loader<RevisionsOf> for RowLoader {
                 .map_err(Arc::new)?;
             pairs.extend(
                 rows.into_iter()
-                    .map(|row| (RevisionsOf(kind, row.row_key.clone()), row)),
+                    .map(|version| (RevisionsOf(kind, version.key.clone()), version)),
             );
         }
         Ok(grouped(keys, pairs))
@@ -202,7 +207,7 @@ pub struct AdoptionsOf(pub String);
 
 list_loader!(
     AdoptionsOf,
-    concord_persistence::entity::adoption::Model,
+    concord_domain::workflow::Adoption,
     |this, keys| async {
         let rows = queries::adoptions(
             this.reading(Footprint::of(&[Topic::Collaboration])),
@@ -213,7 +218,7 @@ list_loader!(
         Ok(grouped(
             keys,
             rows.into_iter()
-                .map(|row| (AdoptionsOf(row.standard_code.clone()), row)),
+                .map(|adoption| (AdoptionsOf(adoption.standard.to_string()), adoption)),
         ))
     }
 );

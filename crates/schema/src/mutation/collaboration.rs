@@ -180,7 +180,7 @@ impl CollaborationMutation {
         let row = mutate::propose_collaborative(&permit, record, &zone, &targets)
             .await
             .or_api()?;
-        CollaborativeStandard::try_from(row).or_api()
+        Ok(CollaborativeStandard(row))
     }
 
     /// A member adopts or rejects a collaborative standard. PROVINCE_ADMIN
@@ -220,7 +220,7 @@ impl CollaborationMutation {
             mutate::decide_adoption(&permit, &code, &region, decision, reason, expected_revision)
                 .await
                 .or_api()?;
-        CollaborativeStandard::try_from(row).or_api()
+        Ok(CollaborativeStandard(row))
     }
 
     /// Withdraws a collaborative standard that has not come into force.
@@ -238,7 +238,7 @@ impl CollaborationMutation {
         let row = mutate::withdraw_collaborative(&permit, &code, expected_revision)
             .await
             .or_api()?;
-        CollaborativeStandard::try_from(row).or_api()
+        Ok(CollaborativeStandard(row))
     }
 
     /// Proposes raising a LOCAL or REGIONAL standard to a national or

@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, ID, Object};
 use concord_auth::{Action, Node, Target};
+use concord_domain::RowKind;
 use concord_domain::{Origin, RegionCode, StandardLevel};
-use concord_persistence::changes::Replica;
 use concord_persistence::conflicts;
 
 use super::{allow, gate, unseen};
@@ -40,7 +40,7 @@ impl SyncMutation {
         let region = RegionCode::try_from(conflict.origin.as_str()).ok();
         // A province's own standards are LOCAL; the hub's rows have no region.
         let level =
-            (key.kind == Replica::Standard && region.is_some()).then_some(StandardLevel::Local);
+            (key.kind == RowKind::Standard && region.is_some()).then_some(StandardLevel::Local);
         let target = Target {
             region: region.as_ref(),
             level,

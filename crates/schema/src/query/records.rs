@@ -9,7 +9,7 @@ use concord_persistence::queries;
 use crate::context::reading;
 use crate::error::{ApiError, OrApiError, optional};
 use crate::pagination::{ConnectionArgs, Paged, cost, encode};
-use crate::types::{AuditEntry, Evaluation};
+use crate::types::{AuditAction, AuditEntry, Evaluation, RowKind};
 
 /// Narrows the audit log. Every given field must match.
 #[derive(InputObject, Default)]
@@ -17,9 +17,9 @@ pub struct AuditFilterInput {
     /// Only changes to rows this region owns (`100000` for national rows).
     region: Option<String>,
     /// Only this action, e.g. `PUBLISH_GUIDE`.
-    action: Option<String>,
+    action: Option<AuditAction>,
     /// Only this kind of row, e.g. `GUIDE` or `STANDARD`.
-    target_kind: Option<String>,
+    target_kind: Option<RowKind>,
     /// Only this row, e.g. `330000/SI-PENSION-TRANSFER`.
     target_key: Option<String>,
     /// Only changes by this token subject.
@@ -71,8 +71,8 @@ impl RecordsQuery {
         let args = ConnectionArgs::<i64>::new(ctx, first, after.as_deref()).or_api()?;
         let filter = queries::AuditFilter {
             target_region: region,
-            action: filter.action,
-            target_kind: filter.target_kind,
+            action: filter.action.map(Into::into),
+            target_kind: filter.target_kind.map(Into::into),
             target_key: filter.target_key,
             subject: filter.subject,
         };

@@ -154,3 +154,86 @@ mirror!(
         Industry,
     }
 );
+
+mirror!(
+    /// A kind of row that is audited, versioned and replicated.
+    RowKind {
+        /// A service matter of the catalogue.
+        Matter,
+        /// A standard.
+        Standard,
+        /// A region's service guide.
+        Guide,
+        /// A region's operating procedure.
+        Procedure,
+        /// An item of the national standard.
+        NationalItem,
+        /// A region's evaluation of a matter for a period.
+        Evaluation,
+        /// A zone's collaborative standard.
+        CollaborativeStandard,
+        /// A member's decision on a collaborative standard.
+        Adoption,
+        /// A baseline exemption.
+        #[graphql(name = "BASELINE_EXEMPTION")]
+        Exemption,
+        /// An elevation proposal.
+        Elevation,
+    }
+);
+
+mirror!(
+    /// What an audited change did.
+    AuditAction {
+        /// A matter was added to the catalogue.
+        CreateMatter,
+        /// A matter of the catalogue was changed.
+        UpdateMatter,
+        /// An item of the national standard was added.
+        CreateNationalItem,
+        /// An item of the national standard was changed.
+        UpdateNationalItem,
+        /// A region's first guide for a matter was saved.
+        CreateGuide,
+        /// A guide was changed.
+        UpdateGuide,
+        /// A guide was published.
+        PublishGuide,
+        /// A guide was taken back to draft.
+        UnpublishGuide,
+        /// A procedure's steps were saved.
+        SaveProcedure,
+        /// A procedure was published.
+        PublishProcedure,
+        /// A standard was created.
+        CreateStandard,
+        /// A standard's content was revised.
+        ReviseStandard,
+        /// A standard moved along its life cycle.
+        SetStandardStatus,
+        /// A standard was superseded by another, or superseded one.
+        SupersedeStandard,
+        /// A zone proposed a collaborative standard.
+        ProposeCollaborativeStandard,
+        /// A member adopted a collaborative standard.
+        AdoptCollaborativeStandard,
+        /// A member rejected a collaborative standard.
+        RejectCollaborativeStandard,
+        /// A collaborative standard was withdrawn.
+        WithdrawCollaborativeStandard,
+        /// Raising a standard's level was proposed.
+        ProposeElevation,
+        /// An elevation proposal was decided.
+        DecideElevation,
+        /// An accepted elevation created its national or industry standard.
+        ElevateStandard,
+        /// A baseline exemption was granted.
+        GrantBaselineExemption,
+        /// A baseline exemption was revoked.
+        RevokeBaselineExemption,
+        /// An evaluation was recorded.
+        RecordEvaluation,
+        /// A replication conflict was settled.
+        ResolveSyncConflict,
+    }
+);

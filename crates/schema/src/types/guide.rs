@@ -180,7 +180,7 @@ impl ServiceGuide {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
         kept_versions(
             ctx,
-            "GUIDE",
+            concord_domain::RowKind::Guide,
             format!("{}/{}", self.0.region, self.0.matter),
             &self.0.provenance,
             concord_persistence::mutate::guide_version(&self.0),
@@ -277,7 +277,7 @@ impl OperatingProcedure {
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Revision>> {
         kept_versions(
             ctx,
-            "PROCEDURE",
+            concord_domain::RowKind::Procedure,
             format!("{}/{}", self.0.region, self.0.matter),
             &self.0.provenance,
             concord_persistence::mutate::procedure_version(&self.0),

@@ -2,8 +2,8 @@
 //! the audit log and evaluations.
 
 use async_graphql::{Context, Json, Object, SimpleObject};
-use concord_domain::{Provenance, audit};
-use concord_persistence::entity::row_revision;
+use concord_domain::audit::{self, KeptVersion};
+use concord_domain::{Provenance, RowKind};
 use derive_more::From;
 use serde_json::Value;
 
@@ -19,13 +19,13 @@ pub struct Revision {
     pub content: Value,
 }
 
-impl From<row_revision::Model> for Revision {
-    fn from(row: row_revision::Model) -> Self {
+impl From<KeptVersion> for Revision {
+    fn from(version: KeptVersion) -> Self {
         Self {
-            revision: row.revision,
-            changed_at: row.changed_at,
-            changed_by: row.changed_by,
-            content: row.snapshot,
+            revision: version.revision,
+            changed_at: version.changed_at,
+            changed_by: version.changed_by,
+            content: version.content,
         }
     }
 }
@@ -71,12 +71,12 @@ pub struct FieldChange {
 /// with `content` its snapshot.
 pub async fn kept_versions(
     ctx: &Context<'_>,
-    kind: &'static str,
+    kind: RowKind,
     key: String,
     current: &Provenance,
     content: Value,
 ) -> async_graphql::Result<Vec<Revision>> {
-    let kept = load_one::<_, Vec<row_revision::Model>>(ctx, RevisionsOf(kind, key)).await?;
+    let kept = load_one::<_, Vec<KeptVersion>>(ctx, RevisionsOf(kind, key)).await?;
     let current = Revision {
         revision: current.revision,
         changed_at: current.updated_at,
@@ -177,13 +177,13 @@ impl AuditEntry {
     }
 
     /// What was done, e.g. `PUBLISH_GUIDE`.
-    async fn action(&self) -> &str {
-        &self.0.action
+    async fn action(&self) -> super::AuditAction {
+        self.0.action.into()
     }
 
     /// The kind of row changed, e.g. `GUIDE`.
-    async fn target_kind(&self) -> &str {
-        &self.0.target_kind
+    async fn target_kind(&self) -> super::RowKind {
+        self.0.target_kind.into()
     }
 
     /// The row's key, e.g. `330000/SI-PENSION-TRANSFER` or a standard code.

@@ -16,8 +16,8 @@ pub use catalogue::{Category, NationalEdition, NationalItem, ServedGroup, Servic
 pub use decimal::Decimal;
 pub(crate) use decimal::stored_fee;
 pub use enums::{
-    Channel, Decision, ElevationStatus, ElevationTarget, GuideStatus, ProposalStatus, RegionKind,
-    StandardLevel, StandardStatus,
+    AuditAction, Channel, Decision, ElevationStatus, ElevationTarget, GuideStatus, ProposalStatus,
+    RegionKind, RowKind, StandardLevel, StandardStatus,
 };
 pub use geo::{Region, Zone};
 pub use guide::{GuideRelations, OperatingProcedure, ServiceGuide};

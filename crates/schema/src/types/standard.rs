@@ -183,7 +183,7 @@ impl Standard {
             load_one::<_, Vec<String>>(ctx, MattersOfStandard(self.0.code.to_string())).await?;
         kept_versions(
             ctx,
-            "STANDARD",
+            concord_domain::RowKind::Standard,
             self.0.code.to_string(),
             &self.0.provenance,
             concord_persistence::mutate::standard_version(&self.0, &matters.unwrap_or_default()),

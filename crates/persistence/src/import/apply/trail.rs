@@ -10,13 +10,13 @@
 //! fraction of the memory of the parsed value.
 
 use chrono::{DateTime, Utc};
+use concord_domain::RowKind;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
 use crate::StoreError;
-use crate::changes::{LogEntry, Replica};
+use crate::changes::LogEntry;
 use crate::entity::row_revision;
-use crate::mutate::Kind;
 
 use super::IMPORTED_BY;
 
@@ -35,7 +35,7 @@ pub(super) struct Trail {
 /// A change log entry: a row's kind, key, origin and revision, and its
 /// record as JSON text (none: a retraction).
 struct Logged {
-    kind: Replica,
+    kind: RowKind,
     key: Box<str>,
     origin: Box<str>,
     revision: i32,
@@ -47,7 +47,7 @@ impl Trail {
     /// the one it makes, as a mutation's does.
     pub(super) fn keep(
         &mut self,
-        kind: Kind,
+        kind: RowKind,
         key: &str,
         before: Option<(i32, Value)>,
         after: (i32, Value),
@@ -70,7 +70,7 @@ impl Trail {
     /// Imported rows replicate like any other change.
     pub(super) fn log(
         &mut self,
-        kind: Replica,
+        kind: RowKind,
         key: String,
         origin: &str,
         revision: i32,

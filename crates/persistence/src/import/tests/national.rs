@@ -2,13 +2,13 @@
 //! official rows over illustrative ones, history, served groups, and the
 //! same file twice.
 
+use concord_domain::RowKind;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tempfile::TempDir;
 
 use super::loading::{counts, write_file};
 use concord_domain::{Channel, ServedGroup};
 
-use crate::changes::Replica;
 use crate::entity::{change_log, national_item, row_revision, service_matter};
 use crate::import::{ImportError, ImportKind, import_file};
 use crate::test_support::seeded_database;
@@ -88,7 +88,7 @@ async fn an_official_item_replaces_the_illustrative_one_and_keeps_it_in_history(
         .await
         .unwrap()
         .into_iter()
-        .filter(|row| row.kind == Replica::NationalItem.as_str())
+        .filter(|row| row.kind == RowKind::NationalItem.as_str())
         .filter(|row| {
             row.record
                 .as_ref()
