@@ -15,6 +15,7 @@ pub mod geo;
 pub mod guide;
 pub mod national;
 pub mod provenance;
+pub mod replication;
 pub mod standard;
 pub mod text;
 pub mod workflow;
@@ -36,6 +37,7 @@ pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use national::{ServedGroup, served_groups};
 pub use provenance::Provenance;
+pub use replication::Settlement;
 pub use standard::{
     check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
 };

@@ -13,7 +13,8 @@
 //! Where no node of the origin runs (a hub alone), nobody contests a
 //! version, and the newest revision is the row.
 
-use concord_domain::{AuditAction, RowKind};
+use concord_domain::replication::Conflict;
+use concord_domain::{AuditAction, RowKind, Settlement};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -38,13 +39,13 @@ pub struct ConflictKey {
 }
 
 impl ConflictKey {
-    pub fn of(conflict: &sync_conflict::Model) -> Option<Self> {
-        Some(Self {
-            kind: conflict.kind.parse::<RowKind>().ok()?,
-            row_key: conflict.row_key.clone(),
-            loser_revision: conflict.loser_revision,
-            loser_hash: conflict.loser_hash.clone(),
-        })
+    pub fn of(conflict: &Conflict) -> Self {
+        Self {
+            kind: conflict.kind,
+            row_key: conflict.key.clone(),
+            loser_revision: conflict.loser.revision,
+            loser_hash: conflict.loser.hash.clone(),
+        }
     }
 
     fn id(&self) -> (String, String, i32, String) {
@@ -83,7 +84,7 @@ pub async fn list<C: ConnectionTrait>(
     conn: &C,
     filter: &ConflictFilter,
     request: PageRequest<ConflictKey>,
-) -> Result<Page<sync_conflict::Model>, StoreError> {
+) -> Result<Page<Conflict>, StoreError> {
     use sync_conflict::Column;
     let mut listed = select(filter)
         .order_by_asc(Column::Kind)
@@ -107,7 +108,7 @@ pub async fn list<C: ConnectionTrait>(
             ])),
         );
     }
-    crate::queries::page(
+    crate::queries::records_page(
         conn,
         listed,
         request.first,
@@ -122,28 +123,12 @@ pub async fn list<C: ConnectionTrait>(
 pub async fn find<C: ConnectionTrait>(
     conn: &C,
     key: &ConflictKey,
-) -> Result<Option<sync_conflict::Model>, StoreError> {
-    Ok(sync_conflict::Entity::find_by_id(key.id())
+) -> Result<Option<Conflict>, StoreError> {
+    sync_conflict::Entity::find_by_id(key.id())
         .one(conn)
-        .await?)
-}
-
-/// Which version a settlement keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
-    /// The version the row has: the conflict is closed and the row stays.
-    Winner,
-    /// The version that lost: it becomes the row's next revision.
-    Loser,
-}
-
-impl Keep {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Keep::Winner => "WINNER",
-            Keep::Loser => "LOSER",
-        }
-    }
+        .await?
+        .map(Conflict::try_from)
+        .transpose()
 }
 
 /// Settles an open conflict on this node, which must be the origin of its
@@ -154,9 +139,9 @@ impl Keep {
 pub async fn settle(
     permit: &Permit<'_>,
     key: &ConflictKey,
-    keep: Keep,
+    keep: Settlement,
     expected: i32,
-) -> Result<sync_conflict::Model, MutationError> {
+) -> Result<Conflict, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = mutate::begin(db).await?;
     let conflict = sync_conflict::Entity::find_by_id(key.id())
@@ -173,8 +158,8 @@ pub async fn settle(
     let (origin, revision, before) = changes::current_record(&txn, key.kind, &parts).await?;
     mutate::check_revision(Some(revision), Some(expected))?;
     let after = match keep {
-        Keep::Winner => revision,
-        Keep::Loser => {
+        Settlement::Winner => revision,
+        Settlement::Loser => {
             let Some(mut record) = conflict.loser_record.clone() else {
                 return Err(MutationError::Invalid {
                     field: "keep".to_owned(),
@@ -222,7 +207,7 @@ pub async fn settle(
     };
     let (_, _, current) = changes::current_record(&txn, key.kind, &parts).await?;
     let mut settled = conflict.clone().into_active_model();
-    settled.resolution = sea_orm::Set(Some(keep.as_str().to_owned()));
+    settled.resolution = sea_orm::Set(Some(keep.into()));
     settled.resolved_by = sea_orm::Set(Some(actor.subject().to_owned()));
     settled.resolved_at = sea_orm::Set(Some(now));
     let settled = settled.update(&txn).await?;
@@ -239,7 +224,7 @@ pub async fn settle(
             hash: key.loser_hash.clone(),
             record: None,
         },
-        kept: Some(keep.as_str().to_owned()),
+        kept: Some(keep),
         by: Some(actor.subject().to_owned()),
     };
     changes::log_verdict(&txn, Verdict::Resolution, &key.row_key, &verdict, now).await?;
@@ -258,6 +243,7 @@ pub async fn settle(
     )
     .await?;
     // Rare, and it can change any kind of row: every cached answer goes.
+    let settled = Conflict::try_from(settled)?;
     crate::version::commit_touching(txn, &Footprint::everything()).await?;
     Ok(settled)
 }

@@ -10,14 +10,15 @@
 
 mod common;
 
-use concord_domain::RowKind;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use concord_domain::replication::Conflict;
 use concord_domain::{
     Channel, Decision, Fee, GuideStatus, ProcedureStep, ProposalStatus, StandardLevel,
     StandardStatus,
 };
+use concord_domain::{RowKind, Settlement};
 use concord_persistence::changes::{self, IncomingChange, log_current, split_key};
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
@@ -1601,17 +1602,17 @@ async fn every_replica_takes_the_origins_verdict_and_its_settlement() {
         now: at(6),
     };
     let conflict = &zhejiang.conflicts().await[0];
-    let key = conflicts::ConflictKey::of(conflict).unwrap();
-    let stale = conflicts::settle(&permit, &key, conflicts::Keep::Loser, 0).await;
+    let key = conflicts::ConflictKey::of(&Conflict::try_from(conflict.clone()).unwrap());
+    let stale = conflicts::settle(&permit, &key, Settlement::Loser, 0).await;
     assert!(matches!(
         stale,
         Err(concord_persistence::mutate::MutationError::Conflict { current: 3 })
     ));
     let z1 = last_seq(&zhejiang).await;
-    let settled = conflicts::settle(&permit, &key, conflicts::Keep::Loser, 3)
+    let settled = conflicts::settle(&permit, &key, Settlement::Loser, 3)
         .await
         .unwrap();
-    assert_eq!(settled.resolution.as_deref(), Some("LOSER"));
+    assert_eq!(settled.resolution, Some(Settlement::Loser));
     assert_eq!(guide_basis(&zhejiang).await, (4, "written by hub".into()));
     let settlement = zhejiang.feed_after(z1).await;
     assert_eq!(

@@ -6,7 +6,6 @@
 //! pages forwards only (`first` and `after`); no field takes `last` or
 //! `before`.
 
-use concord_domain::RowKind;
 use std::sync::Arc;
 
 use async_graphql::SimpleObject;
@@ -14,6 +13,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use concord_domain::RowKind;
 use concord_persistence::conflicts::ConflictKey;
 use concord_persistence::queries::{Page, PageRequest};
 

@@ -1,8 +1,9 @@
 //! The change feed that peers' sync jobs read, and this node's own sync status.
 
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use concord_domain::replication::{self, Conflict, PeerProgress};
 use concord_persistence::conflicts;
-use concord_persistence::entity::{change_log, sync_conflict, sync_peer};
+use concord_persistence::entity::change_log;
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 use derive_more::From;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use crate::context::{reading, scope};
 use crate::error::{ApiError, OrApiError};
 use crate::pagination::{ConnectionArgs, Paged, cost, encode, key_of};
+use crate::types::Settlement;
 
 /// The largest page of changes a peer may ask for.
 pub const MAX_CHANGES: i32 = 1000;
@@ -79,15 +81,15 @@ pub struct PeerStatus {
     last_error: Option<String>,
 }
 
-impl From<sync_peer::Model> for PeerStatus {
-    fn from(row: sync_peer::Model) -> Self {
+impl From<PeerProgress> for PeerStatus {
+    fn from(progress: PeerProgress) -> Self {
         Self {
-            peer: row.peer,
-            cursor: row.cursor,
-            applied: row.applied,
-            lag: row.lag,
-            last_success: row.last_success,
-            last_error: row.last_error,
+            peer: progress.peer,
+            cursor: progress.cursor,
+            applied: progress.applied,
+            lag: progress.lag,
+            last_success: progress.last_success,
+            last_error: progress.last_error,
         }
     }
 }
@@ -141,41 +143,26 @@ impl SyncQuery {
     }
 }
 
-/// Which version of a conflicted row a settlement keeps.
-#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ConflictChoice {
-    /// The version the row has: the conflict closes and the row stays.
-    Winner,
-    /// The version that lost: it becomes the row's next revision.
-    Loser,
-}
-
-impl ConflictChoice {
-    pub(crate) fn keep(self) -> conflicts::Keep {
-        match self {
-            ConflictChoice::Winner => conflicts::Keep::Winner,
-            ConflictChoice::Loser => conflicts::Keep::Loser,
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "WINNER" => Some(ConflictChoice::Winner),
-            "LOSER" => Some(ConflictChoice::Loser),
-            _ => None,
-        }
-    }
-}
+/// One version of a conflicted row.
+pub struct ConflictVersion(replication::ConflictVersion);
 
 /// One version of a conflicted row.
-#[derive(SimpleObject)]
-pub struct ConflictVersion {
+#[Object]
+impl ConflictVersion {
     /// The row's revision in this version.
-    revision: i32,
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+
     /// The version's content hash (hex SHA-256 of the row).
-    hash: String,
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+
     /// The row as logged; null for a guide withdrawn to a draft.
-    record: Option<Json<Value>>,
+    async fn record(&self) -> Option<Json<&Value>> {
+        self.0.record.as_ref().map(Json)
+    }
 }
 
 /// Two versions of one row that peers wrote concurrently: the one the
@@ -183,15 +170,15 @@ pub struct ConflictVersion {
 /// Every node lists the same conflicts, until an administrator of the
 /// origin settles them with `resolveSyncConflict`.
 #[derive(From)]
-pub struct SyncConflict(pub sync_conflict::Model);
+pub struct SyncConflict(pub Conflict);
 
 /// The ID of a conflict: its row and its losing version.
-pub(crate) fn conflict_id(row: &sync_conflict::Model) -> String {
+pub(crate) fn conflict_id(conflict: &Conflict) -> String {
     encode(&[
-        &row.kind,
-        &row.row_key,
-        &row.loser_revision.to_string(),
-        &row.loser_hash,
+        conflict.kind.as_str(),
+        &conflict.key,
+        &conflict.loser.revision.to_string(),
+        &conflict.loser.hash,
     ])
 }
 
@@ -214,35 +201,27 @@ impl SyncConflict {
 
     /// The row's kind, as the change feed names it (`GUIDE`, `STANDARD`, …).
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
 
     /// The row's key, as the change feed writes it.
     async fn key(&self) -> &str {
-        &self.0.row_key
+        &self.0.key
     }
 
     /// The region that owns the row and whose node decided.
     async fn origin(&self) -> &str {
-        &self.0.origin
+        self.0.origin.as_str()
     }
 
     /// The version the origin holds.
     async fn winner(&self) -> ConflictVersion {
-        ConflictVersion {
-            revision: self.0.winner_revision,
-            hash: self.0.winner_hash.clone(),
-            record: self.0.winner_record.clone().map(Json),
-        }
+        ConflictVersion(self.0.winner.clone())
     }
 
     /// The version that lost, kept here.
     async fn loser(&self) -> ConflictVersion {
-        ConflictVersion {
-            revision: self.0.loser_revision,
-            hash: self.0.loser_hash.clone(),
-            record: self.0.loser_record.clone().map(Json),
-        }
+        ConflictVersion(self.0.loser.clone())
     }
 
     /// When this node learnt of the conflict.
@@ -251,8 +230,8 @@ impl SyncConflict {
     }
 
     /// Which version the settlement kept; null while the conflict is open.
-    async fn resolution(&self) -> Option<ConflictChoice> {
-        self.0.resolution.as_deref().and_then(ConflictChoice::parse)
+    async fn resolution(&self) -> Option<Settlement> {
+        self.0.resolution.map(Settlement::from)
     }
 
     /// Who settled it.

@@ -1,10 +1,10 @@
 //! Applying a peer's page: the changes of each kind planned and written in
 //! bulk, in an order the foreign keys accept, then relayed into the log.
 
-use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use concord_domain::RowKind;
 use concord_domain::{GuideStatus, StandardStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
@@ -15,7 +15,7 @@ use crate::entity::{
     adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
     national_item, operating_procedure, service_guide, service_matter, standard, sync_conflict,
 };
-use crate::mutate::{self};
+use crate::mutate;
 use crate::search::{self, Searched};
 
 use super::links::{Links, Presence};

@@ -1,9 +1,9 @@
 //! The links between standards and matters that a page leaves, worked
 //! out in page order from the codes each change lists.
 
-use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use concord_domain::RowKind;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::StoreError;

@@ -2,10 +2,10 @@
 //! entries a sync page relays, and the lock that makes log order commit
 //! order.
 
-use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use concord_domain::RowKind;
 use concord_domain::{GuideStatus, StandardStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{

@@ -1,9 +1,9 @@
 //! Deciding which of one kind's incoming changes apply, and which
 //! versions of this node's own rows a peer contested.
 
-use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use concord_domain::RowKind;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 use serde_json::Value;
 

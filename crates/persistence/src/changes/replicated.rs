@@ -2,10 +2,10 @@
 //! them (the [`Replicated`] trait and its impls), and the content hashes
 //! that name a row's versions alike on every node.
 
-use concord_domain::RowKind;
 use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
+use concord_domain::RowKind;
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 use serde_json::Value;
 

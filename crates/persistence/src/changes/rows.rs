@@ -1,10 +1,10 @@
 //! Writing what a page applies: the rows, the versions they replace kept
 //! in history, and the search grams of the codes written.
 
-use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use concord_domain::RowKind;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel,

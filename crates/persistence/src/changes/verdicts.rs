@@ -2,21 +2,22 @@
 //! over a peer's (`CONFLICT`), an administrator settles one
 //! (`RESOLUTION`), and peers record and relay both.
 
-use concord_domain::RowKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use concord_domain::{RowKind, Settlement};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::StoreError;
+use crate::entity::Stored;
 use crate::entity::{
     adoption, baseline_exemption, change_log, collaborative_target, elevation_proposal, evaluation,
     national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
     sync_conflict,
 };
-use crate::mutate::{self};
+use crate::mutate;
 
 use super::apply::{Applied, Mode, Pending, apply_rows};
 use super::log::{Entry, current_record, links, lock_log};
@@ -70,9 +71,9 @@ pub(crate) struct VerdictRecord {
     pub winner: Version,
     /// The version that lost; a resolution names it without its record.
     pub loser: Version,
-    /// A resolution's choice: `WINNER` or `LOSER`.
+    /// A resolution's choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kept: Option<String>,
+    pub kept: Option<Settlement>,
     /// Who settled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
@@ -194,7 +195,7 @@ async fn record_conflict<C: ConnectionTrait>(
         winner_hash: sea_orm::Set(verdict.winner.hash.clone()),
         winner_record: sea_orm::Set(verdict.winner.record.clone()),
         detected_at: sea_orm::Set(now),
-        resolution: sea_orm::Set(verdict.kept.clone()),
+        resolution: sea_orm::Set(verdict.kept.map(Stored)),
         resolved_by: sea_orm::Set(verdict.by.clone()),
         resolved_at: sea_orm::Set(verdict.kept.as_ref().map(|_| now)),
     }
@@ -244,7 +245,7 @@ pub(super) async fn settle<'a, C: ConnectionTrait>(
         (Verdict::Conflict, None) => record_conflict(conn, kind, &change.key, &record, now).await?,
         (Verdict::Resolution, Some(known)) => {
             let mut open = known.into_active_model();
-            open.resolution = sea_orm::Set(record.kept.clone());
+            open.resolution = sea_orm::Set(record.kept.map(Stored));
             open.resolved_by = sea_orm::Set(record.by.clone());
             open.resolved_at = sea_orm::Set(Some(now));
             open.update(conn).await?;

@@ -1,4 +1,9 @@
+use concord_domain::replication::{Conflict, ConflictVersion};
+use concord_domain::{Origin, Settlement};
 use sea_orm::entity::prelude::*;
+
+use super::{Stored, refused};
+use crate::StoreError;
 
 /// A version of a row that lost to the version its origin holds: both are
 /// kept until an administrator settles the conflict. Everything but the
@@ -29,7 +34,7 @@ pub struct Model {
     /// When this node learnt of the conflict.
     pub detected_at: DateTimeUtc,
     /// `WINNER` or `LOSER`: which version the settlement kept; null while open.
-    pub resolution: Option<String>,
+    pub resolution: Option<Stored<Settlement>>,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<DateTimeUtc>,
 }
@@ -38,3 +43,39 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for Conflict {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(
+                format_args!(
+                    "sync conflict {} {} {}",
+                    row.kind, row.row_key, row.loser_revision
+                ),
+                column,
+                error,
+            )
+        };
+        Ok(Self {
+            kind: row.kind.parse().map_err(|e| fault("kind", &e))?,
+            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
+            key: row.row_key,
+            winner: ConflictVersion {
+                revision: row.winner_revision,
+                hash: row.winner_hash,
+                record: row.winner_record,
+            },
+            loser: ConflictVersion {
+                revision: row.loser_revision,
+                hash: row.loser_hash,
+                record: row.loser_record,
+            },
+            detected_at: row.detected_at,
+            resolution: row.resolution.map(|kept| kept.0),
+            resolved_by: row.resolved_by,
+            resolved_at: row.resolved_at,
+        })
+    }
+}

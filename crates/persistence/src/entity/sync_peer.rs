@@ -23,3 +23,16 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl From<Model> for concord_domain::replication::PeerProgress {
+    fn from(row: Model) -> Self {
+        Self {
+            peer: row.peer,
+            cursor: row.cursor,
+            applied: row.applied,
+            lag: row.lag,
+            last_success: row.last_success,
+            last_error: row.last_error,
+        }
+    }
+}

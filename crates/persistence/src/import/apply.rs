@@ -5,10 +5,10 @@
 //! statements that stay under the bind limit of either backend, however
 //! many records there are.
 
-use concord_domain::RowKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use concord_domain::RowKind;
 use concord_domain::{GuideStatus, MatterCode, StandardStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
@@ -18,7 +18,7 @@ use crate::entity::{
     collaborative_target, national_item, operating_procedure, service_guide, service_matter,
     standard,
 };
-use crate::mutate::{self};
+use crate::mutate;
 use crate::search::{self, Searched};
 use crate::write::{
     self, GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,

@@ -129,26 +129,9 @@ pub struct PageRequest<K> {
     pub count: bool,
 }
 
-/// `first` rows of `select` and whether more follow; with `total` (a
-/// statement of one number, such as [`count_of`]) when given.
-pub(crate) async fn page<E, C>(
-    conn: &C,
-    select: Select<E>,
-    first: u64,
-    total: Option<SelectStatement>,
-) -> Result<Page<E::Model>, StoreError>
-where
-    E: EntityTrait,
-    C: ConnectionTrait,
-{
-    page_of(conn, select.into_query(), first, total, |row| {
-        Ok(E::Model::from_query_result(row, "")?)
-    })
-    .await
-}
-
 /// `first` rows of `select`, each read into its domain record `R`, and
-/// whether more follow; with `total` as [`page`] takes it.
+/// whether more follow; with `total` (a statement of one number, such as
+/// [`count_of`]) when given.
 pub(crate) async fn records_page<E, R, C>(
     conn: &C,
     select: Select<E>,

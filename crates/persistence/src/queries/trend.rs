@@ -2,11 +2,11 @@
 //! guides of some regions (their values as of any instant), and all their
 //! evaluations, each in one statement whatever the number of periods.
 
-use concord_domain::RowKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use concord_domain::GuideStatus;
+use concord_domain::RowKind;
 use concord_domain::alignment::trend::Version;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 

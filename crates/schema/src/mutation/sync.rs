@@ -9,7 +9,8 @@ use concord_persistence::conflicts;
 use super::{allow, gate, unseen};
 use crate::context::db;
 use crate::error::{ApiError, OrApiError};
-use crate::sync::{ConflictChoice, SyncConflict, parse_conflict_id};
+use crate::sync::{SyncConflict, parse_conflict_id};
+use crate::types::Settlement;
 
 #[derive(Default)]
 pub struct SyncMutation;
@@ -26,7 +27,7 @@ impl SyncMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The conflict's `id`.")] id: ID,
-        keep: ConflictChoice,
+        keep: Settlement,
         #[graphql(desc = "The row's current revision (the winner's), as the caller last read it.")]
         expected_revision: i32,
     ) -> async_graphql::Result<SyncConflict> {
@@ -37,7 +38,10 @@ impl SyncMutation {
             .or_api()?
             .ok_or_else(|| unseen(ctx, "sync conflict".to_owned()))
             .or_api()?;
-        let region = RegionCode::try_from(conflict.origin.as_str()).ok();
+        let region = match &conflict.origin {
+            Origin::National => None,
+            Origin::Region(code) => Some(code.clone()),
+        };
         // A province's own standards are LOCAL; the hub's rows have no region.
         let level =
             (key.kind == RowKind::Standard && region.is_some()).then_some(StandardLevel::Local);
@@ -55,15 +59,15 @@ impl SyncMutation {
             .region
             .as_ref()
             .map_or(Origin::NATIONAL_CODE, RegionCode::as_str);
-        if conflict.origin != here {
+        if conflict.origin.as_str() != here {
             return Err(ApiError::Forbidden(format!(
                 "a conflict on a row of {} is settled on that region's own node, whose \
                  version of the row wins over this node's",
-                conflict.origin
+                conflict.origin.as_str()
             )))
             .or_api();
         }
-        let settled = conflicts::settle(&permit, &key, keep.keep(), expected_revision)
+        let settled = conflicts::settle(&permit, &key, keep.into(), expected_revision)
             .await
             .or_api()?;
         Ok(SyncConflict(settled))

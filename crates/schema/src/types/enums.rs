@@ -237,3 +237,13 @@ mirror!(
         ResolveSyncConflict,
     }
 );
+
+mirror!(
+    /// Which version of a conflicted row a settlement keeps.
+    Settlement as "ConflictChoice" {
+        /// The version the row has: the conflict closes and the row stays.
+        Winner,
+        /// The version that lost: it becomes the row's next revision.
+        Loser,
+    }
+);

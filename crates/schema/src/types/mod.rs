@@ -17,7 +17,7 @@ pub use decimal::Decimal;
 pub(crate) use decimal::stored_fee;
 pub use enums::{
     AuditAction, Channel, Decision, ElevationStatus, ElevationTarget, GuideStatus, ProposalStatus,
-    RegionKind, RowKind, StandardLevel, StandardStatus,
+    RegionKind, RowKind, Settlement, StandardLevel, StandardStatus,
 };
 pub use geo::{Region, Zone};
 pub use guide::{GuideRelations, OperatingProcedure, ServiceGuide};
