@@ -114,12 +114,16 @@ impl RowLoader {
                 .map(|row| ServiceGuide::from(row.guide))
                 .collect());
         }
+        // Keys are built only for the procedures read here: on a page that
+        // joined them, none.
         let key_of = |row: &JoinedGuide| guide_key(&row.guide.region, &row.guide.matter);
         // What the page joined was read as much as what is read here.
         let mut procedures = HashMap::new();
         if ahead.procedure {
-            let keys: Vec<GuideKey> = rows.iter().map(key_of).collect();
-            self.reads.record(&regional(Topic::Procedure, &keys));
+            self.reads.record(&Footprint::default().in_regions(
+                Topic::Procedure,
+                rows.iter().map(|row| row.guide.region.as_str()),
+            ));
             let unread: Vec<GuideKey> = rows
                 .iter()
                 .filter(|row| row.procedure.is_none())
@@ -158,11 +162,10 @@ impl RowLoader {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let key = key_of(&row);
                 let relations = GuideRelations {
                     procedure: ahead.procedure.then(|| match row.procedure {
                         Some(joined) => joined.map(OperatingProcedure),
-                        None => procedures.remove(&key),
+                        None => procedures.remove(&guide_key(&row.guide.region, &row.guide.matter)),
                     }),
                     matter: ahead
                         .matter

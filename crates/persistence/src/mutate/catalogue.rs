@@ -10,8 +10,8 @@ use crate::footprint::Topic;
 use crate::write::{self, MatterRecord, NationalItemRecord, Outcome};
 
 use super::{
-    MutationError, Permit, begin, check_revision, record_change, require, stored_for_update,
-    touched,
+    MutationError, Permit, begin, check_revision, commit_as, record_change, require,
+    stored_for_update, touched,
 };
 
 /// Creates or updates a service matter of the catalogue.
@@ -47,9 +47,7 @@ pub async fn save_matter(
         };
         record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
-    let saved = ServiceMatter::try_from(after)?;
-    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Catalogue), after).await
 }
 
 /// Creates or updates an item of the national standard, and returns it as
@@ -78,9 +76,7 @@ pub async fn save_national_item(
     };
     record_change(&txn, actor, action, stored.as_ref(), &row, now).await?;
     // Read before the commit, so that a row the domain refuses is not kept.
-    let saved = NationalItem::try_from(row)?;
-    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Catalogue), row).await
 }
 
 async fn require_category(

@@ -15,7 +15,7 @@ use crate::queries::Collaborative;
 use crate::write::{self, StandardRecord};
 
 use super::{
-    Actor, Change, MutationError, Permit, begin, commit_collaboration, keep_and_audit,
+    Actor, Change, MutationError, Permit, begin, commit_as, commit_collaboration, keep_and_audit,
     record_standard_change, stored_for_update, update_revised,
 };
 
@@ -139,9 +139,7 @@ pub async fn propose_collaborative(
         )
         .await?;
     }
-    let saved = Collaborative::try_from(target)?;
-    crate::version::commit_touching(txn, &crate::mutate::touched_collaboration()).await?;
-    Ok(saved)
+    commit_as(txn, &crate::mutate::touched_collaboration(), target).await
 }
 
 async fn load_proposal(

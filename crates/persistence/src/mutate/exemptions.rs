@@ -13,7 +13,7 @@ use crate::entity::baseline_exemption;
 use crate::footprint::Topic;
 
 use super::{
-    MutationError, Permit, begin, check_revision, invalid, record_change,
+    MutationError, Permit, begin, check_revision, commit_as, invalid, record_change,
     require_region_and_matter, stored_for_update, touched, update_revised,
 };
 
@@ -79,9 +79,7 @@ pub async fn grant_exemption(
         now,
     )
     .await?;
-    let saved = Exemption::try_from(row)?;
-    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Catalogue), row).await
 }
 
 /// Revokes the exemption `region/matter/valid_from` at revision `expected`:
@@ -124,7 +122,5 @@ pub async fn revoke_exemption(
         now,
     )
     .await?;
-    let saved = Exemption::try_from(row)?;
-    crate::version::commit_touching(txn, &touched(Topic::Catalogue)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Catalogue), row).await
 }

@@ -16,7 +16,7 @@ use crate::footprint::Topic;
 use crate::write::{self, GuideRecord, Outcome, ProcedureRecord};
 
 use super::{
-    MutationError, Permit, begin, check_revision, invalid, record_change, require,
+    MutationError, Permit, begin, check_revision, commit_as, invalid, record_change, require,
     require_region_and_matter, stored_for_update, touched_in, update_revised,
 };
 
@@ -60,9 +60,7 @@ pub async fn save_guide(
         };
         record_change(&txn, actor, action, stored.as_ref(), &after, now).await?;
     }
-    let saved = ServiceGuide::try_from(after)?;
-    crate::version::commit_touching(txn, &touched_in(Topic::Guide, &record.region)).await?;
-    Ok(saved)
+    commit_as(txn, &touched_in(Topic::Guide, &record.region), after).await
 }
 
 /// Publishes a guide or takes it back to draft.
@@ -98,9 +96,7 @@ pub async fn set_guide_status(
         GuideStatus::Draft => AuditAction::UnpublishGuide,
     };
     record_change(&txn, actor, action, Some(&stored), &row, now).await?;
-    let saved = ServiceGuide::try_from(row)?;
-    crate::version::commit_touching(txn, &touched_in(Topic::Guide, region)).await?;
-    Ok(saved)
+    commit_as(txn, &touched_in(Topic::Guide, region), row).await
 }
 
 /// Refuses to publish `guide` when it breaks its national item's baseline
@@ -159,9 +155,7 @@ pub async fn save_procedure(
         )
         .await?;
     }
-    let saved = OperatingProcedure::try_from(after)?;
-    crate::version::commit_touching(txn, &touched_in(Topic::Procedure, &record.region)).await?;
-    Ok(saved)
+    commit_as(txn, &touched_in(Topic::Procedure, &record.region), after).await
 }
 
 /// Publishes a guide's operating procedure. The guide must be published,
@@ -213,7 +207,5 @@ pub async fn publish_procedure(
         now,
     )
     .await?;
-    let saved = OperatingProcedure::try_from(row)?;
-    crate::version::commit_touching(txn, &touched_in(Topic::Procedure, region)).await?;
-    Ok(saved)
+    commit_as(txn, &touched_in(Topic::Procedure, region), row).await
 }

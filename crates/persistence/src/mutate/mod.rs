@@ -131,6 +131,22 @@ pub(crate) fn touched_collaboration() -> Footprint {
     footprint
 }
 
+/// Commits `txn`, touching `footprint`, and returns `row` as the domain's
+/// record `R`: converted before the commit, so that a row the domain
+/// refuses fails the mutation and is never kept.
+pub(crate) async fn commit_as<R, M>(
+    txn: DatabaseTransaction,
+    footprint: &Footprint,
+    row: M,
+) -> Result<R, MutationError>
+where
+    R: TryFrom<M, Error = StoreError>,
+{
+    let saved = R::try_from(row)?;
+    crate::version::commit_touching(txn, footprint).await?;
+    Ok(saved)
+}
+
 /// Ends a collaboration change: keeps its versions, logs and audits it
 /// ([`keep_and_audit`]), and commits the transaction as touching
 /// collaboration ([`touched_collaboration`]).

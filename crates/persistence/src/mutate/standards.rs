@@ -14,8 +14,8 @@ use crate::footprint::Topic;
 use crate::write::{self, Outcome, StandardRecord};
 
 use super::{
-    Actor, MutationError, Permit, begin, check_revision, for_update, invalid, matter_links,
-    record_change, require, touched, update_revised,
+    Actor, MutationError, Permit, begin, check_revision, commit_as, for_update, invalid,
+    matter_links, record_change, require, touched, update_revised,
 };
 
 /// Loads a standard with its matters, locking it when `lock` names the
@@ -56,9 +56,7 @@ pub async fn create_standard(
         .await?
         .ok_or_else(|| MutationError::NotFound("standard".into()))?;
     record_change(&txn, actor, AuditAction::CreateStandard, None, &after, now).await?;
-    let saved = Standard::try_from(after.0)?;
-    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Standard), after.0).await
 }
 
 pub(crate) async fn check_standard_references(
@@ -118,9 +116,7 @@ pub async fn revise_standard(
         )
         .await?;
     }
-    let saved = Standard::try_from(after.0)?;
-    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Standard), after.0).await
 }
 
 /// Moves a standard along its life cycle: DRAFT → IN_FORCE → SUPERSEDED or
@@ -176,9 +172,7 @@ pub async fn set_standard_status(
         )
         .await?;
     }
-    let saved = Standard::try_from(after.0)?;
-    crate::version::commit_touching(txn, &touched(Topic::Standard)).await?;
-    Ok(saved)
+    commit_as(txn, &touched(Topic::Standard), after.0).await
 }
 
 /// The local standard that `elevated` supersedes as it comes into force:
