@@ -1,27 +1,17 @@
-//! Stored rows as the domain's baseline rules read them: a national item's
-//! baseline, and the exemption in force for a region and matter. A guide's
-//! values are its record's (`ServiceGuide::values`). The report
+//! What the domain's baseline rules read from storage: a matter's national
+//! item's baseline (the item's record's), and the exemption in force for a
+//! region and matter. A guide's values are its record's
+//! (`ServiceGuide::values`). The report
 //! (`baselineViolations`) and the refusal to publish both read them from
 //! here, so they apply one rule to the same figures.
 
 use chrono::NaiveDate;
+use concord_domain::catalogue::NationalItem;
 use concord_domain::{Baseline, Exemption};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::StoreError;
 use crate::entity::{baseline_exemption, national_item, service_matter};
-
-/// A national item's baseline; an item without required channels requires none.
-pub fn item_baseline(item: &national_item::Model) -> Baseline {
-    Baseline {
-        max_time_limit_days: item.max_time_limit_days,
-        max_fee_fen: item.max_fee_fen,
-        required_channels: item
-            .required_channels
-            .as_ref()
-            .map_or_else(Vec::new, |list| list.0.clone()),
-    }
-}
 
 /// The baseline of the national item a matter implements, if it has one.
 pub async fn baseline_of_matter<C: ConnectionTrait>(
@@ -34,11 +24,11 @@ pub async fn baseline_of_matter<C: ConnectionTrait>(
     let Some(key) = matter.national_edition.zip(matter.national_number) else {
         return Ok(None);
     };
-    Ok(national_item::Entity::find_by_id(key)
+    national_item::Entity::find_by_id(key)
         .one(conn)
         .await?
-        .as_ref()
-        .map(item_baseline))
+        .map(|item| NationalItem::try_from(item).map(|item| item.baseline))
+        .transpose()
 }
 
 /// The exemptions of the given regions (all when None), by region, matter

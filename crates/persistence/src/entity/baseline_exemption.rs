@@ -1,7 +1,7 @@
-use concord_domain::{Exemption, ExemptionGrant, MatterCode, RegionCode};
+use concord_domain::{Exemption, ExemptionGrant};
 use sea_orm::entity::prelude::*;
 
-use super::refused;
+use super::{refused, regional_key};
 use crate::StoreError;
 
 /// Leave for one region to publish one matter's guide below its national
@@ -52,11 +52,10 @@ impl TryFrom<Model> for Exemption {
                 error,
             )
         };
+        let (region, matter) = regional_key(&row.region_code, &row.matter_code, fault)?;
         Ok(Self {
-            region: RegionCode::try_from(row.region_code.as_str())
-                .map_err(|e| fault("region_code", &e))?,
-            matter: MatterCode::try_from(row.matter_code.as_str())
-                .map_err(|e| fault("matter_code", &e))?,
+            region,
+            matter,
             grant: ExemptionGrant {
                 rationale: row.rationale,
                 valid_from: row.valid_from,

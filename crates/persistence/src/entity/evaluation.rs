@@ -1,7 +1,7 @@
-use concord_domain::{Evaluation, EvaluationValues, MatterCode, Period, RegionCode};
+use concord_domain::{Evaluation, EvaluationValues, Period};
 use sea_orm::entity::prelude::*;
 
-use super::refused;
+use super::{refused, regional_key};
 use crate::StoreError;
 
 /// How a region's service of a matter fared over one period.
@@ -43,11 +43,10 @@ impl TryFrom<Model> for Evaluation {
                 error,
             )
         };
+        let (region, matter) = regional_key(&row.region_code, &row.matter_code, fault)?;
         Ok(Self {
-            region: RegionCode::try_from(row.region_code.as_str())
-                .map_err(|e| fault("region_code", &e))?,
-            matter: MatterCode::try_from(row.matter_code.as_str())
-                .map_err(|e| fault("matter_code", &e))?,
+            region,
+            matter,
             period: Period::try_from(row.period.as_str())
                 .map_err(|e| fault("period", &e.message))?,
             values: EvaluationValues {

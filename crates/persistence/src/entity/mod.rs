@@ -81,9 +81,19 @@ macro_rules! owned_row {
 }
 use owned_row;
 
-/// The key of a region's row for a matter (a guide's, a procedure's), as
-/// the domain's codes; a part the domain refuses is the error `fault`
-/// makes of it.
+/// How a conversion names a refused column of `kind`'s row (a guide, a
+/// procedure) of `region` for `matter`.
+fn regional_fault<'a>(
+    kind: &'a str,
+    region: &'a str,
+    matter: &'a str,
+) -> impl Fn(&str, &dyn Display) -> StoreError + Copy + 'a {
+    move |column, error| refused(format_args!("{kind} {region}/{matter}"), column, error)
+}
+
+/// The key of a region's row for a matter (a guide's, a procedure's, an
+/// evaluation's, an exemption's), as the domain's codes; a part the domain
+/// refuses is the error `fault` makes of it.
 fn regional_key(
     region: &str,
     matter: &str,

@@ -2,7 +2,7 @@ use concord_domain::GuideStatus;
 use concord_domain::guide::OperatingProcedure;
 use sea_orm::entity::prelude::*;
 
-use super::{StepList, Stored, owned_row, provenance, refused, regional_key};
+use super::{StepList, Stored, owned_row, provenance, regional_fault, regional_key};
 use crate::StoreError;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -32,13 +32,7 @@ impl TryFrom<Model> for OperatingProcedure {
     type Error = StoreError;
 
     fn try_from(row: Model) -> Result<Self, StoreError> {
-        let fault = |column: &str, error: &dyn std::fmt::Display| {
-            refused(
-                format_args!("procedure {}/{}", row.region_code, row.matter_code),
-                column,
-                error,
-            )
-        };
+        let fault = regional_fault("procedure", &row.region_code, &row.matter_code);
         let (region, matter) = regional_key(&row.region_code, &row.matter_code, fault)?;
         Ok(Self {
             region,

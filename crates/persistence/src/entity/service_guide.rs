@@ -3,7 +3,7 @@ use concord_domain::{GuideDraft, GuideStatus};
 use sea_orm::entity::prelude::*;
 
 use super::{
-    ChannelList, Stored, StoredFee, TextList, owned_row, provenance, refused, regional_key,
+    ChannelList, Stored, StoredFee, TextList, owned_row, provenance, regional_fault, regional_key,
 };
 use crate::StoreError;
 
@@ -41,13 +41,7 @@ impl TryFrom<Model> for ServiceGuide {
     type Error = StoreError;
 
     fn try_from(row: Model) -> Result<Self, StoreError> {
-        let fault = |column: &str, error: &dyn std::fmt::Display| {
-            refused(
-                format_args!("guide {}/{}", row.region_code, row.matter_code),
-                column,
-                error,
-            )
-        };
+        let fault = regional_fault("guide", &row.region_code, &row.matter_code);
         let (region, matter) = regional_key(&row.region_code, &row.matter_code, fault)?;
         Ok(Self {
             region,
