@@ -37,7 +37,7 @@ pub use fee::Fee;
 pub use guide::{GuideDraft, ProcedureStep, validate_steps};
 pub use national::{ServedGroup, served_groups};
 pub use provenance::Provenance;
-pub use replication::Settlement;
+pub use replication::{Settlement, Verdict};
 pub use standard::{
     check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
 };

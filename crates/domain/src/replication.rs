@@ -7,7 +7,76 @@ use serde_json::Value;
 
 use crate::audit::RowKind;
 use crate::codes::Origin;
-use crate::enums::closed_set;
+use crate::enums::{ParseEnumError, closed_set};
+
+closed_set!(
+    /// An origin's ruling about versions of one of its rows, as its change
+    /// log carries it to every peer.
+    Verdict {
+        /// A peer's version lost to the origin's.
+        Conflict = "CONFLICT",
+        /// An administrator of the origin settled a conflict.
+        Resolution = "RESOLUTION",
+    }
+);
+
+/// What an entry of the change log is about: a row's new version, or a
+/// verdict about versions of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    Row(RowKind),
+    Verdict(Verdict),
+}
+
+impl Logged {
+    /// The entry's kind as the log and the feed write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Logged::Row(kind) => kind.as_str(),
+            Logged::Verdict(verdict) => verdict.as_str(),
+        }
+    }
+}
+
+impl std::str::FromStr for Logged {
+    type Err = ParseEnumError;
+
+    fn from_str(text: &str) -> Result<Self, ParseEnumError> {
+        text.parse()
+            .map(Logged::Row)
+            .or_else(|_| text.parse().map(Logged::Verdict))
+            .map_err(|_| ParseEnumError {
+                value: text.to_owned(),
+                allowed: RowKind::ALL
+                    .iter()
+                    .map(|kind| kind.as_str())
+                    .chain(Verdict::ALL.iter().map(|verdict| verdict.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// One committed change, as this node's log keeps it and its feed serves
+/// it to peers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedChange {
+    /// Its position in this node's log.
+    pub seq: i64,
+    /// What it is about.
+    pub kind: Logged,
+    /// The row's key, its key fields joined by `/`.
+    pub key: String,
+    /// The authority that owns the row.
+    pub origin: Origin,
+    /// The row's revision after the change.
+    pub revision: i32,
+    /// The whole row; `None` when it is no longer published (a
+    /// retraction).
+    pub record: Option<Value>,
+    /// When it was committed.
+    pub committed_at: DateTime<Utc>,
+}
 
 closed_set!(
     /// Which version of a conflicted row a settlement kept.
@@ -69,4 +138,28 @@ pub struct PeerProgress {
     pub last_success: Option<DateTime<Utc>>,
     /// The last error, cleared by the next success.
     pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_entry_names_a_kind_of_row_or_a_verdict_and_nothing_else() {
+        assert_eq!("GUIDE".parse(), Ok(Logged::Row(RowKind::Guide)));
+        assert_eq!(
+            "BASELINE_EXEMPTION".parse(),
+            Ok(Logged::Row(RowKind::Exemption))
+        );
+        assert_eq!(
+            "RESOLUTION".parse(),
+            Ok(Logged::Verdict(Verdict::Resolution))
+        );
+        for kind in ["GUIDE", "CONFLICT", "ELEVATION"] {
+            assert_eq!(kind.parse::<Logged>().unwrap().as_str(), kind);
+        }
+        let refused = "guide".parse::<Logged>().unwrap_err();
+        assert!(refused.to_string().contains("GUIDE"), "{refused}");
+        assert!(refused.to_string().contains("RESOLUTION"), "{refused}");
+    }
 }

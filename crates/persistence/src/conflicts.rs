@@ -14,7 +14,7 @@
 //! version, and the newest revision is the row.
 
 use concord_domain::replication::Conflict;
-use concord_domain::{AuditAction, RowKind, Settlement};
+use concord_domain::{AuditAction, RowKind, Settlement, Verdict};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -23,7 +23,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::StoreError;
-use crate::changes::{self, Verdict, VerdictRecord, Version};
+use crate::changes::{self, VerdictRecord, Version};
 use crate::entity::sync_conflict;
 use crate::footprint::Footprint;
 use crate::mutate::{self, Change, MutationError, Permit};

@@ -1,9 +1,8 @@
 //! The change feed that peers' sync jobs read, and this node's own sync status.
 
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
-use concord_domain::replication::{self, Conflict, PeerProgress};
+use concord_domain::replication::{self, Conflict, LoggedChange, PeerProgress};
 use concord_persistence::conflicts;
-use concord_persistence::entity::change_log;
 use concord_persistence::footprint::{Footprint, Topic};
 use concord_persistence::queries;
 use derive_more::From;
@@ -19,7 +18,7 @@ pub const MAX_CHANGES: i32 = 1000;
 
 /// One committed change of a replicable row.
 #[derive(From)]
-pub struct Change(pub change_log::Model);
+pub struct Change(pub LoggedChange);
 
 /// One committed change of a replicable row.
 #[Object]
@@ -35,17 +34,17 @@ impl Change {
     /// the origin's; the record names both) or `RESOLUTION` (an
     /// administrator settled one).
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
 
     /// The row's key: its key fields joined by `/`.
     async fn key(&self) -> &str {
-        &self.0.row_key
+        &self.0.key
     }
 
     /// The region that owns the row (`100000` for national rows).
     async fn origin(&self) -> &str {
-        &self.0.origin
+        self.0.origin.as_str()
     }
 
     /// The row's revision after the change.
@@ -124,8 +123,8 @@ impl SyncQuery {
         )
         .await
         .or_api()?;
-        Ok(args.connection(page, |row: &change_log::Model| {
-            encode(&[&row.seq.to_string()])
+        Ok(args.connection(page, |change: &LoggedChange| {
+            encode(&[&change.seq.to_string()])
         }))
     }
 

@@ -4,8 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use concord_domain::RowKind;
-use concord_domain::{GuideStatus, StandardStatus};
+use concord_domain::{GuideStatus, RowKind, StandardStatus, Verdict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -23,7 +22,7 @@ use super::log::{Entry, Logged, always, append, log_current, relay, row_only};
 use super::plan::{Planned, plan};
 use super::replicated::{KEYS_PER_STATEMENT, Replicated};
 use super::rows::{SYNCED_BY, keep, stored_matter_links, versions, write, written_keys};
-use super::verdicts::{Verdict, VerdictRecord, announce, log_verdict, restamp_contested, settle};
+use super::verdicts::{VerdictRecord, announce, log_verdict, restamp_contested, settle};
 use super::{IncomingChange, corrupt, split_key};
 
 /// One change of a page that applies: where it stands in the page, the key
@@ -95,7 +94,7 @@ pub async fn apply_page<C: ConnectionTrait>(
     // so a page that took it before a row could deadlock with a mutation.
     let mut logged = Vec::new();
     for (at, change) in page.iter().enumerate() {
-        if let Some(verdict) = Verdict::parse(&change.kind) {
+        if let Ok(verdict) = change.kind.parse::<Verdict>() {
             applied +=
                 apply_rows(conn, &page[rows..at], Mode::Sync { node }, now, &mut logged).await?;
             applied += settle(conn, verdict, change, node, now, &mut logged).await?;

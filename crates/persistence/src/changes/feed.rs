@@ -1,5 +1,6 @@
 //! Reading the change log in order, a page at a time, as peers pull it.
 
+use concord_domain::replication::LoggedChange;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -22,7 +23,7 @@ use crate::queries::{Page, PageRequest};
 pub async fn feed<C: ConnectionTrait>(
     conn: &C,
     request: PageRequest<i64>,
-) -> Result<Page<change_log::Model>, StoreError> {
+) -> Result<Page<LoggedChange>, StoreError> {
     let after = request.after.unwrap_or(0);
     let remaining = change_log::Entity::find().filter(change_log::Column::Seq.gt(after));
     let mut items = remaining
@@ -58,7 +59,10 @@ pub async fn feed<C: ConnectionTrait>(
         sea_orm::PaginatorTrait::count(remaining, conn).await?
     };
     Ok(Page {
-        items,
+        items: items
+            .into_iter()
+            .map(LoggedChange::try_from)
+            .collect::<Result<_, _>>()?,
         has_next,
         total,
     })

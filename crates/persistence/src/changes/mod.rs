@@ -35,7 +35,6 @@ pub use log::log_current;
 pub(crate) use log::{Entry as LogEntry, append as append_to_log, current_record, last_logged};
 pub(crate) use replicated::{KEYS_PER_STATEMENT, MAX_PARAMS, hash_of_record};
 pub(crate) use rows::{keep as keep_versions, upsert};
-pub use verdicts::Verdict;
 pub(crate) use verdicts::{VerdictRecord, Version, log_verdict};
 
 /// The key of a row in the log: its primary key parts joined by `/`.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use concord_domain::{RowKind, Settlement};
+use concord_domain::{RowKind, Settlement, Verdict};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -25,30 +25,6 @@ use super::plan::Contest;
 use super::replicated::{Replicated, content_hash};
 use super::rows::{SYNCED_BY, keep, versions, write};
 use super::{IncomingChange, corrupt, split_key, to_json};
-
-/// The entries an origin logs about versions of its rows: a `CONFLICT`
-/// when a peer's version lost to its own, a `RESOLUTION` when an
-/// administrator settled one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Conflict,
-    Resolution,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Conflict => "CONFLICT",
-            Verdict::Resolution => "RESOLUTION",
-        }
-    }
-
-    pub fn parse(kind: &str) -> Option<Self> {
-        [Verdict::Conflict, Verdict::Resolution]
-            .into_iter()
-            .find(|verdict| verdict.as_str() == kind)
-    }
-}
 
 /// One version of a row that a verdict names.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

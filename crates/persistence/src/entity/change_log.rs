@@ -1,4 +1,9 @@
+use concord_domain::Origin;
+use concord_domain::replication::LoggedChange;
 use sea_orm::entity::prelude::*;
+
+use super::refused;
+use crate::StoreError;
 
 /// One committed change of a replicable row, in commit order: what the
 /// sync feed serves.
@@ -25,3 +30,22 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for LoggedChange {
+    type Error = StoreError;
+
+    fn try_from(row: Model) -> Result<Self, StoreError> {
+        let fault = |column: &str, error: &dyn std::fmt::Display| {
+            refused(format_args!("change {}", row.seq), column, error)
+        };
+        Ok(Self {
+            seq: row.seq,
+            kind: row.kind.parse().map_err(|e| fault("kind", &e))?,
+            origin: Origin::try_from(row.origin.as_str()).map_err(|e| fault("origin", &e))?,
+            key: row.row_key,
+            revision: row.revision,
+            record: row.record,
+            committed_at: row.committed_at,
+        })
+    }
+}
