@@ -27,6 +27,7 @@ pub use alignment::{
     exemption_key, publication_refusal, spread,
 };
 pub use audit::{AuditAction, RowKind};
+pub use catalogue::{MatterDraft, NationalItemDraft, national_item_of};
 pub use codes::{CategoryCode, CodeError, MatterCode, Origin, RegionCode, StandardCode, ZoneCode};
 pub use enums::{
     Channel, ClosedSet, GuideStatus, ParseEnumError, RegionKind, StandardLevel, StandardStatus,
@@ -39,10 +40,11 @@ pub use national::{ServedGroup, served_groups};
 pub use provenance::Provenance;
 pub use replication::{Settlement, Verdict};
 pub use standard::{
-    check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
+    StandardDraft, check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
 };
 pub use text::{
-    NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text, required_text,
+    LONG_TEXT_MAX, NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text,
+    required_text,
 };
 pub use workflow::{
     Decision, ElevationDecision, ElevationStatus, ElevationTarget, ProposalStatus, check_decision,

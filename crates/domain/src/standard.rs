@@ -2,7 +2,8 @@
 
 use chrono::{Months, NaiveDate};
 
-use crate::{Provenance, ValidationError};
+use crate::text::{NOTE_MAX, Names, optional_text, repeats};
+use crate::{MatterCode, Provenance, ValidationError};
 use crate::{RegionCode, StandardCode, StandardLevel, StandardStatus, ZoneCode};
 
 /// A standard at any level, as stored.
@@ -36,6 +37,95 @@ pub struct Standard {
     pub note: String,
     /// Who may change it and how it has changed.
     pub provenance: Provenance,
+}
+
+/// A standard as it is written: created or revised by an administrator,
+/// proposed by a zone, or loaded from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandardDraft {
+    pub code: StandardCode,
+    pub title_zh: String,
+    pub title_en: String,
+    /// A level the code fits ([`StandardCode::fits_level`]).
+    pub level: StandardLevel,
+    pub status: StandardStatus,
+    /// The issuing region; a local standard's defaults to the province its
+    /// code names.
+    pub issuing_region: Option<RegionCode>,
+    pub issuing_zone: Option<ZoneCode>,
+    pub issued_on: Option<NaiveDate>,
+    pub effective_on: Option<NaiveDate>,
+    pub supersedes: Option<StandardCode>,
+    /// When the standard is due for review, when set explicitly; else five
+    /// years after `effective_on` ([`default_review_on`]), kept while the
+    /// standard does not change.
+    pub review_on: Option<NaiveDate>,
+    pub note: String,
+    /// The matters the standard governs. `Some` sets the standard's links to
+    /// exactly these; `None` leaves the stored links alone.
+    pub matters: Option<Vec<MatterCode>>,
+    /// True when the standard is not an official one.
+    pub illustrative: bool,
+}
+
+impl StandardDraft {
+    /// Returns the draft with its texts trimmed and a local standard's
+    /// issuing region filled in, or every rule it breaks.
+    pub fn validated(mut self) -> Result<Self, Vec<ValidationError>> {
+        if self.level == StandardLevel::Local && self.issuing_region.is_none() {
+            self.issuing_region = self.code.local_province();
+        }
+        let mut errors = check_issuer(
+            &self.code,
+            self.level,
+            self.issuing_region.as_ref(),
+            self.issuing_zone.as_ref(),
+        )
+        .err()
+        .unwrap_or_default();
+        match Names::validated("title", &self.title_zh, &self.title_en) {
+            Ok(titles) => (self.title_zh, self.title_en) = (titles.zh, titles.en),
+            Err(mut found) => errors.append(&mut found),
+        }
+        match optional_text("note", &self.note, NOTE_MAX) {
+            Ok(note) => self.note = note,
+            Err(error) => errors.push(error),
+        }
+        if let (Some(issued), Some(effective)) = (self.issued_on, self.effective_on)
+            && effective < issued
+        {
+            errors.push(ValidationError::new(
+                "effectiveOn",
+                format!(
+                    "a standard cannot come into force ({effective}) before it is published ({issued})"
+                ),
+            ));
+        }
+        if let (Some(effective), Some(review)) = (self.effective_on, self.review_on)
+            && review < effective
+        {
+            errors.push(ValidationError::new(
+                "reviewOn",
+                format!(
+                    "a standard cannot be due for review ({review}) before it comes into force ({effective})"
+                ),
+            ));
+        }
+        if self.supersedes.as_ref() == Some(&self.code) {
+            errors.push(ValidationError::new(
+                "supersedes",
+                "a standard cannot supersede itself",
+            ));
+        }
+        if let Some(matters) = &self.matters {
+            errors.extend(repeats("matters", matters));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 /// Whether a standard may move from `from` to `to`: a draft comes into
@@ -230,6 +320,64 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(zoned[0].field, "issuingZone");
+    }
+
+    fn draft(code: &str, level: StandardLevel) -> StandardDraft {
+        StandardDraft {
+            code: StandardCode::try_from(code).unwrap(),
+            title_zh: " 社会保障卡服务规范 ".into(),
+            title_en: String::new(),
+            level,
+            status: StandardStatus::Draft,
+            issuing_region: None,
+            issuing_zone: None,
+            issued_on: None,
+            effective_on: None,
+            supersedes: None,
+            review_on: None,
+            note: String::new(),
+            matters: None,
+            illustrative: false,
+        }
+    }
+
+    #[test]
+    fn a_local_draft_is_issued_by_its_codes_province_and_trimmed() {
+        let valid = draft("DB33/T 2030-2018", StandardLevel::Local)
+            .validated()
+            .unwrap();
+        assert_eq!(valid.issuing_region.unwrap().as_str(), "330000");
+        assert_eq!(valid.title_zh, "社会保障卡服务规范");
+    }
+
+    #[test]
+    fn a_draft_reports_every_rule_it_breaks() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        let matter = |c: &str| MatterCode::try_from(c).unwrap();
+        let broken = StandardDraft {
+            title_zh: "  ".into(),
+            title_en: "E".repeat(crate::NAME_MAX + 1),
+            issued_on: day(2020, 5, 1),
+            effective_on: day(2020, 4, 1),
+            review_on: day(2020, 3, 1),
+            supersedes: Some(StandardCode::try_from("GB/T 1-2020").unwrap()),
+            note: "社保\0".into(),
+            matters: Some(vec![matter("SI-CARD"), matter("SI-CARD")]),
+            ..draft("GB/T 1-2020", StandardLevel::Local)
+        };
+        assert_eq!(
+            crate::text::refused_fields(broken.validated()),
+            [
+                "level",
+                "titleZh",
+                "titleEn",
+                "note",
+                "effectiveOn",
+                "reviewOn",
+                "supersedes",
+                "matters[1]"
+            ]
+        );
     }
 
     #[test]

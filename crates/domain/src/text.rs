@@ -1,6 +1,10 @@
 //! The rules every input's texts and lists go through, whichever way the
 //! input arrives (a mutation or an import file): one place for each limit.
 
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::hash::Hash;
+
 use crate::Channel;
 
 /// An input that breaks a rule, naming the field so a client can point at it.
@@ -25,6 +29,9 @@ impl ValidationError {
 pub const NAME_MAX: usize = 200;
 /// Longest free text: a legal basis, a note, a rationale.
 pub const NOTE_MAX: usize = 2000;
+/// Longest text of a national item (its content, baseline standard, funding
+/// responsibility…): the official texts run to a few hundred characters.
+pub const LONG_TEXT_MAX: usize = 4000;
 
 /// Checks a required text: trimmed, non-empty, at most `max` characters.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
@@ -81,6 +88,23 @@ impl Names {
     }
 }
 
+/// Every item of a list that repeats an earlier one, each named by its
+/// index (`standards[2]`).
+pub fn repeats<T: Eq + Hash + Display>(field: &str, items: &[T]) -> Vec<ValidationError> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !seen.insert(*item))
+        .map(|(index, item)| {
+            ValidationError::new(
+                format!("{field}[{index}]"),
+                format!("`{item}` is listed twice"),
+            )
+        })
+        .collect()
+}
+
 /// Checks that no channel is listed twice, and returns them in their
 /// canonical order.
 pub fn distinct_channels(
@@ -129,6 +153,23 @@ mod tests {
             vec![Counter, Online]
         );
         assert_eq!(distinct_channels("channels", &[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn each_repeat_is_named_by_its_index() {
+        let errors = repeats("standards", &["A", "B", "A", "A", "C"]);
+        let named: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("standards[2]", "`A` is listed twice"),
+                ("standards[3]", "`A` is listed twice")
+            ]
+        );
+        assert!(repeats::<&str>("standards", &[]).is_empty());
     }
 
     #[test]

@@ -5,16 +5,16 @@
 //! that differs and bumps its revision; a row that would not change is left
 //! alone, so that applying the same data twice changes nothing and a
 //! revision counts only real changes. Records hold validated values: the
-//! caller checks them (codes parse as they are built; guide fields through
-//! [`GuideDraft::validated`], steps through [`concord_domain::validate_steps`])
-//! and checks that every code they refer to exists.
+//! caller checks them (codes parse as they are built; the rest through each
+//! draft's `validated`, such as [`GuideDraft::validated`], and steps through
+//! [`concord_domain::validate_steps`]) and checks that every code they refer
+//! to exists.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use concord_domain::RowKind;
-use concord_domain::alignment::Baseline;
 use concord_domain::{
-    CategoryCode, GuideDraft, GuideStatus, MatterCode, Origin, ProcedureStep, RegionCode,
-    ServedGroup, StandardCode, StandardLevel, StandardStatus, ZoneCode,
+    GuideDraft, GuideStatus, MatterCode, MatterDraft, NationalItemDraft, Origin, ProcedureStep,
+    RegionCode, StandardDraft, StandardLevel,
 };
 use sea_orm::{ConnectionTrait, EntityTrait};
 
@@ -36,47 +36,6 @@ pub enum Outcome {
     Unchanged,
 }
 
-/// A service matter of the matter list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatterRecord {
-    pub code: MatterCode,
-    pub name_zh: String,
-    pub name_en: String,
-    pub category: CategoryCode,
-    /// The national item the matter implements: edition and number.
-    pub national_item: Option<(i32, i32)>,
-    /// The standards the matter follows. `Some` sets the matter's links to
-    /// exactly these; `None` leaves the stored links alone.
-    pub standards: Option<Vec<StandardCode>>,
-    /// The groups the matter serves where they differ from its national
-    /// item's; `None` takes the item's.
-    pub served_groups: Option<Vec<ServedGroup>>,
-    pub illustrative: bool,
-}
-
-/// An item of the national standard, with its five fields and its baseline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NationalItemRecord {
-    /// Within [`concord_domain::national::EDITIONS`].
-    pub edition: i32,
-    /// Within [`concord_domain::national::ITEM_NUMBERS`].
-    pub number: i32,
-    pub name_zh: String,
-    pub name_en: String,
-    pub category: CategoryCode,
-    pub area_zh: String,
-    /// The official wording of who is served (服务对象).
-    pub served_group: String,
-    /// The same, as groups of the catalogue, without repeats.
-    pub served_groups: Vec<ServedGroup>,
-    pub content: String,
-    pub baseline_standard: String,
-    pub funding_responsibility: String,
-    pub lead_department: String,
-    pub baseline: Baseline,
-    pub illustrative: bool,
-}
-
 /// A list of codes as stored: `None` for an empty list, so that "none
 /// listed" has one form.
 fn code_list<T: Clone, L>(items: &[T], list: impl FnOnce(Vec<T>) -> L) -> Option<L> {
@@ -86,7 +45,7 @@ fn code_list<T: Clone, L>(items: &[T], list: impl FnOnce(Vec<T>) -> L) -> Option
 /// The row of a national item as `record` describes it, owned by the nation,
 /// at revision 1 (the caller keeps a stored row's bookkeeping).
 pub(crate) fn national_item_row(
-    record: &NationalItemRecord,
+    record: &NationalItemDraft,
     now: DateTime<Utc>,
 ) -> national_item::Model {
     national_item::Model {
@@ -118,38 +77,13 @@ pub(crate) fn national_item_row(
 /// content and its `illustrative` flag.
 pub async fn upsert_national_item(
     conn: &impl ConnectionTrait,
-    record: &NationalItemRecord,
+    record: &NationalItemDraft,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let stored = national_item::Entity::find_by_id((record.edition, record.number))
         .one(conn)
         .await?;
     save(conn, national_item_row(record, now), stored, false, now).await
-}
-
-/// A standard of any level.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StandardRecord {
-    pub code: StandardCode,
-    pub title_zh: String,
-    pub title_en: String,
-    /// A level the code fits ([`StandardCode::fits_level`]).
-    pub level: StandardLevel,
-    pub status: StandardStatus,
-    pub issuing_region: Option<RegionCode>,
-    pub issuing_zone: Option<ZoneCode>,
-    pub issued_on: Option<NaiveDate>,
-    pub effective_on: Option<NaiveDate>,
-    pub supersedes: Option<StandardCode>,
-    /// When the standard is due for review, when set explicitly; else five
-    /// years after `effective_on` ([`concord_domain::default_review_on`]),
-    /// kept while the standard does not change.
-    pub review_on: Option<NaiveDate>,
-    pub note: String,
-    /// The matters the standard governs. `Some` sets the standard's links to
-    /// exactly these; `None` leaves the stored links alone.
-    pub matters: Option<Vec<MatterCode>>,
-    pub illustrative: bool,
 }
 
 /// A region's service guide for a matter.
@@ -205,7 +139,7 @@ impl ProcedureRecord {
 
 /// The row of a matter as `record` describes it, owned by the nation, at
 /// revision 1 (the caller keeps a stored row's bookkeeping).
-pub(crate) fn matter_row(record: &MatterRecord, now: DateTime<Utc>) -> service_matter::Model {
+pub(crate) fn matter_row(record: &MatterDraft, now: DateTime<Utc>) -> service_matter::Model {
     let (edition, number) = record.national_item.unzip();
     service_matter::Model {
         code: record.code.as_str().to_owned(),
@@ -233,7 +167,7 @@ pub(crate) fn matter_row(record: &MatterRecord, now: DateTime<Utc>) -> service_m
 /// change of the matter: its revision is bumped.
 pub async fn upsert_matter(
     conn: &impl ConnectionTrait,
-    record: &MatterRecord,
+    record: &MatterDraft,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let code = record.code.as_str();
@@ -267,7 +201,7 @@ pub async fn upsert_matter(
 /// the standard: its revision is bumped.
 pub async fn upsert_standard(
     conn: &impl ConnectionTrait,
-    record: &StandardRecord,
+    record: &StandardDraft,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let code = record.code.as_str();
@@ -295,7 +229,7 @@ pub async fn upsert_standard(
 /// is one (whose elevation and review date it may keep), at revision 1 (the
 /// caller keeps a stored row's bookkeeping). `relinked`: its links change.
 pub(crate) fn standard_row(
-    record: &StandardRecord,
+    record: &StandardDraft,
     stored: Option<&standard::Model>,
     relinked: bool,
     now: DateTime<Utc>,

@@ -16,13 +16,14 @@ use std::io::Write as _;
 
 use chrono::Utc;
 use concord_domain::{CategoryCode, MatterCode, StandardCode, StandardLevel, StandardStatus};
+use concord_domain::{MatterDraft, StandardDraft};
 use concord_persistence::DatabaseConnection;
 use concord_persistence::changes::{self, IncomingChange};
 use concord_persistence::entity::{service_matter, standard};
 use concord_persistence::queries::{
     self, MatterFilter, Page, PageRequest, StandardFilter, Visibility,
 };
-use concord_persistence::write::{self, MatterRecord, StandardRecord};
+use concord_persistence::write;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
@@ -360,8 +361,8 @@ fn matter_code(slot: u8) -> MatterCode {
     MatterCode::try_from(format!("SEARCH-{}", char::from(b'A' + slot)).as_str()).unwrap()
 }
 
-fn standard_record(code: StandardCode, zh: &str, en: &str, draft: bool) -> StandardRecord {
-    StandardRecord {
+fn standard_record(code: StandardCode, zh: &str, en: &str, draft: bool) -> StandardDraft {
+    StandardDraft {
         code: code.clone(),
         title_zh: zh.to_owned(),
         title_en: en.to_owned(),
@@ -387,8 +388,8 @@ fn standard_record(code: StandardCode, zh: &str, en: &str, draft: bool) -> Stand
     }
 }
 
-fn matter_record(code: MatterCode, zh: &str, en: &str) -> MatterRecord {
-    MatterRecord {
+fn matter_record(code: MatterCode, zh: &str, en: &str) -> MatterDraft {
+    MatterDraft {
         code,
         name_zh: zh.to_owned(),
         name_en: en.to_owned(),

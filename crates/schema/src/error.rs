@@ -176,6 +176,19 @@ where
     T::try_from(raw).map_err(|error| ApiError::bad_input(field, error))
 }
 
+/// Parses each item of a list argument, naming the first bad one by its
+/// index (`input.matters[2]`).
+pub fn parse_each<T, E>(field: &str, raw: &[String]) -> Result<Vec<T>, ApiError>
+where
+    T: for<'a> TryFrom<&'a str, Error = E>,
+    E: ToString,
+{
+    raw.iter()
+        .enumerate()
+        .map(|(index, item)| parse_arg(&format!("{field}[{index}]"), item))
+        .collect()
+}
+
 /// Parses an optional argument, naming `field`.
 pub fn parse_optional<T, E>(field: &str, raw: Option<&str>) -> Result<Option<T>, ApiError>
 where

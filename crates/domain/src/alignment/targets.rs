@@ -2,6 +2,8 @@
 
 use super::{GuideValues, missing_channels};
 use crate::Channel;
+use crate::guide::MAX_TIME_LIMIT_DAYS;
+use crate::text::{NAME_MAX, ValidationError, distinct_channels, repeats, required_text};
 
 /// A collaborative standard's targets.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,6 +14,49 @@ pub struct Targets {
     pub materials: Option<Vec<String>>,
     /// Channels every member's guide must offer.
     pub required_channels: Vec<Channel>,
+}
+
+impl Targets {
+    /// Returns the targets with their materials trimmed and their channels
+    /// in order, or every rule they break: at least one target is set.
+    pub fn validated(mut self) -> Result<Self, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        if let Some(days) = self.max_time_limit_days
+            && !(1..=MAX_TIME_LIMIT_DAYS).contains(&days)
+        {
+            errors.push(ValidationError::new(
+                "maxTimeLimitDays",
+                format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
+            ));
+        }
+        if let Some(materials) = &mut self.materials {
+            for (index, material) in materials.iter_mut().enumerate() {
+                match required_text(&format!("materials[{index}]"), material, NAME_MAX) {
+                    Ok(trimmed) => *material = trimmed,
+                    Err(error) => errors.push(error),
+                }
+            }
+            errors.extend(repeats("materials", materials));
+        }
+        match distinct_channels("requiredChannels", &self.required_channels) {
+            Ok(channels) => self.required_channels = channels,
+            Err(error) => errors.push(error),
+        }
+        if self.max_time_limit_days.is_none()
+            && self.materials.is_none()
+            && self.required_channels.is_empty()
+        {
+            errors.push(ValidationError::new(
+                "maxTimeLimitDays",
+                "set at least one target: maxTimeLimitDays, materials or requiredChannels",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 /// Whether a guide meets one target, and why.

@@ -9,7 +9,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use concord_domain::RowKind;
-use concord_domain::{GuideStatus, MatterCode, StandardStatus};
+use concord_domain::{
+    GuideStatus, MatterCode, MatterDraft, NationalItemDraft, StandardDraft, StandardStatus,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 
@@ -20,9 +22,7 @@ use crate::entity::{
 };
 use crate::mutate;
 use crate::search::{self, Searched};
-use crate::write::{
-    self, GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,
-};
+use crate::write::{self, GuideRecord, Outcome, ProcedureRecord};
 use crate::{Progress, StoreError};
 
 use super::{Entry, ImportKind, ImportReport, Record};
@@ -118,8 +118,8 @@ async fn reindex(
 /// instead (`check_links` has made sure a standard that lists its matters
 /// lists this one too).
 fn link_new_standards(
-    matters: &mut [MatterRecord],
-    standards: &mut [StandardRecord],
+    matters: &mut [MatterDraft],
+    standards: &mut [StandardDraft],
     stored_standards: &HashSet<String>,
 ) {
     let new_standards: HashSet<String> = standards
@@ -182,7 +182,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
         Ok(())
     }
 
-    async fn national_items(&mut self, items: Vec<NationalItemRecord>) -> Result<(), StoreError> {
+    async fn national_items(&mut self, items: Vec<NationalItemDraft>) -> Result<(), StoreError> {
         let editions: BTreeSet<i32> = items.iter().map(|item| item.edition).collect();
         let stored: HashMap<(i32, i32), national_item::Model> =
             stored_rows::<national_item::Entity, _, _>(
@@ -231,7 +231,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
     /// Writes the matters; returns the codes of those that changed.
     async fn matters(
         &mut self,
-        matters: Vec<MatterRecord>,
+        matters: Vec<MatterDraft>,
         links: &mut Links,
     ) -> Result<Vec<String>, StoreError> {
         let codes = matters.iter().map(|matter| matter.code.to_string());
@@ -285,7 +285,7 @@ impl<C: ConnectionTrait> Import<'_, C> {
     /// Writes the standards; returns the codes of those that changed.
     async fn standards(
         &mut self,
-        standards: Vec<StandardRecord>,
+        standards: Vec<StandardDraft>,
         links: &mut Links,
     ) -> Result<Vec<String>, StoreError> {
         let codes = standards.iter().map(|standard| standard.code.to_string());

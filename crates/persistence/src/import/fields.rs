@@ -1,13 +1,12 @@
 //! The fields each kind of record has, and the readers that turn a field's
 //! value into a checked domain value or a problem at its place.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use concord_domain::{CodeError, Fee, NAME_MAX, NOTE_MAX, optional_text, required_text};
+use concord_domain::{CodeError, Fee, ValidationError};
 use serde_json::value::RawValue;
 
 use super::positions::{At, Lines, Places};
@@ -231,21 +230,6 @@ impl Value<'_> {
     }
 }
 
-/// The column of an input field the domain names (`issuingRegion` is
-/// `issuing_region`), as the places of a record know its fields.
-pub(super) fn column(field: &str) -> String {
-    let mut column = String::with_capacity(field.len() + 4);
-    for c in field.chars() {
-        if c.is_ascii_uppercase() {
-            column.push('_');
-            column.push(c.to_ascii_lowercase());
-        } else {
-            column.push(c);
-        }
-    }
-    column
-}
-
 pub(super) fn code_value<T>(value: Value<'_>) -> Result<T, String>
 where
     T: for<'s> TryFrom<&'s str, Error = CodeError>,
@@ -275,29 +259,6 @@ pub(super) fn whole<T: TryFrom<i64>>(value: Value<'_>) -> Result<T, String> {
     let number = value.integer()?;
     T::try_from(number).map_err(|_| format!("`{number}` is out of range"))
 }
-
-pub(super) fn name(value: Value<'_>) -> Result<String, String> {
-    required_text("", &value.text()?, NAME_MAX).map_err(|error| error.message)
-}
-
-/// An English name or title, which may be empty where none is known.
-pub(super) fn english(value: Value<'_>) -> Result<String, String> {
-    optional_text("", &value.text()?, NAME_MAX).map_err(|error| error.message)
-}
-
-pub(super) fn note(value: Value<'_>) -> Result<String, String> {
-    optional_text("", &value.text()?, NOTE_MAX).map_err(|error| error.message)
-}
-
-/// A long text of the national standard (its content, baseline standard,
-/// funding responsibility...), which may be empty.
-pub(super) fn long_text(value: Value<'_>) -> Result<String, String> {
-    optional_text("", &value.text()?, LONG_TEXT_MAX).map_err(|error| error.message)
-}
-
-/// The longest text of a national item's field: the official texts run to
-/// a few hundred characters.
-const LONG_TEXT_MAX: usize = 4000;
 
 pub(super) fn date(value: Value<'_>) -> Result<NaiveDate, String> {
     let text = value.text()?;
@@ -333,10 +294,6 @@ impl<'t> Fields<'t> {
 
     pub(super) fn report(&mut self, at: At, message: impl fmt::Display) {
         self.problems.push(at.problem(message));
-    }
-
-    pub(super) fn name(&self, field: &str) -> String {
-        self.places.record.name(field)
     }
 
     /// The trimmed text of a field, for keys: `None` when it is left out or
@@ -480,27 +437,25 @@ impl<'t> Fields<'t> {
         }
     }
 
-    /// Reports every item listed twice.
-    pub(super) fn distinct<T: Eq + Hash + fmt::Display>(
-        &mut self,
-        name: &'static str,
-        list: Option<Vec<T>>,
-    ) -> Result<Option<Vec<T>>, Reported> {
-        let Some(items) = &list else {
-            return Ok(list);
+    /// What a draft's rules accepted, or `None` with each rule it broke
+    /// reported where the field, or the list item, it names was written
+    /// (`nameZh`, `standards[2]`).
+    pub(super) fn checked<T>(&mut self, validated: Result<T, Vec<ValidationError>>) -> Option<T> {
+        let errors = match validated {
+            Ok(accepted) => return Some(accepted),
+            Err(errors) => errors,
         };
-        let mut seen = HashSet::new();
-        let mut ok = true;
-        for (index, item) in items.iter().enumerate() {
-            if !seen.insert(item) {
-                self.report(
-                    self.places.item(name, index),
-                    format!("`{item}` is listed twice"),
-                );
-                ok = false;
-            }
+        for error in errors {
+            let at = match error.field.split_once('[') {
+                Some((list, rest)) => match rest.trim_end_matches(']').parse() {
+                    Ok(index) => self.places.item(&snake(list), index),
+                    Err(_) => self.places.field(&snake(list)),
+                },
+                None => self.places.field(&snake(&error.field)),
+            };
+            self.report(at, error.message);
         }
-        if ok { Ok(list) } else { Err(Reported) }
+        None
     }
 
     pub(super) fn illustrative(&mut self) -> Result<bool, Reported> {

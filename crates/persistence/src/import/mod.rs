@@ -23,9 +23,9 @@ use std::string::FromUtf8Error;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
-use crate::write::{
-    GuideRecord, MatterRecord, NationalItemRecord, Outcome, ProcedureRecord, StandardRecord,
-};
+use concord_domain::{MatterDraft, NationalItemDraft, StandardDraft};
+
+use crate::write::{GuideRecord, Outcome, ProcedureRecord};
 use crate::{Progress, StoreError};
 
 mod apply;
@@ -308,9 +308,9 @@ pub struct Record {
 /// The data of a record, ready for [`crate::write`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
-    NationalItem(NationalItemRecord),
-    Matter(MatterRecord),
-    Standard(StandardRecord),
+    NationalItem(NationalItemDraft),
+    Matter(MatterDraft),
+    Standard(StandardDraft),
     Guide(GuideRecord),
     Procedure(ProcedureRecord),
 }

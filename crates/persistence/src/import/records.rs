@@ -1,242 +1,226 @@
 //! Building one record of each kind from its fields.
 
+use concord_domain::ValidationError;
 use concord_domain::alignment::Baseline;
-use concord_domain::guide::MAX_TIME_LIMIT_DAYS;
 use concord_domain::{
-    CategoryCode, Channel, Fee, GuideDraft, GuideStatus, MatterCode, ProcedureStep, RegionCode,
-    ServedGroup, StandardCode, StandardLevel, StandardStatus, ZoneCode, check_issuer, national,
-    validate_steps,
+    CategoryCode, Channel, Fee, GuideDraft, GuideStatus, MatterCode, MatterDraft,
+    NationalItemDraft, ProcedureStep, RegionCode, ServedGroup, StandardCode, StandardDraft,
+    StandardLevel, StandardStatus, ZoneCode, national, national_item_of, validate_steps,
 };
 use serde_json::value::RawValue;
 
-use crate::write::{
-    GuideRecord, MatterRecord, NationalItemRecord, ProcedureRecord, StandardRecord,
-};
+use crate::write::{GuideRecord, ProcedureRecord};
 
 use super::fields::{
-    Fields, Reported, STEP_FIELDS, Value, code_text, code_value, column, date, english, long_text,
-    name, note, one_of, snake, whole,
+    Fields, Reported, STEP_FIELDS, Value, code_text, code_value, date, one_of, snake, whole,
 };
 use super::parse::json_fields;
 use super::positions::{At, Places};
 use super::{Entry, Problem, Record};
 
-/// A whole number within `range`.
-fn within(
-    range: std::ops::RangeInclusive<i32>,
-    unit: &'static str,
-) -> impl Fn(Value<'_>) -> Result<i32, String> {
-    move |value| {
-        let number = whole::<i32>(value)?;
-        if range.contains(&number) {
-            Ok(number)
-        } else {
-            Err(format!(
-                "must be between {} and {}{unit}",
-                range.start(),
-                range.end()
-            ))
-        }
-    }
-}
-
-/// A long text that may be left out, empty then.
+/// A text that may be left out, empty then.
 fn text(f: &mut Fields<'_>, field: &'static str) -> Result<String, Reported> {
-    f.optional(field, long_text).map(Option::unwrap_or_default)
+    f.optional(field, Value::text)
+        .map(Option::unwrap_or_default)
 }
 
-/// A list of served groups, each a code of the catalogue, none repeated.
+/// A list of served groups, each a code of the catalogue.
 fn served_groups(f: &mut Fields<'_>) -> Result<Option<Vec<ServedGroup>>, Reported> {
     f.list("served_groups", |item| {
         item.parse::<ServedGroup>()
             .map_err(|error| error.to_string())
     })
-    .and_then(|list| f.distinct("served_groups", list))
 }
 
-pub(super) fn national_item(f: &mut Fields<'_>) -> Option<NationalItemRecord> {
-    let edition = f.required("edition", within(national::EDITIONS, ""));
-    let number = f.required("number", within(national::ITEM_NUMBERS, ""));
-    let name_zh = f.required("name_zh", name);
-    let name_en = f
-        .optional("name_en", english)
-        .map(Option::unwrap_or_default);
-    let category = f.required("category", code_value::<CategoryCode>);
-    let area_zh = text(f, "area_zh");
-    let served_group = text(f, "served_group");
-    let groups = served_groups(f).map(Option::unwrap_or_default);
-    let content = text(f, "content");
-    let baseline_standard = text(f, "baseline_standard");
-    let funding_responsibility = text(f, "funding_responsibility");
-    let lead_department = text(f, "lead_department");
-    let max_time_limit_days = f.optional(
-        "max_time_limit_days",
-        within(1..=MAX_TIME_LIMIT_DAYS, " working days"),
+/// The values of one record's fields as they are read. Each kind below reads
+/// its fields into its domain draft and lets the draft's `validated` apply
+/// the rules a mutation applies. A value that could not be read has been
+/// reported, and stands in with one the rules accept: the rules still run
+/// over every value that was read, so all of a record's problems are
+/// reported at once, and the record itself is dropped.
+#[derive(Default)]
+struct Reading {
+    failed: bool,
+}
+
+impl Reading {
+    fn or<T>(&mut self, read: Result<T, Reported>, stand_in: T) -> T {
+        read.unwrap_or_else(|Reported| {
+            self.failed = true;
+            stand_in
+        })
+    }
+
+    /// The draft's rules applied, and the record kept only if every value
+    /// was read.
+    fn finish<T>(
+        self,
+        f: &mut Fields<'_>,
+        validated: Result<T, Vec<ValidationError>>,
+    ) -> Option<T> {
+        let checked = f.checked(validated);
+        if self.failed { None } else { checked }
+    }
+}
+
+/// A code that no rule reads, standing in for one that could not be read.
+fn stand_in<T: for<'s> TryFrom<&'s str>>(code: &str) -> Option<T> {
+    T::try_from(code).ok()
+}
+
+pub(super) fn national_item(f: &mut Fields<'_>) -> Option<NationalItemDraft> {
+    let mut r = Reading::default();
+    let edition = r.or(
+        f.required("edition", whole::<i32>),
+        *national::EDITIONS.start(),
     );
-    let max_fee = f.optional("max_fee", Value::amount);
+    let number = r.or(
+        f.required("number", whole::<i32>),
+        *national::ITEM_NUMBERS.start(),
+    );
+    let name_zh = r.or(f.required("name_zh", Value::text), "-".to_owned());
+    let name_en = r.or(text(f, "name_en"), String::new());
+    let category = match f.required("category", code_value::<CategoryCode>) {
+        Ok(category) => category,
+        Err(Reported) => {
+            r.failed = true;
+            stand_in("EMPLOYMENT")?
+        }
+    };
+    let area_zh = r.or(text(f, "area_zh"), String::new());
+    let served_group = r.or(text(f, "served_group"), String::new());
+    let served_groups = r.or(served_groups(f).map(Option::unwrap_or_default), Vec::new());
+    let content = r.or(text(f, "content"), String::new());
+    let baseline_standard = r.or(text(f, "baseline_standard"), String::new());
+    let funding_responsibility = r.or(text(f, "funding_responsibility"), String::new());
+    let lead_department = r.or(text(f, "lead_department"), String::new());
+    let max_time_limit_days = r.or(f.optional("max_time_limit_days", whole::<i32>), None);
+    let max_fee = r.or(f.optional("max_fee", Value::amount), None);
     let required_channels = f
         .list("required_channels", |item| {
             item.parse::<Channel>().map_err(|error| error.to_string())
         })
-        .and_then(|list| f.distinct("required_channels", list))
-        .map(|list| {
-            let mut channels = list.unwrap_or_default();
-            channels.sort();
-            channels
-        });
-    let illustrative = f.illustrative();
-    Some(NationalItemRecord {
-        edition: edition.ok()?,
-        number: number.ok()?,
-        name_zh: name_zh.ok()?,
-        name_en: name_en.ok()?,
-        category: category.ok()?,
-        area_zh: area_zh.ok()?,
-        served_group: served_group.ok()?,
-        served_groups: groups.ok()?,
-        content: content.ok()?,
-        baseline_standard: baseline_standard.ok()?,
-        funding_responsibility: funding_responsibility.ok()?,
-        lead_department: lead_department.ok()?,
+        .map(Option::unwrap_or_default);
+    let required_channels = r.or(required_channels, Vec::new());
+    let illustrative = r.or(f.illustrative(), false);
+    let draft = NationalItemDraft {
+        edition,
+        number,
+        name_zh,
+        name_en,
+        category,
+        area_zh,
+        served_group,
+        served_groups,
+        content,
+        baseline_standard,
+        funding_responsibility,
+        lead_department,
         baseline: Baseline {
-            max_time_limit_days: max_time_limit_days.ok()?,
-            max_fee_fen: max_fee.ok()?.map(Fee::fen),
-            required_channels: required_channels.ok()?,
+            max_time_limit_days,
+            max_fee_fen: max_fee.map(Fee::fen),
+            required_channels,
         },
-        illustrative: illustrative.ok()?,
-    })
+        illustrative,
+    };
+    r.finish(f, draft.validated())
 }
 
-pub(super) fn matter(f: &mut Fields<'_>) -> Option<MatterRecord> {
+pub(super) fn matter(f: &mut Fields<'_>) -> Option<MatterDraft> {
+    let mut r = Reading::default();
     let code = f.required("code", code_value::<MatterCode>);
-    let name_zh = f.required("name_zh", name);
-    let name_en = f
-        .optional("name_en", english)
-        .map(Option::unwrap_or_default);
+    let name_zh = r.or(f.required("name_zh", Value::text), "-".to_owned());
+    let name_en = r.or(text(f, "name_en"), String::new());
     let category = f.required("category", code_value::<CategoryCode>);
     let edition = f.optional("national_edition", whole::<i32>);
     let number = f.optional("national_number", whole::<i32>);
     let national_item = match (edition, number) {
-        (Ok(Some(edition)), Ok(Some(number))) => Ok(Some((edition, number))),
-        (Ok(None), Ok(None)) => Ok(None),
-        (Ok(Some(_)), Ok(None)) => {
-            let message = format!(
-                "is required with {} (give both or neither)",
-                f.name("national_edition")
-            );
-            f.report(f.places.field("national_number"), message);
-            Err(Reported)
+        (Ok(edition), Ok(number)) => {
+            f.checked(national_item_of(edition, number).map_err(|error| vec![error]))
         }
-        (Ok(None), Ok(Some(_))) => {
-            let message = format!(
-                "is required with {} (give both or neither)",
-                f.name("national_number")
-            );
-            f.report(f.places.field("national_edition"), message);
-            Err(Reported)
-        }
-        _ => Err(Reported),
+        _ => None,
     };
-    let standards = f
-        .list("standards", code_text::<StandardCode>)
-        .and_then(|list| f.distinct("standards", list));
+    let national_item = r.or(national_item.ok_or(Reported), None);
+    let standards = r.or(f.list("standards", code_text::<StandardCode>), None);
     // A blank cell or a list left out takes the national item's groups.
     let served_groups = served_groups(f).map(|list| list.filter(|groups| !groups.is_empty()));
-    let illustrative = f.illustrative();
-    Some(MatterRecord {
-        code: code.ok()?,
-        name_zh: name_zh.ok()?,
-        name_en: name_en.ok()?,
-        category: category.ok()?,
-        national_item: national_item.ok()?,
-        standards: standards.ok()?,
-        served_groups: served_groups.ok()?,
-        illustrative: illustrative.ok()?,
-    })
+    let served_groups = r.or(served_groups, None);
+    let illustrative = r.or(f.illustrative(), false);
+    let (code, category) = match (code, category) {
+        (Ok(code), Ok(category)) => (code, category),
+        (code, category) => {
+            r.failed = true;
+            let code = code.ok().or_else(|| stand_in("X-STAND-IN"))?;
+            let category = category.ok().or_else(|| stand_in("EMPLOYMENT"))?;
+            (code, category)
+        }
+    };
+    let draft = MatterDraft {
+        code,
+        name_zh,
+        name_en,
+        category,
+        national_item,
+        standards,
+        served_groups,
+        illustrative,
+    };
+    r.finish(f, draft.validated())
 }
 
-pub(super) fn standard(f: &mut Fields<'_>) -> Option<StandardRecord> {
+pub(super) fn standard(f: &mut Fields<'_>) -> Option<StandardDraft> {
+    let mut r = Reading::default();
     let code = f.required("code", code_value::<StandardCode>);
-    let title_zh = f.required("title_zh", name);
-    let title_en = f
-        .optional("title_en", english)
-        .map(Option::unwrap_or_default);
+    let title_zh = r.or(f.required("title_zh", Value::text), "-".to_owned());
+    let title_en = r.or(text(f, "title_en"), String::new());
     let level = f.required("level", one_of::<StandardLevel>);
+    // The official lists a province loads are in force unless they say not.
     let status = f
         .optional("status", one_of::<StandardStatus>)
         .map(|status| status.unwrap_or(StandardStatus::InForce));
-    let mut issuing_region = f.optional("issuing_region", code_value::<RegionCode>);
+    let status = r.or(status, StandardStatus::InForce);
+    let issuing_region = f.optional("issuing_region", code_value::<RegionCode>);
     let issuing_zone = f.optional("issuing_zone", code_value::<ZoneCode>);
-    let issued_on = f.optional("issued_on", date);
-    let effective_on = f.optional("effective_on", date);
-    let review_on = f.optional("review_on", date);
-    let supersedes = f.optional("supersedes", code_value::<StandardCode>);
-    let note = f.optional("note", note).map(Option::unwrap_or_default);
-    let matters = f
-        .list("matters", code_text::<MatterCode>)
-        .and_then(|list| f.distinct("matters", list));
-    let illustrative = f.illustrative();
-
-    let mut consistent = true;
-    if let (Ok(code), Ok(level), Ok(region), Ok(zone)) =
-        (&code, &level, &issuing_region, &issuing_zone)
-    {
-        match check_issuer(code, *level, region.as_ref(), zone.as_ref()) {
-            Err(errors) => {
-                for error in errors {
-                    f.report(f.places.field(&column(&error.field)), error.message);
-                }
-                consistent = false;
+    let issued_on = r.or(f.optional("issued_on", date), None);
+    let effective_on = r.or(f.optional("effective_on", date), None);
+    let review_on = r.or(f.optional("review_on", date), None);
+    let supersedes = r.or(f.optional("supersedes", code_value::<StandardCode>), None);
+    let note = r.or(text(f, "note"), String::new());
+    let matters = r.or(f.list("matters", code_text::<MatterCode>), None);
+    let illustrative = r.or(f.illustrative(), false);
+    // The issuer's rules read the code, the level, the region and the zone
+    // together: when one could not be read, all four stand in as a national
+    // standard's, which those rules accept.
+    let (code, level, issuing_region, issuing_zone) =
+        match (code, level, issuing_region, issuing_zone) {
+            (Ok(code), Ok(level), Ok(region), Ok(zone)) => (code, level, region, zone),
+            _ => {
+                r.failed = true;
+                (
+                    stand_in("GB/T 1-2000")?,
+                    StandardLevel::National,
+                    None,
+                    None,
+                )
             }
-            // A local standard is issued in the province its `DB` code names.
-            Ok(()) if *level == StandardLevel::Local && region.is_none() => {
-                issuing_region = Ok(code.local_province());
-            }
-            Ok(()) => {}
-        }
-    }
-    if let (Ok(Some(issued)), Ok(Some(effective))) = (&issued_on, &effective_on)
-        && effective < issued
-    {
-        let message = format!("is before {} ({issued})", f.name("issued_on"));
-        f.report(f.places.field("effective_on"), message);
-        consistent = false;
-    }
-    if let (Ok(Some(effective)), Ok(Some(review))) = (&effective_on, &review_on)
-        && review < effective
-    {
-        let message = format!("is before {} ({effective})", f.name("effective_on"));
-        f.report(f.places.field("review_on"), message);
-        consistent = false;
-    }
-    if let (Ok(code), Ok(Some(superseded))) = (&code, &supersedes)
-        && code == superseded
-    {
-        f.report(
-            f.places.field("supersedes"),
-            "a standard cannot supersede itself",
-        );
-        consistent = false;
-    }
-    if !consistent {
-        return None;
-    }
-    Some(StandardRecord {
-        code: code.ok()?,
-        title_zh: title_zh.ok()?,
-        title_en: title_en.ok()?,
-        level: level.ok()?,
-        status: status.ok()?,
-        issuing_region: issuing_region.ok()?,
-        issuing_zone: issuing_zone.ok()?,
-        issued_on: issued_on.ok()?,
-        effective_on: effective_on.ok()?,
-        supersedes: supersedes.ok()?,
-        review_on: review_on.ok()?,
-        note: note.ok()?,
-        matters: matters.ok()?,
-        illustrative: illustrative.ok()?,
-    })
+        };
+    let draft = StandardDraft {
+        code,
+        title_zh,
+        title_en,
+        level,
+        status,
+        issuing_region,
+        issuing_zone,
+        issued_on,
+        effective_on,
+        supersedes,
+        review_on,
+        note,
+        matters,
+        illustrative,
+    };
+    r.finish(f, draft.validated())
 }
 
 pub(super) fn guide(f: &mut Fields<'_>) -> Option<GuideRecord> {
@@ -259,49 +243,20 @@ pub(super) fn guide(f: &mut Fields<'_>) -> Option<GuideRecord> {
         .map(|status| status.unwrap_or(GuideStatus::Published));
     let illustrative = f.illustrative();
 
-    // The guide's rules run on every field that was read; one that was not
-    // has been reported, and stands in with a value the rules accept.
+    let mut r = Reading::default();
     let draft = GuideDraft {
-        time_limit_days: time_limit_days.as_ref().copied().unwrap_or(1),
-        fee: fee.as_ref().copied().unwrap_or(Fee::FREE),
-        materials: materials.as_ref().cloned().unwrap_or_default(),
-        channels: channels
-            .as_ref()
-            .cloned()
-            .unwrap_or_else(|_| vec![Channel::Counter]),
-        legal_basis: legal_basis.as_ref().cloned().unwrap_or_default(),
-        guarantee_level: guarantee_level.as_ref().cloned().unwrap_or_default(),
+        time_limit_days: r.or(time_limit_days, 1),
+        fee: r.or(fee, Fee::FREE),
+        materials: r.or(materials, Vec::new()),
+        channels: r.or(channels, vec![Channel::Counter]),
+        legal_basis: r.or(legal_basis, String::new()),
+        guarantee_level: r.or(guarantee_level, None),
     };
-    let guide = match draft.validated() {
-        Ok(guide) => Some(guide),
-        Err(errors) => {
-            for error in errors {
-                // `materials[2]` names an item, `timeLimitDays` a field.
-                let at = match error.field.split_once('[') {
-                    Some((field, rest)) => {
-                        let index = rest.trim_end_matches(']').parse().unwrap_or(0);
-                        f.places.item(&snake(field), index)
-                    }
-                    None => f.places.field(&snake(&error.field)),
-                };
-                f.report(at, error.message);
-            }
-            None
-        }
-    };
-    let all_read = time_limit_days.is_ok()
-        && fee.is_ok()
-        && materials.is_ok()
-        && channels.is_ok()
-        && legal_basis.is_ok()
-        && guarantee_level.is_ok();
-    if !all_read {
-        return None;
-    }
+    let guide = r.finish(f, draft.validated())?;
     Some(GuideRecord {
         region: region.ok()?,
         matter: matter.ok()?,
-        guide: guide?,
+        guide,
         status: status.ok()?,
         illustrative: illustrative.ok()?,
     })

@@ -8,7 +8,7 @@ use sea_orm::ConnectionTrait;
 
 use crate::StoreError;
 use crate::queries::{self, Visibility};
-use crate::write::{MatterRecord, StandardRecord};
+use concord_domain::{MatterDraft, StandardDraft};
 
 use super::parse::Parsed;
 use super::positions::At;
@@ -21,7 +21,7 @@ pub(super) fn check_links(parsed: &mut Parsed) {
     let mut standard_lists: HashMap<&str, (HashSet<&str>, usize)> = HashMap::new();
     for record in &parsed.records {
         match &record.entry {
-            Entry::Matter(MatterRecord {
+            Entry::Matter(MatterDraft {
                 code,
                 standards: Some(list),
                 ..
@@ -29,7 +29,7 @@ pub(super) fn check_links(parsed: &mut Parsed) {
                 let list = list.iter().map(StandardCode::as_str).collect();
                 matter_lists.insert(code.as_str(), (list, record.places.record.line_number()));
             }
-            Entry::Standard(StandardRecord {
+            Entry::Standard(StandardDraft {
                 code,
                 matters: Some(list),
                 ..
@@ -43,7 +43,7 @@ pub(super) fn check_links(parsed: &mut Parsed) {
     let mut problems = Vec::new();
     for record in &parsed.records {
         let (field, own, list, other_lists, noun) = match &record.entry {
-            Entry::Matter(MatterRecord {
+            Entry::Matter(MatterDraft {
                 code,
                 standards: Some(list),
                 ..
@@ -54,7 +54,7 @@ pub(super) fn check_links(parsed: &mut Parsed) {
                 &standard_lists,
                 "standard",
             ),
-            Entry::Standard(StandardRecord {
+            Entry::Standard(StandardDraft {
                 code,
                 matters: Some(list),
                 ..

@@ -7,7 +7,9 @@ use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::entity::{national_item, service_matter, standard};
 use crate::footprint::Topic;
-use crate::write::{self, MatterRecord, NationalItemRecord, Outcome};
+use concord_domain::{MatterDraft, NationalItemDraft};
+
+use crate::write::{self, Outcome};
 
 use super::{
     MutationError, Permit, begin, check_revision, commit_as, record_change, require,
@@ -17,7 +19,7 @@ use super::{
 /// Creates or updates a service matter of the catalogue.
 pub async fn save_matter(
     permit: &Permit<'_>,
-    record: MatterRecord,
+    record: MatterDraft,
     expected: Option<i32>,
 ) -> Result<ServiceMatter, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
@@ -54,7 +56,7 @@ pub async fn save_matter(
 /// stored.
 pub async fn save_national_item(
     permit: &Permit<'_>,
-    record: NationalItemRecord,
+    record: NationalItemDraft,
     expected: Option<i32>,
 ) -> Result<NationalItem, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::entity::{ChannelList, TextList, adoption, collaborative_target, standard, zone_member};
 use crate::queries::Collaborative;
-use crate::write::{self, StandardRecord};
+use concord_domain::StandardDraft;
+
+use crate::write;
 
 use super::{
     Actor, Change, MutationError, Permit, begin, commit_as, commit_collaboration, keep_and_audit,
@@ -41,7 +43,7 @@ fn list(values: Option<Vec<String>>) -> Option<TextList> {
 /// adoption for each member.
 pub async fn propose_collaborative(
     permit: &Permit<'_>,
-    record: StandardRecord,
+    record: StandardDraft,
     zone: &ZoneCode,
     targets: &Targets,
 ) -> Result<Collaborative, MutationError> {

@@ -14,7 +14,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::{Value, json};
 
 use crate::entity::{elevation_proposal, standard};
-use crate::write::{self, StandardRecord};
+use concord_domain::StandardDraft;
+
+use crate::write;
 
 use super::{
     Actor, Change, MutationError, Permit, begin, commit_collaboration, record_standard_change,
@@ -264,7 +266,7 @@ async fn create_elevated(
         .map(|m| MatterCode::try_from(m.as_str()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| corrupt(&e))?;
-    let record = StandardRecord {
+    let record = StandardDraft {
         code: elevated.code.clone(),
         title_zh: local.title_zh.clone(),
         title_en: local.title_en.clone(),

@@ -42,7 +42,6 @@ mod exemptions;
 mod guides;
 mod standards;
 
-pub use crate::write::NationalItemRecord;
 pub use catalogue::{save_matter, save_national_item};
 pub use collaboration::{decide_adoption, propose_collaborative, withdraw_collaborative};
 pub use elevation::{Elevated, decide_elevation, propose_elevation};

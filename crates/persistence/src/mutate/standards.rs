@@ -11,7 +11,9 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFil
 use crate::StoreError;
 use crate::entity::{elevation_proposal, region, service_matter, standard};
 use crate::footprint::Topic;
-use crate::write::{self, Outcome, StandardRecord};
+use concord_domain::StandardDraft;
+
+use crate::write::{self, Outcome};
 
 use super::{
     Actor, MutationError, Permit, begin, check_revision, commit_as, for_update, invalid,
@@ -40,7 +42,7 @@ async fn load_standard(
 /// Creates a standard as a draft; its code must be new.
 pub async fn create_standard(
     permit: &Permit<'_>,
-    record: StandardRecord,
+    record: StandardDraft,
 ) -> Result<Standard, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
     let txn = begin(db).await?;
@@ -61,7 +63,7 @@ pub async fn create_standard(
 
 pub(crate) async fn check_standard_references(
     txn: &DatabaseTransaction,
-    record: &StandardRecord,
+    record: &StandardDraft,
 ) -> Result<(), MutationError> {
     for matter in record.matters.iter().flatten() {
         require::<service_matter::Entity>(txn, matter.as_str(), || format!("matter {matter}"))
@@ -80,7 +82,7 @@ pub(crate) async fn check_standard_references(
 /// Revises a standard's content; its code, level, issuer and status stay.
 pub async fn revise_standard(
     permit: &Permit<'_>,
-    mut record: StandardRecord,
+    mut record: StandardDraft,
     expected: i32,
 ) -> Result<Standard, MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);

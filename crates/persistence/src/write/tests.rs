@@ -1,11 +1,11 @@
 use chrono::Duration;
-use concord_domain::{Channel, Fee};
+use concord_domain::{CategoryCode, Channel, Fee, StandardCode, StandardStatus};
 
 use super::*;
 use crate::test_support::{linked_standards, seeded_database};
 
-fn matter(code: &str) -> MatterRecord {
-    MatterRecord {
+fn matter(code: &str) -> MatterDraft {
+    MatterDraft {
         code: MatterCode::try_from(code).unwrap(),
         name_zh: "测试事项".into(),
         name_en: "Test matter".into(),
@@ -48,7 +48,7 @@ async fn an_upsert_inserts_then_updates_only_on_change() {
         upsert_matter(&db, &record, t1).await.unwrap(),
         Outcome::Unchanged
     );
-    let renamed = MatterRecord {
+    let renamed = MatterDraft {
         name_en: "Renamed".into(),
         ..record
     };
@@ -71,7 +71,7 @@ async fn links_are_replaced_only_when_listed() {
     let db = seeded_database().await;
     let now = Utc::now();
     let standard = |code: &str| StandardCode::try_from(code).unwrap();
-    let listed = MatterRecord {
+    let listed = MatterDraft {
         standards: Some(vec![standard("GB/T 33527"), standard("GB/T 33531-2017")]),
         ..matter("TEST-MATTER")
     };
@@ -88,7 +88,7 @@ async fn links_are_replaced_only_when_listed() {
         upsert_matter(&db, &unlisted, now).await.unwrap(),
         Outcome::Unchanged
     );
-    let fewer = MatterRecord {
+    let fewer = MatterDraft {
         standards: Some(vec![standard("GB/T 33531-2017")]),
         ..matter("TEST-MATTER")
     };
@@ -102,7 +102,7 @@ async fn links_are_replaced_only_when_listed() {
     );
 
     // The standard's side sets the standard's links, whatever the matter listed.
-    let record = StandardRecord {
+    let record = StandardDraft {
         code: standard("GB/T 33527"),
         title_zh: "公共就业服务总则".into(),
         title_en: "Public employment service - general principles".into(),
@@ -138,7 +138,7 @@ async fn links_are_replaced_only_when_listed() {
 #[tokio::test]
 async fn a_local_standard_belongs_to_its_province() {
     let db = seeded_database().await;
-    let record = StandardRecord {
+    let record = StandardDraft {
         code: StandardCode::try_from("DB5108/T 99-2025").unwrap(),
         title_zh: "测试".into(),
         title_en: String::new(),

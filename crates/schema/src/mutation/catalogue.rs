@@ -3,15 +3,14 @@ use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Baseline;
 use concord_domain::{
-    CategoryCode, ExemptionGrant, Fee, MatterCode, Names, RegionCode, ServedGroup, StandardCode,
-    ValidationError,
+    CategoryCode, ExemptionGrant, Fee, MatterCode, MatterDraft, NationalItemDraft, RegionCode,
+    ServedGroup, StandardCode, national_item_of,
 };
-use concord_persistence::mutate::{self, NationalItemRecord};
-use concord_persistence::write::MatterRecord;
+use concord_persistence::mutate;
 
-use super::{allow, gate, names};
+use super::{allow, gate};
 use crate::alignment::BaselineExemption;
-use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg, parse_each};
 use crate::types::{Channel, Decimal, NationalItem, ServiceMatter};
 
 /// A service matter of the catalogue.
@@ -90,24 +89,17 @@ pub struct SaveNationalItemInput {
     expected_revision: Option<i32>,
 }
 
-/// Served-group codes read from `field`, each checked against the
-/// catalogue and none repeated; every bad one is added to `errors`.
-fn groups(field: &str, codes: &[String], errors: &mut Vec<ValidationError>) -> Vec<ServedGroup> {
-    let mut groups = Vec::with_capacity(codes.len());
-    for (index, code) in codes.iter().enumerate() {
-        match code.trim().parse::<ServedGroup>() {
-            Ok(group) if groups.contains(&group) => errors.push(ValidationError::new(
-                format!("{field}[{index}]"),
-                format!("`{group}` is listed twice"),
-            )),
-            Ok(group) => groups.push(group),
-            Err(error) => errors.push(ValidationError::new(
-                format!("{field}[{index}]"),
-                error.to_string(),
-            )),
-        }
-    }
-    groups
+/// Served-group codes read from `field`, each a code of the catalogue.
+fn groups(field: &str, codes: &[String]) -> Result<Vec<ServedGroup>, ApiError> {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(index, code)| {
+            code.trim()
+                .parse()
+                .map_err(|error| ApiError::bad_input(format!("input.{field}[{index}]"), error))
+        })
+        .collect()
 }
 
 const NATIONAL: Target<'static> = Target {
@@ -130,53 +122,33 @@ impl CatalogueMutation {
         gate(ctx, Action::SaveMatter).or_api()?;
         let code: MatterCode = parse_arg("input.code", &input.code).or_api()?;
         let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
-        let national_item = match (input.national_edition, input.national_number) {
-            (Some(edition), Some(number)) => Some((edition, number)),
-            (None, None) => None,
-            _ => {
-                return Err(ApiError::bad_input(
-                    "input.nationalNumber",
-                    "give both nationalEdition and nationalNumber, or neither",
-                ))
-                .or_api();
-            }
-        };
-        let standards = input
+        let standards: Option<Vec<StandardCode>> = input
             .standards
-            .map(|codes| {
-                codes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| parse_arg::<StandardCode, _>(&format!("input.standards[{i}]"), c))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .map(|codes| parse_each("input.standards", &codes))
             .transpose()
             .or_api()?;
-        let mut errors = Vec::new();
-        let Names {
-            zh: name_zh,
-            en: name_en,
-        } = names(
-            Names::validated("name", &input.name_zh, &input.name_en),
-            &mut errors,
-        );
         let served_groups = input
             .served_groups
-            .map(|codes| groups("servedGroups", &codes, &mut errors));
-        if !errors.is_empty() {
-            return Err(invalid_input("input.", errors)).or_api();
-        }
-        let permit = allow(ctx, Action::SaveMatter, &NATIONAL).or_api()?;
-        let record = MatterRecord {
+            .map(|codes| groups("servedGroups", &codes))
+            .transpose()
+            .or_api()?;
+        let national_item = national_item_of(input.national_edition, input.national_number)
+            .map_err(|error| invalid_input("input.", vec![error]))
+            .or_api()?;
+        let record = MatterDraft {
             code,
-            name_zh,
-            name_en,
+            name_zh: input.name_zh,
+            name_en: input.name_en,
             category,
             national_item,
             standards,
             served_groups,
             illustrative: false,
-        };
+        }
+        .validated()
+        .map_err(|errors| invalid_input("input.", errors))
+        .or_api()?;
+        let permit = allow(ctx, Action::SaveMatter, &NATIONAL).or_api()?;
         let row = mutate::save_matter(&permit, record, input.expected_revision)
             .await
             .or_api()?;
@@ -191,70 +163,40 @@ impl CatalogueMutation {
     ) -> async_graphql::Result<NationalItem> {
         gate(ctx, Action::SaveNationalItem).or_api()?;
         let category: CategoryCode = parse_arg("input.category", &input.category).or_api()?;
-        let mut errors = Vec::new();
-        if !concord_domain::national::EDITIONS.contains(&input.edition) {
-            errors.push(ValidationError::new(
-                "edition",
-                "must be a year between 2000 and 2100",
-            ));
-        }
-        if !concord_domain::national::ITEM_NUMBERS.contains(&input.number) {
-            errors.push(ValidationError::new("number", "must be between 1 and 999"));
-        }
-        let Names {
-            zh: name_zh,
-            en: name_en,
-        } = names(
-            Names::validated("name", &input.name_zh, &input.name_en),
-            &mut errors,
-        );
-        if let Some(days) = input.max_time_limit_days
-            && !(1..=concord_domain::guide::MAX_TIME_LIMIT_DAYS).contains(&days)
-        {
-            errors.push(ValidationError::new(
-                "maxTimeLimitDays",
-                "must be between 1 and 250 working days",
-            ));
-        }
-        let max_fee = match input.max_fee.map(Decimal::fee).transpose() {
-            Ok(fee) => fee,
-            Err(message) => {
-                errors.push(ValidationError::new("maxFee", message));
-                None
-            }
-        };
-        let mut required_channels: Vec<concord_domain::Channel> = input
-            .required_channels
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        required_channels.sort();
-        required_channels.dedup();
-        let served_groups = groups("servedGroups", &input.served_groups, &mut errors);
-        if !errors.is_empty() {
-            return Err(invalid_input("input.", errors)).or_api();
-        }
-        let permit = allow(ctx, Action::SaveNationalItem, &NATIONAL).or_api()?;
-        let record = NationalItemRecord {
+        let max_fee = input
+            .max_fee
+            .map(Decimal::fee)
+            .transpose()
+            .map_err(|message| ApiError::bad_input("input.maxFee", message))
+            .or_api()?;
+        let record = NationalItemDraft {
             edition: input.edition,
             number: input.number,
-            name_zh,
-            name_en,
+            name_zh: input.name_zh,
+            name_en: input.name_en,
             category,
-            area_zh: input.area_zh.trim().to_owned(),
-            served_group: input.served_group.trim().to_owned(),
-            served_groups,
-            content: input.content.trim().to_owned(),
-            baseline_standard: input.baseline_standard.trim().to_owned(),
-            funding_responsibility: input.funding_responsibility.trim().to_owned(),
-            lead_department: input.lead_department.trim().to_owned(),
+            area_zh: input.area_zh,
+            served_group: input.served_group,
+            served_groups: groups("servedGroups", &input.served_groups).or_api()?,
+            content: input.content,
+            baseline_standard: input.baseline_standard,
+            funding_responsibility: input.funding_responsibility,
+            lead_department: input.lead_department,
             baseline: Baseline {
                 max_time_limit_days: input.max_time_limit_days,
                 max_fee_fen: max_fee.map(Fee::fen),
-                required_channels,
+                required_channels: input
+                    .required_channels
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
             },
             illustrative: input.illustrative,
-        };
+        }
+        .validated()
+        .map_err(|errors| invalid_input("input.", errors))
+        .or_api()?;
+        let permit = allow(ctx, Action::SaveNationalItem, &NATIONAL).or_api()?;
         let item = mutate::save_national_item(&permit, record, input.expected_revision)
             .await
             .or_api()?;

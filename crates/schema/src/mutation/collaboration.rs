@@ -1,21 +1,19 @@
 use async_graphql::{Context, Enum, InputObject, Object};
 use concord_auth::{Action, Target};
 use concord_domain::alignment::Targets;
-use concord_domain::guide::MAX_TIME_LIMIT_DAYS;
 use concord_domain::workflow::{Decision, ElevationDecision};
 use concord_domain::{
-    MatterCode, NAME_MAX, NOTE_MAX, RegionCode, StandardCode, StandardLevel as Level,
-    StandardStatus, ValidationError, ZoneCode, check_issuer, distinct_channels, required_text,
+    NOTE_MAX, RegionCode, StandardCode, StandardDraft, StandardLevel as Level, StandardStatus,
+    ZoneCode, required_text,
 };
 use concord_persistence::mutate;
 use concord_persistence::queries::Elevation;
-use concord_persistence::write::StandardRecord;
 
 use super::standard::allow_stored;
 use super::{allow, gate, regional};
 use crate::alignment::{CollaborativeStandard, ElevationProposal};
 use crate::context::scope;
-use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg, parse_each};
 use crate::types::{Channel, ElevationTarget};
 
 /// A zone's proposed collaborative standard and its targets.
@@ -61,50 +59,6 @@ pub enum ElevationStep {
     Decline,
 }
 
-fn check_targets(input: &ProposeCollaborativeStandardInput) -> Vec<ValidationError> {
-    let mut errors = Vec::new();
-    if let Some(days) = input.max_time_limit_days
-        && !(1..=MAX_TIME_LIMIT_DAYS).contains(&days)
-    {
-        errors.push(ValidationError::new(
-            "maxTimeLimitDays",
-            format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
-        ));
-    }
-    if let Some(materials) = &input.materials {
-        for (index, material) in materials.iter().enumerate() {
-            if let Err(error) = required_text(&format!("materials[{index}]"), material, NAME_MAX) {
-                errors.push(error);
-            }
-        }
-    }
-    let channels: Vec<concord_domain::Channel> = input
-        .required_channels
-        .iter()
-        .copied()
-        .map(Into::into)
-        .collect();
-    if let Err(error) = distinct_channels("requiredChannels", &channels) {
-        errors.push(error);
-    }
-    if input.matters.is_empty() {
-        errors.push(ValidationError::new(
-            "matters",
-            "a collaborative standard covers at least one matter",
-        ));
-    }
-    if input.max_time_limit_days.is_none()
-        && input.materials.is_none()
-        && input.required_channels.is_empty()
-    {
-        errors.push(ValidationError::new(
-            "maxTimeLimitDays",
-            "set at least one target: maxTimeLimitDays, materials or requiredChannels",
-        ));
-    }
-    errors
-}
-
 #[derive(Default)]
 pub struct CollaborationMutation;
 
@@ -121,39 +75,18 @@ impl CollaborationMutation {
         gate(ctx, Action::ProposeCollaborativeStandard).or_api()?;
         let code: StandardCode = parse_arg("input.code", &input.code).or_api()?;
         let zone: ZoneCode = parse_arg("input.zone", &input.zone).or_api()?;
-        let matters = input
-            .matters
-            .iter()
-            .enumerate()
-            .map(|(i, m)| parse_arg::<MatterCode, _>(&format!("input.matters[{i}]"), m))
-            .collect::<Result<Vec<_>, _>>()
-            .or_api()?;
-        let mut errors = check_targets(&input);
-        if let Err(mut found) = check_issuer(&code, Level::Regional, None, Some(&zone)) {
-            errors.append(&mut found);
+        if input.matters.is_empty() {
+            return Err(ApiError::bad_input(
+                "input.matters",
+                "a collaborative standard covers at least one matter",
+            ))
+            .or_api();
         }
-        let title_zh =
-            required_text("titleZh", &input.title_zh, NAME_MAX).unwrap_or_else(|error| {
-                errors.push(error);
-                String::new()
-            });
-        if !errors.is_empty() {
-            return Err(invalid_input("input.", errors)).or_api();
-        }
-        let permit = allow(
-            ctx,
-            Action::ProposeCollaborativeStandard,
-            &Target {
-                region: None,
-                level: Some(Level::Regional),
-                zone: Some(&zone),
-            },
-        )
-        .or_api()?;
-        let record = StandardRecord {
+        let matters = parse_each("input.matters", &input.matters).or_api()?;
+        let record = StandardDraft {
             code,
-            title_zh,
-            title_en: input.title_en.trim().to_owned(),
+            title_zh: input.title_zh,
+            title_en: input.title_en,
             level: Level::Regional,
             status: StandardStatus::Draft,
             issuing_region: None,
@@ -165,18 +98,40 @@ impl CollaborationMutation {
             note: String::new(),
             matters: Some(matters),
             illustrative: false,
-        };
+        }
+        .validated();
         let targets = Targets {
             max_time_limit_days: input.max_time_limit_days,
-            materials: input
-                .materials
-                .map(|m| m.into_iter().map(|x| x.trim().to_owned()).collect()),
+            materials: input.materials,
             required_channels: input
                 .required_channels
                 .into_iter()
                 .map(Into::into)
                 .collect(),
+        }
+        .validated();
+        let (record, targets) = match (record, targets) {
+            (Ok(record), Ok(targets)) => (record, targets),
+            (record, targets) => {
+                let errors = record
+                    .err()
+                    .into_iter()
+                    .chain(targets.err())
+                    .flatten()
+                    .collect();
+                return Err(invalid_input("input.", errors)).or_api();
+            }
         };
+        let permit = allow(
+            ctx,
+            Action::ProposeCollaborativeStandard,
+            &Target {
+                region: None,
+                level: Some(Level::Regional),
+                zone: Some(&zone),
+            },
+        )
+        .or_api()?;
         let row = mutate::propose_collaborative(&permit, record, &zone, &targets)
             .await
             .or_api()?;

@@ -11,7 +11,7 @@ mod sync;
 use async_graphql::{Context, MergedObject};
 use chrono::Utc;
 use concord_auth::{Action, Node, Role, Target, authorize, may_attempt};
-use concord_domain::{Names, RegionCode, ValidationError};
+use concord_domain::RegionCode;
 use concord_persistence::mutate::Permit;
 
 use crate::context::{RequestScope, db, scope};
@@ -74,13 +74,4 @@ fn regional(region: &RegionCode) -> Target<'_> {
         region: Some(region),
         ..Target::default()
     }
-}
-
-/// Checked names, or empty ones with their errors gathered: a mutation
-/// reports every field that breaks a rule, not only the first.
-fn names(checked: Result<Names, Vec<ValidationError>>, errors: &mut Vec<ValidationError>) -> Names {
-    checked.unwrap_or_else(|mut found| {
-        errors.append(&mut found);
-        Names::default()
-    })
 }

@@ -3,16 +3,15 @@ use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::standard;
 use concord_domain::{
-    MatterCode, Names, Origin, RegionCode, StandardCode, StandardLevel as Level,
-    StandardStatus as Status, ValidationError, ZoneCode, check_issuer,
+    MatterCode, Origin, RegionCode, StandardCode, StandardDraft, StandardLevel as Level,
+    StandardStatus as Status, ZoneCode,
 };
 use concord_persistence::mutate::{self, Permit};
 use concord_persistence::queries;
-use concord_persistence::write::StandardRecord;
 
-use super::{allow, gate, names, unseen};
+use super::{allow, gate, unseen};
 use crate::context::{db, visibility};
-use crate::error::{ApiError, OrApiError, invalid_input, parse_arg};
+use crate::error::{ApiError, OrApiError, invalid_input, parse_arg, parse_each, parse_optional};
 use crate::types::{Standard, StandardLevel, StandardStatus};
 
 /// A new standard, created as a draft.
@@ -76,50 +75,8 @@ pub struct Supersession {
 }
 
 fn matters(raw: Option<Vec<String>>) -> Result<Option<Vec<MatterCode>>, ApiError> {
-    raw.map(|codes| {
-        codes
-            .iter()
-            .enumerate()
-            .map(|(i, code)| parse_arg(&format!("input.matters[{i}]"), code))
-            .collect()
-    })
-    .transpose()
-}
-
-fn dates(
-    issued_on: Option<NaiveDate>,
-    effective_on: Option<NaiveDate>,
-    review_on: Option<NaiveDate>,
-) -> Vec<ValidationError> {
-    let mut errors = Vec::new();
-    if let (Some(issued), Some(effective)) = (issued_on, effective_on)
-        && effective < issued
-    {
-        errors.push(ValidationError::new(
-            "effectiveOn",
-            "a standard cannot come into force before it is published",
-        ));
-    }
-    if let (Some(effective), Some(review)) = (effective_on, review_on)
-        && review < effective
-    {
-        errors.push(ValidationError::new(
-            "reviewOn",
-            "a standard cannot be due for review before it comes into force",
-        ));
-    }
-    errors
-}
-
-/// The checked titles, or one input error that lists them with the
-/// `errors` the input's other fields already gave.
-fn titles(zh: &str, en: &str, mut errors: Vec<ValidationError>) -> Result<Names, ApiError> {
-    let titles = names(Names::validated("title", zh, en), &mut errors);
-    if errors.is_empty() {
-        Ok(titles)
-    } else {
-        Err(invalid_input("input.", errors))
-    }
+    raw.map(|codes| parse_each("input.matters", &codes))
+        .transpose()
 }
 
 /// Who owns a stored standard, for the policy.
@@ -195,40 +152,14 @@ impl StandardMutation {
         gate(ctx, Action::CreateStandard).or_api()?;
         let code: StandardCode = parse_arg("input.code", &input.code).or_api()?;
         let level: Level = input.level.into();
-        let issuing_zone: Option<ZoneCode> = input
-            .issuing_zone
-            .as_deref()
-            .map(|z| parse_arg("input.issuingZone", z))
-            .transpose()
-            .or_api()?;
-        let issuing_region: Option<RegionCode> = match input.issuing_region.as_deref() {
-            Some(region) => Some(parse_arg("input.issuingRegion", region).or_api()?),
-            None if level == Level::Local => code.local_province(),
-            None => None,
-        };
-        let mut errors = Vec::new();
-        if let Err(mut found) =
-            check_issuer(&code, level, issuing_region.as_ref(), issuing_zone.as_ref())
-        {
-            errors.append(&mut found);
-        }
-        errors.extend(dates(input.issued_on, input.effective_on, input.review_on));
-        let Names {
-            zh: title_zh,
-            en: title_en,
-        } = titles(&input.title_zh, &input.title_en, errors).or_api()?;
-        let owner = Owner {
-            region: (level == Level::Local)
-                .then(|| issuing_region.clone())
-                .flatten(),
-            level,
-            zone: issuing_zone.clone(),
-        };
-        let permit = allow(ctx, Action::CreateStandard, &owner.target()).or_api()?;
-        let record = StandardRecord {
+        let issuing_zone: Option<ZoneCode> =
+            parse_optional("input.issuingZone", input.issuing_zone.as_deref()).or_api()?;
+        let issuing_region: Option<RegionCode> =
+            parse_optional("input.issuingRegion", input.issuing_region.as_deref()).or_api()?;
+        let record = StandardDraft {
             code,
-            title_zh,
-            title_en,
+            title_zh: input.title_zh,
+            title_en: input.title_en,
             level,
             status: Status::Draft,
             issuing_region,
@@ -237,10 +168,21 @@ impl StandardMutation {
             effective_on: input.effective_on,
             supersedes: None,
             review_on: input.review_on,
-            note: input.note.trim().to_owned(),
+            note: input.note,
             matters: matters(input.matters).or_api()?,
             illustrative: false,
+        }
+        .validated()
+        .map_err(|errors| invalid_input("input.", errors))
+        .or_api()?;
+        let owner = Owner {
+            region: (level == Level::Local)
+                .then(|| record.issuing_region.clone())
+                .flatten(),
+            level,
+            zone: record.issuing_zone.clone(),
         };
+        let permit = allow(ctx, Action::CreateStandard, &owner.target()).or_api()?;
         let row = mutate::create_standard(&permit, record).await.or_api()?;
         Ok(Standard::from(row))
     }
@@ -255,22 +197,12 @@ impl StandardMutation {
     ) -> async_graphql::Result<Standard> {
         gate(ctx, Action::ReviseStandard).or_api()?;
         let code: StandardCode = parse_arg("code", &code).or_api()?;
-        let Names {
-            zh: title_zh,
-            en: title_en,
-        } = titles(
-            &input.title_zh,
-            &input.title_en,
-            dates(input.issued_on, input.effective_on, input.review_on),
-        )
-        .or_api()?;
         let row = stored(ctx, &code).await.or_api()?;
         let owner = Owner::of(&row);
-        let permit = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
-        let record = StandardRecord {
+        let record = StandardDraft {
             code,
-            title_zh,
-            title_en,
+            title_zh: input.title_zh,
+            title_en: input.title_en,
             level: owner.level,
             status: Status::Draft,
             issuing_region: row.issuing_region.clone(),
@@ -279,10 +211,14 @@ impl StandardMutation {
             effective_on: input.effective_on,
             supersedes: None,
             review_on: input.review_on,
-            note: input.note.trim().to_owned(),
+            note: input.note,
             matters: matters(input.matters).or_api()?,
             illustrative: row.provenance.illustrative,
-        };
+        }
+        .validated()
+        .map_err(|errors| invalid_input("input.", errors))
+        .or_api()?;
+        let permit = allow(ctx, Action::ReviseStandard, &owner.target()).or_api()?;
         let row = mutate::revise_standard(&permit, record, expected_revision)
             .await
             .or_api()?;

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveMo
 use crate::StoreError;
 use crate::changes::{KEYS_PER_STATEMENT, MAX_PARAMS};
 use crate::entity::standard_matter;
-use crate::write::{MatterRecord, StandardRecord};
+use concord_domain::{MatterDraft, StandardDraft};
 
 use super::stored_rows;
 
@@ -30,8 +30,8 @@ pub(super) struct Links {
 impl Links {
     pub(super) async fn load(
         conn: &impl ConnectionTrait,
-        matters: &[MatterRecord],
-        standards: &[StandardRecord],
+        matters: &[MatterDraft],
+        standards: &[StandardDraft],
     ) -> Result<Self, StoreError> {
         let mut stored = BTreeSet::new();
         let by_matter = stored_rows::<standard_matter::Entity, _, _>(

@@ -164,7 +164,7 @@ EMP-TEST-ONE,,Test three,EMPLOYMENT,,x,
     assert_eq!(
         csv(ImportKind::Matters, bad),
         [
-            "line 2, column national_number: is required with national_edition (give both or neither)",
+            "line 2, column national_number: is required with the national edition: give both or neither",
             "line 3, column code: matter code `emp-bad` must be 2 to 40 capital letters, digits, `_` or `-`, starting with a letter (e.g. `SI-PENSION-TRANSFER`)",
             "line 3, column standards: item 2: `GB/T 33527` is listed twice",
             "line 4, column name_zh: must not be empty",
@@ -226,7 +226,9 @@ DB31/T 5-2020,区标,REGIONAL,,,,,
     );
     assert!(found[0].contains("`GB/T 1-2020` cannot be the code of a LOCAL standard"));
     assert!(found[1].contains("`DB33/T 1-2020` is a standard of 330000, not of 510000"));
-    assert!(found[3].ends_with("is before issued_on (2020-05-01)"));
+    assert!(found[3].ends_with(
+        "a standard cannot come into force (2020-04-01) before it is published (2020-05-01)"
+    ));
     assert!(found[5].ends_with("`2020-13-01` is not a date written YYYY-MM-DD"));
     assert!(found[6].ends_with(
         "`PROVINCIAL` is not one of NATIONAL, INDUSTRY, LOCAL, REGIONAL, GROUP, INTERNAL"
