@@ -3,7 +3,7 @@
 
 use crate::alignment::Baseline;
 use crate::codes::{CategoryCode, MatterCode, StandardCode};
-use crate::guide::MAX_TIME_LIMIT_DAYS;
+use crate::guide::check_time_limit;
 use crate::national::{self, ServedGroup};
 use crate::provenance::Provenance;
 use crate::text::{LONG_TEXT_MAX, Names, ValidationError, optional_text, repeats};
@@ -220,13 +220,8 @@ impl NationalItemDraft {
             }
         }
         errors.extend(repeats("servedGroups", &self.served_groups));
-        if let Some(days) = self.baseline.max_time_limit_days
-            && !(1..=MAX_TIME_LIMIT_DAYS).contains(&days)
-        {
-            errors.push(ValidationError::new(
-                "maxTimeLimitDays",
-                format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
-            ));
+        if let Some(days) = self.baseline.max_time_limit_days {
+            errors.extend(check_time_limit("maxTimeLimitDays", days).err());
         }
         errors.extend(repeats(
             "requiredChannels",
@@ -291,7 +286,7 @@ mod tests {
         broken.content = "字".repeat(LONG_TEXT_MAX + 1);
         broken.lead_department = "人社\0".into();
         broken.served_groups = vec![ServedGroup::Workers, ServedGroup::Workers];
-        broken.baseline.max_time_limit_days = Some(MAX_TIME_LIMIT_DAYS + 1);
+        broken.baseline.max_time_limit_days = Some(crate::guide::MAX_TIME_LIMIT_DAYS + 1);
         broken.baseline.required_channels =
             vec![Channel::Online, Channel::Counter, Channel::Online];
         assert_eq!(

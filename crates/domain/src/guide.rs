@@ -15,6 +15,19 @@ pub const MAX_MATERIALS: usize = 30;
 /// Most steps an operating procedure may have.
 pub const MAX_STEPS: usize = 30;
 
+/// Checks a time limit a guide states, or a baseline or target caps one at:
+/// at least a working day, at most [`MAX_TIME_LIMIT_DAYS`].
+pub fn check_time_limit(field: &str, days: i32) -> Result<(), ValidationError> {
+    if (1..=MAX_TIME_LIMIT_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
+        ))
+    }
+}
+
 /// A region's service guide (服务指南) for one matter, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceGuide {
@@ -76,13 +89,11 @@ pub struct GuideDraft {
 impl GuideDraft {
     /// Returns the draft with its texts trimmed, or every rule it breaks.
     pub fn validated(self) -> Result<Self, Vec<ValidationError>> {
-        let mut errors = Vec::new();
-        if !(1..=MAX_TIME_LIMIT_DAYS).contains(&self.time_limit_days) {
-            errors.push(ValidationError::new(
-                "timeLimitDays",
-                format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
-            ));
-        }
+        let mut errors: Vec<ValidationError> =
+            check_time_limit("timeLimitDays", self.time_limit_days)
+                .err()
+                .into_iter()
+                .collect();
         let mut materials = Vec::with_capacity(self.materials.len());
         if self.materials.len() > MAX_MATERIALS {
             errors.push(ValidationError::new(

@@ -69,6 +69,28 @@ pub struct StandardDraft {
 }
 
 impl StandardDraft {
+    /// A draft of a standard that names only its code, Chinese title and
+    /// level: no English title, issuer, dates, note or matters yet, not
+    /// illustrative.
+    pub fn new(code: StandardCode, title_zh: String, level: StandardLevel) -> Self {
+        Self {
+            code,
+            title_zh,
+            title_en: String::new(),
+            level,
+            status: StandardStatus::Draft,
+            issuing_region: None,
+            issuing_zone: None,
+            issued_on: None,
+            effective_on: None,
+            supersedes: None,
+            review_on: None,
+            note: String::new(),
+            matters: None,
+            illustrative: false,
+        }
+    }
+
     /// Returns the draft with its texts trimmed and a local standard's
     /// issuing region filled in, or every rule it breaks.
     pub fn validated(mut self) -> Result<Self, Vec<ValidationError>> {
@@ -323,22 +345,8 @@ mod tests {
     }
 
     fn draft(code: &str, level: StandardLevel) -> StandardDraft {
-        StandardDraft {
-            code: StandardCode::try_from(code).unwrap(),
-            title_zh: " 社会保障卡服务规范 ".into(),
-            title_en: String::new(),
-            level,
-            status: StandardStatus::Draft,
-            issuing_region: None,
-            issuing_zone: None,
-            issued_on: None,
-            effective_on: None,
-            supersedes: None,
-            review_on: None,
-            note: String::new(),
-            matters: None,
-            illustrative: false,
-        }
+        let code = StandardCode::try_from(code).unwrap();
+        StandardDraft::new(code, " 社会保障卡服务规范 ".into(), level)
     }
 
     #[test]

@@ -362,29 +362,20 @@ fn matter_code(slot: u8) -> MatterCode {
 }
 
 fn standard_record(code: StandardCode, zh: &str, en: &str, draft: bool) -> StandardDraft {
+    let level = if code.local_province().is_some() {
+        StandardLevel::Local
+    } else {
+        StandardLevel::National
+    };
     StandardDraft {
-        code: code.clone(),
-        title_zh: zh.to_owned(),
         title_en: en.to_owned(),
-        level: if code.local_province().is_some() {
-            StandardLevel::Local
-        } else {
-            StandardLevel::National
-        },
         status: if draft {
             StandardStatus::Draft
         } else {
             StandardStatus::InForce
         },
-        issuing_region: None,
-        issuing_zone: None,
-        issued_on: None,
-        effective_on: None,
-        review_on: None,
-        supersedes: None,
-        note: String::new(),
-        matters: None,
         illustrative: true,
+        ..StandardDraft::new(code, zh.to_owned(), level)
     }
 }
 

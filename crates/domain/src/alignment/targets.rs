@@ -2,7 +2,7 @@
 
 use super::{GuideValues, missing_channels};
 use crate::Channel;
-use crate::guide::MAX_TIME_LIMIT_DAYS;
+use crate::guide::check_time_limit;
 use crate::text::{NAME_MAX, ValidationError, distinct_channels, repeats, required_text};
 
 /// A collaborative standard's targets.
@@ -21,13 +21,8 @@ impl Targets {
     /// in order, or every rule they break: at least one target is set.
     pub fn validated(mut self) -> Result<Self, Vec<ValidationError>> {
         let mut errors = Vec::new();
-        if let Some(days) = self.max_time_limit_days
-            && !(1..=MAX_TIME_LIMIT_DAYS).contains(&days)
-        {
-            errors.push(ValidationError::new(
-                "maxTimeLimitDays",
-                format!("must be between 1 and {MAX_TIME_LIMIT_DAYS} working days"),
-            ));
+        if let Some(days) = self.max_time_limit_days {
+            errors.extend(check_time_limit("maxTimeLimitDays", days).err());
         }
         if let Some(materials) = &mut self.materials {
             for (index, material) in materials.iter_mut().enumerate() {

@@ -267,20 +267,11 @@ async fn create_elevated(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| corrupt(&e))?;
     let record = StandardDraft {
-        code: elevated.code.clone(),
-        title_zh: local.title_zh.clone(),
         title_en: local.title_en.clone(),
-        level,
-        status: StandardStatus::Draft,
-        issuing_region: None,
-        issuing_zone: None,
-        issued_on: None,
-        effective_on: None,
-        supersedes: None,
-        review_on: None,
         note: format!("elevated from {local_code}"),
         matters: Some(matters),
         illustrative: local.illustrative,
+        ..StandardDraft::new(elevated.code.clone(), local.title_zh.clone(), level)
     };
     write::upsert_standard(txn, &record, now).await?;
     standard::Entity::update_many()

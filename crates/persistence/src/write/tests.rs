@@ -103,20 +103,15 @@ async fn links_are_replaced_only_when_listed() {
 
     // The standard's side sets the standard's links, whatever the matter listed.
     let record = StandardDraft {
-        code: standard("GB/T 33527"),
-        title_zh: "公共就业服务总则".into(),
         title_en: "Public employment service - general principles".into(),
-        level: StandardLevel::National,
         status: StandardStatus::InForce,
-        issuing_region: None,
-        issuing_zone: None,
-        issued_on: None,
-        effective_on: None,
-        supersedes: None,
-        review_on: None,
         note: "cited by GB/T 33531-2017; committee SAC/TC292".into(),
         matters: Some(vec![MatterCode::try_from("TEST-MATTER").unwrap()]),
-        illustrative: false,
+        ..StandardDraft::new(
+            standard("GB/T 33527"),
+            "公共就业服务总则".into(),
+            StandardLevel::National,
+        )
     };
     assert_eq!(
         upsert_standard(&db, &record, now).await.unwrap(),
@@ -139,20 +134,12 @@ async fn links_are_replaced_only_when_listed() {
 async fn a_local_standard_belongs_to_its_province() {
     let db = seeded_database().await;
     let record = StandardDraft {
-        code: StandardCode::try_from("DB5108/T 99-2025").unwrap(),
-        title_zh: "测试".into(),
-        title_en: String::new(),
-        level: StandardLevel::Local,
-        status: StandardStatus::Draft,
         issuing_region: Some(RegionCode::try_from("510000").unwrap()),
-        issuing_zone: None,
-        issued_on: None,
-        effective_on: None,
-        supersedes: None,
-        review_on: None,
-        note: String::new(),
-        matters: None,
-        illustrative: false,
+        ..StandardDraft::new(
+            StandardCode::try_from("DB5108/T 99-2025").unwrap(),
+            "测试".into(),
+            StandardLevel::Local,
+        )
     };
     upsert_standard(&db, &record, Utc::now()).await.unwrap();
     let row = standard::Entity::find_by_id("DB5108/T 99-2025")

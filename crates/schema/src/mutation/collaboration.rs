@@ -3,8 +3,8 @@ use concord_auth::{Action, Target};
 use concord_domain::alignment::Targets;
 use concord_domain::workflow::{Decision, ElevationDecision};
 use concord_domain::{
-    NOTE_MAX, RegionCode, StandardCode, StandardDraft, StandardLevel as Level, StandardStatus,
-    ZoneCode, required_text,
+    NOTE_MAX, RegionCode, StandardCode, StandardDraft, StandardLevel as Level, ZoneCode,
+    required_text,
 };
 use concord_persistence::mutate;
 use concord_persistence::queries::Elevation;
@@ -84,20 +84,10 @@ impl CollaborationMutation {
         }
         let matters = parse_each("input.matters", &input.matters).or_api()?;
         let record = StandardDraft {
-            code,
-            title_zh: input.title_zh,
             title_en: input.title_en,
-            level: Level::Regional,
-            status: StandardStatus::Draft,
-            issuing_region: None,
             issuing_zone: Some(zone.clone()),
-            issued_on: None,
-            effective_on: None,
-            supersedes: None,
-            review_on: None,
-            note: String::new(),
             matters: Some(matters),
-            illustrative: false,
+            ..StandardDraft::new(code, input.title_zh, Level::Regional)
         }
         .validated();
         let targets = Targets {

@@ -3,8 +3,7 @@ use chrono::NaiveDate;
 use concord_auth::{Action, Target};
 use concord_domain::standard;
 use concord_domain::{
-    MatterCode, Origin, RegionCode, StandardCode, StandardDraft, StandardLevel as Level,
-    StandardStatus as Status, ZoneCode,
+    MatterCode, Origin, RegionCode, StandardCode, StandardDraft, StandardLevel as Level, ZoneCode,
 };
 use concord_persistence::mutate::{self, Permit};
 use concord_persistence::queries;
@@ -157,20 +156,15 @@ impl StandardMutation {
         let issuing_region: Option<RegionCode> =
             parse_optional("input.issuingRegion", input.issuing_region.as_deref()).or_api()?;
         let record = StandardDraft {
-            code,
-            title_zh: input.title_zh,
             title_en: input.title_en,
-            level,
-            status: Status::Draft,
             issuing_region,
             issuing_zone,
             issued_on: input.issued_on,
             effective_on: input.effective_on,
-            supersedes: None,
             review_on: input.review_on,
             note: input.note,
             matters: matters(input.matters).or_api()?,
-            illustrative: false,
+            ..StandardDraft::new(code, input.title_zh, level)
         }
         .validated()
         .map_err(|errors| invalid_input("input.", errors))
@@ -200,20 +194,16 @@ impl StandardMutation {
         let row = stored(ctx, &code).await.or_api()?;
         let owner = Owner::of(&row);
         let record = StandardDraft {
-            code,
-            title_zh: input.title_zh,
             title_en: input.title_en,
-            level: owner.level,
-            status: Status::Draft,
             issuing_region: row.issuing_region.clone(),
             issuing_zone: owner.zone.clone(),
             issued_on: input.issued_on,
             effective_on: input.effective_on,
-            supersedes: None,
             review_on: input.review_on,
             note: input.note,
             matters: matters(input.matters).or_api()?,
             illustrative: row.provenance.illustrative,
+            ..StandardDraft::new(code, input.title_zh, owner.level)
         }
         .validated()
         .map_err(|errors| invalid_input("input.", errors))
