@@ -40,7 +40,8 @@ pub use national::{ServedGroup, served_groups};
 pub use provenance::Provenance;
 pub use replication::{Settlement, Verdict};
 pub use standard::{
-    StandardDraft, check_elevated_code, check_issuer, default_review_on, status_transition_allowed,
+    StandardDraft, check_elevated_code, check_issuer, check_supersession, default_review_on,
+    status_transition_allowed,
 };
 pub use text::{
     LONG_TEXT_MAX, NAME_MAX, NOTE_MAX, Names, ValidationError, distinct_channels, optional_text,

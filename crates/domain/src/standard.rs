@@ -133,11 +133,8 @@ impl StandardDraft {
                 ),
             ));
         }
-        if self.supersedes.as_ref() == Some(&self.code) {
-            errors.push(ValidationError::new(
-                "supersedes",
-                "a standard cannot supersede itself",
-            ));
+        if let Some(superseded) = &self.supersedes {
+            errors.extend(check_supersession(&self.code, superseded).err());
         }
         if let Some(matters) = &self.matters {
             errors.extend(repeats("matters", matters));
@@ -147,6 +144,21 @@ impl StandardDraft {
         } else {
             Err(errors)
         }
+    }
+}
+
+/// Checks that a standard names another one as the standard it replaces.
+pub fn check_supersession(
+    code: &StandardCode,
+    superseded: &StandardCode,
+) -> Result<(), ValidationError> {
+    if code == superseded {
+        Err(ValidationError::new(
+            "supersedes",
+            "a standard cannot supersede itself",
+        ))
+    } else {
+        Ok(())
     }
 }
 

@@ -1,14 +1,12 @@
 //! The catalogue: service matters and the national items they map to.
 
 use concord_domain::AuditAction;
-use concord_domain::CategoryCode;
 use concord_domain::catalogue::{NationalItem, ServiceMatter};
+use concord_domain::{CategoryCode, MatterDraft, NationalItemDraft};
 use sea_orm::{DatabaseTransaction, EntityTrait};
 
 use crate::entity::{national_item, service_matter, standard};
 use crate::footprint::Topic;
-use concord_domain::{MatterDraft, NationalItemDraft};
-
 use crate::write::{self, Outcome};
 
 use super::{

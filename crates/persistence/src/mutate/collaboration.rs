@@ -6,14 +6,12 @@ use chrono::{DateTime, Utc};
 use concord_domain::alignment::Targets;
 use concord_domain::workflow::{Decision, ProposalStatus, check_decision, proposal_status};
 use concord_domain::{AuditAction, RowKind};
-use concord_domain::{Origin, RegionCode, StandardCode, StandardStatus, ZoneCode};
+use concord_domain::{Origin, RegionCode, StandardCode, StandardDraft, StandardStatus, ZoneCode};
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::entity::{ChannelList, TextList, adoption, collaborative_target, standard, zone_member};
 use crate::queries::Collaborative;
-use concord_domain::StandardDraft;
-
 use crate::write;
 
 use super::{

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use concord_domain::workflow::{
     ElevationDecision, ElevationStatus, ElevationTarget, next_elevation_status,
 };
-use concord_domain::{AuditAction, RowKind};
+use concord_domain::{AuditAction, RowKind, StandardDraft};
 use concord_domain::{
     MatterCode, Origin, StandardCode, StandardLevel, StandardStatus, check_elevated_code,
 };
@@ -14,8 +14,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::{Value, json};
 
 use crate::entity::{elevation_proposal, standard};
-use concord_domain::StandardDraft;
-
 use crate::write;
 
 use super::{

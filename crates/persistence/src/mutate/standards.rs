@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use concord_domain::AuditAction;
 use concord_domain::standard::Standard;
 use concord_domain::workflow::ElevationStatus;
-use concord_domain::{StandardCode, StandardStatus, status_transition_allowed};
+use concord_domain::{
+    StandardCode, StandardDraft, StandardStatus, check_supersession, status_transition_allowed,
+};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter};
 
 use crate::StoreError;
 use crate::entity::{elevation_proposal, region, service_matter, standard};
 use crate::footprint::Topic;
-use concord_domain::StandardDraft;
-
 use crate::write::{self, Outcome};
 
 use super::{
@@ -278,9 +278,7 @@ pub async fn supersede_standard(
     expected: (i32, i32),
 ) -> Result<(Standard, Standard), MutationError> {
     let (db, actor, now) = (permit.db, &permit.actor, permit.now);
-    if old == new {
-        return Err(invalid("new", "a standard cannot supersede itself"));
-    }
+    check_supersession(new, old).map_err(|error| invalid("new", error.message))?;
     let txn = begin(db).await?;
     let backend = db.get_database_backend();
     let old_row = load_standard(&txn, Some(backend), old)
