@@ -6,7 +6,9 @@ use crate::codes::{CategoryCode, MatterCode, StandardCode};
 use crate::guide::check_time_limit;
 use crate::national::{self, ServedGroup};
 use crate::provenance::Provenance;
-use crate::text::{LONG_TEXT_MAX, Names, ValidationError, optional_text, repeats};
+use crate::text::{
+    LONG_TEXT_MAX, Names, ValidationError, distinct_channels, optional_text, repeats,
+};
 
 /// A service area of HR&SS, such as social insurance.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,11 +225,10 @@ impl NationalItemDraft {
         if let Some(days) = self.baseline.max_time_limit_days {
             errors.extend(check_time_limit("maxTimeLimitDays", days).err());
         }
-        errors.extend(repeats(
-            "requiredChannels",
-            &self.baseline.required_channels,
-        ));
-        self.baseline.required_channels.sort();
+        match distinct_channels("requiredChannels", &self.baseline.required_channels) {
+            Ok(channels) => self.baseline.required_channels = channels,
+            Err(error) => errors.push(error),
+        }
         if errors.is_empty() {
             Ok(self)
         } else {
@@ -298,7 +299,7 @@ mod tests {
                 "leadDepartment",
                 "servedGroups[1]",
                 "maxTimeLimitDays",
-                "requiredChannels[2]"
+                "requiredChannels"
             ]
         );
     }
