@@ -22,6 +22,7 @@ mod m20261206_130000_add_served_groups;
 mod m20261206_140000_add_standard_review_and_elevation;
 mod m20261206_190000_text_gram_gram_collate_c;
 mod m20261206_230000_create_text_gram_count;
+mod m20261207_090000_rename_collaborative_target;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_140000_add_standard_review_and_elevation::Migration),
             Box::new(m20261206_190000_text_gram_gram_collate_c::Migration),
             Box::new(m20261206_230000_create_text_gram_count::Migration),
+            Box::new(m20261207_090000_rename_collaborative_target::Migration),
         ]
     }
 }

@@ -23,7 +23,7 @@ use concord_persistence::changes::{self, IncomingChange, log_current, split_key}
 use concord_persistence::conflicts;
 use concord_persistence::entity::{
     ChannelList, StepList, TextList, adoption, baseline_exemption, change_log,
-    collaborative_target, elevation_proposal, evaluation, national_item, operating_procedure,
+    collaborative_standard, elevation_proposal, evaluation, national_item, operating_procedure,
     row_revision, service_guide, service_matter, standard, standard_matter, sync_conflict,
 };
 use concord_persistence::queries::PageRequest;
@@ -84,7 +84,7 @@ revised!(
     operating_procedure::Model,
     national_item::Model,
     evaluation::Model,
-    collaborative_target::Model,
+    collaborative_standard::Model,
     adoption::Model,
     baseline_exemption::Model,
     elevation_proposal::Model,
@@ -325,7 +325,7 @@ async fn apply_one<C: ConnectionTrait>(
             .await?
         }
         (Some(record), RowKind::CollaborativeStandard) => {
-            apply_row::<_, collaborative_target::Entity, _>(conn, record, |m| {
+            apply_row::<_, collaborative_standard::Entity, _>(conn, record, |m| {
                 m.standard_code.clone()
             })
             .await?
@@ -589,7 +589,7 @@ impl Node {
             ordered!(db, service_guide by RegionCode, MatterCode),
             ordered!(db, operating_procedure by RegionCode, MatterCode),
             ordered!(db, evaluation by RegionCode, MatterCode, Period),
-            ordered!(db, collaborative_target by StandardCode),
+            ordered!(db, collaborative_standard by StandardCode),
             ordered!(db, adoption by StandardCode, RegionCode),
         )
     }
@@ -801,7 +801,7 @@ fn evaluation(
 }
 
 fn collaborative(code: &str, revision: i32, time: DateTime<Utc>) -> IncomingChange {
-    let row = collaborative_target::Model {
+    let row = collaborative_standard::Model {
         standard_code: code.to_owned(),
         zone_code: "YRD".to_owned(),
         status: if revision % 3 == 0 {

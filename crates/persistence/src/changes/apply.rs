@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
+    adoption, baseline_exemption, collaborative_standard, elevation_proposal, evaluation,
     national_item, operating_procedure, service_guide, service_matter, standard, sync_conflict,
 };
 use crate::mutate;
@@ -241,7 +241,7 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         applied: targets,
         contested: lost,
         ..
-    } = plan::<collaborative_target::Model, _>(
+    } = plan::<collaborative_standard::Model, _>(
         conn,
         &of(RowKind::CollaborativeStandard),
         None,
@@ -281,9 +281,9 @@ pub(super) async fn apply_rows<'a, C: ConnectionTrait>(
         .filter(|row| row.status == StandardStatus::Draft)
         .map(|row| row.code.as_str())
         .collect();
-    let proposals = Presence::load::<collaborative_target::Entity, _>(
+    let proposals = Presence::load::<collaborative_standard::Entity, _>(
         conn,
-        collaborative_target::Column::StandardCode,
+        collaborative_standard::Column::StandardCode,
         drafts,
         page,
         RowKind::CollaborativeStandard,

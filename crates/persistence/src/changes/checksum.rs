@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
+    adoption, baseline_exemption, collaborative_standard, elevation_proposal, evaluation,
     national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
     sync_conflict,
 };
@@ -32,7 +32,7 @@ pub struct Checksum {
 /// the same replicated data give the same checksums, whichever database
 /// each runs on; seed rows count, so nodes seeded alike compare alike.
 pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, StoreError> {
-    let proposals: HashSet<String> = collaborative_target::Entity::find()
+    let proposals: HashSet<String> = collaborative_standard::Entity::find()
         .all(conn)
         .await?
         .into_iter()
@@ -63,8 +63,10 @@ pub async fn checksums<C: ConnectionTrait>(conn: &C) -> Result<Vec<Checksum>, St
         .await?,
         table_checksum::<national_item::Model, _>(conn, "national_item", |_| true).await?,
         table_checksum::<evaluation::Model, _>(conn, "evaluation", |_| true).await?,
-        table_checksum::<collaborative_target::Model, _>(conn, "collaborative_target", |_| true)
-            .await?,
+        table_checksum::<collaborative_standard::Model, _>(conn, "collaborative_standard", |_| {
+            true
+        })
+        .await?,
         table_checksum::<adoption::Model, _>(conn, "adoption", |_| true).await?,
         table_checksum::<baseline_exemption::Model, _>(conn, "baseline_exemption", |_| true)
             .await?,

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, change_log, collaborative_target, elevation_proposal, evaluation,
-    national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
+    adoption, baseline_exemption, change_log, collaborative_standard, elevation_proposal,
+    evaluation, national_item, operating_procedure, service_guide, service_matter, standard,
+    standard_matter,
 };
 
 use super::apply::Applied;
@@ -102,7 +103,7 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
             let row: standard::Model = written(conn, parts).await?;
             // A zone's proposed collaborative standard is public while a
             // draft: its members decide on it in the open.
-            let proposal = collaborative_target::Entity::find_by_id(row.code.clone())
+            let proposal = collaborative_standard::Entity::find_by_id(row.code.clone())
                 .one(conn)
                 .await?
                 .is_some();
@@ -138,7 +139,7 @@ pub(crate) async fn current_record<C: ConnectionTrait>(
             row_while(&written::<evaluation::Model, _>(conn, parts).await?, true)
         }
         RowKind::CollaborativeStandard => row_while(
-            &written::<collaborative_target::Model, _>(conn, parts).await?,
+            &written::<collaborative_standard::Model, _>(conn, parts).await?,
             true,
         ),
         RowKind::Adoption => row_while(&written::<adoption::Model, _>(conn, parts).await?, true),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, baseline_exemption, collaborative_target, elevation_proposal, evaluation,
+    adoption, baseline_exemption, collaborative_standard, elevation_proposal, evaluation,
     national_item, operating_procedure, service_guide, service_matter, standard,
 };
 
@@ -150,7 +150,7 @@ replicated!(
     []
 );
 replicated!(
-    collaborative_target,
+    collaborative_standard,
     CollaborativeStandard,
     (standard_code: String => StandardCode),
     [created_at, updated_at],
@@ -253,7 +253,7 @@ pub(crate) fn hash_of_record(kind: RowKind, record: Option<&Value>) -> Result<St
         RowKind::Procedure => record_hash::<operating_procedure::Model>(record),
         RowKind::NationalItem => record_hash::<national_item::Model>(record),
         RowKind::Evaluation => record_hash::<evaluation::Model>(record),
-        RowKind::CollaborativeStandard => record_hash::<collaborative_target::Model>(record),
+        RowKind::CollaborativeStandard => record_hash::<collaborative_standard::Model>(record),
         RowKind::Adoption => record_hash::<adoption::Model>(record),
         RowKind::Exemption => record_hash::<baseline_exemption::Model>(record),
         RowKind::Elevation => record_hash::<elevation_proposal::Model>(record),

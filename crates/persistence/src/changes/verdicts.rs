@@ -13,9 +13,9 @@ use serde_json::value::RawValue;
 use crate::StoreError;
 use crate::entity::Stored;
 use crate::entity::{
-    adoption, baseline_exemption, change_log, collaborative_target, elevation_proposal, evaluation,
-    national_item, operating_procedure, service_guide, service_matter, standard, standard_matter,
-    sync_conflict,
+    adoption, baseline_exemption, change_log, collaborative_standard, elevation_proposal,
+    evaluation, national_item, operating_procedure, service_guide, service_matter, standard,
+    standard_matter, sync_conflict,
 };
 use crate::mutate;
 
@@ -333,7 +333,7 @@ async fn restamp<C: ConnectionTrait>(
             restamp_row::<evaluation::Model, _>(conn, parts, revision, now, None).await
         }
         RowKind::CollaborativeStandard => {
-            restamp_row::<collaborative_target::Model, _>(conn, parts, revision, now, None).await
+            restamp_row::<collaborative_standard::Model, _>(conn, parts, revision, now, None).await
         }
         RowKind::Adoption => {
             restamp_row::<adoption::Model, _>(conn, parts, revision, now, None).await

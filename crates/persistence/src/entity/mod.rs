@@ -7,7 +7,7 @@ pub mod audit_entry;
 pub mod baseline_exemption;
 pub mod category;
 pub mod change_log;
-pub mod collaborative_target;
+pub mod collaborative_standard;
 pub mod elevation_proposal;
 pub mod evaluation;
 pub mod national_edition;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::changes::KEYS_PER_STATEMENT;
 use crate::entity::{
-    collaborative_target, national_item, operating_procedure, service_guide, service_matter,
+    collaborative_standard, national_item, operating_procedure, service_guide, service_matter,
     standard,
 };
 use crate::mutate;
@@ -328,9 +328,9 @@ impl<C: ConnectionTrait> Import<'_, C> {
                 .iter()
                 .filter(|(row, _)| row.status == StandardStatus::Draft)
                 .map(|(row, _)| row.code.clone());
-            let proposed: HashSet<String> = stored_rows::<collaborative_target::Entity, _, _>(
+            let proposed: HashSet<String> = stored_rows::<collaborative_standard::Entity, _, _>(
                 self.conn,
-                collaborative_target::Column::StandardCode,
+                collaborative_standard::Column::StandardCode,
                 drafts,
             )
             .await?

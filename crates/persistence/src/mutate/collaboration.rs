@@ -10,7 +10,9 @@ use concord_domain::{Origin, RegionCode, StandardCode, StandardDraft, StandardSt
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::entity::{ChannelList, TextList, adoption, collaborative_target, standard, zone_member};
+use crate::entity::{
+    ChannelList, TextList, adoption, collaborative_standard, standard, zone_member,
+};
 use crate::queries::Collaborative;
 use crate::write;
 
@@ -19,7 +21,7 @@ use super::{
     record_standard_change, stored_for_update, update_revised,
 };
 
-fn targets_snapshot(row: &collaborative_target::Model, adoptions: &[adoption::Model]) -> Value {
+fn targets_snapshot(row: &collaborative_standard::Model, adoptions: &[adoption::Model]) -> Value {
     json!({
         "status": row.status,
         "maxTimeLimitDays": row.max_time_limit_days,
@@ -69,7 +71,7 @@ pub async fn propose_collaborative(
     crate::mutate::check_standard_references(&txn, &record).await?;
     write::upsert_standard(&txn, &record, now).await?;
     let national = Origin::National.as_str().to_owned();
-    let target = collaborative_target::Model {
+    let target = collaborative_standard::Model {
         standard_code: record.code.to_string(),
         zone_code: zone.to_string(),
         status: ProposalStatus::Proposed.into(),
@@ -83,7 +85,7 @@ pub async fn propose_collaborative(
         created_at: now,
         updated_at: now,
     };
-    collaborative_target::Entity::insert(target.clone().into_active_model())
+    collaborative_standard::Entity::insert(target.clone().into_active_model())
         .exec_without_returning(&txn)
         .await?;
     let mut adoptions = Vec::new();
@@ -145,8 +147,8 @@ pub async fn propose_collaborative(
 async fn load_proposal(
     txn: &sea_orm::DatabaseTransaction,
     code: &StandardCode,
-) -> Result<(collaborative_target::Model, Vec<adoption::Model>), MutationError> {
-    let target = stored_for_update::<collaborative_target::Entity>(txn, code.as_str())
+) -> Result<(collaborative_standard::Model, Vec<adoption::Model>), MutationError> {
+    let target = stored_for_update::<collaborative_standard::Entity>(txn, code.as_str())
         .await?
         .ok_or_else(|| MutationError::NotFound(format!("collaborative standard {code}")))?;
     let adoptions = adoption::Entity::find()
@@ -161,11 +163,11 @@ async fn load_proposal(
 async fn move_proposal(
     txn: &sea_orm::DatabaseTransaction,
     actor: &Actor,
-    target: &collaborative_target::Model,
+    target: &collaborative_standard::Model,
     to: ProposalStatus,
     standard_status: StandardStatus,
     now: DateTime<Utc>,
-) -> Result<collaborative_target::Model, MutationError> {
+) -> Result<collaborative_standard::Model, MutationError> {
     let mut row = target.clone();
     row.status = to.into();
     let row = update_revised(txn, row, now).await?;

@@ -49,8 +49,8 @@ pub use history::{AuditFilter, audit_log, revisions};
 pub use node::{ping, sync_peers};
 pub(crate) use standards::standard_rows_by_codes;
 pub use standards::{
-    Collaborative, Elevation, StandardFilter, adoptions, collaborative_targets,
-    collaborative_targets_by_codes, elevated_from, elevations, matters_of_standards,
+    Collaborative, Elevation, StandardFilter, adoptions, collaborative_standards,
+    collaborative_standards_by_codes, elevated_from, elevations, matters_of_standards,
     standard_links, standards, standards_by_codes, superseding,
 };
 pub use trend::{GuideFigures, evaluations_of, guide_versions};

@@ -17,7 +17,7 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entity::{
-    adoption, collaborative_target, elevation_proposal, service_matter, standard, standard_matter,
+    adoption, collaborative_standard, elevation_proposal, service_matter, standard, standard_matter,
 };
 use crate::search::{Searched, Term};
 
@@ -292,20 +292,20 @@ pub async fn matters_of_standards<C: ConnectionTrait>(
 
 /// Collaborative standards, of one zone or all, optionally in one status,
 /// each read once into its domain values.
-pub async fn collaborative_targets<C: ConnectionTrait>(
+pub async fn collaborative_standards<C: ConnectionTrait>(
     conn: &C,
     zone: Option<&str>,
     status: Option<ProposalStatus>,
 ) -> Result<Vec<Collaborative>, StoreError> {
-    let mut select = collaborative_target::Entity::find();
+    let mut select = collaborative_standard::Entity::find();
     if let Some(zone) = zone {
-        select = select.filter(collaborative_target::Column::ZoneCode.eq(zone));
+        select = select.filter(collaborative_standard::Column::ZoneCode.eq(zone));
     }
     if let Some(status) = status {
-        select = select.filter(collaborative_target::Column::Status.eq(status.as_str()));
+        select = select.filter(collaborative_standard::Column::Status.eq(status.as_str()));
     }
     select
-        .order_by_asc(collaborative_target::Column::StandardCode)
+        .order_by_asc(collaborative_standard::Column::StandardCode)
         .all(conn)
         .await?
         .into_iter()
@@ -314,14 +314,14 @@ pub async fn collaborative_targets<C: ConnectionTrait>(
 }
 
 /// Collaborative standards by code, each read once into its domain values.
-pub async fn collaborative_targets_by_codes<C: ConnectionTrait>(
+pub async fn collaborative_standards_by_codes<C: ConnectionTrait>(
     conn: &C,
     codes: &[String],
 ) -> Result<Vec<Collaborative>, StoreError> {
     by_codes(
         conn,
-        collaborative_target::Entity::find(),
-        collaborative_target::Column::StandardCode,
+        collaborative_standard::Entity::find(),
+        collaborative_standard::Column::StandardCode,
         codes,
     )
     .await?
@@ -359,10 +359,10 @@ pub struct Collaborative {
     pub illustrative: bool,
 }
 
-impl TryFrom<collaborative_target::Model> for Collaborative {
+impl TryFrom<collaborative_standard::Model> for Collaborative {
     type Error = StoreError;
 
-    fn try_from(row: collaborative_target::Model) -> Result<Self, StoreError> {
+    fn try_from(row: collaborative_standard::Model) -> Result<Self, StoreError> {
         let fault = |field: &str, error: &dyn std::fmt::Display| {
             StoreError::Corrupt(format!(
                 "collaborative standard {}: {field}: {error}",

@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, Set};
 use super::insert_missing;
 use crate::StoreError;
 use crate::entity::{
-    ChannelList, adoption, collaborative_target, elevation_proposal, standard, standard_matter,
+    ChannelList, adoption, collaborative_standard, elevation_proposal, standard, standard_matter,
 };
 use crate::search::{self, Searched};
 
@@ -109,7 +109,7 @@ pub(super) async fn load<C: ConnectionTrait>(
                 matter_code: Set((*matter).to_owned()),
             });
         }
-        targets.push(collaborative_target::ActiveModel {
+        targets.push(collaborative_standard::ActiveModel {
             standard_code: Set(c.code.to_owned()),
             zone_code: Set(c.zone.to_owned()),
             status: Set(status.into()),

@@ -52,7 +52,7 @@ bookkeeping!(
     national_item::Model,
     crate::entity::evaluation::Model,
     crate::entity::baseline_exemption::Model,
-    crate::entity::collaborative_target::Model,
+    crate::entity::collaborative_standard::Model,
     crate::entity::adoption::Model,
     crate::entity::elevation_proposal::Model
 );

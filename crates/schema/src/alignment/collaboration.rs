@@ -52,7 +52,7 @@ pub(super) async fn collaborative(
     ctx: &Context<'_>,
     code: &StandardCode,
 ) -> Result<Option<Collaborative>, ApiError> {
-    let rows = queries::collaborative_targets_by_codes(
+    let rows = queries::collaborative_standards_by_codes(
         reading(
             ctx,
             &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
@@ -225,7 +225,7 @@ impl CollaborationQuery {
     ) -> async_graphql::Result<Vec<CollaborativeStandard>> {
         let zone = parse_optional::<ZoneCode, _>("zone", zone.as_deref()).or_api()?;
         let status = status.map(concord_domain::ProposalStatus::from);
-        let rows = queries::collaborative_targets(
+        let rows = queries::collaborative_standards(
             reading(
                 ctx,
                 &Footprint::of(&[Topic::Collaboration, Topic::Standard]),

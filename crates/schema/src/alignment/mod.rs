@@ -143,7 +143,7 @@ async fn in_force_by_matter(
         ctx,
         &Footprint::of(&[Topic::Collaboration, Topic::Standard]),
     )?;
-    let targets = queries::collaborative_targets(
+    let targets = queries::collaborative_standards(
         db,
         Some(zone.as_str()),
         Some(concord_domain::ProposalStatus::InForce),

@@ -7,7 +7,7 @@ use super::{ChannelList, Stored, TextList};
 /// A zone's collaborative standard: the targets of a REGIONAL standard that
 /// the zone's members adopt.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
-#[sea_orm(table_name = "collaborative_target")]
+#[sea_orm(table_name = "collaborative_standard")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub standard_code: String,
