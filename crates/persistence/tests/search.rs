@@ -23,13 +23,14 @@ use concord_persistence::entity::{service_matter, standard};
 use concord_persistence::queries::{
     self, MatterFilter, Page, PageRequest, StandardFilter, Visibility,
 };
+use concord_persistence::search::{self, Searched};
 use concord_persistence::write;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Statement, TransactionTrait,
 };
 use tokio::runtime::Runtime;
 
@@ -486,6 +487,7 @@ async fn follows_revision_sync_and_import(db: &DatabaseConnection) {
     .unwrap();
     txn.commit().await.unwrap();
     assert_eq!(finds(db, "甲乙").await, [code.to_string()]);
+    assert_counts_hold(db, "a write").await;
 
     // A revision through the mutation.
     let admin = concord_auth::Principal {
@@ -512,33 +514,61 @@ async fn follows_revision_sync_and_import(db: &DatabaseConnection) {
     assert_eq!(finds(db, "heading").await, [code.to_string()]);
     assert!(finds(db, "甲乙").await.is_empty());
     assert!(finds(db, "old title").await.is_empty());
+    assert_counts_hold(db, "a revision").await;
 
-    // A peer's newer revision, applied by sync.
+    // Two newer revisions from a peer, in one page, applied by sync: the
+    // standard's key is indexed once, for the later one.
     let mut row = standard::Entity::find_by_id(code.as_str())
         .one(db)
         .await
         .unwrap()
         .unwrap();
-    row.title_zh = "同步标题戊己".into();
-    row.revision += 1;
-    let record = serde_json::json!({ "row": row, "matters": [] }).to_string();
-    let change = IncomingChange {
-        kind: "STANDARD".into(),
-        key: code.to_string(),
-        revision: row.revision,
-        record: Some(serde_json::value::RawValue::from_string(record).unwrap()),
+    let mut revised = |title: &str| {
+        row.title_zh = title.into();
+        row.revision += 1;
+        let record = serde_json::json!({ "row": row, "matters": [] }).to_string();
+        IncomingChange {
+            kind: "STANDARD".into(),
+            key: code.to_string(),
+            revision: row.revision,
+            record: Some(serde_json::value::RawValue::from_string(record).unwrap()),
+        }
     };
+    let page = [revised("中间标题子丑"), revised("同步标题戊己")];
     let txn = db.begin().await.unwrap();
     // Applied on a province node that does not own the standard.
     assert_eq!(
-        changes::apply_page(&txn, &[change], "650000", now)
+        changes::apply_page(&txn, &page, "650000", now)
             .await
             .unwrap(),
-        1
+        2
     );
     txn.commit().await.unwrap();
     assert_eq!(finds(db, "戊己").await, [code.to_string()]);
+    assert!(finds(db, "子丑").await.is_empty());
     assert!(finds(db, "丙丁").await.is_empty());
+    assert_counts_hold(db, "a sync").await;
+    // A key listed twice is cut again once.
+    let txn = db.begin().await.unwrap();
+    let retitled = standard::Entity::find_by_id(code.as_str())
+        .one(&txn)
+        .await
+        .unwrap()
+        .unwrap();
+    standard::ActiveModel {
+        title_zh: sea_orm::Set("重排标题寅卯".into()),
+        ..retitled.into()
+    }
+    .update(&txn)
+    .await
+    .unwrap();
+    let twice = [code.to_string(), code.to_string()];
+    search::reindex(&txn, Searched::Standard, &twice)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(finds(db, "寅卯").await, [code.to_string()]);
+    assert_counts_hold(db, "a key reindexed as listed twice").await;
 
     // An import.
     let dir = tempfile::tempdir().unwrap();
@@ -557,6 +587,25 @@ async fn follows_revision_sync_and_import(db: &DatabaseConnection) {
     assert_eq!(finds(db, "IMPORTED").await, [code.to_string()]);
     assert!(finds(db, "戊己").await.is_empty());
     assert!(finds(db, "heading").await.is_empty());
+    assert_counts_hold(db, "an import").await;
+}
+
+/// `text_gram_count` holds, for each gram of a kind, how many rows of
+/// `text_gram` have it (a gram no row has any more may stay at zero).
+async fn assert_counts_hold(db: &DatabaseConnection, after: &str) {
+    let held = "SELECT kind, gram, COUNT(*) AS keys FROM text_gram GROUP BY kind, gram";
+    let counted = "SELECT kind, gram, keys FROM text_gram_count WHERE keys <> 0";
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM ({held} EXCEPT {counted}) AS a) \
+         + (SELECT COUNT(*) FROM ({counted} EXCEPT {held}) AS b) AS wrong"
+    );
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let wrong: i64 = row.try_get("", "wrong").unwrap();
+    assert_eq!(wrong, 0, "grams miscounted after {after}");
 }
 
 #[tokio::test]
