@@ -116,10 +116,11 @@ where
     }
     let mut stored_rows = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-        let matching = chunk
-            .iter()
-            .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
-        for stored in M::Entity::find().filter(matching).all(conn).await? {
+        for stored in M::Entity::find()
+            .filter(M::are_keys(chunk))
+            .all(conn)
+            .await?
+        {
             stored_rows.insert(stored.key(), stored);
         }
     }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use concord_domain::RowKind;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel,
-    Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel, Iterable,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder,
 };
 use serde_json::Value;
 
@@ -151,10 +151,10 @@ where
     }
     rows.reverse();
     for chunk in gone.chunks(KEYS_PER_STATEMENT) {
-        let matching = chunk
-            .iter()
-            .fold(Condition::any(), |any, key| any.add(M::is_key(key)));
-        M::Entity::delete_many().filter(matching).exec(conn).await?;
+        M::Entity::delete_many()
+            .filter(M::are_keys(chunk))
+            .exec(conn)
+            .await?;
     }
     upsert::<M::Entity, C>(conn, rows).await
 }
