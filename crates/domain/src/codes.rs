@@ -258,6 +258,17 @@ impl StandardCode {
         }
     }
 
+    /// The node that owns a standard of `level` with this code, and alone
+    /// may change it: the province a local standard's code names; else the
+    /// nation, for national, industry, group and internal standards, and
+    /// for a zone's regional ones (a zone has no node of its own).
+    pub fn owner(&self, level: StandardLevel) -> Origin {
+        match (level, self.local_province()) {
+            (StandardLevel::Local, Some(province)) => Origin::Region(province),
+            _ => Origin::National,
+        }
+    }
+
     /// Whether a standard of `level` may carry this code: national standards
     /// are `GB`, industry standards a sector prefix, local and regional ones
     /// `DB`, group ones `T/`, internal ones `Q/`.
@@ -429,6 +440,20 @@ mod tests {
         assert_eq!(Origin::try_from("100000").unwrap(), Origin::National);
         assert_eq!(Origin::try_from("330000").unwrap().as_str(), "330000");
         assert!(Origin::try_from("000000").is_err());
+    }
+
+    #[test]
+    fn a_local_standard_belongs_to_the_province_its_code_names() {
+        let local = StandardCode::try_from("DB5108/T 54-2024").unwrap();
+        assert_eq!(
+            local.owner(StandardLevel::Local),
+            Origin::Region(RegionCode::try_from("510000").unwrap())
+        );
+        // A zone's regional standard carries a `DB` code too, but no node
+        // of a province owns it.
+        assert_eq!(local.owner(StandardLevel::Regional), Origin::National);
+        let national = StandardCode::try_from("GB/T 33531-2017").unwrap();
+        assert_eq!(national.owner(StandardLevel::National), Origin::National);
     }
 
     #[test]

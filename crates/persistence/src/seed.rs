@@ -15,6 +15,32 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait}
 use crate::StoreError;
 use crate::entity::region;
 
+/// Whose a seeded row is, whether it is illustrative, and when it was
+/// written.
+#[derive(Clone, Copy)]
+struct Seeding<'a> {
+    origin: &'a str,
+    illustrative: bool,
+    at: DateTime<Utc>,
+}
+
+/// A seeded row as it is first written: the row's own columns, then the
+/// provenance `Seeding` gives it, at revision 1.
+macro_rules! first_revision {
+    ($($entity:ident)::+ { $($column:ident: $value:expr),+ $(,)? }, $seeding:expr $(,)?) => {{
+        let seeding: $crate::seed::Seeding<'_> = $seeding;
+        $($entity)::+ {
+            $($column: $value,)+
+            origin: ::sea_orm::Set(seeding.origin.to_owned()),
+            revision: ::sea_orm::Set(1),
+            illustrative: ::sea_orm::Set(seeding.illustrative),
+            created_at: ::sea_orm::Set(seeding.at),
+            updated_at: ::sea_orm::Set(seeding.at),
+        }
+    }};
+}
+use first_revision;
+
 /// The time every seeded row is stamped with. Seed data is the same on
 /// every node, so its rows must be the same to the byte too: replicas are
 /// compared by checksum, and a version's content hash covers its times.

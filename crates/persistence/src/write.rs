@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use concord_domain::RowKind;
 use concord_domain::{
     GuideDraft, GuideStatus, MatterCode, MatterDraft, NationalItemDraft, Origin, ProcedureStep,
-    RegionCode, StandardDraft, StandardLevel,
+    RegionCode, StandardDraft,
 };
 use sea_orm::{ConnectionTrait, EntityTrait};
 
@@ -234,13 +234,7 @@ pub(crate) fn standard_row(
     relinked: bool,
     now: DateTime<Utc>,
 ) -> standard::Model {
-    let origin = match record.level {
-        StandardLevel::Local => record
-            .code
-            .local_province()
-            .map_or(Origin::National, Origin::Region),
-        _ => Origin::National,
-    };
+    let origin = record.code.owner(record.level);
     let fresh = standard::Model {
         code: record.code.as_str().to_owned(),
         title_zh: record.title_zh.clone(),

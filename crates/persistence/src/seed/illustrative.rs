@@ -17,7 +17,7 @@ use concord_domain::{
 use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 
-use super::{insert_missing, reference};
+use super::{Seeding, first_revision, insert_missing, reference};
 use crate::StoreError;
 use crate::entity::{
     ChannelList, StepList, TextList, evaluation, national_item, operating_procedure, service_guide,
@@ -173,7 +173,11 @@ pub(super) async fn load<C: ConnectionTrait>(
         .collect();
     // Matters point at the current edition of the national standard.
     let edition = 2023;
-    let national = Origin::National.as_str().to_owned();
+    let example = Seeding {
+        origin: Origin::National.as_str(),
+        illustrative: true,
+        at: now,
+    };
     let pilots = [
         "220000", "330000", "420000", "460000", "500000", "510000", "530000",
     ];
@@ -199,20 +203,18 @@ pub(super) async fn load<C: ConnectionTrait>(
             }
             None => None,
         };
-        matters.push(service_matter::ActiveModel {
-            code: Set(template.code.clone()),
-            name_zh: Set(template.name_zh.clone()),
-            name_en: Set(template.name_en.clone()),
-            category_code: Set(template.category.clone()),
-            national_edition: Set(number.map(|_| edition)),
-            national_number: Set(number),
-            served_groups: Set(None),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        matters.push(first_revision!(
+            service_matter::ActiveModel {
+                code: Set(template.code.clone()),
+                name_zh: Set(template.name_zh.clone()),
+                name_en: Set(template.name_en.clone()),
+                category_code: Set(template.category.clone()),
+                national_edition: Set(number.map(|_| edition)),
+                national_number: Set(number),
+                served_groups: Set(None),
+            },
+            example,
+        ));
         for standard in &template.standards {
             links.push(standard_matter::ActiveModel {
                 standard_code: Set(standard.clone()),
@@ -227,34 +229,36 @@ pub(super) async fn load<C: ConnectionTrait>(
                 guide.time_limit_days,
                 now,
             ));
-            guides.push(service_guide::ActiveModel {
-                region_code: Set((*region).to_owned()),
-                matter_code: Set(template.code.clone()),
-                time_limit_days: Set(guide.time_limit_days),
-                fee_fen: Set(guide.fee.into()),
-                materials: Set(TextList(guide.materials)),
-                channels: Set(ChannelList(guide.channels)),
-                legal_basis: Set(guide.legal_basis),
-                guarantee_level: Set(guide.guarantee_level),
-                status: Set(GuideStatus::Published.into()),
-                published_at: Set(Some(now)),
-                origin: Set((*region).to_owned()),
-                revision: Set(1),
-                illustrative: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-            procedures.push(operating_procedure::ActiveModel {
-                region_code: Set((*region).to_owned()),
-                matter_code: Set(template.code.clone()),
-                steps: Set(StepList(steps)),
-                status: Set(GuideStatus::Published.into()),
-                origin: Set((*region).to_owned()),
-                revision: Set(1),
-                illustrative: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            guides.push(first_revision!(
+                service_guide::ActiveModel {
+                    region_code: Set((*region).to_owned()),
+                    matter_code: Set(template.code.clone()),
+                    time_limit_days: Set(guide.time_limit_days),
+                    fee_fen: Set(guide.fee.into()),
+                    materials: Set(TextList(guide.materials)),
+                    channels: Set(ChannelList(guide.channels)),
+                    legal_basis: Set(guide.legal_basis),
+                    guarantee_level: Set(guide.guarantee_level),
+                    status: Set(GuideStatus::Published.into()),
+                    published_at: Set(Some(now)),
+                },
+                Seeding {
+                    origin: region,
+                    ..example
+                },
+            ));
+            procedures.push(first_revision!(
+                operating_procedure::ActiveModel {
+                    region_code: Set((*region).to_owned()),
+                    matter_code: Set(template.code.clone()),
+                    steps: Set(StepList(steps)),
+                    status: Set(GuideStatus::Published.into()),
+                },
+                Seeding {
+                    origin: region,
+                    ..example
+                },
+            ));
         }
     }
     let codes = super::codes(&matters, |m| &m.code);
@@ -289,19 +293,21 @@ fn evaluations_of(
             let satisfaction = 80.0 + (hash % 120) as f64 / 10.0 + quarter as f64 * 1.5;
             let share = 0.35 + ((hash >> 12) % 55) as f64 / 100.0;
             let average_days = (f64::from(time_limit_days) * share * 10.0).round() / 10.0;
-            evaluation::ActiveModel {
-                region_code: Set(region.to_owned()),
-                matter_code: Set(matter.to_owned()),
-                period: Set((*period).to_owned()),
-                satisfaction: Set(satisfaction.min(100.0)),
-                cases_handled: Set(50 + ((hash >> 24) % 4000) as i64),
-                average_days: Set(average_days),
-                origin: Set(region.to_owned()),
-                revision: Set(1),
-                illustrative: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
+            first_revision!(
+                evaluation::ActiveModel {
+                    region_code: Set(region.to_owned()),
+                    matter_code: Set(matter.to_owned()),
+                    period: Set((*period).to_owned()),
+                    satisfaction: Set(satisfaction.min(100.0)),
+                    cases_handled: Set(50 + ((hash >> 24) % 4000) as i64),
+                    average_days: Set(average_days),
+                },
+                Seeding {
+                    origin: region,
+                    illustrative: true,
+                    at: now
+                },
+            )
         })
         .collect()
 }

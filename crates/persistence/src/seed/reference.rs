@@ -8,7 +8,7 @@ use concord_domain::{Origin, RegionKind, StandardCode, StandardLevel, StandardSt
 use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 
-use super::insert_missing;
+use super::{Seeding, first_revision, insert_missing};
 use crate::StoreError;
 use crate::entity::{
     category, national_edition, national_item, region, standard, zone, zone_member,
@@ -138,7 +138,11 @@ pub(super) async fn load<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let national = Origin::National.as_str().to_owned();
+    let reference = Seeding {
+        origin: Origin::National.as_str(),
+        illustrative: false,
+        at: now,
+    };
     let pilots: HashMap<String, String> = rows::<PilotRow>("pilot_provinces.csv", PILOTS)?
         .into_iter()
         .map(|row| (row.code, row.pilot))
@@ -152,22 +156,20 @@ pub(super) async fn load<C: ConnectionTrait>(
             .parse::<RegionKind>()
             .map_err(|e| invalid("regions.csv", e))?;
         let pilot_note = pilots.get(&row.code).cloned();
-        regions.push(region::ActiveModel {
-            pilot: Set(pilot_note.is_some()),
-            pilot_note: Set(pilot_note),
-            code: Set(row.code),
-            name_zh: Set(row.name_zh),
-            name_en: Set(row.name_en),
-            abbr_zh: Set(row.abbr_zh),
-            abbr_pinyin: Set(row.abbr_pinyin),
-            iso_3166_2: Set(row.iso_3166_2),
-            kind: Set(kind.into()),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        regions.push(first_revision!(
+            region::ActiveModel {
+                pilot: Set(pilot_note.is_some()),
+                pilot_note: Set(pilot_note),
+                code: Set(row.code),
+                name_zh: Set(row.name_zh),
+                name_en: Set(row.name_en),
+                abbr_zh: Set(row.abbr_zh),
+                abbr_pinyin: Set(row.abbr_pinyin),
+                iso_3166_2: Set(row.iso_3166_2),
+                kind: Set(kind.into()),
+            },
+            reference,
+        ));
     }
     let mut inserted = insert_missing(conn, regions).await?;
 
@@ -182,31 +184,29 @@ pub(super) async fn load<C: ConnectionTrait>(
                 region_code: Set(member.trim().to_owned()),
             });
         }
-        zones.push(zone::ActiveModel {
-            code: Set(row.code),
-            name_zh: Set(row.name_zh),
-            name_en: Set(row.name_en),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        zones.push(first_revision!(
+            zone::ActiveModel {
+                code: Set(row.code),
+                name_zh: Set(row.name_zh),
+                name_en: Set(row.name_en),
+            },
+            reference,
+        ));
     }
     inserted += insert_missing(conn, zones).await?;
     inserted += insert_missing(conn, members).await?;
 
     let categories = rows::<CategoryRow>("categories.csv", CATEGORIES)?
         .into_iter()
-        .map(|row| category::ActiveModel {
-            code: Set(row.code),
-            name_zh: Set(row.name_zh),
-            name_en: Set(row.name_en),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
+        .map(|row| {
+            first_revision!(
+                category::ActiveModel {
+                    code: Set(row.code),
+                    name_zh: Set(row.name_zh),
+                    name_en: Set(row.name_en),
+                },
+                reference,
+            )
         })
         .collect();
     inserted += insert_missing(conn, categories).await?;
@@ -215,18 +215,18 @@ pub(super) async fn load<C: ConnectionTrait>(
     let years: Vec<i32> = editions.iter().map(|e| e.edition).collect();
     let editions = editions
         .into_iter()
-        .map(|row| national_edition::ActiveModel {
-            supersedes: Set(years.iter().copied().filter(|y| *y < row.edition).max()),
-            edition: Set(row.edition),
-            title_zh: Set(row.title_zh),
-            item_count: Set(row.items),
-            issued_by: Set(row.issued_by),
-            note: Set(row.note),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
+        .map(|row| {
+            first_revision!(
+                national_edition::ActiveModel {
+                    supersedes: Set(years.iter().copied().filter(|y| *y < row.edition).max()),
+                    edition: Set(row.edition),
+                    title_zh: Set(row.title_zh),
+                    item_count: Set(row.items),
+                    issued_by: Set(row.issued_by),
+                    note: Set(row.note),
+                },
+                reference,
+            )
         })
         .collect();
     inserted += insert_missing(conn, editions).await?;
@@ -235,28 +235,29 @@ pub(super) async fn load<C: ConnectionTrait>(
     let mut national_items = Vec::new();
     for year in &years {
         for (index, item) in items.iter().enumerate() {
-            national_items.push(national_item::ActiveModel {
-                edition: Set(*year),
-                number: Set(item_number(index)?),
-                name_zh: Set(item.name_zh.clone()),
-                name_en: Set(item.name_en.clone()),
-                category_code: Set(item.category.clone()),
-                area_zh: Set(item.area_zh.clone()),
-                served_group: Set(String::new()),
-                served_groups: Set(None),
-                content: Set(String::new()),
-                baseline_standard: Set(String::new()),
-                funding_responsibility: Set(String::new()),
-                lead_department: Set(String::new()),
-                max_time_limit_days: Set(None),
-                max_fee_fen: Set(None),
-                required_channels: Set(None),
-                origin: Set(national.clone()),
-                revision: Set(1),
-                illustrative: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            national_items.push(first_revision!(
+                national_item::ActiveModel {
+                    edition: Set(*year),
+                    number: Set(item_number(index)?),
+                    name_zh: Set(item.name_zh.clone()),
+                    name_en: Set(item.name_en.clone()),
+                    category_code: Set(item.category.clone()),
+                    area_zh: Set(item.area_zh.clone()),
+                    served_group: Set(String::new()),
+                    served_groups: Set(None),
+                    content: Set(String::new()),
+                    baseline_standard: Set(String::new()),
+                    funding_responsibility: Set(String::new()),
+                    lead_department: Set(String::new()),
+                    max_time_limit_days: Set(None),
+                    max_fee_fen: Set(None),
+                    required_channels: Set(None),
+                },
+                Seeding {
+                    illustrative: true,
+                    ..reference
+                },
+            ));
         }
     }
     inserted += insert_missing(conn, national_items).await?;
@@ -273,30 +274,29 @@ pub(super) async fn load<C: ConnectionTrait>(
             ));
         }
         let issuing_region = code.local_province();
-        let origin = issuing_region
-            .as_ref()
-            .map_or_else(|| national.clone(), |r| r.as_str().to_owned());
+        let origin = code.owner(level);
         let effective_on = date_after(&row.note, "in force ");
-        standards.push(standard::ActiveModel {
-            issued_on: Set(date_after(&row.note, "published ")),
-            effective_on: Set(effective_on),
-            review_on: Set(effective_on.and_then(concord_domain::default_review_on)),
-            elevated_from: Set(None),
-            code: Set(row.code),
-            title_zh: Set(row.title_zh),
-            title_en: Set(row.title_en),
-            level: Set(level.into()),
-            status: Set(StandardStatus::InForce.into()),
-            issuing_region: Set(issuing_region.map(String::from)),
-            issuing_zone: Set(None),
-            supersedes: Set(None),
-            note: Set(row.note),
-            origin: Set(origin),
-            revision: Set(1),
-            illustrative: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        standards.push(first_revision!(
+            standard::ActiveModel {
+                issued_on: Set(date_after(&row.note, "published ")),
+                effective_on: Set(effective_on),
+                review_on: Set(effective_on.and_then(concord_domain::default_review_on)),
+                elevated_from: Set(None),
+                code: Set(row.code),
+                title_zh: Set(row.title_zh),
+                title_en: Set(row.title_en),
+                level: Set(level.into()),
+                status: Set(StandardStatus::InForce.into()),
+                issuing_region: Set(issuing_region.map(String::from)),
+                issuing_zone: Set(None),
+                supersedes: Set(None),
+                note: Set(row.note),
+            },
+            Seeding {
+                origin: origin.as_str(),
+                ..reference
+            },
+        ));
     }
     let codes = super::codes(&standards, |s| &s.code);
     inserted += insert_missing(conn, standards).await?;

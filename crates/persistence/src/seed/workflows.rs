@@ -9,7 +9,7 @@ use concord_domain::workflow::{Decision, ElevationStatus, ElevationTarget, Propo
 use concord_domain::{Channel, Origin, StandardLevel, StandardStatus};
 use sea_orm::{ConnectionTrait, Set};
 
-use super::insert_missing;
+use super::{Seeding, first_revision, insert_missing};
 use crate::StoreError;
 use crate::entity::{
     ChannelList, adoption, collaborative_standard, elevation_proposal, standard, standard_matter,
@@ -70,7 +70,11 @@ pub(super) async fn load<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let national = Origin::National.as_str().to_owned();
+    let example = Seeding {
+        origin: Origin::National.as_str(),
+        illustrative: true,
+        at: now,
+    };
     let mut standards = Vec::new();
     let mut links = Vec::new();
     let mut targets = Vec::new();
@@ -83,60 +87,57 @@ pub(super) async fn load<C: ConnectionTrait>(
             ProposalStatus::Proposed => StandardStatus::Draft,
             ProposalStatus::Withdrawn => StandardStatus::Withdrawn,
         };
-        standards.push(standard::ActiveModel {
-            code: Set(c.code.to_owned()),
-            title_zh: Set(c.title_zh.to_owned()),
-            title_en: Set(c.title_en.to_owned()),
-            level: Set(StandardLevel::Regional.into()),
-            status: Set(standard_status.into()),
-            issuing_region: Set(None),
-            issuing_zone: Set(Some(c.zone.to_owned())),
-            issued_on: Set(None),
-            effective_on: Set(None),
-            supersedes: Set(None),
-            review_on: Set(None),
-            elevated_from: Set(None),
-            note: Set("illustrative collaborative standard; the code is invented".to_owned()),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        standards.push(first_revision!(
+            standard::ActiveModel {
+                code: Set(c.code.to_owned()),
+                title_zh: Set(c.title_zh.to_owned()),
+                title_en: Set(c.title_en.to_owned()),
+                level: Set(StandardLevel::Regional.into()),
+                status: Set(standard_status.into()),
+                issuing_region: Set(None),
+                issuing_zone: Set(Some(c.zone.to_owned())),
+                issued_on: Set(None),
+                effective_on: Set(None),
+                supersedes: Set(None),
+                review_on: Set(None),
+                elevated_from: Set(None),
+                note: Set("illustrative collaborative standard; the code is invented".to_owned()),
+            },
+            example,
+        ));
         for matter in c.matters {
             links.push(standard_matter::ActiveModel {
                 standard_code: Set(c.code.to_owned()),
                 matter_code: Set((*matter).to_owned()),
             });
         }
-        targets.push(collaborative_standard::ActiveModel {
-            standard_code: Set(c.code.to_owned()),
-            zone_code: Set(c.zone.to_owned()),
-            status: Set(status.into()),
-            max_time_limit_days: Set(c.max_time_limit_days),
-            materials: Set(None),
-            required_channels: Set(Some(ChannelList(c.required_channels.to_vec()))),
-            origin: Set(national.clone()),
-            revision: Set(1),
-            illustrative: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        targets.push(first_revision!(
+            collaborative_standard::ActiveModel {
+                standard_code: Set(c.code.to_owned()),
+                zone_code: Set(c.zone.to_owned()),
+                status: Set(status.into()),
+                max_time_limit_days: Set(c.max_time_limit_days),
+                materials: Set(None),
+                required_channels: Set(Some(ChannelList(c.required_channels.to_vec()))),
+            },
+            example,
+        ));
         for (region, decision, reason) in c.decisions {
             let decided = *decision != Decision::Pending;
-            adoptions.push(adoption::ActiveModel {
-                standard_code: Set(c.code.to_owned()),
-                region_code: Set((*region).to_owned()),
-                decision: Set((*decision).into()),
-                reason: Set(reason.map(str::to_owned)),
-                decided_by: Set(decided.then(|| "illustrative".to_owned())),
-                decided_at: Set(decided.then_some(now)),
-                origin: Set((*region).to_owned()),
-                revision: Set(1),
-                illustrative: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            adoptions.push(first_revision!(
+                adoption::ActiveModel {
+                    standard_code: Set(c.code.to_owned()),
+                    region_code: Set((*region).to_owned()),
+                    decision: Set((*decision).into()),
+                    reason: Set(reason.map(str::to_owned)),
+                    decided_by: Set(decided.then(|| "illustrative".to_owned())),
+                    decided_at: Set(decided.then_some(now)),
+                },
+                Seeding {
+                    origin: region,
+                    ..example
+                },
+            ));
         }
     }
     let codes = super::codes(&standards, |s| &s.code);

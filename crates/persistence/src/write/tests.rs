@@ -1,5 +1,5 @@
 use chrono::Duration;
-use concord_domain::{CategoryCode, Channel, Fee, StandardCode, StandardStatus};
+use concord_domain::{CategoryCode, Channel, Fee, StandardCode, StandardLevel, StandardStatus};
 
 use super::*;
 use crate::test_support::{linked_standards, seeded_database};
