@@ -116,11 +116,16 @@ where
     }
     let mut stored_rows = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-        for stored in M::Entity::find()
-            .filter(M::are_keys(chunk))
-            .all(conn)
-            .await?
-        {
+        let found = match M::stored_by_keys(chunk, conn.get_database_backend()) {
+            Some(statement) => M::Entity::find().from_raw_sql(statement).all(conn).await?,
+            None => {
+                M::Entity::find()
+                    .filter(M::are_keys(chunk))
+                    .all(conn)
+                    .await?
+            }
+        };
+        for stored in found {
             stored_rows.insert(stored.key(), stored);
         }
     }
