@@ -345,6 +345,12 @@ impl<T: Owns> Owns for &T {
     }
 }
 
+impl<T: Owns> Owns for std::sync::Arc<T> {
+    fn owned(&self) -> Owned<'_> {
+        (**self).owned()
+    }
+}
+
 impl Owns for Provenance {
     fn owned(&self) -> Owned<'_> {
         Owned {

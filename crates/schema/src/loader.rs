@@ -135,7 +135,7 @@ impl RowLoader {
                     .map_err(Arc::new)?
                 {
                     let key = guide_key(&procedure.region, &procedure.matter);
-                    procedures.insert(key, OperatingProcedure(procedure));
+                    procedures.insert(key, OperatingProcedure::from(procedure));
                 }
             }
         }

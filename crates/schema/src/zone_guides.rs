@@ -111,7 +111,7 @@ async fn with_relations(
             .get(guide.0.region.as_str())
             .and_then(|procedures| procedures.get(guide.0.matter.as_str()))
             .cloned()
-            .map(OperatingProcedure)
+            .map(OperatingProcedure::from)
     };
     Ok(order
         .into_iter()

@@ -18,6 +18,7 @@ use crate::entity::{operating_procedure, service_guide, service_matter, zone_mem
 
 use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, count_of, page_of, records};
 
+mod decoded;
 mod joined;
 
 pub use joined::{GuideJoins, JoinedGuide};
@@ -452,6 +453,8 @@ pub async fn published_guide_times<C: ConnectionTrait>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::test_support::seeded_database;
 
@@ -469,8 +472,10 @@ mod tests {
             .await
             .unwrap();
         JoinedGuide {
-            guide: ServiceGuide::try_from(guide).unwrap(),
-            procedure: Some(procedure.map(|row| OperatingProcedure::try_from(row).unwrap())),
+            guide: Arc::new(ServiceGuide::try_from(guide).unwrap()),
+            procedure: Some(
+                procedure.map(|row| Arc::new(OperatingProcedure::try_from(row).unwrap())),
+            ),
         }
     }
 

@@ -79,7 +79,7 @@ fn procedure() -> OperatingProcedure {
         actor: "经办机构".into(),
         time_limit_days: days,
     };
-    OperatingProcedure(guide::OperatingProcedure {
+    OperatingProcedure::from(guide::OperatingProcedure {
         region: zhejiang_code(),
         matter: matter_code("SI-CARD"),
         steps: vec![step("受理", 1), step("办结", 6)],
@@ -123,9 +123,9 @@ fn guide_ahead() -> ServiceGuide {
 /// A page of three guides, the last without a procedure.
 fn page() -> Page<ServiceGuide> {
     let mut second = guide_ahead();
-    second.0.matter = matter_code("SI-PENSION");
+    Arc::make_mut(&mut second.0).matter = matter_code("SI-PENSION");
     let mut third = guide_ahead();
-    third.0.region = RegionCode::try_from("340000").unwrap();
+    Arc::make_mut(&mut third.0).region = RegionCode::try_from("340000").unwrap();
     third.1.procedure = Some(None);
     Page {
         items: vec![guide_ahead(), second, third],

@@ -194,7 +194,7 @@ impl GuideMutation {
         let row = mutate::save_procedure(&permit, record, input.expected_revision)
             .await
             .or_api()?;
-        Ok(OperatingProcedure(row))
+        Ok(OperatingProcedure::from(row))
     }
 
     /// Publishes a guide's operating procedure, making it visible to
@@ -213,7 +213,7 @@ impl GuideMutation {
         let row = mutate::publish_procedure(&permit, &region, &matter, expected_revision)
             .await
             .or_api()?;
-        Ok(OperatingProcedure(row))
+        Ok(OperatingProcedure::from(row))
     }
 
     /// Records, or corrects, a region's evaluation of a matter for a period

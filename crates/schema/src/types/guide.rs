@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, SimpleObject, Value};
 use concord_domain::guide;
 use derive_more::From;
@@ -14,8 +16,10 @@ use crate::loader::{MatterKey, ProcedureKey, RegionKey};
 
 /// A region's service guide (服务指南) for one matter: what a citizen must
 /// bring, how long it takes, what it costs and where it can be done.
+/// The record is shared with the page that read it (and with every other
+/// page that read the same row: see `queries::guides`).
 #[derive(Clone)]
-pub struct ServiceGuide(pub guide::ServiceGuide, pub GuideRelations);
+pub struct ServiceGuide(pub Arc<guide::ServiceGuide>, pub GuideRelations);
 
 /// The relations of a guide that its page read ahead, because the page's
 /// selection asked for them (see `RowLoader::guides_with`): their fields
@@ -30,6 +34,12 @@ pub struct GuideRelations {
 
 impl From<guide::ServiceGuide> for ServiceGuide {
     fn from(guide: guide::ServiceGuide) -> Self {
+        Self::from(Arc::new(guide))
+    }
+}
+
+impl From<Arc<guide::ServiceGuide>> for ServiceGuide {
+    fn from(guide: Arc<guide::ServiceGuide>) -> Self {
         Self(guide, GuideRelations::default())
     }
 }
@@ -191,7 +201,13 @@ impl ServiceGuide {
 
 /// The operating procedure (操作规程) of a guide: its ordered steps.
 #[derive(Clone, From)]
-pub struct OperatingProcedure(pub guide::OperatingProcedure);
+pub struct OperatingProcedure(pub Arc<guide::OperatingProcedure>);
+
+impl From<guide::OperatingProcedure> for OperatingProcedure {
+    fn from(procedure: guide::OperatingProcedure) -> Self {
+        Self(Arc::new(procedure))
+    }
+}
 
 impl Plain for OperatingProcedure {
     fn plain(&self, ctx: &Context<'_>) -> Option<Value> {

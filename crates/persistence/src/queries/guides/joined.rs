@@ -1,7 +1,7 @@
 //! A page's guides read with the relations joined to them, column by
 //! column in the order they were selected.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use concord_domain::guide::{OperatingProcedure, ServiceGuide};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, SelectStatement};
@@ -11,6 +11,7 @@ use crate::StoreError;
 use crate::entity::{operating_procedure, service_guide};
 
 use super::super::Visibility;
+use super::decoded::KEPT;
 use super::visible_procedures;
 
 /// Which of a guide's relations a page reads in its own statement, by a
@@ -26,19 +27,21 @@ pub struct GuideJoins {
     pub procedure: bool,
 }
 
-/// A guide as a page read it, with the relation the page joined.
+/// A guide as a page read it, with the relation the page joined. The
+/// records are shared: the same row read again is the same record (see
+/// `decoded`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinedGuide {
-    pub guide: ServiceGuide,
+    pub guide: Arc<ServiceGuide>,
     /// Read when the page joined procedures: the guide's procedure, if it
     /// has one the caller may see.
-    pub procedure: Option<Option<OperatingProcedure>>,
+    pub procedure: Option<Option<Arc<OperatingProcedure>>>,
 }
 
 impl From<ServiceGuide> for JoinedGuide {
     fn from(guide: ServiceGuide) -> Self {
         JoinedGuide {
-            guide,
+            guide: Arc::new(guide),
             procedure: None,
         }
     }
@@ -110,8 +113,10 @@ pub(super) struct JoinedReader {
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     guide: Option<usize>,
+    guide_columns: usize,
     /// `Some` when the procedure was joined.
     procedure: Option<Option<usize>>,
+    procedure_columns: usize,
 }
 
 impl JoinedReader {
@@ -124,16 +129,24 @@ impl JoinedReader {
         let column = |name: &str| {
             StoreError::Corrupt(format!("a guide page's statement has no column {name}"))
         };
-        let guide = layout.guide.ok_or_else(|| column("region_code"))?;
-        let guide = ServiceGuide::try_from(read_guide(&mut Columns::from(row, guide))?)?;
+        let at = layout.guide.ok_or_else(|| column("region_code"))?;
+        let guide = KEPT.guides.read(row, at, layout.guide_columns, || {
+            let model = read_guide(&mut Columns::from(row, at))?;
+            Ok(Arc::new(ServiceGuide::try_from(model)?))
+        })?;
         let procedure = match layout.procedure {
             None => None,
             Some(None) => return Err(column(&format!("{PROCEDURE}region_code"))),
-            Some(Some(at)) => Some(
-                read_joined_procedure(&mut Columns::from(row, at))?
-                    .map(OperatingProcedure::try_from)
-                    .transpose()?,
-            ),
+            Some(Some(at)) => {
+                Some(
+                    KEPT.procedures
+                        .read(row, at, layout.procedure_columns, || {
+                            read_joined_procedure(&mut Columns::from(row, at))?
+                                .map(|model| OperatingProcedure::try_from(model).map(Arc::new))
+                                .transpose()
+                        })?,
+                )
+            }
         };
         Ok(JoinedGuide { guide, procedure })
     }
@@ -143,6 +156,8 @@ impl JoinedReader {
         let at = |name: &str| names.iter().position(|n| n == name);
         Layout {
             guide: at(service_guide::Column::RegionCode.as_str()),
+            guide_columns: service_guide::Column::iter().count(),
+            procedure_columns: operating_procedure::Column::iter().count(),
             procedure: self.joins.procedure.then(|| {
                 at(&format!(
                     "{PROCEDURE}{}",
