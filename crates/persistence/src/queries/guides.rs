@@ -176,7 +176,10 @@ pub async fn guide_pages<C: ConnectionTrait>(
         union.union(UnionType::All, arm(code));
     }
     let reader = joins.reader();
-    for found in conn.query_all_raw(backend.build(&union)).await? {
+    for found in conn
+        .query_all_raw(super::prepared::statement(backend, &union))
+        .await?
+    {
         let owner: String = found.try_get("", "page_owner")?;
         if let Some(page) = pages.get_mut(&owner) {
             if page.items.len() as u64 == request.first {

@@ -7,7 +7,8 @@
 //! Its files, by concern: `catalogue` (regions, zones, categories, national
 //! items, matters), `standards` (with collaborative standards, adoptions
 //! and elevations), `guides` (with procedures), `evaluations`, `history`
-//! (kept versions and the audit log) and `node` (readiness, sync peers).
+//! (kept versions and the audit log) and `node` (readiness, sync peers);
+//! `prepared` writes a page's statement so that PostgreSQL keeps its plan.
 //! This file holds what they share: visibility and pagination.
 
 mod catalogue;
@@ -15,6 +16,7 @@ mod evaluations;
 mod guides;
 mod history;
 mod node;
+mod prepared;
 mod standards;
 mod trend;
 
@@ -173,7 +175,7 @@ where
         );
     }
     let rows = conn
-        .query_all_raw(conn.get_database_backend().build(&query))
+        .query_all_raw(prepared::statement(conn.get_database_backend(), &query))
         .await?;
     let total = match (total, rows.first()) {
         (None, _) => 0,

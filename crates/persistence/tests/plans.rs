@@ -1,0 +1,146 @@
+//! PostgreSQL keeps the plan of a page's statement instead of planning it
+//! on every request. A page's `LIMIT` bound as a parameter makes the plan
+//! for any values look dearer than one for the values at hand, and
+//! PostgreSQL then plans afresh on each execution; the nested zone page,
+//! four limited arms, was planned on every request.
+//!
+//! PostgreSQL only: runs when `CONCORD_TEST_POSTGRES_URL` is set, and with
+//! `CI=true` a missing one fails the test. (SQLite keeps no choice of plan
+//! to check; the written limit is checked there by the unit tests.)
+
+mod common;
+
+use concord_persistence::DatabaseConnection;
+use concord_persistence::queries::{
+    GuideFilter, GuideJoins, GuideParent, PageRequest, Visibility, guide_pages, guides,
+};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
+
+use common::PostgresDatabase;
+
+/// The Yangtze River Delta's members, whose pages the zone page nests.
+const MEMBERS: [&str; 4] = ["310000", "320000", "330000", "340000"];
+
+/// More than PostgreSQL's five plans made for the values before it weighs
+/// the plan for any values.
+const EXECUTIONS: usize = 8;
+
+/// The seeded guides made twelve times as many, with matters to match,
+/// and the statistics taken: hundreds of guides a region, as a province
+/// has, so that a tenth of a region's guides is more than a page.
+async fn with_many_guides(url: &str) -> DatabaseConnection {
+    let (db, _) = common::seeded(url).await;
+    concord_persistence::seed::seed(&db).await.unwrap();
+    for sql in [
+        "INSERT INTO service_matter (code, name_zh, name_en, category_code, national_edition, \
+         national_number, origin, revision, illustrative, created_at, updated_at, served_groups) \
+         SELECT m.code || '-' || g, m.name_zh, m.name_en, m.category_code, m.national_edition, \
+         m.national_number, m.origin, m.revision, m.illustrative, m.created_at, m.updated_at, \
+         m.served_groups FROM service_matter m, generate_series(1, 11) g",
+        "INSERT INTO service_guide (region_code, matter_code, time_limit_days, fee_fen, materials, \
+         channels, legal_basis, guarantee_level, status, published_at, origin, revision, \
+         illustrative, created_at, updated_at) \
+         SELECT s.region_code, s.matter_code || '-' || g, s.time_limit_days, s.fee_fen, \
+         s.materials, s.channels, s.legal_basis, s.guarantee_level, s.status, s.published_at, \
+         s.origin, s.revision, s.illustrative, s.created_at, s.updated_at \
+         FROM service_guide s, generate_series(1, 11) g",
+        "ANALYZE",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    db
+}
+
+/// How often PostgreSQL planned the statement of this session's that
+/// reads `marker`, for any values and for the values at hand.
+async fn plans(txn: &DatabaseTransaction, marker: &str) -> (i64, i64) {
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            format!(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+                 WHERE statement LIKE '%{marker}%' AND statement NOT LIKE '%pg_prepared%'"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no statement of this session reads {marker}"));
+    (
+        row.try_get_by_index(0).unwrap(),
+        row.try_get_by_index(1).unwrap(),
+    )
+}
+
+async fn pages_keep_their_plans(db: &DatabaseConnection) {
+    let members: Vec<String> = MEMBERS.iter().map(ToString::to_string).collect();
+    // One transaction, so one connection and one session's statements.
+    let txn = db.begin().await.unwrap();
+    for _ in 0..EXECUTIONS {
+        let request = PageRequest {
+            after: None,
+            first: 20,
+            count: false,
+        };
+        let pages = guide_pages(
+            &txn,
+            GuideParent::Region,
+            &members,
+            &GuideFilter::default(),
+            &Visibility::Public,
+            &request,
+            GuideJoins::default(),
+        )
+        .await
+        .unwrap();
+        for member in &members {
+            let page = &pages[member];
+            assert_eq!(page.items.len(), 20, "{member}");
+            assert!(page.has_next, "{member} has hundreds of guides");
+        }
+
+        let filter = GuideFilter {
+            region: Some(MEMBERS[2].into()),
+            ..GuideFilter::default()
+        };
+        let request = PageRequest {
+            after: None,
+            first: 50,
+            count: true,
+        };
+        let joins = GuideJoins { procedure: true };
+        let page = guides(&txn, &filter, &Visibility::Public, request, joins)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 50);
+        assert!(page.total > 400, "{}", page.total);
+    }
+
+    let (generic, custom) = plans(&txn, "page_owner").await;
+    assert!(
+        generic > 0,
+        "the nested pages' statement was planned afresh on each of {custom} executions"
+    );
+    let (generic, custom) = plans(&txn, "page_total").await;
+    assert!(
+        generic > 0,
+        "the counted page's statement was planned afresh on each of {custom} executions"
+    );
+    txn.rollback().await.unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set CONCORD_TEST_POSTGRES_URL"
+)]
+async fn page_statements_keep_their_plans_on_postgres() {
+    let Some(database) = PostgresDatabase::create("concord_plans", "pages").await else {
+        return;
+    };
+    let db = with_many_guides(&database.url).await;
+    let test = {
+        let db = db.clone();
+        async move { pages_keep_their_plans(&db).await }
+    };
+    common::run_apart(test, common::close(db, Some(database))).await;
+}
