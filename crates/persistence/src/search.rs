@@ -42,6 +42,7 @@ use sea_orm::{
 };
 
 use crate::StoreError;
+use crate::queries::constant;
 
 /// The kinds of rows that text search finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +178,7 @@ impl Term {
         Query::select()
             .column("key")
             .from("text_gram")
-            .and_where(Expr::col("kind").eq(searched.kind()))
+            .and_where(Expr::col("kind").eq(constant(searched.kind())))
             .and_where(Expr::col("gram").is_in(self.via.iter().cloned()))
             .to_owned()
     }
@@ -187,10 +188,10 @@ impl Term {
     /// `EXISTS`.
     pub(crate) fn held_by(&self, searched: Searched) -> SelectStatement {
         Query::select()
-            .expr(Expr::val(1))
+            .expr(constant(1))
             .from("text_gram")
             .and_where(Expr::col(("text_gram", "key")).equals((searched.table(), searched.key())))
-            .and_where(Expr::col(("text_gram", "kind")).eq(searched.kind()))
+            .and_where(Expr::col(("text_gram", "kind")).eq(constant(searched.kind())))
             .and_where(Expr::col(("text_gram", "gram")).is_in(self.via.iter().cloned()))
             .to_owned()
     }
@@ -214,7 +215,7 @@ impl Term {
             HELD,
             Condition::all()
                 .add(Expr::col((HELD, "key")).equals((searched.table(), searched.key())))
-                .add(Expr::col((HELD, "kind")).eq(searched.kind()))
+                .add(Expr::col((HELD, "kind")).eq(constant(searched.kind())))
                 .add(Expr::col((HELD, "gram")).eq(gram.as_str())),
         );
         if !self.is_exact() {
@@ -243,9 +244,9 @@ impl Term {
     pub(crate) fn holding(&self, searched: Searched) -> SelectStatement {
         // At most one row; a gram no row holds has none, or a zero.
         Query::select()
-            .expr(Func::coalesce([Expr::col("keys").max(), Expr::val(0i64)]))
+            .expr(Func::coalesce([Expr::col("keys").max(), constant(0i64)]))
             .from("text_gram_count")
-            .and_where(Expr::col("kind").eq(searched.kind()))
+            .and_where(Expr::col("kind").eq(constant(searched.kind())))
             .and_where(Expr::col("gram").is_in(self.via.iter().cloned()))
             .to_owned()
     }

@@ -16,7 +16,7 @@ use sea_orm::{
 use crate::StoreError;
 use crate::entity::{operating_procedure, service_guide, service_matter, zone_member};
 
-use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, count_of, page_of, records};
+use super::{KEYS_PER_LIST, Page, PageRequest, Visibility, constant, count_of, page_of, records};
 
 mod decoded;
 mod joined;
@@ -38,7 +38,8 @@ fn visible_guides(
     select: Select<service_guide::Entity>,
     visibility: &Visibility,
 ) -> Select<service_guide::Entity> {
-    let published = service_guide::Column::Status.eq(GuideStatus::Published.as_str());
+    let published = Expr::col((service_guide::Entity, service_guide::Column::Status))
+        .eq(constant(GuideStatus::Published.as_str()));
     match visibility {
         Visibility::All => select,
         Visibility::Public => select.filter(published),
@@ -318,7 +319,11 @@ async fn by_guide_keys<C: ConnectionTrait, E: EntityTrait>(
 /// The procedures `visibility` shows, when it hides any: as for guides,
 /// drafts only to those who may read their region's drafts.
 fn visible_procedures(visibility: &Visibility) -> Option<Condition> {
-    let published = operating_procedure::Column::Status.eq(GuideStatus::Published.as_str());
+    let published = Expr::col((
+        operating_procedure::Entity,
+        operating_procedure::Column::Status,
+    ))
+    .eq(constant(GuideStatus::Published.as_str()));
     match visibility {
         Visibility::All => None,
         Visibility::Public => Some(Condition::all().add(published)),

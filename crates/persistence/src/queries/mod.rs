@@ -31,6 +31,8 @@ use sea_orm::{
 use crate::StoreError;
 use crate::search::{Searched, Term};
 
+pub(crate) use prepared::constant;
+
 pub use catalogue::{
     MatterFilter, all_matters, categories, editions, matters, matters_by_codes, matters_serving,
     members_of_zones, national_items, national_items_by_keys, regions, regions_by_codes, zones,

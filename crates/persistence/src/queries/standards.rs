@@ -22,7 +22,8 @@ use crate::entity::{
 use crate::search::{Searched, Term};
 
 use super::{
-    Page, PageRequest, Visibility, by_codes, count_of, in_key_order, records, records_page, term,
+    Page, PageRequest, Visibility, by_codes, constant, count_of, in_key_order, records,
+    records_page, term,
 };
 
 /// What to list standards by. Every field narrows the list.
@@ -43,7 +44,8 @@ pub struct StandardFilter {
 /// The standards `visibility` shows, when it hides any. Only drafts are
 /// ever hidden.
 fn visible_standards(visibility: &Visibility) -> Option<Condition> {
-    let not_draft = standard::Column::Status.ne(StandardStatus::Draft.as_str());
+    let not_draft = Expr::col((standard::Entity, standard::Column::Status))
+        .ne(constant(StandardStatus::Draft.as_str()));
     match visibility {
         Visibility::All => None,
         Visibility::Public => Some(Condition::all().add(not_draft)),
@@ -171,12 +173,15 @@ fn counted_in_index(term: &Term, visibility: &Visibility) -> SelectStatement {
         let hidden = Query::select()
             .expr(Expr::col(standard::Column::Code).count())
             .from(standard::Entity)
-            .and_where(standard::Column::Status.eq(StandardStatus::Draft.as_str()))
+            .and_where(
+                Expr::col((standard::Entity, standard::Column::Status))
+                    .eq(constant(StandardStatus::Draft.as_str())),
+            )
             // Driven by the drafts, which are few, rather than by every
             // row that holds the gram.
             .and_where(Expr::exists(term.held_by(Searched::Standard)))
             // Hidden is whatever the visibility does not show, NULL too.
-            .and_where(Func::coalesce([Expr::from(visible), Expr::val(false)]).not())
+            .and_where(Func::coalesce([Expr::from(visible), constant(false)]).not())
             .to_owned();
         total = total.sub(Expr::SubQuery(
             None,
