@@ -192,16 +192,36 @@ impl RowLoader {
             None
         };
         let codes: Vec<String> = rows.iter().map(|row| row.code.to_string()).collect();
-        let read = Footprint::of(&[Topic::Standard, Topic::Catalogue]);
+        let links = queries::matter_links_of_standards(
+            self.reading(Footprint::of(&[Topic::Standard])),
+            &codes,
+        )
+        .await
+        .map_err(Arc::new)?;
+        let mut matter_codes: Vec<String> =
+            links.iter().map(|(_, matter)| matter.clone()).collect();
+        matter_codes.sort_unstable();
+        matter_codes.dedup();
+        let kept: HashMap<String, Arc<catalogue::ServiceMatter>> = self
+            .matters(&matter_codes)
+            .await?
+            .into_iter()
+            .map(|matter| (matter.code.to_string(), matter))
+            .collect();
         let mut matters: HashMap<String, Vec<ServiceMatter>> = HashMap::new();
-        for (standard, matter) in queries::matters_of_standards(self.reading(read), &codes)
-            .await
-            .map_err(Arc::new)?
-        {
-            matters
-                .entry(standard)
-                .or_default()
-                .push(with_category(matter, reference.as_deref()));
+        for (standard, matter) in links {
+            // A link's foreign key names a matter, committed no later than
+            // the link, and matters are never deleted: every link read
+            // finds its matter, kept or read after it.
+            let matter = kept.get(&matter).ok_or_else(|| {
+                Arc::new(StoreError::Corrupt(format!(
+                    "the link of {standard} to {matter} has no matter"
+                )))
+            })?;
+            matters.entry(standard).or_default().push(with_category(
+                catalogue::ServiceMatter::clone(matter),
+                reference.as_deref(),
+            ));
         }
         Ok(rows
             .into_iter()

@@ -54,7 +54,7 @@ pub use node::{ping, sync_peers};
 pub(crate) use standards::standard_rows_by_codes;
 pub use standards::{
     Collaborative, Elevation, StandardFilter, adoptions, collaborative_standards,
-    collaborative_standards_by_codes, elevated_from, elevations, matters_of_standards,
+    collaborative_standards_by_codes, elevated_from, elevations, matter_links_of_standards,
     standard_links, standards, standards_by_codes, superseding,
 };
 pub use trend::{GuideFigures, evaluations_of, guide_versions};

@@ -2,7 +2,6 @@
 //! together: collaborative standards, adoptions, elevation proposals.
 
 use chrono::{DateTime, Utc};
-use concord_domain::catalogue::ServiceMatter;
 use concord_domain::standard::Standard;
 use concord_domain::workflow::Adoption;
 use concord_domain::{
@@ -11,8 +10,7 @@ use concord_domain::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
 };
 
 use crate::StoreError;
@@ -258,39 +256,28 @@ pub async fn standard_links<C: ConnectionTrait>(
         .await?)
 }
 
-/// The matters each of `standards` governs, as `(standard, matter)` pairs
-/// ordered by standard, then matter: the links and the matters' rows in
-/// one statement a [`KEYS_PER_LIST`](super::KEYS_PER_LIST) standards, for
-/// a page that shows its standards' matters.
-pub async fn matters_of_standards<C: ConnectionTrait>(
+/// The matters each of `standards` governs, as `(standard, matter)` code
+/// pairs ordered by standard, then matter: the links alone, one statement
+/// a [`KEYS_PER_LIST`](super::KEYS_PER_LIST) standards, read from the
+/// link table's key. A page takes the matters themselves from those it
+/// keeps: joined here, PostgreSQL hashed every matter of the catalogue to
+/// find a page's fifty (2 ms a page at ten times the data).
+pub async fn matter_links_of_standards<C: ConnectionTrait>(
     conn: &C,
     standards: &[String],
-) -> Result<Vec<(String, ServiceMatter)>, StoreError> {
-    let link: RelationDef = standard_matter::Entity::belongs_to(service_matter::Entity)
-        .from(standard_matter::Column::MatterCode)
-        .to(service_matter::Column::Code)
-        .into();
+) -> Result<Vec<(String, String)>, StoreError> {
     let mut pairs = Vec::new();
     for chunk in standards.chunks(super::KEYS_PER_LIST) {
         let rows = standard_matter::Entity::find()
-            .join(JoinType::InnerJoin, link.clone())
-            .select_also(service_matter::Entity)
             .filter(standard_matter::Column::StandardCode.is_in(chunk.iter().cloned()))
             .order_by_asc(standard_matter::Column::StandardCode)
             .order_by_asc(standard_matter::Column::MatterCode)
             .all(conn)
             .await?;
-        for (link, matter) in rows {
-            // The inner join and the link's foreign key give every link
-            // its matter.
-            let matter = matter.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "the link of {} to {} has no matter",
-                    link.standard_code, link.matter_code
-                ))
-            })?;
-            pairs.push((link.standard_code, ServiceMatter::try_from(matter)?));
-        }
+        pairs.extend(
+            rows.into_iter()
+                .map(|link| (link.standard_code, link.matter_code)),
+        );
     }
     Ok(pairs)
 }
