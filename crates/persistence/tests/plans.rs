@@ -6,18 +6,23 @@
 //! code fixes, bound, made the search's plan for any values read and sort
 //! every standard.
 //!
-//! PostgreSQL only: runs when `CONCORD_TEST_POSTGRES_URL` is set, and with
-//! `CI=true` a missing one fails the test. (SQLite keeps no choice of plan
-//! to check; the written limit is checked there by the unit tests.)
+//! On PostgreSQL (when `CONCORD_TEST_POSTGRES_URL` is set; with `CI=true` a
+//! missing one fails the test). SQLite keeps no plan between executions,
+//! and the written limit is checked there by the unit tests; what is
+//! checked there is that it plans without per-value samples, which made it
+//! compile a statement again for every value bound, and that the counted
+//! search still reads its few drafts through their index without them.
 
 mod common;
 
-use concord_persistence::DatabaseConnection;
+use std::sync::{Arc, Mutex};
+
 use concord_persistence::queries::{
     GuideFilter, GuideJoins, GuideParent, PageRequest, StandardFilter, Visibility, guide_pages,
     guides, standards,
 };
 use concord_persistence::search::{self, Searched};
+use concord_persistence::{ConnectOptions, DatabaseConnection, StatementObserver};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
 
 use common::PostgresDatabase;
@@ -233,4 +238,108 @@ async fn page_statements_keep_their_plans_on_postgres() {
         async move { pages_keep_their_plans(&db).await }
     };
     common::run_apart(test, common::close(db, Some(database))).await;
+}
+
+/// A SQLite database holding the seed data with its standards made three
+/// hundred times as many, their grams and the statistics taken, whose
+/// connection keeps the last statement run that reads `marker`.
+async fn sqlite_with_many_standards(
+    marker: &'static str,
+) -> (DatabaseConnection, Arc<Mutex<Option<Statement>>>) {
+    let kept = Arc::new(Mutex::new(None));
+    let observer: StatementObserver = {
+        let kept = Arc::clone(&kept);
+        Arc::new(move |info| {
+            if info.statement.sql.contains(marker) {
+                *kept.lock().unwrap() = Some(info.statement.clone());
+            }
+        })
+    };
+    let (db, _) = concord_persistence::connect_observed(
+        &ConnectOptions::new("sqlite::memory:"),
+        Some(observer),
+    )
+    .await
+    .unwrap();
+    concord_persistence::migrate(&db).await.unwrap();
+    concord_persistence::seed::seed(&db).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO standard (code, title_zh, title_en, level, status, issuing_region, \
+         issuing_zone, issued_on, effective_on, note, origin, revision, illustrative, \
+         created_at, updated_at, review_on) \
+         WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 300) \
+         SELECT 'DB33/T ' || (100000 + g.n * 100 + s.n) || '-2020', s.title_zh, s.title_en, \
+         s.level, 'IN_FORCE', s.issuing_region, s.issuing_zone, s.issued_on, s.effective_on, \
+         s.note, s.origin, s.revision, s.illustrative, s.created_at, s.updated_at, s.review_on \
+         FROM (SELECT *, row_number() OVER () AS n FROM standard) s, g",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared("UPDATE standard SET status = 'IN_FORCE'")
+        .await
+        .unwrap();
+    search::rebuild(&db, Searched::Standard).await.unwrap();
+    db.execute_unprepared("ANALYZE").await.unwrap();
+    (db, kept)
+}
+
+#[tokio::test]
+async fn sqlite_plans_without_samples_and_counts_drafts_by_their_index() {
+    let (db, kept) = sqlite_with_many_standards("page_total").await;
+    let backend = db.get_database_backend();
+
+    // With samples, SQLite compiles a statement again whenever a value is
+    // bound to a parameter compared with a sampled column: on every
+    // execution, since the driver binds afresh each time.
+    let stat4 = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT sqlite_compileoption_used('ENABLE_STAT4')",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stat4.try_get_by_index::<i32>(0).unwrap(),
+        0,
+        "the bundled SQLite keeps per-value samples (.cargo/config.toml)"
+    );
+
+    let filter = StandardFilter {
+        text: Some("服务".into()),
+        ..StandardFilter::default()
+    };
+    let request = PageRequest {
+        after: None,
+        first: 50,
+        count: true,
+    };
+    let found = standards(&db, &filter, &Visibility::Public, request)
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 50);
+    assert!(found.total > 1000, "{}", found.total);
+
+    let counted = kept
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the search counted its matches in the statement that reads its page");
+    let plan = db
+        .query_all_raw(Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", counted.sql),
+            ..counted.clone()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|line| line.try_get::<String>("", "detail").unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        plan.contains("USING INDEX ix_standard_status") && !plan.contains("SCAN standard"),
+        "the count of hidden drafts reads every standard:\n{plan}\n{}",
+        counted.sql
+    );
+    db.close().await.unwrap();
 }
